@@ -1,0 +1,29 @@
+"""Hypothesis profiles (README: "Hypothesis profiles").
+
+``ci``        derandomized, bounded examples, no deadline: the default when CI=true.
+``dev``       the default elsewhere: a few more examples, still no deadline (the
+              machines are noisy; speed is measured by ``verify bench``).
+``thorough``  many examples, for a nightly run.
+Select one with ``VERIFY_HYPOTHESIS_PROFILE=ci|dev|thorough``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                     HealthCheck.filter_too_much,
+                                                     HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=15, derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("dev", max_examples=25, **_COMMON)
+settings.register_profile("thorough", max_examples=400, **_COMMON)
+
+PROFILE = os.environ.get("VERIFY_HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
+settings.load_profile(PROFILE)
+
+
+def pytest_report_header(config):
+    return f"hypothesis profile: {PROFILE}"

@@ -1,0 +1,55 @@
+"""Entrywise activations, their derivatives, and the one-sided derivative at kinks.
+
+MATH.md section 5: in the forward-mode pass a ReLU unit counts as active when its
+pre-activation is > 0, or is 0 with a positive directional derivative. For the
+positively homogeneous piecewise-linear activations (relu, leaky_relu, identity)
+this is ``sigma'(a; d) = sigma(d)`` at ``a = 0``, which is exact: along a line the
+pre-activation is itself piecewise linear, so a zero right-derivative means it stays
+at zero for small t > 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+
+def apply(name: str, a: np.ndarray, slope: float = 0.2) -> np.ndarray:
+    """sigma(a), entrywise."""
+    if name == "relu":
+        return np.maximum(a, 0.0)
+    if name == "leaky_relu":
+        return np.where(a > 0, a, slope * a)
+    if name == "sigmoid":
+        return expit(a)
+    if name == "tanh":
+        return np.tanh(a)
+    if name == "identity":
+        return a
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def derivative(name: str, a: np.ndarray, slope: float = 0.2) -> np.ndarray:
+    """sigma'(a) for reverse mode; at a kink (a == 0) the left slope is used
+    (0 for relu), a valid element of the Clarke subdifferential."""
+    if name == "relu":
+        return (a > 0).astype(a.dtype)
+    if name == "leaky_relu":
+        return np.where(a > 0, 1.0, slope)
+    if name == "sigmoid":
+        s = expit(a)
+        return s * (1.0 - s)
+    if name == "tanh":
+        return 1.0 - np.tanh(a) ** 2
+    if name == "identity":
+        return np.ones_like(a)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def directional(name: str, a: np.ndarray, da: np.ndarray, slope: float = 0.2) -> np.ndarray:
+    """Exact one-sided derivative lim_{t->0+} (sigma(a + t da) - sigma(a)) / t."""
+    if name == "relu":
+        return np.where(a > 0, da, np.where(a < 0, 0.0, np.maximum(da, 0.0)))
+    if name == "leaky_relu":
+        return np.where(a > 0, da, np.where(a < 0, slope * da, np.where(da > 0, da, slope * da)))
+    return derivative(name, a, slope) * da

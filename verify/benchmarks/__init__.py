@@ -1,0 +1,1 @@
+"""Benchmark cases of the engine and the runner (discovered by ``verify bench``)."""

@@ -1,0 +1,60 @@
+"""The ``verify`` command line (CLI.md is the contract).
+
+Each command is a module of this package defining ``NAME``, ``HELP``,
+``configure(parser)`` and ``run(args) -> int``; modules are discovered, so a command
+joins by adding its module. Bad input (:class:`verify.VerifyError`) prints one line on
+stderr and exits 2; a check that ran and did not match its expectation exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from .. import __version__
+from ..errors import VerifyError
+
+#: The order commands are listed in ``verify --help`` (CLI.md's order).
+ORDER = ["list", "check", "invert", "report", "audit", "explore", "sweep", "bench", "train_digits"]
+
+
+def _modules():
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    names.sort(key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    return [importlib.import_module(f"{__name__}.{n}") for n in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="verify",
+        description="Numerical, reproducible checks of the invertibility proof for "
+                    "convolutional generative networks (Ma, Ayaz, Karaman, NeurIPS 2018).")
+    parser.add_argument("--version", action="version", version=f"verify {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in _modules():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.configure(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args))
+    except VerifyError as exc:
+        print(f"verify {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"verify {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

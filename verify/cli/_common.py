@@ -1,0 +1,33 @@
+"""Shared argument helpers of the command modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..results import jsonable
+
+
+def seed_type(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
+    parser.add_argument("--seed", type=seed_type, default=default,
+                        help=f"random seed, stored in every result (default {default})")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def print_json(obj) -> None:
+    json.dump(jsonable(obj), sys.stdout, indent=1, allow_nan=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,36 @@
+"""``verify bench``: the performance benchmark, each case against its baseline."""
+
+from __future__ import annotations
+
+import sys
+
+from ..bench import run_bench
+from ._common import add_json, print_json
+
+NAME = "bench"
+HELP = "the performance benchmark, each case against its baseline in the same run"
+
+
+def configure(p) -> None:
+    p.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
+    p.add_argument("--case", action="append", metavar="NAME", help="run only this case (repeatable)")
+    add_json(p)
+
+
+def run(args) -> int:
+    rows = run_bench(quick=args.quick, only=args.case,
+                     progress=lambda name: print(f"bench: {name} ...", file=sys.stderr))
+    if args.json:
+        print_json([r.to_json() for r in rows])
+        return 0
+    for r in rows:
+        extra = ""
+        if r.gflops is not None:
+            extra = (f"  {r.gflops:.1f} GFLOP/s = {100 * r.fraction_of_gemm:.0f}% of GEMM "
+                     f"({r.gemm_gflops:.1f})")
+        met = "" if r.met is None else ("  [target met]" if r.met else f"  [target missed: {r.target}]")
+        print(f"{r.case}\n  ours {r.ours_s:.4g} s, baseline {r.baseline_s:.4g} s "
+              f"({r.baseline}), ratio {r.ratio:.2f}{extra}{met}")
+        if r.notes:
+            print(f"  {r.notes}")
+    return 0

@@ -1,0 +1,40 @@
+"""``verify list``: the lemma ids and the presets, one line each."""
+
+from __future__ import annotations
+
+from ..presets import presets
+from ..registry import discover
+from ._common import add_json, print_json
+
+NAME = "list"
+HELP = "the lemma ids and the presets, one line each"
+
+
+def configure(p) -> None:
+    add_json(p)
+
+
+def run(args) -> int:
+    checks = discover()
+    table = presets()
+    if args.json:
+        print_json({
+            "lemmas": [{"id": c.id, "statement": c.statement, "reference": c.reference,
+                        "presets": c.presets} for c in checks.values()],
+            "presets": [{"name": c.name, "description": c.description,
+                         "network": c.spec.describe(), "weights": c.weights.to_dict(),
+                         "mask": c.mask.to_dict(), "counterexample": c.counterexample}
+                        for c in table.values()],
+        })
+        return 0
+    print("Lemmas (verify check LEMMA):")
+    width = max((len(i) for i in checks), default=8)
+    if not checks:
+        print("  (none registered)")
+    for c in checks.values():
+        print(f"  {c.id:<{width}}  {c.reference}: {c.statement}")
+    print("\nPresets (--preset P):")
+    width = max(len(n) for n in table)
+    for c in table.values():
+        print(f"  {c.name:<{width}}  {c.description}")
+    return 0

@@ -1,0 +1,180 @@
+"""Named configurations (CLI.md, Presets): a network, its weight law and its mask.
+
+A :class:`Config` is what every check and recovery runs on. ``Config.instantiate(seed)``
+draws the weights and the mask from independent child streams of ``seed``
+(``SeedSequence.spawn``), so two lemmas run with the same seed see the same network.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import tomli_w
+
+from .errors import VerifyError, invalid
+from .measurements import Measurement, MaskSpec
+from .network import Network
+from .spec import LayerSpec, NetworkSpec
+from .weights import WeightLaw, draw_network
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A drawn configuration: the network, the measurement operator and the seed."""
+
+    config: "Config"
+    seed: int
+    network: Network
+    measurement: Measurement
+
+
+@dataclass(frozen=True)
+class Config:
+    """A network specification with its weight law and measurement.
+
+    ``counterexample`` marks configurations that violate the theorems' assumptions
+    on purpose (the paper's Fig. 4(d)): checks that detect the violation are
+    expected to fail on them. ``loader``, when set, supplies fixed (e.g. trained)
+    weights instead of drawing them from ``weights``.
+    """
+
+    name: str
+    spec: NetworkSpec
+    weights: WeightLaw = WeightLaw()
+    mask: MaskSpec = MaskSpec()
+    description: str = ""
+    counterexample: bool = False
+    loader: Callable[[], Network] | None = field(default=None, compare=False, repr=False)
+
+    def instantiate(self, seed: int = 0) -> Instance:
+        """Draw weights (child stream 0) and the mask (child stream 1) from ``seed``."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise invalid("seed", "an integer >= 0", seed)
+        ss = np.random.SeedSequence(int(seed)).spawn(2)
+        if self.loader is not None:
+            network = self.loader()
+        else:
+            network = draw_network(self.spec, self.weights, rng=np.random.default_rng(ss[0]))
+        measurement = self.mask.build(self.spec.output_shape, rng=np.random.default_rng(ss[1]))
+        return Instance(self, int(seed), network, measurement)
+
+    def with_mask(self, kind: str, rate: float | None = None) -> "Config":
+        return replace(self, mask=MaskSpec(kind, self.mask.rate if rate is None else rate))
+
+    def with_weights(self, law: str, std: float | None = None) -> "Config":
+        return replace(self, weights=WeightLaw(law, std if std is not None else self.weights.std),
+                       counterexample=(law == "uniform01"))
+
+    def with_spec(self, spec: NetworkSpec) -> "Config":
+        return replace(self, spec=spec)
+
+    # ---------------------------------------------------------------- TOML
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "counterexample": self.counterexample,
+                "network": self.spec.to_dict(), "weights": self.weights.to_dict(),
+                "mask": self.mask.to_dict()}
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str = "custom") -> "Config":
+        allowed = {"name", "description", "counterexample", "network", "weights", "mask"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise invalid(sorted(unknown)[0], "one of " + ", ".join(sorted(allowed)), "unknown key")
+        if "network" not in data:
+            raise invalid("network", "a [network] table (missing)", None)
+        law = WeightLaw.from_dict(data.get("weights", {}))
+        return cls(name=data.get("name", name), spec=NetworkSpec.from_dict(data["network"]),
+                   weights=law, mask=MaskSpec.from_dict(data.get("mask", {})),
+                   description=data.get("description", ""),
+                   counterexample=bool(data.get("counterexample", not law.zero_mean)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise VerifyError(f"config file {str(path)!r}: cannot be read ({exc.strerror})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise VerifyError(f"config file {str(path)!r}: not valid TOML ({exc})") from None
+        return cls.from_dict(data, name=Path(path).stem)
+
+
+# --------------------------------------------------------------------- presets
+def _fig4(activation: str, law: str = "gaussian") -> NetworkSpec:
+    return NetworkSpec(dims=2, latent_channels=2, layers=(
+        LayerSpec(channels=16, kernel=5, stride=3, activation=activation),
+        LayerSpec(channels=1, kernel=5, stride=3, activation=activation)))
+
+
+#: theory-2layer: C0 = 8, layer 1: C1 = 32, l = 4 (C1 l = 128 >= 4 C0 log C0 = 66.5);
+#: layer 2: C2 = 128, l = 4 (C2 l = 512 >= 4 C1 log C1 = 443.6).
+THEORY_1D = NetworkSpec(dims=1, latent_channels=8, layers=(
+    LayerSpec(channels=32, kernel=4, stride=4), LayerSpec(channels=128, kernel=4, stride=4)))
+#: theory-2layer-2d: the same in 2-D with 2x2 kernels (C_i l^2 as above).
+THEORY_2D = NetworkSpec(dims=2, latent_channels=8, layers=(
+    LayerSpec(channels=32, kernel=2, stride=2), LayerSpec(channels=128, kernel=2, stride=2)))
+
+_PRESETS: dict[str, Config] = {}
+
+
+def register_preset(config: Config) -> Config:
+    """Add a named preset (later modules add theirs, e.g. trained weights)."""
+    _PRESETS[config.name] = config
+    return config
+
+
+register_preset(Config(
+    "theory-2layer", THEORY_1D, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 8, two stride=kernel ReLU layers (8->32->128 ch, k4), N(0, 1/(C_i l)), "
+    "each layer C_i l >= 4 C_{i-1} log C_{i-1}; full observation"))
+register_preset(Config(
+    "theory-2layer-2d", THEORY_2D, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "2-D, latent 8, two stride=kernel ReLU layers (8->32->128 ch, 2x2), N(0, 1/(C_i l^2)), "
+    "each layer C_i l^2 >= 4 C_{i-1} log C_{i-1}; full observation"))
+register_preset(Config(
+    "paper-fig4", _fig4("relu"), WeightLaw("gaussian", 1.0), MaskSpec("random", 0.5),
+    "paper Sec. 4.2: 2-D latent 2 -> 16 ch -> 1 ch, k5 s3, ReLU, N(0, 1), 50% random pixels"))
+for _act, _name in (("sigmoid", "sigmoid"), ("tanh", "tanh"), ("leaky_relu", "leaky")):
+    register_preset(Config(
+        f"paper-fig4-{_name}", _fig4(_act), WeightLaw("gaussian", 1.0), MaskSpec("random", 0.5),
+        f"paper-fig4 with {_act} activations (Fig. 4(b,c))"))
+register_preset(Config(
+    "paper-fig4-uniform01", _fig4("relu"), WeightLaw("uniform01"), MaskSpec("random", 0.5),
+    "paper-fig4 with U[0, 1] weights: the Fig. 4(d) counter-example (expected to fail)",
+    counterexample=True))
+
+
+def presets() -> dict[str, Config]:
+    """All presets by name (importing the trained-network module adds its own)."""
+    _load_plugins()
+    return dict(_PRESETS)
+
+
+def get_preset(name: str) -> Config:
+    table = presets()
+    if name not in table:
+        raise invalid("preset", "one of " + ", ".join(table), name)
+    return table[name]
+
+
+def _load_plugins() -> None:
+    """Presets defined outside this module (e.g. the shipped trained generator)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("verify.trained") is not None:
+        importlib.import_module("verify.trained")  # registers digits-dcgan
+
+
+__all__ = ["Config", "Instance", "register_preset", "presets", "get_preset",
+           "THEORY_1D", "THEORY_2D"]

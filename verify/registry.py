@@ -1,0 +1,168 @@
+"""The registry of lemma checks and the runner that turns an Outcome into a result.
+
+A lemma module registers its check with :func:`register`; :func:`discover` imports
+every module of the ``lemmas`` package, so a new lemma joins the command line, the
+report and the common property test by registering (scikit-learn's
+``parametrize_with_checks`` is the model). The engine knows no lemma by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from . import __version__
+from .errors import VerifyError, invalid
+from .presets import Config, Instance, get_preset
+from .results import CheckResult, Outcome
+
+CheckFn = Callable[..., Outcome]  # fn(instance, *, rng, quick) -> Outcome
+
+
+@dataclass(frozen=True)
+class LemmaCheck:
+    """A registered check of one statement of the proof.
+
+    Parameters
+    ----------
+    id : str
+        The lemma id of CLI.md (``permutation``, ``concentration``, ...).
+    statement : str
+        The statement in one line.
+    reference : str
+        Where it stands in the paper ("Lemma Sup.2", "Theorem 1", "Fig. 2").
+    run : callable
+        ``run(instance, *, rng, quick) -> Outcome``.
+    presets : dict
+        Default presets -> expected verdict ("pass" or "fail").
+    detects_counterexample : bool
+        Whether this check is expected to fail on counter-example configurations
+        (non-zero-mean weights) outside its default presets.
+    requires : callable or None
+        ``requires(config) -> reason or None``: why the check does not apply.
+    figures : tuple of callables
+        ``figure(result) -> matplotlib Figure``, drawn from the result's tables.
+    order : int
+        Position in the proof's outline (reports list checks in this order).
+    """
+
+    id: str
+    statement: str
+    reference: str
+    run: CheckFn
+    presets: dict[str, str]
+    detects_counterexample: bool = True
+    requires: Callable[[Config], str | None] | None = None
+    figures: tuple[Callable[[CheckResult], Any], ...] = ()
+    order: int = 100
+    strategy: Callable[[], Any] | None = field(default=None, compare=False)
+
+    def expected_on(self, config: Config) -> Literal["pass", "fail"]:
+        if config.name in self.presets:
+            return self.presets[config.name]  # type: ignore[return-value]
+        return "fail" if (config.counterexample and self.detects_counterexample) else "pass"
+
+
+_REGISTRY: dict[str, LemmaCheck] = {}
+
+
+def register(id: str, *, statement: str, reference: str, presets: dict[str, str],
+             detects_counterexample: bool = True, requires=None, figures=(), order: int = 100,
+             strategy=None):
+    """Decorator: register ``fn(instance, *, rng, quick) -> Outcome`` as lemma ``id``."""
+    for name, exp in presets.items():
+        if exp not in ("pass", "fail"):
+            raise invalid(f"presets[{name!r}]", "'pass' or 'fail'", exp)
+
+    def deco(fn: CheckFn) -> CheckFn:
+        _REGISTRY[id] = LemmaCheck(id, statement, reference, fn, dict(presets),
+                                   detects_counterexample, requires, tuple(figures), order,
+                                   strategy)
+        return fn
+
+    return deco
+
+
+_DISCOVERED = False
+
+
+def discover() -> dict[str, LemmaCheck]:
+    """Import every module of the ``lemmas`` package; return the registry in proof order."""
+    global _DISCOVERED
+    if not _DISCOVERED:
+        import lemmas
+
+        for info in sorted(pkgutil.iter_modules(lemmas.__path__), key=lambda m: m.name):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"lemmas.{info.name}")
+        _DISCOVERED = True
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def get_check(lemma: str) -> LemmaCheck:
+    checks = discover()
+    if lemma not in checks:
+        raise invalid("lemma", "one of " + ", ".join(checks) if checks else "a registered lemma",
+                      lemma)
+    return checks[lemma]
+
+
+def check_rng(seed: int) -> np.random.Generator:
+    """The check's own stream: child 2 of ``seed`` (children 0, 1 draw weights and mask)."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
+
+
+def run_check(lemma: str, config: Config | str | None = None, *, seed: int = 0,
+              quick: bool = False, catch: bool = False) -> CheckResult:
+    """Run one lemma's check on a configuration and freeze its result.
+
+    ``config`` is a Config, a preset name, or None for the lemma's first default
+    preset. With ``catch=True`` a check that raises gives an error result (the
+    report's error row) instead of propagating.
+    """
+    check = get_check(lemma)
+    if config is None:
+        config = next(iter(check.presets))
+    if isinstance(config, str):
+        config = get_preset(config)
+    if check.requires is not None:
+        reason = check.requires(config)
+        if reason:
+            raise VerifyError(f"lemma {lemma!r} does not apply to {config.name!r}: {reason}")
+    expected = check.expected_on(config)
+    base_config = {"preset": config.name, **config.to_dict()}
+    start = time.perf_counter()
+    try:
+        instance: Instance = config.instantiate(seed)
+        outcome = check.run(instance, rng=check_rng(seed), quick=quick)
+    except VerifyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        if not catch:
+            raise
+        elapsed = time.perf_counter() - start
+        return CheckResult(lemma, config.name, int(seed), False, expected, float("nan"),
+                           float("nan"), float("nan"), base_config,
+                           {"traceback": traceback.format_exc(limit=6)}, elapsed, __version__,
+                           check.statement, check.reference, quick=quick,
+                           error=f"{type(exc).__name__}: {exc}")
+    elapsed = time.perf_counter() - start
+    h = outcome.headline
+    criteria = (h,) + tuple(outcome.criteria)
+    return CheckResult(
+        lemma=lemma, preset=config.name, seed=int(seed), passed=outcome.passed,
+        expected=expected, statistic=float(h.statistic), bound=float(h.bound),
+        margin=float(h.margin), config={**base_config, "check": outcome.settings, "quick": quick},
+        details=outcome.details, elapsed_s=elapsed, version=__version__,
+        statement=check.statement, reference=check.reference, sense=h.sense,
+        n_samples=int(outcome.n_samples), criteria=criteria, table=outcome.table,
+        tables=dict(outcome.tables), quick=quick)
+
+
+__all__ = ["LemmaCheck", "register", "discover", "get_check", "run_check", "check_rng"]

@@ -1,0 +1,188 @@
+"""Result objects: one frozen record per check (STYLE.md; scipy's result classes).
+
+A lemma's check returns an :class:`Outcome` (its statistic, bound and criteria, its
+tables); the runner adds what it knows (lemma id, preset, seed, timing, version,
+expectation) and freezes it into a :class:`CheckResult`. Reports and the command
+line read these objects and never recompute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+Sense = Literal["<=", ">=", "=="]
+
+
+def _finite_or_none(x: Any) -> Any:
+    if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
+        return None if math.isnan(float(x)) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, DataFrames and tuples into JSON-ready values
+    (NaN becomes null, infinities the strings "inf"/"-inf")."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return _finite_or_none(float(obj))
+    return obj
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One comparison ``statistic <sense> bound`` (``==`` means exact equality).
+
+    ``margin`` is signed so that positive means "holds with room to spare":
+    ``bound - statistic`` for ``<=``, ``statistic - bound`` for ``>=``.
+    """
+
+    name: str
+    statistic: float
+    bound: float
+    sense: Sense = "<="
+    note: str = ""
+
+    @property
+    def holds(self) -> bool:
+        s, b = float(self.statistic), float(self.bound)
+        if math.isnan(s) or math.isnan(b):
+            return False
+        if self.sense == "<=":
+            return s <= b
+        if self.sense == ">=":
+            return s >= b
+        return s == b
+
+    @property
+    def margin(self) -> float:
+        s, b = float(self.statistic), float(self.bound)
+        if self.sense == "<=":
+            return b - s
+        if self.sense == ">=":
+            return s - b
+        return -abs(s - b)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable({"name": self.name, "statistic": self.statistic, "bound": self.bound,
+                         "sense": self.sense, "holds": self.holds, "margin": self.margin,
+                         "note": self.note})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a lemma's check computes.
+
+    Parameters
+    ----------
+    headline : Criterion
+        The statistic, bound and margin shown in one line.
+    criteria : tuple of Criterion
+        Further conditions; the check passes when the headline and all of these hold.
+    n_samples : int
+        How many samples (pairs, points, trials...) the headline statistic is over.
+    details : dict
+        Lemma-specific figures (JSON-able), including failure probabilities and
+        confidence intervals where the statement is probabilistic.
+    table : DataFrame
+        Tidy per-sample details.
+    tables : dict of DataFrame
+        Further plot-ready tables (e.g. a scaling sweep).
+    settings : dict
+        The check's own settings (sample counts, tolerances), stored in ``config``.
+    """
+
+    headline: Criterion
+    criteria: tuple[Criterion, ...] = ()
+    n_samples: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.headline.holds and all(c.holds for c in self.criteria)
+
+
+@dataclass(frozen=True, eq=False)
+class CheckResult:
+    """The frozen record of one check run (the JSON of CLI.md, plus tables)."""
+
+    lemma: str
+    preset: str
+    seed: int
+    passed: bool
+    expected: Literal["pass", "fail"]
+    statistic: float
+    bound: float
+    margin: float
+    config: dict[str, Any]
+    details: dict[str, Any]
+    elapsed_s: float
+    version: str
+    statement: str = ""
+    reference: str = ""
+    sense: str = "<="
+    n_samples: int = 0
+    criteria: tuple[Criterion, ...] = ()
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    quick: bool = False
+    error: str | None = None
+
+    @property
+    def matches_expectation(self) -> bool:
+        """The verdict agrees with what the preset is expected to give."""
+        return self.error is None and self.passed == (self.expected == "pass")
+
+    @property
+    def verdict(self) -> str:
+        if self.error is not None:
+            return "error"
+        return "pass" if self.passed else "fail"
+
+    def to_json(self) -> dict[str, Any]:
+        """The object of ``verify check --json`` (CLI.md), with a few additions."""
+        out = {
+            "lemma": self.lemma, "preset": self.preset, "seed": self.seed,
+            "passed": self.passed, "expected": self.expected,
+            "statistic": self.statistic, "bound": self.bound, "margin": self.margin,
+            "config": self.config, "details": self.details,
+            "elapsed_s": round(self.elapsed_s, 4), "version": self.version,
+            "statement": self.statement, "reference": self.reference, "sense": self.sense,
+            "n_samples": self.n_samples, "quick": self.quick,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "matches_expectation": self.matches_expectation,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return jsonable(out)
+
+    def summary(self) -> str:
+        """One line: ``concentration [theory-2layer] PASS statistic 0.081 <= bound 0.25 ...``."""
+        if self.error is not None:
+            return f"{self.lemma} [{self.preset}] ERROR {self.error}"
+        exp = "" if self.expected == "pass" else " (expected to fail)"
+        return (f"{self.lemma} [{self.preset}] {self.verdict.upper()}{exp}: statistic "
+                f"{self.statistic:.4g} {self.sense} bound {self.bound:.4g}, margin "
+                f"{self.margin:.4g}, n = {self.n_samples}, seed {self.seed}, "
+                f"{self.elapsed_s:.2f} s")
+
+
+__all__ = ["Criterion", "Outcome", "CheckResult", "jsonable"]

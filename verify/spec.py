@@ -1,0 +1,269 @@
+"""Network specifications: frozen, validated values (MATH.md section 1).
+
+A transposed-convolution layer i maps C_{i-1} channels of spatial size D_{i-1}
+(1-D length or 2-D side) to C_i channels of size
+``D_i = (D_{i-1} - 1) s_i + l_i - 2 p_i``. The theory case (paper Sec. 2.1) is
+``s_i = l_i, p_i = 0`` so that ``D_i = D_{i-1} l_i``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import tomli_w
+
+from .errors import VerifyError, invalid
+
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "identity")
+#: Activations that are piecewise linear and positively homogeneous: their
+#: one-sided directional derivative at a kink is the activation of the direction.
+PIECEWISE_LINEAR = ("relu", "leaky_relu", "identity")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int,)) or value < 1:
+        raise invalid(name, "an integer >= 1", value)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One transposed-convolution layer followed by an activation.
+
+    Parameters
+    ----------
+    channels : int
+        Output channels C_i (>= 1).
+    kernel, stride : int
+        Kernel size l_i and stride s_i per axis; ``1 <= stride <= kernel`` (a stride
+        larger than the kernel leaves gaps in the output).
+    padding : int
+        Cropped from each side of the full output; the output must stay non-empty.
+    activation : str
+        One of ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``, ``identity``.
+    slope : float
+        Negative-side slope of ``leaky_relu`` (ignored otherwise), in [0, 1).
+    affine : bool
+        Per-channel scale and bias before the activation (bias, folded batch-norm).
+    """
+
+    channels: int
+    kernel: int
+    stride: int
+    padding: int = 0
+    activation: str = "relu"
+    slope: float = 0.2
+    affine: bool = False
+
+    def validate(self, where: str) -> None:
+        _positive_int(f"{where}.channels", self.channels)
+        _positive_int(f"{where}.kernel", self.kernel)
+        _positive_int(f"{where}.stride", self.stride)
+        if self.stride > self.kernel:
+            raise invalid(f"{where}.stride", f"1 <= stride <= kernel = {self.kernel} "
+                          "(a larger stride leaves gaps in the output)", self.stride)
+        if isinstance(self.padding, bool) or not isinstance(self.padding, int) or self.padding < 0:
+            raise invalid(f"{where}.padding", "an integer >= 0", self.padding)
+        if self.activation not in ACTIVATIONS:
+            raise invalid(f"{where}.activation", "one of " + ", ".join(ACTIVATIONS), self.activation)
+        if not (isinstance(self.slope, (int, float)) and 0.0 <= float(self.slope) < 1.0):
+            raise invalid(f"{where}.slope", "a number in [0, 1)", self.slope)
+        if not isinstance(self.affine, bool):
+            raise invalid(f"{where}.affine", "true or false", self.affine)
+
+    def output_size(self, size: int) -> int:
+        """D_i = (D_{i-1} - 1) s + l - 2 p."""
+        return (size - 1) * self.stride + self.kernel - 2 * self.padding
+
+    @property
+    def is_block(self) -> bool:
+        """True in the theory case s = l, p = 0 (paper Fig. 2(b): block-diagonal)."""
+        return self.stride == self.kernel and self.padding == 0
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A transposed-convolution generator G(z) = sigma_d(W_d ... sigma_1(W_1 z)).
+
+    Parameters
+    ----------
+    dims : int
+        Spatial dimensionality, 1 or 2.
+    latent_channels, latent_size : int
+        The latent code has C_0 channels of size D_0 (per axis); a plain latent
+        vector is ``latent_size = 1``.
+    layers : tuple of LayerSpec
+    """
+
+    dims: int
+    latent_channels: int
+    layers: tuple[LayerSpec, ...]
+    latent_size: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        if self.dims not in (1, 2) or isinstance(self.dims, bool):
+            raise invalid("dims", "1 or 2", self.dims)
+        _positive_int("latent_channels", self.latent_channels)
+        _positive_int("latent_size", self.latent_size)
+        if len(self.layers) == 0:
+            raise invalid("layers", "at least one layer", 0)
+        size = self.latent_size
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, LayerSpec):
+                raise invalid(f"layers[{i}]", "a LayerSpec", type(layer).__name__)
+            layer.validate(f"layers[{i}]")
+            out = layer.output_size(size)
+            if out < 1:
+                full = layer.output_size(size) + 2 * layer.padding
+                raise invalid(f"layers[{i}].padding",
+                              f"0 <= padding <= {(full - 1) // 2} (padding empties the output)",
+                              layer.padding)
+            size = out
+
+    # ------------------------------------------------------------ derived sizes
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        """(C_0, C_1, ..., C_d)."""
+        return (self.latent_channels,) + tuple(l.channels for l in self.layers)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """(D_0, D_1, ..., D_d): spatial size per axis."""
+        out = [self.latent_size]
+        for layer in self.layers:
+            out.append(layer.output_size(out[-1]))
+        return tuple(out)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """(n_0, ..., n_d) with n_i = C_i D_i^dims."""
+        return tuple(c * d**self.dims for c, d in zip(self.channels, self.sizes))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.widths[0]
+
+    @property
+    def output_dim(self) -> int:
+        return self.widths[-1]
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        """Channel-major array shape of layer i's features: (C_i, D_i[, D_i])."""
+        return (self.channels[i],) + (self.sizes[i],) * self.dims
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.shape(self.depth)
+
+    @property
+    def is_block(self) -> bool:
+        """Every layer has stride = kernel and no padding (the theory's case)."""
+        return all(l.is_block for l in self.layers)
+
+    def expansions(self) -> tuple[float, ...]:
+        """Per layer, rows over columns of the dense block B: C_i l^dims / C_{i-1}."""
+        ch = self.channels
+        return tuple(ch[i + 1] * l.kernel**self.dims / ch[i] for i, l in enumerate(self.layers))
+
+    def expansivity(self) -> tuple[float, ...]:
+        """Per layer, C_i l^dims / (C_{i-1} log C_{i-1}) (the paper's condition
+        C_i l >~ C_{i-1} log C_{i-1}); ``inf`` when C_{i-1} = 1 (log 1 = 0)."""
+        ch = self.channels
+        out = []
+        for i, l in enumerate(self.layers):
+            denom = ch[i] * math.log(ch[i])
+            out.append(math.inf if denom == 0 else ch[i + 1] * l.kernel**self.dims / denom)
+        return tuple(out)
+
+    # ------------------------------------------------------------------ TOML
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dims": self.dims,
+            "latent_channels": self.latent_channels,
+            "latent_size": self.latent_size,
+            "layers": [asdict(l) for l in self.layers],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "network") -> "NetworkSpec":
+        allowed = {"dims", "latent_channels", "latent_size", "layers"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise invalid(f"{where}.{sorted(unknown)[0]}", "one of " + ", ".join(sorted(allowed)),
+                          "unknown key")
+        for key in ("dims", "latent_channels", "layers"):
+            if key not in data:
+                raise invalid(f"{where}.{key}", "a value (missing)", None)
+        layer_keys = set(LayerSpec.__dataclass_fields__)
+        layers = []
+        if not isinstance(data["layers"], list):
+            raise invalid(f"{where}.layers", "an array of tables", data["layers"])
+        for i, raw in enumerate(data["layers"]):
+            if not isinstance(raw, Mapping):
+                raise invalid(f"{where}.layers[{i}]", "a table", raw)
+            bad = set(raw) - layer_keys
+            if bad:
+                raise invalid(f"{where}.layers[{i}].{sorted(bad)[0]}",
+                              "one of " + ", ".join(sorted(layer_keys)), "unknown key")
+            for key in ("channels", "kernel", "stride"):
+                if key not in raw:
+                    raise invalid(f"{where}.layers[{i}].{key}", "a value (missing)", None)
+            layers.append(LayerSpec(**raw))
+        return cls(dims=data["dims"], latent_channels=data["latent_channels"],
+                   latent_size=data.get("latent_size", 1), layers=tuple(layers))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps({"network": self.to_dict()})
+
+    @classmethod
+    def from_toml(cls, text: str) -> "NetworkSpec":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise VerifyError(f"network TOML: not valid TOML ({exc})") from None
+        return cls.from_dict(data.get("network", data))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_toml())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NetworkSpec":
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise VerifyError(f"network file {str(path)!r}: cannot be read ({exc.strerror})") from None
+        return cls.from_toml(text)
+
+    def describe(self) -> str:
+        """A one-line description: ``2-D 2x1 -> 16x5 (k5 s3 relu) -> ...``."""
+        parts = [f"{self.dims}-D {self.latent_channels}x{self.latent_size}"]
+        for l, c, d in zip(self.layers, self.channels[1:], self.sizes[1:]):
+            pad = f" p{l.padding}" if l.padding else ""
+            parts.append(f"{c}x{d} (k{l.kernel} s{l.stride}{pad} {l.activation})")
+        return " -> ".join(parts)
+
+
+def block_spec(dims: int, channels: tuple[int, ...], kernels: tuple[int, ...],
+               activation: str = "relu") -> NetworkSpec:
+    """Convenience constructor for the theory case (stride = kernel, no padding)."""
+    if len(channels) != len(kernels) + 1:
+        raise invalid("channels", f"{len(kernels) + 1} entries (one more than kernels)", channels)
+    layers = tuple(LayerSpec(channels=c, kernel=k, stride=k, activation=activation)
+                   for c, k in zip(channels[1:], kernels))
+    return NetworkSpec(dims=dims, latent_channels=channels[0], layers=layers)
+
+
+__all__ = ["ACTIVATIONS", "PIECEWISE_LINEAR", "LayerSpec", "NetworkSpec", "block_spec"]
