@@ -50,6 +50,12 @@ class LemmaCheck:
         ``figure(result) -> matplotlib Figure``, drawn from the result's tables.
     order : int
         Position in the proof's outline (reports list checks in this order).
+    strategy : callable or None
+        ``strategy() -> SearchStrategy[Config]``: configurations that satisfy the
+        lemma's conditions, on which its check must pass (the common property test).
+    counter_strategy : callable or None
+        ``counter_strategy() -> SearchStrategy[Config]``: configurations that break a
+        condition far enough that the check must fail.
     """
 
     id: str
@@ -62,6 +68,7 @@ class LemmaCheck:
     figures: tuple[Callable[[CheckResult], Any], ...] = ()
     order: int = 100
     strategy: Callable[[], Any] | None = field(default=None, compare=False)
+    counter_strategy: Callable[[], Any] | None = field(default=None, compare=False)
 
     def expected_on(self, config: Config) -> Literal["pass", "fail"]:
         if config.name in self.presets:
@@ -74,7 +81,7 @@ _REGISTRY: dict[str, LemmaCheck] = {}
 
 def register(id: str, *, statement: str, reference: str, presets: dict[str, str],
              detects_counterexample: bool = True, requires=None, figures=(), order: int = 100,
-             strategy=None):
+             strategy=None, counter_strategy=None):
     """Decorator: register ``fn(instance, *, rng, quick) -> Outcome`` as lemma ``id``."""
     for name, exp in presets.items():
         if exp not in ("pass", "fail"):
@@ -83,7 +90,7 @@ def register(id: str, *, statement: str, reference: str, presets: dict[str, str]
     def deco(fn: CheckFn) -> CheckFn:
         _REGISTRY[id] = LemmaCheck(id, statement, reference, fn, dict(presets),
                                    detects_counterexample, requires, tuple(figures), order,
-                                   strategy)
+                                   strategy, counter_strategy)
         return fn
 
     return deco
