@@ -128,7 +128,9 @@ class Network:
         l, s, p, dims = layer.kernel, layer.stride, layer.padding, self.spec.dims
         cout = self.spec.channels[i + 1]
         b, spatial = x.shape[0], x.shape[1:-1]
-        cols = x @ F  # (b, *spatial, l^dims * C_out): the dense block B applied per position
+        # The dense block B applied at every position: one 2-D GEMM (a stacked 3-D
+        # matmul would run as many small products).
+        cols = (x.reshape(-1, x.shape[-1]) @ F).reshape(x.shape[:-1] + (F.shape[1],))
         if self._use_fast(layer, path):
             if dims == 1:
                 return cols.reshape(b, spatial[0] * l, cout)
@@ -180,7 +182,8 @@ class Network:
                     for kj in range(l):
                         gcols[:, :, :, ki, kj] = gfull[:, ki:ki + span:s, kj:kj + span:s]
                 gcols = gcols.reshape(b, in_size, in_size, l * l * cout)
-        return gcols, gcols @ F.T
+        gx = (gcols.reshape(-1, gcols.shape[-1]) @ F.T).reshape(gcols.shape[:-1] + (F.shape[0],))
+        return gcols, gx
 
     def _affine(self, i: int, lin: np.ndarray) -> np.ndarray:
         w = self.weights[i]
