@@ -1,0 +1,812 @@
+"""``verify report``: every registered lemma on its default presets, written as a report.
+
+The report reads only :class:`~verify.results.CheckResult` objects and the figure
+functions of the registry; it never recomputes a statistic (STYLE.md). It writes,
+into one folder,
+
+``index.html``    one self-contained page (inline CSS, figures as base64 PNG);
+``REPORT.md``     the same in Markdown, figures beside it in ``figures/``;
+``results.json``  every result (``verify check --json`` objects, CLI.md) + provenance;
+``results.csv``   every per-sample table stacked, with ``lemma``/``preset``/``seed``
+                  columns (``tables.csv`` likewise for the further tables;
+                  ``results.parquet`` too when pyarrow is importable).
+
+The folder is written atomically: everything is built in a temporary sibling folder
+that is renamed into place at the end, so an interrupted run leaves the previous
+report intact.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import VerifyError, invalid
+from .registry import LemmaCheck, discover, run_check
+from .results import CheckResult, jsonable
+
+#: Default output folder (CLI.md).
+DEFAULT_OUT = "reports/latest"
+#: Schema tag written into ``results.json`` (also how a previous report is recognised).
+SCHEMA = "verify-report/1"
+#: Rows of each per-sample table shown in the HTML and Markdown pages.
+HEAD_ROWS = 8
+#: Rows of each further table (``result.tables``) shown.
+HEAD_ROWS_EXTRA = 5
+#: Libraries whose versions go into the provenance.
+LIBRARIES = ("numpy", "scipy", "sympy", "pandas", "matplotlib", "seaborn", "hypothesis", "tqdm")
+#: Files that mark an existing folder as a previous report (safe to replace).
+REPORT_MARKERS = ("results.json", "index.html")
+
+
+# ----------------------------------------------------------------------- data
+@dataclass
+class FigureOut:
+    """One rendered figure (or the note saying why it is missing)."""
+
+    name: str              # figures/<lemma>-<preset>-<n>.png
+    caption: str
+    png: bytes | None
+    note: str | None = None
+
+
+@dataclass
+class Entry:
+    """One (lemma, preset) row of the report: its result and rendered figures."""
+
+    check: LemmaCheck
+    result: CheckResult
+    figures: list[FigureOut] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`build_report` wrote."""
+
+    out: Path
+    entries: tuple[Entry, ...]
+    provenance: dict[str, Any]
+
+    @property
+    def results(self) -> list[CheckResult]:
+        return [e.result for e in self.entries]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every verdict matches its expectation, 1 otherwise (errors included)."""
+        return 0 if all(r.matches_expectation for r in self.results) else 1
+
+
+def status(result: CheckResult) -> tuple[str, str]:
+    """The verdict label and its CSS class.
+
+    ``pass`` / ``fail (expected)`` match the expectation; ``FAIL`` (expected to pass),
+    ``PASS (expected fail)`` and ``ERROR`` do not.
+    """
+    if result.error is not None:
+        return "ERROR", "error"
+    if result.expected == "pass":
+        return ("pass", "ok") if result.passed else ("FAIL", "bad")
+    return ("PASS (expected fail)", "bad") if result.passed else ("fail (expected)", "xfail")
+
+
+# ----------------------------------------------------------------- validation
+def validate_out(out: str | os.PathLike) -> Path:
+    """Check that ``out`` can receive a report, before any work starts.
+
+    Allowed: a path that does not exist yet (its nearest existing ancestor a
+    writable folder), an empty folder, or a previous report. Refused (VerifyError):
+    a file, a non-writable location, or a non-empty folder that is not a report
+    (replacing it would delete someone's files).
+    """
+    raw = str(out)
+    if not raw.strip():
+        raise invalid("--out", "a folder path", raw)
+    path = Path(os.path.abspath(os.path.expanduser(raw)))
+    if path.parent == path:
+        raise invalid("--out", "a folder below the file-system root", raw)
+    if path.exists() and not path.is_dir():
+        raise invalid("--out", "a folder (new, empty or a previous report), not a file", raw)
+    anc = path.parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        raise invalid("--out", "a path whose parents are folders", f"{raw} ({anc} is a file)")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise invalid("--out", "a writable location", f"{raw} ({anc} is not writable)")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise invalid("--out", "a writable folder", f"{raw} (not writable)")
+        entries = os.listdir(path)
+        if entries and not all((path / m).is_file() for m in REPORT_MARKERS):
+            raise invalid("--out", "a new folder, an empty one or a previous report "
+                          "(it is replaced)", f"{raw} (a non-empty folder that is not a report)")
+    return path
+
+
+# -------------------------------------------------------------------- running
+def _resolve_checks(checks: Iterable[LemmaCheck | str] | None) -> list[LemmaCheck]:
+    if checks is None:
+        return list(discover().values())
+    table = None
+    out = []
+    for c in checks:
+        if isinstance(c, LemmaCheck):
+            out.append(c)
+        else:
+            table = table or discover()
+            if c not in table:
+                raise invalid("lemma", "one of " + ", ".join(table), c)
+            out.append(table[c])
+    return sorted(out, key=lambda c: (c.order, c.id))
+
+
+def _error_result(check: LemmaCheck, preset: str, seed: int, quick: bool, exc: BaseException,
+                  elapsed: float) -> CheckResult:
+    """An error row for a check the runner itself refused (VerifyError)."""
+    try:
+        from .presets import get_preset
+
+        config = {"preset": preset, **get_preset(preset).to_dict()}
+    except Exception:  # noqa: BLE001 - the preset itself may be what is wrong
+        config = {"preset": preset}
+    return CheckResult(check.id, preset, int(seed), False, check.presets.get(preset, "pass"),
+                       float("nan"), float("nan"), float("nan"), config,
+                       {"traceback": traceback.format_exc(limit=6)}, elapsed, __version__,
+                       check.statement, check.reference, quick=quick,
+                       error=f"{type(exc).__name__}: {exc}")
+
+
+class _Progress:
+    """tqdm on a terminal, one line per check otherwise, or nothing."""
+
+    def __init__(self, total: int, mode: bool | None):
+        self.total, self.done, self.bar = total, 0, None
+        self.enabled = mode is not False
+        if self.enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=sys.stderr, unit="check", dynamic_ncols=True)
+
+    def start(self, lemma: str, preset: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"{lemma} [{preset}]")
+
+    def finish(self, result: CheckResult) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.enabled:
+            label, _ = status(result)
+            print(f"report [{self.done}/{self.total}] {result.lemma} [{result.preset}] "
+                  f"{label} ({result.elapsed_s:.2f} s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
+               progress: bool | None = None) -> list[tuple[LemmaCheck, CheckResult]]:
+    """Run every check on each of its default presets; a crash becomes an error row."""
+    jobs = [(c, p) for c in checks for p in c.presets]
+    bar = _Progress(len(jobs), progress)
+    out = []
+    try:
+        for check, preset in jobs:
+            bar.start(check.id, preset)
+            start = time.perf_counter()
+            try:
+                result = run_check(check.id, preset, seed=seed, quick=quick, catch=True)
+            except VerifyError as exc:  # refused by the runner: shown, not fatal
+                result = _error_result(check, preset, seed, quick, exc,
+                                       time.perf_counter() - start)
+            out.append((check, result))
+            bar.finish(result)
+    finally:
+        bar.close()
+    return out
+
+
+def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
+    """Draw the registration's figures from the result (never recomputes)."""
+    if result.error is not None or not check.figures:
+        return []
+    from .plotting import render
+
+    figs = []
+    for n, fn in enumerate(check.figures, start=1):
+        png, note = render(fn, result)
+        doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
+        caption = doc[0].strip() if doc else getattr(fn, "__name__", f"figure {n}")
+        figs.append(FigureOut(f"figures/{_slug(result.lemma)}-{_slug(result.preset)}-{n}.png",
+                              caption, png, note))
+    return figs
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(text))
+
+
+# ----------------------------------------------------------------- provenance
+def _git(*args: str) -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def _library_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            mod = sys.modules.get(name)
+            out[name] = getattr(mod, "__version__", None)
+    return out
+
+
+def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str | None,
+               started: float, wall_s: float) -> dict[str, Any]:
+    """Where the numbers came from: versions, commit, seeds, configs, machine, timing."""
+    commit = _git("rev-parse", "HEAD")
+    dirty = None
+    if commit:
+        porcelain = _git("status", "--porcelain", "--untracked-files=no")
+        dirty = None if porcelain is None else bool(porcelain)
+    configs: dict[str, Any] = {}
+    for e in entries:
+        cfg = {k: v for k, v in e.result.config.items() if k not in ("check", "quick")}
+        configs.setdefault(e.result.preset, cfg)
+    timing = sorted(({"lemma": e.result.lemma, "preset": e.result.preset,
+                      "elapsed_s": round(e.result.elapsed_s, 4)} for e in entries),
+                    key=lambda t: -t["elapsed_s"])
+    return jsonable({
+        "toolkit": "verify", "version": __version__,
+        "git_commit": commit, "git_dirty": dirty,
+        "command": command or "verify report",
+        "argv": list(sys.argv),
+        "seed": int(seed), "quick": bool(quick),
+        "seeds": "each check: weights from SeedSequence(seed).spawn(2)[0], mask from [1], "
+                 "the check's own stream from SeedSequence(seed).spawn(3)[2]",
+        "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(wall_s, 3),
+        "checks_time_s": round(sum(e.result.elapsed_s for e in entries), 3),
+        "libraries": _library_versions(),
+        "machine": {"platform": platform.platform(), "machine": platform.machine(),
+                    "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
+                    "python_implementation": platform.python_implementation()},
+        "checks": [{"lemma": e.check.id, "preset": e.result.preset,
+                    "statement": e.check.statement, "reference": e.check.reference,
+                    "settings": e.result.config.get("check", {})} for e in entries],
+        "configs": configs,
+        "timing": timing,
+    })
+
+
+# ----------------------------------------------------------------- formatting
+def _fmt(x: Any) -> str:
+    """A cell: floats to 4 significant digits, NaN/None as an empty mark."""
+    if x is None:
+        return "–"
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        if math.isnan(f):
+            return "–"
+        if math.isinf(f):
+            return "∞" if f > 0 else "−∞"
+        return f"{f:.4g}"
+    if isinstance(x, (dict, list, tuple, np.ndarray)):
+        text = json.dumps(jsonable(x), default=str, allow_nan=False)
+        return text if len(text) <= 160 else text[:157] + "..."
+    text = str(x)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+SUMMARY_COLUMNS = ("lemma", "statement", "reference", "preset", "verdict", "expected",
+                   "statistic", "sense", "bound", "margin", "n", "time (s)")
+
+
+def _summary_rows(entries: Sequence[Entry]) -> list[list[str]]:
+    rows = []
+    for e in entries:
+        r = e.result
+        label, _ = status(r)
+        rows.append([r.lemma, _one_line(r.statement), r.reference, r.preset, label, r.expected,
+                     _fmt(r.statistic), r.sense if r.error is None else "–", _fmt(r.bound),
+                     _fmt(r.margin), _fmt(r.n_samples) if r.error is None else "–",
+                     f"{r.elapsed_s:.2f}"])
+    return rows
+
+
+def _criteria_rows(r: CheckResult) -> list[list[str]]:
+    return [[("headline: " if i == 0 else "") + c.name, _fmt(c.statistic), c.sense,
+             _fmt(c.bound), _fmt(c.margin), "yes" if c.holds else "NO", _one_line(c.note)]
+            for i, c in enumerate(r.criteria)]
+
+
+CRITERIA_COLUMNS = ("criterion", "statistic", "sense", "bound", "margin", "holds", "note")
+
+
+def _detail_rows(r: CheckResult) -> list[list[str]]:
+    return [[str(k), _fmt(v)] for k, v in r.details.items() if k != "traceback"]
+
+
+def _frame_rows(df: pd.DataFrame, n: int) -> tuple[list[str], list[list[str]]]:
+    head = df.head(n)
+    cols = [str(c) for c in head.columns]
+    rows = [[_fmt(v) for v in row] for row in head.itertuples(index=False, name=None)]
+    return cols, rows
+
+
+def _counts(entries: Sequence[Entry]) -> dict[str, int]:
+    rs = [e.result for e in entries]
+    return {"results": len(rs), "matched": sum(r.matches_expectation for r in rs),
+            "mismatched": sum(not r.matches_expectation and r.error is None for r in rs),
+            "errors": sum(r.error is not None for r in rs),
+            "expected_failures": sum(r.expected == "fail" and r.matches_expectation for r in rs)}
+
+
+def _overall(entries: Sequence[Entry]) -> str:
+    c = _counts(entries)
+    head = ("ALL VERDICTS MATCH THEIR EXPECTATIONS" if c["matched"] == c["results"]
+            else f"{c['results'] - c['matched']} RESULT(S) DO NOT MATCH THEIR EXPECTATION")
+    return (f"{head}: {c['matched']}/{c['results']} match ({c['expected_failures']} of them "
+            f"expected failures on counter-examples), {c['mismatched']} unexpected verdict(s), "
+            f"{c['errors']} error(s).")
+
+
+# ---------------------------------------------------------------------- HTML
+_CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;
+max-width:1200px;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+h3{margin-top:1.4em}table{border-collapse:collapse;margin:.6em 0;font-size:.86em}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ok{background:#e3f5e1;color:#17631a;font-weight:600}
+.xfail{background:#eef0ff;color:#3a3f9e;font-style:italic;font-weight:600}
+.bad{background:#fde2e1;color:#a0110c;font-weight:700}
+.error{background:#fff0c2;color:#7a4b00;font-weight:700}
+.banner{padding:.6em 1em;border-radius:4px;margin:1em 0}
+.note{color:#7a4b00;background:#fff8e0;padding:.4em .7em;border-left:3px solid #e0a800}
+pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.8em}
+figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
+figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
+.legend span{padding:.1em .5em;margin-right:.6em;border-radius:3px}
+details summary{cursor:pointer}
+"""
+
+_NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share"}
+
+
+def _h(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _html_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *,
+                classes: Sequence[Sequence[str]] | None = None) -> str:
+    out = ["<table>", "<thead><tr>" + "".join(f"<th>{_h(c)}</th>" for c in columns)
+           + "</tr></thead>", "<tbody>"]
+    for i, row in enumerate(rows):
+        cells = []
+        for j, cell in enumerate(row):
+            cls = classes[i][j] if classes is not None else ""
+            if not cls and columns[j] in _NUMERIC:
+                cls = "num"
+            attr = f' class="{cls}"' if cls else ""
+            cells.append(f"<td{attr}>{cell}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    return _html_table(columns, [[_h(c) for c in row] for row in rows])
+
+
+def _anchor(lemma: str) -> str:
+    return f"lemma-{_slug(lemma)}"
+
+
+def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
+    """The self-contained page (inline CSS, base64 figures, no script, no network)."""
+    quick = prov.get("quick")
+    c = _counts(entries)
+    banner_cls = "ok" if c["matched"] == c["results"] else "bad"
+    parts = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8" />',
+             '<meta name="viewport" content="width=device-width, initial-scale=1" />',
+             f"<title>verify report: {_h(prov.get('version'))}</title>",
+             f"<style>{_CSS}</style>", "</head>", "<body>",
+             "<h1>Invertibility of convolutional generative networks: lemma report</h1>",
+             "<p>Numerical checks of every step of the proof of Ma, Ayaz &amp; Karaman "
+             "(NeurIPS 2018), generated by <code>verify</code> "
+             f"{_h(prov.get('version'))} with <code>{_h(prov.get('command'))}</code>"
+             + (" (<b>quick run</b>: smaller sample counts, same verdict rules)" if quick else "")
+             + ".</p>",
+             f'<p class="banner {banner_cls}">{_h(_overall(entries))}</p>',
+             '<p class="legend">Verdicts: <span class="ok">pass</span>'
+             '<span class="xfail">fail (expected)</span>: a counter-example preset that is '
+             'meant to fail, <span class="bad">FAIL</span> / <span class="bad">PASS (expected '
+             'fail)</span>: does not match its expectation, <span class="error">ERROR</span>: '
+             'the check crashed. Margin is signed: positive means the statement holds with '
+             'room to spare.</p>',
+             "<h2>Summary</h2>"]
+    rows, classes = [], []
+    for e, row in zip(entries, _summary_rows(entries)):
+        label, cls = status(e.result)
+        cells = [_h(v) for v in row]
+        cells[0] = f'<a href="#{_anchor(e.result.lemma)}">{_h(row[0])}</a>'
+        rows.append(cells)
+        classes.append(["", "", "", "", cls] + [""] * (len(row) - 5))
+    parts.append(_html_table(SUMMARY_COLUMNS, rows, classes=classes) if rows
+                 else "<p>No lemma checks are registered.</p>")
+
+    by_lemma: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_lemma.setdefault(e.result.lemma, []).append(e)
+    for lemma, group in by_lemma.items():
+        chk = group[0].check
+        parts.append(f'<h2 id="{_anchor(lemma)}">{_h(lemma)}: {_h(chk.reference)}</h2>')
+        parts.append(f"<p><i>{_h(_one_line(chk.statement))}</i></p>")
+        for e in group:
+            r = e.result
+            label, cls = status(r)
+            parts.append(f'<h3>{_h(lemma)} on <code>{_h(r.preset)}</code>: '
+                         f'<span class="{cls}">{_h(label)}</span></h3>')
+            parts.append(f"<p>{_h(r.summary())}</p>")
+            if r.error is not None:
+                parts.append(f'<p class="note">The check crashed: {_h(r.error)}</p>')
+                tb = r.details.get("traceback")
+                if tb:
+                    parts.append(f"<details><summary>traceback</summary><pre>{_h(tb)}</pre>"
+                                 "</details>")
+                continue
+            if r.criteria:
+                parts.append("<h4>Criteria</h4>")
+                parts.append(_plain_table(CRITERIA_COLUMNS, _criteria_rows(r)))
+            drows = _detail_rows(r)
+            if drows:
+                parts.append("<h4>Key details</h4>")
+                parts.append(_plain_table(("detail", "value"), drows))
+            if e.figures:
+                parts.append("<h4>Figures</h4><div>")
+                for f in e.figures:
+                    if f.png is None:
+                        parts.append(f'<p class="note">{_h(f.note)}</p>')
+                        continue
+                    b64 = base64.b64encode(f.png).decode("ascii")
+                    parts.append(f'<figure><img alt="{_h(f.caption)}" '
+                                 f'src="data:image/png;base64,{b64}" />'
+                                 f"<figcaption>{_h(f.caption)}</figcaption></figure>")
+                parts.append("</div>")
+            if not r.table.empty:
+                cols, frows = _frame_rows(r.table, HEAD_ROWS)
+                parts.append(f"<h4>Per-sample table (first {len(frows)} of {len(r.table)} "
+                             "rows; all in results.csv)</h4>")
+                parts.append(_plain_table(cols, frows))
+            for name, df in r.tables.items():
+                if df is None or df.empty:
+                    continue
+                cols, frows = _frame_rows(df, HEAD_ROWS_EXTRA)
+                parts.append(f"<h4>Table <code>{_h(name)}</code> (first {len(frows)} of "
+                             f"{len(df)} rows; all in tables.csv)</h4>")
+                parts.append(_plain_table(cols, frows))
+            parts.append("<details><summary>full configuration</summary><pre>"
+                         + _h(json.dumps(jsonable(r.config), indent=1, default=str))
+                         + "</pre></details>")
+
+    parts.append("<h2>Timing: slowest checks first</h2>")
+    parts.append(_plain_table(*_timing_table(entries)))
+    parts.append("<h2>Provenance</h2>")
+    parts.append(_plain_table(("item", "value"), _provenance_rows(prov)))
+    parts.append("<details><summary>configurations (full)</summary><pre>"
+                 + _h(json.dumps(prov.get("configs", {}), indent=1, default=str))
+                 + "</pre></details>")
+    parts.append("</body>")
+    parts.append("</html>")
+    return "\n".join(parts) + "\n"
+
+
+def _timing_table(entries: Sequence[Entry]) -> tuple[list[str], list[list[str]]]:
+    total = sum(e.result.elapsed_s for e in entries) or 1.0
+    ordered = sorted(entries, key=lambda e: -e.result.elapsed_s)
+    return (["lemma", "preset", "elapsed (s)", "share"],
+            [[e.result.lemma, e.result.preset, f"{e.result.elapsed_s:.3f}",
+              f"{100 * e.result.elapsed_s / total:.0f}%"] for e in ordered])
+
+
+def _provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
+    libs = prov.get("libraries", {})
+    mach = prov.get("machine", {})
+    commit = prov.get("git_commit") or "not a git checkout"
+    if prov.get("git_dirty"):
+        commit += " (working tree has uncommitted changes)"
+    return [
+        ["command", str(prov.get("command"))],
+        ["toolkit version", str(prov.get("version"))],
+        ["git commit", commit],
+        ["seed", str(prov.get("seed"))],
+        ["seed derivation", str(prov.get("seeds"))],
+        ["quick", "yes" if prov.get("quick") else "no"],
+        ["started (UTC)", str(prov.get("started_utc"))],
+        ["wall time", f"{prov.get('wall_time_s', float('nan')):.1f} s (checks "
+                      f"{prov.get('checks_time_s', float('nan')):.1f} s)"],
+        ["libraries", ", ".join(f"{k} {v}" for k, v in libs.items())],
+        ["machine", f"{mach.get('platform')}, {mach.get('cpu_count')} CPUs"
+                    + (f", {mach['processor']}" if mach.get("processor") else "")],
+    ]
+
+
+# ------------------------------------------------------------------ Markdown
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _md_text(text: Any) -> str:
+    """Text safe in Markdown prose: no accidental HTML tags (``<b>`` is shown, not applied)."""
+    return _MD_TAG.sub("&lt;", _one_line(str(text)))
+
+
+def _md_cell(text: Any) -> str:
+    return _md_text(text).replace("|", "\\|")
+
+
+def _md_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    out = ["| " + " | ".join(_md_cell(c) for c in columns) + " |",
+           "|" + "|".join(" --- " for _ in columns) + "|"]
+    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _md_label(label: str) -> str:
+    if label == "pass":
+        return "✅ pass"
+    if label == "fail (expected)":
+        return "☑️ *fail (expected)*"
+    if label == "ERROR":
+        return "⚠️ **ERROR**"
+    return f"❌ **{label}**"
+
+
+def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
+    """The same report in Markdown; figures are the PNG files in ``figures/``."""
+    lines = ["# Invertibility of convolutional generative networks: lemma report", "",
+             "Numerical checks of every step of the proof of Ma, Ayaz & Karaman (NeurIPS "
+             f"2018), generated by `verify` {prov.get('version')} with `{prov.get('command')}`"
+             + (" (**quick run**: smaller sample counts, same verdict rules)"
+                if prov.get("quick") else "") + ".", "",
+             f"**{_overall(entries)}**", "",
+             "Verdicts: ✅ pass; ☑️ *fail (expected)*: a counter-example preset that is meant "
+             "to fail; ❌ **FAIL** / **PASS (expected fail)**: does not match its expectation; "
+             "⚠️ **ERROR**: the check crashed. Margin is signed: positive means the statement "
+             "holds with room to spare.", "", "## Summary", ""]
+    rows = []
+    for e, row in zip(entries, _summary_rows(entries)):
+        row = list(row)
+        row[0] = f"[{row[0]}](#{_anchor(e.result.lemma)})"
+        row[4] = _md_label(row[4])
+        rows.append(row)
+    lines.append(_md_table(SUMMARY_COLUMNS, rows) if rows else "No lemma checks are registered.")
+    by_lemma: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_lemma.setdefault(e.result.lemma, []).append(e)
+    for lemma, group in by_lemma.items():
+        chk = group[0].check
+        lines += ["", f'<a id="{_anchor(lemma)}"></a>', "",
+                  f"## {_md_text(lemma)}: {_md_text(chk.reference)}", "", f"*{_md_text(chk.statement)}*"]
+        for e in group:
+            r = e.result
+            label, _ = status(r)
+            lines += ["", f"### {lemma} on `{r.preset}`: {_md_label(label)}", "",
+                      _md_text(r.summary())]
+            if r.error is not None:
+                lines += ["", f"> The check crashed: `{_md_cell(r.error)}`"]
+                tb = r.details.get("traceback")
+                if tb:
+                    lines += ["", "```", str(tb).rstrip(), "```"]
+                continue
+            if r.criteria:
+                lines += ["", "**Criteria**", "", _md_table(CRITERIA_COLUMNS, _criteria_rows(r))]
+            drows = _detail_rows(r)
+            if drows:
+                lines += ["", "**Key details**", "", _md_table(("detail", "value"), drows)]
+            for f in e.figures:
+                if f.png is None:
+                    lines += ["", f"> {f.note}"]
+                else:
+                    lines += ["", f"![{_md_cell(f.caption)}]({f.name})", "",
+                              f"*{_md_cell(f.caption)}*"]
+            if not r.table.empty:
+                cols, frows = _frame_rows(r.table, HEAD_ROWS)
+                lines += ["", f"**Per-sample table** (first {len(frows)} of {len(r.table)} "
+                          "rows; all in `results.csv`)", "", _md_table(cols, frows)]
+            for name, df in r.tables.items():
+                if df is None or df.empty:
+                    continue
+                cols, frows = _frame_rows(df, HEAD_ROWS_EXTRA)
+                lines += ["", f"**Table `{name}`** (first {len(frows)} of {len(df)} rows; all "
+                          "in `tables.csv`)", "", _md_table(cols, frows)]
+    lines += ["", "## Timing: slowest checks first", "", _md_table(*_timing_table(entries)),
+              "", "## Provenance", "", _md_table(("item", "value"), _provenance_rows(prov)),
+              "", "The full configurations, settings and library versions are in "
+              "`results.json` (`provenance`).", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- tables
+def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All per-sample tables stacked (``lemma``, ``preset``, ``seed`` first), and all
+    further tables stacked with a ``table`` column."""
+    def tag(df: pd.DataFrame, r: CheckResult, name: str | None) -> pd.DataFrame:
+        df = df.reset_index(drop=True)
+        keys = {"lemma": r.lemma, "preset": r.preset, "seed": r.seed}
+        if name is not None:
+            keys["table"] = name
+        df = df.rename(columns={c: f"{c}_" for c in keys if c in df.columns})
+        for i, (k, v) in enumerate(keys.items()):
+            df.insert(i, k, v)
+        return df
+
+    main = [tag(e.result.table, e.result, None) for e in entries if not e.result.table.empty]
+    extra = [tag(df, e.result, n) for e in entries for n, df in e.result.tables.items()
+             if df is not None and not df.empty]
+    empty = pd.DataFrame(columns=["lemma", "preset", "seed"])
+    return (pd.concat(main, ignore_index=True, sort=False) if main else empty,
+            pd.concat(extra, ignore_index=True, sort=False) if extra
+            else pd.DataFrame(columns=["lemma", "preset", "seed", "table"]))
+
+
+# ------------------------------------------------------------------- writing
+def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> list[str]:
+    """Write every report file into ``folder`` (a fresh, empty folder)."""
+    written = []
+    figs = folder / "figures"
+    figs.mkdir()
+    for e in entries:
+        for f in e.figures:
+            if f.png is not None:
+                (folder / f.name).write_bytes(f.png)
+                written.append(f.name)
+    payload = jsonable({"schema": SCHEMA, "provenance": prov,
+                        "summary": {**_counts(entries), "exit_code": 0 if all(
+                            e.result.matches_expectation for e in entries) else 1},
+                        "results": [e.result.to_json() for e in entries]})
+    (folder / "results.json").write_text(
+        json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n", encoding="utf-8")
+    main, extra = stacked_tables(entries)
+    main.to_csv(folder / "results.csv", index=False)
+    extra.to_csv(folder / "tables.csv", index=False)
+    written += ["results.json", "results.csv", "tables.csv"]
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        try:
+            main.to_parquet(folder / "results.parquet", index=False)
+            written.append("results.parquet")
+        except Exception as exc:  # noqa: BLE001 - optional format; CSV is the record
+            print(f"verify report: results.parquet not written ({exc})", file=sys.stderr)
+    (folder / "REPORT.md").write_text(render_markdown(entries, prov), encoding="utf-8")
+    (folder / "index.html").write_text(render_html(entries, prov), encoding="utf-8")
+    written += ["REPORT.md", "index.html"]
+    return written
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``; a previous ``out`` is moved aside first and removed
+    only once the new report is in place (restored if the rename fails)."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+
+
+def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> None:
+    """Write the report atomically: build in a temporary sibling, then rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        write_files(tmp, entries, prov)
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
+                 checks: Iterable[LemmaCheck | str] | None = None,
+                 progress: bool | None = None, command: str | None = None) -> Report:
+    """Run every check on its default presets and write the report into ``out``.
+
+    Parameters
+    ----------
+    out : path
+        The report folder (replaced atomically; validated before any work).
+    quick : bool
+        Smaller sample counts (never a different verdict rule).
+    seed : int
+        The seed of every check (stored in every result).
+    checks : iterable of LemmaCheck or lemma ids, optional
+        The checks to run (default: every registered check, in proof order).
+    progress : bool or None
+        None: a tqdm bar on a terminal, one line per check otherwise; False: silent.
+    command : str, optional
+        The command line recorded in the provenance.
+
+    Returns
+    -------
+    Report
+        The entries written and the provenance; ``.exit_code`` is 0 when every
+        verdict matches its expectation, 1 otherwise.
+    """
+    path = validate_out(out)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise invalid("seed", "an integer >= 0", seed)
+    if command is None:
+        command = "verify report " + shlex.join(
+            ["--out", str(out), "--seed", str(int(seed))] + (["--quick"] if quick else []))
+    started = time.time()
+    t0 = time.perf_counter()
+    selected = _resolve_checks(checks)
+    entries = [Entry(c, r) for c, r in run_checks(selected, seed=int(seed), quick=quick,
+                                                 progress=progress)]
+    for e in entries:
+        e.figures = render_figures(e.check, e.result)
+    prov = provenance(entries, seed=int(seed), quick=quick, command=command, started=started,
+                      wall_s=time.perf_counter() - t0)
+    write_report(path, entries, prov)
+    return Report(path, tuple(entries), prov)
+
+
+__all__ = ["DEFAULT_OUT", "SCHEMA", "Report", "Entry", "FigureOut", "status", "validate_out",
+           "run_checks", "render_figures", "provenance", "render_html", "render_markdown",
+           "stacked_tables", "write_files", "write_report", "build_report"]
