@@ -1,0 +1,55 @@
+"""Tiny lemma-like checks with known verdicts, for testing the sweep and explore
+machinery independently of the real lemma checks (imported by the tests and, through a
+sweep file's ``imports``, by the workers). They register without strategies, so the
+common property test does not run them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from verify.registry import register
+from verify.results import Criterion, Outcome
+
+#: The known threshold of ``fake-expansion``: it fails exactly when some layer has
+#: C_i l^dims / C_{i-1} < THRESHOLD.
+THRESHOLD = 2.0
+
+
+@register("fake-expansion", statement="every layer expands by at least 2 (test fixture)",
+          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_000)
+def fake_expansion(instance, *, rng, quick):
+    """Fails exactly when min_i C_i l^d / C_{i-1} < 2; the statistic also draws from
+    the weights and the check's stream, so equal results mean equal streams."""
+    spec = instance.network.spec
+    e = min(spec.expansions())
+    noise = float(rng.normal()) + float(instance.network.weights[0].filters.ravel()[0])
+    return Outcome(headline=Criterion("min expansion", e, THRESHOLD, ">="), n_samples=1,
+                   details={"draw": noise, "mask_kept": int(instance.measurement.mask.sum())
+                            if hasattr(instance.measurement, "mask") else None})
+
+
+@register("fake-slow", statement="sleeps a little, then passes (test fixture)",
+          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_001)
+def fake_slow(instance, *, rng, quick):
+    time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.05")))
+    x = float(rng.normal())
+    return Outcome(headline=Criterion("draw", x, np.inf, "<="), n_samples=1, details={"x": x})
+
+
+@register("fake-crash", statement="kills its worker on networks named 'boom' (test fixture)",
+          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_002)
+def fake_crash(instance, *, rng, quick):
+    name = instance.config.name
+    if name.startswith("boom"):
+        os._exit(17)  # a worker that dies: no exception, no result
+    if name.startswith("flaky"):
+        marker = Path(os.environ["FAKE_FLAKY_DIR"]) / f"{instance.seed}"
+        if not marker.exists():
+            marker.write_text("1")
+            raise RuntimeError("first attempt fails")
+    return Outcome(headline=Criterion("ok", 1.0, 1.0, "=="), n_samples=1)

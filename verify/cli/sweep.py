@@ -1,0 +1,52 @@
+"""``verify sweep FILE.toml --out DIR``: a grid of checks or recoveries, serially, on
+local processes (``--workers N``) or on a Dask cluster (``--scheduler ADDRESS``; a
+local cluster when ADDRESS is ``local``). The sweep-file schema is in
+:mod:`verify.sweep`."""
+
+from __future__ import annotations
+
+import json
+
+from ..sweep import run_sweep
+from ._common import print_json
+
+NAME = "sweep"
+HELP = "run a grid of checks or recoveries, serially, on local processes, or on a Dask cluster"
+DESCRIPTION = (HELP + ". Results are appended per task to DIR/results.jsonl (one atomic "
+               "write per record); --resume skips finished tasks. Exit 0 when every task "
+               "ran and matched its expectation, 1 otherwise, 2 on a bad sweep file.")
+
+
+def _workers(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def configure(p) -> None:
+    p.add_argument("file", metavar="FILE.toml", help="the sweep file ([sweep] table)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", metavar="N", type=_workers,
+                       help="run on N local processes (default: serially)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a Dask scheduler address, or 'local' for a local cluster")
+    p.add_argument("--resume", action="store_true", help="skip the tasks already in DIR")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args) -> int:
+    summary = run_sweep(args.file, args.out, workers=args.workers, scheduler=args.scheduler,
+                        resume=args.resume, progress=not args.no_progress)
+    if args.json:
+        print_json(summary.to_json())
+    else:
+        print(summary.line())
+    return 0 if summary.n_failed == 0 and summary.n_mismatched == 0 else 1
