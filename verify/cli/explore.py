@@ -1,0 +1,73 @@
+"""``verify explore LEMMA``: property-based search (Hypothesis, with shrinking) for the
+smallest configuration on which the lemma's check fails; prints it as TOML that
+``verify check LEMMA --config FILE.toml`` accepts. See :mod:`verify.explore`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import VerifyError
+from ..explore import explore
+from ._common import add_json, add_seed, print_json
+
+NAME = "explore"
+HELP = "property-based search over architectures for the smallest one where the lemma's check fails"
+DESCRIPTION = (HELP + ". Exit 0 when no counterexample is found, 1 when one is (the check "
+               "ran and did not pass), 2 on bad input. Progress goes to stderr.")
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def configure(p) -> None:
+    p.add_argument("lemma", metavar="LEMMA", help="a lemma id (see `verify list`)")
+    p.add_argument("--max-examples", metavar="N", type=_positive, default=100,
+                   help="configurations generated before giving up (default 100)")
+    add_seed(p)
+    p.add_argument("--save", metavar="FILE.toml",
+                   help="also write the counterexample to this file (atomically)")
+    p.add_argument("--no-edge", action="store_true",
+                   help="keep Hypothesis' minimal failure; do not move it to the threshold")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_json(p)
+
+
+def run(args) -> int:
+    progress = None if args.quiet else (lambda msg: print(f"explore {msg}", file=sys.stderr,
+                                                          flush=True))
+    res = explore(args.lemma, max_examples=args.max_examples, seed=args.seed,
+                  edge=not args.no_edge, progress=progress)
+    if res.found and args.save:
+        path = Path(args.save)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_text(res.toml())
+            tmp.replace(path)
+        except OSError as exc:
+            raise VerifyError(f"--save {args.save!r}: cannot be written ({exc.strerror})") from None
+    if args.json:
+        print_json(res.to_json())
+    elif not res.found:
+        print(f"explore {args.lemma}: no counterexample in {res.examples_tried} checks "
+              f"(max examples {args.max_examples}, seed {args.seed})")
+    else:
+        c = res.counterexample
+        print(f"# explore {args.lemma}: counterexample after {res.examples_tried} checks "
+              f"(seed {args.seed})")
+        print(f"# {c.spec.describe()}; expansions "
+              + ", ".join(f"{e:.3g}" for e in c.spec.expansions()))
+        print(f"# verdict: {res.check.summary()}")
+        print(f"# reproduce: save this as FILE.toml, then "
+              f"verify check {args.lemma} --config FILE.toml --seed {args.seed} --quick")
+        print(res.toml(), end="")
+    return 1 if res.found else 0

@@ -1,0 +1,256 @@
+"""Counterexample search: the smallest configuration on which a lemma's check fails.
+
+:func:`explore` draws configurations (architecture from
+:func:`verify.strategies.conv_architectures`, a zero-mean weight law, a mask) that
+satisfy the lemma's conditions (its ``requires``), runs the check (``quick=True``) on
+each, and lets Hypothesis shrink the first failure to a minimal one: fewest layers,
+1-D before 2-D, stride = kernel before overlapping, fewest channels, smallest kernels,
+the full mask before partial ones. A final *edge* pass then moves the minimal failure to
+the threshold it sits behind: each layer's channel count and the sampling rate are raised
+(by bisection) as far as the check still fails, so the result reads "fails at expansion
+e, while e + one channel passes" (for a check that is monotone in them). The search is
+deterministic for a seed: Hypothesis runs with ``random = Random(seed)`` and no example
+database, every check runs with ``seed``, and evaluations are bounded by count.
+
+The counterexample prints as TOML that ``verify check LEMMA --config FILE.toml --seed S
+--quick`` accepts and reproduces.
+
+Use in your own test suite
+--------------------------
+The strategies and the checks are importable, so a five-line pytest file checks a lemma
+on your own architecture family::
+
+    from hypothesis import given
+    from verify.registry import run_check
+    from verify.strategies import conv_architectures, weight_laws
+    from verify.presets import Config
+    @given(conv_architectures(strides="kernel", min_expansion=8, max_layers=2), weight_laws(zero_mean=True))
+    def test_concentration_on_my_family(spec, law):
+        assert run_check("concentration", Config("mine", spec, law), seed=0, quick=True).passed
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from random import Random
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from .errors import VerifyError, invalid
+from .measurements import MaskSpec
+from .presets import Config
+from .registry import LemmaCheck, get_check, run_check
+from .results import CheckResult, jsonable
+from .spec import LayerSpec, NetworkSpec
+from .strategies import conv_architectures, masks, weight_laws
+
+#: Shrinking may evaluate up to this many times ``max_examples`` further configurations.
+SHRINK_FACTOR = 4
+#: Bisection steps of the edge pass per quantity (channels of one layer, the rate).
+EDGE_STEPS = 8
+#: The edge pass does not raise a layer's channels beyond this (examples stay cheap).
+EDGE_MAX_CHANNELS = 64
+#: Resolution of the sampling-rate edge.
+RATE_RESOLUTION = 1 / 64
+
+
+def search_space(check: LemmaCheck, *, max_layers: int = 3, max_channels: int = 8,
+                 max_kernel: int = 4, dims: tuple[int, ...] = (1, 2), max_output: int = 512,
+                 zero_mean: bool | None = True) -> st.SearchStrategy[Config]:
+    """Configurations the check applies to: ``conv_architectures`` (theory strides
+    first, then any), weight laws (zero-mean by default, the theorems' assumption),
+    masks; those the lemma's ``requires`` rejects are filtered out."""
+    archs = st.sampled_from(("kernel", "any")).flatmap(
+        lambda s: conv_architectures(min_layers=1, max_layers=max_layers, max_channels=max_channels,
+                                     max_kernel=max_kernel, strides=s, dims=dims,
+                                     max_output=max_output))
+    configs = st.builds(lambda spec, law, mask: Config("explore", spec, law, mask,
+                                                        counterexample=not law.zero_mean),
+                        archs, weight_laws(zero_mean=zero_mean), masks())
+    if check.requires is not None:
+        configs = configs.filter(lambda c: not check.requires(c))
+    return configs
+
+
+@dataclass
+class ExploreResult:
+    """The outcome of a search: the counterexample (if any) and its check result."""
+
+    lemma: str
+    seed: int
+    found: bool
+    counterexample: Config | None
+    check: CheckResult | None
+    examples_tried: int
+    minimal: Config | None = None
+    edge_steps: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def toml(self) -> str | None:
+        return None if self.counterexample is None else self.counterexample.to_toml()
+
+    def to_json(self) -> dict[str, Any]:
+        return jsonable({
+            "lemma": self.lemma, "found": self.found, "seed": self.seed,
+            "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
+            "toml": self.toml(),
+            "check": None if self.check is None else self.check.to_json(),
+            "examples_tried": self.examples_tried,
+            "minimal": None if self.minimal is None else self.minimal.to_dict(),
+            "edge_steps": self.edge_steps,
+            "architecture": None if self.counterexample is None
+            else self.counterexample.spec.describe(),
+            "expansions": None if self.counterexample is None
+            else list(self.counterexample.spec.expansions()),
+        })
+
+
+class _Evaluator:
+    """Runs the check on a configuration, once per distinct configuration, within a
+    budget (beyond it every configuration counts as passing, which ends the shrink)."""
+
+    def __init__(self, lemma: str, seed: int, budget: int, progress):
+        self.lemma, self.seed, self.budget, self.progress = lemma, seed, budget, progress
+        self.cache: dict[str, CheckResult | None] = {}
+        self.runs = 0
+
+    def result(self, config: Config) -> CheckResult | None:
+        key = json.dumps(config.to_dict(), sort_keys=True)
+        if key in self.cache:
+            return self.cache[key]
+        if self.runs >= self.budget:
+            return None
+        self.runs += 1
+        try:
+            res = run_check(self.lemma, config, seed=self.seed, quick=True, catch=True)
+        except VerifyError:
+            res = None  # the check does not apply (its requires)
+        self.cache[key] = res
+        if self.progress is not None and res is not None:
+            self.progress(f"[{self.runs}] {res.verdict:5s} {config.spec.describe()}, "
+                          f"{config.weights.name}, mask {config.mask.kind}@{config.mask.rate:g}")
+        return res
+
+    def fails(self, config: Config) -> bool:
+        res = self.result(config)
+        return res is not None and not res.passed
+
+
+def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
+            space: st.SearchStrategy[Config] | None = None, edge: bool = True,
+            progress: Callable[[str], None] | None = None) -> ExploreResult:
+    """Search for the smallest configuration on which ``lemma``'s check fails.
+
+    Parameters
+    ----------
+    lemma : str
+        A registered lemma id.
+    max_examples : int
+        Configurations generated before giving up (shrinking and the edge pass add
+        at most ``SHRINK_FACTOR * max_examples`` and ``EDGE_STEPS`` per quantity).
+    seed : int
+        Seeds Hypothesis' search and every check run.
+    space : strategy of Config, optional
+        The search space (default :func:`search_space` of the lemma).
+    edge : bool
+        Move the minimal failure to its threshold (see the module docstring).
+    """
+    check = get_check(lemma)
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        raise invalid("max_examples", "an integer >= 1", max_examples)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise invalid("seed", "an integer >= 0", seed)
+    space = search_space(check) if space is None else space
+    ev = _Evaluator(lemma, seed, max_examples * (1 + SHRINK_FACTOR), progress)
+
+    def condition(config: Config) -> bool:
+        return ev.fails(config)
+
+    opts = settings(database=None, max_examples=max_examples, deadline=None,
+                    phases=[Phase.generate, Phase.shrink], derandomize=False,
+                    suppress_health_check=list(HealthCheck))
+    try:
+        minimal = find(space, condition, settings=opts, random=Random(seed))
+    except NoSuchExample:
+        return ExploreResult(lemma, seed, False, None, None, ev.runs)
+    best, steps = (minimal, 0)
+    if edge:
+        ev.budget = ev.runs + (EDGE_STEPS + 2) * (minimal.spec.depth + 1)
+        best, steps = _edge(minimal, ev)
+    result = ev.result(best)
+    return ExploreResult(lemma, seed, True, replace(best, name=f"{lemma}-counterexample",
+                                                    description=_describe(lemma, best, seed)),
+                         result, ev.runs, minimal, steps)
+
+
+def _describe(lemma: str, config: Config, seed: int) -> str:
+    exps = ", ".join(f"{e:.3g}" for e in config.spec.expansions())
+    return (f"counterexample to {lemma!r} found by `verify explore` (seed {seed}, quick): "
+            f"{config.spec.describe()}; expansions {exps}")
+
+
+def _with_channels(config: Config, i: int, channels: int) -> Config | None:
+    layers = list(config.spec.layers)
+    layers[i] = replace(layers[i], channels=channels)
+    try:
+        spec = NetworkSpec(config.spec.dims, config.spec.latent_channels, tuple(layers),
+                           config.spec.latent_size)
+    except VerifyError:
+        return None
+    return config.with_spec(spec)
+
+
+def _bisect_up(lo: float, hi: float, fails_at: Callable[[float], bool], *, integer: bool,
+               resolution: float = 1.0) -> tuple[float, int]:
+    """Largest value in [lo, hi] at which ``fails_at`` holds, given it holds at lo
+    (bisection: assumes one threshold in between)."""
+    steps = 0
+    if fails_at(hi):
+        return hi, 1
+    steps += 1
+    while hi - lo > resolution and steps < EDGE_STEPS + 1:
+        mid = (lo + hi) // 2 if integer else round((lo + hi) / 2, 6)
+        if mid in (lo, hi):
+            break
+        steps += 1
+        if fails_at(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, steps
+
+
+def _edge(config: Config, ev: _Evaluator) -> tuple[Config, int]:
+    """Raise each layer's channels, then the sampling rate, as far as the check still
+    fails (the counterexample's threshold)."""
+    steps = 0
+    for i in range(config.spec.depth):
+        c0 = config.spec.layers[i].channels
+        cap = max(c0, min(EDGE_MAX_CHANNELS, 8 * c0))
+
+        def fails_at(c, i=i, base=config):
+            cand = _with_channels(base, i, int(c))
+            return cand is not None and ev.fails(cand)
+
+        c, n = _bisect_up(c0, cap, fails_at, integer=True)
+        steps += n
+        config = _with_channels(config, i, int(c)) or config
+    if config.mask.kind not in ("full",):
+        def fails_rate(r, base=config):
+            return ev.fails(replace(base, mask=MaskSpec(base.mask.kind, float(r))))
+
+        r, n = _bisect_up(config.mask.rate, 1.0, fails_rate, integer=False,
+                          resolution=RATE_RESOLUTION)
+        steps += n
+        config = replace(config, mask=MaskSpec(config.mask.kind, float(r)))
+        if r == 1.0 and ev.fails(replace(config, mask=MaskSpec("full", 1.0))):
+            config = replace(config, mask=MaskSpec("full", 1.0))  # the mask plays no part
+    return config, steps
+
+
+__all__ = ["explore", "search_space", "ExploreResult"]
