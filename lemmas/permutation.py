@@ -1,0 +1,362 @@
+"""Permutation to block-diagonal form (paper Fig. 2; MATH.md section 2).
+
+For a transposed-convolution layer with stride = kernel and no padding there are
+row and column permutations P, Q with
+
+    P W_i Q = I_{D_{i-1}^dims} (x) B_i,      B_i[(c', k), c] = f_{c,c'}[k],
+
+so every block is the same dense matrix B_i (``Network.dense_block(i)``), the matrix to
+which H&V's Gaussian concentration results apply. The general algorithm is
+:func:`block_diagonal_form`: the connected components of the bipartite graph of a
+sparse matrix's non-zeros give its finest block-diagonal form, for any matrix. With an
+overlapping stride (s < l) the components merge: fewer blocks, not identical.
+
+With a subsampling mask A on the last layer (Theorem 4), A W_d keeps a subset of each
+block's rows: blocks of different sizes, the smallest being what the last layer's
+expansivity must cover. The proof of Theorem 4 also uses A sigma(v) = sigma(A v),
+exact because A selects entries and sigma acts entrywise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from verify import activations
+from verify.measurements import MaskSpec, Subsampling
+from verify.presets import Config
+from verify.registry import register
+from verify.results import Criterion, Outcome
+from verify.weights import WeightLaw
+
+
+@dataclass(frozen=True, eq=False)
+class BlockForm:
+    """The block-diagonal form ``W[row_perm][:, col_perm]`` of a sparse matrix.
+
+    Attributes
+    ----------
+    row_perm, col_perm : ndarray of int
+        Row and column orders; blocks are contiguous, in order of their smallest
+        column index; within a block the original order is kept (stable sort).
+        Zero rows and zero columns come last, in no block.
+    row_labels, col_labels : ndarray of int
+        Block index of each original row / column (-1: a zero row or column).
+    row_splits, col_splits : ndarray of int
+        Offsets of the blocks in the permuted order (length ``n_blocks + 1``).
+    blocks : list of ndarray
+        The dense diagonal blocks.
+    """
+
+    row_perm: np.ndarray
+    col_perm: np.ndarray
+    row_labels: np.ndarray
+    col_labels: np.ndarray
+    row_splits: np.ndarray
+    col_splits: np.ndarray
+    blocks: list
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def row_sizes(self) -> np.ndarray:
+        return np.diff(self.row_splits)
+
+    @property
+    def col_sizes(self) -> np.ndarray:
+        return np.diff(self.col_splits)
+
+
+def block_diagonal_form(W) -> BlockForm:
+    """Row and column permutations that make any sparse matrix block-diagonal.
+
+    The blocks are the connected components of the bipartite graph whose nodes are the
+    rows and the columns of ``W`` and whose edges are its non-zero entries (paper Fig. 2,
+    MATH.md section 2); this is the finest block-diagonal form.
+
+    Parameters
+    ----------
+    W : scipy.sparse matrix or array, shape (r, c)
+
+    Returns
+    -------
+    BlockForm
+        ``W[form.row_perm][:, form.col_perm]`` is block-diagonal with blocks
+        ``form.blocks``.
+    """
+    W = sp.csr_matrix(W)
+    r, c = W.shape
+    S = (W != 0).astype(np.int8).tocoo()
+    # Bipartite graph on r + c nodes (rows first); an edge per non-zero entry.
+    graph = sp.coo_matrix((np.ones(S.nnz, np.int8), (S.row, r + S.col)), shape=(r + c, r + c))
+    _, labels = connected_components(graph, directed=False)
+    rl, cl = labels[:r], labels[r:]
+    row_deg = np.bincount(S.row, minlength=r)
+    col_deg = np.bincount(S.col, minlength=c)
+    # A component is a block when it holds at least one non-zero; order blocks by their
+    # smallest column index (for a conv layer: by input position).
+    live = np.unique(cl[col_deg > 0])
+    first_col = np.full(labels.max() + 1 if labels.size else 0, np.iinfo(np.int64).max)
+    np.minimum.at(first_col, cl, np.arange(c))
+    order = live[np.argsort(first_col[live], kind="stable")]
+    rank = np.full(first_col.size, -1)
+    rank[order] = np.arange(order.size)
+    row_labels = np.where(row_deg > 0, rank[rl], -1)
+    col_labels = np.where(col_deg > 0, rank[cl], -1)
+    big = order.size  # zero rows / columns sort last
+    row_perm = np.argsort(np.where(row_labels < 0, big, row_labels), kind="stable")
+    col_perm = np.argsort(np.where(col_labels < 0, big, col_labels), kind="stable")
+    row_splits = np.concatenate([[0], np.cumsum(np.bincount(row_labels[row_labels >= 0],
+                                                           minlength=big))])
+    col_splits = np.concatenate([[0], np.cumsum(np.bincount(col_labels[col_labels >= 0],
+                                                           minlength=big))])
+    P = W[row_perm][:, col_perm].tocsr()
+    blocks = [P[row_splits[b]:row_splits[b + 1], col_splits[b]:col_splits[b + 1]].toarray()
+              for b in range(big)]
+    return BlockForm(row_perm, col_perm, row_labels, col_labels, row_splits, col_splits, blocks)
+
+
+def permuted(W, form: BlockForm) -> sp.csr_matrix:
+    """P W Q: ``W`` with the rows and columns of ``form`` applied."""
+    return sp.csr_matrix(W)[form.row_perm][:, form.col_perm].tocsr()
+
+
+def exact_block_identity(W, B: np.ndarray, n_blocks: int) -> tuple[bool, BlockForm, dict]:
+    """Check exactly (==) that P W Q = I_{n_blocks} (x) B for the permutations of
+    :func:`block_diagonal_form` (paper Fig. 2(b)).
+
+    Returns ``(holds, form, info)``; ``info`` has the component count, whether every
+    block equals B, and the number of entries where P W Q and I (x) B differ.
+    """
+    form = block_diagonal_form(W)
+    same = [blk.shape == B.shape and np.array_equal(blk, B) for blk in form.blocks]
+    info = {"components": form.n_blocks, "expected_components": int(n_blocks),
+            "blocks_equal_B": int(sum(same)), "zero_rows": int(np.sum(form.row_labels < 0)),
+            "zero_cols": int(np.sum(form.col_labels < 0))}
+    if form.n_blocks == n_blocks and all(same) and info["zero_rows"] == 0 \
+            and info["zero_cols"] == 0:
+        K = sp.kron(sp.identity(n_blocks, format="csr"), sp.csr_matrix(B), format="csr")
+        diff = permuted(W, form) != K
+        info["entries_differing"] = int(diff.nnz)
+        holds = diff.nnz == 0
+    else:
+        info["entries_differing"] = None
+        holds = False
+    return holds, form, info
+
+
+def kept_rows_per_block(form: BlockForm, rows_kept: np.ndarray) -> np.ndarray:
+    """How many of each block's rows a subsampling A keeps (A W: rows of W; Theorem 4)."""
+    keep = np.zeros(form.row_labels.size, bool)
+    keep[rows_kept] = True
+    lab = form.row_labels[keep]
+    return np.bincount(lab[lab >= 0], minlength=form.n_blocks)
+
+
+def kink_vectors(n: int, rng: np.random.Generator, count: int = 8) -> np.ndarray:
+    """Vectors built to sit on activation kinks: exact zeros, signed zeros, the
+    smallest subnormals and normals of both signs, and random values (Theorem 4)."""
+    tiny = np.finfo(float).tiny
+    sub = np.nextafter(0.0, 1.0)
+    specials = np.array([0.0, -0.0, sub, -sub, tiny, -tiny, 1.0, -1.0,
+                         np.finfo(float).max, -np.finfo(float).max])
+    out = rng.choice(specials, size=(count, n))
+    mix = rng.random((count, n)) < 0.3
+    out[mix] = rng.normal(size=int(mix.sum()))
+    return out
+
+
+def activation_commutes(measurement: Subsampling, name: str, slope: float,
+                        v: np.ndarray) -> int:
+    """Number of entries where A sigma(v) and sigma(A v) differ (exact comparison)."""
+    with np.errstate(over="ignore"):
+        left = measurement.forward(activations.apply(name, v, slope))
+        right = activations.apply(name, measurement.forward(v), slope)
+    return int(np.sum(~((left == right) | (np.isnan(left) & np.isnan(right)))))
+
+
+def subsampled_blocks(net, d: int, form: BlockForm, meas: Subsampling,
+                      identity_holds: bool) -> tuple[dict, pd.DataFrame, list]:
+    """Rows of A W_d kept per block of W_d, and (when W_d has the identical-block form)
+    an exact check that every block of A W_d is a row subset of B_d (Theorem 4's proof)."""
+    criteria = []
+    kept = kept_rows_per_block(form, meas.rows)
+    kept_table = pd.DataFrame({"block": np.arange(kept.size), "kept_rows": kept})
+    criteria.append(Criterion("kept_rows_total", int(kept.sum()), int(meas.m), "==",
+                              note="every measured row lies in exactly one block"))
+    # A W_d's blocks are the kept rows of W_d's blocks (exact row subsets).
+    AW = meas.matrix() @ net.layer_matrix(d)
+    sub_form = block_diagonal_form(AW)
+    if identity_holds:
+        B = net.dense_block(d)
+        keep = np.zeros(form.row_labels.size, bool)
+        keep[meas.rows] = True
+        # Within block p the rows of W_d, in their original order, are the rows of B.
+        pos_in_block = np.empty(form.row_labels.size, int)
+        # (the identity holds here, so there are no zero rows outside the blocks)
+        pos_in_block[form.row_perm] = (np.arange(form.row_labels.size)
+                                       - np.repeat(form.row_splits[:-1], form.row_sizes))
+        subs_equal = 0
+        labels_kept = form.row_labels[keep]
+        pos_kept = pos_in_block[keep]
+        for b, blk in enumerate(sub_form.blocks):
+            # identify sub-block b by its columns (same columns as W_d's block)
+            cols = np.sort(sub_form.col_perm[sub_form.col_splits[b]:sub_form.col_splits[b + 1]])
+            p = form.col_labels[cols[0]]
+            expect = B[np.sort(pos_kept[labels_kept == p])]
+            subs_equal += int(blk.shape == expect.shape and np.array_equal(blk, expect))
+        # blocks with no kept row vanish from A W_d (their columns become zero columns)
+        criteria.append(Criterion("AW_blocks_are_row_subsets_of_B", subs_equal,
+                                  int(np.sum(kept > 0)), "==",
+                                  note="exact equality of every block of A W_d"))
+    info = {
+        "measurements": int(meas.m), "rate": float(meas.m / meas.n),
+        "blocks": int(kept.size), "blocks_with_rows": int(np.sum(kept > 0)),
+        "smallest": int(kept.min()), "largest": int(kept.max()),
+        "mean": float(kept.mean()), "median": float(np.median(kept)),
+        "full_block_rows": int(form.row_sizes.max()) if form.n_blocks else 0,
+        "components_of_AW": int(sub_form.n_blocks),
+        "distribution": {int(k): int(v) for k, v in zip(*np.unique(kept, return_counts=True))},
+    }
+    return info, kept_table, criteria
+
+
+# --------------------------------------------------------------------- check
+def _passing_configs():
+    from hypothesis import strategies as st
+    from verify.strategies import conv_architectures
+
+    archs = conv_architectures(strides="kernel", max_layers=2, max_channels=6, max_kernel=4,
+                               max_latent_size=2, max_output=512)
+    return st.builds(lambda spec, rate: Config("generated-block", spec, WeightLaw("gaussian"),
+                                               MaskSpec("random", rate)),
+                     archs, st.sampled_from((0.3, 0.5, 1.0)))
+
+
+def _failing_configs():
+    from hypothesis import strategies as st
+    from verify.strategies import conv_architectures
+
+    # Overlapping stride with at least two input positions: neighbouring positions
+    # share output rows, so the components merge and the identical-block form is absent.
+    archs = conv_architectures(strides="overlapping", max_layers=2, max_channels=4,
+                               max_kernel=4, min_latent_size=2, max_latent_size=3,
+                               max_output=512)
+    return st.builds(lambda spec: Config("generated-overlapping", spec, WeightLaw("gaussian"),
+                                         MaskSpec("random", 0.5)), archs)
+
+
+def _figure_blocks(result):
+    """Rows kept per block of A W_d (a histogram), drawn from ``result.tables``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    kept = result.tables.get("kept_rows")
+    if kept is not None and len(kept):
+        sns.histplot(kept, x="kept_rows", discrete=True, ax=ax)
+        ax.axvline(float(kept["kept_rows"].min()), color="C3", ls="--", label="smallest")
+        ax.legend()
+    ax.set_xlabel("rows of A W_d kept per block")
+    ax.set_title(f"permutation [{result.preset}]")
+    fig.tight_layout()
+    return fig
+
+
+#: Number of random vectors per sign class in the A sigma(v) = sigma(A v) check.
+N_COMMUTE = 64
+
+
+@register("permutation",
+          statement="P W_i Q = I (x) B_i exactly for stride = kernel (D_{i-1}^dims identical "
+                    "blocks equal to the filter block); A W_d keeps a row subset of each block; "
+                    "A sigma(v) = sigma(A v)",
+          reference="Fig. 2; Theorem 4 (proof)",
+          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass", "paper-fig4": "fail",
+                   "paper-fig4-uniform01": "fail"},
+          detects_counterexample=False, figures=(_figure_blocks,), order=10,
+          strategy=_passing_configs, counter_strategy=_failing_configs)
+def check(instance, *, rng, quick):
+    """Find the block-diagonal form of every layer and verify Fig. 2(b) exactly.
+
+    Passes when every layer has P W_i Q = I_{D_{i-1}^dims} (x) B_i exactly (==), the
+    row kept-counts of A W_d add up to the number of measurements, A W_d's blocks are
+    exactly row subsets of B_d, and A sigma(v) = sigma(A v) holds bitwise. Layers with
+    an overlapping stride (or padding) do not have the identical-block form: that is
+    reported (component count) and fails the check, whatever the weight law (the
+    statement is structural).
+    """
+    net = instance.network
+    spec = net.spec
+    rows = []
+    forms = []
+    for i, layer in enumerate(spec.layers):
+        W = net.layer_matrix(i)
+        B = net.dense_block(i)
+        n_pos = spec.sizes[i] ** spec.dims
+        holds, form, info = exact_block_identity(W, B, n_pos)
+        forms.append(form)
+        rows.append({"layer": i + 1, "kernel": layer.kernel, "stride": layer.stride,
+                     "padding": layer.padding, "positions": n_pos, **info,
+                     "block_rows": int(B.shape[0]), "block_cols": int(B.shape[1]),
+                     "block_shapes": sorted({tuple(b.shape) for b in form.blocks}),
+                     "identity_holds": bool(holds)})
+    table = pd.DataFrame(rows)
+    n_bad = int((~table["identity_holds"]).sum())
+    criteria = [Criterion(f"layer{r['layer']}_components", r["components"], r["positions"], "==",
+                          note=f"stride {r['stride']}, kernel {r['kernel']}") for r in rows]
+
+    details = {"layers": rows}
+    tables = {}
+    meas = instance.measurement
+    d = spec.depth - 1
+    if isinstance(meas, Subsampling):
+        info, kept_table, crit = subsampled_blocks(net, d, forms[d], meas,
+                                                   bool(table["identity_holds"].iloc[d]))
+        details["subsampling"] = info
+        tables["kept_rows"] = kept_table
+        criteria.extend(crit)
+        if meas.m == meas.n:
+            # Full observation: also show Theorem 4's block sizes for a uniformly random
+            # 50% mask (illustration; its exact row-subset check counts in the verdict).
+            rand = MaskSpec("random", 0.5).build(spec.output_shape, rng=rng)
+            info_r, kept_r, crit_r = subsampled_blocks(net, d, forms[d], rand,
+                                                       bool(table["identity_holds"].iloc[d]))
+            details["subsampling_random_0.5"] = info_r
+            tables["kept_rows_random_0.5"] = kept_r
+            criteria.extend(Criterion(c.name + "_random_0.5", c.statistic, c.bound, c.sense,
+                                      c.note) for c in crit_r)
+        # Theorem 4's proof step: A sigma(v) = sigma(A v), exactly.
+        layer = spec.layers[d]
+        n = N_COMMUTE // 4 if quick else N_COMMUTE
+        v_random = rng.normal(size=(n, meas.n))
+        v_kink = kink_vectors(meas.n, rng, count=n)
+        bad = {"random": 0, "kink": 0}
+        for act in sorted({layer.activation, "relu", "leaky_relu"}):
+            bad["random"] += activation_commutes(meas, act, layer.slope, v_random)
+            bad["kink"] += activation_commutes(meas, act, layer.slope, v_kink)
+        criteria.append(Criterion("A_sigma_commutes_mismatches", bad["random"] + bad["kink"], 0,
+                                  "==", note=f"{2 * n} vectors x activations, bitwise"))
+        details["commutation"] = {"vectors": 2 * n, "mismatches": bad,
+                                  "activations": sorted({layer.activation, "relu", "leaky_relu"})}
+    else:
+        details["subsampling"] = {"applies": False,
+                                  "reason": f"measurement {type(meas).__name__} is not a subsampling"}
+    headline = Criterion("layers_without_identical_block_form", n_bad, 0, "<=",
+                         note="P W_i Q = I (x) B_i checked with ==")
+    return Outcome(headline=headline, criteria=tuple(criteria),
+                   n_samples=int(sum(r["components"] for r in rows)), details=details,
+                   table=table.drop(columns=["block_shapes"]).assign(
+                       block_shapes=[str(s) for s in table["block_shapes"]]),
+                   tables=tables, settings={"commutation_vectors": N_COMMUTE // 4 if quick
+                                            else N_COMMUTE})
+
+
+__all__ = ["BlockForm", "block_diagonal_form", "permuted", "exact_block_identity",
+           "kept_rows_per_block", "kink_vectors", "activation_commutes"]
