@@ -1,0 +1,199 @@
+"""Trained weights look zero-mean Gaussian (paper Sec. 4.1, Fig. 3; MATH.md section 8).
+
+The theorems assume i.i.d. zero-mean Gaussian filters; the paper supports the
+assumption by the histograms of a trained generator's filters (Fig. 3). This check
+measures, per layer, how Gaussian the filters are, for any loaded or drawn weights:
+
+* zero mean: ``|mean| <= max(4 SE, 0.1 sd)`` (SE = sd / sqrt(n));
+* Gaussian-like: ``|excess kurtosis| <= 1`` and ``|skewness| <= 0.5``;
+
+the rule of :func:`verify.audit.weight_normality`, fixed before any trained network was
+looked at (constants in :mod:`verify.audit`). It also reports, not judged: the
+Kolmogorov-Smirnov and Anderson-Darling statistics against the fitted normal with
+p-values (with tens of thousands of weights any exact-normality test rejects small
+deviations, so they describe rather than decide), the variance against Theorem 1's
+``1/(C_i l^dims)`` (batch-norm makes a trained layer's scale arbitrary), histograms and
+QQ data. Layers with fewer than 50 weights are reported but not judged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import strategies as st
+
+from verify.audit import (MAX_ABS_KURTOSIS, MAX_ABS_SKEW, MIN_ENTRIES, ZERO_MEAN_EFFECT,
+                          ZERO_MEAN_SE, layer_expected_var, weight_normality)
+from verify.measurements import MaskSpec
+from verify.presets import Config
+from verify.registry import register
+from verify.results import Criterion, Outcome
+from verify.spec import LayerSpec, NetworkSpec
+from verify.weights import WeightLaw
+
+#: Histogram bins per layer (over mean +- 4 sd) and QQ points per layer.
+HIST_BINS = 41
+QQ_POINTS = 200
+
+
+def _layer_entries(spec: NetworkSpec) -> list[int]:
+    ch = spec.channels
+    return [ch[i] * ch[i + 1] * l.kernel**spec.dims for i, l in enumerate(spec.layers)]
+
+
+def _requires(config: Config) -> str | None:
+    if max(_layer_entries(config.spec)) < MIN_ENTRIES:
+        return f"every layer has fewer than {MIN_ENTRIES} weights: too few for a shape statement"
+    return None
+
+
+def _hist_and_qq(layer: int, w: np.ndarray, mean: float, sd: float):
+    from scipy import stats
+
+    lo, hi = mean - 4 * sd, mean + 4 * sd
+    lo, hi = min(lo, float(w.min())), max(hi, float(w.max()))
+    counts, edges = np.histogram(w, bins=HIST_BINS, range=(lo, hi), density=True)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    hist = pd.DataFrame({"layer": layer, "bin_left": edges[:-1], "bin_right": edges[1:],
+                         "density": counts,
+                         "normal_density": stats.norm.pdf(centres, mean, sd)})
+    probs = (np.arange(QQ_POINTS) + 0.5) / QQ_POINTS
+    qq = pd.DataFrame({"layer": layer, "prob": probs,
+                       "theoretical": stats.norm.ppf(probs),
+                       "sample": (np.quantile(w, probs) - mean) / sd})
+    return hist, qq
+
+
+@st.composite
+def _gaussian_configs(draw):
+    """Gaussian weights, every layer with >= 1000 entries (kurtosis SE <= 0.16: the rule's
+    bounds are >= 6 SE away, a false failure has probability < 1e-8 per layer)."""
+    dims = draw(st.sampled_from((1, 2)))
+    c0 = draw(st.integers(4, 8))
+    k = draw(st.integers(2, 3)) if dims == 2 else draw(st.integers(4, 8))
+    per = k**dims
+    c1 = draw(st.integers(max(4, math.ceil(1000 / (c0 * per))), 64))
+    c2 = draw(st.integers(max(1, math.ceil(1000 / (c1 * per))), 32))
+    spec = NetworkSpec(dims=dims, latent_channels=c0, layers=(
+        LayerSpec(c1, k, k), LayerSpec(c2, k, k)))
+    law = draw(st.sampled_from(("gaussian",)))
+    return Config("gaussian-weights", spec, WeightLaw(law), MaskSpec("full", 1.0),
+                  "Gaussian weights, every layer >= 1000 entries")
+
+
+def _uniform01_configs():
+    return _gaussian_configs().map(
+        lambda c: Config("uniform01-weights", c.spec, WeightLaw("uniform01"), c.mask,
+                         "U[0, 1] weights", counterexample=True))
+
+
+def fig_histograms(result):
+    """Fig. 3: per-layer histogram of the filters against the fitted normal."""
+    import matplotlib.pyplot as plt
+
+    hist = result.tables["histogram"]
+    layers = sorted(hist["layer"].unique())
+    stats_tab = result.table.set_index("layer")
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.0), squeeze=False)
+    for ax, layer in zip(axes[0], layers):
+        h = hist[hist["layer"] == layer]
+        ax.bar(h["bin_left"], h["density"], width=h["bin_right"] - h["bin_left"],
+               align="edge", alpha=0.6, label="weights")
+        ax.plot(0.5 * (h["bin_left"] + h["bin_right"]), h["normal_density"], "k-", lw=1.2,
+                label="fitted normal")
+        row = stats_tab.loc[layer]
+        ax.set_title(f"layer {layer}: kurt {row['excess_kurtosis']:.2f}, "
+                     f"AD {row['ad_stat']:.1f}", fontsize=9)
+        ax.set_xlabel("weight")
+    axes[0][0].set_ylabel("density")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{result.preset}: filter weights per layer (paper Fig. 3)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_qq(result):
+    """QQ plot of each layer's standardised weights against N(0, 1)."""
+    import matplotlib.pyplot as plt
+
+    qq = result.tables["qq"]
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    for layer, g in qq.groupby("layer"):
+        ax.plot(g["theoretical"], g["sample"], ".", ms=3, label=f"layer {layer}")
+    lim = float(np.nanmax(np.abs(qq[["theoretical", "sample"]].to_numpy())))
+    ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8)
+    ax.set_xlabel("normal quantile")
+    ax.set_ylabel("standardised weight quantile")
+    ax.set_title(f"{result.preset}: QQ against the fitted normal", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@register(
+    "trained-weights",
+    statement="every layer's filters are zero-mean and Gaussian-like (|excess kurtosis| <= 1, "
+              "|skewness| <= 0.5, |mean| <= max(4 SE, 0.1 sd))",
+    reference="Sec. 4.1, Fig. 3",
+    presets={"digits-dcgan": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
+    figures=(fig_histograms, fig_qq), order=100, requires=_requires,
+    strategy=_gaussian_configs, counter_strategy=_uniform01_configs)
+def check(instance, *, rng, quick):
+    """Per-layer normality of the filters (module docstring). ``quick`` changes nothing:
+    the statistics are over every weight, already cheap."""
+    net = instance.network
+    spec = net.spec
+    rows, hists, qqs = [], [], []
+    for i, w in enumerate(net.weights):
+        x = np.asarray(w.filters, np.float64).ravel()
+        st_ = weight_normality(x, layer_expected_var(spec, i))
+        st_["layer"] = i + 1
+        st_["allowed_abs_mean"] = max(ZERO_MEAN_SE * st_["se"], ZERO_MEAN_EFFECT * st_["sd"])
+        rows.append(st_)
+        if st_["sd"] > 0:
+            h, q = _hist_and_qq(i + 1, x, st_["mean"], st_["sd"])
+            hists.append(h)
+            qqs.append(q)
+    table = pd.DataFrame(rows)
+    cols = ["layer", "n", "mean", "sd", "var", "expected_var", "var_ratio", "se",
+            "mean_over_se", "mean_over_sd", "allowed_abs_mean", "zero_mean", "excess_kurtosis",
+            "skewness", "ks_stat", "ks_pvalue", "ad_stat", "ad_pvalue", "gaussian_like"]
+    table = table[cols]
+    judged = table[table["gaussian_like"].notna()]
+    max_kurt = float(judged["excess_kurtosis"].abs().max())
+    max_skew = float(judged["skewness"].abs().max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_ratio = np.where(table["allowed_abs_mean"] > 0,
+                              table["mean"].abs() / table["allowed_abs_mean"],
+                              np.where(table["mean"] == 0, 0.0, np.inf))
+    worst_mean = float(np.max(mean_ratio))
+    headline = Criterion("max |excess kurtosis| over layers", max_kurt, MAX_ABS_KURTOSIS, "<=",
+                         f"layers with >= {MIN_ENTRIES} weights")
+    criteria = (
+        Criterion("max |skewness| over layers", max_skew, MAX_ABS_SKEW, "<="),
+        Criterion("max |mean| / max(4 SE, 0.1 sd) over layers", worst_mean, 1.0, "<=",
+                  "zero-mean rule"),
+    )
+    details = {
+        "layers": table.to_dict(orient="records"),
+        "rule": {"zero_mean": f"|mean| <= max({ZERO_MEAN_SE:g} SE, {ZERO_MEAN_EFFECT:g} sd)",
+                 "gaussian_like": f"|excess kurtosis| <= {MAX_ABS_KURTOSIS:g} and "
+                                  f"|skewness| <= {MAX_ABS_SKEW:g}",
+                 "min_entries": MIN_ENTRIES,
+                 "not_judged": "KS / AD p-values and the variance against 1/(C_i l^dims) "
+                               "are reported, not judged"},
+        "layers_judged": int(len(judged)),
+        "ks_min_pvalue": float(table["ks_pvalue"].min()),
+        "ad_min_pvalue": float(table["ad_pvalue"].min()),
+        "weights_total": int(table["n"].sum()),
+    }
+    tables = {"histogram": pd.concat(hists, ignore_index=True) if hists else pd.DataFrame(),
+              "qq": pd.concat(qqs, ignore_index=True) if qqs else pd.DataFrame()}
+    return Outcome(headline=headline, criteria=criteria, n_samples=int(table["n"].sum()),
+                   details=details, table=table, tables=tables,
+                   settings={"hist_bins": HIST_BINS, "qq_points": QQ_POINTS,
+                             "zero_mean_se": ZERO_MEAN_SE, "zero_mean_effect": ZERO_MEAN_EFFECT,
+                             "max_abs_kurtosis": MAX_ABS_KURTOSIS, "max_abs_skew": MAX_ABS_SKEW,
+                             "min_entries": MIN_ENTRIES})

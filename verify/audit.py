@@ -1,0 +1,447 @@
+"""Audit a network's weights against the theorems' assumptions (``verify audit``).
+
+Which of the assumptions of Theorems 1 and 4 (paper Sec. 2-3, MATH.md sections 1, 2, 7)
+does a given network satisfy, each with the measured value:
+
+* every layer has stride = kernel and no padding (the block-diagonal case, Fig. 2(b));
+* every activation is ReLU, and no layer adds a bias;
+* every layer is expansive: ``C_i l^dims >= C_{i-1} log C_{i-1}`` (the paper's
+  ``C_i l >~ C_{i-1} log C_{i-1}``, constant taken as 1; the theory presets use 4);
+* every layer's filters look zero-mean Gaussian (:func:`weight_normality`, the rule of
+  the trained-weights check, Sec. 4.1);
+* with a sampling rate r < 1 (Theorem 4), the smallest block of ``A W_d`` keeps about
+  ``r C_d l^dims`` of its rows; it must still cover ``C_{d-1} log C_{d-1}``.
+
+Weight files
+------------
+``.npz``
+    Written by :func:`verify.weights.save_network` (keys ``spec``, ``layer{i}.weight``,
+    ``layer{i}.scale``, ``layer{i}.bias``); ``--arch FILE.toml`` overrides the spec.
+``.safetensors``
+    Read with ``safetensors.numpy`` (no torch, no pickle). The naming convention is
+    PyTorch's ``state_dict`` of an ``nn.Sequential`` (optionally inside a submodule,
+    e.g. DCGAN's ``main.``)::
+
+        nn.Sequential(
+            nn.ConvTranspose2d(C0, C1, l1, s1, p1, bias=False),  # 0.weight  (C0, C1, l1, l1)
+            nn.BatchNorm2d(C1),    # 1.weight, 1.bias, 1.running_mean, 1.running_var  (C1,)
+            nn.LeakyReLU(0.2),     # (no tensors)
+            nn.ConvTranspose2d(C1, C2, l2, s2, p2),              # 3.weight, 3.bias (C2,)
+            nn.Tanh())
+
+    Keys are ``<prefix><index>.<name>``; modules are taken in index order; a tensor
+    ``.weight`` with ``dims + 2`` axes is a transposed convolution (layout
+    ``(C_in, C_out, l[, l])``, PyTorch's), a module with ``running_mean`` is a
+    batch-norm belonging to the convolution before it (``num_batches_tracked`` is
+    ignored). Evaluation-mode batch-norm and a convolution bias ``b`` are folded into
+    the per-channel affine of :class:`~verify.network.LayerWeights`::
+
+        scale = gamma / sqrt(running_var + eps),  bias = beta + scale (b - running_mean)
+
+    with PyTorch's default ``eps = 1e-5`` (metadata key ``bn_eps`` overrides it). Strides,
+    paddings and activations are not in a state dict: give them with ``--arch FILE.toml``
+    (a ``[network]`` table as in ``verify check --config``), or store the TOML text under
+    the metadata key ``verify.spec`` (as :func:`save_safetensors` does). Export your
+    generator with::
+
+        from safetensors.torch import save_file
+        save_file(model.state_dict(), "generator.safetensors")
+
+Refused (``VerifyError``, exit code 2): a tensor whose shape disagrees with the
+architecture, a missing tensor, NaN or infinite values, and pickles (``.pt``, ``.pth``,
+``.pkl`` and zip archives holding ``data.pkl``: never unpickled).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import VerifyError, invalid
+from .network import LayerWeights, Network
+from .spec import NetworkSpec
+from .weights import load_network
+
+#: PyTorch's BatchNorm default epsilon.
+BN_EPS = 1e-5
+#: Zero-mean rule: |mean| <= max(ZERO_MEAN_SE * SE, ZERO_MEAN_EFFECT * sd). 4 standard
+#: errors: an i.i.d. zero-mean layer fails with probability 6e-5; an effect below 0.1 sd is
+#: negligible (Cohen's d) even when a large layer makes it "significant".
+ZERO_MEAN_SE = 4.0
+ZERO_MEAN_EFFECT = 0.1
+#: Gaussian-like rule: |excess kurtosis| <= 1 and |skewness| <= 0.5 (normal: 0 and 0;
+#: uniform -1.2, Rademacher -2, Laplace +3; U[0,1] is caught by the mean rule).
+MAX_ABS_KURTOSIS = 1.0
+MAX_ABS_SKEW = 0.5
+#: Layers with fewer entries than this are too small for a shape statement; they are
+#: reported but their Gaussian-like verdict is not decided (holds = None).
+MIN_ENTRIES = 50
+
+_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+
+
+# ------------------------------------------------------------------ statistics
+def weight_normality(w: np.ndarray, expected_var: float | None = None) -> dict[str, Any]:
+    """Normality statistics of one layer's weights (paper Fig. 3, Sec. 4.1).
+
+    Returns n, mean, sd, the standard error, excess kurtosis, skewness, the
+    Kolmogorov-Smirnov and Anderson-Darling statistics against the normal fitted by
+    mean and sd (the plain KS p-value ignores that the parameters were fitted, so it is
+    conservative; the AD p-value uses the table for fitted parameters), and the verdicts
+    ``zero_mean`` and ``gaussian_like`` of the rules above.
+    """
+    from scipy import stats
+
+    x = np.asarray(w, np.float64).ravel()
+    n = x.size
+    mean = float(x.mean())
+    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    se = sd / math.sqrt(n) if n > 0 else float("nan")
+    out: dict[str, Any] = {"n": n, "mean": mean, "sd": sd, "var": sd * sd, "se": se}
+    out["mean_over_se"] = abs(mean) / se if se > 0 else (0.0 if mean == 0 else math.inf)
+    out["mean_over_sd"] = abs(mean) / sd if sd > 0 else (0.0 if mean == 0 else math.inf)
+    out["zero_mean"] = bool(abs(mean) <= max(ZERO_MEAN_SE * se, ZERO_MEAN_EFFECT * sd)) \
+        if sd > 0 else bool(mean == 0)
+    if expected_var is not None:
+        out["expected_var"] = float(expected_var)
+        out["var_ratio"] = out["var"] / expected_var
+    if n >= 4 and sd > 0:
+        out["excess_kurtosis"] = float(stats.kurtosis(x, fisher=True, bias=False))
+        out["skewness"] = float(stats.skew(x, bias=False))
+        ks = stats.kstest(x, "norm", args=(mean, sd))
+        out["ks_stat"], out["ks_pvalue"] = float(ks.statistic), float(ks.pvalue)
+        out["ad_stat"] = _ad_statistic((x - mean) / sd)
+        out["ad_pvalue"] = _ad_pvalue(out["ad_stat"], n)
+    else:
+        for k in ("excess_kurtosis", "skewness", "ks_stat", "ks_pvalue", "ad_stat",
+                  "ad_pvalue"):
+            out[k] = float("nan")
+    if n < MIN_ENTRIES or not math.isfinite(out["excess_kurtosis"]):
+        out["gaussian_like"] = None
+    else:
+        out["gaussian_like"] = bool(abs(out["excess_kurtosis"]) <= MAX_ABS_KURTOSIS
+                                    and abs(out["skewness"]) <= MAX_ABS_SKEW)
+    return out
+
+
+def _ad_statistic(u: np.ndarray) -> float:
+    """Anderson-Darling A^2 of standardised data against N(0, 1) (as ``scipy.stats.anderson``):
+    ``A^2 = -n - mean_i (2i - 1) [log Phi(u_(i)) + log(1 - Phi(u_(n+1-i)))]``."""
+    from scipy.special import log_ndtr
+
+    y = np.sort(u)
+    n = y.size
+    i = np.arange(1, n + 1)
+    return float(-n - np.sum((2 * i - 1) / n * (log_ndtr(y) + log_ndtr(-y[::-1]))))
+
+
+def _ad_pvalue(a2: float, n: int) -> float:
+    """p-value of the Anderson-Darling statistic for normality with estimated mean and
+    variance (D'Agostino & Stephens 1986, Table 4.9, with the small-sample factor)."""
+    z = a2 * (1.0 + 0.75 / n + 2.25 / n**2)
+    if z >= 0.6:
+        p = math.exp(1.2937 - 5.709 * z + 0.0186 * z * z)
+    elif z >= 0.34:
+        p = math.exp(0.9177 - 4.279 * z - 1.38 * z * z)
+    elif z >= 0.2:
+        p = 1.0 - math.exp(-8.318 + 42.796 * z - 59.938 * z * z)
+    else:
+        p = 1.0 - math.exp(-13.436 + 101.14 * z - 223.73 * z * z)
+    return float(min(1.0, max(0.0, p)))
+
+
+def layer_expected_var(spec: NetworkSpec, i: int) -> float:
+    """1/(C_i l^dims): Theorem 1's variance (one over the rows of the block B)."""
+    layer = spec.layers[i]
+    return 1.0 / (layer.channels * layer.kernel**spec.dims)
+
+
+# ------------------------------------------------------------------- loading
+def _is_pickle(path: Path, head: bytes) -> str | None:
+    """Why the file is a pickle (or a torch checkpoint), or None."""
+    if head[:1] == b"\x80" and len(head) > 1 and head[1:2] in bytes(range(2, 6)):
+        return "a Python pickle (protocol header 0x80)"
+    if head[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except zipfile.BadZipFile:
+            return None
+        if any(n.endswith(".pkl") for n in names):
+            return "a zip archive holding a pickle (a torch.save checkpoint)"
+    if path.suffix.lower() in _PICKLE_SUFFIXES and not head.startswith(b"PK"):
+        return f"a {path.suffix} file (a torch/pickle format)"
+    return None
+
+
+def load_any(path: str | Path, arch: str | Path | None = None) -> Network:
+    """Load a ``.npz`` or ``.safetensors`` weight file (module docstring); ``arch`` is a
+    TOML file with a ``[network]`` table overriding/supplying the architecture."""
+    path = Path(path)
+    if not path.is_file():
+        raise VerifyError(f"weights file {str(path)!r}: not found")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise VerifyError(f"weights file {str(path)!r}: cannot be read ({exc.strerror})") from None
+    why = _is_pickle(path, head)
+    if why is not None:
+        raise VerifyError(f"weights file {str(path)!r}: {why}; refusing to unpickle (arbitrary "
+                          "code). Export it with safetensors.torch.save_file(model.state_dict(), "
+                          "'model.safetensors') or as .npz")
+    spec = NetworkSpec.load(arch) if arch is not None else None
+    if path.suffix.lower() == ".safetensors" or _looks_safetensors(head):
+        return load_safetensors(path, spec)
+    if path.suffix.lower() == ".npz" or head[:2] == b"PK":
+        return load_network(path, spec)
+    raise invalid("WEIGHTS", "a .npz or .safetensors file", str(path))
+
+
+def _looks_safetensors(head: bytes) -> bool:
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return 0 < n < 100_000_000 and head[8:9] == b"{"
+
+
+_KEY = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)\.(?P<name>[A-Za-z_]+)$")
+
+
+def load_safetensors(path: str | Path, spec: NetworkSpec | None = None) -> Network:
+    """Load an ``nn.Sequential`` state dict saved with safetensors (module docstring)."""
+    path = Path(path)
+    try:
+        from safetensors import safe_open
+        from safetensors.numpy import load_file
+    except ImportError:  # pragma: no cover - a core dependency
+        raise VerifyError("reading .safetensors needs the safetensors package: "
+                          "pip install safetensors") from None
+    try:
+        tensors = load_file(str(path))
+        with safe_open(str(path), framework="numpy") as fh:
+            meta = fh.metadata() or {}
+    except Exception as exc:  # noqa: BLE001 - the library raises several types
+        raise VerifyError(f"weights file {str(path)!r}: cannot be read as safetensors "
+                          f"({type(exc).__name__}: {exc})") from None
+    if spec is None:
+        if "verify.spec" not in meta:
+            raise VerifyError(f"weights file {str(path)!r}: a state dict holds no strides, "
+                              "paddings or activations; pass the architecture with --arch "
+                              "FILE.toml")
+        spec = NetworkSpec.from_toml(meta["verify.spec"])
+    eps = float(meta.get("bn_eps", BN_EPS))
+    # group tensors by module index
+    modules: dict[int, dict[str, str]] = {}
+    for key in tensors:
+        m = _KEY.match(key)
+        if m is None:
+            raise VerifyError(f"weights file {str(path)!r}: tensor {key!r} does not follow the "
+                              "nn.Sequential naming '<index>.<name>' (e.g. '0.weight')")
+        modules.setdefault(int(m["index"]), {})[m["name"]] = key
+    dims, ch = spec.dims, spec.channels
+    convs: list[tuple[int, dict[str, str]]] = []
+    bns: dict[int, dict[str, str]] = {}
+    for idx in sorted(modules):
+        names = modules[idx]
+        if "running_mean" in names or "running_var" in names:
+            if not convs:
+                raise VerifyError(f"weights file {str(path)!r}: batch-norm module {idx} comes "
+                                  "before any transposed convolution")
+            bns[len(convs) - 1] = names
+        elif "weight" in names and tensors[names["weight"]].ndim == dims + 2:
+            convs.append((idx, names))
+        elif "weight" in names:
+            raise VerifyError(f"weights file {str(path)!r}: tensor {names['weight']!r} has "
+                              f"{tensors[names['weight']].ndim} axes; expected a "
+                              f"{dims + 2}-axis ConvTranspose weight or a BatchNorm module")
+    if len(convs) < spec.depth:
+        i = len(convs)
+        shape = (ch[i], ch[i + 1]) + (spec.layers[i].kernel,) * dims
+        raise VerifyError(f"weights file {str(path)!r}: missing tensor for layer {i} "
+                          f"(a ConvTranspose '<index>.weight' of shape {shape}); found "
+                          f"{len(convs)} of {spec.depth}")
+    if len(convs) > spec.depth:
+        raise VerifyError(f"weights file {str(path)!r}: {len(convs)} transposed convolutions, "
+                          f"the architecture has {spec.depth} layers")
+
+    def get(key: str, shape: tuple[int, ...]) -> np.ndarray:
+        arr = np.asarray(tensors[key], np.float64)
+        if arr.shape != shape:
+            raise VerifyError(f"weights file {str(path)!r}: tensor {key!r} has shape "
+                              f"{arr.shape}, expected {shape}")
+        if not np.all(np.isfinite(arr)):
+            raise VerifyError(f"weights file {str(path)!r}: tensor {key!r} (shape {shape}) "
+                              "has NaN or infinite entries")
+        return arr
+
+    layers = []
+    for i, (idx, names) in enumerate(convs):
+        layer = spec.layers[i]
+        c_out = ch[i + 1]
+        f = get(names["weight"], (ch[i], c_out) + (layer.kernel,) * dims)
+        extra = set(names) - {"weight", "bias"}
+        if extra:
+            raise VerifyError(f"weights file {str(path)!r}: unexpected tensor "
+                              f"{names[sorted(extra)[0]]!r} in a ConvTranspose module")
+        conv_bias = get(names["bias"], (c_out,)) if "bias" in names else None
+        bn = bns.get(i)
+        if bn is None and conv_bias is None:
+            if layer.affine:
+                layers.append(LayerWeights(f, np.ones(c_out), np.zeros(c_out)))
+            else:
+                layers.append(LayerWeights(f))
+            continue
+        if not layer.affine:
+            what = "batch-norm" if bn is not None else f"a bias {names['bias']!r}"
+            raise invalid(f"layers[{i}].affine", f"true (the file has {what} on layer {i})", False)
+        scale, bias = np.ones(c_out), np.zeros(c_out) if conv_bias is None else conv_bias.copy()
+        if bn is not None:
+            bn_idx = _KEY.match(next(iter(bn.values())))
+            stem = f"{bn_idx['prefix']}{bn_idx['index']}."
+            for need in ("running_mean", "running_var"):
+                if need not in bn:
+                    raise VerifyError(f"weights file {str(path)!r}: missing tensor "
+                                      f"{stem + need!r} (expected shape ({c_out},))")
+            mean = get(bn["running_mean"], (c_out,))
+            var = get(bn["running_var"], (c_out,))
+            if np.any(var < 0):
+                raise VerifyError(f"weights file {str(path)!r}: tensor {bn['running_var']!r} "
+                                  "has negative variances")
+            gamma = get(bn["weight"], (c_out,)) if "weight" in bn else np.ones(c_out)
+            beta = get(bn["bias"], (c_out,)) if "bias" in bn else np.zeros(c_out)
+            scale = gamma / np.sqrt(var + eps)
+            bias = beta + scale * (bias - mean)
+        layers.append(LayerWeights(f, scale, bias))
+    return Network(spec, layers)
+
+
+def save_safetensors(network: Network, path: str | Path) -> None:
+    """Export in the ``nn.Sequential`` convention (module docstring): layer i is module
+    ``3i`` (ConvTranspose weight), ``3i+1`` (BatchNorm holding the affine as
+    ``weight``/``bias`` with ``running_mean = 0``, ``running_var = 1 - eps``) and the
+    activation ``3i+2``; the spec TOML is stored as metadata ``verify.spec`` and
+    ``bn_eps``. Written atomically. The affine round-trips to rounding
+    (``sqrt((1 - eps) + eps)`` is 1 up to one ulp)."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    for i, w in enumerate(network.weights):
+        arrays[f"{3 * i}.weight"] = np.ascontiguousarray(w.filters)
+        if w.scale is not None:
+            c = w.scale.shape[0]
+            arrays[f"{3 * i + 1}.weight"] = np.ascontiguousarray(w.scale)
+            arrays[f"{3 * i + 1}.bias"] = np.ascontiguousarray(w.bias)
+            arrays[f"{3 * i + 1}.running_mean"] = np.zeros(c)
+            arrays[f"{3 * i + 1}.running_var"] = np.full(c, 1.0 - BN_EPS)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(arrays, str(tmp), metadata={"verify.spec": network.spec.to_toml(),
+                                          "bn_eps": repr(BN_EPS)})
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class Assumption:
+    """One row of the audit: ``{assumption, holds, measured, required}`` (CLI.md).
+    ``holds`` is None when it cannot be decided (e.g. a layer too small)."""
+
+    assumption: str
+    holds: bool | None
+    measured: str
+    required: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"assumption": self.assumption, "holds": self.holds,
+                "measured": self.measured, "required": self.required}
+
+
+def audit(network: Network, rate: float = 0.5) -> list[Assumption]:
+    """The theorems' assumptions for ``network`` (module docstring), each measured.
+
+    ``rate`` is the sampling rate r whose effect on the smallest block is reported
+    (Theorem 4; the digits preset's default 0.5).
+    """
+    from .measurements import check_rate
+
+    rate = check_rate(rate)
+    spec = network.spec
+    ch = spec.channels
+    rows: list[Assumption] = []
+    for i, (layer, w) in enumerate(zip(spec.layers, network.weights)):
+        L = f"layer {i + 1}"
+        rows.append(Assumption(f"{L}: stride = kernel", layer.stride == layer.kernel,
+                               f"stride {layer.stride}, kernel {layer.kernel}",
+                               "stride = kernel (block-diagonal W, Fig. 2(b))"))
+        rows.append(Assumption(f"{L}: no padding", layer.padding == 0,
+                               f"padding {layer.padding}", "padding 0"))
+        rows.append(Assumption(f"{L}: ReLU", layer.activation == "relu",
+                               layer.activation, "relu"))
+        bmax = 0.0 if w.bias is None else float(np.max(np.abs(w.bias)))
+        rows.append(Assumption(f"{L}: no bias", bmax == 0.0, f"max |bias| = {bmax:.4g}",
+                               "no bias (G(z) = sigma(W_d ... sigma(W_1 z)))"))
+        rows_b = ch[i + 1] * layer.kernel**spec.dims
+        need = ch[i] * math.log(ch[i])
+        ratio = math.inf if need == 0 else rows_b / need
+        rows.append(Assumption(
+            f"{L}: expansive", bool(ratio >= 1.0),
+            f"C_i l^{spec.dims} = {rows_b}, C_(i-1) log C_(i-1) = {need:.1f} (ratio "
+            + ("inf" if math.isinf(ratio) else f"{ratio:.2f}") + ")",
+            "C_i l^dims >= C_(i-1) log C_(i-1) (ratio >= 1; the theory presets use 4)"))
+        st = weight_normality(w.filters, layer_expected_var(spec, i))
+        rows.append(Assumption(
+            f"{L}: zero-mean weights", st["zero_mean"],
+            f"mean {st['mean']:.3g} = {st['mean_over_sd']:.3f} sd = {st['mean_over_se']:.2f} SE "
+            f"(n = {st['n']})",
+            f"|mean| <= max({ZERO_MEAN_SE:g} SE, {ZERO_MEAN_EFFECT:g} sd)"))
+        rows.append(Assumption(
+            f"{L}: Gaussian-like weights", st["gaussian_like"],
+            f"excess kurtosis {st['excess_kurtosis']:.3f}, skewness {st['skewness']:.3f}, "
+            f"KS {st['ks_stat']:.3f} (p {st['ks_pvalue']:.2g}), AD {st['ad_stat']:.2f} "
+            f"(p {st['ad_pvalue']:.2g}); var {st['var']:.3g} = {st['var_ratio']:.3g} x "
+            f"1/(C_i l^dims)",
+            f"|excess kurtosis| <= {MAX_ABS_KURTOSIS:g}, |skewness| <= {MAX_ABS_SKEW:g} "
+            f"(undecided below {MIN_ENTRIES} entries)"))
+    # Theorem 4: subsampling keeps about r of each block's rows; the smallest block
+    # (the last layer's, with kept rows ~ Binomial(C_d l^dims, r)) must stay expansive.
+    last = spec.layers[-1]
+    rows_last = ch[-1] * last.kernel**spec.dims
+    need = ch[-2] * math.log(ch[-2])
+    kept = math.floor(rate * rows_last)
+    ratio = math.inf if need == 0 else kept / need
+    rows.append(Assumption(
+        f"sampling rate {rate:g}: smallest block of A W_d", bool(ratio >= 1.0 and kept >= ch[-2]),
+        f"about {kept} of {rows_last} rows kept per block (C_(d-1) = {ch[-2]}, "
+        f"C_(d-1) log C_(d-1) = {need:.1f}, ratio "
+        + ("inf" if math.isinf(ratio) else f"{ratio:.2f}") + ")",
+        "kept rows >= C_(d-1) log C_(d-1) and >= C_(d-1) (Theorem 4)"))
+    return rows
+
+
+def format_table(rows: list[Assumption]) -> str:
+    """The audit as an aligned text table."""
+    mark = {True: "yes", False: "NO", None: "n/a"}
+    w = max(len(r.assumption) for r in rows)
+    lines = [f"{'assumption':<{w}}  holds  measured  [required]"]
+    for r in rows:
+        lines.append(f"{r.assumption:<{w}}  {mark[r.holds]:<5}  {r.measured}  [{r.required}]")
+    return "\n".join(lines)
+
+
+def audit_json(rows: list[Assumption]) -> str:
+    return json.dumps([r.to_dict() for r in rows], indent=1)
+
+
+__all__ = ["weight_normality", "layer_expected_var", "load_any", "load_safetensors",
+           "save_safetensors", "Assumption", "audit", "format_table", "BN_EPS",
+           "ZERO_MEAN_SE", "ZERO_MEAN_EFFECT", "MAX_ABS_KURTOSIS", "MAX_ABS_SKEW",
+           "MIN_ENTRIES"]
