@@ -53,3 +53,21 @@ def fake_crash(instance, *, rng, quick):
             marker.write_text("1")
             raise RuntimeError("first attempt fails")
     return Outcome(headline=Criterion("ok", 1.0, 1.0, "=="), n_samples=1)
+
+
+def _requires_block(config):
+    return None if config.spec.is_block else "needs stride = kernel and no padding"
+
+
+@register("fake-block", statement="outputs of at most 16 entries (test fixture; stride = kernel only)",
+          reference="test fixture", presets={"theory-2layer": "fail"}, order=10_003,
+          requires=_requires_block)
+def fake_block(instance, *, rng, quick):
+    n = instance.network.spec.output_dim
+    return Outcome(headline=Criterion("output dim", float(n), 16.0, "<="), n_samples=1)
+
+
+@register("fake-always", statement="always holds (test fixture)", reference="test fixture",
+          presets={"theory-2layer": "pass"}, order=10_004)
+def fake_always(instance, *, rng, quick):
+    return Outcome(headline=Criterion("one", 1.0, 1.0, "=="), n_samples=1)

@@ -1,0 +1,121 @@
+"""The common property test: every registered lemma check over generated configurations
+(scikit-learn's ``parametrize_with_checks``). A lemma joins by registering a
+``strategy`` (configurations satisfying its conditions: its check must pass) and/or a
+``counter_strategy`` (a condition broken far enough: its check must fail). Test ids read
+``test_lemma_holds[concentration]``; the architecture of a failing example is in the
+Hypothesis report (``note``).
+
+Examples per lemma scale with the Hypothesis profile: ``ci`` (15) gives 3 + 2, ``dev``
+(25) 5 + 3, ``thorough`` (400) 80 + 53.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, note, settings
+from hypothesis import strategies as st
+
+from verify.registry import discover, run_check
+from verify.strategies import conv_architectures, seeds
+
+_CHECKS = discover()
+HOLDS = [c for c in _CHECKS.values() if c.strategy is not None]
+FAILS = [c for c in _CHECKS.values() if c.counter_strategy is not None]
+
+#: Examples per lemma at the ``ci`` profile's 15; other profiles scale proportionally.
+_PROFILE_EXAMPLES = settings.default.max_examples
+
+
+def _examples(at_ci: int) -> int:
+    return max(1, math.ceil(at_ci * _PROFILE_EXAMPLES / 15))
+
+
+def _describe(config) -> str:
+    return (f"{config.name}: {config.spec.describe()}; weights {config.weights.name}; "
+            f"mask {config.mask.kind}@{config.mask.rate:g}; expansions "
+            + ", ".join(f"{e:.3g}" for e in config.spec.expansions()))
+
+
+@pytest.mark.parametrize("lemma", HOLDS, ids=[c.id for c in HOLDS])
+@settings(max_examples=_examples(3))
+@given(data=st.data())
+def test_lemma_holds(lemma, data):
+    """On configurations satisfying the lemma's conditions its check passes."""
+    config = data.draw(lemma.strategy(), label="config")
+    seed = data.draw(seeds(), label="seed")
+    note(_describe(config))
+    result = run_check(lemma.id, config, seed=seed, quick=True)
+    note(result.summary())
+    assert result.error is None
+    assert result.passed, result.summary()
+
+
+@pytest.mark.parametrize("lemma", FAILS, ids=[c.id for c in FAILS])
+@settings(max_examples=_examples(2))
+@given(data=st.data())
+def test_lemma_fails_when_condition_broken(lemma, data):
+    """With a condition broken far enough the check fails (it can detect violations)."""
+    config = data.draw(lemma.counter_strategy(), label="config")
+    seed = data.draw(seeds(), label="seed")
+    note(_describe(config))
+    result = run_check(lemma.id, config, seed=seed, quick=True)
+    note(result.summary())
+    assert result.error is None
+    assert not result.passed, result.summary()
+
+
+def test_registry_is_covered():
+    """Every registered lemma either has a strategy or is listed here with a reason;
+    a registered lemma never silently escapes the common test."""
+    for c in _CHECKS.values():
+        assert c.strategy is not None or c.counter_strategy is not None \
+            or c.id.startswith("fake-") or c.id.startswith("trained-"), \
+            f"lemma {c.id!r} registers neither strategy nor counter_strategy"
+
+
+# ----------------------------------------------------- edge cases are reachable (STYLE.md)
+_FIND = settings(database=None, max_examples=500, phases=[Phase.generate, Phase.shrink],
+                 suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+def test_stride_equal_kernel_is_reachable():
+    spec = find(conv_architectures(strides="any", min_kernel=2),
+                lambda s: any(l.stride == l.kernel for l in s.layers), settings=_FIND)
+    assert any(l.stride == l.kernel and l.kernel >= 2 for l in spec.layers)
+
+
+def test_overlapping_stride_is_reachable():
+    spec = find(conv_architectures(strides="any"),
+                lambda s: any(l.stride < l.kernel for l in s.layers), settings=_FIND)
+    assert any(l.stride < l.kernel for l in spec.layers)
+
+
+def test_one_channel_is_reachable():
+    spec = find(conv_architectures(min_layers=2, max_channels=8),
+                lambda s: s.latent_channels == 1 and s.channels[-1] == 1 and s.depth >= 2,
+                settings=_FIND)
+    assert spec.channels[0] == 1 and spec.channels[-1] == 1
+
+
+@pytest.mark.parametrize("limit", [2.0, 4.0])
+def test_expansion_at_its_upper_limit_is_reachable(limit):
+    spec = find(conv_architectures(max_expansion=limit),
+                lambda s: max(s.expansions()) == limit, settings=_FIND)
+    assert max(spec.expansions()) == limit
+    assert all(e <= limit for e in spec.expansions())
+
+
+@pytest.mark.parametrize("limit", [4.0, 8.0])
+def test_expansion_at_its_lower_limit_is_reachable(limit):
+    spec = find(conv_architectures(min_expansion=limit, strides="kernel"),
+                lambda s: min(s.expansions()) == limit, settings=_FIND)
+    assert min(spec.expansions()) == limit
+    assert all(e >= limit for e in spec.expansions())
+
+
+def test_two_dimensional_and_deep_are_reachable():
+    spec = find(conv_architectures(max_layers=3), lambda s: s.dims == 2 and s.depth == 3,
+                settings=_FIND)
+    assert spec.dims == 2 and spec.depth == 3

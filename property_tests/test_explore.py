@@ -1,0 +1,111 @@
+"""`verify explore`: the counterexample search finds known thresholds on constructed
+checks (``_fake_lemmas``), deterministically, and prints a config `verify check` accepts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+import _fake_lemmas  # noqa: F401 - registers the fake checks
+from _fake_lemmas import THRESHOLD
+from verify.cli import main
+from verify.explore import explore, search_space
+from verify.presets import Config
+from verify.registry import get_check, run_check
+from verify.spec import NetworkSpec
+
+
+def _bump(config: Config, i: int) -> Config:
+    layers = list(config.spec.layers)
+    layers[i] = replace(layers[i], channels=layers[i].channels + 1)
+    return config.with_spec(NetworkSpec(config.spec.dims, config.spec.latent_channels,
+                                        tuple(layers), config.spec.latent_size))
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_explore_finds_the_expansion_threshold(seed):
+    res = explore("fake-expansion", max_examples=25, seed=seed)
+    assert res.found and res.check is not None and not res.check.passed
+    c = res.counterexample
+    exps = c.spec.expansions()
+    worst = min(range(len(exps)), key=lambda i: exps[i])
+    assert exps[worst] < THRESHOLD
+    # just below the threshold: one more channel in that layer crosses it and passes
+    bumped = _bump(c, worst)
+    assert bumped.spec.expansions()[worst] >= THRESHOLD
+    assert run_check("fake-expansion", bumped, seed=seed, quick=True).passed
+    # Hypothesis' minimal failure is small: one 1-D layer
+    assert res.minimal.spec.depth == 1 and res.minimal.spec.dims == 1
+    assert res.examples_tried <= 25 * 5 + 50
+
+
+def test_explore_is_deterministic_for_a_seed():
+    a = explore("fake-expansion", max_examples=15, seed=3)
+    b = explore("fake-expansion", max_examples=15, seed=3)
+    assert a.toml() == b.toml() and a.examples_tried == b.examples_tried
+
+
+def test_explore_respects_requires():
+    res = explore("fake-block", max_examples=40, seed=0)
+    assert res.found
+    assert res.counterexample.spec.is_block
+    assert res.counterexample.spec.output_dim > 16
+    assert get_check("fake-block").requires(res.counterexample) is None
+
+
+def test_search_space_only_yields_applicable_configs():
+    from hypothesis import given, settings
+
+    check = get_check("fake-block")
+
+    @settings(max_examples=10, database=None)
+    @given(search_space(check))
+    def inner(config):
+        assert config.spec.is_block and config.weights.zero_mean
+
+    inner()
+
+
+def test_cli_prints_toml_that_check_accepts(tmp_path, capsys):
+    code = main(["explore", "fake-expansion", "--max-examples", "10", "--seed", "2", "--json",
+                 "--quiet"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {"lemma", "found", "counterexample", "toml", "check", "examples_tried", "seed"} <= set(out)
+    assert out["found"] is True and out["seed"] == 2 and out["check"]["passed"] is False
+    path = tmp_path / "cx.toml"
+    path.write_text(out["toml"])
+    code = main(["check", "fake-expansion", "--config", str(path), "--seed", "2", "--quick",
+                 "--json"])
+    again = json.loads(capsys.readouterr().out)
+    assert code == 1 and again["passed"] is False
+    assert again["statistic"] == out["check"]["statistic"]
+    assert again["details"] == out["check"]["details"]
+
+
+def test_cli_text_and_progress(capsys):
+    code = main(["explore", "fake-expansion", "--max-examples", "5"])
+    cap = capsys.readouterr()
+    assert code == 1
+    assert "[network]" in cap.out and "verify check fake-expansion --config" in cap.out
+    assert "explore [1]" in cap.err  # progress on stderr
+
+
+def test_cli_none_found_exits_zero(capsys):
+    code = main(["explore", "fake-always", "--max-examples", "5"])
+    cap = capsys.readouterr()
+    assert code == 0 and "no counterexample" in cap.out
+
+
+def test_cli_unknown_lemma_exits_two(capsys):
+    assert main(["explore", "no-such-lemma", "--quiet"]) == 2
+    assert "lemma" in capsys.readouterr().err
+
+
+def test_bad_max_examples_refused():
+    from verify.errors import VerifyError
+
+    with pytest.raises(VerifyError, match="max_examples"):
+        explore("fake-expansion", max_examples=0)
