@@ -1,0 +1,603 @@
+"""Angle contraction through a transposed-convolution layer and its ReLU (Lemma Sup.4).
+
+For one ReLU layer x -> relu(W x) with i.i.d. N(0, 1/m) filter entries (m = C_i l^dims,
+the rows of the dense block B of Fig. 2(b)), MATH.md section 4 predicts
+
+* dense block: angle(B_{+,u} u, B_{+,v} v) ~ g(angle(u, v)) and ||B_{+,u} u||^2 ~ ||u||^2/2,
+  with g(theta) = arccos(((pi - theta) cos theta + sin theta) / pi);
+* conv layer (s = l): the output angle ~ theta_bar = arccos(sum_p ||x_p|| ||y_p||
+  cos g(theta_p) / (||x|| ||y||)), theta_p = angle(x_p, y_p); theta_bar <= angle(x, y),
+  and the angle does not vanish (the output/input angle ratio stays away from 0).
+
+The check compares measured and predicted angles over random, structured and
+adversarially searched pairs, for every layer of the network and for its dense block,
+and sweeps the width of a block to show the largest gap shrinks like m^-1/2.
+
+A-priori bounds (stated before any measurement; constants derived from the Gaussian
+model, never from the check's numbers)
+------------------------------------------------------------------------------------
+For a fixed pair, the measured output angle is a smooth function of three averages over
+the m rows, so sqrt(m) (theta_out - g(theta)) -> N(0, sigma(theta)^2) with the
+per-row influence psi = (2 P - c (A + B)) / sin g(theta), c = cos g(theta), P = relu(g.x)
+relu(g.y), A = relu(g.x)^2, B = relu(g.y)^2 (unit x, y; g ~ N(0, I)). sigma(theta) is a
+one-dimensional integral in polar coordinates (:func:`angle_influence_std`);
+SIGMA_ANGLE = max_theta sigma(theta) ~ 0.92. The relative error of ||relu(B u)||^2 has
+per-row standard deviation exactly sqrt(5) (E relu(g)^4 = 3/2, E relu(g)^2 = 1/2).
+The supremum over a D-dimensional family of pairs is taken as sqrt(2 D) pointwise
+standard deviations (exact calibration: for the Gaussian Gram matrix, Davidson-Szarek's
+||B^T B - I|| ~ 2 sqrt(k/m) is sqrt(2k) times the pointwise std sqrt(2/m)), plus
+Borell-TIS's sqrt(2 log(1/delta)) for failure probability delta = 0.01:
+
+    gap   <= SIGMA_ANGLE (sqrt(4 k) + sqrt(2 log(1/delta))) / sqrt(m)      (D = 2k)
+    norm  <= sqrt(5)     (sqrt(2 k) + sqrt(2 log(1/delta))) / sqrt(m)      (D = k)
+
+This is a calibrated heuristic, not a theorem: the WDC route (gap <= 2 arcsin
+sqrt(2 eps/(1 - 2 eps)), derived in :func:`wdc_angle_bound`) is rigorous but vacuous
+(eps >= 1/4) at the presets' widths; both are reported. On the conv layer with s = l,
+W_{+,x}^T W_{+,y} is block-diagonal with the same block at every position, so the
+layer's errors are weighted averages of the block's and the same bounds apply.
+
+Overlapping strides (s < l): the expectation generalises exactly to patches. Output
+pixel q sees the input patch P_q (all channels, the input positions p with
+0 <= q - p s < l), whose filter entries are distinct, hence i.i.d.; so
+E relu(w.x) relu(w.y) = sigma_w^2 ||x_P|| ||y_P|| cos g(theta_P) / 2 and the predicted
+output angle is arccos(sum_q ||x_P|| ||y_P|| cos g(theta_P) / sqrt(sum_q ||x_P||^2
+sum_q ||y_P||^2)). For s = l every patch is one position repeated l^dims times and this
+is exactly theta_bar (a test asserts it). That is why the check does not require
+s = l: it runs on the paper's k5 s3 network (and its U[0,1] counter-example) with the
+patch prediction, and bounds computed from the per-patch sizes k = C_{i-1} min(ceil(l/s), D_{i-1})^dims
+(columns a patch sees) and m = n_i / D_{i-1}^dims (output rows per input position); both
+reduce to the block's (C_{i-1}, C_i l^dims) for s = l. Beyond the theory's s = l case
+this is a heuristic, reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from verify.network import LayerWeights, Network
+from verify.presets import Config
+from verify.registry import register
+from verify.results import Criterion, Outcome
+from verify.spec import LayerSpec, NetworkSpec
+from verify.weights import WeightLaw
+
+from ._formulas import angle, angle_map, theta_bar
+
+#: Failure probability the a-priori bounds are stated at (per layer and quantity).
+DELTA = 0.01
+#: Per-row relative std of ||relu(B u)||^2: sqrt(Var relu(g)^2) / E relu(g)^2 = sqrt(5/4)/(1/2).
+SIGMA_NORM = math.sqrt(5.0)
+#: arccos turns a rounding error ~eps in a cosine into up to sqrt(2 eps) in the angle;
+#: 64 eps of accumulated rounding in the cosine gives sqrt(128 eps) ~ 1.7e-7 rad.
+ANGLE_TOL = math.sqrt(128 * np.finfo(float).eps)
+#: Theory floor of output/input angle: g(theta) >= theta/2 (g concave, g(pi) = pi/2) and
+#: theta_bar >= theta/2 likewise; the check allows half of it for concentration error.
+RATIO_FLOOR = 0.25
+#: The a-priori gap bound must resolve the prediction to better than half of its range
+#: [0, pi/2]; a wider bound means the layer is too narrow for the check to confirm anything.
+INFORMATIVE = math.pi / 4
+#: The largest gap must fall with the block's width m: log-log slope at most this
+#: (theory: -1/2; half of the theory's rate still shows shrinking).
+SLOPE_MAX = -0.25
+#: Widths of the sweep, as multiples of k.
+SWEEP_FACTORS = (4, 8, 16, 32, 64)
+
+
+# ---------------------------------------------------------------- a-priori constants
+def angle_influence_std(theta, n_phi: int = 4096) -> np.ndarray:
+    """sigma(theta): asymptotic std of sqrt(m) (theta_out - g(theta)) for a dense block.
+
+    sigma^2 = E[psi^2], psi = (2 P - c (A + B)) / sin g(theta) (E psi = 0). In polar
+    coordinates g = r (cos phi, sin phi), E r^4 = 8 and phi is uniform, so
+    sigma^2 = 8 mean_phi[(2 p - c (a + b))^2] / sin^2 g(theta) with
+    a = relu(cos phi)^2, b = relu(cos(phi - theta))^2, p = relu(cos phi) relu(cos(phi - theta)).
+    The periodic midpoint rule on ``n_phi`` nodes.
+    """
+    theta = np.atleast_1d(np.asarray(theta, float))
+    phi = (np.arange(n_phi) + 0.5) * 2 * np.pi / n_phi
+    cx = np.maximum(np.cos(phi), 0.0)[None, :]
+    cy = np.maximum(np.cos(phi[None, :] - theta[:, None]), 0.0)
+    gth = angle_map(theta)
+    c = np.cos(gth)[:, None]
+    val = 8 * np.mean((2 * cx * cy - c * (cx**2 + cy**2)) ** 2, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(val) / np.sin(gth)
+
+
+@lru_cache(maxsize=1)
+def sigma_angle() -> float:
+    """SIGMA_ANGLE = max over theta in (0, pi) of :func:`angle_influence_std`."""
+    th = np.linspace(1e-3, math.pi - 1e-3, 2001)
+    return float(np.nanmax(angle_influence_std(th)))
+
+
+def gap_bound(k: int, m: int, delta: float = DELTA) -> float:
+    """A-priori bound on the largest angle gap: SIGMA_ANGLE (sqrt(4k) + sqrt(2 log 1/delta))/sqrt(m)."""
+    return sigma_angle() * (math.sqrt(4 * k) + math.sqrt(2 * math.log(1 / delta))) / math.sqrt(m)
+
+
+def norm_bound(k: int, m: int, delta: float = DELTA) -> float:
+    """A-priori bound on the relative norm error: sqrt(5) (sqrt(2k) + sqrt(2 log 1/delta))/sqrt(m)."""
+    return SIGMA_NORM * (math.sqrt(2 * k) + math.sqrt(2 * math.log(1 / delta))) / math.sqrt(m)
+
+
+def wdc_angle_bound(eps: float) -> float:
+    """Rigorous gap bound under the WDC with constant eps (MATH.md section 3).
+
+    For unit x, y the WDC gives |<a, b> - cos g(theta)/2| <= eps and |||a||^2 - 1/2| <= eps,
+    so |cos_out - cos g| <= 4 eps/(1 - 2 eps) =: delta_c, and since
+    |arccos s - arccos t| <= arccos(1 - |s - t|) = 2 arcsin sqrt(|s - t|/2), the gap is
+    at most 2 arcsin(sqrt(min(1, delta_c/2))) (pi when eps >= 1/2: vacuous).
+    """
+    if eps >= 0.5:
+        return math.pi
+    dc = 4 * eps / (1 - 2 * eps)
+    return 2 * math.asin(math.sqrt(min(1.0, dc / 2)))
+
+
+def required_rows(k: int) -> int:
+    """The smallest block height m for which :func:`gap_bound` is below INFORMATIVE."""
+    s = sigma_angle() * (math.sqrt(4 * k) + math.sqrt(2 * math.log(1 / DELTA))) / INFORMATIVE
+    return int(math.floor(s * s)) + 1
+
+
+# ------------------------------------------------------------------ layer geometry
+def _second_moment(law: WeightLaw, spec: NetworkSpec, i: int) -> float:
+    """E w^2 of one filter entry: sigma^2 for the zero-mean laws, 1/3 for U[0, 1]."""
+    if law.name == "uniform01":
+        return 1.0 / 3.0
+    return law.layer_std(spec, i) ** 2
+
+
+def _patch_dims(spec: NetworkSpec, i: int) -> tuple[int, int]:
+    """(k, m) of the layer's block: (C_{i-1}, C_i l^d) for s = l; per-patch sizes otherwise."""
+    layer, d = spec.layers[i], spec.dims
+    if layer.is_block:
+        return spec.channels[i], spec.channels[i + 1] * layer.kernel**d
+    per = min(math.ceil(layer.kernel / layer.stride), spec.sizes[i]) ** d
+    rows = spec.widths[i + 1] / spec.sizes[i] ** d  # output rows per input position
+    return spec.channels[i] * per, max(1, int(rows))
+
+
+class _Layer:
+    """One ReLU layer of a network: forward pass and the (patch) prediction, batched."""
+
+    def __init__(self, net: Network, i: int, m2: float):
+        self.net, self.i, self.m2 = net, i, m2
+        spec = net.spec
+        layer = spec.layers[i]
+        self.cin, self.cout = spec.channels[i], spec.channels[i + 1]
+        self.n_in = spec.widths[i]
+        self.positions = spec.sizes[i] ** spec.dims
+        ones = np.ones((1, 1) + (layer.kernel,) * spec.dims)
+        pspec = NetworkSpec(dims=spec.dims, latent_channels=1, latent_size=spec.sizes[i],
+                            layers=(LayerSpec(1, layer.kernel, layer.stride, layer.padding,
+                                              "identity"),))
+        self._patch = Network(pspec, [LayerWeights(ones)])  # sums a field over each patch
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """relu(W_i x) for rows of x, flat."""
+        xi = self.net.to_internal(x, self.i)
+        return np.maximum(self.net.to_flat(self.net.conv(self.i, xi)), 0.0)
+
+    def per_position(self, x: np.ndarray) -> np.ndarray:
+        """(b, positions, C) channel vectors x_p."""
+        return self.net.to_internal(x, self.i).reshape(x.shape[0], self.positions, self.cin)
+
+    def _patch_sum(self, field: np.ndarray) -> np.ndarray:
+        b = field.shape[0]
+        shape = (b,) + (self.net.spec.sizes[self.i],) * self.net.spec.dims + (1,)
+        return self._patch.conv(0, field.reshape(shape)).reshape(b, -1)
+
+    def predict(self, x: np.ndarray, y: np.ndarray):
+        """(predicted output angle, patch input angle, predicted ||relu(W x)||^2)."""
+        xp, yp = self.per_position(x), self.per_position(y)
+        XX = self._patch_sum(np.sum(xp * xp, -1))
+        YY = self._patch_sum(np.sum(yp * yp, -1))
+        XY = self._patch_sum(np.sum(xp * yp, -1))
+        nn = np.sqrt(XX * YY)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            th = np.arccos(np.clip(XY / nn, -1.0, 1.0))
+            terms = np.where(nn > 0, (np.sin(th) * nn + (np.pi - th) * XY) / np.pi, 0.0)
+            den = np.sqrt(XX.sum(1) * YY.sum(1))
+            pred = np.arccos(np.clip(terms.sum(1) / den, -1.0, 1.0))
+            th_in = np.arccos(np.clip(XY.sum(1) / den, -1.0, 1.0))
+        bad = den == 0
+        pred[bad], th_in[bad] = np.nan, np.nan
+        return pred, th_in, self.m2 * self.cout * XX.sum(1) / 2
+
+
+class _Block:
+    """The dense block B: u -> relu(B u), predicted angle g(angle(u, v))."""
+
+    def __init__(self, B: np.ndarray, m2: float):
+        self.B, self.m2 = B, m2
+        self.n_in = B.shape[1]
+
+    def forward(self, u):
+        return np.maximum(u @ self.B.T, 0.0)
+
+    def predict(self, u, v):
+        th = _quiet_angle(u, v)
+        return angle_map(th), th, self.m2 * self.B.shape[0] * np.sum(u * u, 1) / 2
+
+
+def _quiet_angle(u, v):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return angle(u, v)
+
+
+def _evaluate(op, x, y):
+    """Measured output angle, prediction, input angle, norm relative errors, zero outputs."""
+    fx, fy = op.forward(x), op.forward(y)
+    out = _quiet_angle(fx, fy)
+    pred, th_in, nx_pred = op.predict(x, y)
+    _, _, ny_pred = op.predict(y, x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ex = np.abs(np.sum(fx * fx, 1) / nx_pred - 1)
+        ey = np.abs(np.sum(fy * fy, 1) / ny_pred - 1)
+    zero_in = (np.linalg.norm(x, axis=1) == 0) | (np.linalg.norm(y, axis=1) == 0)
+    zero_out = ((np.linalg.norm(fx, axis=1) == 0) | (np.linalg.norm(fy, axis=1) == 0)) & ~zero_in
+    return dict(theta_out=out, theta_pred=pred, theta_in=th_in, gap=np.abs(out - pred),
+                norm_err=np.fmax(ex, ey), zero_in=zero_in, zero_out=zero_out)
+
+
+def _objective(op):
+    def f(x, y):
+        r = _evaluate(op, x, y)
+        return np.where(np.isnan(r["gap"]), -np.inf, r["gap"])
+    return f
+
+
+def adversarial_search(objective, x, y, rng, *, steps: int, cands: int, step0: float = 0.3,
+                       step_end: float = 0.005):
+    """Batched hill climbing maximising ``objective(x, y)`` from each starting pair.
+
+    Every step proposes ``cands`` Gaussian perturbations of both vectors of every pair
+    (relative size decaying geometrically from ``step0`` to ``step_end``) and keeps the
+    best if it improves. Returns the final pairs and their objective values.
+    """
+    x, y = x.copy(), y.copy()
+    P, n = x.shape
+    best = objective(x, y)
+    decay = (step_end / step0) ** (1 / max(1, steps - 1))
+    scale = step0
+    idx = np.arange(P)
+    for _ in range(steps):  # a loop over search steps; each step is one batched evaluation
+        sx = scale * np.linalg.norm(x, axis=1)[:, None, None] / math.sqrt(n)
+        sy = scale * np.linalg.norm(y, axis=1)[:, None, None] / math.sqrt(n)
+        X = x[:, None, :] + sx * rng.standard_normal((P, cands, n))
+        Y = y[:, None, :] + sy * rng.standard_normal((P, cands, n))
+        vals = objective(X.reshape(-1, n), Y.reshape(-1, n)).reshape(P, cands)
+        j = np.argmax(vals, axis=1)
+        v = vals[idx, j]
+        better = v > best
+        x[better], y[better], best[better] = X[idx, j][better], Y[idx, j][better], v[better]
+        scale *= decay
+    return x, y, best
+
+
+# ---------------------------------------------------------------------- pair families
+def _rotate(x, z, alpha):
+    """y = cos(alpha) x + sin(alpha) z_perp ||x||: a vector at angle alpha from x."""
+    nx = np.linalg.norm(x, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xn = np.where(nx > 0, x / nx, 0.0)
+        zp = z - np.sum(z * xn, -1, keepdims=True) * xn
+        nz = np.linalg.norm(zp, axis=-1, keepdims=True)
+        flat = nz <= 1e-12 * np.maximum(1.0, np.linalg.norm(z, axis=-1, keepdims=True))
+        zp = np.where(flat, 0.0, zp / np.where(flat, 1.0, nz))
+    y = nx * (np.cos(alpha)[..., None] * xn + np.sin(alpha)[..., None] * zp)
+    # in one dimension (or x = 0) only the angles 0 and pi exist: keep the nearer one
+    return np.where(flat, np.where(np.cos(alpha)[..., None] >= 0, x, -x), y)
+
+
+def make_pairs(n: int, positions: int, channels: int, rng, n_random: int):
+    """Random, structured, per-position and degenerate pairs in R^n (n = positions * C).
+
+    Returns (x, y, kind) with kinds ``random`` (independent and at uniform angles),
+    ``near0`` / ``near_pi2`` / ``near_pi`` (input angle 1e-3..0.1 from 0, pi/2, pi),
+    ``per_position`` (each position rotated by its own angle, norms varying by position,
+    and one-position pairs), ``degenerate`` (zero vectors, parallel pairs).
+    Vectors are flat channel-major (index c * positions + p).
+    """
+    xs, ys, kinds = [], [], []
+
+    def add(x, y, kind):
+        xs.append(x), ys.append(y), kinds.extend([kind] * len(x))
+
+    h = n_random // 2
+    add(rng.standard_normal((h, n)), rng.standard_normal((h, n)), "random")
+    x = rng.standard_normal((n_random - h, n))
+    add(x, _rotate(x, rng.standard_normal(x.shape), rng.uniform(0, np.pi, len(x))), "random")
+    offs = np.array([1e-3, 3e-3, 1e-2, 3e-2, 0.1])
+    for kind, base in (("near0", 0.0), ("near_pi2", np.pi / 2), ("near_pi", np.pi)):
+        al = np.clip(np.concatenate([base + offs, base - offs]), 0, np.pi)
+        al = np.repeat(al, 2)
+        x = rng.standard_normal((len(al), n))
+        add(x, _rotate(x, rng.standard_normal(x.shape), al), kind)
+    if positions > 1:
+        b = max(8, n_random // 4)
+        xp = rng.standard_normal((b, positions, channels))
+        xp *= np.exp(rng.normal(0, 1, (b, positions, 1)))  # norms differing by position
+        al = rng.uniform(0, np.pi, (b, positions))
+        yp = _rotate(xp, rng.standard_normal(xp.shape), al)
+        yp *= np.exp(rng.normal(0, 1, (b, positions, 1)))
+        flat = lambda a: np.moveaxis(a, 1, 2).reshape(b, n)  # noqa: E731
+        add(flat(xp), flat(yp), "per_position")
+        one = np.zeros((b, positions, channels))
+        pos = rng.integers(0, positions, b)
+        one[np.arange(b), pos] = rng.standard_normal((b, channels))
+        two = np.zeros_like(one)
+        two[np.arange(b), pos] = rng.standard_normal((b, channels))
+        add(flat(one), flat(two), "per_position")
+    x = rng.standard_normal((4, n))
+    add(np.concatenate([np.zeros((1, n)), x[:1], 2 * x[1:2]]),
+        np.concatenate([x[2:3], np.zeros((1, n)), 3 * x[1:2]]), "degenerate")  # zero, zero, parallel
+    add(x[3:4], x[3:4].copy(), "degenerate")  # identical
+    return np.concatenate(xs), np.concatenate(ys), np.array(kinds)
+
+
+# ---------------------------------------------------------------------------- check
+def _settings(quick: bool) -> dict:
+    if quick:
+        return dict(n_random=64, adv_pop=8, adv_steps=12, adv_cands=4, sweep_random=32,
+                    sweep_pop=6, sweep_steps=10, sweep_reps=1)
+    return dict(n_random=400, adv_pop=32, adv_steps=40, adv_cands=8, sweep_random=128,
+                sweep_pop=16, sweep_steps=30, sweep_reps=3)
+
+
+def _run_family(op, level, layer, k, m, rng, s, positions, channels):
+    x, y, kinds = make_pairs(op.n_in, positions, channels, rng, s["n_random"])
+    r = _evaluate(op, x, y)
+    # the adversarial search starts from the worst pairs found so far
+    g = np.where(np.isnan(r["gap"]), -np.inf, r["gap"])
+    start = np.argsort(g)[::-1][: s["adv_pop"]]
+    ax, ay, _ = adversarial_search(_objective(op), x[start], y[start], rng,
+                                   steps=s["adv_steps"], cands=s["adv_cands"])
+    ra = _evaluate(op, ax, ay)
+    cols = {key: np.concatenate([r[key], ra[key]]) for key in r}
+    kinds = np.concatenate([kinds, np.array(["adversarial"] * len(ax))])
+    df = pd.DataFrame({"layer": layer, "level": level, "kind": kinds, **cols})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["ratio"] = df["theta_out"] / df["theta_in"]
+    # a ratio is only defined for a non-degenerate input angle
+    df.loc[~(df["theta_in"] > ANGLE_TOL), "ratio"] = np.nan
+    return df
+
+
+def _width_sweep(law: WeightLaw, k: int, rng, s) -> pd.DataFrame:
+    """Largest gap of a fresh dense block (law of the preset) against its height m."""
+    rows = []
+    for f in SWEEP_FACTORS:  # a handful of widths; each width is batched
+        m = f * k
+        std = 1.0 / math.sqrt(m) if law.std is None else law.std
+        m2 = 1.0 / 3.0 if law.name == "uniform01" else std * std
+        gaps = []
+        for _ in range(s["sweep_reps"]):
+            op = _Block(law.sample((m, k), std, rng), m2)
+            df = _run_family(op, "block", -1, k, m, rng,
+                             dict(s, n_random=s["sweep_random"], adv_pop=s["sweep_pop"],
+                                  adv_steps=s["sweep_steps"]), 1, k)
+            gaps.append(float(np.nanmax(df["gap"])))
+        rows.append({"m": m, "k": k, "expansion": f, "gap_max": float(np.mean(gaps)),
+                     "gap_sd": float(np.std(gaps)), "reps": len(gaps),
+                     "bound": gap_bound(k, m)})
+    return pd.DataFrame(rows)
+
+
+def _summary(df: pd.DataFrame) -> dict:
+    ok = ~df["kind"].eq("degenerate") | df["gap"].notna()
+    valid = df[df["gap"].notna()]
+    return {
+        "gap_max": float(valid["gap"].max()) if len(valid) else float("nan"),
+        "gap_max_kind": str(valid.loc[valid["gap"].idxmax(), "kind"]) if len(valid) else "",
+        "gap_median": float(valid["gap"].median()) if len(valid) else float("nan"),
+        "norm_err_max": float(df["norm_err"].max(skipna=True)),
+        "ratio_min": float(df["ratio"].min(skipna=True)),
+        "theta_bar_excess_max": float((df["theta_pred"] - df["theta_in"]).max(skipna=True)),
+        "n_pairs": int(len(df)), "n_valid": int(len(valid)),
+        "n_excluded_nan": int(len(df) - len(valid)), "n_zero_input": int(df["zero_in"].sum()),
+        "n_zero_output": int(df["zero_out"].sum()), "n_ratio_defined": int(df["ratio"].notna().sum()),
+        "n_ok": int(ok.sum()),
+    }
+
+
+def _requires(config: Config) -> str | None:
+    for i, layer in enumerate(config.spec.layers):
+        if layer.activation != "relu":
+            return f"layer {i} has activation {layer.activation!r}: the angle map g is for ReLU"
+        if layer.affine:
+            return f"layer {i} has an affine (bias) step: Lemma Sup.4 is for bias-free layers"
+    return None
+
+
+def _fig_angle(result):
+    import matplotlib.pyplot as plt
+
+    df = result.table
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    th = np.linspace(0, np.pi, 200)
+    ax = axes[0]
+    ax.plot(th, angle_map(th), "k-", lw=1.5, label="g(theta)")
+    ax.plot(th, th, "k:", lw=0.8, label="identity")
+    blk = df[df["level"] == "block"]
+    for kind, sub in blk.groupby("kind"):
+        ax.scatter(sub["theta_in"], sub["theta_out"], s=6, alpha=0.5, label=kind)
+    ax.set(xlabel="input angle angle(u, v)", ylabel="output angle",
+           title="dense block: angle(B+u u, B+v v) vs g")
+    ax.legend(fontsize=7, markerscale=2)
+    ax = axes[1]
+    conv = df[df["level"] == "conv"]
+    for layer, sub in conv.groupby("layer"):
+        ax.scatter(sub["theta_pred"], sub["theta_out"], s=6, alpha=0.5, label=f"layer {layer + 1}")
+    ax.plot([0, np.pi / 2], [0, np.pi / 2], "k-", lw=1)
+    ax.set(xlabel="predicted theta_bar", ylabel="measured output angle",
+           title="conv layer: measured vs theta_bar")
+    ax.legend(fontsize=7, markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def _fig_sweep(result):
+    import matplotlib.pyplot as plt
+
+    sw = result.tables.get("width_sweep")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    if sw is not None and len(sw):
+        ax.errorbar(sw["m"], sw["gap_max"], yerr=sw["gap_sd"], fmt="o-", label="largest gap")
+        ax.plot(sw["m"], sw["bound"], "k--", label="a-priori bound")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        slope = result.details.get("sweep_slope")
+        ax.set_title(f"gap vs block height m (k = {int(sw['k'].iloc[0])}), slope {slope:.2f}")
+    ax.set(xlabel="m (rows of B)", ylabel="largest |measured - g| (rad)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _strategy():
+    from verify.strategies import conv_architectures  # noqa: F401  (kept for users' CI)
+    return configs(expansive=True)
+
+
+def _counter_strategy():
+    return configs(expansive=False)
+
+
+def configs(*, expansive: bool):
+    """Hypothesis strategy of small ReLU stride = kernel configurations.
+
+    ``expansive=True``: every layer's block has at least :func:`required_rows` rows
+    (the check must pass). ``expansive=False``: same law, but one layer has a block
+    with fewer rows than columns, or the weights are U[0, 1] (the check must fail).
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw):
+        d = draw(st.sampled_from((1, 2)))
+        k0 = draw(st.integers(1, 3))
+        depth = draw(st.integers(1, 2))
+        c, size, layers = k0, 1, []
+        for _ in range(depth):
+            lk = draw(st.integers(1, 3 if d == 1 else 2))
+            per = lk**d
+            cmin = math.ceil(required_rows(c) / per)
+            cnew = draw(st.integers(cmin, cmin + 4))
+            if size * lk > 12 or cnew * (size * lk) ** d > 2048:
+                lk, per = 1, 1
+                cnew = required_rows(c)
+            layers.append(LayerSpec(cnew, lk, lk))
+            c, size = cnew, size * lk
+        spec = NetworkSpec(dims=d, latent_channels=k0, layers=tuple(layers))
+        if expansive:
+            return Config("angle-expansive", spec, WeightLaw("gaussian"))
+        how = draw(st.sampled_from(("narrow", "uniform01")))
+        if how == "uniform01":
+            return Config("angle-uniform01", spec, WeightLaw("uniform01"), counterexample=True)
+        # a non-expansive first layer: block of 1 x k0 ... rows < columns
+        kk = draw(st.integers(4, 8))
+        narrow = NetworkSpec(dims=1, latent_channels=kk,
+                             layers=(LayerSpec(draw(st.integers(1, kk - 1)), 1, 1),))
+        return Config("angle-narrow", narrow, WeightLaw("gaussian"))
+
+    return build()
+
+
+@register("angle", statement="a ReLU transposed-conv layer maps the angle theta of two inputs "
+          "to about g(theta) (dense block) / theta_bar (conv, s = l): it contracts but does not "
+          "vanish, and halves squared norms",
+          reference="Lemma Sup.4", order=30,
+          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
+                   "paper-fig4-uniform01": "fail"},
+          requires=_requires, figures=(_fig_angle, _fig_sweep),
+          strategy=_strategy, counter_strategy=_counter_strategy)
+def check(instance, *, rng, quick):
+    """Lemma Sup.4 on every layer of ``instance.network`` and on its dense blocks."""
+    net, spec, law = instance.network, instance.config.spec, instance.config.weights
+    s = _settings(quick)
+    frames, criteria, per_layer = [], [], []
+    worst = None
+    for i, layer in enumerate(spec.layers):
+        m2 = _second_moment(law, spec, i)
+        k, m = _patch_dims(spec, i)
+        gb, nb = gap_bound(k, m), norm_bound(k, m)
+        conv = _Layer(net, i, m2)
+        dconv = _run_family(conv, "conv", i, k, m, rng, s, conv.positions, conv.cin)
+        B = net.dense_block(i)
+        kb, mb = B.shape[1], B.shape[0]
+        block = _Block(B, m2)
+        dblk = _run_family(block, "block", i, kb, mb, rng, s, 1, kb)
+        frames += [dconv, dblk]
+        sc, sb = _summary(dconv), _summary(dblk)
+        gbb, nbb = gap_bound(kb, mb), norm_bound(kb, mb)
+        tag = f"layer {i + 1}"
+        excess_ref = "angle(x, y)" if layer.is_block else "the patch input angle"
+        cs = [
+            Criterion(f"{tag} conv: largest |angle - theta_bar|", sc["gap_max"], gb, "<=",
+                      f"a-priori bound, k = {k}, m = {m}, delta = {DELTA}"),
+            Criterion(f"{tag} block: largest |angle - g(theta)|", sb["gap_max"], gbb, "<=",
+                      f"k = {kb}, m = {mb}"),
+            Criterion(f"{tag} conv: largest relative error of ||relu(Wx)||^2 vs ||x||^2/2",
+                      sc["norm_err_max"], nb, "<="),
+            Criterion(f"{tag} block: largest relative error of ||B+u u||^2 vs ||u||^2/2",
+                      sb["norm_err_max"], nbb, "<="),
+            Criterion(f"{tag} conv: smallest output/input angle ratio", sc["ratio_min"],
+                      RATIO_FLOOR, ">=", "does not vanish; theory floor 1/2"),
+            Criterion(f"{tag} block: smallest output/input angle ratio", sb["ratio_min"],
+                      RATIO_FLOOR, ">="),
+            Criterion(f"{tag}: max(theta_bar - {excess_ref})", sc["theta_bar_excess_max"],
+                      ANGLE_TOL, "<=", "theta_bar <= input angle (rounding tolerance)"),
+            Criterion(f"{tag}: zero outputs of non-zero inputs",
+                      sc["n_zero_output"] + sb["n_zero_output"], 0, "=="),
+            Criterion(f"{tag}: a-priori gap bound informative", gb, INFORMATIVE, "<=",
+                      "bound < pi/4 (the layer is expansive enough to check)"),
+        ]
+        criteria += cs
+        ratio = sc["gap_max"] / gb
+        if worst is None or not (ratio <= worst[0]):
+            worst = (ratio, cs[0])
+        per_layer.append({"layer": i + 1, "k": k, "m": m, "stride_equals_kernel": layer.is_block,
+                          "gap_bound": gb, "norm_bound": nb, "block_gap_bound": gbb,
+                          "block_norm_bound": nbb, "conv": sc, "block": sb,
+                          "wdc_bound_if_eps_0.1": wdc_angle_bound(0.1)})
+    k0 = spec.channels[0]
+    sweep = _width_sweep(law, k0, rng, s)
+    good = sweep["gap_max"] > 0
+    slope = (float(np.polyfit(np.log(sweep["m"][good]), np.log(sweep["gap_max"][good]), 1)[0])
+             if good.sum() >= 2 else float("nan"))
+    criteria.append(Criterion("width sweep: log-log slope of largest gap in m", slope,
+                              SLOPE_MAX, "<=", "theory -1/2"))
+    table = pd.concat(frames, ignore_index=True)
+    headline = worst[1]
+    criteria = tuple(c for c in criteria if c is not headline)
+    n_deg = int(table["gap"].isna().sum())
+    if n_deg:
+        warnings.warn(f"angle check: {n_deg} degenerate pairs (zero vector or zero output) "
+                      "gave NaN angles and were excluded", RuntimeWarning, stacklevel=2)
+    details = {
+        "layers": per_layer, "sweep_slope": slope, "sweep_k": k0,
+        "sigma_angle": sigma_angle(), "sigma_norm": SIGMA_NORM, "delta": DELTA,
+        "failure_probability_per_bound": DELTA, "ratio_floor": RATIO_FLOOR,
+        "angle_tol": ANGLE_TOL, "n_excluded_degenerate": n_deg,
+        "bound_kind": "calibrated heuristic: SIGMA (sqrt(2 D) + sqrt(2 log 1/delta)) / sqrt(m)",
+        "second_moment_normalisation": [_second_moment(law, spec, i) for i in range(spec.depth)],
+    }
+    table = table.drop(columns=["zero_in", "zero_out"]).assign(
+        zero_input=table["zero_in"], zero_output=table["zero_out"])
+    return Outcome(headline=headline, criteria=criteria, n_samples=int(table["gap"].notna().sum()),
+                   details=details, table=table, tables={"width_sweep": sweep},
+                   settings={**s, "delta": DELTA, "sweep_factors": list(SWEEP_FACTORS)})
+
+
+__all__ = ["angle_influence_std", "sigma_angle", "gap_bound", "norm_bound", "wdc_angle_bound",
+           "required_rows", "adversarial_search", "make_pairs", "configs", "theta_bar"]
