@@ -579,7 +579,8 @@ def _processes(tasks: list[Task], workers: int) -> Iterator[Outcome]:
 
 
 def _isolated(t: Task) -> dict[str, Any]:
-    """Rerun one task alone in a fresh one-worker pool (its second attempt)."""
+    """Rerun one task alone in a fresh one-worker pool. A death here is its second
+    (it was in flight when a worker died before): the task is recorded as failed."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -587,8 +588,8 @@ def _isolated(t: Task) -> dict[str, Any]:
         try:
             rec = pool.submit(run_task, t).result()
         except BrokenProcessPool as exc:
-            rec = _failed_record(t, f"worker process died ({exc})")
-    rec["_second_attempt"] = True
+            rec = _failed_record(t, f"worker process died twice ({exc})")
+            rec["_second_attempt"] = True
     return rec
 
 
@@ -733,6 +734,8 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
     else:
         backend = "serial"
         stream = _serial(todo)
+    # the second attempt of a task that raised: alone in a fresh process, unless serial
+    stream_isolated = backend != "serial"
 
     from tqdm import tqdm
 
@@ -745,7 +748,8 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
         for task, rec in stream:
             second = rec.pop("_second_attempt", False)
             if rec.get("status") == "error" and not second:
-                rec = _retry(task, rec, stream_kind=backend)
+                rec = _retry(task, rec, isolated=stream_isolated)
+                rec.pop("_second_attempt", None)
                 second = True
             rec["attempts"] = 2 if second else 1
             if rec.get("status") == "error":
@@ -766,10 +770,11 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
                         n_mismatched, elapsed, backend)
 
 
-def _retry(task: Task, first: dict[str, Any], stream_kind: str) -> dict[str, Any]:
-    """The second attempt of a task that raised: rerun it in this process (a task
-    whose worker died was already rerun alone by its backend)."""
-    rec = run_task(task)
+def _retry(task: Task, first: dict[str, Any], *, isolated: bool) -> dict[str, Any]:
+    """The second attempt of a task whose first attempt raised (or whose worker died
+    under Dask): alone in a fresh one-worker process pool (in this process when the
+    sweep runs serially)."""
+    rec = _isolated(task) if isolated else run_task(task)
     if rec.get("status") == "error":
         rec["error"] = f"{rec['error']} (failed twice; first attempt: {first.get('error')})"
     return rec
