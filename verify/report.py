@@ -79,6 +79,7 @@ class Entry:
     check: LemmaCheck
     result: CheckResult
     figures: list[FigureOut] = field(default_factory=list)
+    figures_s: float = 0.0  # time spent drawing this entry's figures
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,8 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         cfg = {k: v for k, v in e.result.config.items() if k not in ("check", "quick")}
         configs.setdefault(e.result.preset, cfg)
     timing = sorted(({"lemma": e.result.lemma, "preset": e.result.preset,
-                      "elapsed_s": round(e.result.elapsed_s, 4)} for e in entries),
+                      "elapsed_s": round(e.result.elapsed_s, 4),
+                      "figures_s": round(e.figures_s, 4)} for e in entries),
                     key=lambda t: -t["elapsed_s"])
     return jsonable({
         "toolkit": "verify", "version": __version__,
@@ -298,6 +300,7 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_s, 3),
         "checks_time_s": round(sum(e.result.elapsed_s for e in entries), 3),
+        "figures_time_s": round(sum(e.figures_s for e in entries), 3),
         "libraries": _library_versions(),
         "machine": {"platform": platform.platform(), "machine": platform.machine(),
                     "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
@@ -411,7 +414,7 @@ figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color
 details summary{cursor:pointer}
 """
 
-_NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share"}
+_NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share", "figures (s)"}
 
 
 def _h(text: Any) -> str:
@@ -545,9 +548,10 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
 def _timing_table(entries: Sequence[Entry]) -> tuple[list[str], list[list[str]]]:
     total = sum(e.result.elapsed_s for e in entries) or 1.0
     ordered = sorted(entries, key=lambda e: -e.result.elapsed_s)
-    return (["lemma", "preset", "elapsed (s)", "share"],
+    return (["lemma", "preset", "elapsed (s)", "share", "figures (s)"],
             [[e.result.lemma, e.result.preset, f"{e.result.elapsed_s:.3f}",
-              f"{100 * e.result.elapsed_s / total:.0f}%"] for e in ordered])
+              f"{100 * e.result.elapsed_s / total:.0f}%", f"{e.figures_s:.3f}"]
+             for e in ordered])
 
 
 def _provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
@@ -565,7 +569,9 @@ def _provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
         ["quick", "yes" if prov.get("quick") else "no"],
         ["started (UTC)", str(prov.get("started_utc"))],
         ["wall time", f"{prov.get('wall_time_s', float('nan')):.1f} s (checks "
-                      f"{prov.get('checks_time_s', float('nan')):.1f} s)"],
+                      f"{prov.get('checks_time_s', float('nan')):.1f} s, figures "
+                      f"{prov.get('figures_time_s', float('nan')):.1f} s; before writing "
+                      "the files)"],
         ["libraries", ", ".join(f"{k} {v}" for k, v in libs.items())],
         ["machine", f"{mach.get('platform')}, {mach.get('cpu_count')} CPUs"
                     + (f", {mach['processor']}" if mach.get("processor") else "")],
@@ -800,7 +806,9 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     entries = [Entry(c, r) for c, r in run_checks(selected, seed=int(seed), quick=quick,
                                                  progress=progress)]
     for e in entries:
+        f0 = time.perf_counter()
         e.figures = render_figures(e.check, e.result)
+        e.figures_s = time.perf_counter() - f0
     prov = provenance(entries, seed=int(seed), quick=quick, command=command, started=started,
                       wall_s=time.perf_counter() - t0)
     write_report(path, entries, prov)

@@ -1,0 +1,366 @@
+"""``verify report``: files exist and parse, verdicts and exit codes, atomic writing.
+
+Fake lemmas are registered into a sandboxed registry (the real lemma modules are not
+imported, so these tests do not depend on them); one test runs ``verify report
+--quick`` on the real registry through the command line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import verify.report as report_mod  # noqa: E402
+from verify import registry  # noqa: E402
+from verify.cli import main  # noqa: E402
+from verify.errors import VerifyError  # noqa: E402
+from verify.plotting import PNG_SIGNATURE  # noqa: E402
+from verify.report import build_report  # noqa: E402
+from verify.results import Criterion, Outcome  # noqa: E402
+
+#: The keys of ``verify check --json`` (CLI.md), which every result object must carry.
+CLI_KEYS = {"lemma", "preset", "seed", "passed", "expected", "statistic", "bound", "margin",
+            "config", "details", "elapsed_s", "version"}
+PRESETS = {"theory-2layer": "pass", "paper-fig4-uniform01": "fail"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+# ----------------------------------------------------------------- helpers
+@pytest.fixture
+def sandbox(monkeypatch):
+    """An empty registry, already 'discovered': only the checks a test registers."""
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_DISCOVERED", True)
+    return registry
+
+
+def _outcome(stat: float, rng) -> Outcome:
+    x = rng.normal(size=20)
+    return Outcome(Criterion("mean |x| + shift", stat, 1.0, "<="),
+                   criteria=(Criterion("samples", 20, 10, ">=", note="at least 10"),),
+                   n_samples=20, details={"ci": [0.1, 0.2], "failure_probability": 0.05},
+                   table=pd.DataFrame({"i": np.arange(20), "x": x}),
+                   tables={"scaling": pd.DataFrame({"n": [1, 2], "dev": [0.5, 0.25]})},
+                   settings={"samples": 20})
+
+
+def hist_figure(result):
+    """Histogram of the per-sample x."""
+    fig, ax = plt.subplots()
+    ax.hist(result.table["x"], bins=8)
+    return fig
+
+
+def broken_figure(result):
+    """A figure function that raises."""
+    raise RuntimeError("figure exploded")
+
+
+def register_fake(lemma="fake", *, presets=PRESETS, figures=(hist_figure,), order=1,
+                  statistic=0.5, calls=None):
+    """A tiny check: passes on ordinary presets, fails on the counter-example."""
+    def run(instance, *, rng, quick):
+        if calls is not None:
+            calls.append(instance.config.name)
+        shift = 10.0 if instance.config.counterexample else 0.0
+        return _outcome(statistic + shift, rng)
+
+    registry.register(lemma, statement=f"{lemma}: a <fake> statement | for tests",
+                      reference="Lemma T.1", presets=presets, figures=figures, order=order)(run)
+    return registry._REGISTRY[lemma]
+
+
+class _Balance(HTMLParser):
+    """Tag-balance check (well-formedness) and a list of embedded resources."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.imgs, self.external = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        if tag in ("script", "link", "iframe"):
+            self.external.append(tag)
+        for key in ("src", "href"):
+            if (a.get(key) or "").startswith(("http:", "https:", "//")):
+                self.external.append(a[key])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        if tag not in VOID:
+            self.errors.append(f"self-closed non-void <{tag}/>")
+            return
+        self.handle_starttag(tag, attrs)  # void: never pushed
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def check_html(path: Path) -> _Balance:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    p = _Balance()
+    p.feed(text)
+    p.close()
+    assert p.errors == [], p.errors[:5]
+    assert p.stack == [], f"unclosed tags: {p.stack}"
+    assert p.external == [], f"not self-contained: {p.external}"
+    return p
+
+
+def is_png(data: bytes) -> bool:
+    return len(data) > len(PNG_SIGNATURE) and data.startswith(PNG_SIGNATURE)
+
+
+def load(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+# ------------------------------------------------------------------- tests
+def test_report_files_exist_and_parse(sandbox, tmp_path, capsys):
+    check = register_fake(figures=(hist_figure, broken_figure))
+    out = tmp_path / "rep"
+    rep = build_report(out, quick=True, seed=3, checks=[check])
+    assert rep.exit_code == 0  # the counter-example fails, as expected
+    for name in ("index.html", "REPORT.md", "results.json", "results.csv", "tables.csv"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+    # results.json: every CLI.md key, provenance, and the expected failure marked
+    data = load(out)
+    assert data["schema"] == report_mod.SCHEMA
+    assert [(r["lemma"], r["preset"]) for r in data["results"]] == [
+        ("fake", "theory-2layer"), ("fake", "paper-fig4-uniform01")]
+    for r in data["results"]:
+        assert CLI_KEYS <= set(r), CLI_KEYS - set(r)
+        assert r["seed"] == 3 and r["quick"] is True and r["matches_expectation"] is True
+    ok, xfail = data["results"]
+    assert ok["passed"] is True and ok["expected"] == "pass"
+    assert xfail["passed"] is False and xfail["expected"] == "fail"
+    assert ok["config"]["network"]["layers"] and ok["config"]["check"] == {"samples": 20}
+    prov = data["provenance"]
+    assert prov["seed"] == 3 and prov["quick"] is True and prov["version"]
+    assert "--seed 3" in prov["command"] and "--quick" in prov["command"]
+    assert {"numpy", "scipy", "sympy", "pandas", "matplotlib", "seaborn",
+            "hypothesis"} <= set(prov["libraries"])
+    assert prov["machine"]["cpu_count"] >= 1 and prov["wall_time_s"] >= 0
+    assert set(prov["configs"]) == set(PRESETS)
+    assert data["summary"] == {"results": 2, "matched": 2, "mismatched": 0, "errors": 0,
+                               "expected_failures": 1, "exit_code": 0}
+
+    # figures: one PNG per (preset, working figure function); the broken one is a note
+    files = sorted((out / "figures").iterdir())
+    assert [f.name for f in files] == ["fake-paper-fig4-uniform01-1.png",
+                                      "fake-theory-2layer-1.png"]
+    assert all(is_png(f.read_bytes()) for f in files)
+    assert plt.get_fignums() == []  # every figure closed after saving
+
+    # index.html: well formed, self-contained, figures embedded as PNG
+    page = check_html(out / "index.html")
+    assert len(page.imgs) == 2
+    prefix = "data:image/png;base64,"
+    assert all(s.startswith(prefix) and is_png(base64.b64decode(s[len(prefix):]))
+               for s in page.imgs)
+    text = (out / "index.html").read_text()
+    assert 'class="xfail">fail (expected)<' in text and 'class="ok">pass<' in text
+    assert "figure exploded" in text  # the failing figure is a visible note
+    assert "&lt;fake&gt;" in text  # statement escaped, not injected
+
+    # REPORT.md links the figure files that exist
+    md = (out / "REPORT.md").read_text()
+    for f in files:
+        assert f"](figures/{f.name})" in md
+    assert "fail (expected)" in md and "figure exploded" in md
+
+    # results.csv: the per-sample tables stacked with lemma/preset/seed columns
+    csv = pd.read_csv(out / "results.csv")
+    assert list(csv.columns[:3]) == ["lemma", "preset", "seed"]
+    assert len(csv) == 40 and set(csv["preset"]) == set(PRESETS) and set(csv["seed"]) == {3}
+    tables = pd.read_csv(out / "tables.csv")
+    assert set(tables["table"]) == {"scaling"} and len(tables) == 4
+
+    # progress: one line per check when stderr is not a terminal
+    err = capsys.readouterr().err
+    assert sum(line.startswith("report [") for line in err.splitlines()) == 2
+
+
+def test_forced_failure_sets_exit_1(sandbox, tmp_path):
+    register_fake("holds", presets={"theory-2layer": "pass"}, figures=(), order=1)
+    register_fake("broken-bound", presets={"theory-2layer": "pass"}, figures=(), order=2,
+                  statistic=5.0)  # statistic 5 > bound 1: fails where a pass is expected
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--quick"]) == 1
+    data = load(out)
+    by = {r["lemma"]: r for r in data["results"]}
+    assert by["holds"]["passed"] and by["holds"]["matches_expectation"]
+    assert by["broken-bound"]["passed"] is False
+    assert by["broken-bound"]["matches_expectation"] is False
+    assert data["summary"]["exit_code"] == 1 and data["summary"]["mismatched"] == 1
+    text = (out / "index.html").read_text()
+    assert 'class="bad">FAIL<' in text
+    check_html(out / "index.html")
+
+
+def test_unexpected_pass_on_counterexample_is_a_mismatch(sandbox, tmp_path):
+    # expected to fail on the counter-example, but this check passes everywhere
+    register_fake("blind", presets={"paper-fig4": "fail"}, figures=())
+    rep = build_report(tmp_path / "rep", quick=True, progress=False)
+    assert rep.exit_code == 1
+    assert "PASS (expected fail)" in (tmp_path / "rep" / "index.html").read_text()
+
+
+def test_crashing_check_is_an_error_row_and_others_still_run(sandbox, tmp_path):
+    calls: list[str] = []
+    register_fake("before", presets={"theory-2layer": "pass"}, figures=(), order=1, calls=calls)
+
+    def crash(instance, *, rng, quick):
+        raise ZeroDivisionError("the check divided by zero")
+
+    def refuses(instance, *, rng, quick):
+        raise VerifyError("tolerance: expected > 0, got -1")
+
+    registry.register("crashes", statement="crashes", reference="Lemma T.2",
+                      presets={"theory-2layer": "pass"}, order=2)(crash)
+    registry.register("refuses", statement="raises VerifyError", reference="Lemma T.3",
+                      presets={"theory-2layer": "pass", "no-such-preset": "pass"}, order=3)(refuses)
+    register_fake("after", presets={"theory-2layer": "pass"}, figures=(), order=4, calls=calls)
+    out = tmp_path / "rep"
+    rep = build_report(out, quick=True, progress=False)
+    assert rep.exit_code == 1
+    assert calls == ["theory-2layer", "theory-2layer"]  # both neighbours ran
+    data = load(out)
+    rows = {(r["lemma"], r["preset"]): r for r in data["results"]}
+    assert len(rows) == 5
+    err = rows[("crashes", "theory-2layer")]
+    assert err["error"] == "ZeroDivisionError: the check divided by zero"
+    assert err["passed"] is False and err["statistic"] is None
+    assert "ZeroDivisionError" in err["details"]["traceback"]
+    assert "tolerance" in rows[("refuses", "theory-2layer")]["error"]
+    assert "preset" in rows[("refuses", "no-such-preset")]["error"]
+    assert rows[("after", "theory-2layer")]["passed"] is True
+    assert data["summary"]["errors"] == 3
+    text = (out / "index.html").read_text()
+    assert text.count('<td class="error">ERROR</td>') == 3 and "divided by zero" in text
+    check_html(out / "index.html")
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_interrupted_run_leaves_previous_report_intact(sandbox, tmp_path, monkeypatch, exc):
+    register_fake(figures=())
+    out = tmp_path / "rep"
+    build_report(out, quick=True, seed=0, progress=False)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    written = []
+    real_md = report_mod.render_markdown
+
+    def interrupted(*args, **kwargs):  # results.json and the CSVs are already written
+        written.extend(p.name for p in tmp_path.glob(".rep.tmp-*/*"))
+        real_md(*args, **kwargs)
+        raise exc
+
+    monkeypatch.setattr(report_mod, "render_markdown", interrupted)
+    with pytest.raises(type(exc)):
+        build_report(out, quick=True, seed=1, progress=False)
+    assert "results.json" in written  # the failure really was mid-write
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert load(out)["provenance"]["seed"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # temporary folder removed
+
+
+def test_rerun_replaces_previous_report_and_same_seed_same_tables(sandbox, tmp_path):
+    register_fake(figures=())
+    out = tmp_path / "rep"
+    build_report(out, quick=True, seed=0, progress=False)
+    first = (out / "results.csv").read_bytes()
+    build_report(out, quick=True, seed=0, progress=False)
+    assert (out / "results.csv").read_bytes() == first  # same seed, same bits
+    build_report(out, quick=True, seed=1, progress=False)
+    assert load(out)["provenance"]["seed"] == 1
+    assert (out / "results.csv").read_bytes() != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no leftovers
+
+
+def test_output_path_that_is_a_file_exits_2_before_any_work(sandbox, tmp_path, capsys):
+    calls: list[str] = []
+    register_fake(figures=(), calls=calls)
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    assert main(["report", "--out", str(target), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "a-file" in err and len(err.strip().splitlines()) == 1
+    assert calls == [] and target.read_text() == "keep me"
+    # a path below a file, and a non-empty folder that is not a report, likewise
+    assert main(["report", "--out", str(target / "sub"), "--quick"]) == 2
+    other = tmp_path / "someone-elses"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    assert main(["report", "--out", str(other), "--quick"]) == 2
+    assert calls == [] and (other / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="permissions are not enforced for root")
+def test_unwritable_output_exits_2(sandbox, tmp_path):
+    calls: list[str] = []
+    register_fake(figures=(), calls=calls)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["report", "--out", str(locked / "rep"), "--quick"]) == 2
+    finally:
+        locked.chmod(0o700)
+    assert calls == []
+
+
+def test_validate_out_rules(tmp_path):
+    assert report_mod.validate_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    (tmp_path / "empty").mkdir()
+    assert report_mod.validate_out(tmp_path / "empty") == tmp_path / "empty"
+    with pytest.raises(VerifyError, match="--out"):
+        report_mod.validate_out("")
+
+
+@pytest.mark.slow  # ~20 s: runs every real lemma (quick); see reports/README.md, Budget
+def test_cli_quick_on_the_real_registry(tmp_path):
+    """``verify report --quick`` end to end, on every registered lemma (CI)."""
+    out = tmp_path / "latest"
+    proc = subprocess.run([sys.executable, "-m", "verify", "report", "--quick", "--out",
+                           str(out)], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    data = load(out)
+    assert proc.returncode == data["summary"]["exit_code"]
+    expected = [(c.id, p) for c in registry.discover().values() for p in c.presets]
+    assert [(r["lemma"], r["preset"]) for r in data["results"]] == expected
+    for r in data["results"]:
+        assert CLI_KEYS <= set(r) and r["quick"] is True
+    check_html(out / "index.html")
+    assert all(is_png(f.read_bytes()) for f in (out / "figures").iterdir())
+    errors = [f"{r['lemma']}[{r['preset']}]: {r['error']}" for r in data["results"]
+              if "error" in r]
+    assert errors == [], errors
