@@ -1,0 +1,498 @@
+"""Corollary 2 (one-to-one mapping) and mode collapse (paper Sec. 3, Fig. 4(d); MATH.md 6).
+
+Three pieces of evidence, all batched:
+
+1. **End-to-end collision search.** Minimise the ratio
+   ``rho(z1, z2) = ||G(z1) - G(z2)|| / ||z1 - z2||`` over many pairs at once (one
+   forward pass of all ``2P`` codes, gradients by the engine's ``vjp``), from random
+   starts. A collision ``G(z1) = G(z2)``, ``z1 != z2`` gives 0. The ratio is reported
+   divided by the network's scale ``sqrt(mean ||G(u)||^2)`` over unit ``u``.
+2. **Collapse region.** The fraction of a latent ball on which ``G`` is locally
+   constant (``J_G(z) = 0``): a region mapped to one output, the mode collapse of
+   Fig. 4(d). Any such region of positive measure is a collision.
+3. **Layer-wise criterion** (Puthawala et al., JMLR 2022, Thm. 2): ``x -> ReLU(W x)``
+   is injective iff for every ``x`` the rows ``w_i`` with ``<w_i, x> >= 0`` span the
+   input space. Checked EXHAUSTIVELY over the cells of the hyperplane arrangement
+   ``{w_i^perp}`` when the input dimension ``k <= 3``, by random and adversarial search
+   otherwise. In the theory case (stride = kernel, no padding) ``W = P (I (x) B) Q``
+   (Fig. 2(b)): the layer acts on each input position's channel vector ``x_p`` by the
+   same dense block ``B`` and writes disjoint output rows, so ``ReLU(W x)`` is injective
+   iff ``x_p -> ReLU(B x_p)`` is: checking ``B`` suffices. The criterion for every layer
+   is sufficient for ``G`` to be injective, not necessary (a layer need only be
+   injective on the previous layer's image), so it certifies but does not decide.
+
+The verdict is the end-to-end evidence: no collision found (smallest normalised ratio
+above ``COLLISION_RTOL``) and no collapse region (fraction 0). A sweep over the
+expansion ``m/k`` of dense Gaussian blocks (``k = 2, 3``, exhaustive) reports where
+injectivity is lost (literature: between about 3.4 and 10.5 asymptotically; ``m >= 2k``
+is necessary for any ``W``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from verify.errors import invalid
+from verify.registry import register
+from verify.results import Criterion, Outcome
+from verify.spec import PIECEWISE_LINEAR
+from verify.stats import wilson_interval, zero_failure_bound
+
+EPS = np.finfo(np.float64).eps
+#: A collision is a normalised ratio below sqrt(eps): minimising a squared residual in
+#: float64 resolves the norm itself only to about sqrt(eps) of its scale.
+COLLISION_RTOL = math.sqrt(EPS)
+#: Rank tolerance on Gram eigenvalues lambda_min(W_S^T W_S) <= RANK_RTOL * lambda_max(W^T W):
+#: the rounding of a Gram matrix of m rows is about m * eps * ||W||^2 (Higham, Sec. 3.1);
+#: the factor 16 * k covers the eigensolver.
+def _rank_rtol(m: int, k: int) -> float:
+    return 16.0 * max(m, 1) * k * EPS
+
+
+#: Tolerance for a row lying on a vertex of the k = 3 arrangement (|<w_l, v>| relative
+#: to ||w_l|| ||v||): the vertex is a cross product computed to a few eps.
+VERTEX_ATOL = 64 * EPS
+#: Radius of the latent ball on which the collapse fraction is measured.
+BALL_RADIUS = 3.0
+#: Expansions m/k of the Gaussian sweep.
+SWEEP_EXPANSIONS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.5)
+
+
+# ============================================================ layer-wise criterion
+def _gram_deficiency(W: np.ndarray, S: np.ndarray):
+    """For masks ``S ([D,] c, m)`` of rows of ``W ([D,] m, k)``: the normalised smallest
+    eigenvalue ``lambda_min(W_S^T W_S) / lambda_max(W^T W)`` per mask, and whether the
+    mask is rank deficient (``<= RANK_RTOL``). Shapes ``([D,] c)``."""
+    single = W.ndim == 2
+    if single:
+        W, S = W[None], S[None]
+    m, k = W.shape[-2], W.shape[-1]
+    outer = (W[..., :, None] * W[..., None, :]).reshape(W.shape[0], m, k * k)
+    G = np.matmul(S.astype(float), outer).reshape(S.shape[:2] + (k, k))  # sum_{i in S} w_i w_i^T
+    lam = np.linalg.eigvalsh(G)[..., 0]
+    top = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", W, W))[..., -1]
+    scale = np.where(top > 0, top, 1.0)[:, None]
+    rel = np.maximum(lam, 0.0) / scale
+    bad = rel <= _rank_rtol(m, k)
+    return (rel[0], bad[0]) if single else (rel, bad)
+
+
+def _circle_cells(W: np.ndarray) -> np.ndarray:
+    """Interior points (unit vectors) of every arc cut from the circle by the lines
+    ``w_i^perp`` of a 2-column ``W``: the arcs between consecutive boundary angles
+    ``angle(w_i) +- pi/2``. Returns ``(n_cells, 2)``."""
+    nz = np.linalg.norm(W, axis=1) > 0
+    if not np.any(nz):
+        return np.array([[1.0, 0.0]])
+    phi = np.arctan2(W[nz, 1], W[nz, 0])
+    b = np.mod(np.concatenate([phi + math.pi / 2, phi - math.pi / 2]), 2 * math.pi)
+    b = np.sort(b)
+    # merge boundary angles equal to rounding (parallel rows give the same line)
+    keep = np.concatenate([[True], np.diff(b) > 8 * EPS * 2 * math.pi])
+    b = b[keep]
+    nxt = np.concatenate([b[1:], [b[0] + 2 * math.pi]])
+    mid = (b + nxt) / 2
+    return np.stack([np.cos(mid), np.sin(mid)], axis=1)
+
+
+def arrangement_patterns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pattern ``S(x) = {i : <w_i, x> >= 0}`` that is minimal over the cells of the
+    hyperplane arrangement ``{w_i^perp}``, for input dimension ``k <= 3`` (exhaustive).
+
+    Returns ``(X, S)``: representative points ``(c, k)`` and masks ``(c, m)``. Every
+    full-dimensional cell's pattern contains one of these masks, and each mask is the
+    pattern of some cell, so the criterion holds iff every mask spans ``R^k``.
+
+    Notes
+    -----
+    ``S(x)`` only grows on lower-dimensional faces (rows with ``<w_i, x> = 0`` join), so
+    the minimal patterns are those of the open cells. ``k = 1``: ``x = +-1``. ``k = 2``:
+    arc midpoints on the circle. ``k = 3``: every cell of an arrangement of >= 2 great
+    circles is a spherical polygon with a vertex ``v = +-w_i x w_j``; at a vertex lying
+    on exactly two circles the cell with both rows negative exists and has pattern
+    ``{l : <w_l, v> > 0}``; at a vertex on more circles the cells around it are the arcs
+    of the 2-D arrangement of those rows in the tangent plane (enumerated exactly).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or W.shape[1] not in (1, 2, 3):
+        raise invalid("W", "a 2-D array with 1, 2 or 3 columns (exhaustive enumeration)",
+                      W.shape)
+    m, k = W.shape
+    if k == 1:
+        X = np.array([[1.0], [-1.0]])
+        return X, (X @ W.T) >= 0
+    if k == 2:
+        X = _circle_cells(W)
+        return X, (X @ W.T) >= 0
+    norms = np.linalg.norm(W, axis=1)
+    rows = np.flatnonzero(norms > 0)
+    if m == 0 or np.linalg.matrix_rank(W) < 3:
+        X = np.zeros((1, 3))  # rank W < k: no pattern can span; x = 0 shows it
+        return X, np.ones((1, m), bool)
+    i, j = np.triu_indices(rows.size, 1)
+    i, j = rows[i], rows[j]
+    V = np.cross(W[i], W[j])
+    vn = np.linalg.norm(V, axis=1)
+    ok = vn > VERTEX_ATOL * norms[i] * norms[j]  # parallel rows give no vertex
+    i, j, V = i[ok], j[ok], V[ok] / vn[ok, None]
+    V = np.concatenate([V, -V])
+    i, j = np.concatenate([i, i]), np.concatenate([j, j])
+    dots = V @ W.T                                              # (v, m)
+    zero = np.abs(dots) <= VERTEX_ATOL * np.maximum(norms, 1e-300)[None, :]
+    zero[np.arange(len(V)), i] = True
+    zero[np.arange(len(V)), j] = True
+    zero[:, norms == 0] = False
+    S = (dots > 0) & ~zero
+    S[:, norms == 0] = True                                     # zero rows: <0, x> = 0 >= 0
+    generic = zero.sum(axis=1) == 2
+    Xs, Ss = [V[generic]], [S[generic]]
+    for vi in np.flatnonzero(~generic):                         # rare: degenerate vertices
+        v = V[vi]
+        e1 = np.linalg.svd(v[None, :])[2][1:]                   # basis of v^perp, (2, 3)
+        zr = np.flatnonzero(zero[vi])
+        T = _circle_cells(W[zr] @ e1.T)                         # tangent arcs, (t, 2)
+        extra = (T @ (W[zr] @ e1.T).T) > 0                      # (t, |zr|)
+        s = np.repeat(S[vi][None, :], len(T), axis=0)
+        s[:, zr] = extra
+        Xs.append(v[None, :] + 1e-6 * (T @ e1))
+        Ss.append(s)
+    return np.concatenate(Xs), np.concatenate(Ss)
+
+
+def layer_criterion(W: np.ndarray, *, rng: np.random.Generator, n_random: int = 2048,
+                    n_adversarial: int = 256, n_steps: int = 100) -> dict:
+    """Puthawala et al.'s criterion for ``x -> ReLU(W x)``: search an ``x`` whose
+    non-negative rows do not span ``R^k``.
+
+    Exhaustive over the arrangement's cells for ``k <= 3``; otherwise ``n_random``
+    random unit ``x`` plus ``n_adversarial`` starts of projected subgradient descent on
+    ``f(x) = sum_i ReLU(<w_i/||w_i||, x>)`` over the sphere (which pushes ``x`` to make
+    as many rows negative as possible).
+
+    Returns a dict: ``method``, ``n_tested``, ``injective`` (criterion holds on every
+    tested x), ``min_active`` (fewest non-negative rows), ``min_gram`` (smallest
+    ``lambda_min(W_S^T W_S) / lambda_max(W^T W)``), ``witness`` (an x where it fails).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    m, k = W.shape
+    if k <= 3:
+        X, S = arrangement_patterns(W)
+        method = "exhaustive"
+    else:
+        Xr = rng.standard_normal((n_random, k))
+        Xa = rng.standard_normal((n_adversarial, k))
+        Xa /= np.linalg.norm(Xa, axis=1, keepdims=True)
+        Wn = W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-300)
+        trail = [Xa]
+        for t in range(n_steps):
+            g = (Xa @ Wn.T > 0).astype(float) @ Wn
+            Xa = Xa - (0.5 / math.sqrt(t + 1)) * g / math.sqrt(m)
+            Xa /= np.linalg.norm(Xa, axis=1, keepdims=True)
+            if t % 20 == 19:
+                trail.append(Xa)
+        X = np.concatenate([Xr / np.linalg.norm(Xr, axis=1, keepdims=True)] + trail)
+        S = (X @ W.T) >= 0
+        method = "random+adversarial"
+    if k == 3 and X.shape[0] == 1 and not np.any(X):
+        method = "exhaustive (rank W < k)"
+    rel, bad = _gram_deficiency(W, S)
+    w = int(np.argmin(rel))
+    return {"method": method, "n_tested": int(len(X)), "injective": bool(not np.any(bad)),
+            "n_deficient": int(np.sum(bad)), "min_active": int(S.sum(axis=1).min()),
+            "min_gram": float(rel[w]), "witness": X[w].tolist() if np.any(bad) else None}
+
+
+def layer_matrices(network) -> list[tuple[str, np.ndarray | None, str]]:
+    """The matrix on which each layer's criterion is checked: the block ``B`` when the
+    layer is block-diagonal (stride = kernel, or a 1-pixel input), otherwise the explicit
+    ``W_i`` (None when it has fewer rows than columns: not injective as a layer map)."""
+    spec = network.spec
+    out = []
+    for i, layer in enumerate(spec.layers):
+        if layer.is_block or (spec.sizes[i] == 1 and layer.padding == 0):
+            out.append(("block B", network.dense_block(i), ""))
+            continue
+        n_out, n_in = spec.widths[i + 1], spec.widths[i]
+        if n_out < n_in:
+            out.append(("explicit W", None, f"{n_out} rows < {n_in} columns: no ReLU layer of "
+                        "this shape is injective on all of its input space"))
+        elif n_in > 64:
+            out.append(("explicit W", None, f"overlapping layer with {n_in} inputs: "
+                        "too large for the layer-wise search"))
+        else:
+            out.append(("explicit W", network.layer_matrix(i).toarray(), ""))
+    return out
+
+
+# ============================================================ Gaussian expansion sweep
+def _batched_patterns(W: np.ndarray) -> np.ndarray:
+    """Minimal cell patterns for a batch of Gaussian ``W (D, m, k)``, ``k`` in {2, 3}.
+
+    With probability one Gaussian rows are in general position (no three normals
+    coplanar, no two parallel), so the generic rules of :func:`arrangement_patterns`
+    apply to every draw at once: arc midpoints (k = 2), vertices with the two defining
+    rows negative (k = 3). Returns masks ``(D, c, m)``.
+    """
+    D, m, k = W.shape
+    if k == 2:
+        phi = np.arctan2(W[..., 1], W[..., 0])
+        b = np.sort(np.mod(np.concatenate([phi + math.pi / 2, phi - math.pi / 2], axis=1),
+                           2 * math.pi), axis=1)
+        nxt = np.concatenate([b[:, 1:], b[:, :1] + 2 * math.pi], axis=1)
+        mid = (b + nxt) / 2
+        X = np.stack([np.cos(mid), np.sin(mid)], axis=-1)     # (D, 2m, 2)
+        return np.einsum("dck,dmk->dcm", X, W) >= 0
+    i, j = np.triu_indices(m, 1)
+    V = np.cross(W[:, i], W[:, j])                             # (D, P, 3)
+    V = np.concatenate([V, -V], axis=1)
+    ii, jj = np.concatenate([i, i]), np.concatenate([j, j])
+    S = np.einsum("dvk,dmk->dvm", V, W) > 0
+    S[:, np.arange(len(ii)), ii] = False
+    S[:, np.arange(len(jj)), jj] = False
+    return S
+
+
+def expansion_sweep(*, rng: np.random.Generator, draws: int,
+                    ks=(2, 3), expansions=SWEEP_EXPANSIONS) -> pd.DataFrame:
+    """Fraction of dense Gaussian blocks ``W (m x k)`` whose ReLU layer is injective, by
+    exhaustive arrangement enumeration, per expansion ``m/k`` (95% Wilson intervals)."""
+    rows = []
+    for k in ks:
+        for e in expansions:
+            m = max(1, int(round(e * k)))
+            W = rng.standard_normal((draws, m, k))
+            S = _batched_patterns(W)
+            _, bad = _gram_deficiency(W, S)
+            inj = int(np.sum(~np.any(bad, axis=1)))
+            lo, hi = wilson_interval(inj, draws)
+            rows.append({"k": k, "m": m, "expansion": m / k, "draws": draws, "injective": inj,
+                         "fraction": inj / draws, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+# ============================================================ end-to-end search
+def _homogeneous(network) -> bool:
+    """G(t z) = t G(z) for t > 0: piecewise-linear activations without bias."""
+    return all(l.activation in PIECEWISE_LINEAR and not l.affine for l in network.spec.layers)
+
+
+def collision_search(network, *, rng: np.random.Generator, n_pairs: int, n_steps: int,
+                     lr: float = 0.05) -> dict:
+    """Minimise ``||G(z1) - G(z2)||^2 / ||z1 - z2||^2`` over ``n_pairs`` pairs at once
+    (Adam; one batched forward pass and one ``vjp`` per step).
+
+    Half of the pairs start independent on the unit sphere, half close together
+    (separation 0.05), which probes the Jacobian's rank. For positively homogeneous
+    ``G`` the ratio is scale invariant and pairs are rescaled to max norm 1 each step.
+
+    Returns the final ratios ``(n_pairs,)`` and pairs.
+    """
+    n0 = network.spec.latent_dim
+    z1 = rng.standard_normal((n_pairs, n0))
+    z1 /= np.linalg.norm(z1, axis=1, keepdims=True)
+    z2 = rng.standard_normal((n_pairs, n0))
+    z2 /= np.linalg.norm(z2, axis=1, keepdims=True)
+    half = n_pairs // 2
+    z2[:half] = z1[:half] + 0.05 * z2[:half]
+    Z = np.concatenate([z1, z2])
+    homog = _homogeneous(network)
+    mom, vel = np.zeros_like(Z), np.zeros_like(Z)
+    b1, b2 = 0.9, 0.999
+
+    def ratio_and_grad(Z):
+        cache = network.forward_with_cache(Z)
+        r = cache.output[:n_pairs] - cache.output[n_pairs:]
+        d = Z[:n_pairs] - Z[n_pairs:]
+        rr, dd = np.sum(r * r, 1), np.maximum(np.sum(d * d, 1), 1e-300)
+        f = rr / dd
+        gx = network.vjp(cache, np.concatenate([r, -r]) * (2 / dd)[np.r_[:n_pairs, :n_pairs]][:, None])
+        gd = (2 * f / dd)[:, None] * d
+        g = gx - np.concatenate([gd, -gd])
+        return f, g
+
+    for t in range(1, n_steps + 1):
+        f, g = ratio_and_grad(Z)
+        mom = b1 * mom + (1 - b1) * g
+        vel = b2 * vel + (1 - b2) * g * g
+        Z = Z - lr * (mom / (1 - b1**t)) / (np.sqrt(vel / (1 - b2**t)) + 1e-12)
+        if homog:
+            s = np.maximum(np.linalg.norm(Z[:n_pairs], axis=1), np.linalg.norm(Z[n_pairs:], axis=1))
+            s = np.maximum(s, 1e-300)
+            Z = Z / np.concatenate([s, s])[:, None]
+    out = network.forward(Z)
+    num = np.linalg.norm(out[:n_pairs] - out[n_pairs:], axis=1)
+    den = np.linalg.norm(Z[:n_pairs] - Z[n_pairs:], axis=1)
+    ratio = np.where(den > 0, num / np.maximum(den, 1e-300), np.inf)
+    return {"ratio": ratio, "z1": Z[:n_pairs], "z2": Z[n_pairs:], "separation": den}
+
+
+def collapse_fraction(network, *, rng: np.random.Generator, n: int,
+                      radius: float = BALL_RADIUS) -> dict:
+    """Fraction of latents, uniform in the ball of ``radius``, at which ``G`` is locally
+    constant (``J_G(z)^T g = 0`` for a Gaussian ``g``, which for ``J_G != 0`` has
+    probability 0): a region mapped to one output (Fig. 4(d)), with a 95% Wilson
+    interval, and the number of distinct outputs among those latents."""
+    n0 = network.spec.latent_dim
+    u = rng.standard_normal((n, n0))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    Z = u * (radius * rng.uniform(size=(n, 1)) ** (1.0 / n0))
+    cache = network.forward_with_cache(Z)
+    g = rng.standard_normal(cache.output.shape)
+    flat = np.all(network.vjp(cache, g) == 0, axis=1)
+    c = int(flat.sum())
+    lo, hi = wilson_interval(c, n)
+    outs = cache.output[flat]
+    distinct = int(len(np.unique(outs, axis=0))) if c else 0
+    return {"fraction": c / n, "count": c, "n": n, "ci_low": lo, "ci_high": hi,
+            "distinct_outputs": distinct,
+            "output_norm": float(np.linalg.norm(outs[0])) if c else None,
+            "example": Z[flat][0].tolist() if c else None}
+
+
+# ============================================================ the check
+def _settings(quick: bool) -> dict:
+    if quick:
+        return {"pairs": 16, "steps": 30, "ball_samples": 1000, "sweep_draws": 40,
+                "random_x": 256, "adversarial_x": 32}
+    return {"pairs": 64, "steps": 80, "ball_samples": 4000, "sweep_draws": 200,
+            "random_x": 1024, "adversarial_x": 128}
+
+
+def _passing_configs():
+    from hypothesis import strategies as st
+
+    from verify.measurements import MaskSpec
+    from verify.presets import Config
+    from verify.strategies import conv_architectures
+    from verify.weights import WeightLaw
+
+    return conv_architectures(min_layers=1, max_layers=2, strides="kernel", max_kernel=3,
+                              max_latent_channels=3, min_expansion=12, max_output=512,
+                              max_channels=16).map(
+        lambda s: Config("generated-expansive", s, WeightLaw("gaussian"), MaskSpec("full", 1.0)))
+
+
+def _failing_configs():
+    return _passing_configs().map(lambda c: c.with_weights("uniform01"))
+
+
+def _sweep_figure(result):
+    import matplotlib.pyplot as plt
+
+    df = result.tables["expansion_sweep"]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for k, g in df.groupby("k"):
+        ax.errorbar(g["expansion"], g["fraction"],
+                    yerr=[g["fraction"] - g["ci_low"], g["ci_high"] - g["fraction"]],
+                    marker="o", capsize=3, label=f"k = {k} (exhaustive)")
+    for x, lab in ((2.0, "2 (necessary)"), (3.4, "3.4"), (10.5, "10.5")):
+        ax.axvline(x, color="grey", ls=":", lw=1)
+        ax.text(x, 1.02, lab, ha="center", fontsize=7)
+    ax.set_xlabel("expansion m / k of a dense Gaussian block")
+    ax.set_ylabel("fraction of injective ReLU layers")
+    ax.set_ylim(-0.02, 1.08)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Injectivity of x -> ReLU(Wx) (Puthawala et al. criterion)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _ratio_figure(result):
+    import matplotlib.pyplot as plt
+
+    df = result.table
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    r = df["normalised_ratio"].to_numpy()
+    r = np.where(r > 0, r, COLLISION_RTOL / 10)
+    ax.hist(np.log10(r), bins=40, color="tab:blue")
+    ax.axvline(math.log10(COLLISION_RTOL), color="red", ls="--", label="collision tolerance")
+    ax.set_xlabel("log10 ||G(z1) - G(z2)|| / (||z1 - z2|| scale)  (0 plotted at tol/10)")
+    ax.set_ylabel("pairs")
+    ax.set_title(f"Collision search [{result.preset}]", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@register("injectivity",
+          statement="G is one-to-one: no z1 != z2 with G(z1) = G(z2), no latent region "
+                    "mapped to one output (Corollary 2); layer-wise Puthawala criterion",
+          reference="Corollary 2; Fig. 4(d)",
+          presets={"theory-2layer": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
+          figures=(_sweep_figure, _ratio_figure), order=60,
+          strategy=_passing_configs, counter_strategy=_failing_configs)
+def check(instance, *, rng, quick):
+    """Collision search, collapse fraction, layer-wise criterion, expansion sweep."""
+    net = instance.network
+    st = _settings(quick)
+    r_search, r_ball, r_layer, r_sweep = rng.spawn(4)
+
+    # scale of G: RMS of ||G(u)|| over unit u (ratios are reported relative to it)
+    u = r_search.standard_normal((st["pairs"], net.spec.latent_dim))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    scale = float(np.sqrt(np.mean(np.sum(net.forward(u) ** 2, axis=1))))
+    scale = scale if scale > 0 else 1.0
+    cs = collision_search(net, rng=r_search, n_pairs=st["pairs"], n_steps=st["steps"])
+    nratio = cs["ratio"] / scale
+    best = int(np.argmin(nratio))
+    n_coll = int(np.sum(nratio <= COLLISION_RTOL))
+
+    col = collapse_fraction(net, rng=r_ball, n=st["ball_samples"])
+
+    layers = []
+    for i, (kind, W, note) in enumerate(layer_matrices(net)):
+        if W is None:
+            layers.append({"layer": i + 1, "matrix": kind, "rows": None, "cols": None,
+                           "method": "not applicable", "injective": False, "note": note})
+            continue
+        res = layer_criterion(W, rng=r_layer, n_random=st["random_x"],
+                              n_adversarial=st["adversarial_x"])
+        layers.append({"layer": i + 1, "matrix": kind, "rows": W.shape[0], "cols": W.shape[1],
+                       **res, "note": note})
+    certified = all(l["injective"] for l in layers)
+
+    sweep = expansion_sweep(rng=r_sweep, draws=st["sweep_draws"])
+    lost = {}
+    for k, g in sweep.groupby("k"):
+        non = g[g["injective"] < g["draws"]]
+        lost[f"k={k}"] = {
+            "largest_expansion_with_a_non_injective_draw":
+                float(non["expansion"].max()) if len(non) else None,
+            "smallest_expansion_all_injective":
+                float(g[g["injective"] == g["draws"]]["expansion"].min())
+                if np.any(g["injective"] == g["draws"]) else None}
+
+    table = pd.DataFrame({"pair": np.arange(len(nratio)), "ratio": cs["ratio"],
+                          "normalised_ratio": nratio, "separation": cs["separation"],
+                          "start": np.where(np.arange(len(nratio)) < len(nratio) // 2,
+                                            "close", "independent")})
+    headline = Criterion("min_normalised_collision_ratio", float(nratio[best]), COLLISION_RTOL,
+                         ">=", "min over pairs of ||G(z1)-G(z2)|| / (||z1-z2|| * RMS ||G(u)||); "
+                         "0 is a collision")
+    crit = Criterion("collapsed_fraction", col["fraction"], 0.0, "<=",
+                     f"fraction of the latent ball of radius {BALL_RADIUS} where G is locally "
+                     f"constant ({col['count']}/{col['n']}, 95% CI [{col['ci_low']:.3g}, "
+                     f"{col['ci_high']:.3g}])")
+    details = {
+        "min_ratio": float(cs["ratio"][best]), "min_normalised_ratio": float(nratio[best]),
+        "scale_rms_G_unit": scale, "collision_rtol": COLLISION_RTOL,
+        "pairs": int(len(nratio)), "collisions_found": n_coll,
+        "collision_failure_bound_95": zero_failure_bound(len(nratio)) if n_coll == 0 else None,
+        "best_pair": {"z1": cs["z1"][best].tolist(), "z2": cs["z2"][best].tolist()},
+        "median_normalised_ratio": float(np.median(nratio)),
+        "collapse": col,
+        "layerwise": layers, "layerwise_certified_injective": certified,
+        "layerwise_note": "sufficient, not necessary: a layer need only be injective on the "
+                          "previous layer's image",
+        "expansion_threshold": lost,
+        "literature": "Puthawala et al. (JMLR 2022): Gaussian W injective w.h.p. for m/k >= 10.5, "
+                      "not for m/k <= 3.4 (large k); m >= 2k necessary for every W",
+    }
+    return Outcome(headline=headline, criteria=(crit,), n_samples=len(nratio) + col["n"],
+                   details=details, table=table,
+                   tables={"expansion_sweep": sweep, "layerwise": pd.DataFrame(
+                       [{k: v for k, v in l.items() if k != "witness"} for l in layers])},
+                   settings={**st, "collision_rtol": COLLISION_RTOL, "ball_radius": BALL_RADIUS})
