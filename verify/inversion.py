@@ -1,0 +1,618 @@
+"""Recovering latent codes from partial measurements (MATH.md section 7; paper Theorem 4).
+
+Public API (stable; other modules build on it)
+----------------------------------------------
+:func:`invert`   minimise J(z) = 1/2 ||A (G(z) - y)||^2 for a batch of independent trials
+                 (one latent, one mask, one start per trial) by gradient descent or Adam,
+                 all trials advancing together as one array computation.
+:func:`recover`  draw y = A G(z*) (+ noise), call :func:`invert`, and score it:
+                 success iff ||z_hat - z*|| / ||z*|| <= ``success_tol``, with the success
+                 rate's 95% Wilson interval.
+:func:`invert_lp` Lei et al. (NeurIPS 2019): invert a ReLU network one layer at a time by
+                 linear programming (``scipy.optimize.linprog``), the second solver.
+
+Layout
+------
+The hot loop keeps every feature batch-last, ``(C, *spatial, b)``: the transpose of the
+engine's flat channel-major ``(b, n)``. Then a transposed convolution is ONE matrix
+product ``F^T @ x.reshape(C_in, -1)`` over all positions and trials, followed by one
+strided add per kernel offset whose inner axis (the trials) is contiguous. This is the
+engine's ``Network.forward_with_cache`` / ``vjp`` re-laid out for memory traffic (the
+wall for thin layers); ``backend="engine"`` runs the engine's own passes instead, and the
+tests check that both give the same J and grad J to rounding.
+
+Negation safeguards (``negation=``)
+-----------------------------------
+``None``       plain descent.
+``"restart"``  the paper's script: descend, restart from the negated answer, keep the
+               answer with the smaller loss.
+``"flip"``     Huang, Hand, Heckel, Voroninski (2018): at every iteration, when
+               J(-z) < J(z), replace z by -z (and mirror Adam's first moment).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from . import activations
+from .errors import VerifyError, invalid
+from .measurements import MaskBatch
+from .network import Network
+from .rng import as_generator
+from .stats import wilson_interval
+
+Method = Literal["adam", "gd"]
+Negation = Literal[None, "restart", "flip"]
+
+#: Default success tolerance on ||z_hat - z*|| / ||z*||. Recovery is bimodal (a converged
+#: run reaches ~1e-6 or better, a failed one sits at O(1) from z*, e.g. near -rho z*), so
+#: any threshold between ~1e-4 and ~1e-1 gives the same verdicts; 1e-3 is "exact to three
+#: digits" as in the paper's "perfect recovery".
+SUCCESS_TOL = 1e-3
+#: Default relative-change tolerance: a trial stops when ||z_{t+1} - z_t|| <= tol ||z_t||.
+TOL = 1e-9
+_TINY = np.finfo(np.float64).tiny
+
+
+# ============================================================== results
+@dataclass(frozen=True, eq=False)
+class InversionResult:
+    """The answer of :func:`invert` for a batch of b trials.
+
+    Attributes
+    ----------
+    z_hat : ndarray (b, n0)
+        The latent codes found.
+    loss : ndarray (b,)
+        J(z_hat) = 1/2 ||A (G(z_hat) - y)||^2.
+    iterations : ndarray (b,) of int
+        Iterations used per trial (both passes for ``negation="restart"``).
+    converged : ndarray (b,) of bool
+        The relative-change tolerance was met before the iteration cap (in every pass).
+    flips : ndarray (b,) of int
+        Negations taken (``flip``: per-iteration flips; ``restart``: 1 if the restarted
+        answer was kept).
+    method, negation : str
+    settings : dict
+        lr, iterations cap, tol, backend (JSON-able).
+    elapsed_s : float
+    """
+
+    z_hat: np.ndarray
+    loss: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+    flips: np.ndarray
+    method: str
+    negation: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class RecoveryStats:
+    """Scored recovery of b trials (:func:`recover`).
+
+    ``success[t]`` iff ``rel_error[t] = ||z_hat - z*|| / ||z*|| <= success_tol``;
+    ``success_rate`` with its 95% Wilson interval ``(ci_low, ci_high)``.
+    """
+
+    success: np.ndarray
+    rel_error: np.ndarray
+    trials: int
+    recovered: int
+    success_rate: float
+    ci_low: float
+    ci_high: float
+    median_rel_error: float
+    success_tol: float
+    noise: float
+    z_star: np.ndarray
+    result: InversionResult
+
+    @property
+    def iterations(self) -> np.ndarray:
+        return self.result.iterations
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys of ``verify invert --json`` (CLI.md) that come from the recovery."""
+        return {"trials": self.trials, "recovered": self.recovered,
+                "success_rate": self.success_rate, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "median_rel_error": self.median_rel_error,
+                "iterations": float(np.median(self.result.iterations)),
+                "iterations_max": int(np.max(self.result.iterations)),
+                "converged": int(np.sum(self.result.converged)),
+                "success_tol": self.success_tol, "noise": self.noise,
+                "method": self.result.method, "negation": self.result.negation,
+                **{k: v for k, v in self.result.settings.items() if k not in ("method",)}}
+
+
+# ============================================================== the loss, batch-last
+class _Workspace:
+    """Reusable flat buffers: the loop's arrays are a few MB each, and allocating them
+    afresh every iteration costs more in page faults than the arithmetic itself."""
+
+    def __init__(self):
+        self._bufs: dict = {}
+
+    def get(self, key, shape, dtype=np.float64) -> np.ndarray:
+        size = int(np.prod(shape))
+        buf = self._bufs.get((key, np.dtype(dtype)))
+        if buf is None or buf.size < size:
+            buf = np.empty(size, dtype)
+            self._bufs[(key, np.dtype(dtype))] = buf
+        return buf[:size].reshape(shape)
+
+
+class _BatchLastLoss:
+    """J and grad J with features batch-last ``(C, *spatial, b)`` (see module Notes)."""
+
+    name = "batch-last"
+
+    def __init__(self, network: Network):
+        spec = network.spec
+        self.network, self.spec = network, spec
+        self.ws = _Workspace()
+        self.F, self.Ft, self.affine = [], [], []
+        for i, w in enumerate(network.weights):
+            cin = spec.channels[i]
+            # (C_in, C_out l^d), columns ordered (c_out, kernel offset): the product
+            # F^T x then lands in the output's channel-major order.
+            F = np.ascontiguousarray(w.filters.reshape(cin, -1))
+            self.F.append(F)
+            self.Ft.append(np.ascontiguousarray(F.T))
+            shape = (-1,) + (1,) * (spec.dims + 1)
+            self.affine.append(None if w.scale is None
+                               else (w.scale.reshape(shape), w.bias.reshape(shape)))
+
+    def _conv(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Layer i's transposed convolution, ``(C_in, *S_in, b) -> (C_out, *S_out, b)``."""
+        spec, layer, ws = self.spec, self.spec.layers[i], self.ws
+        l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
+        cout, din, b = spec.channels[i + 1], spec.sizes[i], x.shape[-1]
+        x2 = x.reshape(x.shape[0], -1)
+        cols = np.matmul(self.Ft[i], x2, out=ws.get(("cols", i), (self.Ft[i].shape[0], x2.shape[1])))
+        if din == 1 and p == 0:  # a latent vector: the product is the output
+            return cols.reshape((cout,) + (l,) * dims + (b,))
+        cols = cols.reshape((cout,) + (l,) * dims + (din,) * dims + (b,))
+        nfull = (din - 1) * s + l
+        span = (din - 1) * s + 1
+        block = s == l
+        full = ws.get(("full", i), (cout,) + (nfull,) * dims + (b,))
+        if not block:
+            full.fill(0.0)
+        if dims == 1:
+            for k in range(l):
+                if block:
+                    full[:, k:k + span:s] = cols[:, k]
+                else:
+                    full[:, k:k + span:s] += cols[:, k]
+        else:
+            for ki in range(l):
+                for kj in range(l):
+                    if block:
+                        full[:, ki:ki + span:s, kj:kj + span:s] = cols[:, ki, kj]
+                    else:
+                        full[:, ki:ki + span:s, kj:kj + span:s] += cols[:, ki, kj]
+        if p:
+            full = full[(slice(None),) + (slice(p, nfull - p),) * dims]
+        return full
+
+    def _conv_t(self, i: int, g: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`_conv`."""
+        spec, layer, ws = self.spec, self.spec.layers[i], self.ws
+        l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
+        cout, din, b = spec.channels[i + 1], spec.sizes[i], g.shape[-1]
+        cin = spec.channels[i]
+        F = self.F[i]
+        if din == 1 and p == 0:
+            out = np.matmul(F, g.reshape(-1, b), out=ws.get(("gx", i), (cin, b)))
+            return out.reshape((cin,) + (1,) * dims + (b,))
+        if p:
+            g = np.pad(g, [(0, 0)] + [(p, p)] * dims + [(0, 0)])
+        span = (din - 1) * s + 1
+        gcols = ws.get(("gcols", i), (cout,) + (l,) * dims + (din,) * dims + (b,))
+        if dims == 1:
+            for k in range(l):
+                gcols[:, k] = g[:, k:k + span:s]
+        else:
+            for ki in range(l):
+                for kj in range(l):
+                    gcols[:, ki, kj] = g[:, ki:ki + span:s, kj:kj + span:s]
+        gx = np.matmul(F, gcols.reshape(F.shape[1], -1), out=ws.get(("gx", i), (cin, din**dims * b)))
+        return gx.reshape((cin,) + (din,) * dims + (b,))
+
+    def _forward(self, z: np.ndarray, keep: bool):
+        spec, ws = self.spec, self.ws
+        b = z.shape[-1]
+        x = np.ascontiguousarray(z).reshape(spec.shape(0) + (b,))
+        pres = []
+        for i, layer in enumerate(spec.layers):
+            pre = self._conv(i, x)
+            if self.affine[i] is not None:
+                sc, bi = self.affine[i]
+                pre = np.multiply(pre, sc, out=ws.get(("aff", i), pre.shape))
+                pre += bi
+            if keep:
+                pres.append(pre)
+            if layer.activation == "relu":
+                x = np.maximum(pre, 0.0, out=ws.get(("act", i), pre.shape))
+            elif layer.activation == "identity":
+                x = np.ascontiguousarray(pre)
+            else:
+                x = activations.apply(layer.activation, pre, layer.slope)
+        return x.reshape(-1, b), pres
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """G(z) for batch-last z ``(n0, b)``; returns ``(n_d, b)`` (a fresh array)."""
+        return self._forward(z, keep=False)[0].copy()
+
+    def _residual(self, out, y, w):
+        r = np.subtract(out, y, out=self.ws.get("r", out.shape))
+        r *= w
+        return r, 0.5 * np.einsum("ij,ij->j", r, r)
+
+    def value(self, z, y, w):
+        return self._residual(self._forward(z, keep=False)[0], y, w)[1]
+
+    def value_and_grad(self, z, y, w):
+        """(J, grad J) for every column; the gradient is a workspace buffer, valid until
+        the next call."""
+        spec, ws = self.spec, self.ws
+        b = z.shape[-1]
+        out, pres = self._forward(z, keep=True)
+        g, loss = self._residual(out, y, w)
+        g = g.reshape(spec.shape(spec.depth) + (b,))
+        for i in range(spec.depth - 1, -1, -1):
+            layer = spec.layers[i]
+            pre = pres[i]
+            if layer.activation == "relu":
+                act = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                g = np.multiply(g, act, out=ws.get(("g", i), pre.shape))
+            elif layer.activation != "identity":
+                g = g * activations.derivative(layer.activation, pre, layer.slope)
+            if self.affine[i] is not None:
+                g = g * self.affine[i][0]
+            g = self._conv_t(i, g)
+        return loss, g.reshape(-1, b)
+
+
+class _EngineLoss:
+    """J and grad J through the engine's ``forward_with_cache`` / ``vjp`` (batch-first)."""
+
+    name = "engine"
+
+    def __init__(self, network: Network):
+        self.network = network
+
+    def forward(self, z):
+        return self.network.forward(z.T).T
+
+    def value(self, z, y, w):
+        r = (self.network.forward(z.T).T - y) * w
+        return 0.5 * np.einsum("ij,ij->j", r, r)
+
+    def value_and_grad(self, z, y, w):
+        cache = self.network.forward_with_cache(z.T)
+        r = (cache.output.T - y) * w
+        g = self.network.vjp(cache, np.ascontiguousarray(r.T))
+        return 0.5 * np.einsum("ij,ij->j", r, r), np.ascontiguousarray(g.T)
+
+
+def _loss_for(network: Network, backend: str):
+    if backend in ("auto", "batch-last"):
+        return _BatchLastLoss(network)
+    if backend == "engine":
+        return _EngineLoss(network)
+    raise invalid("backend", "'auto', 'batch-last' or 'engine'", backend)
+
+
+# ============================================================== validation
+def _blas_limit(threads: int | None):
+    """Limit BLAS threads for the loop (a context manager; a no-op without threadpoolctl).
+
+    The loop's products are thin (inner dimension C_{i-1}) and memory-bound; on a
+    shared machine a multi-threaded BLAS spins against other processes and can be 10x
+    slower than one thread, so one thread is the default."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: scikit-learn brings it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _check_network(network) -> Network:
+    if not isinstance(network, Network):
+        raise invalid("network", "a verify.Network", type(network).__name__)
+    return network
+
+
+def _as_masks(masks, b: int, n: int) -> np.ndarray:
+    """Boolean (b, n) masks from a MaskBatch, a (b, n) or an (n,) boolean array, or None."""
+    if masks is None:
+        return np.ones((b, n), bool)
+    if isinstance(masks, MaskBatch):
+        masks = masks.masks
+    elif hasattr(masks, "flat") and hasattr(masks, "rows"):  # a Subsampling operator
+        masks = masks.flat
+    m = np.asarray(masks)
+    if m.dtype != bool:
+        raise invalid("masks", "a boolean array of shape (b, n) or (n,), or a MaskBatch", m.dtype)
+    if m.ndim == 1:
+        m = np.broadcast_to(m, (b, m.size))
+    if m.shape != (b, n):
+        raise invalid("masks", f"shape ({b}, {n}) or ({n},)", m.shape)
+    if not m.any(axis=1).all():
+        raise invalid("masks", "at least one observed entry per trial", "a mask that observes nothing")
+    return m
+
+
+def _positive(name: str, value, *, integer: bool = False, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if ok and integer:
+        ok = float(value) == int(value)
+    if not ok or not math.isfinite(float(value)) or float(value) <= 0:
+        raise invalid(name, "a finite " + ("integer >= 1" if integer else "number > 0"), value)
+    return int(value) if integer else float(value)
+
+
+def default_lr(method: str) -> float | None:
+    """Adam: 0.01 (per-coordinate step scale, invariant to the network's gain).
+    GD: None, meaning estimated per batch (:func:`_gd_step`)."""
+    return 0.01 if method == "adam" else None
+
+
+# ============================================================== the descent loop
+_BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
+
+
+def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, compact_every=25):
+    """Advance every column of ``z`` (n0, b) together; finished columns are frozen and
+    compacted out of the working arrays so they cost nothing."""
+    n0, b = z.shape
+    z = z.copy()
+    out_loss = np.full(b, np.nan)
+    used = np.zeros(b, np.int64)
+    conv = np.zeros(b, bool)
+    flips = np.zeros(b, np.int64)
+    idx = np.arange(b)                      # trials still running, in working order
+    zw, yw, ww = z, y, w
+    m = np.zeros_like(zw)
+    v = np.zeros_like(zw)
+    t_adam = 0
+    for it in range(1, iterations + 1):
+        if flip:
+            jz = loss.value(zw, yw, ww)
+            jn = loss.value(-zw, yw, ww)
+            f = jn < jz
+            if f.any():
+                zw[:, f] = -zw[:, f]
+                m[:, f] = -m[:, f]
+                flips[idx[f]] += 1
+        val, g = loss.value_and_grad(zw, yw, ww)
+        if method == "adam":
+            t_adam += 1
+            m *= _BETA1
+            m += (1 - _BETA1) * g
+            v *= _BETA2
+            v += (1 - _BETA2) * (g * g)
+            step = (lr / (1 - _BETA1 ** t_adam)) * m / (np.sqrt(v / (1 - _BETA2 ** t_adam)) + _EPS)
+        else:
+            step = lr * g
+        zw -= step
+        out_loss[idx] = val
+        used[idx] = it
+        snorm = np.sqrt(np.einsum("ij,ij->j", step, step))
+        znorm = np.sqrt(np.einsum("ij,ij->j", zw, zw))
+        done = snorm <= tol * np.maximum(znorm, _TINY)
+        if done.any():
+            conv[idx[done]] = True
+        if it == iterations:
+            break
+        if done.any() and (done.all() or it % compact_every == 0 or done.mean() > 0.25):
+            z[:, idx] = zw
+            keep = ~done
+            # frozen trials: last iterate stands; drop them from the working set
+            idx = idx[keep]
+            if idx.size == 0:
+                break
+            zw, yw, ww = zw[:, keep], yw[:, keep], ww[:, keep]
+            m, v = m[:, keep], v[:, keep]
+        elif done.any():
+            # keep them in the working set but undo nothing: converged columns barely move
+            pass
+    z[:, idx] = zw
+    # final loss at the returned point
+    out_loss = loss.value(z, y, w)
+    return z, out_loss, used, conv, flips
+
+
+def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "adam",
+           lr: float | None = None, iterations: int = 1000, tol: float = TOL,
+           negation: Negation = None, init: np.ndarray | None = None, rng=None,
+           init_scale: float = 1.0, backend: str = "auto",
+           blas_threads: int | None = 1) -> InversionResult:
+    """Minimise J(z) = 1/2 ||A_t (G(z) - y_t)||^2 for every trial t of a batch.
+
+    Parameters
+    ----------
+    network : Network
+    y : ndarray (b, n_d)
+        Measurements in the full-length representation (entries outside the mask are
+        ignored), or (n_d,) for one trial.
+    masks : MaskBatch, bool ndarray (b, n_d) or (n_d,), Subsampling, or None (full)
+        The observed entries of each trial (A_t = rows of the identity).
+    method : {"adam", "gd"}
+        Adam (betas 0.9, 0.999, eps 1e-8) or plain gradient descent.
+    lr : float, optional
+        Step size; default 0.01 for Adam, for GD 1 / (2 L_hat) with L_hat the batch's
+        largest ||A G(z0)||^2 / ||z0||^2 (the curvature of J along z for a positively
+        homogeneous network).
+    iterations : int
+        Iteration cap (per pass).
+    tol : float
+        Per-trial stop when ||z_{t+1} - z_t|| <= tol ||z_t||; stopped trials stop changing.
+    negation : {None, "restart", "flip"}
+        The negation safeguard (module Notes).
+    init : ndarray (b, n0), optional
+        Starting points; default ``init_scale`` * N(0, I) from ``rng``.
+    rng : Generator, int or None
+    backend : {"auto", "batch-last", "engine"}
+    blas_threads : int or None
+        BLAS threads during the loop (None: leave the library's setting).
+
+    Returns
+    -------
+    InversionResult
+        Never raises for a run that does not converge: ``converged`` is False.
+
+    Notes
+    -----
+    MATH.md section 7. The gradient is reverse mode, grad J = J_G(z)^T A^T A (G(z) - y).
+    """
+    t0 = time.perf_counter()
+    _check_network(network)
+    spec = network.spec
+    n, n0 = spec.output_dim, spec.latent_dim
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or y.shape[1] != n:
+        raise invalid("y", f"shape (b, {n}) or ({n},)", y.shape)
+    b = y.shape[0]
+    if b < 1:
+        raise invalid("y", "at least one trial", y.shape)
+    mk = _as_masks(masks, b, n)
+    if not np.all(np.isfinite(y[mk])):
+        raise invalid("y", "finite measurements", "NaN or infinite entries")
+    if method not in ("adam", "gd"):
+        raise invalid("method", "'adam' or 'gd'", method)
+    if negation not in (None, "restart", "flip"):
+        raise invalid("negation", "None, 'restart' or 'flip'", negation)
+    iterations = _positive("iterations", iterations, integer=True)
+    tol = float(tol) if (isinstance(tol, (int, float)) and not isinstance(tol, bool)
+                         and math.isfinite(tol) and tol >= 0) else None
+    if tol is None:
+        raise invalid("tol", "a finite number >= 0", tol)
+    lr = _positive("lr", lr, allow_none=True)
+    loss = _loss_for(network, backend)
+    if init is None:
+        _positive("init_scale", init_scale)
+        z0 = as_generator(rng).normal(0.0, init_scale, size=(n0, b))
+    else:
+        init = np.asarray(init, dtype=np.float64)
+        if init.ndim == 1:
+            init = init[None, :]
+        if init.shape != (b, n0):
+            raise invalid("init", f"shape ({b}, {n0})", init.shape)
+        if not np.all(np.isfinite(init)):
+            raise invalid("init", "finite values", "NaN or infinite entries")
+        z0 = np.ascontiguousarray(init.T)
+    yT = np.ascontiguousarray(np.where(mk, y, 0.0).T)
+    wT = np.ascontiguousarray(mk.T, dtype=np.float64)
+    if lr is None:
+        lr = default_lr(method)
+        if lr is None:
+            ax = loss.forward(z0) * wT
+            curv = np.einsum("ij,ij->j", ax, ax) / np.maximum(np.einsum("ij,ij->j", z0, z0), _TINY)
+            lr = 0.5 / max(float(np.max(curv)), _TINY)
+    kw = dict(method=method, lr=lr, iterations=iterations, tol=tol, flip=negation == "flip")
+    with _blas_limit(blas_threads):
+        z, val, used, conv, flips = _descend(loss, z0, yT, wT, **kw)
+        if negation == "restart":
+            z2, val2, used2, conv2, _ = _descend(loss, -z, yT, wT, **kw)
+    if negation == "restart":
+        better = val2 < val
+        z[:, better] = z2[:, better]
+        val = np.where(better, val2, val)
+        used = used + used2
+        conv = conv & conv2
+        flips = better.astype(np.int64)
+    settings = {"method": method, "lr": lr, "iterations_cap": iterations, "tol": tol,
+                "negation": negation, "backend": loss.name}
+    return InversionResult(np.ascontiguousarray(z.T), val, used, conv, flips, method, negation,
+                           settings, time.perf_counter() - t0)
+
+
+# ============================================================== scoring
+def relative_errors(z_hat: np.ndarray, z_star: np.ndarray) -> np.ndarray:
+    """||z_hat - z*|| / ||z*|| per row (inf where z* = 0 and z_hat != z*)."""
+    d = np.linalg.norm(np.asarray(z_hat) - z_star, axis=1)
+    s = np.linalg.norm(z_star, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s > 0, d / np.where(s > 0, s, 1.0), np.where(d > 0, np.inf, 0.0))
+
+
+def measure(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 0.0,
+            rng=None) -> np.ndarray:
+    """y = A G(z*) + sigma * xi (xi ~ N(0, I) on the observed entries), full-length
+    ``(b, n_d)`` with zeros outside each mask."""
+    x = network.forward(z_star)
+    mk = _as_masks(masks, x.shape[0], x.shape[1])
+    if noise:
+        x = x + noise * as_generator(rng).normal(size=x.shape)
+    return np.where(mk, x, 0.0)
+
+
+def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 0.0,
+            success_tol: float = SUCCESS_TOL, rng=None, **invert_kwargs) -> RecoveryStats:
+    """Recover each row of ``z_star`` from its masked image and score the answers.
+
+    Parameters
+    ----------
+    network : Network
+    z_star : ndarray (b, n0)
+        Ground-truth latents, one per trial.
+    masks : as for :func:`invert`
+    noise : float
+        sigma >= 0 of additive Gaussian noise on the observed entries.
+    success_tol : float
+        Success iff ||z_hat - z*|| / ||z*|| <= success_tol.
+    rng : Generator, int or None
+        Noise first, then the starting points (one stream, in that order).
+    **invert_kwargs
+        Passed to :func:`invert` (method, lr, iterations, tol, negation, init, backend).
+
+    Returns
+    -------
+    RecoveryStats
+    """
+    _check_network(network)
+    z_star = np.asarray(z_star, dtype=np.float64)
+    if z_star.ndim == 1:
+        z_star = z_star[None, :]
+    n0 = network.spec.latent_dim
+    if z_star.ndim != 2 or z_star.shape[1] != n0 or z_star.shape[0] < 1:
+        raise invalid("z_star", f"shape (b, {n0}) with b >= 1", z_star.shape)
+    if not np.all(np.isfinite(z_star)):
+        raise invalid("z_star", "finite values", "NaN or infinite entries")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)) \
+            or not math.isfinite(float(noise)) or noise < 0:
+        raise invalid("noise", "a finite number >= 0", noise)
+    success_tol = _positive("success_tol", success_tol)
+    gen = as_generator(rng)
+    b = z_star.shape[0]
+    mk = _as_masks(masks, b, network.spec.output_dim)
+    y = measure(network, z_star, mk, noise=float(noise), rng=gen)
+    res = invert(network, y, mk, rng=gen, **invert_kwargs)
+    err = relative_errors(res.z_hat, z_star)
+    success = err <= success_tol  # NaN (diverged) compares False: not recovered
+    k = int(success.sum())
+    lo, hi = wilson_interval(k, b)
+    return RecoveryStats(success, err, b, k, k / b, lo, hi, float(np.median(err)),
+                         success_tol, float(noise), z_star, res)
+
+
+__all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "measure",
+           "relative_errors", "SUCCESS_TOL", "TOL", "default_lr"]
