@@ -106,10 +106,41 @@ def test_phase_table_and_figure(tmp_path):
     assert (table.loc[table["expansion"] == 1.0, "fraction"] == 0.0).all()
     assert (table.loc[table["expansion"] == 4.0, "fraction"] == 1.0).all()
     fig = phase_figure(df)
-    assert len(fig.axes) >= 1 and fig.axes[0].get_title() == "fake-expansion"
+    assert len(fig.axes) >= 1 and fig.axes[0].get_title() == "fake-expansion / random"
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+INVERT = """
+[sweep]
+kind = "invert"
+masks = ["random", "top"]
+rates = [0.5, 1.0]
+[[sweep.networks]]
+name = "tiny"
+dims = 1
+channels = [2, 8, 16]
+kernels = [2, 2]
+[sweep.invert]
+trials = 4
+iterations = 200
+"""
+
+
+def test_invert_tasks_record_recovery_statistics(tmp_path):
+    path = _write(tmp_path, INVERT)
+    run_sweep(path, tmp_path / "a", progress=False)
+    run_sweep(path, tmp_path / "b", progress=False)
+    a, b = (_stable(load_results(tmp_path / d)) for d in ("a", "b"))
+    pd.testing.assert_frame_equal(a, b)  # same seed, same bits
+    assert len(a) == 4 and (a["status"] == "ok").all() and (a["trials"] == 4).all()
+    assert a["success_rate"].between(0, 1).all()
+    assert ((a["ci_low"] <= a["success_rate"]) & (a["success_rate"] <= a["ci_high"])).all()
+    assert (a["recovered"] == (a["success_rate"] * 4).round()).all()
+    table = phase_table(load_results(tmp_path / "a"))
+    assert set(table["facet"]) == {"recovery / random", "recovery / top"}
+    assert "success_rate" in table.columns
 
 
 SLOW = """
@@ -274,6 +305,10 @@ presets = ["theory-2layer"]
     (BASE + "[[sweep.networks]]\nname = 'n'\ndims = 1\nwidth = 3\nchannels = [1, 2]\n"
             "kernels = [2]\n", "sweep.networks[0].width"),
     (BASE + "[other]\nx = 1\n", "other"),
+    (BASE + "[sweep.invert]\ntrials = 3\n", "sweep.invert"),
+    (INVERT.replace("trials = 4", "trials = 0"), "sweep.invert.trials"),
+    (INVERT.replace("trials = 4", "step = 4"), "sweep.invert.step"),
+    (INVERT.replace('masks = ["random", "top"]', 'masks = ["gaussian"]'), "sweep.masks"),
     (BASE.replace('imports = ["_fake_lemmas"]', 'imports = ["_fake_lemmas", "no_such_mod"]'),
      "sweep.imports[1]"),
     (BASE.replace('lemmas = ["fake-expansion"]', 'lemmas = ["fake-block"]')

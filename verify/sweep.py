@@ -335,24 +335,40 @@ def parse_sweep(data: Mapping[str, Any]) -> Sweep:
                                   f"{cfg.name!r} (task {t.index}): {reason}")
     else:
         for t in tasks:
-            build_config(t.config)
+            cfg = build_config(t.config)
+            if cfg.mask.kind == "gaussian":
+                raise invalid("sweep.masks", "subsampling masks for kind = \"invert\"", "gaussian")
     digest = hashlib.sha1("\n".join(t.task_id for t in tasks).encode()).hexdigest()
     return Sweep(tuple(tasks), jsonable(sw), digest)
 
 
+#: Options of ``[sweep.invert]`` (passed to :func:`verify.inversion.recover`) and defaults.
+INVERT_OPTIONS = {"trials": 20, "iterations": 1000, "noise": 0.0, "success_tol": 1e-3,
+                  "method": "adam", "negation": "restart"}
+
+
 def _validate_invert_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"trials": int, "iterations": int, "noise": float, "tol": float}
+    out = dict(INVERT_OPTIONS)
     for key, value in options.items():
-        if key not in allowed:
-            raise invalid(f"sweep.invert.{key}", "one of " + ", ".join(allowed), "unknown key")
-        typ = allowed[key]
-        ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 1) if typ is int \
-            else (isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and math.isfinite(value) and value >= 0)
-        if not ok:
-            raise invalid(f"sweep.invert.{key}",
-                          "an integer >= 1" if typ is int else "a finite number >= 0", value)
-    return options
+        where = f"sweep.invert.{key}"
+        if key not in INVERT_OPTIONS:
+            raise invalid(where, "one of " + ", ".join(INVERT_OPTIONS), "unknown key")
+        if key in ("trials", "iterations"):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**7:
+                raise invalid(where, "an integer in [1, 10^7]", value)
+        elif key == "method":
+            if value not in ("adam", "gd"):
+                raise invalid(where, "'adam' or 'gd'", value)
+        elif key == "negation":
+            if value not in ("none", "restart", "flip"):
+                raise invalid(where, "'none', 'restart' or 'flip'", value)
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0 or (key == "success_tol" and value == 0):
+                raise invalid(where, "a finite number > 0" if key == "success_tol"
+                              else "a finite number >= 0", value)
+        out[key] = value
+    return out
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -442,21 +458,33 @@ def run_task(task: Task | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _run_invert(config, t: Mapping[str, Any]) -> dict[str, Any]:
-    """A recovery task through the inversion engine (``verify.inversion``)."""
-    try:
-        inversion = importlib.import_module("verify.inversion")
-    except ImportError:
-        raise VerifyError("kind = \"invert\": the recovery engine (verify.inversion) is not "
-                          "available in this installation") from None
-    fn = getattr(inversion, "recovery_stats", None) or getattr(inversion, "run_recovery", None)
-    if fn is None:
-        raise VerifyError("kind = \"invert\": verify.inversion has no recovery_stats()")
-    out = fn(config, seed=t["seed"], **t.get("options", {}))
-    out = out.to_json() if hasattr(out, "to_json") else dict(out)
-    out.pop("config", None)
-    rate = out.get("success_rate")
-    out["passed"] = None if rate is None else bool(rate >= 0.5)
-    out["verdict"] = None if rate is None else ("pass" if rate >= 0.5 else "fail")
+    """A recovery task (Theorem 4) through :func:`verify.inversion.recover`: ``trials``
+    latents z* ~ N(0, I), one mask per trial drawn from the config's mask kind and rate.
+    Streams: the network and the first mask from ``config.instantiate(seed)``; z*, the
+    further masks and the starting points from child 2 of ``seed`` (as a check's)."""
+    from .inversion import recover
+    from .registry import check_rng
+
+    opts = {**INVERT_OPTIONS, **t.get("options", {})}
+    instance = config.instantiate(t["seed"])
+    net = instance.network
+    rng = check_rng(t["seed"])
+    b = int(opts["trials"])
+    z_star = rng.normal(size=(b, net.spec.latent_dim))
+    first = np.asarray(instance.measurement.mask, bool).reshape(-1)
+    masks = np.empty((b, net.spec.output_dim), bool)
+    masks[0] = first
+    for i in range(1, b):
+        masks[i] = np.asarray(config.mask.build(net.spec.output_shape, rng=rng).mask,
+                              bool).reshape(-1)
+    stats = recover(net, z_star, masks, noise=float(opts["noise"]),
+                    success_tol=float(opts["success_tol"]), rng=rng,
+                    iterations=int(opts["iterations"]), method=opts["method"],
+                    negation=None if opts["negation"] == "none" else opts["negation"])
+    out = jsonable(stats.to_dict())
+    rate = float(stats.success_rate)
+    out.update({"passed": rate >= 0.5, "verdict": "pass" if rate >= 0.5 else "fail",
+                "statistic": rate, "n_samples": b, "observed": float(masks.mean())})
     return out
 
 
@@ -781,55 +809,80 @@ def _retry(task: Task, first: dict[str, Any], *, isolated: bool) -> dict[str, An
 
 
 # ============================================================== phase diagrams
-def phase_table(df, *, x: str = "expansion", y: str = "rate", value: str = "passed",
-                lemma: str | None = None):
-    """Verdict over expansion x sampling rate: the fraction of tasks that passed (with
-    counts), one row per expansion (min over layers of C_i l^dims / C_{i-1}) and one
-    column per rate.
+def phase_table(df, *, x: str = "expansion", y: str = "rate", value: str | None = None,
+                lemma: str | None = None, by: tuple[str, ...] = ("lemma", "mask")):
+    """A phase diagram's data: the mean of ``value`` per (facet, x, y), with counts.
 
-    Returns a tidy DataFrame with columns ``lemma, expansion, rate, n, passed,
-    fraction`` (failed tasks are left out and counted in ``n_failed``).
+    Parameters
+    ----------
+    df : DataFrame of :func:`load_results`
+    x, y : columns; default the expansion (min over layers of C_i l^dims / C_{i-1})
+        and the sampling rate m/n.
+    value : column averaged; default ``passed`` (the fraction of checks that passed),
+        or ``success_rate`` for recovery (``kind = "invert"``) rows.
+    by : the facet columns (one heat map each). Rows with a ``full`` mask are rate 1 of
+        every mask kind, so they join each other mask kind's facet.
+
+    Returns
+    -------
+    DataFrame with columns ``facet, *by, x, y, n, <value>, fraction, n_failed``: ``n``
+    tasks that ran, ``n_failed`` tasks recorded as failed (left out of the mean).
     """
     import pandas as pd
 
+    cols = ["facet", *by, x, y, "n", "fraction", "n_failed"]
     if len(df) == 0:
-        return pd.DataFrame(columns=["lemma", x, y, "n", value, "fraction", "n_failed"])
+        return pd.DataFrame(columns=cols)
     d = df.copy()
-    if lemma is not None:
-        d = d[d["lemma"] == lemma]
     if "lemma" not in d:
         d["lemma"] = None
-    d["lemma"] = d["lemma"].fillna(d.get("kind", "invert"))
-    ok = d["status"] == "ok"
-    failed = (~ok).groupby([d["lemma"], d[x], d[y]]).sum().rename("n_failed")
-    good = d[ok].assign(**{value: d.loc[ok, value].astype(float)})
-    g = good.groupby(["lemma", x, y])[value].agg(["count", "sum"])
-    g.columns = ["n", value]
-    g = g.join(failed, how="outer").fillna({"n": 0, value: 0, "n_failed": 0})
-    g["fraction"] = g[value] / g["n"].where(g["n"] > 0)
-    return g.reset_index().astype({"n": int, "n_failed": int})
+    d["lemma"] = d["lemma"].where(d["lemma"].notna(), "recovery")
+    if lemma is not None:
+        d = d[d["lemma"] == lemma]
+    if value is None:
+        value = "success_rate" if "success_rate" in d and d["lemma"].eq("recovery").all() \
+            else "passed"
+    if "mask" in by and "mask" in d:
+        kinds = [k for k in d["mask"].dropna().unique() if k != "full"]
+        if kinds:
+            full = d[d["mask"] == "full"]
+            d = pd.concat([d[d["mask"] != "full"]] + [full.assign(mask=k) for k in kinds],
+                          ignore_index=True)
+    d["_ok"] = d["status"] == "ok"
+    d["_v"] = pd.to_numeric(d[value].where(d["_ok"]), errors="coerce").astype(float)
+    keys = [*by, x, y]
+    g = d.groupby(keys, dropna=False).agg(n=("_ok", "sum"), total=("_v", "sum"),
+                                          n_all=("_ok", "size"))
+    g["n_failed"] = g["n_all"] - g["n"]
+    g["fraction"] = g["total"] / g["n"].where(g["n"] > 0)
+    g = g.rename(columns={"total": value}).drop(columns="n_all").reset_index()
+    g.insert(0, "facet", g[list(by)].astype(str).agg(" / ".join, axis=1))
+    return g.astype({"n": int, "n_failed": int})
 
 
-def phase_figure(df, *, x: str = "expansion", y: str = "rate", lemma: str | None = None):
-    """A heat map per lemma: the fraction of passing tasks over expansion (rows) x
-    sampling rate (columns), drawn from :func:`phase_table` (no recomputation)."""
+def phase_figure(df, *, x: str = "expansion", y: str = "rate", value: str | None = None,
+                 lemma: str | None = None, by: tuple[str, ...] = ("lemma", "mask")):
+    """Heat maps (one per facet) of the mean verdict over expansion (rows) x sampling
+    rate (columns), drawn from :func:`phase_table` only (no recomputation)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    table = phase_table(df, x=x, y=y, lemma=lemma)
-    groups = list(table.groupby("lemma")) or [("(empty)", table)]
+    table = phase_table(df, x=x, y=y, value=value, lemma=lemma, by=by)
+    groups = list(table.groupby("facet", sort=False)) if len(table) else [("(no results)", table)]
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
+    label = "fraction passed" if "passed" in table.columns else \
+        "mean " + next((c for c in table.columns if c not in ("facet", *by, x, y, "n", "fraction",
+                                                              "n_failed")), "value")
     for ax, (name, part) in zip(axes[0], groups):
-        grid = part.pivot(index=x, columns=y, values="fraction") if len(part) else None
-        if grid is None or grid.empty:
+        ax.set_title(str(name))
+        if not len(part):
             ax.set_axis_off()
             continue
-        grid = grid.sort_index(ascending=False)
+        grid = part.pivot_table(index=x, columns=y, values="fraction").sort_index(ascending=False)
         sns.heatmap(grid, ax=ax, vmin=0.0, vmax=1.0, cmap="viridis", annot=True, fmt=".2f",
-                    cbar_kws={"label": "fraction passed"})
-        ax.set_title(str(name))
+                    cbar_kws={"label": label})
         ax.set_xlabel("sampling rate m/n" if y == "rate" else y)
-        ax.set_ylabel("expansion min_i C_i l^d / C_{i-1}" if x == "expansion" else x)
+        ax.set_ylabel("expansion min_i C_i l^d / C_(i-1)" if x == "expansion" else x)
     fig.tight_layout()
     return fig
 
