@@ -345,11 +345,16 @@ SUMMARY_COLUMNS = ("lemma", "statement", "reference", "preset", "verdict", "expe
 
 
 def _summary_rows(entries: Sequence[Entry]) -> list[list[str]]:
+    """One row per result; the statement and reference only on a lemma's first row."""
     rows = []
+    prev = None
     for e in entries:
         r = e.result
         label, _ = status(r)
-        rows.append([r.lemma, _one_line(r.statement), r.reference, r.preset, label, r.expected,
+        first = r.lemma != prev
+        prev = r.lemma
+        rows.append([r.lemma, _one_line(r.statement) if first else "",
+                     r.reference if first else "", r.preset, label, r.expected,
                      _fmt(r.statistic), r.sense if r.error is None else "–", _fmt(r.bound),
                      _fmt(r.margin), _fmt(r.n_samples) if r.error is None else "–",
                      f"{r.elapsed_s:.2f}"])
@@ -591,6 +596,12 @@ def _md_cell(text: Any) -> str:
     return _md_text(text).replace("|", "\\|")
 
 
+def _md_code(text: Any) -> str:
+    """Inline code that survives backticks inside the text."""
+    text = _one_line(str(text))
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def _md_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     out = ["| " + " | ".join(_md_cell(c) for c in columns) + " |",
            "|" + "|".join(" --- " for _ in columns) + "|"]
@@ -640,7 +651,7 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
             lines += ["", f"### {lemma} on `{r.preset}`: {_md_label(label)}", "",
                       _md_text(r.summary())]
             if r.error is not None:
-                lines += ["", f"> The check crashed: `{_md_cell(r.error)}`"]
+                lines += ["", f"> The check crashed: {_md_code(r.error)}"]
                 tb = r.details.get("traceback")
                 if tb:
                     lines += ["", "```", str(tb).rstrip(), "```"]

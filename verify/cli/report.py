@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
+import threading
 import time
 
 from ._common import add_seed
@@ -29,6 +31,10 @@ def configure(p) -> None:
     add_seed(p)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(args) -> int:
     from ..report import build_report, status, validate_out
 
@@ -36,7 +42,16 @@ def run(args) -> int:
     command = "verify report " + shlex.join(
         ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else []))
     t0 = time.perf_counter()
-    report = build_report(args.out, quick=args.quick, seed=args.seed, command=command)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM cleans up like Ctrl-C: the temporary folder is removed and the previous
+        # report stays in place (the CLI exits 130).
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = build_report(args.out, quick=args.quick, seed=args.seed, command=command)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     wall = time.perf_counter() - t0
     for r in report.results:
         label, _ = status(r)
