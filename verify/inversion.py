@@ -73,7 +73,8 @@ class InversionResult:
     iterations : ndarray (b,) of int
         Iterations used per trial (both passes for ``negation="restart"``).
     converged : ndarray (b,) of bool
-        The relative-change tolerance was met before the iteration cap (in every pass).
+        The relative-change tolerance was met before the iteration cap (in the pass
+        whose answer was kept).
     flips : ndarray (b,) of int
         Negations taken (``flip``: per-iteration flips; ``restart``: 1 if the restarted
         answer was kept).
@@ -377,7 +378,8 @@ def default_lr(method: str) -> float | None:
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
 
 
-def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, compact_every=25):
+def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
+             compact_every=25):
     """Advance every column of ``z`` (n0, b) together; finished columns are frozen and
     compacted out of the working arrays so they cost nothing."""
     n0, b = z.shape
@@ -392,14 +394,6 @@ def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, compact_every=
     v = np.zeros_like(zw)
     t_adam = 0
     for it in range(1, iterations + 1):
-        if flip:
-            jz = loss.value(zw, yw, ww)
-            jn = loss.value(-zw, yw, ww)
-            f = jn < jz
-            if f.any():
-                zw[:, f] = -zw[:, f]
-                m[:, f] = -m[:, f]
-                flips[idx[f]] += 1
         val, g = loss.value_and_grad(zw, yw, ww)
         if method == "adam":
             t_adam += 1
@@ -410,12 +404,22 @@ def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, compact_every=
             step = (lr / (1 - _BETA1 ** t_adam)) * m / (np.sqrt(v / (1 - _BETA2 ** t_adam)) + _EPS)
         else:
             step = lr * g
+        if flip:
+            # Huang et al. (2018): jump to -z when it is better; a flipped trial takes
+            # the jump instead of this iteration's step (its gradient was at +z).
+            f = loss.value(-zw, yw, ww) < val
+            if f.any():
+                step[:, f] = 2.0 * zw[:, f]
+                m[:, f] = -m[:, f]
+                flips[idx[f]] += 1
         zw -= step
         out_loss[idx] = val
         used[idx] = it
         snorm = np.sqrt(np.einsum("ij,ij->j", step, step))
         znorm = np.sqrt(np.einsum("ij,ij->j", zw, zw))
         done = snorm <= tol * np.maximum(znorm, _TINY)
+        if callback is not None and (it % 25 == 0 or it == iterations):
+            callback(it, idx.size)
         if done.any():
             conv[idx[done]] = True
         if it == iterations:
@@ -429,9 +433,6 @@ def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, compact_every=
                 break
             zw, yw, ww = zw[:, keep], yw[:, keep], ww[:, keep]
             m, v = m[:, keep], v[:, keep]
-        elif done.any():
-            # keep them in the working set but undo nothing: converged columns barely move
-            pass
     z[:, idx] = zw
     # final loss at the returned point
     out_loss = loss.value(z, y, w)
@@ -442,7 +443,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
            lr: float | None = None, iterations: int = 1000, tol: float = TOL,
            negation: Negation = None, init: np.ndarray | None = None, rng=None,
            init_scale: float = 1.0, backend: str = "auto",
-           blas_threads: int | None = 1) -> InversionResult:
+           blas_threads: int | None = 1, callback=None) -> InversionResult:
     """Minimise J(z) = 1/2 ||A_t (G(z) - y_t)||^2 for every trial t of a batch.
 
     Parameters
@@ -471,6 +472,8 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
     backend : {"auto", "batch-last", "engine"}
     blas_threads : int or None
         BLAS threads during the loop (None: leave the library's setting).
+    callback : callable, optional
+        ``callback(pass_index, iteration, n_running)`` every 25 iterations (progress bars).
 
     Returns
     -------
@@ -529,15 +532,17 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
             lr = 0.5 / max(float(np.max(curv)), _TINY)
     kw = dict(method=method, lr=lr, iterations=iterations, tol=tol, flip=negation == "flip")
     with _blas_limit(blas_threads):
-        z, val, used, conv, flips = _descend(loss, z0, yT, wT, **kw)
+        cb = None if callback is None else (lambda it, k: callback(0, it, k))
+        z, val, used, conv, flips = _descend(loss, z0, yT, wT, callback=cb, **kw)
         if negation == "restart":
-            z2, val2, used2, conv2, _ = _descend(loss, -z, yT, wT, **kw)
+            cb = None if callback is None else (lambda it, k: callback(1, it, k))
+            z2, val2, used2, conv2, _ = _descend(loss, -z, yT, wT, callback=cb, **kw)
     if negation == "restart":
         better = val2 < val
         z[:, better] = z2[:, better]
         val = np.where(better, val2, val)
         used = used + used2
-        conv = conv & conv2
+        conv = np.where(better, conv2, conv)
         flips = better.astype(np.int64)
     settings = {"method": method, "lr": lr, "iterations_cap": iterations, "tol": tol,
                 "negation": negation, "backend": loss.name}
@@ -614,5 +619,69 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
                          success_tol, float(noise), z_star, res)
 
 
-__all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "measure",
-           "relative_errors", "SUCCESS_TOL", "TOL", "default_lr"]
+#: Mask kinds a recovery can use (subsampling; "custom" goes through the API's masks).
+RECOVERY_KINDS = ("full", "random", "top", "bottom", "left", "right", "border", "centre", "first")
+
+
+def mask_kinds_for(dims: int) -> tuple[str, ...]:
+    """The sampling patterns of MATH.md section 7 that differ for a ``dims``-D output:
+    in 1-D left/right coincide with top/bottom and are left out."""
+    base = ("random", "top", "bottom", "left", "right", "border", "centre")
+    return base if dims == 2 else ("random", "top", "bottom", "border", "centre")
+
+
+def trial_masks(output_shape: tuple[int, ...], kind: str, rate: float, trials: int, *,
+                rng=None) -> np.ndarray:
+    """Boolean masks ``(trials, n)``: for ``random`` an independent uniform draw of
+    ceil(r n) entries per trial (one vectorised argsort, no loop over trials); every
+    other kind is deterministic and repeated."""
+    from .measurements import _count, check_rate, make_mask
+
+    if kind not in RECOVERY_KINDS:
+        raise invalid("mask", "one of " + ", ".join(RECOVERY_KINDS), kind)
+    rate = check_rate(rate)
+    trials = _positive("trials", trials, integer=True)
+    n = int(np.prod(output_shape))
+    if kind == "random":
+        k = _count(rate, n)
+        keys = as_generator(rng).random((trials, n))
+        picked = np.argpartition(keys, k - 1, axis=1)[:, :k]
+        out = np.zeros((trials, n), bool)
+        np.put_along_axis(out, picked, True, axis=1)
+        return out
+    one = make_mask(kind, tuple(output_shape), rate if kind != "full" else 1.0).reshape(-1)
+    return np.broadcast_to(one, (trials, n)).copy()
+
+
+def recover_config(config, *, kind: str | None = None, rate: float | None = None,
+                   trials: int = 100, noise: float = 0.0, seed: int = 0,
+                   success_tol: float = SUCCESS_TOL, instance=None, rng=None,
+                   **invert_kwargs) -> RecoveryStats:
+    """Recovery on a preset or Config: one network drawn from ``seed``
+    (``config.instantiate``), ``trials`` independent z* ~ N(0, I), masks, noise and
+    starts drawn from ``rng`` (default: child 2 of ``seed``, the checks' stream)."""
+    from .presets import Config, get_preset
+
+    if isinstance(config, str):
+        config = get_preset(config)
+    if not isinstance(config, Config):
+        raise invalid("config", "a preset name or a Config", type(config).__name__)
+    kind = config.mask.kind if kind is None else kind
+    if kind == "gaussian":
+        raise invalid("mask", "one of " + ", ".join(RECOVERY_KINDS) + " (subsampling)", kind)
+    rate = config.mask.rate if rate is None else rate
+    if instance is None:
+        instance = config.instantiate(seed)
+    if rng is None:
+        rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
+    gen = as_generator(rng)
+    spec = instance.network.spec
+    masks = trial_masks(spec.output_shape, kind, rate, trials, rng=gen)
+    z_star = gen.normal(size=(masks.shape[0], spec.latent_dim))
+    return recover(instance.network, z_star, masks, noise=noise, success_tol=success_tol,
+                   rng=gen, **invert_kwargs)
+
+
+__all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "recover_config",
+           "measure", "relative_errors", "trial_masks", "mask_kinds_for", "RECOVERY_KINDS",
+           "SUCCESS_TOL", "TOL", "default_lr"]
