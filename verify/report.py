@@ -80,6 +80,7 @@ class Entry:
     result: CheckResult
     figures: list[FigureOut] = field(default_factory=list)
     figures_s: float = 0.0  # time spent drawing this entry's figures
+    peak_rss_mb: float | None = None  # the process's peak resident memory after this check
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,23 @@ class _Progress:
             self.bar.close()
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (MB), where the platform reports it."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes vs kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
 def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
-               progress: bool | None = None) -> list[tuple[LemmaCheck, CheckResult]]:
-    """Run every check on each of its default presets; a crash becomes an error row."""
+               progress: bool | None = None) -> list[Entry]:
+    """Run every check on each of its default presets; a crash becomes an error row.
+
+    The peak resident memory is read after each check: the check after which it
+    grows is the one that set the peak.
+    """
     jobs = [(c, p) for c in checks for p in c.presets]
     bar = _Progress(len(jobs), progress)
     out = []
@@ -224,7 +239,7 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
             except VerifyError as exc:  # refused by the runner: shown, not fatal
                 result = _error_result(check, preset, seed, quick, exc,
                                        time.perf_counter() - start)
-            out.append((check, result))
+            out.append(Entry(check, result, peak_rss_mb=_peak_rss_mb()))
             bar.finish(result)
     finally:
         bar.close()
@@ -287,7 +302,9 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         configs.setdefault(e.result.preset, cfg)
     timing = sorted(({"lemma": e.result.lemma, "preset": e.result.preset,
                       "elapsed_s": round(e.result.elapsed_s, 4),
-                      "figures_s": round(e.figures_s, 4)} for e in entries),
+                      "figures_s": round(e.figures_s, 4),
+                      "peak_rss_mb_after": None if e.peak_rss_mb is None
+                      else round(e.peak_rss_mb, 1)} for e in entries),
                     key=lambda t: -t["elapsed_s"])
     return jsonable({
         "toolkit": "verify", "version": __version__,
@@ -301,6 +318,7 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         "wall_time_s": round(wall_s, 3),
         "checks_time_s": round(sum(e.result.elapsed_s for e in entries), 3),
         "figures_time_s": round(sum(e.figures_s for e in entries), 3),
+        "peak_rss_mb": _peak_rss_mb(),
         "libraries": _library_versions(),
         "machine": {"platform": platform.platform(), "machine": platform.machine(),
                     "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
@@ -419,7 +437,8 @@ figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color
 details summary{cursor:pointer}
 """
 
-_NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share", "figures (s)"}
+_NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share", "figures (s)",
+            "peak RSS after (MB)"}
 
 
 def _h(text: Any) -> str:
@@ -551,11 +570,14 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
 
 
 def _timing_table(entries: Sequence[Entry]) -> tuple[list[str], list[list[str]]]:
+    """Slowest checks first, with the process's peak memory after each (in run order,
+    the check after which the peak grows is the one that set it)."""
     total = sum(e.result.elapsed_s for e in entries) or 1.0
     ordered = sorted(entries, key=lambda e: -e.result.elapsed_s)
-    return (["lemma", "preset", "elapsed (s)", "share", "figures (s)"],
+    return (["lemma", "preset", "elapsed (s)", "share", "figures (s)", "peak RSS after (MB)"],
             [[e.result.lemma, e.result.preset, f"{e.result.elapsed_s:.3f}",
-              f"{100 * e.result.elapsed_s / total:.0f}%", f"{e.figures_s:.3f}"]
+              f"{100 * e.result.elapsed_s / total:.0f}%", f"{e.figures_s:.3f}",
+              "–" if e.peak_rss_mb is None else f"{e.peak_rss_mb:.0f}"]
              for e in ordered])
 
 
@@ -577,6 +599,8 @@ def _provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
                       f"{prov.get('checks_time_s', float('nan')):.1f} s, figures "
                       f"{prov.get('figures_time_s', float('nan')):.1f} s; before writing "
                       "the files)"],
+        ["peak memory", "–" if prov.get("peak_rss_mb") is None
+         else f"{prov['peak_rss_mb']:.0f} MB resident (before writing the files)"],
         ["libraries", ", ".join(f"{k} {v}" for k, v in libs.items())],
         ["machine", f"{mach.get('platform')}, {mach.get('cpu_count')} CPUs"
                     + (f", {mach['processor']}" if mach.get("processor") else "")],
@@ -814,8 +838,7 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     started = time.time()
     t0 = time.perf_counter()
     selected = _resolve_checks(checks)
-    entries = [Entry(c, r) for c, r in run_checks(selected, seed=int(seed), quick=quick,
-                                                 progress=progress)]
+    entries = run_checks(selected, seed=int(seed), quick=quick, progress=progress)
     for e in entries:
         f0 = time.perf_counter()
         e.figures = render_figures(e.check, e.result)
