@@ -76,8 +76,12 @@ SIGMA_NORM = math.sqrt(5.0)
 #: arccos turns a rounding error ~eps in a cosine into up to sqrt(2 eps) in the angle;
 #: 64 eps of accumulated rounding in the cosine gives sqrt(128 eps) ~ 1.7e-7 rad.
 ANGLE_TOL = math.sqrt(128 * np.finfo(float).eps)
-#: Theory floor of output/input angle: g(theta) >= theta/2 (g concave, g(pi) = pi/2) and
-#: theta_bar >= theta/2 likewise; the check allows half of it for concentration error.
+#: Theory floor of output/input angle is 1/2: g(theta) >= theta/(1 + theta/pi) >= theta/2
+#: (certified in lemmas.symbolic), and then theta_bar >= theta/2 because, with weights
+#: w_p = ||x_p|| ||y_p||/(||x|| ||y||), W = sum w_p <= 1 (Cauchy-Schwarz):
+#: cos theta_bar <= sum w_p cos(theta_p/2) <= sqrt(W sum w_p (1 + cos theta_p)/2)
+#: = sqrt((W^2 + W cos theta)/2) <= cos(theta/2). The check allows half of it (1/4) for
+#: concentration error at finite width.
 RATIO_FLOOR = 0.25
 #: The a-priori gap bound must resolve the prediction to better than half of its range
 #: [0, pi/2]; a wider bound means the layer is too narrow for the check to confirm anything.
@@ -570,7 +574,9 @@ def check(instance, *, rng, quick):
                           "gap_bound": gb, "norm_bound": nb, "block_gap_bound": gbb,
                           "block_norm_bound": nbb, "conv": sc, "block": sb,
                           "wdc_bound_if_eps_0.1": wdc_angle_bound(0.1)})
-    k0 = spec.channels[0]
+    # the first layer's k; at least 2, since for k = 1 only the angles 0 and pi exist and
+    # the map is exact (gap at rounding level), leaving nothing to shrink
+    k0 = max(2, spec.channels[0])
     sweep = _width_sweep(law, k0, rng, s)
     good = sweep["gap_max"] > 0
     slope = (float(np.polyfit(np.log(sweep["m"][good]), np.log(sweep["gap_max"][good]), 1)[0])
