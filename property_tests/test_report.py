@@ -140,10 +140,11 @@ def load(out: Path) -> dict:
 
 
 # ------------------------------------------------------------------- tests
-def test_report_files_exist_and_parse(sandbox, tmp_path, capsys):
+@pytest.mark.parametrize("parallel", [False, True], ids=["figures-here", "figures-forked"])
+def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     check = register_fake(figures=(hist_figure, broken_figure))
     out = tmp_path / "rep"
-    rep = build_report(out, quick=True, seed=3, checks=[check])
+    rep = build_report(out, quick=True, seed=3, checks=[check], parallel_figures=parallel)
     assert rep.exit_code == 0  # the counter-example fails, as expected
     for name in ("index.html", "REPORT.md", "results.json", "results.csv", "tables.csv"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -204,6 +205,28 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys):
     # progress: one line per check when stderr is not a terminal
     err = capsys.readouterr().err
     assert sum(line.startswith("report [") for line in err.splitlines()) == 2
+
+
+def test_forked_figures_are_drawn_in_a_helper_process(sandbox, tmp_path):
+    pids = tmp_path / "pids.txt"
+
+    def pid_figure(result):
+        """Records the process that draws it."""
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return hist_figure(result)
+
+    register_fake(figures=(pid_figure,))
+    build_report(tmp_path / "a", quick=True, progress=False, parallel_figures=True)
+    forked = pids.read_text().split()
+    pids.unlink()
+    build_report(tmp_path / "b", quick=True, progress=False, parallel_figures=False)
+    here = pids.read_text().split()
+    assert len(forked) == len(here) == 2
+    assert str(os.getpid()) not in forked and set(here) == {str(os.getpid())}
+    for name in ("fake-theory-2layer-1.png", "fake-paper-fig4-uniform01-1.png"):
+        assert ((tmp_path / "a" / "figures" / name).read_bytes()
+                == (tmp_path / "b" / "figures" / name).read_bytes())  # same figures
 
 
 def test_forced_failure_sets_exit_1(sandbox, tmp_path):

@@ -44,7 +44,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import VerifyError, invalid
-from .registry import LemmaCheck, discover, run_check
+from .registry import LemmaCheck, discover, get_check, run_check
 from .results import CheckResult, jsonable
 
 #: Default output folder (CLI.md).
@@ -222,7 +222,8 @@ def _peak_rss_mb() -> float | None:
 
 
 def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
-               progress: bool | None = None) -> list[Entry]:
+               progress: bool | None = None,
+               on_entry: Callable[[Entry], None] | None = None) -> list[Entry]:
     """Run every check on each of its default presets; a crash becomes an error row.
 
     The peak resident memory is read after each check: the check after which it
@@ -243,6 +244,8 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
             out.append(Entry(check, result, peak_rss_mb=_peak_rss_mb(),
                              cpu_s=time.process_time() - cpu0))
             bar.finish(result)
+            if on_entry is not None:
+                on_entry(out[-1])
     finally:
         bar.close()
     return out
@@ -262,6 +265,66 @@ def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
         figs.append(FigureOut(f"figures/{_slug(result.lemma)}-{_slug(result.preset)}-{n}.png",
                               caption, png, note))
     return figs
+
+
+def _render_worker(lemma: str, result: CheckResult) -> tuple[list[FigureOut], float]:
+    """Figures of one result, drawn in the figure process (registry inherited by fork)."""
+    t0 = time.perf_counter()
+    return render_figures(get_check(lemma), result), time.perf_counter() - t0
+
+
+class _FigureRenderer:
+    """Draws figures while the next checks run: one forked helper process.
+
+    Figures are pure functions of the results, so drawing them in a second process
+    overlaps their cost with the checks (2 cores). Anything that goes wrong there
+    (no ``fork``, a result that does not pickle, a dead helper) falls back to
+    drawing in this process; the figures are the same either way.
+    """
+
+    def __init__(self, parallel: bool | None):
+        import multiprocessing
+
+        if parallel is None:
+            parallel = ((os.cpu_count() or 1) >= 2
+                        and "fork" in multiprocessing.get_all_start_methods())
+        self.pool = None
+        self.futures: dict[int, Any] = {}
+        if parallel:
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                self.pool = ProcessPoolExecutor(max_workers=1,
+                                                mp_context=multiprocessing.get_context("fork"))
+            except (OSError, ValueError):
+                self.pool = None
+
+    def submit(self, entry: Entry) -> None:
+        if self.pool is None or entry.result.error is not None or not entry.check.figures:
+            return
+        try:
+            self.futures[id(entry)] = self.pool.submit(_render_worker, entry.result.lemma,
+                                                       entry.result)
+        except Exception:  # noqa: BLE001 - a broken helper: drawn here instead
+            pass
+
+    def finish(self, entries: Sequence[Entry]) -> None:
+        for e in entries:
+            fut = self.futures.pop(id(e), None)
+            if fut is not None:
+                try:
+                    e.figures, e.figures_s = fut.result()
+                    continue
+                except Exception:  # noqa: BLE001 - drawn here instead, same figures
+                    pass
+            f0 = time.perf_counter()
+            e.figures = render_figures(e.check, e.result)
+            e.figures_s = time.perf_counter() - f0
+
+    def close(self, *, wait: bool = True) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=wait, cancel_futures=True)
+            self.pool = None
 
 
 def _slug(text: str) -> str:
@@ -810,7 +873,8 @@ def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> N
 
 def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
                  checks: Iterable[LemmaCheck | str] | None = None,
-                 progress: bool | None = None, command: str | None = None) -> Report:
+                 progress: bool | None = None, command: str | None = None,
+                 parallel_figures: bool | None = None) -> Report:
     """Run every check on its default presets and write the report into ``out``.
 
     Parameters
@@ -827,6 +891,9 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
         None: a tqdm bar on a terminal, one line per check otherwise; False: silent.
     command : str, optional
         The command line recorded in the provenance.
+    parallel_figures : bool or None
+        Draw figures in a forked helper process while the next checks run (None:
+        when ``fork`` exists and there are 2 or more CPUs). Same figures either way.
 
     Returns
     -------
@@ -843,11 +910,15 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     started = time.time()
     t0 = time.perf_counter()
     selected = _resolve_checks(checks)
-    entries = run_checks(selected, seed=int(seed), quick=quick, progress=progress)
-    for e in entries:
-        f0 = time.perf_counter()
-        e.figures = render_figures(e.check, e.result)
-        e.figures_s = time.perf_counter() - f0
+    renderer = _FigureRenderer(parallel_figures)
+    try:
+        entries = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
+                             on_entry=renderer.submit)
+        renderer.finish(entries)
+    except BaseException:
+        renderer.close(wait=False)
+        raise
+    renderer.close()
     prov = provenance(entries, seed=int(seed), quick=quick, command=command, started=started,
                       wall_s=time.perf_counter() - t0)
     write_report(path, entries, prov)
