@@ -380,18 +380,27 @@ _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
 
 def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
              compact_every=25):
-    """Advance every column of ``z`` (n0, b) together; finished columns are frozen and
-    compacted out of the working arrays so they cost nothing."""
+    """Advance every column of ``z`` (n0, b) together.
+
+    A column that meets the tolerance is frozen at once (its step is zero from then
+    on) and frozen columns are compacted out of the working arrays every
+    ``compact_every`` iterations or when they are a quarter of them, so they cost
+    nothing. ``lr`` is a scalar or one step size per column; for GD a column whose
+    loss rises is sent back to its previous point with its step halved (a monotone
+    safeguard costing no extra pass).
+    """
     n0, b = z.shape
     z = z.copy()
-    out_loss = np.full(b, np.nan)
     used = np.zeros(b, np.int64)
     conv = np.zeros(b, bool)
     flips = np.zeros(b, np.int64)
-    idx = np.arange(b)                      # trials still running, in working order
+    idx = np.arange(b)                      # trials in the working arrays
+    live = np.ones(b, bool)                 # ... of which still running
     zw, yw, ww = z, y, w
+    lrw = np.broadcast_to(np.asarray(lr, float), (b,)).copy()
     m = np.zeros_like(zw)
     v = np.zeros_like(zw)
+    z_prev, val_prev = zw.copy(), np.full(b, np.inf)
     t_adam = 0
     for it in range(1, iterations + 1):
         val, g = loss.value_and_grad(zw, yw, ww)
@@ -401,42 +410,49 @@ def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
             m += (1 - _BETA1) * g
             v *= _BETA2
             v += (1 - _BETA2) * (g * g)
-            step = (lr / (1 - _BETA1 ** t_adam)) * m / (np.sqrt(v / (1 - _BETA2 ** t_adam)) + _EPS)
+            step = (lrw / (1 - _BETA1 ** t_adam)) * m / (np.sqrt(v / (1 - _BETA2 ** t_adam)) + _EPS)
         else:
-            step = lr * g
+            bad = val > val_prev * (1.0 + 1e-12)
+            step = lrw * g
+            if bad.any():
+                zw[:, bad] = z_prev[:, bad]
+                val = np.where(bad, val_prev, val)
+                lrw[bad] *= 0.5
+                step[:, bad] = 0.0
+            z_prev[...] = zw
+            val_prev = val
         if flip:
             # Huang et al. (2018): jump to -z when it is better; a flipped trial takes
             # the jump instead of this iteration's step (its gradient was at +z).
-            f = loss.value(-zw, yw, ww) < val
+            f = (loss.value(-zw, yw, ww) < val) & live
             if f.any():
                 step[:, f] = 2.0 * zw[:, f]
                 m[:, f] = -m[:, f]
                 flips[idx[f]] += 1
+        step[:, ~live] = 0.0
         zw -= step
-        out_loss[idx] = val
-        used[idx] = it
+        used[idx[live]] = it
         snorm = np.sqrt(np.einsum("ij,ij->j", step, step))
         znorm = np.sqrt(np.einsum("ij,ij->j", zw, zw))
-        done = snorm <= tol * np.maximum(znorm, _TINY)
-        if callback is not None and (it % 25 == 0 or it == iterations):
-            callback(it, idx.size)
+        done = live & (snorm <= tol * np.maximum(znorm, _TINY))
+        if method == "gd":
+            done &= ~bad  # a rejected step is not convergence
         if done.any():
             conv[idx[done]] = True
-        if it == iterations:
+            live &= ~done
+        if callback is not None and (it % 25 == 0 or it == iterations):
+            callback(it, int(live.sum()))
+        if it == iterations or not live.any():
             break
-        if done.any() and (done.all() or it % compact_every == 0 or done.mean() > 0.25):
-            z[:, idx] = zw
-            keep = ~done
-            # frozen trials: last iterate stands; drop them from the working set
-            idx = idx[keep]
-            if idx.size == 0:
-                break
-            zw, yw, ww = zw[:, keep], yw[:, keep], ww[:, keep]
-            m, v = m[:, keep], v[:, keep]
+        dead = ~live
+        if dead.any() and (it % compact_every == 0 or dead.mean() > 0.25):
+            z[:, idx[dead]] = zw[:, dead]
+            idx, zw, yw, ww = idx[live], zw[:, live], yw[:, live], ww[:, live]
+            m, v, lrw = m[:, live], v[:, live], lrw[live]
+            z_prev, val_prev = z_prev[:, live], val_prev[live]
+            live = np.ones(idx.size, bool)
     z[:, idx] = zw
-    # final loss at the returned point
-    out_loss = loss.value(z, y, w)
-    return z, out_loss, used, conv, flips
+    return z, loss.value(z, y, w), used, conv, flips
 
 
 def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "adam",
@@ -457,9 +473,9 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
     method : {"adam", "gd"}
         Adam (betas 0.9, 0.999, eps 1e-8) or plain gradient descent.
     lr : float, optional
-        Step size; default 0.01 for Adam, for GD 1 / (2 L_hat) with L_hat the batch's
-        largest ||A G(z0)||^2 / ||z0||^2 (the curvature of J along z for a positively
-        homogeneous network).
+        Step size; default 0.01 for Adam; for GD one per trial, 1 / (2 L_t) with
+        L_t = ||A_t G(z0)||^2 / ||z0||^2 (the curvature of J along z for a positively
+        homogeneous network), halved whenever that trial's loss rises.
     iterations : int
         Iteration cap (per pass).
     tol : float
@@ -529,7 +545,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
         if lr is None:
             ax = loss.forward(z0) * wT
             curv = np.einsum("ij,ij->j", ax, ax) / np.maximum(np.einsum("ij,ij->j", z0, z0), _TINY)
-            lr = 0.5 / max(float(np.max(curv)), _TINY)
+            lr = 0.5 / np.maximum(curv, _TINY)
     kw = dict(method=method, lr=lr, iterations=iterations, tol=tol, flip=negation == "flip")
     with _blas_limit(blas_threads):
         cb = None if callback is None else (lambda it, k: callback(0, it, k))
@@ -544,7 +560,8 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
         used = used + used2
         conv = np.where(better, conv2, conv)
         flips = better.astype(np.int64)
-    settings = {"method": method, "lr": lr, "iterations_cap": iterations, "tol": tol,
+    lr_out = float(lr) if np.ndim(lr) == 0 else "per trial: 1/(2 ||A G(z0)||^2/||z0||^2)"
+    settings = {"method": method, "lr": lr_out, "iterations_cap": iterations, "tol": tol,
                 "negation": negation, "backend": loss.name}
     return InversionResult(np.ascontiguousarray(z.T), val, used, conv, flips, method, negation,
                            settings, time.perf_counter() - t0)
