@@ -243,6 +243,7 @@ def test_forced_failure_sets_exit_1(sandbox, tmp_path):
     assert data["summary"]["exit_code"] == 1 and data["summary"]["mismatched"] == 1
     text = (out / "index.html").read_text()
     assert 'class="bad">FAIL<' in text
+    assert "does not hold: mean |x| + shift" in text  # which criterion decided it
     check_html(out / "index.html")
 
 

@@ -425,7 +425,16 @@ def _one_line(text: str) -> str:
 
 
 SUMMARY_COLUMNS = ("lemma", "statement", "reference", "preset", "verdict", "expected",
-                   "statistic", "sense", "bound", "margin", "n", "time (s)")
+                   "statistic", "sense", "bound", "margin", "n", "time (s)",
+                   "failing criteria / error")
+
+
+def _why(r: CheckResult) -> str:
+    """What decided a failing verdict: the criteria that do not hold, or the error."""
+    if r.error is not None:
+        return r.error if len(r.error) <= 100 else r.error[:97] + "..."
+    failing = [c.name for c in r.criteria if not c.holds]
+    return ("does not hold: " + ", ".join(failing)) if failing else ""
 
 
 def _summary_rows(entries: Sequence[Entry]) -> list[list[str]]:
@@ -441,7 +450,7 @@ def _summary_rows(entries: Sequence[Entry]) -> list[list[str]]:
                      r.reference if first else "", r.preset, label, r.expected,
                      _fmt(r.statistic), r.sense if r.error is None else "–", _fmt(r.bound),
                      _fmt(r.margin), _fmt(r.n_samples) if r.error is None else "–",
-                     f"{r.elapsed_s:.2f}"])
+                     f"{r.elapsed_s:.2f}", _why(r)])
     return rows
 
 
