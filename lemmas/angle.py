@@ -254,9 +254,21 @@ def _evaluate(op, x, y):
 
 
 def _objective(op):
+    """|measured - predicted| (to maximise)."""
     def f(x, y):
         r = _evaluate(op, x, y)
         return np.where(np.isnan(r["gap"]), -np.inf, r["gap"])
+    return f
+
+
+def _ratio_objective(op):
+    """-(output angle / input angle) (to maximise: searches for a vanishing angle)."""
+    def f(x, y):
+        r = _evaluate(op, x, y)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = r["theta_out"] / r["theta_in"]
+        ok = (r["theta_in"] > ANGLE_TOL) & np.isfinite(ratio)
+        return np.where(ok, -ratio, -np.inf)
     return f
 
 
@@ -367,8 +379,16 @@ def _run_family(op, level, layer, k, m, rng, s, positions, channels):
     ax, ay, _ = adversarial_search(_objective(op), x[start], y[start], rng,
                                    steps=s["adv_steps"], cands=s["adv_cands"])
     ra = _evaluate(op, ax, ay)
-    cols = {key: np.concatenate([r[key], ra[key]]) for key in r}
-    kinds = np.concatenate([kinds, np.array(["adversarial"] * len(ax))])
+    # and a second search, from the pairs of smallest output/input ratio, for a vanishing angle
+    # (from random pairs: the structured antipodal pairs sit exactly at the floor 1/2)
+    obj = np.where(np.isin(kinds, ("random", "per_position")), _ratio_objective(op)(x, y), -np.inf)
+    start = np.argsort(obj)[::-1][: s["adv_pop"]]
+    bx, by, _ = adversarial_search(_ratio_objective(op), x[start], y[start], rng,
+                                   steps=s["adv_steps"], cands=s["adv_cands"])
+    rb = _evaluate(op, bx, by)
+    cols = {key: np.concatenate([r[key], ra[key], rb[key]]) for key in r}
+    kinds = np.concatenate([kinds, np.array(["adversarial"] * len(ax)),
+                            np.array(["adversarial_ratio"] * len(bx))])
     df = pd.DataFrame({"layer": layer, "level": level, "kind": kinds, **cols})
     with np.errstate(invalid="ignore", divide="ignore"):
         df["ratio"] = df["theta_out"] / df["theta_in"]
