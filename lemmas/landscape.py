@@ -1,0 +1,458 @@
+"""The landscape of J for 2-D latents (paper Fig. 4, Sec. 4.2; Theorem 1; MATH.md 5-6).
+
+``J(z) = 1/2 ||A G(z*) - A G(z)||^2`` is evaluated on an ``N x N`` grid centred at
+``z*`` (one batched forward pass over all grid points) and quantified, not only drawn:
+
+* the local minima of the grid (8-neighbour comparison; a plateau of equal values is
+  one candidate, a minimum when none of its pixels has a strictly lower neighbour),
+  their locations, and whether the only one is at ``z*``;
+* the basin of ``z*``: the fraction of grid points from which discrete steepest descent
+  (move to the lowest of the 8 neighbours while it is strictly lower) ends in z*'s
+  minimum (or in a grid minimum that continuous descent takes to z*);
+* every grid minimum refined by continuous descent (L-BFGS-B): the distinct limits are
+  the true local minima (a narrow valley on a grid shows spurious discrete minima);
+* quasi-convexity (sublevel sets convex, the paper's claim for sigmoid and tanh):
+  ``J(a + t (b - a)) <= max(J(a), J(b))`` on many sampled segments between grid points;
+* the flat region: grid points on plateaus of exactly equal ``J`` on which ``G`` itself
+  is verified constant, i.e. a region of latents mapped to one output (the mode
+  collapse of Fig. 4(d)).
+
+Verdict (the paper's claims): one local minimum, at ``z*``, a flat region of zero area,
+and, for sigmoid and tanh, no quasi-convexity violation beyond rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from lemmas._formulas import rho
+from verify.errors import invalid
+from verify.objective import Objective
+from verify.registry import register
+from verify.results import Criterion, Outcome
+
+EPS = np.finfo(np.float64).eps
+#: Grid half-width in units of ||z*||: the window holds z*, the origin, -rho z* and -z*.
+HALF_WIDTH = 2.5
+#: Batch size of the grid's forward passes (bounds the memory of the conv columns).
+CHUNK = 8192
+#: At most this many grid minima are refined by continuous descent.
+MAX_REFINE = 16
+_OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+# ============================================================ pure grid functions
+@dataclass(frozen=True)
+class GridMinima:
+    """Local minima of a 2-D array.
+
+    Attributes
+    ----------
+    labels : ndarray of int, shape (H, W)
+        Plateau (component) label of every pixel.
+    minima : DataFrame
+        One row per minimum plateau: ``label``, ``size`` (pixels), ``i``, ``j`` (a pixel
+        of it), ``value``, ``strict`` (a single pixel), ``boundary`` (touches the edge).
+    plateau_size : ndarray of int, shape (H, W)
+        Size of the plateau each pixel belongs to.
+    """
+
+    labels: np.ndarray
+    minima: pd.DataFrame
+    plateau_size: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(len(self.minima))
+
+
+def _neighbours(J: np.ndarray) -> np.ndarray:
+    """The 8 neighbours of every pixel, ``(8, H, W)``, ``+inf`` outside the array."""
+    H, W = J.shape
+    pad = np.pad(J, 1, constant_values=np.inf)
+    return np.stack([pad[1 + di:1 + di + H, 1 + dj:1 + dj + W] for di, dj in _OFFSETS])
+
+
+def grid_local_minima(J: np.ndarray, *, atol: float = 0.0) -> GridMinima:
+    """Local minima of a 2-D array by 8-neighbour comparison, with plateau handling.
+
+    Pixels are joined into plateaus when 8-adjacent and equal within ``atol``; a plateau
+    is a local minimum iff none of its pixels has a neighbour lower by more than
+    ``atol``. A strict local minimum is a one-pixel plateau. Fully vectorised
+    (connected components of the equality graph).
+
+    Parameters
+    ----------
+    J : array (H, W), finite
+    atol : float >= 0
+        Values within ``atol`` count as equal (0: exact equality).
+    """
+    J = np.asarray(J, dtype=np.float64)
+    if J.ndim != 2 or J.size == 0:
+        raise invalid("J", "a non-empty 2-D array", getattr(J, "shape", None))
+    if not np.all(np.isfinite(J)):
+        raise invalid("J", "finite values", "NaN or infinite entries")
+    if not (atol >= 0 and math.isfinite(atol)):
+        raise invalid("atol", "a finite number >= 0", atol)
+    H, W = J.shape
+    lower = np.any(_neighbours(J) < J - atol, axis=0)
+    idx = np.arange(H * W).reshape(H, W)
+    src, dst = [], []
+    for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = idx[0:H - di, max(0, -dj):W - max(0, dj)]
+        b = idx[di:H, max(0, dj):W - max(0, -dj)]
+        eq = np.abs(J.ravel()[a] - J.ravel()[b]) <= atol
+        src.append(a[eq])
+        dst.append(b[eq])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    graph = sp.coo_matrix((np.ones(src.size), (src, dst)), shape=(H * W, H * W))
+    n, labels = connected_components(graph, directed=False)
+    size = np.bincount(labels, minlength=n)
+    has_lower = np.bincount(labels, weights=lower.ravel(), minlength=n) > 0
+    border = np.zeros((H, W), bool)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    touches = np.bincount(labels, weights=border.ravel(), minlength=n) > 0
+    mins = np.flatnonzero(~has_lower)
+    first = np.full(n, H * W)
+    np.minimum.at(first, labels, np.arange(H * W))
+    pix = first[mins]
+    table = pd.DataFrame({"label": mins, "size": size[mins], "i": pix // W, "j": pix % W,
+                          "value": J.ravel()[pix], "strict": size[mins] == 1,
+                          "boundary": touches[mins]}).sort_values("value", kind="stable")
+    return GridMinima(labels.reshape(H, W), table.reset_index(drop=True),
+                      size[labels].reshape(H, W))
+
+
+def grid_descent_endpoints(J: np.ndarray) -> np.ndarray:
+    """Discrete steepest descent on a 2-D array: from every pixel move to the lowest of
+    its 8 neighbours while that is strictly lower; return each pixel's final pixel
+    (flat index), ``(H, W)``. Vectorised by pointer doubling."""
+    J = np.asarray(J, dtype=np.float64)
+    H, W = J.shape
+    nb = _neighbours(J)
+    k = np.argmin(nb, axis=0)
+    best = np.take_along_axis(nb, k[None], 0)[0]
+    off = np.array(_OFFSETS)
+    ii, jj = np.indices((H, W))
+    target = (ii + off[k, 0]) * W + (jj + off[k, 1])
+    ptr = np.where(best < J, target, ii * W + jj).ravel()
+    for _ in range(int(math.ceil(math.log2(H * W))) + 1):
+        ptr = ptr[ptr]
+    return ptr.reshape(H, W)
+
+
+def quasiconvexity_violation(f, a: np.ndarray, b: np.ndarray, *, n_t: int = 16) -> np.ndarray:
+    """For segments ``[a_s, b_s]``: ``max_t f(a + t (b - a)) - max(f(a), f(b))`` over
+    ``n_t`` interior points (one batched call of ``f``). A quasi-convex f (convex
+    sublevel sets) gives ``<= 0`` up to rounding on every segment."""
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    t = np.arange(1, n_t + 1) / (n_t + 1)
+    pts = a[:, None, :] + t[None, :, None] * (b - a)[:, None, :]
+    vals = np.asarray(f(pts.reshape(-1, a.shape[1]))).reshape(len(a), n_t)
+    ends = np.maximum(np.asarray(f(a)), np.asarray(f(b)))
+    return vals.max(axis=1) - ends
+
+
+def ray_monotonicity(f, centre: np.ndarray, radius: float, *, n_rays: int = 180,
+                     n_r: int = 120) -> pd.DataFrame:
+    """``f`` along ``n_rays`` rays from ``centre`` (``n_r`` radii up to ``radius``, one
+    batched call): per ray the first radius at which ``f`` decreases (NaN if it never
+    does). ``f`` non-decreasing along every ray means star-shaped sublevel sets about
+    ``centre``, the weaker property that already makes every descent path end there."""
+    centre = np.asarray(centre, float)
+    th = np.arange(n_rays) * (2 * math.pi / n_rays)
+    r = radius * np.arange(n_r + 1) / n_r
+    dirs = np.stack([np.cos(th), np.sin(th)], axis=1)
+    pts = centre + r[None, :, None] * dirs[:, None, :]
+    vals = np.asarray(f(pts.reshape(-1, 2))).reshape(n_rays, n_r + 1)
+    dec = np.diff(vals, axis=1) < 0
+    first = np.where(dec.any(axis=1), r[1:][np.argmax(dec, axis=1)], np.nan)
+    return pd.DataFrame({"theta": th, "first_decrease_radius": first})
+
+
+def refine_minima(objective, points: np.ndarray, *, max_iter: int = 200) -> np.ndarray:
+    """Continuous local descent (L-BFGS-B with reverse-mode gradients) from each grid
+    minimum, to tell a true local minimum of J from a grid artefact (a narrow valley
+    sampled on a grid shows spurious discrete minima). Loops over the few minima only."""
+    from scipy.optimize import minimize
+
+    def fg(z):
+        v, g = objective.value_and_gradient(z)
+        return float(v), np.asarray(g, float)
+
+    out = [minimize(fg, p, jac=True, method="L-BFGS-B",
+                    options={"maxiter": max_iter, "gtol": 1e-12, "ftol": 1e-15}).x
+           for p in np.atleast_2d(points)]
+    return np.array(out).reshape(-1, 2)
+
+
+# ============================================================ the check
+def _settings(quick: bool) -> dict:
+    if quick:
+        return {"grid": 61, "segments": 300, "segment_points": 8, "rays": 60, "ray_points": 40}
+    return {"grid": 161, "segments": 1000, "segment_points": 12, "rays": 120, "ray_points": 80}
+
+
+def _requires(config) -> str | None:
+    if config.spec.latent_dim != 2:
+        return f"needs a 2-D latent (latent dimension is {config.spec.latent_dim})"
+    return None
+
+
+def _passing_configs():
+    """Fig. 4 architecture (2 -> 16 ch -> 1 ch, k5 s3) with a leaky ReLU or ReLU and
+    N(0, 1) weights, fully observed: the lemma's conditions (zero-mean Gaussian)."""
+    from hypothesis import strategies as st
+
+    from verify.measurements import MaskSpec
+    from verify.presets import Config
+    from verify.spec import LayerSpec, NetworkSpec
+    from verify.weights import WeightLaw
+
+    def build(act, c1):
+        spec = NetworkSpec(dims=2, latent_channels=2, layers=(
+            LayerSpec(channels=c1, kernel=5, stride=3, activation=act),
+            LayerSpec(channels=1, kernel=5, stride=3, activation=act)))
+        return Config(f"fig4-{act}-c{c1}", spec, WeightLaw("gaussian", 1.0), MaskSpec("full", 1.0))
+
+    return st.builds(build, st.sampled_from(("leaky_relu",)), st.integers(8, 16))
+
+
+def _failing_configs():
+    """The same with U[0, 1] weights (Fig. 4(d)): a region mapped to one output."""
+    return _passing_configs().map(lambda c: c.with_weights("uniform01"))
+
+
+def _chunked(fn, Z: np.ndarray) -> np.ndarray:
+    return np.concatenate([fn(Z[s:s + CHUNK]) for s in range(0, len(Z), CHUNK)])
+
+
+class _ExplicitJ:
+    """J through the explicit sparse layer matrices ``sigma(W_i x + b_i)`` (MATH.md 1),
+    built once: for the grid's tens of thousands of codes this is several times faster
+    than the strided conv path, and it is cross-checked against ``Objective.value``."""
+
+    def __init__(self, objective: Objective):
+        net = objective.network
+        self.obj = objective
+        self.layers = [(net.layer_matrix(i).tocsr(), net.layer_bias(i)[:, None], l.activation,
+                        l.slope) for i, l in enumerate(net.spec.layers)]
+
+    def outputs(self, Z: np.ndarray) -> np.ndarray:
+        """G(z) for a batch ``(b, 2)``, flat channel-major ``(b, n_d)``."""
+        from verify import activations
+
+        x = np.atleast_2d(np.asarray(Z, float)).T
+        for W, b, act, slope in self.layers:
+            x = activations.apply(act, W @ x + b, slope)
+        return np.ascontiguousarray(x.T)
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        r = self.obj.residual(self.outputs(Z))
+        return 0.5 * np.sum(r * r, axis=-1)
+
+
+def landscape_figure(result):
+    """The Fig. 4 panel of one result: log10(1 + J) on the grid, z*, -rho_d z*, the
+    grid minima and the flat (collapsed) region, drawn from the result's tables only."""
+    import matplotlib.pyplot as plt
+
+    g = result.tables["grid"]
+    d = result.details
+    z1 = np.unique(g["z1"].to_numpy())
+    z2 = np.unique(g["z2"].to_numpy())
+    shape = (len(z1), len(z2))
+    gs = g.sort_values(["z1", "z2"])
+    J = gs["J"].to_numpy().reshape(shape)
+    flat = gs["flat"].to_numpy().reshape(shape)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    im = ax.pcolormesh(z1, z2, np.log10(1.0 + J - J.min()).T, shading="auto", cmap="viridis")
+    ax.contour(z1, z2, np.log10(1.0 + J - J.min()).T, levels=12, colors="white",
+               linewidths=0.4, alpha=0.6)
+    fig.colorbar(im, ax=ax, label="log10(1 + J(z) - min J)")
+    if flat.any():
+        ax.contourf(z1, z2, flat.T.astype(float), levels=[0.5, 1.5], colors="none",
+                    hatches=["////"])
+        ax.contour(z1, z2, flat.T.astype(float), levels=[0.5], colors="red", linewidths=1.2)
+    zs = np.asarray(d["z_star"])
+    mr = np.asarray(d["minus_rho_z_star"])
+    ax.plot(*zs, marker="*", ms=14, color="gold", mec="k", ls="", label="z*")
+    ax.plot(*mr, marker="X", ms=9, color="white", mec="k", ls="",
+            label=f"-rho_d z* (rho = {d['rho_d']:.3f})")
+    m = result.table
+    if len(m):
+        ax.plot(m["z1"], m["z2"], "o", mfc="none", mec="red", ms=8, label="grid minima")
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.set_aspect("equal")
+    ttl = (f"J landscape [{result.preset}], {d['activation']}: "
+           f"{d['distinct_minima_after_refinement']} minimum(a), flat {d['flat_fraction']:.1%}")
+    ax.set_title(ttl, fontsize=8)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
+@register("landscape",
+          statement="J has a unique local minimum, at z*, with no flat region; sigmoid and "
+                    "tanh landscapes are quasi-convex (Fig. 4)",
+          reference="Fig. 4; Sec. 4.2; Theorem 1",
+          presets={"paper-fig4": "pass", "paper-fig4-sigmoid": "pass", "paper-fig4-tanh": "pass",
+                   "paper-fig4-leaky": "pass", "paper-fig4-uniform01": "fail"},
+          requires=_requires, order=70, figures=(landscape_figure,),
+          strategy=_passing_configs, counter_strategy=_failing_configs)
+def check(instance, *, rng, quick):
+    """J on a grid around z*: minima, basin, flat region, quasi-convexity."""
+    net, A = instance.network, instance.measurement
+    st = _settings(quick)
+    N = st["grid"]
+    z_star = rng.standard_normal(2)
+    obj = Objective.from_truth(net, A, z_star)
+    R = HALF_WIDTH * float(np.linalg.norm(z_star))
+    axis = np.linspace(-R, R, N)
+    Z1, Z2 = np.meshgrid(z_star[0] + axis, z_star[1] + axis, indexing="ij")
+    Zg = np.stack([Z1.ravel(), Z2.ravel()], axis=1)
+    fJ = _ExplicitJ(obj)
+    J = _chunked(fJ, Zg).reshape(N, N)
+    probe = Zg[rng.integers(0, N * N, 64)]
+    explicit_gap = float(np.max(np.abs(fJ(probe) - obj.value(probe)))
+                         / max(float(np.max(obj.value(probe))), 1e-300))
+    c = N // 2  # z* is the centre pixel
+
+    mins = grid_local_minima(J)
+    labels = mins.labels
+    ends = grid_descent_endpoints(J)
+    star_label = labels[c, c]
+    star_is_min = bool(np.any(mins.minima["label"] == star_label))
+    basin_grid = float(np.mean(labels.ravel()[ends.ravel()] == star_label))
+
+    # flat region: plateaus of >= 2 pixels of equal J, verified to be mapped to one output
+    plateau = mins.plateau_size >= 2
+    flat = np.zeros((N, N), bool)
+    distinct_outputs = 0
+    if np.any(plateau):
+        pl = np.flatnonzero(plateau.ravel())
+        out = _chunked(fJ.outputs, Zg[pl])
+        lab = labels.ravel()[pl]
+        order = np.argsort(lab, kind="stable")
+        lab, out, pl = lab[order], out[order], pl[order]
+        start = np.r_[0, np.flatnonzero(np.diff(lab)) + 1]
+        ref = np.repeat(out[start], np.diff(np.r_[start, len(lab)]), axis=0)
+        same = np.all(out == ref, axis=1)
+        comp_ok = np.minimum.reduceat(same.astype(int), start).astype(bool)
+        ok_pix = np.repeat(comp_ok, np.diff(np.r_[start, len(lab)]))
+        flat.ravel()[pl[ok_pix]] = True
+        distinct_outputs = int(np.sum(comp_ok))
+    flat_fraction = float(flat.mean())
+    cell_area = (axis[1] - axis[0]) ** 2
+    # J within rounding of its minimum: J is a sum of m squared residuals (a few ulps each)
+    jtol = 4 * A.m * EPS * float(J.max())
+    near_min = float(np.mean(J <= J.min() + jtol))
+
+    # quasi-convexity on sampled segments between grid points
+    ia = rng.integers(0, N * N, st["segments"])
+    ib = rng.integers(0, N * N, st["segments"])
+    viol = quasiconvexity_violation(lambda Z: _chunked(fJ, Z), Zg[ia], Zg[ib],
+                                    n_t=st["segment_points"])
+    qc_tol = jtol
+    qc_rel = viol / max(float(J.max() - J.min()), 1e-300)
+    n_qc_viol = int(np.sum(viol > qc_tol))
+
+    # the same restricted to segments within ||z*|| of z* (is the claim local?)
+    ball = np.flatnonzero(np.linalg.norm(Zg - z_star, axis=1) <= np.linalg.norm(z_star))
+    la, lb = ball[rng.integers(0, ball.size, st["segments"] // 2)], \
+        ball[rng.integers(0, ball.size, st["segments"] // 2)]
+    viol_loc = quasiconvexity_violation(lambda Z: _chunked(fJ, Z), Zg[la], Zg[lb],
+                                        n_t=st["segment_points"])
+    levels = np.maximum(J.ravel()[ia], J.ravel()[ib])
+    bad_levels = levels[viol > qc_tol]
+    rays = ray_monotonicity(lambda Z: _chunked(fJ, Z), z_star, R,
+                            n_rays=st["rays"], n_r=st["ray_points"])
+    first_dec = rays["first_decrease_radius"].to_numpy()
+
+    # grid minima refined by continuous descent: distinct true minima vs grid artefacts
+    gm = mins.minima.head(MAX_REFINE)
+    starts = np.stack([z_star[0] + axis[gm["i"].to_numpy()], z_star[1] + axis[gm["j"].to_numpy()]], 1)
+    refined = refine_minima(obj, starts)
+    h = axis[1] - axis[0]
+    to_star = np.linalg.norm(refined - z_star, axis=1)
+    clusters = []
+    for p in refined:
+        if not any(np.linalg.norm(p - q) <= math.sqrt(2) * h for q in clusters):
+            clusters.append(p)
+    n_true = len(clusters)
+    # basin of z*: descent ends in z*'s plateau or in a grid minimum that refines to z*
+    # (a narrow valley through z* shows one-cell artefact minima next to it)
+    star_like = set(gm["label"][to_star <= math.sqrt(2) * h].tolist()) | {int(star_label)}
+    in_basin = np.isin(labels.ravel()[ends.ravel()], list(star_like))
+    basin = float(np.mean(in_basin))
+
+    act = net.spec.layers[0].activation
+    quasi_claim = all(l.activation in ("sigmoid", "tanh") for l in net.spec.layers)
+    minima = mins.minima.head(MAX_REFINE).assign(
+        refined_z1=refined[:, 0], refined_z2=refined[:, 1],
+        refined_distance_to_z_star=to_star / np.linalg.norm(z_star)).assign(z1=lambda d: z_star[0] + axis[d["i"]],
+                                z2=lambda d: z_star[1] + axis[d["j"]],
+                                at_z_star=lambda d: d["label"] == star_label)
+    r = rho(net.spec.depth)
+    n_min = mins.count
+    headline = Criterion("local_minima", float(n_true), 1.0, "<=",
+                         f"distinct local minima of J: the {n_min} grid minima (8-neighbour, "
+                         "plateaus joined) refined by continuous descent, merged within a cell")
+    criteria = [Criterion("z_star_is_the_minimum", float(star_is_min), 1.0, ">=",
+                          "z*'s pixel belongs to a minimum plateau"),
+                Criterion("flat_fraction", flat_fraction, 0.0, "<=",
+                          "fraction of the grid on plateaus mapped to one output (mode collapse)")]
+    if quasi_claim:
+        criteria.append(Criterion("quasiconvexity_violations", float(n_qc_viol), 0.0, "<=",
+                                  f"segments with max J > max endpoint J + {qc_tol:.2g} "
+                                  f"(of {len(viol)})"))
+    grid = pd.DataFrame({"z1": Zg[:, 0], "z2": Zg[:, 1], "J": J.ravel(),
+                         "flat": flat.ravel(), "basin_of_z_star": in_basin})
+    details = {
+        "z_star": z_star.tolist(), "half_width": R, "grid_points": N * N, "grid_side": N,
+        "activation": act, "rho_d": r, "minus_rho_z_star": (-r * z_star).tolist(),
+        "local_minima": int(n_min), "strict_local_minima": int(mins.minima["strict"].sum()),
+        "boundary_minima": int(mins.minima["boundary"].sum()),
+        "minima": minima[["z1", "z2", "value", "size", "strict", "boundary", "at_z_star",
+                          "refined_z1", "refined_z2", "refined_distance_to_z_star"]]
+        .to_dict(orient="records"),
+        "distinct_minima_after_refinement": n_true,
+        "grid_spacing": float(h),
+        "explicit_vs_fast_relative_gap": explicit_gap,
+        "z_star_is_minimum": star_is_min, "basin_of_z_star": basin,
+        "basin_of_z_star_cell_only": basin_grid,
+        "flat_fraction": flat_fraction, "flat_area": float(flat.sum() * cell_area),
+        "flat_components_one_output": distinct_outputs,
+        "near_min_fraction": near_min, "near_min_tolerance": jtol,
+        "J_min": float(J.min()), "J_max": float(J.max()), "J_at_z_star": float(J[c, c]),
+        "quasiconvexity": {"segments": int(len(viol)), "violations": n_qc_viol,
+                           "max_violation": float(viol.max()),
+                           "max_relative_violation": float(qc_rel.max()),
+                           "tolerance": qc_tol, "claimed_by_paper": quasi_claim,
+                           "lowest_violated_level": float(bad_levels.min()) if bad_levels.size
+                           else None,
+                           "lowest_violated_level_relative":
+                               float((bad_levels.min() - J.min()) / (J.max() - J.min()))
+                               if bad_levels.size else None,
+                           "segments_within_norm_z_star": int(len(viol_loc)),
+                           "violations_within_norm_z_star": int(np.sum(viol_loc > qc_tol))},
+        "star_shaped": {"rays": int(len(first_dec)),
+                        "rays_with_a_decrease": int(np.sum(np.isfinite(first_dec))),
+                        "smallest_decrease_radius_over_norm_z_star":
+                            float(np.nanmin(first_dec) / np.linalg.norm(z_star))
+                            if np.any(np.isfinite(first_dec)) else None},
+    }
+    return Outcome(headline=headline, criteria=tuple(criteria), n_samples=N * N + viol.size,
+                   details=details, table=minima,
+                   tables={"grid": grid, "rays": rays, "segments": pd.DataFrame(
+                       {"violation": viol, "relative_violation": qc_rel})},
+                   settings={**st, "half_width_over_norm_z_star": HALF_WIDTH,
+                             "quasiconvexity_tolerance": qc_tol})
