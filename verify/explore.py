@@ -8,7 +8,10 @@ each, and lets Hypothesis shrink the first failure to a minimal one: fewest laye
 the full mask before partial ones. A final *edge* pass then moves the minimal failure to
 the threshold it sits behind: each layer's channel count and the sampling rate are raised
 (by bisection) as far as the check still fails, so the result reads "fails at expansion
-e, while e + one channel passes" (for a check that is monotone in them). The search is
+e, while e + one channel passes" (for a check that is monotone in them). A layer whose
+check still fails at ``EDGE_MAX_CHANNELS`` (or 8 times its channels) has no threshold in
+range and keeps its minimal channel count; a partial mask that still fails at rate 1
+becomes the full mask (the mask plays no part). The search is
 deterministic for a seed: Hypothesis runs with ``random = Random(seed)`` and no example
 database, every check runs with ``seed``, and evaluations are bounded by count.
 
@@ -239,7 +242,8 @@ def _edge(config: Config, ev: _Evaluator) -> tuple[Config, int]:
 
         c, n = _bisect_up(c0, cap, fails_at, integer=True)
         steps += n
-        config = _with_channels(config, i, int(c)) or config
+        if c < cap:  # a threshold lies in range: move to it; otherwise stay minimal
+            config = _with_channels(config, i, int(c)) or config
     if config.mask.kind not in ("full",):
         def fails_rate(r, base=config):
             return ev.fails(replace(base, mask=MaskSpec(base.mask.kind, float(r))))
