@@ -1,0 +1,156 @@
+"""Permutation to block-diagonal form (paper Fig. 2; MATH.md section 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lemmas.permutation import (activation_commutes, block_diagonal_form, exact_block_identity,
+                                kept_rows_per_block, kink_vectors, permuted)
+from verify.measurements import MaskSpec, Subsampling
+from verify.presets import Config, get_preset
+from verify.registry import run_check
+from verify.spec import LayerSpec, NetworkSpec, block_spec
+from verify.strategies import conv_architectures, seeds
+from verify.weights import WeightLaw, draw_network
+
+
+@settings(max_examples=15)
+@given(conv_architectures(strides="kernel", max_layers=2, max_channels=6, max_kernel=4,
+                          max_latent_size=3, max_output=1024), seeds())
+def test_stride_equals_kernel_gives_identical_blocks_exactly(spec, seed):
+    """P W_i Q = I_{D^dims} (x) B_i with ==, every block the filter block."""
+    net = draw_network(spec, rng=seed)
+    for i in range(spec.depth):
+        W, B = net.layer_matrix(i), net.dense_block(i)
+        n_pos = spec.sizes[i] ** spec.dims
+        holds, form, info = exact_block_identity(W, B, n_pos)
+        assert holds, info
+        assert form.n_blocks == n_pos
+        assert all(np.array_equal(b, B) for b in form.blocks)
+        K = sp.kron(sp.identity(n_pos), sp.csr_matrix(B)).toarray()
+        assert np.array_equal(permuted(W, form).toarray(), K)
+
+
+@settings(max_examples=10)
+@given(conv_architectures(strides="overlapping", max_layers=2, max_channels=4, max_kernel=4,
+                          min_latent_size=2, max_latent_size=3, max_output=1024), seeds())
+def test_overlapping_stride_claims_no_identical_blocks(spec, seed):
+    """s < l with >= 2 input positions: the components merge (fewer than D^dims)."""
+    net = draw_network(spec, rng=seed)
+    for i in range(spec.depth):
+        n_pos = spec.sizes[i] ** spec.dims
+        holds, form, info = exact_block_identity(net.layer_matrix(i), net.dense_block(i), n_pos)
+        assert not holds
+        assert form.n_blocks < n_pos
+        assert info["entries_differing"] is None
+
+
+@settings(max_examples=25)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=6),
+       st.integers(0, 3), st.integers(0, 3), seeds())
+def test_component_finder_recovers_shuffled_blocks(shapes, zero_rows, zero_cols, seed):
+    """A random block-diagonal matrix with shuffled rows and columns (and zero rows /
+    columns) is brought back to block-diagonal form with the same blocks."""
+    rng = np.random.default_rng(seed)
+    blocks = [rng.normal(size=s) + np.sign(rng.normal(size=s)) * 0.1 for s in shapes]
+    M = sp.block_diag(blocks + [np.zeros((zero_rows, zero_cols))] if (zero_rows or zero_cols)
+                      else blocks).toarray()
+    rp, cp = rng.permutation(M.shape[0]), rng.permutation(M.shape[1])
+    S = M[rp][:, cp]
+    form = block_diagonal_form(sp.csr_matrix(S))
+    assert form.n_blocks == len(blocks)
+    assert int(np.sum(form.row_labels < 0)) == zero_rows
+    assert int(np.sum(form.col_labels < 0)) == zero_cols
+    P = permuted(S, form).toarray()
+    # block-diagonal: every non-zero lies inside a diagonal block
+    rb = np.repeat(np.arange(form.n_blocks), form.row_sizes)
+    cb = np.repeat(np.arange(form.n_blocks), form.col_sizes)
+    nz_r, nz_c = np.nonzero(P)
+    assert np.all(rb[nz_r] == cb[nz_c])
+    # the blocks are the original ones up to the within-block order of the shuffle
+    key = lambda b: (b.shape, np.sort(b.ravel()).tobytes())  # noqa: E731
+    assert sorted(map(key, form.blocks)) == sorted(map(key, blocks))
+
+
+def test_component_finder_on_dense_matrix_is_one_block():
+    A = np.arange(1, 13, dtype=float).reshape(3, 4)
+    form = block_diagonal_form(A)
+    assert form.n_blocks == 1 and np.array_equal(form.blocks[0], A)
+
+
+def test_kept_rows_per_block_match_the_mask_layout():
+    """1-D, stride = kernel: output row (c', q) belongs to input position q // l."""
+    spec = block_spec(1, (3, 4, 5), (2, 3))
+    net = draw_network(spec, rng=0)
+    d = spec.depth - 1
+    meas = MaskSpec("random", 0.4).build(spec.output_shape, rng=1)
+    form = block_diagonal_form(net.layer_matrix(d))
+    kept = kept_rows_per_block(form, meas.rows)
+    l = spec.layers[d].kernel
+    expect = meas.mask.reshape(spec.channels[-1], spec.sizes[d], l).sum(axis=(0, 2))
+    assert np.array_equal(kept, expect)
+    assert kept.sum() == meas.m
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "sigmoid", "tanh", "identity"])
+def test_subsampling_commutes_with_activations_exactly(act):
+    rng = np.random.default_rng(3)
+    meas = Subsampling(rng.random(200) < 0.5)
+    v = np.vstack([rng.normal(size=(16, 200)), kink_vectors(200, rng, count=16)])
+    assert activation_commutes(meas, act, 0.2, v) == 0
+
+
+def test_commutation_count_detects_a_mixing_operator():
+    """The counter can fail: a Gaussian A does not commute with ReLU."""
+    rng = np.random.default_rng(4)
+
+    class Mixing(Subsampling):
+        def forward(self, x):
+            return x @ A.T
+
+    A = rng.normal(size=(10, 30))
+    meas = Mixing(np.ones(30, bool))
+    assert activation_commutes(meas, "relu", 0.2, rng.normal(size=(8, 30))) > 0
+
+
+def test_presets_verdicts():
+    ok = run_check("permutation", "theory-2layer", quick=True)
+    assert ok.passed and ok.matches_expectation and ok.statistic == 0
+    assert ok.details["commutation"]["mismatches"] == {"random": 0, "kink": 0}
+    fig4 = run_check("permutation", "paper-fig4", quick=True)
+    assert not fig4.passed and fig4.matches_expectation
+    layers = fig4.details["layers"]
+    assert layers[0]["identity_holds"]  # one input position: the single block is B
+    assert layers[1]["components"] == 1 < layers[1]["positions"] == 25
+    # the statement is structural: U[0, 1] weights change nothing
+    uni = run_check("permutation", "paper-fig4-uniform01", quick=True)
+    assert [r["components"] for r in uni.details["layers"]] == [r["components"] for r in layers]
+
+
+def test_subsampled_last_layer_blocks_are_row_subsets():
+    spec = block_spec(2, (3, 6, 4), (2, 2))
+    cfg = Config("t", spec, WeightLaw("gaussian"), MaskSpec("centre", 0.3))
+    res = run_check("permutation", cfg, quick=True)
+    assert res.passed
+    sub = res.details["subsampling"]
+    assert sub["blocks"] == spec.sizes[-2] ** 2
+    assert sub["smallest"] < sub["largest"]  # a contiguous mask: blocks of different sizes
+    assert sum(k * v for k, v in sub["distribution"].items()) == sub["measurements"]
+
+
+def test_padding_breaks_the_identical_block_form():
+    spec = NetworkSpec(dims=1, latent_channels=2, latent_size=3,
+                       layers=(LayerSpec(channels=3, kernel=3, stride=3, padding=1),))
+    res = run_check("permutation", Config("pad", spec), quick=True)
+    assert not res.passed
+
+
+def test_same_seed_same_result():
+    a = run_check("permutation", "theory-2layer", seed=5, quick=True)
+    b = run_check("permutation", "theory-2layer", seed=5, quick=True)
+    assert a.to_json()["details"] == b.to_json()["details"]
+    assert a.table.equals(b.table)
