@@ -412,7 +412,7 @@ def _descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
             v += (1 - _BETA2) * (g * g)
             step = (lrw / (1 - _BETA1 ** t_adam)) * m / (np.sqrt(v / (1 - _BETA2 ** t_adam)) + _EPS)
         else:
-            bad = val > val_prev * (1.0 + 1e-12)
+            bad = ~(val <= val_prev * (1.0 + 1e-12))  # a rise, or a non-finite loss
             step = lrw * g
             if bad.any():
                 zw[:, bad] = z_prev[:, bad]
@@ -547,7 +547,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
             curv = np.einsum("ij,ij->j", ax, ax) / np.maximum(np.einsum("ij,ij->j", z0, z0), _TINY)
             lr = 0.5 / np.maximum(curv, _TINY)
     kw = dict(method=method, lr=lr, iterations=iterations, tol=tol, flip=negation == "flip")
-    with _blas_limit(blas_threads):
+    with _blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
         cb = None if callback is None else (lambda it, k: callback(0, it, k))
         z, val, used, conv, flips = _descend(loss, z0, yT, wT, callback=cb, **kw)
         if negation == "restart":

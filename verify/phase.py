@@ -108,7 +108,9 @@ def fit_logistic(rates, successes, trials, *, confidence: float = 0.95) -> Logis
     res = optimize.minimize(nll, x0, method="Nelder-Mead",
                             options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 2000})
     best = res.x if res.fun <= nll(x0) else x0
-    r50, logk = float(best[0]), float(np.clip(best[1], _LOGK_GRID[0], _LOGK_GRID[-1]))
+    # outside [0, 1] the likelihood is flat in r50 (censored): keep the estimate near the grid
+    r50 = float(np.clip(best[0], -1.0, 2.0))
+    logk = float(np.clip(best[1], _LOGK_GRID[0], _LOGK_GRID[-1]))
     lmax = max(-float(res.fun), float(prof.max()))
     cut = lmax - stats.chi2.ppf(confidence, 1) / 2
     inside = np.flatnonzero(prof >= cut)
