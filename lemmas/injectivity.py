@@ -148,16 +148,24 @@ def arrangement_patterns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     S = (dots > 0) & ~zero
     S[:, norms == 0] = True                                     # zero rows: <0, x> = 0 >= 0
     generic = zero.sum(axis=1) == 2
-    Xs, Ss = [V[generic]], [S[generic]]
+    # representative points inside the cells: x = v + delta t, <w_i, t> = <w_j, t> = -1,
+    # with delta small enough that no other row changes sign
+    safe = np.where(zero, np.inf, np.abs(dots) / np.maximum(norms, 1e-300)[None, :])
+    delta = 0.5 * np.min(safe, axis=1, initial=1.0)
+    A2 = np.stack([W[i], W[j]], axis=1)                         # (v, 2, 3)
+    T = np.einsum("vab,vb->va", np.linalg.pinv(A2), -np.ones((len(V), 2)))
+    T /= np.linalg.norm(T, axis=1, keepdims=True)
+    Xg = V + delta[:, None] * T
+    Xs, Ss = [Xg[generic]], [S[generic]]
     for vi in np.flatnonzero(~generic):                         # rare: degenerate vertices
         v = V[vi]
         e1 = np.linalg.svd(v[None, :])[2][1:]                   # basis of v^perp, (2, 3)
         zr = np.flatnonzero(zero[vi])
-        T = _circle_cells(W[zr] @ e1.T)                         # tangent arcs, (t, 2)
-        extra = (T @ (W[zr] @ e1.T).T) > 0                      # (t, |zr|)
-        s = np.repeat(S[vi][None, :], len(T), axis=0)
+        Tt = _circle_cells(W[zr] @ e1.T)                        # tangent arcs, (t, 2)
+        extra = (Tt @ (W[zr] @ e1.T).T) > 0                     # (t, |zr|)
+        s = np.repeat(S[vi][None, :], len(Tt), axis=0)
         s[:, zr] = extra
-        Xs.append(v[None, :] + 1e-6 * (T @ e1))
+        Xs.append(v[None, :] + delta[vi] * (Tt @ e1))
         Ss.append(s)
     return np.concatenate(Xs), np.concatenate(Ss)
 

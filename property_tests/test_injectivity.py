@@ -1,0 +1,146 @@
+"""Corollary 2 (injectivity) and the Puthawala et al. layer-wise criterion."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lemmas import injectivity as inj
+from verify.registry import get_check, run_check
+
+
+def _spans(W, x):
+    """Reference: do the rows with <w, x> >= 0 span R^k? (numpy's matrix_rank)."""
+    S = W[W @ x >= 0]
+    return S.shape[0] > 0 and np.linalg.matrix_rank(S) == W.shape[1]
+
+
+# ----------------------------------------------------------- exhaustive enumeration
+def test_half_plane_rows_fail_exhaustively():
+    # every row in the open right half-plane: x = (-1, 0) makes all of them negative
+    W = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [0.5, -2.0]])
+    res = inj.layer_criterion(W, rng=np.random.default_rng(0))
+    assert res["method"] == "exhaustive"
+    assert not res["injective"]
+    assert not _spans(W, np.asarray(res["witness"]))
+
+
+def test_evenly_spread_rows_hold_exhaustively():
+    # 8 unit rows at angles 2 pi j / 8: every closed half-plane holds >= 4 of them
+    th = 2 * math.pi * np.arange(8) / 8
+    W = np.stack([np.cos(th), np.sin(th)], axis=1)
+    res = inj.layer_criterion(W, rng=np.random.default_rng(0))
+    assert res["method"] == "exhaustive" and res["injective"]
+    assert res["min_active"] >= 4
+
+
+def test_three_dimensional_cases():
+    rng = np.random.default_rng(0)
+    # +-e_i: m = 2k, the necessary minimum, and injective
+    W = np.concatenate([np.eye(3), -np.eye(3)])
+    assert inj.layer_criterion(W, rng=rng)["injective"]
+    # drop one row: fewer than 2k rows can never be injective
+    assert not inj.layer_criterion(W[:-1], rng=rng)["injective"]
+    # all rows in the positive orthant: x = -(1, 1, 1) kills them all
+    W = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 1.0, 1.0], [2.0, 1.0, 0.5]])
+    res = inj.layer_criterion(W, rng=rng)
+    assert not res["injective"] and not _spans(W, np.asarray(res["witness"]))
+
+
+def test_degenerate_vertices_are_enumerated():
+    # coplanar normals (e1, e2, e1+e2, -e1-e2 all in the plane x3 = 0) and repeated rows
+    W = np.array([[1.0, 0, 0], [0, 1.0, 0], [1.0, 1.0, 0], [-1.0, -1.0, 0], [0, 0, 1.0],
+                  [0, 0, -1.0], [-1.0, 0, 0], [-1.0, 0, 0]])
+    X, S = inj.arrangement_patterns(W)
+    # every reported pattern is the pattern of its representative point
+    assert np.array_equal(S, (X @ W.T) >= 0)
+    res = inj.layer_criterion(W, rng=np.random.default_rng(1))
+    # dense random search agrees with the enumeration
+    Xs = np.random.default_rng(2).standard_normal((20000, 3))
+    found = any(not _spans(W, x) for x in Xs[:3000])
+    assert res["injective"] == (not found)
+
+
+@settings(max_examples=25)
+@given(k=st.sampled_from([2, 3]), m=st.integers(2, 9), seed=st.integers(0, 2**32 - 1))
+def test_exhaustive_agrees_with_dense_search(k, m, seed):
+    """Soundness both ways: a witness of failure is real, and no x found by a dense
+    random search violates a criterion the enumeration certified."""
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((m, k))
+    res = inj.layer_criterion(W, rng=rng)
+    if not res["injective"]:
+        assert not _spans(W, np.asarray(res["witness"]))
+    else:
+        X = rng.standard_normal((4000, k))
+        S = (X @ W.T) >= 0
+        assert np.all(S.sum(axis=1) >= k)  # generic rows: spanning <=> >= k rows
+
+
+def test_batched_sweep_matches_single_enumeration():
+    rng = np.random.default_rng(3)
+    for k, m in ((2, 5), (2, 8), (3, 9), (3, 12)):
+        W = rng.standard_normal((30, m, k))
+        _, bad = inj._gram_deficiency(W, inj._batched_patterns(W))
+        batched = ~np.any(bad, axis=1)
+        single = [inj.layer_criterion(w, rng=rng)["injective"] for w in W]
+        assert np.array_equal(batched, single)
+
+
+def test_sweep_is_monotone_in_the_limits():
+    df = inj.expansion_sweep(rng=np.random.default_rng(0), draws=60, expansions=(1.5, 12.0))
+    low, high = df[df["expansion"] < 2], df[df["expansion"] > 10]
+    assert np.all(low["injective"] == 0)          # m < 2k: never injective
+    assert np.all(high["fraction"] >= 0.9)
+    # 1e-12: verify.stats.wilson_interval rounds its limits at p = 0, 1 by a few ulps
+    assert np.all(df["ci_low"] <= df["fraction"] + 1e-12)
+    assert np.all(df["fraction"] <= df["ci_high"] + 1e-12)
+
+
+# ----------------------------------------------------------- the registered check
+@settings(max_examples=5)
+@given(data=st.data())
+def test_no_collision_on_expansive_architectures(data):
+    config = data.draw(get_check("injectivity").strategy())
+    seed = data.draw(st.integers(0, 2**16))
+    r = run_check("injectivity", config, seed=seed, quick=True)
+    assert r.passed, r.details
+    assert r.details["collisions_found"] == 0 and r.details["collapse"]["count"] == 0
+
+
+@settings(max_examples=3)
+@given(data=st.data())
+def test_uniform01_counterexamples_collide(data):
+    config = data.draw(get_check("injectivity").counter_strategy())
+    r = run_check("injectivity", config, seed=0, quick=True)
+    assert not r.passed and r.expected == "fail"
+    assert r.details["collapse"]["fraction"] > 0
+
+
+def test_fig4_uniform01_mode_collapse_detected():
+    r = run_check("injectivity", "paper-fig4-uniform01", seed=0, quick=True)
+    assert not r.passed and r.matches_expectation
+    col = r.details["collapse"]
+    # the collapsed latents all map to one output, the zero image
+    assert col["count"] > 0 and col["distinct_outputs"] == 1 and col["output_norm"] == 0.0
+    assert r.statistic == 0.0
+    # layer 1 has non-negative rows only: the exhaustive criterion fails there
+    assert r.details["layerwise"][0]["method"] == "exhaustive"
+    assert not r.details["layerwise"][0]["injective"]
+
+
+def test_same_seed_same_result():
+    a = run_check("injectivity", "paper-fig4", seed=5, quick=True)
+    b = run_check("injectivity", "paper-fig4", seed=5, quick=True)
+    assert a.statistic == b.statistic and a.details == b.details
+
+
+def test_bad_matrix_refused():
+    from verify.errors import VerifyError
+
+    with pytest.raises(VerifyError, match="W"):
+        inj.arrangement_patterns(np.zeros((4, 5)))
