@@ -105,6 +105,13 @@ def recover_with_restarts(network, z_star, masks, *, max_starts, rng, lr=LR,
     return best_z, best_j, starts, success_by_start
 
 
+def _yerr(g: pd.DataFrame) -> np.ndarray:
+    """Error bars from the Wilson interval (clipped: the interval's ends carry rounding)."""
+    rate = g["success_rate"].to_numpy()
+    return np.clip(np.vstack([rate - g["ci_low"].to_numpy(), g["ci_high"].to_numpy() - rate]),
+                   0.0, None)
+
+
 def fig_grid(result):
     """Fig. 5: truth / observed / recovered images, one column per mask."""
     import matplotlib.pyplot as plt
@@ -120,8 +127,8 @@ def fig_grid(result):
             img = np.full((h, w), np.nan)
             img[g["i"].to_numpy(), g["j"].to_numpy()] = g["value"].to_numpy()
             ax = axes[i][j]
-            cmap = plt.get_cmap("gray").copy()
-            cmap.set_bad("tab:red" if row == "observed" else "black")
+            cmap = plt.get_cmap("gray").with_extremes(
+                bad="tab:red" if row == "observed" else "black")
             ax.imshow(np.ma.masked_invalid(img), cmap=cmap, vmin=-1, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -143,7 +150,7 @@ def fig_restarts(result):
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
     for mk, g in tab.groupby("mask", sort=False):
         ax.errorbar(g["starts"], g["success_rate"],
-                    yerr=[g["success_rate"] - g["ci_low"], g["ci_high"] - g["success_rate"]],
+                    yerr=_yerr(g),
                     marker="o", capsize=3, label=mk)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("random starts (at most)")
@@ -163,7 +170,7 @@ def fig_rates(result):
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
     for mk, g in tab.groupby("mask", sort=False):
         ax.errorbar(g["rate"], g["success_rate"],
-                    yerr=[g["success_rate"] - g["ci_low"], g["ci_high"] - g["success_rate"]],
+                    yerr=_yerr(g),
                     marker="o", capsize=3, label=mk)
     ax.set_xlabel("sampling rate r")
     ax.set_ylabel("success rate")

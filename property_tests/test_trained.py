@@ -17,6 +17,8 @@ FOLD_TOL = 1e3 * np.finfo(float).eps
 #: ~eps |J| / h absolute (allowed 1e3 times that). A cross-check, not the proof.
 FD_RTOL = 1e-5
 FD_H = 1e-6
+#: Wilson interval ends are computed as centre -+ half-width: a few ulps of 1 off at 0 or 1.
+WILSON_ROUNDING = 4 * np.finfo(float).eps
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +247,37 @@ def test_trained_weights_check_on_the_shipped_generator_reports_every_layer():
     # the verdict is the stated rule, whatever it says
     rule = bool(res.table["zero_mean"].all() and res.table["gaussian_like"].all())
     assert res.passed == rule
+
+
+def test_trained_recovery_quick_tables_agree_and_figures_draw():
+    """The quick check on the shipped generator: its tables are consistent with each other
+    and with the verdict rule, and every figure draws from them alone."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lemmas.trained_recovery import MAIN, MASKS, MIN_SUCCESS
+    from verify.registry import get_check, run_check
+
+    res = run_check("trained-recovery", "digits-dcgan", seed=0, quick=True)
+    R = res.config["check"]["max_starts"]
+    restarts, trials = res.tables["restarts"], res.table
+    main_trials = trials[trials["role"] == "main"]
+    for kind in MAIN:
+        row = restarts[(restarts["mask"] == kind) & (restarts["starts"] == R)].iloc[0]
+        assert row["recovered"] == main_trials[main_trials["mask"] == kind]["success"].sum()
+        # verify.stats.wilson_interval(0, n) returns a low end of ~5.6e-17 (rounding)
+        assert row["ci_low"] - WILSON_ROUNDING <= row["success_rate"] <= row["ci_high"]
+        curve = restarts[restarts["mask"] == kind]["success_rate"].to_numpy()
+        assert np.all(np.diff(curve) >= 0)
+    worst = min(restarts[(restarts["mask"] == k) & (restarts["starts"] == R)]
+                ["success_rate"].iloc[0] for k in MASKS)
+    assert res.statistic == worst and res.passed == (worst >= MIN_SUCCESS)
+    assert set(res.tables["grid"]["mask"]) == set(MAIN)
+    assert len(res.tables["grid"]) == len(MAIN) * 3 * 32 * 32
+    for fig_fn in get_check("trained-recovery").figures:
+        plt.close(fig_fn(res))
+    w = run_check("trained-weights", "digits-dcgan", seed=0)
+    for fig_fn in get_check("trained-weights").figures:
+        plt.close(fig_fn(w))
