@@ -109,3 +109,21 @@ def test_bad_max_examples_refused():
 
     with pytest.raises(VerifyError, match="max_examples"):
         explore("fake-expansion", max_examples=0)
+
+
+def test_documented_user_test_file_runs():
+    """The five-line example of the module docstring (README) works as written (with
+    the fake check in place of concentration, to stay fast)."""
+    import textwrap
+
+    import verify.explore as mod
+    from hypothesis import settings
+
+    doc = mod.__doc__
+    block = doc[doc.index("    from hypothesis import given"):doc.index("Run it with")]
+    code = textwrap.dedent(block).strip()
+    assert len(code.splitlines()) == 5
+    ns: dict = {}
+    exec(code.replace('"concentration"', '"fake-expansion"'), ns)
+    test = ns["test_concentration_on_my_family"]
+    settings(max_examples=5, database=None)(test)()

@@ -21,15 +21,16 @@ The counterexample prints as TOML that ``verify check LEMMA --config FILE.toml -
 Use in your own test suite
 --------------------------
 The strategies and the checks are importable, so a five-line pytest file checks a lemma
-on your own architecture family::
+on your own architecture family (here: stride = kernel, every layer expanding at least
+8-fold, at most two layers)::
 
     from hypothesis import given
-    from verify.registry import run_check
-    from verify.strategies import conv_architectures, weight_laws
-    from verify.presets import Config
-    @given(conv_architectures(strides="kernel", min_expansion=8, max_layers=2), weight_laws(zero_mean=True))
-    def test_concentration_on_my_family(spec, law):
-        assert run_check("concentration", Config("mine", spec, law), seed=0, quick=True).passed
+    from verify import Config, registry, strategies
+    @given(strategies.conv_architectures(strides="kernel", min_expansion=8, max_layers=2))
+    def test_concentration_on_my_family(spec):
+        assert registry.run_check("concentration", Config("mine", spec), seed=0, quick=True).passed
+
+Run it with ``pytest``; Hypothesis shrinks any failure to a minimal architecture.
 """
 
 from __future__ import annotations
