@@ -154,3 +154,13 @@ def test_same_seed_same_result():
     b = run_check("permutation", "theory-2layer", seed=5, quick=True)
     assert a.to_json()["details"] == b.to_json()["details"]
     assert a.table.equals(b.table)
+
+
+@settings(max_examples=8)
+@given(st.data())
+def test_registered_strategies_give_the_stated_verdicts(data):
+    from verify.registry import get_check
+
+    chk = get_check("permutation")
+    assert run_check("permutation", data.draw(chk.strategy()), quick=True).passed
+    assert not run_check("permutation", data.draw(chk.counter_strategy()), quick=True).passed

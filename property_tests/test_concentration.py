@@ -1,0 +1,191 @@
+"""ReLU-merged concentration (Lemma Sup.2; H&V's WDC; MATH.md section 3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lemmas._formulas import M, Q
+from lemmas.concentration import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
+                                  eps_bound, masked_gram, monte_carlo, structured_pairs,
+                                  unit_sampler)
+from verify.presets import Config
+from verify.registry import run_check
+from verify.spec import block_spec
+from verify.strategies import seeds
+from verify.weights import WeightLaw, draw_network
+
+#: Agreement of two evaluations of the closed form Q (a few dozen flops each).
+CLOSED_FORM_TOL = 64 * np.finfo(float).eps
+#: _formulas.Q takes theta = arccos(c): near c = 1 a rounding of c by eps moves theta by
+#: sqrt(2 eps) ~ 2e-8, so Q(u, u) is I/2 only to ~ sqrt(eps) (Q_batch uses atan2).
+ARCCOS_TOL = 4 * math.sqrt(np.finfo(float).eps)
+
+
+# ------------------------------------------------------------------ golden values
+@given(st.integers(1, 12), seeds())
+def test_Q_golden_values(k, seed):
+    """Q_{u,u} = I/2, Q_{u,-u} = 0, Q_{u,0} = 0 (exactly in the batched form)."""
+    u = np.random.default_rng(seed).normal(size=(1, k))
+    assert np.array_equal(Q_batch(u, u)[0], np.eye(k) / 2)
+    assert np.array_equal(Q_batch(u, -u)[0], np.zeros((k, k)))
+    assert np.array_equal(Q_batch(u, np.zeros_like(u))[0], np.zeros((k, k)))
+    assert np.allclose(Q_batch(u, 3.0 * u)[0], np.eye(k) / 2, rtol=0, atol=CLOSED_FORM_TOL)
+    assert np.allclose(Q(u[0], u[0]), np.eye(k) / 2, rtol=0, atol=ARCCOS_TOL)
+    assert np.allclose(Q(u[0], -u[0]), 0, rtol=0, atol=ARCCOS_TOL)
+
+
+@given(st.integers(2, 10), seeds())
+def test_M_swaps_u_hat_and_v_hat(k, seed):
+    rng = np.random.default_rng(seed)
+    u, v = rng.normal(size=k), rng.normal(size=k)
+    a, b = u / np.linalg.norm(u), v / np.linalg.norm(v)
+    Mu = M(u, v)
+    assert np.allclose(Mu @ a, b, atol=1e-12) and np.allclose(Mu @ b, a, atol=1e-12)
+    w = rng.normal(size=k)
+    basis = np.linalg.qr(np.stack([a, b], axis=1))[0]
+    w_perp = w - basis @ (basis.T @ w)
+    assert np.allclose(Mu @ w_perp, 0, atol=1e-12)
+
+
+@given(st.integers(2, 10), seeds())
+def test_Q_batch_agrees_with_closed_form(k, seed):
+    rng = np.random.default_rng(seed)
+    U, V = rng.normal(size=(20, k)), rng.normal(size=(20, k))
+    Qb = Q_batch(U, V)
+    ref = np.stack([Q(u, v) for u, v in zip(U, V)])
+    # arccos in _formulas.angle amplifies the rounding of cos(theta) by 1/sin(theta)
+    a = U / np.linalg.norm(U, axis=1, keepdims=True)
+    b = V / np.linalg.norm(V, axis=1, keepdims=True)
+    sin = np.sqrt(np.maximum(1 - np.sum(a * b, axis=1) ** 2, 0))
+    tol = CLOSED_FORM_TOL / np.maximum(sin, math.sqrt(np.finfo(float).eps))
+    assert np.all(np.abs(Qb - ref).max(axis=(1, 2)) <= tol)
+
+
+def test_masked_gram_equals_definition():
+    rng = np.random.default_rng(0)
+    B = rng.normal(size=(40, 5)) / math.sqrt(40)
+    U, V = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
+    G = masked_gram(B, U, V)
+    for p in range(7):  # the definition, one pair at a time (reference only)
+        s = ((B @ U[p]) > 0) & ((B @ V[p]) > 0)
+        ref = (B * s[:, None]).T @ B
+        assert np.allclose(G[p], ref, rtol=0, atol=40 * 2 * np.finfo(float).eps)
+
+
+# ------------------------------------------------------------------ Monte Carlo
+def test_monte_carlo_mean_is_Q_with_stated_significance():
+    """E[B_{+,u}^T B_{+,v}] = Q_{u,v} for Gaussian rows: every entry within the
+    Bonferroni z-bound at level MC_ALPHA, and the error shrinks like N^-1/2."""
+    draw = unit_sampler(Config("g", block_spec(1, (4, 8), (2,)), WeightLaw("gaussian")))
+    info, table = monte_carlo(draw, 4, np.random.default_rng(11), sizes=(500, 1000, 2000, 4000),
+                              reps=3)
+    assert MC_ALPHA == info["alpha"]
+    assert info["max_abs_z"] <= info["z_critical"]
+    assert -0.65 <= info["slope"] <= -0.35
+    assert info["theta_pi_max_error"] == 0.0  # Q_{u,-u} = 0 and the mask is never on
+
+
+def test_monte_carlo_rejects_uniform01():
+    draw = unit_sampler(Config("u", block_spec(1, (4, 8), (2,)), WeightLaw("uniform01")))
+    info, _ = monte_carlo(draw, 4, np.random.default_rng(11), sizes=(500, 1000, 2000), reps=3)
+    assert info["max_abs_z"] > 10 * info["z_critical"]
+    assert info["slope"] > -0.35  # the error does not shrink: E is not Q
+
+
+# ------------------------------------------------------------------ eps_hat pieces
+def test_eps_bound_decreases_in_m_and_grows_in_k():
+    ms = np.array([4, 16, 64, 256, 1024, 4096])
+    b = [eps_bound(int(m), 8) for m in ms]
+    assert all(x > y for x, y in zip(b, b[1:]))
+    assert eps_bound(512, 32) > eps_bound(512, 8)
+
+
+def test_adversarial_search_never_loses_ground():
+    rng = np.random.default_rng(2)
+    B = rng.normal(size=(64, 6)) / 8.0
+    U, V = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    d0 = deviations(B, U, V)
+    _, _, best, trace = adversarial_search(B, U, V, d0, rng, iters=8, candidates=4)
+    assert np.all(best >= d0)
+    assert all(a <= b for a, b in zip(trace, trace[1:]))
+
+
+def test_structured_pairs_hit_the_stated_angles():
+    rng = np.random.default_rng(3)
+    B = rng.normal(size=(32, 5)) / math.sqrt(32)
+    U, V = structured_pairs(B, rng, 2)
+    d = deviations(B, U, V)
+    assert np.all(np.isfinite(d))
+    assert d[-1] == 0.0  # (u, 0): B_{+,0} = 0 = Q_{u,0}
+
+
+def test_conv_form_is_block_diagonal_and_not_whole_vector_Q():
+    """W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p} to rounding; with x_1 = y_1
+    and x_2 = -y_2 the prediction is blockdiag(I/2, 0), far from the whole-vector
+    Q_{x,y} (theta = pi/2), and the measured product follows the prediction."""
+    spec = block_spec(1, (3, 4, 2048), (2, 2))  # layer 2: k = 4, m = 4096, D = 2
+    net = draw_network(spec, rng=0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1, spec.widths[1]))
+    y = x.copy()
+    y[0, 1::2] *= -1  # channel-major (c, p): position p = 1 flipped
+    X = np.vstack([x, rng.normal(size=(2, spec.widths[1]))])
+    Y = np.vstack([y, rng.normal(size=(2, spec.widths[1]))])
+    rows = conv_form(net, 1, X, Y, scale=1.0)
+    for r in rows:
+        assert r["positions"] == 2
+        assert r["off_block_nonzeros"] == 0
+        assert r["max_err_over_tol"] <= 1.0
+    assert rows[0]["dev_from_blockdiag_Q"] < 0.2 < 0.25 <= rows[0]["dev_from_whole_vector_Q"]
+
+
+# ------------------------------------------------------------------ verdicts
+def test_theory_preset_passes_quick():
+    res = run_check("concentration", "theory-2layer", quick=True)
+    assert res.passed and res.matches_expectation
+    assert res.statistic <= res.bound
+    sc = res.tables["scaling"]
+    assert {"m", "expansion", "eps_hat", "bound"} <= set(sc.columns)
+    assert -0.65 <= res.details["scaling"]["slope"] <= -0.35
+
+
+@pytest.mark.parametrize("channels,kernel", [((32, 2), 1), ((24, 1), 2)])
+def test_fails_on_non_expansive_block(channels, kernel):
+    """m = C_1 l <= k / 8: eps_hat exceeds the a priori bound."""
+    cfg = Config("thin", block_spec(1, channels, (kernel,)), WeightLaw("gaussian"))
+    res = run_check("concentration", cfg, quick=True)
+    assert not res.passed
+    assert res.statistic > res.bound  # the headline: eps_hat over its bound
+
+
+def test_fails_on_uniform01_weights():
+    cfg = Config("u01", block_spec(1, (4, 16), (4,)), WeightLaw("uniform01"), counterexample=True)
+    res = run_check("concentration", cfg, quick=True)
+    assert not res.passed and res.expected == "fail"
+    names = {c.name: c.holds for c in res.criteria}
+    assert not names["mc_max_abs_z_k4"]
+
+
+def test_same_seed_same_result():
+    cfg = Config("s", block_spec(1, (4, 32), (2,)), WeightLaw("gaussian"))
+    a = run_check("concentration", cfg, seed=3, quick=True)
+    b = run_check("concentration", cfg, seed=3, quick=True)
+    assert a.statistic == b.statistic
+    assert a.table.equals(b.table)
+    assert a.tables["scaling"].equals(b.tables["scaling"])
+
+
+@settings(max_examples=4)
+@given(st.data())
+def test_registered_strategies_give_the_stated_verdicts(data):
+    """Configurations from ``strategy`` pass and from ``counter_strategy`` fail (quick)."""
+    from verify.registry import get_check
+
+    chk = get_check("concentration")
+    assert run_check("concentration", data.draw(chk.strategy()), quick=True).passed
+    assert not run_check("concentration", data.draw(chk.counter_strategy()), quick=True).passed
