@@ -146,7 +146,8 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     out = tmp_path / "rep"
     rep = build_report(out, quick=True, seed=3, checks=[check], parallel_figures=parallel)
     assert rep.exit_code == 0  # the counter-example fails, as expected
-    for name in ("index.html", "REPORT.md", "results.json", "results.csv", "tables.csv"):
+    for name in ("index.html", "REPORT.md", "results.json", "results.csv",
+                 "tables/fake-scaling.csv.gz"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
     # results.json: every CLI.md key, provenance, and the expected failure marked
@@ -199,7 +200,7 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     csv = pd.read_csv(out / "results.csv")
     assert list(csv.columns[:3]) == ["lemma", "preset", "seed"]
     assert len(csv) == 40 and set(csv["preset"]) == set(PRESETS) and set(csv["seed"]) == {3}
-    tables = pd.read_csv(out / "tables.csv")
+    tables = pd.read_csv(out / "tables" / "fake-scaling.csv.gz")
     assert set(tables["table"]) == {"scaling"} and len(tables) == 4
 
     # progress: one line per check when stderr is not a terminal
@@ -320,8 +321,10 @@ def test_rerun_replaces_previous_report_and_same_seed_same_tables(sandbox, tmp_p
     out = tmp_path / "rep"
     build_report(out, quick=True, seed=0, progress=False)
     first = (out / "results.csv").read_bytes()
+    first_gz = (out / "tables" / "fake-scaling.csv.gz").read_bytes()
     build_report(out, quick=True, seed=0, progress=False)
     assert (out / "results.csv").read_bytes() == first  # same seed, same bits
+    assert (out / "tables" / "fake-scaling.csv.gz").read_bytes() == first_gz
     build_report(out, quick=True, seed=1, progress=False)
     assert load(out)["provenance"]["seed"] == 1
     assert (out / "results.csv").read_bytes() != first

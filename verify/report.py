@@ -8,8 +8,9 @@ into one folder,
 ``REPORT.md``     the same in Markdown, figures beside it in ``figures/``;
 ``results.json``  every result (``verify check --json`` objects, CLI.md) + provenance;
 ``results.csv``   every per-sample table stacked, with ``lemma``/``preset``/``seed``
-                  columns (``tables.csv`` likewise for the further tables;
-                  ``results.parquet`` too when pyarrow is importable).
+                  columns (``results.parquet`` too when pyarrow is importable);
+``tables/``       the further tables (sweeps, grids), one gzipped CSV per lemma and
+                  table name, stacked over presets.
 
 The folder is written atomically: everything is built in a temporary sibling folder
 that is renamed into place at the end, so an interrupted run leaves the previous
@@ -627,7 +628,7 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                     continue
                 cols, frows = _frame_rows(df, HEAD_ROWS_EXTRA)
                 parts.append(f"<h4>Table <code>{_h(name)}</code> (first {len(frows)} of "
-                             f"{len(df)} rows; all in tables.csv)</h4>")
+                             f"{len(df)} rows; all in {_table_file(r.lemma, name)})</h4>")
                 parts.append(_plain_table(cols, frows))
             parts.append("<details><summary>full configuration</summary><pre>"
                          + _h(json.dumps(jsonable(r.config), indent=1, default=str))
@@ -777,7 +778,7 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                     continue
                 cols, frows = _frame_rows(df, HEAD_ROWS_EXTRA)
                 lines += ["", f"**Table `{name}`** (first {len(frows)} of {len(df)} rows; all "
-                          "in `tables.csv`)", "", _md_table(cols, frows)]
+                          f"in `{_table_file(r.lemma, name)}`)", "", _md_table(cols, frows)]
     lines += ["", "## Timing: slowest checks first", "", _md_table(*_timing_table(entries)),
               "", "## Provenance", "", _md_table(("item", "value"), _provenance_rows(prov)),
               "", "The full configurations, settings and library versions are in "
@@ -786,9 +787,14 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------- tables
-def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All per-sample tables stacked (``lemma``, ``preset``, ``seed`` first), and all
-    further tables stacked with a ``table`` column."""
+def _table_file(lemma: str, name: str) -> str:
+    return f"tables/{_slug(lemma)}-{_slug(name)}.csv.gz"
+
+
+def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """All per-sample tables stacked (``lemma``, ``preset``, ``seed`` first), and the
+    further tables stacked per (lemma, table name) with a ``table`` column, keyed by
+    their file name (one file per table kind keeps each file's columns its own)."""
     def tag(df: pd.DataFrame, r: CheckResult, name: str | None) -> pd.DataFrame:
         df = df.reset_index(drop=True)
         keys = {"lemma": r.lemma, "preset": r.preset, "seed": r.seed}
@@ -800,12 +806,15 @@ def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, pd.DataFrame
         return df
 
     main = [tag(e.result.table, e.result, None) for e in entries if not e.result.table.empty]
-    extra = [tag(df, e.result, n) for e in entries for n, df in e.result.tables.items()
-             if df is not None and not df.empty]
+    groups: dict[str, list[pd.DataFrame]] = {}
+    for e in entries:
+        for n, df in e.result.tables.items():
+            if df is not None and not df.empty:
+                groups.setdefault(_table_file(e.result.lemma, n), []).append(
+                    tag(df, e.result, n))
+    extra = {f: pd.concat(dfs, ignore_index=True, sort=False) for f, dfs in groups.items()}
     empty = pd.DataFrame(columns=["lemma", "preset", "seed"])
-    return (pd.concat(main, ignore_index=True, sort=False) if main else empty,
-            pd.concat(extra, ignore_index=True, sort=False) if extra
-            else pd.DataFrame(columns=["lemma", "preset", "seed", "table"]))
+    return (pd.concat(main, ignore_index=True, sort=False) if main else empty), extra
 
 
 # ------------------------------------------------------------------- writing
@@ -827,8 +836,12 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) ->
         json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n", encoding="utf-8")
     main, extra = stacked_tables(entries)
     main.to_csv(folder / "results.csv", index=False)
-    extra.to_csv(folder / "tables.csv", index=False)
-    written += ["results.json", "results.csv", "tables.csv"]
+    written += ["results.json", "results.csv"]
+    (folder / "tables").mkdir()
+    for name, df in extra.items():
+        # fixed mtime: the same tables give the same bytes (gzip stores a timestamp)
+        df.to_csv(folder / name, index=False, compression={"method": "gzip", "mtime": 0})
+        written.append(name)
     try:
         import pyarrow  # noqa: F401
     except ImportError:
