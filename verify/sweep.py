@@ -621,57 +621,69 @@ def _isolated(t: Task) -> dict[str, Any]:
     return rec
 
 
-def _dask(tasks: list[Task], scheduler: Any, workers: int | None) -> Iterator[Outcome]:
+def _connect(scheduler: Any, workers: int | None):
+    """A Dask client for ``scheduler`` (an address, ``"local"`` or a Client) and the
+    function that releases what was created here; raises VerifyError when unreachable."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError:
         raise VerifyError("--scheduler: dask.distributed is not installed "
                           "(pip install 'verify-invertibility[dask]')") from None
     import dask
 
-    own_client = own_cluster = None
     if isinstance(scheduler, Client):
-        client = scheduler
-    else:
-        if scheduler == "local":
-            # A worker death fails its task at once (our own retry gives it one more go).
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-                own_cluster = LocalCluster(n_workers=workers or os.cpu_count() or 2, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
-            client = own_client = Client(own_cluster)
-        else:
-            try:
-                client = own_client = Client(scheduler, timeout="10s")
-            except Exception as exc:  # noqa: BLE001
-                raise VerifyError(f"--scheduler: cannot connect to {scheduler!r} "
-                                  f"({type(exc).__name__}: {exc})") from None
+        return scheduler, lambda: None
+    if scheduler == "local":
+        # A worker death fails its task at once (our own retry gives it one more go).
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 2, threads_per_worker=1,
+                                   processes=True, dashboard_address=None)
+        client = Client(cluster)
+
+        def close():
+            client.close()
+            cluster.close()
+
+        return client, close
+    if not isinstance(scheduler, str) or not scheduler:
+        raise invalid("--scheduler", "a scheduler address or 'local'", scheduler)
     try:
-        futures = {}
-        retried: set[str] = set()
-        for t in tasks:
-            futures[client.submit(run_task, t, pure=False, key=f"verify-sweep-{t.task_id}-1")] = t
-        ac = as_completed(list(futures))
-        for fut in ac:
-            t = futures.pop(fut)
-            try:
-                rec = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker (KilledWorker) or similar
-                if t.task_id not in retried:
-                    retried.add(t.task_id)
-                    retry = client.submit(run_task, t, pure=False,
-                                          key=f"verify-sweep-{t.task_id}-2")
-                    futures[retry] = t
-                    ac.add(retry)
-                    continue
-                rec = _failed_record(t, f"{type(exc).__name__}: {exc}")
-            if t.task_id in retried:
-                rec["_second_attempt"] = True
-            yield t, rec
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
+        client = Client(scheduler, timeout="10s")
+    except Exception as exc:  # noqa: BLE001
+        raise VerifyError(f"--scheduler: cannot connect to {scheduler!r} "
+                          f"({type(exc).__name__}: {exc})") from None
+    return client, client.close
+
+
+def _dask(tasks: list[Task], client: Any) -> Iterator[Outcome]:
+    """All tasks submitted to the cluster; a future that raises (a dead worker:
+    KilledWorker) is resubmitted once, then recorded as failed."""
+    import uuid
+
+    from distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]  # keys unique to this run: never a stale cached result
+    futures = {}
+    retried: set[str] = set()
+    for t in tasks:
+        futures[client.submit(run_task, t, pure=False, key=f"verify-sweep-{run}-{t.task_id}-1")] = t
+    ac = as_completed(list(futures))
+    for fut in ac:
+        t = futures.pop(fut)
+        try:
+            rec = fut.result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker (KilledWorker) or similar
+            if t.task_id not in retried:
+                retried.add(t.task_id)
+                retry = client.submit(run_task, t, pure=False,
+                                      key=f"verify-sweep-{run}-{t.task_id}-2")
+                futures[retry] = t
+                ac.add(retry)
+                continue
+            rec = _failed_record(t, f"{type(exc).__name__}: {exc}")
+        if t.task_id in retried:
+            rec["_second_attempt"] = True
+        yield t, rec
 
 
 def _failed_record(t: Task, error: str) -> dict[str, Any]:
@@ -707,8 +719,7 @@ class SweepSummary:
 
 def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
               workers: int | None = None, scheduler: Any = None, resume: bool = False,
-              progress: bool = True, retry: Callable[[Task, dict], dict] | None = None
-              ) -> SweepSummary:
+              progress: bool = True) -> SweepSummary:
     """Run a sweep, writing each task's record as it finishes.
 
     Parameters
@@ -730,7 +741,7 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
         raise invalid("--workers", "an integer >= 1", workers)
-    if scheduler is not None and workers is not None and not (scheduler == "local"):
+    if scheduler is not None and workers is not None and scheduler != "local":
         raise invalid("--workers", "not together with a remote --scheduler", workers)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -747,6 +758,19 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
                 raise invalid("--resume", f"the sweep that wrote {out}",
                               "a different sweep file (its task ids differ)")
         done = {r["task_id"] for r in read_records(out)}
+    release = lambda: None  # noqa: E731
+    client = None
+    if scheduler is not None:
+        client, release = _connect(scheduler, workers)  # before anything is written
+    try:
+        return _run(sweep, out, done, workers, scheduler, client, progress)
+    finally:
+        release()
+
+
+def _run(sweep: Sweep, out: Path, done: set[str], workers, scheduler, client,
+         progress: bool) -> SweepSummary:
+    manifest_path = out / MANIFEST
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"version": __version__, "digest": sweep.digest, "n_tasks": len(sweep),
                 "sweep": sweep.spec, "tasks": [t.to_dict() for t in sweep.tasks]}
@@ -755,7 +779,7 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
     todo = [t for t in sweep.tasks if t.task_id not in done]
     if scheduler is not None:
         backend = f"dask ({scheduler if isinstance(scheduler, str) else 'client'})"
-        stream = _dask(todo, scheduler, workers)
+        stream = _dask(todo, client)
     elif workers and workers > 1:
         backend = f"{workers} local processes"
         stream = _processes(todo, workers)
