@@ -323,9 +323,16 @@ class _FigureRenderer:
             e.figures_s = time.perf_counter() - f0
 
     def close(self, *, wait: bool = True) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=wait, cancel_futures=True)
-            self.pool = None
+        """Shut the helper down; ``wait=False`` (an interrupted run) also stops the
+        figure it is drawing, so Ctrl-C / SIGTERM return at once."""
+        if self.pool is None:
+            return
+        procs = [] if wait else list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+        for proc in procs:  # our own helper, by handle
+            if proc.is_alive():
+                proc.terminate()
+        self.pool = None
 
 
 def _slug(text: str) -> str:
