@@ -127,3 +127,15 @@ def test_documented_user_test_file_runs():
     exec(code.replace('"concentration"', '"fake-expansion"'), ns)
     test = ns["test_concentration_on_my_family"]
     settings(max_examples=5, database=None)(test)()
+
+
+def test_min_expansion_restricts_the_generic_space(capsys):
+    # every layer expanding >= 4 > THRESHOLD: no counterexample to the fake check
+    code = main(["explore", "fake-expansion", "--max-examples", "8", "--min-expansion", "4",
+                 "--quiet"])
+    assert code == 0 and "no counterexample" in capsys.readouterr().out
+
+
+def test_lemma_space_needs_a_strategy(capsys):
+    assert main(["explore", "fake-expansion", "--space", "lemma", "--quiet"]) == 2
+    assert "space" in capsys.readouterr().err

@@ -65,14 +65,16 @@ RATE_RESOLUTION = 1 / 64
 
 def search_space(check: LemmaCheck, *, max_layers: int = 3, max_channels: int = 8,
                  max_kernel: int = 4, dims: tuple[int, ...] = (1, 2), max_output: int = 512,
-                 zero_mean: bool | None = True) -> st.SearchStrategy[Config]:
+                 zero_mean: bool | None = True, min_expansion: float | None = None
+                 ) -> st.SearchStrategy[Config]:
     """Configurations the check applies to: ``conv_architectures`` (theory strides
-    first, then any), weight laws (zero-mean by default, the theorems' assumption),
-    masks; those the lemma's ``requires`` rejects are filtered out."""
+    first, then any; every layer expanding at least ``min_expansion`` when given),
+    weight laws (zero-mean by default, the theorems' assumption), masks; those the
+    lemma's ``requires`` rejects are filtered out."""
     archs = st.sampled_from(("kernel", "any")).flatmap(
         lambda s: conv_architectures(min_layers=1, max_layers=max_layers, max_channels=max_channels,
                                      max_kernel=max_kernel, strides=s, dims=dims,
-                                     max_output=max_output))
+                                     max_output=max_output, min_expansion=min_expansion))
     configs = st.builds(lambda spec, law, mask: Config("explore", spec, law, mask,
                                                         counterexample=not law.zero_mean),
                         archs, weight_laws(zero_mean=zero_mean), masks())
@@ -159,8 +161,10 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
         at most ``SHRINK_FACTOR * max_examples`` and ``EDGE_STEPS`` per quantity).
     seed : int
         Seeds Hypothesis' search and every check run.
-    space : strategy of Config, optional
-        The search space (default :func:`search_space` of the lemma).
+    space : strategy of Config, ``"generic"`` or ``"lemma"``, optional
+        The search space: ``"generic"`` (default) is :func:`search_space` of the lemma;
+        ``"lemma"`` is the lemma's own ``strategy()`` (configurations on which it claims
+        to pass: a failure there contradicts the check's own claim).
     edge : bool
         Move the minimal failure to its threshold (see the module docstring).
     """
@@ -169,7 +173,14 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
         raise invalid("max_examples", "an integer >= 1", max_examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise invalid("seed", "an integer >= 0", seed)
-    space = search_space(check) if space is None else space
+    if space is None or space == "generic":
+        space = search_space(check)
+    elif space == "lemma":
+        if check.strategy is None:
+            raise invalid("space", f"'generic' (lemma {lemma!r} registers no strategy)", space)
+        space = check.strategy()
+    elif isinstance(space, str):
+        raise invalid("space", "'generic', 'lemma' or a Hypothesis strategy of Config", space)
     ev = _Evaluator(lemma, seed, max_examples * (1 + SHRINK_FACTOR), progress)
 
     def condition(config: Config) -> bool:

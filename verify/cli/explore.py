@@ -34,6 +34,11 @@ def configure(p) -> None:
     p.add_argument("--max-examples", metavar="N", type=_positive, default=100,
                    help="configurations generated before giving up (default 100)")
     add_seed(p)
+    p.add_argument("--space", choices=("generic", "lemma"), default="generic",
+                   help="generic: architectures from conv_architectures (default); lemma: the "
+                        "lemma's own strategy (where its check claims to pass)")
+    p.add_argument("--min-expansion", metavar="E", type=float, default=None,
+                   help="generic space only: every layer expands at least E-fold")
     p.add_argument("--save", metavar="FILE.toml",
                    help="also write the counterexample to this file (atomically)")
     p.add_argument("--no-edge", action="store_true",
@@ -45,7 +50,16 @@ def configure(p) -> None:
 def run(args) -> int:
     progress = None if args.quiet else (lambda msg: print(f"explore {msg}", file=sys.stderr,
                                                           flush=True))
-    res = explore(args.lemma, max_examples=args.max_examples, seed=args.seed,
+    space = args.space
+    if args.min_expansion is not None:
+        if args.space != "generic" or not args.min_expansion > 0:
+            raise VerifyError(f"--min-expansion: expected a number > 0 with --space generic, "
+                              f"got {args.min_expansion!r}")
+        from ..explore import search_space
+        from ..registry import get_check
+
+        space = search_space(get_check(args.lemma), min_expansion=args.min_expansion)
+    res = explore(args.lemma, max_examples=args.max_examples, seed=args.seed, space=space,
                   edge=not args.no_edge, progress=progress)
     if res.found and args.save:
         path = Path(args.save)
