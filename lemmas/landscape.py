@@ -9,7 +9,7 @@
 * the basin of ``z*``: the fraction of grid points from which discrete steepest descent
   (move to the lowest of the 8 neighbours while it is strictly lower) ends in z*'s
   minimum (or in a grid minimum that continuous descent takes to z*);
-* every grid minimum refined by continuous descent (L-BFGS-B): the distinct limits are
+* every grid minimum refined by continuous descent (BFGS): the distinct limits are
   the true local minima (a narrow valley on a grid shows spurious discrete minima);
 * quasi-convexity (sublevel sets convex, the paper's claim for sigmoid and tanh):
   ``J(a + t (b - a)) <= max(J(a), J(b))`` on many sampled segments between grid points;
@@ -178,7 +178,7 @@ def ray_monotonicity(f, centre: np.ndarray, radius: float, *, n_rays: int = 180,
 
 
 def refine_minima(objective, points: np.ndarray, *, max_iter: int = 200) -> np.ndarray:
-    """Continuous local descent (L-BFGS-B with reverse-mode gradients) from each grid
+    """Continuous local descent (BFGS with reverse-mode gradients) from each grid
     minimum, to tell a true local minimum of J from a grid artefact (a narrow valley
     sampled on a grid shows spurious discrete minima). Loops over the few minima only."""
     from scipy.optimize import minimize
@@ -187,8 +187,7 @@ def refine_minima(objective, points: np.ndarray, *, max_iter: int = 200) -> np.n
         v, g = objective.value_and_gradient(z)
         return float(v), np.asarray(g, float)
 
-    out = [minimize(fg, p, jac=True, method="L-BFGS-B",
-                    options={"maxiter": max_iter, "gtol": 1e-12, "ftol": 1e-15}).x
+    out = [minimize(fg, p, jac=True, method="BFGS", options={"maxiter": max_iter, "gtol": 1e-12}).x
            for p in np.atleast_2d(points)]
     return np.array(out).reshape(-1, 2)
 
@@ -226,8 +225,22 @@ def _passing_configs():
 
 
 def _failing_configs():
-    """The same with U[0, 1] weights (Fig. 4(d)): a region mapped to one output."""
-    return _passing_configs().map(lambda c: c.with_weights("uniform01"))
+    """The Fig. 4 architecture with ReLU and U[0, 1] weights (Fig. 4(d)): the latents
+    with non-positive layer-1 pre-activations are all mapped to 0 (a flat region)."""
+    from hypothesis import strategies as st
+
+    from verify.measurements import MaskSpec
+    from verify.presets import Config
+    from verify.spec import LayerSpec, NetworkSpec
+    from verify.weights import WeightLaw
+
+    def build(c1):
+        spec = NetworkSpec(dims=2, latent_channels=2, layers=(
+            LayerSpec(channels=c1, kernel=5, stride=3), LayerSpec(channels=1, kernel=5, stride=3)))
+        return Config(f"fig4-relu-c{c1}-uniform01", spec, WeightLaw("uniform01"),
+                      MaskSpec("full", 1.0), counterexample=True)
+
+    return st.builds(build, st.integers(8, 16))
 
 
 def _chunked(fn, Z: np.ndarray) -> np.ndarray:

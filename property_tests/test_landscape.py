@@ -1,0 +1,205 @@
+"""The landscape of J (Fig. 4): grid minima, basins, quasi-convexity, flat regions."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lemmas import landscape as ls
+from verify.errors import VerifyError
+from verify.registry import get_check, run_check
+
+AX = np.linspace(-3, 3, 121)
+X, Y = np.meshgrid(AX, AX, indexing="ij")
+
+
+def _wells(centres, depths, width=0.6):
+    """A sum of separated Gaussian wells (negative bumps); away from them f rises to 0."""
+    f = np.zeros_like(X)
+    for (cx, cy), d in zip(centres, depths):
+        f = f - d * np.exp(-((X - cx) ** 2 + (Y - cy) ** 2) / width**2)
+    return f
+
+
+def _polynomial_wells(centres):
+    """|q(x + iy)|^2 with q(w) = prod (w - c_k): by the minimum modulus principle its only
+    local minima are the zeros c_k (exactly 0 there)."""
+    w = X + 1j * Y
+    q = np.ones_like(w)
+    for cx, cy in centres:
+        q = q * (w - (cx + 1j * cy))
+    return np.abs(q) ** 2
+
+
+def _reference_minima(J):
+    """Brute force: plateaus by BFS over exactly equal 8-neighbours; a plateau is a
+    minimum iff no pixel of it has a strictly lower neighbour."""
+    H, W = J.shape
+    seen = np.zeros(J.shape, bool)
+    out = []
+    for i in range(H):
+        for j in range(W):
+            if seen[i, j]:
+                continue
+            comp, q, is_min = [], deque([(i, j)]), True
+            seen[i, j] = True
+            while q:
+                a, b = q.popleft()
+                comp.append((a, b))
+                for da in (-1, 0, 1):
+                    for db in (-1, 0, 1):
+                        u, v = a + da, b + db
+                        if (da or db) and 0 <= u < H and 0 <= v < W:
+                            if J[u, v] < J[a, b]:
+                                is_min = False
+                            if J[u, v] == J[a, b] and not seen[u, v]:
+                                seen[u, v] = True
+                                q.append((u, v))
+            if is_min:
+                out.append(sorted(comp))
+    return sorted(out)
+
+
+def test_polynomial_wells_have_exactly_their_zeros():
+    centres = [(-1.5, -1.0), (1.2, 1.4), (1.5, -1.5), (0.0, 0.5)]  # grid points (h = 0.05)
+    res = ls.grid_local_minima(_polynomial_wells(centres))
+    assert res.count == 4
+    assert res.minima["strict"].all() and not res.minima["boundary"].any()
+    found = sorted(zip(np.round(AX[res.minima["i"]], 9), np.round(AX[res.minima["j"]], 9)))
+    assert found == sorted(centres)
+
+
+def test_gaussian_wells_have_their_minima():
+    centres = [(-1.5, -1.0), (1.2, 1.4), (1.5, -1.5)]
+    res = ls.grid_local_minima(_wells(centres, [1.0, 0.7, 0.5]))
+    assert res.count == 3
+    assert res.minima["strict"].all() and not res.minima["boundary"].any()
+    h = AX[1] - AX[0]
+    for cx, cy in centres:  # each well holds one minimum, within a few cells of its centre
+        d = np.hypot(AX[res.minima["i"]] - cx, AX[res.minima["j"]] - cy)
+        assert np.sum(d < 3 * h) == 1
+    assert res.minima["value"].is_monotonic_increasing  # deepest first
+
+
+def test_plateaus_are_one_candidate():
+    J = _wells([(0.0, 0.0)], [1.0])
+    J = np.maximum(J, J.min() + 0.3)                   # a flat-bottomed basin
+    shelf = (X > 2) & (Y > 2)
+    J[shelf] = 5.0                                     # a raised shelf: has lower neighbours
+    res = ls.grid_local_minima(J)
+    assert res.count == 1
+    row = res.minima.iloc[0]
+    assert not row["strict"] and row["size"] == int(np.sum(J == J.min()))
+    assert res.plateau_size[X.shape[0] - 1, X.shape[1] - 1] == int(shelf.sum())
+
+
+def test_constant_array_is_one_boundary_minimum():
+    res = ls.grid_local_minima(np.zeros((7, 5)))
+    assert res.count == 1 and res.minima["size"].iloc[0] == 35 and res.minima["boundary"].iloc[0]
+
+
+@settings(max_examples=30)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 7), st.integers(1, 7)),
+                  elements=st.integers(0, 3).map(float)))
+def test_minima_match_brute_force(J):
+    """Few distinct values: many plateaus, touching and nested."""
+    res = ls.grid_local_minima(J)
+    got = sorted(sorted(zip(*np.nonzero(res.labels == lab))) for lab in res.minima["label"])
+    got = [[(int(a), int(b)) for a, b in comp] for comp in got]
+    assert got == _reference_minima(J)
+
+
+def test_descent_endpoints_split_two_wells():
+    J = _polynomial_wells([(-1.5, 0.0), (1.5, 0.0)])
+    ends = ls.grid_descent_endpoints(J)
+    res = ls.grid_local_minima(J)
+    lab = res.labels.ravel()[ends.ravel()]
+    assert set(np.unique(lab)) == set(res.minima["label"])
+    # near each zero (within 1; the saddle at the origin is 1.5 away) descent ends there
+    left = np.hypot(X + 1.5, Y).ravel() < 1.0
+    right = np.hypot(X - 1.5, Y).ravel() < 1.0
+    assert len(set(lab[left])) == 1 and len(set(lab[right])) == 1
+    assert set(lab[left]) != set(lab[right])
+    # every endpoint has no strictly lower neighbour
+    nb = ls._neighbours(J).reshape(8, -1)
+    assert np.all(nb[:, ends.ravel()].min(axis=0) >= J.ravel()[ends.ravel()])
+
+
+def _quad(Z):
+    return np.sum((Z - [0.3, -0.2]) ** 2 * [1.0, 4.0], axis=-1)
+
+
+def _double_well(Z):
+    return np.minimum(np.sum((Z - [1.0, 0]) ** 2, -1), np.sum((Z + [1.0, 0]) ** 2, -1))
+
+
+def test_quasiconvexity_accepts_convex_and_rejects_double_well():
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-2, 2, (500, 2)), rng.uniform(-2, 2, (500, 2))
+    tol = 16 * np.finfo(float).eps * 40  # rounding of values up to ~40
+    assert np.all(ls.quasiconvexity_violation(_quad, a, b) <= tol)
+    v = ls.quasiconvexity_violation(_double_well, a, b)
+    assert np.sum(v > tol) > 10
+    # the segment joining the two minima rises to 1 in the middle
+    assert ls.quasiconvexity_violation(_double_well, [[1.0, 0]], [[-1.0, 0]], n_t=15)[0] == 1.0
+
+
+def test_ray_monotonicity():
+    assert ls.ray_monotonicity(_quad, [0.3, -0.2], 2.0)["first_decrease_radius"].isna().all()
+    rays = ls.ray_monotonicity(_double_well, [1.0, 0.0], 3.0)
+    assert rays["first_decrease_radius"].notna().any()
+
+
+def test_bad_input_refused():
+    with pytest.raises(VerifyError, match="J"):
+        ls.grid_local_minima(np.array([1.0, 2.0]))
+    with pytest.raises(VerifyError, match="J"):
+        ls.grid_local_minima(np.array([[1.0, np.nan]]))
+    with pytest.raises(VerifyError, match="atol"):
+        ls.grid_local_minima(np.zeros((2, 2)), atol=-1.0)
+
+
+# ----------------------------------------------------------- the registered check
+def test_uniform01_flat_region_detected():
+    r = run_check("landscape", "paper-fig4-uniform01", seed=0, quick=True)
+    assert not r.passed and r.matches_expectation
+    assert r.details["flat_fraction"] > 0.05
+    assert r.details["flat_components_one_output"] >= 1
+    g = r.tables["grid"]
+    assert g["flat"].mean() == pytest.approx(r.details["flat_fraction"])
+
+
+def test_leaky_fig4_single_minimum_at_z_star():
+    r = run_check("landscape", "paper-fig4-leaky", seed=0, quick=True)
+    assert r.passed
+    m = r.table
+    assert len(m) == 1 and bool(m["at_z_star"].iloc[0])
+    assert r.details["basin_of_z_star"] == 1.0 and r.details["flat_fraction"] == 0.0
+
+
+@settings(max_examples=2)
+@given(data=st.data())
+def test_strategies(data):
+    check = get_check("landscape")
+    ok = run_check("landscape", data.draw(check.strategy()), seed=0, quick=True)
+    assert ok.passed, ok.details
+    bad = run_check("landscape", data.draw(check.counter_strategy()), seed=0, quick=True)
+    assert not bad.passed and bad.details["flat_fraction"] > 0
+
+
+def test_requires_two_dimensional_latent():
+    with pytest.raises(VerifyError, match="2-D latent"):
+        run_check("landscape", "theory-2layer", quick=True)
+
+
+def test_figure_drawn_from_tables_only():
+    import matplotlib
+    matplotlib.use("Agg")
+    r = run_check("landscape", "paper-fig4", seed=0, quick=True)
+    fig = get_check("landscape").figures[0](r)
+    assert len(fig.axes) >= 1
