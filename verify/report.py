@@ -475,6 +475,11 @@ def _detail_rows(r: CheckResult) -> list[list[str]]:
     return [[str(k), _fmt(v)] for k, v in r.details.items() if k != "traceback"]
 
 
+def _settings(r: CheckResult) -> str:
+    """The check's own settings (sample counts, tolerances) in one line of JSON."""
+    return json.dumps(jsonable(r.config.get("check", {})), default=str, allow_nan=False)
+
+
 def _frame_rows(df: pd.DataFrame, n: int) -> tuple[list[str], list[list[str]]]:
     head = df.head(n)
     cols = [str(c) for c in head.columns]
@@ -614,6 +619,8 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
             if drows:
                 parts.append("<h4>Key details</h4>")
                 parts.append(_plain_table(("detail", "value"), drows))
+            if r.config.get("check"):
+                parts.append(f"<p><b>Settings</b>: <code>{_h(_settings(r))}</code></p>")
             if e.figures:
                 parts.append("<h4>Figures</h4><div>")
                 for f in e.figures:
@@ -770,6 +777,8 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
             drows = _detail_rows(r)
             if drows:
                 lines += ["", "**Key details**", "", _md_table(("detail", "value"), drows)]
+            if r.config.get("check"):
+                lines += ["", f"**Settings**: {_md_code(_settings(r))}"]
             for f in e.figures:
                 if f.png is None:
                     lines += ["", f"> {f.note}"]
@@ -788,8 +797,11 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                           f"in `{_table_file(r.lemma, name)}`)", "", _md_table(cols, frows)]
     lines += ["", "## Timing: slowest checks first", "", _md_table(*_timing_table(entries)),
               "", "## Provenance", "", _md_table(("item", "value"), _provenance_rows(prov)),
-              "", "The full configurations, settings and library versions are in "
-              "`results.json` (`provenance`).", ""]
+              "", "<details><summary>configurations (full)</summary>", "", "```json",
+              json.dumps(prov.get("configs", {}), indent=1, default=str), "```", "",
+              "</details>", "",
+              "Every result's configuration and settings, and the library versions, are in "
+              "`results.json`.", ""]
     return "\n".join(lines)
 
 
