@@ -14,6 +14,13 @@ p-values (with tens of thousands of weights any exact-normality test rejects sma
 deviations, so they describe rather than decide), the variance against Theorem 1's
 ``1/(C_i l^dims)`` (batch-norm makes a trained layer's scale arbitrary), histograms and
 QQ data. Layers with fewer than 50 weights are reported but not judged.
+
+Finding on the shipped ``digits-dcgan`` generator (trained from DCGAN's N(0, 0.02)
+initialisation): every layer is Gaussian-like in shape (excess kurtosis 0.46, 0.14,
+0.85, 0.57; |skewness| <= 0.22), but the check FAILS on the zero-mean rule: layer 2's
+mean is -0.16 sd (28 SE) and the last layer's -1.31 sd (21 SE), which darkens the
+background towards tanh's -1. Exact normality is rejected by Anderson-Darling in every
+layer (p < 0.02). Variances are 47, 26, 6.7 and 0.08 times 1/(C_i l^2).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ DESCRIPTION = (
     "Retrain the digits-dcgan generator on scikit-learn's handwritten digits (resized to "
     "32x32) by generative latent optimisation with the toolkit's own engine, fold its "
     "batch-norm and save it (.npz, atomically). `--seed 0` reproduces the shipped file "
-    "(same NumPy/OpenBLAS build). Takes about 2-3 minutes on one core.")
+    "(same NumPy/OpenBLAS build). About 100 s of CPU on one core (BLAS limited to one "
+    "thread for determinism); longer on a shared machine.")
 
 
 def configure(p) -> None:
