@@ -7,7 +7,11 @@ when an instance is drawn, and scikit-learn is not imported.
 The network is the 4-layer transposed-convolution generator of
 :func:`verify.training.generator_spec` (latent 10 -> 64 x 4x4 -> 32 x 8x8 -> 16 x 16x16
 -> 1 x 32x32, batch-norm folded into per-channel affines, leaky ReLU, tanh output),
-trained on scikit-learn's real handwritten digits by ``verify train-digits --seed 0``.
+trained on scikit-learn's real handwritten digits by ``verify train-digits --seed 0``
+(generative latent optimisation, 90 epochs, about 100 s of CPU; final reconstruction
+MSE 0.0109 per pixel on [-1, 1] images, against 0.035 for the best 10-component linear
+(PCA) fit and 0.185 for the mean image). The command reproduces the file bit-for-bit
+(checked: same SHA-256) on the same NumPy / OpenBLAS build.
 Its default measurement is 50% of the pixels observed uniformly at random
 (``MaskSpec("random", 0.5)``); the trained-recovery check also runs the paper's four
 half masks (Fig. 5).
