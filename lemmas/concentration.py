@@ -319,9 +319,10 @@ def monte_carlo(draw, k: int, rng: np.random.Generator, *, sizes, reps: int):
 
     With rows g ~ law (E g g^T = I), B = G / sqrt(N) over N rows, the estimate is
     (1/N) sum_r 1[g_r.u > 0] 1[g_r.v > 0] g_r g_r^T. For each N in ``sizes`` and each
-    of ``reps`` disjoint row sets the spectral error against Q is recorded (it should
-    shrink like N^-1/2); at the largest N the reps are pooled for a per-entry z-test
-    with the sample variance, at level :data:`MC_ALPHA` (Bonferroni).
+    of ``reps`` disjoint row sets (more when k is small and they are cheap) the spectral
+    error against Q is recorded (it should shrink like N^-1/2); at the largest N the
+    reps are pooled for a per-entry z-test with the sample variance, at level
+    :data:`MC_ALPHA` (Bonferroni).
     Pairs: theta = 0, pi/2, 3 pi/4, a random pair, and theta = pi (Q = 0, exact).
     """
     from scipy import stats
@@ -335,29 +336,31 @@ def monte_carlo(draw, k: int, rng: np.random.Generator, *, sizes, reps: int):
     names = ["theta=0", "theta=pi/2", "theta=3pi/4", "random", "theta=pi"]
     Qt = Q_batch(U, V)
     nmax = max(sizes)
+    T = k * (k + 1) // 2
+    # more repetitions when they are cheap (small k), within one chunk of memory
+    reps = int(max(reps, min(256, _CHUNK_ELEMS // (nmax * T))))
     G = draw((reps * nmax, k), rng)
-    rows = []
-    sum1 = np.zeros((len(U), k, k))
-    sum2 = np.zeros((len(U), k, k))
-    for n in sizes:  # a handful of sample sizes; each rep is one batched computation
-        est = []
-        for r in range(reps):
-            Gr = G[r * n:(r + 1) * n]
-            Rg = row_outer_products(Gr)
-            est.append(masked_gram(Gr, U, V, R=Rg) / n)
-            if n == nmax:  # pooled first and second moments for the z-test
-                sum1 += est[-1] * n
-                sum2 += masked_gram(Gr, U, V, R=(Rg[0] ** 2, Rg[1]))
-        err = np.abs(np.linalg.eigvalsh(np.stack(est) - Qt[None])).max(axis=2)  # (reps, P)
-        for r in range(reps):
-            for p, name in enumerate(names):
-                rows.append({"N": n, "rep": r, "pair": name, "error": float(err[r, p])})
-    table = pd.DataFrame(rows)
+    iu = np.triu_indices(k)
+    frames = []
+    for n in sizes:  # a handful of sample sizes; all reps at once (batched matmul)
+        Gs = G[: reps * n]
+        R, _ = row_outer_products(Gs)
+        R = R.reshape(reps, n, T)
+        Gs = Gs.reshape(reps, n, k)
+        on = (((Gs @ U.T) > 0) & ((Gs @ V.T) > 0)).astype(np.float64)  # (reps, n, P)
+        on_t = on.transpose(0, 2, 1)
+        est = _unpack((on_t @ R).reshape(-1, T) / n, iu, k).reshape(reps, len(U), k, k)
+        if n == nmax:  # pooled first and second moments for the z-test
+            sum1 = est.sum(axis=0) * n
+            sum2 = _unpack((on_t @ R**2).sum(axis=0), iu, k)
+        err = np.abs(np.linalg.eigvalsh(est - Qt[None])).max(axis=2)  # (reps, P)
+        frames.append(pd.DataFrame({"N": n, "rep": np.repeat(np.arange(reps), len(U)),
+                                    "pair": np.tile(names, reps), "error": err.ravel()}))
+    table = pd.concat(frames, ignore_index=True)
     n_pool = reps * nmax
     mean, mean2 = sum1 / n_pool, sum2 / n_pool
     var = np.maximum(mean2 - mean**2, 0.0)
     diff = mean - Qt
-    iu = np.triu_indices(k)
     diff_t, se_t = diff[:, iu[0], iu[1]], np.sqrt(var[:, iu[0], iu[1]] / n_pool)
     with np.errstate(divide="ignore", invalid="ignore"):
         # zero variance (theta = pi: the mask is never on): the mean must equal Q exactly
