@@ -568,6 +568,21 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
 
 
 # ============================================================== scoring
+def _lp_as_result(network, y, mk) -> InversionResult:
+    """:func:`invert_lp` in the shape of an :class:`InversionResult` (iterations = LPs
+    solved; converged = every layer's LP solved)."""
+    lp = invert_lp(network, y, mk)
+    loss = _BatchLastLoss(network).value(np.ascontiguousarray(lp.z_hat.T),
+                                         np.ascontiguousarray(np.where(mk, y, 0.0).T),
+                                         np.ascontiguousarray(mk.T, dtype=np.float64))
+    d = network.spec.depth
+    return InversionResult(lp.z_hat, loss, np.full(len(loss), d), np.all(lp.status == 0, axis=1),
+                           np.zeros(len(loss), np.int64), "lp", None,
+                           {"method": "lp", "lr": None, "iterations_cap": d, "tol": None,
+                            "negation": None, "backend": "scipy.optimize.linprog (HiGHS)"},
+                           lp.elapsed_s)
+
+
 def relative_errors(z_hat: np.ndarray, z_star: np.ndarray) -> np.ndarray:
     """||z_hat - z*|| / ||z*|| per row (inf where z* = 0 and z_hat != z*)."""
     d = np.linalg.norm(np.asarray(z_hat) - z_star, axis=1)
@@ -604,7 +619,8 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
     rng : Generator, int or None
         Noise first, then the starting points (one stream, in that order).
     **invert_kwargs
-        Passed to :func:`invert` (method, lr, iterations, tol, negation, init, backend).
+        Passed to :func:`invert` (method, lr, iterations, tol, negation, init, backend);
+        ``method="lp"`` uses :func:`invert_lp` instead (ReLU networks).
 
     Returns
     -------
@@ -627,13 +643,119 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
     b = z_star.shape[0]
     mk = _as_masks(masks, b, network.spec.output_dim)
     y = measure(network, z_star, mk, noise=float(noise), rng=gen)
-    res = invert(network, y, mk, rng=gen, **invert_kwargs)
+    if invert_kwargs.get("method") == "lp":
+        res = _lp_as_result(network, y, mk)
+    else:
+        res = invert(network, y, mk, rng=gen, **invert_kwargs)
     err = relative_errors(res.z_hat, z_star)
     success = err <= success_tol  # NaN (diverged) compares False: not recovered
     k = int(success.sum())
     lo, hi = wilson_interval(k, b)
     return RecoveryStats(success, err, b, k, k / b, lo, hi, float(np.median(err)),
                          success_tol, float(noise), z_star, res)
+
+
+# ============================================================== Lei et al.: LP
+@dataclass(frozen=True, eq=False)
+class LPResult:
+    """Answer of :func:`invert_lp`: ``z_hat`` (b, n0); ``slack`` (b, d): the optimal
+    l_inf misfit t of each layer's LP (0 for exact, noiseless data); ``status`` (b, d):
+    scipy's linprog status per layer (0 = solved)."""
+
+    z_hat: np.ndarray
+    slack: np.ndarray
+    status: np.ndarray
+    elapsed_s: float = 0.0
+
+
+#: Below the last layer the "observed" x_i is the previous LP's answer, exact only to the
+#: solver's feasibility tolerance (HiGHS: 1e-7): entries below LP_ZERO * max|x_i| count as
+#: zeros (inequalities), not as tiny positive equalities.
+LP_ZERO = 1e-6
+
+
+def _lp_layer(W, x_obs, rows, nonneg: bool, zero: float = 0.0):
+    """min t s.t. |W_r x - x_r| <= t on observed positive rows, W_r x <= t on observed
+    zero rows (Lei et al. 2019), x >= 0 when x is itself a ReLU output."""
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    Wo = W[rows]
+    pos = x_obs > zero
+    n = W.shape[1]
+    Wp, Wz = Wo[pos], Wo[~pos]
+    ones_p = sp.csr_matrix(np.ones((Wp.shape[0], 1)))
+    ones_z = sp.csr_matrix(np.ones((Wz.shape[0], 1)))
+    A_ub = sp.vstack([sp.hstack([Wp, -ones_p]), sp.hstack([-Wp, -ones_p]),
+                      sp.hstack([Wz, -ones_z])]).tocsr()
+    b_ub = np.concatenate([x_obs[pos], -x_obs[pos], np.zeros(Wz.shape[0])])
+    c = np.zeros(n + 1)
+    c[-1] = 1.0
+    bounds = [(0, None) if nonneg else (None, None)] * n + [(0, None)]
+    res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    if res.x is None:
+        return np.full(n, np.nan), float("nan"), int(res.status)
+    return res.x[:n], float(res.x[-1]), int(res.status)
+
+
+def invert_lp(network: Network, y: np.ndarray, masks=None) -> LPResult:
+    """Invert a ReLU network one layer at a time by linear programming (Lei, Jalal,
+    Dhillon, Dimakis, NeurIPS 2019), from the last layer down.
+
+    At layer i the output x_i is known on a set of rows (the mask for the last layer,
+    every row below): an observed positive entry gives the equality W_r x_{i-1} = x_r,
+    an observed zero the inequality W_r x_{i-1} <= 0; with noise both are relaxed by the
+    l_inf slack t, which the LP minimises. x_{i-1} >= 0 below the latent. The answer is
+    unique when the rows with positive entries have full column rank (an expansive layer
+    observed well enough); otherwise the LP returns some feasible point and recovery
+    fails, which is reported, not raised.
+
+    Parameters
+    ----------
+    network : Network
+        ReLU activations, no affine (the LP needs sigma = ReLU, no bias).
+    y : ndarray (b, n_d) or (n_d,)
+        Full-length measurements (entries outside the mask ignored).
+    masks : as for :func:`invert`
+
+    Notes
+    -----
+    One LP per layer per trial: the trials are solved one after another (a solver call
+    each), unlike :func:`invert`.
+    """
+    t0 = time.perf_counter()
+    _check_network(network)
+    spec = network.spec
+    bad = [i for i, l in enumerate(spec.layers) if l.activation != "relu" or l.affine]
+    if bad:
+        raise invalid("network", "ReLU layers without affine (for the LP inversion)",
+                      f"layer {bad[0]}: {spec.layers[bad[0]].activation}"
+                      + (" with affine" if spec.layers[bad[0]].affine else ""))
+    n = spec.output_dim
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or y.shape[1] != n:
+        raise invalid("y", f"shape (b, {n}) or ({n},)", y.shape)
+    mk = _as_masks(masks, y.shape[0], n)
+    if not np.all(np.isfinite(y[mk])):
+        raise invalid("y", "finite measurements", "NaN or infinite entries")
+    mats = [network.layer_matrix(i) for i in range(spec.depth)]
+    b, d = y.shape[0], spec.depth
+    z_hat = np.empty((b, spec.latent_dim))
+    slack = np.empty((b, d))
+    status = np.empty((b, d), dtype=np.int64)
+    for t in range(b):  # one LP per layer and trial (a solver call, not array work)
+        x, rows = y[t][mk[t]], np.flatnonzero(mk[t])
+        for i in range(d - 1, -1, -1):
+            zero = 0.0 if i == d - 1 else LP_ZERO * float(np.max(np.abs(x), initial=0.0))
+            x, slack[t, i], status[t, i] = _lp_layer(mats[i], x, rows, nonneg=i > 0, zero=zero)
+            rows = np.arange(mats[i].shape[1])
+            if not np.all(np.isfinite(x)):
+                slack[t, :i], status[t, :i] = np.nan, -1
+                break
+        z_hat[t] = x
+    return LPResult(z_hat, slack, status, time.perf_counter() - t0)
 
 
 #: Mask kinds a recovery can use (subsampling; "custom" goes through the API's masks).
@@ -700,5 +822,6 @@ def recover_config(config, *, kind: str | None = None, rate: float | None = None
 
 
 __all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "recover_config",
+           "LPResult", "invert_lp",
            "measure", "relative_errors", "trial_masks", "mask_kinds_for", "RECOVERY_KINDS",
            "SUCCESS_TOL", "TOL", "default_lr"]

@@ -43,8 +43,9 @@ def configure(p) -> None:
                    help="number of independent trials (default 100)")
     p.add_argument("--noise", metavar="S", type=_text, default="0",
                    help="std of additive Gaussian noise on the observed entries (default 0)")
-    p.add_argument("--method", choices=("adam", "gd"), default="adam",
-                   help="descent method (default adam)")
+    p.add_argument("--method", choices=("adam", "gd", "lp"), default="adam",
+                   help="solver: adam or gd on J, or lp (Lei et al. 2019: layer-wise linear "
+                        "programs, ReLU networks only) (default adam)")
     p.add_argument("--iterations", metavar="N", type=_text, default="1000",
                    help="iteration cap per pass (default 1000)")
     p.add_argument("--lr", metavar="LR", type=_text, default=None,
@@ -97,7 +98,7 @@ def run(args) -> int:
     passes = 2 if negation == "restart" else 1
 
     bar = None
-    if sys.stderr.isatty() or trials * iterations * passes >= _LONG:
+    if args.method != "lp" and (sys.stderr.isatty() or trials * iterations * passes >= _LONG):
         from tqdm import tqdm
 
         bar = tqdm(total=iterations * passes, desc=f"invert {trials} trials", unit="it",
@@ -110,10 +111,11 @@ def run(args) -> int:
 
     start = time.perf_counter()
     try:
+        extra = {} if args.method == "lp" else dict(
+            lr=lr, iterations=iterations, tol=TOL, negation=negation,
+            callback=progress if bar is not None else None)
         stats = recover_config(config, kind=kind, rate=rate, trials=trials, noise=noise,
-                               seed=args.seed, success_tol=tol, method=args.method, lr=lr,
-                               iterations=iterations, tol=TOL, negation=negation,
-                               callback=progress if bar is not None else None)
+                               seed=args.seed, success_tol=tol, method=args.method, **extra)
     finally:
         if bar is not None:
             bar.close()

@@ -1,0 +1,121 @@
+"""Inversion cases: the batched solver against one-trial-at-a-time numpy, and its
+arithmetic rate at a DCGAN-like size (issue 5, "Performance")."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..bench import BenchContext, bench_case, flop_row, ratio_row
+from ..inversion import _BETA1, _BETA2, _EPS, _blas_limit, invert, measure, relative_errors, trial_masks
+from ..presets import get_preset
+from ..spec import LayerSpec, NetworkSpec
+from ..weights import draw_network
+
+FIG4_CASE = "paper-fig4 recovery, 1,000 trials x 1,000 Adam iterations, 50% mask"
+DCGAN_CASE = "DCGAN-like recovery (latent 10, 32x32, k4 s2 p1), Adam, batched"
+LR = 0.01
+SUCCESS_TOL = 1e-3
+
+
+def _single_adam(W1, AW2, y, z, iterations):
+    """The baseline: one trial, plain numpy, the network as explicit dense matrices
+    (W_1 and the observed rows A W_2), the same Adam (lr 0.01, betas 0.9/0.999)."""
+    m = np.zeros_like(z)
+    v = np.zeros_like(z)
+    for t in range(1, iterations + 1):
+        h = W1 @ z
+        a = np.maximum(h, 0.0)
+        o = AW2 @ a
+        r = np.maximum(o, 0.0) - y
+        g = W1.T @ ((AW2.T @ (r * (o > 0))) * (h > 0))
+        m = _BETA1 * m + (1 - _BETA1) * g
+        v = _BETA2 * v + (1 - _BETA2) * g * g
+        z = z - (LR / (1 - _BETA1 ** t)) * m / (np.sqrt(v / (1 - _BETA2 ** t)) + _EPS)
+    return z
+
+
+@bench_case(FIG4_CASE, order=50)
+def fig4_recovery(ctx: BenchContext):
+    """Batched Adam on every trial at once vs the same Adam one trial at a time.
+
+    Both run a fixed number of iterations (tol = 0, no negation safeguard) from the same
+    starts on the same masks; the baseline is timed on a subset of trials and scaled per
+    trial, and its answers are compared with the batched answers on that subset.
+    """
+    config = get_preset("paper-fig4")
+    net = config.instantiate(0).network
+    spec = net.spec
+    trials, iterations, subset = (200, 300, 10) if ctx.quick else (1000, 1000, 40)
+    rng = np.random.default_rng(12345)
+    masks = trial_masks(spec.output_shape, "random", 0.5, trials, rng=rng)
+    z_star = rng.normal(size=(trials, spec.latent_dim))
+    init = rng.normal(size=(trials, spec.latent_dim))
+    y = measure(net, z_star, masks)
+
+    t0 = time.perf_counter()
+    res = invert(net, y, masks, method="adam", lr=LR, iterations=iterations, tol=0.0,
+                 init=init)
+    ours = time.perf_counter() - t0
+    err = relative_errors(res.z_hat, z_star)
+
+    W1 = net.layer_matrix(0).toarray()
+    W2 = net.layer_matrix(1).toarray()
+    t0 = time.perf_counter()
+    z_base = np.empty((subset, spec.latent_dim))
+    with _blas_limit(1):
+        for t in range(subset):
+            rows = masks[t]
+            z_base[t] = _single_adam(W1, W2[rows], y[t, rows], init[t].copy(), iterations)
+    base = (time.perf_counter() - t0) / subset * trials
+    err_base = relative_errors(z_base, z_star[:subset])
+    ok, ok_base = err <= SUCCESS_TOL, err_base <= SUCCESS_TOL
+    same = np.array_equal(ok[:subset], ok_base)
+    agree = float(np.max(np.abs(res.z_hat[:subset] - z_base)))
+    notes = (f"{trials} trials x {iterations} Adam iterations (lr {LR}, tol 0, no negation), "
+             f"random 50% masks, one network (seed 0); success (rel. error <= {SUCCESS_TOL}): "
+             f"batched {ok.mean():.3f} on {trials} trials, {ok[:subset].mean():.3f} on the first "
+             f"{subset}; baseline {ok_base.mean():.3f} on those {subset} "
+             f"({'same verdicts' if same else 'VERDICTS DIFFER'}, max |z diff| {agree:.2g}). "
+             f"Baseline: one trial at a time, dense W_1 and A W_2, plain numpy, 1 BLAS thread, "
+             f"timed on {subset} trials and scaled to {trials} "
+             f"({base / trials * 1e3:.1f} ms per trial); ours {ours / trials * 1e3:.2f} ms per trial")
+    return ratio_row(FIG4_CASE, ours, "one trial at a time, dense numpy (scaled from a subset)",
+                     base, target_ratio=20.0, notes=notes)
+
+
+def dcgan_spec() -> NetworkSpec:
+    """latent 10 -> 64 x 4 (k4 s1) -> 32 x 8 -> 16 x 16 -> 1 x 32 (k4 s2 p1), leaky ReLU,
+    tanh output (the shape of the paper's Sec. 4.3 generator; random weights)."""
+    return NetworkSpec(dims=2, latent_channels=10, layers=(
+        LayerSpec(64, 4, 1, 0, "leaky_relu"), LayerSpec(32, 4, 2, 1, "leaky_relu"),
+        LayerSpec(16, 4, 2, 1, "leaky_relu"), LayerSpec(1, 4, 2, 1, "tanh")))
+
+
+@bench_case(DCGAN_CASE, order=51)
+def dcgan_recovery(ctx: BenchContext):
+    """Trials per second and GFLOP/s of batched Adam at a DCGAN-like size. FLOPs per
+    trial-iteration: forward products 2 D_{i-1}^2 C_{i-1} l^2 C_i per layer, and the same
+    again for the input gradient (elementwise work not counted)."""
+    spec = dcgan_spec()
+    net = draw_network(spec, rng=np.random.default_rng(0))
+    trials, iterations = (64, 30) if ctx.quick else (256, 100)
+    rng = np.random.default_rng(1)
+    masks = trial_masks(spec.output_shape, "random", 0.5, trials, rng=rng)
+    z_star = rng.normal(size=(trials, spec.latent_dim))
+    y = measure(net, z_star, masks)
+    init = rng.normal(size=z_star.shape)
+    invert(net, y[:4], masks[:4], lr=LR, iterations=2, tol=0.0, init=init[:4])  # warm-up
+    t0 = time.perf_counter()
+    res = invert(net, y, masks, method="adam", lr=LR, iterations=iterations, tol=0.0, init=init)
+    ours = time.perf_counter() - t0
+    ch, sz = spec.channels, spec.sizes
+    per = sum(2 * 2 * sz[i] ** 2 * ch[i] * l.kernel ** 2 * ch[i + 1] for i, l in enumerate(spec.layers))
+    flops = per * trials * iterations
+    tps = trials * iterations / ours
+    notes = (f"{spec.describe()}; {trials} trials x {iterations} Adam iterations, random 50% "
+             f"masks; {tps:,.0f} trial-iterations/s = {trials / ours:.1f} trials/s at "
+             f"{iterations} iterations; {per / 1e6:.2f} MFLOP per trial-iteration; "
+             f"final median loss {np.median(res.loss):.3g}")
+    return flop_row(DCGAN_CASE, flops, ours, ctx, notes=notes)
