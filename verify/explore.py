@@ -36,7 +36,6 @@ Run it with ``pytest``; Hypothesis shrinks any failure to a minimal architecture
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, replace
 from random import Random
 from typing import Any, Callable
@@ -50,7 +49,7 @@ from .measurements import MaskSpec
 from .presets import Config
 from .registry import LemmaCheck, get_check, run_check
 from .results import CheckResult, jsonable
-from .spec import LayerSpec, NetworkSpec
+from .spec import NetworkSpec
 from .strategies import conv_architectures, masks, weight_laws
 
 #: Shrinking may evaluate up to this many times ``max_examples`` further configurations.

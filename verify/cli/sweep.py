@@ -5,7 +5,6 @@ local cluster when ADDRESS is ``local``). The sweep-file schema is in
 
 from __future__ import annotations
 
-import json
 
 from ..sweep import run_sweep
 from ._common import print_json
