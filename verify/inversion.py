@@ -585,9 +585,9 @@ def _lp_as_result(network, y, mk) -> InversionResult:
 
 def relative_errors(z_hat: np.ndarray, z_star: np.ndarray) -> np.ndarray:
     """||z_hat - z*|| / ||z*|| per row (inf where z* = 0 and z_hat != z*)."""
-    d = np.linalg.norm(np.asarray(z_hat) - z_star, axis=1)
-    s = np.linalg.norm(z_star, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = np.linalg.norm(np.asarray(z_hat) - z_star, axis=1)
+        s = np.linalg.norm(z_star, axis=1)
         return np.where(s > 0, d / np.where(s > 0, s, 1.0), np.where(d > 0, np.inf, 0.0))
 
 

@@ -1,0 +1,255 @@
+"""Batched inversion (MATH.md section 7): gradients, recovery, negation safeguards, the LP
+solver, Wilson intervals, the logistic fit of phase transitions, bad input, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verify.cli import main
+from verify.errors import VerifyError
+from verify.inversion import (_BatchLastLoss, _EngineLoss, invert, invert_lp, measure,
+                              recover, recover_config, relative_errors, trial_masks)
+from verify.objective import Objective
+from verify.measurements import Subsampling
+from verify.phase import fit_logistic, monotonicity, noise_sweep
+from verify.presets import get_preset
+from verify.spec import LayerSpec, NetworkSpec, block_spec
+from verify.stats import wilson_interval
+from verify.strategies import conv_architectures, seeds
+from verify.weights import draw_network
+
+EPS = np.finfo(float).eps
+#: The two backends sum the same products in a different order: a few hundred ulps of
+#: the largest term is rounding, not a difference of formula.
+ROUNDING = 256 * EPS
+
+
+def _small_theory(seed=1):
+    """1-D, latent 4, stride = kernel, C_i l >= 4 C_{i-1} log C_{i-1} in both layers."""
+    return draw_network(block_spec(1, (4, 32, 64), (2, 2)), rng=seed)
+
+
+# ----------------------------------------------------------------- gradients
+@settings(max_examples=8)
+@given(spec=conv_architectures(min_layers=1, max_layers=3, max_channels=5, padding=True,
+                               activations=("relu", "leaky_relu", "tanh", "sigmoid"),
+                               max_latent_size=2, max_output=600),
+       affine=st.booleans(), seed=seeds())
+def test_batch_last_loss_equals_engine(spec, affine, seed):
+    """J and grad J of the batch-last loop equal the engine's forward_with_cache + vjp."""
+    if affine:
+        spec = NetworkSpec(spec.dims, spec.latent_channels,
+                           tuple(LayerSpec(l.channels, l.kernel, l.stride, l.padding,
+                                           l.activation, l.slope, True) for l in spec.layers),
+                           spec.latent_size)
+    net = draw_network(spec, rng=seed)
+    rng = np.random.default_rng(seed)
+    b = 3
+    z = rng.normal(size=(spec.latent_dim, b))
+    y = rng.normal(size=(spec.output_dim, b))
+    w = (rng.random(y.shape) < 0.6).astype(float)
+    l1, g1 = _BatchLastLoss(net).value_and_grad(z, y, w)
+    g1 = g1.copy()
+    l2, g2 = _EngineLoss(net).value_and_grad(z, y, w)
+    scale_l = max(1.0, float(np.max(np.abs(l2))))
+    scale_g = max(1.0, float(np.max(np.abs(g2))))
+    assert np.max(np.abs(l1 - l2)) <= ROUNDING * scale_l * spec.output_dim
+    assert np.max(np.abs(g1 - g2)) <= ROUNDING * scale_g * spec.output_dim
+
+
+def test_gradient_matches_objective_on_one_mask():
+    net = get_preset("paper-fig4").instantiate(0).network
+    rng = np.random.default_rng(0)
+    mask = trial_masks(net.spec.output_shape, "random", 0.4, 1, rng=rng)[0]
+    z_star, z = rng.normal(size=2), rng.normal(size=2)
+    obj = Objective.from_truth(net, Subsampling(mask), z_star)
+    y = np.where(mask, net.forward(z_star), 0.0)
+    val, g = _BatchLastLoss(net).value_and_grad(z[:, None], y[:, None], mask[:, None] * 1.0)
+    v_ref, g_ref = obj.value_and_gradient(z)
+    assert abs(val[0] - v_ref) <= ROUNDING * abs(v_ref)
+    assert np.max(np.abs(g[:, 0] - g_ref)) <= ROUNDING * np.max(np.abs(g_ref))
+
+
+# ----------------------------------------------------------------- recovery
+def test_recovery_succeeds_at_high_rate_and_fails_at_very_low_rate():
+    net = _small_theory()
+    rng = np.random.default_rng(2)
+    z_star = rng.normal(size=(30, net.spec.latent_dim))
+    hi = recover(net, z_star, trial_masks(net.spec.output_shape, "random", 0.5, 30, rng=rng),
+                 rng=rng, method="gd", negation="flip", iterations=400)
+    # 2 observed entries for 4 unknowns: the answer is not determined
+    lo = recover(net, z_star, trial_masks(net.spec.output_shape, "random", 2 / 256, 30, rng=rng),
+                 rng=rng, method="gd", negation="flip", iterations=400)
+    assert hi.recovered == 30 and hi.ci_low > 0.88
+    assert lo.success_rate <= 0.1 and lo.ci_high < 0.3
+    assert hi.median_rel_error < 1e-6 < lo.median_rel_error
+
+
+def test_negation_safeguard_rescues_runs_started_at_minus_rho_z():
+    """From z0 = -rho z* (rho = 0.32, near H&V's negative critical point) plain descent
+    is trapped on some trials; restart and flip recover every one."""
+    net = get_preset("paper-fig4").instantiate(0).network
+    z_star = np.random.default_rng(3).normal(size=(20, 2))
+    y = measure(net, z_star)
+    errs = {}
+    for neg in (None, "restart", "flip"):
+        r = invert(net, y, None, init=-0.32 * z_star, negation=neg, method="gd", iterations=500)
+        errs[neg] = relative_errors(r.z_hat, z_star)
+    assert np.sum(errs[None] > 0.1) >= 1
+    assert np.all(errs["restart"] < 1e-6)
+    assert np.all(errs["flip"] < 1e-6)
+
+
+def test_batched_equals_one_at_a_time_and_frozen_trials_stop():
+    net = get_preset("paper-fig4").instantiate(0).network
+    rng = np.random.default_rng(4)
+    masks = trial_masks(net.spec.output_shape, "random", 0.5, 6, rng=rng)
+    z_star, init = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    y = measure(net, z_star, masks)
+    kw = dict(method="adam", lr=0.01, iterations=300, tol=1e-7)
+    batch = invert(net, y, masks, init=init, **kw)
+    for t in range(6):
+        one = invert(net, y[t:t + 1], masks[t:t + 1], init=init[t:t + 1], **kw)
+        assert one.iterations[0] == batch.iterations[t]
+        assert np.allclose(one.z_hat[0], batch.z_hat[t], rtol=1e-9, atol=1e-12)
+    assert batch.converged.any() and np.all(batch.iterations[batch.converged] < 300)
+
+
+def test_same_seed_same_bits():
+    a = recover_config("paper-fig4", trials=8, seed=5, method="gd", iterations=100)
+    b = recover_config("paper-fig4", trials=8, seed=5, method="gd", iterations=100)
+    assert np.array_equal(a.result.z_hat, b.result.z_hat)
+    assert np.array_equal(a.rel_error, b.rel_error)
+
+
+def test_non_convergence_is_reported_not_raised():
+    net = _small_theory()
+    r = recover(net, np.ones((3, net.spec.latent_dim)), rng=0, method="adam", iterations=2)
+    assert not r.result.converged.any() and r.recovered == 0
+
+
+# ----------------------------------------------------------------- LP solver
+def test_lp_inversion_is_exact_on_an_expansive_relu_layer():
+    net = draw_network(NetworkSpec(1, 5, (LayerSpec(40, 1, 1),)), rng=0)
+    z_star = np.random.default_rng(0).normal(size=(4, 5))
+    res = invert_lp(net, measure(net, z_star))
+    assert np.all(res.status == 0) and np.all(res.slack <= 1e-9)
+    assert np.all(relative_errors(res.z_hat, z_star) < 1e-10)
+
+
+def test_lp_inversion_two_layers_partial_observation():
+    net = _small_theory()
+    rng = np.random.default_rng(1)
+    masks = trial_masks(net.spec.output_shape, "random", 0.5, 3, rng=rng)
+    z_star = rng.normal(size=(3, net.spec.latent_dim))
+    res = invert_lp(net, measure(net, z_star, masks), masks)
+    assert np.all(relative_errors(res.z_hat, z_star) < 1e-8)
+
+
+def test_lp_refuses_non_relu():
+    net = get_preset("paper-fig4-tanh").instantiate(0).network
+    with pytest.raises(VerifyError, match="network"):
+        invert_lp(net, np.zeros(net.spec.output_dim))
+
+
+# ----------------------------------------------------------------- statistics
+@pytest.mark.parametrize("k, n, low, high", [
+    # Newcombe (1998), Stat. Med. 17:857, Table I, method 3 (Wilson score, no correction)
+    (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
+    (1, 29, 0.0061, 0.1718)])
+def test_wilson_interval_matches_reference_table(k, n, low, high):
+    lo, hi = wilson_interval(k, n)
+    assert abs(lo - low) < 5e-5 and abs(hi - high) < 5e-5  # the table's 4 decimals
+
+
+def test_logistic_fit_recovers_a_synthetic_transition():
+    rng = np.random.default_rng(7)
+    rates = np.linspace(0.05, 0.95, 10)
+    n = np.full(10, 200)
+    true_r50, true_k = 0.42, 25.0
+    s = rng.binomial(n, 1 / (1 + np.exp(-true_k * (rates - true_r50))))
+    fit = fit_logistic(rates, s, n)
+    assert fit.r50_low <= true_r50 <= fit.r50_high
+    assert abs(fit.r50 - true_r50) < 0.02 and fit.r50_high - fit.r50_low < 0.05
+    assert 0.5 * true_k < fit.slope < 2 * true_k and fit.censored == ""
+    allgood = fit_logistic(rates, n, n)
+    assert allgood.censored == "below" and allgood.r50_high <= rates[0]
+
+
+def test_monotonicity_flags_only_significant_drops():
+    rates = [0.1, 0.2, 0.3]
+    assert monotonicity(rates, [0.0, 0.3, 0.8], [0.2, 0.7, 1.0]) < 0
+    assert monotonicity(rates, [0.0, 0.8, 0.1], [0.2, 1.0, 0.5]) > 0
+
+
+def test_noise_error_grows_linearly():
+    net = _small_theory()
+    res = noise_sweep(net, sigma_rel=(1e-4, 1e-3, 1e-2), trials=6, rng=0, method="gd",
+                      negation="flip", iterations=400)
+    assert 0.9 < res.slope < 1.1
+    assert np.all(np.diff(res.table.median_rel_error) > 0)
+
+
+# ----------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(y=np.full((2, 289), np.nan)), "y"),
+    (dict(y=np.zeros((2, 10))), "y"),
+    (dict(masks=np.zeros((2, 289), bool)), "masks"),
+    (dict(method="newton"), "method"),
+    (dict(negation="always"), "negation"),
+    (dict(iterations=0), "iterations"),
+    (dict(lr=-1.0), "lr"),
+    (dict(init=np.zeros((2, 3))), "init"),
+])
+def test_invert_refuses_bad_input_by_name(kwargs, name):
+    net = get_preset("paper-fig4").instantiate(0).network
+    args = dict(y=np.zeros((2, 289)), masks=None)
+    args.update(kwargs)
+    y, masks = args.pop("y"), args.pop("masks")
+    with pytest.raises(VerifyError, match=f"^{name}:"):
+        invert(net, y, masks, **args)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(noise=float("nan")), "noise"), (dict(noise=-1.0), "noise"),
+    (dict(z_star=np.zeros((3, 5))), "z_star"), (dict(success_tol=0.0), "success_tol")])
+def test_recover_refuses_bad_input_by_name(kwargs, name):
+    net = get_preset("paper-fig4").instantiate(0).network
+    z_star = kwargs.pop("z_star", np.ones((3, 2)))
+    with pytest.raises(VerifyError, match=f"^{name}:"):
+        recover(net, z_star, **kwargs)
+
+
+@pytest.mark.parametrize("kind, rate, trials, name", [
+    ("random", 0.0, 3, "rate"), ("random", 1.5, 3, "rate"), ("spiral", 0.5, 3, "mask"),
+    ("random", 0.5, 0, "trials")])
+def test_trial_masks_refuse_bad_input(kind, rate, trials, name):
+    with pytest.raises(VerifyError, match=f"^{name}:"):
+        trial_masks((1, 17, 17), kind, rate, trials)
+
+
+# ----------------------------------------------------------------- CLI
+def test_cli_invert_json_keys(capsys):
+    code = main(["invert", "--preset", "paper-fig4", "--mask", "top", "--rate", "0.5",
+                 "--trials", "5", "--iterations", "60", "--method", "gd", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for key in ("trials", "recovered", "success_rate", "ci_low", "ci_high",
+                "median_rel_error", "iterations", "elapsed_s", "config", "seed"):
+        assert key in out
+    assert out["trials"] == 5 and out["ci_low"] <= out["success_rate"] <= out["ci_high"]
+    assert out["config"]["invert"]["mask"] == "top"
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["--rate", "0"], "--rate"), (["--rate", "2"], "--rate"), (["--mask", "spiral"], "--mask"),
+    (["--noise", "nan"], "--noise"), (["--noise", "inf"], "--noise"), (["--trials", "0"], "--trials")])
+def test_cli_invert_bad_input_exits_2(argv, name, capsys):
+    assert main(["invert", *argv]) == 2
+    err = capsys.readouterr().err
+    assert name in err and err.count("\n") == 1
