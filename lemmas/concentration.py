@@ -451,7 +451,10 @@ def scaling_sweep(draw, k: int, rng: np.random.Generator, *, ratios, reps: int, 
             bound = eps_bound(m, k)
             rows.append({"m": m, "k": k, "rep": r, "m_over_k": m / k,
                          "expansion": expansion(m, k), "eps_hat": e, "bound": bound,
-                         "exceeds": bool(e > bound)})
+                         "exceeds": bool(e > bound),
+                         # reference only (not in the verdict): the Bai-Yin edge of the
+                         # unmasked Gram, ||B^T B - I|| -> 2 sqrt(k/m) + k/m
+                         "gram_edge": 2 * math.sqrt(k / m) + k / m})
     table = pd.DataFrame(rows)
     slope, se = _loglog_slope(table["m"].to_numpy(float), table["eps_hat"].to_numpy())
     fails = int(table["exceeds"].sum())
@@ -537,6 +540,10 @@ def _figure_scaling(result):
     sns.scatterplot(data=df, x="expansion", y="eps_hat", ax=ax, label="eps_hat (draws)")
     g = df.groupby("m", as_index=False)[["expansion", "eps_hat", "bound"]].mean()
     ax.plot(g["expansion"], g["bound"], "k--", lw=1, label="a priori bound")
+    if "gram_edge" in df:
+        ge = df.groupby("m", as_index=False)["gram_edge"].mean()
+        ax.plot(g["expansion"], ge["gram_edge"], "k:", lw=1,
+                label="2 sqrt(k/m) + k/m (reference)")
     sl = result.details["scaling"]["slope"]
     if np.isfinite(sl):
         # the fitted line in m, drawn against the expansion (a fixed multiple of m)

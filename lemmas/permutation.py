@@ -259,12 +259,16 @@ def _figure_blocks(result):
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
     kept = result.tables.get("kept_rows")
+    title = ""
+    if kept is not None and "kept_rows_random_0.5" in result.tables:
+        # full observation keeps every row: show the random 50% illustration instead
+        kept, title = result.tables["kept_rows_random_0.5"], " (random 50% mask)"
     if kept is not None and len(kept):
         sns.histplot(kept, x="kept_rows", discrete=True, ax=ax)
         ax.axvline(float(kept["kept_rows"].min()), color="C3", ls="--", label="smallest")
         ax.legend()
     ax.set_xlabel("rows of A W_d kept per block")
-    ax.set_title(f"permutation [{result.preset}]")
+    ax.set_title(f"permutation [{result.preset}]{title}")
     fig.tight_layout()
     return fig
 
