@@ -34,7 +34,10 @@ starts, 500 Adam iterations at lr 0.1; 189 starts, ~30 s of CPU):
   the masks' information, is what fails; even full observation needs restarts;
 * when a start succeeds the recovery is exact (median ||z_hat - z*|| / ||z*|| ~ 5e-9);
 * rate sweep (4 trials, 2 starts): random masks work from r = 0.25, top from 0.75;
-  bottom, left and right do not reach 1/2 by r = 0.75.
+  bottom, left and right do not reach 1/2 by r = 0.75;
+* more restarts help (a separate run, 6 fresh trials per half mask, successes after
+  1/2/4/8/12 starts): top 1/1/3/4/5, bottom 1/3/4/6/6, left 0/2/2/5/6, right 1/1/1/2/2:
+  with enough starts three halves agree with the paper; the right half does not.
 Our generator is trained by GLO, not as the paper's DCGAN; its latent space may be
 rougher. The paper reports a handful of examples, not rates.
 """
