@@ -172,6 +172,9 @@ def test_missing_tensor_is_refused_by_name(tmp_path):
     path = _safetensors_with(tmp_path, **{"1_running_var": None})
     with pytest.raises(VerifyError, match=r"'1\.running_var'.*\(8,\)"):
         load_any(path)
+    path = _safetensors_with(tmp_path, **{"1_running_var": None, "1_running_mean": None})
+    with pytest.raises(VerifyError, match=r"'1\.running_mean'.*\(8,\)"):
+        load_any(path)
     path = _safetensors_with(tmp_path, **{"3_weight": None})
     with pytest.raises(VerifyError, match=r"layer 1.*\(8, 1, 4, 4\)"):
         load_any(path)

@@ -252,7 +252,9 @@ def load_safetensors(path: str | Path, spec: NetworkSpec | None = None) -> Netwo
     bns: dict[int, dict[str, str]] = {}
     for idx in sorted(modules):
         names = modules[idx]
-        if "running_mean" in names or "running_var" in names:
+        is_norm = "running_mean" in names or "running_var" in names or (
+            "weight" in names and tensors[names["weight"]].ndim == 1)
+        if is_norm:
             if not convs:
                 raise VerifyError(f"weights file {str(path)!r}: batch-norm module {idx} comes "
                                   "before any transposed convolution")
