@@ -463,6 +463,27 @@ def check(instance, *, rng, quick):
                             float(np.nanmin(first_dec) / np.linalg.norm(z_star))
                             if np.any(np.isfinite(first_dec)) else None},
     }
+    # plain-language findings where a claim of the paper does not reproduce
+    findings = []
+    nz = float(np.linalg.norm(z_star))
+    for p in clusters:
+        if np.linalg.norm(p - z_star) > math.sqrt(2) * h and not np.any(flat):
+            findings.append(
+                f"a second local minimum of J at ({p[0]:.4g}, {p[1]:.4g}), "
+                f"{np.linalg.norm(p + r * z_star) / nz:.3g} ||z*|| from -rho_d z* (Theorem 1 "
+                f"allows a critical point there; the paper reports never converging to it); "
+                f"basin of z* {basin:.1%}")
+    if quasi_claim and n_qc_viol:
+        findings.append(
+            f"quasi-convexity (claimed for {act}) fails on {n_qc_viol}/{len(viol)} segments, "
+            f"lowest violated level {details['quasiconvexity']['lowest_violated_level_relative']:.2g}"
+            f" of the J range; {int(np.sum(viol_loc > qc_tol))}/{len(viol_loc)} violations within "
+            f"||z*|| of z*; J decreases along {int(np.sum(np.isfinite(first_dec)))}/"
+            f"{len(first_dec)} rays from z* (star-shaped sublevel sets if 0)")
+    if np.any(flat):
+        findings.append(f"mode collapse: {flat_fraction:.1%} of the grid lies on plateaus each "
+                        f"mapped to one output ({distinct_outputs} such region(s))")
+    details["findings"] = findings
     return Outcome(headline=headline, criteria=tuple(criteria), n_samples=N * N + viol.size,
                    details=details, table=minima,
                    tables={"grid": grid, "rays": rays, "segments": pd.DataFrame(
