@@ -24,7 +24,7 @@ WILSON_ROUNDING = 4 * np.finfo(float).eps
 @pytest.fixture(scope="module")
 def digits():
     pytest.importorskip("sklearn")
-    from verify.data import load_digits_images
+    from verify.datasets import load_digits_images
 
     return load_digits_images(32)
 
@@ -34,7 +34,7 @@ def test_digits_are_real_scans_resized_to_minus_one_one(digits):
     assert images.shape == (1797, 32, 32) and labels.shape == (1797,)
     assert images.min() == -1.0 and images.max() == 1.0
     assert set(np.unique(labels)) == set(range(10))
-    from verify.data import load_digits_images
+    from verify.datasets import load_digits_images
 
     again, _ = load_digits_images(32)
     assert np.array_equal(images, again)
@@ -44,14 +44,14 @@ def test_digits_are_real_scans_resized_to_minus_one_one(digits):
 
 @pytest.mark.parametrize("size", [0, 12, 7, True])
 def test_bad_image_size_is_refused(size):
-    from verify.data import load_digits_images
+    from verify.datasets import load_digits_images
 
     with pytest.raises(VerifyError, match="size"):
         load_digits_images(size)
 
 
 def test_missing_scikit_learn_says_how_to_install(monkeypatch):
-    from verify import data
+    from verify import datasets as data
 
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     monkeypatch.setitem(sys.modules, "sklearn", None)

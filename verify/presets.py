@@ -66,11 +66,13 @@ class Config:
         return replace(self, mask=MaskSpec(kind, self.mask.rate if rate is None else rate))
 
     def with_weights(self, law: str, std: float | None = None) -> "Config":
+        """The same network with weights drawn from ``law`` (fixed weights are dropped)."""
         return replace(self, weights=WeightLaw(law, std if std is not None else self.weights.std),
-                       counterexample=(law == "uniform01"))
+                       counterexample=(law == "uniform01"), loader=None)
 
     def with_spec(self, spec: NetworkSpec) -> "Config":
-        return replace(self, spec=spec)
+        """Another architecture with this weight law and mask (fixed weights are dropped)."""
+        return replace(self, spec=spec, loader=None)
 
     # ---------------------------------------------------------------- TOML
     def to_dict(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def configure(p) -> None:
 
 
 def run(args) -> int:
-    from ..data import load_digits_images
+    from ..datasets import load_digits_images
     from ..errors import invalid
     from ..training import train_glo
     from ..weights import save_network
