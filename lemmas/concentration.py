@@ -212,11 +212,12 @@ def adversarial_search(B, U0, V0, dev0, rng, *, iters: int, candidates: int, R=N
     """Local search that maximises ||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 over (u, v).
 
     A (1 + C) hill-climb on the sphere, all starts at once: each round every start
-    proposes ``candidates`` perturbations (of u, of v, or of both) of size sigma,
-    projected back to the sphere, and keeps the best if it raises the deviation;
-    sigma grows by 1.5 on success and shrinks by 0.6 on failure (1/5-rule style).
-    The deviation is piecewise smooth in (u, v) (the masks jump), so a gradient is
-    not available everywhere; the perturbation search does not need one.
+    proposes ``candidates`` random perturbations (of u, of v, or of both) of size
+    sigma plus two guided ones (:func:`_guided_directions`: switch on or off the rows
+    that move the top eigenvalue of the deviation), projected back to the sphere, and
+    keeps the best if it raises the deviation; sigma grows by 1.5 on success and
+    shrinks by 0.6 on failure. The deviation is piecewise smooth in (u, v) (the masks
+    jump), so a gradient is not available everywhere; the search does not need one.
     Returns (U, V, deviations, trace of the best value per round).
     """
     U, V = _unit(np.array(U0, float)), _unit(np.array(V0, float))
@@ -224,13 +225,19 @@ def adversarial_search(B, U0, V0, dev0, rng, *, iters: int, candidates: int, R=N
     S, k = U.shape
     sigma = np.full(S, 0.3)
     trace = [float(best.max())]
+    steps = np.array([1.0, 0.25])  # guided step sizes, relative to sigma
     for _ in range(iters):  # rounds, not pairs: every round is one batched evaluation
         which = rng.integers(0, 3, size=(S, candidates))  # 0: both, 1: u only, 2: v only
-        du = rng.normal(size=(S, candidates, k)) * (which != 2)[..., None]
-        dv = rng.normal(size=(S, candidates, k)) * (which != 1)[..., None]
-        Uc = _unit(U[:, None] + sigma[:, None, None] * du / math.sqrt(k))
-        Vc = _unit(V[:, None] + sigma[:, None, None] * dv / math.sqrt(k))
-        d = deviations(B, Uc.reshape(-1, k), Vc.reshape(-1, k), R=R).reshape(S, candidates)
+        du = rng.normal(size=(S, candidates, k)) * (which != 2)[..., None] / math.sqrt(k)
+        dv = rng.normal(size=(S, candidates, k)) * (which != 1)[..., None] / math.sqrt(k)
+        # guided candidates: along the top eigenvector w of the deviation, switch on
+        # (lambda > 0) or off (lambda < 0) the rows carrying most of w^T b_r b_r^T w
+        gu, gv = _guided_directions(B, U, V, R)
+        du = np.concatenate([du, gu[:, None] * steps[None, :, None]], axis=1)
+        dv = np.concatenate([dv, gv[:, None] * steps[None, :, None]], axis=1)
+        Uc = _unit(U[:, None] + sigma[:, None, None] * du)
+        Vc = _unit(V[:, None] + sigma[:, None, None] * dv)
+        d = deviations(B, Uc.reshape(-1, k), Vc.reshape(-1, k), R=R).reshape(S, -1)
         j = np.argmax(d, axis=1)
         top = d[np.arange(S), j]
         up = top > best
@@ -238,6 +245,25 @@ def adversarial_search(B, U0, V0, dev0, rng, *, iters: int, candidates: int, R=N
         sigma = np.where(up, np.minimum(sigma * 1.5, 2.0), np.maximum(sigma * 0.6, 1e-3))
         trace.append(float(best.max()))
     return U, V, best, trace
+
+
+def _guided_directions(B, U, V, R):
+    """Unit directions for u and v that raise |w^T (B_{+,u}^T B_{+,v} - Q) w| by
+    changing which rows are active, w the top eigenvector of the deviation: for
+    lambda > 0 towards the inactive rows b_r with the largest (b_r.w)^2, for
+    lambda < 0 away from the active ones (batched over the S current pairs)."""
+    lam, vec = np.linalg.eigh(masked_gram(B, U, V, R=R) - Q_batch(U, V))
+    idx = np.argmax(np.abs(lam), axis=1)
+    S = len(U)
+    w = vec[np.arange(S), :, idx]               # (S, k)
+    sgn = np.sign(lam[np.arange(S), idx])       # (S,)
+    c = (w @ B.T) ** 2                          # (S, m): weight of row r along w
+    su, sv = (U @ B.T) > 0, (V @ B.T) > 0
+    add = sgn[:, None] > 0
+    # rows to switch on for u (off for v alike) when lambda > 0; rows to switch off when < 0
+    wu = np.where(add, c * (~su & sv | ~su & ~sv), -c * (su & sv))
+    wv = np.where(add, c * (~sv & su | ~su & ~sv), -c * (su & sv))
+    return _unit(wu @ B), _unit(wv @ B)
 
 
 def eps_hat(B: np.ndarray, rng: np.random.Generator, budget: dict) -> tuple[float, pd.DataFrame, dict]:
