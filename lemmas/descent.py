@@ -88,6 +88,9 @@ SELF_TOL = 1e6 * np.finfo(float).eps
 #: A nonzero pre-activation below NEAR_ZERO times its layer's largest is a rounding
 #: residue of an exact zero (sums of ~1e3 terms: ~1e3 eps relative, with room).
 NEAR_ZERO = 1e-11
+#: Rows per chunk are chosen so that no (rows, widest layer) array exceeds this many
+#: floats (16 MB): the check's memory stays bounded at 65,536 outputs.
+CHUNK_FLOATS = 1 << 21
 #: A sampling mask added when the instance observes everything (Theorem 4).
 MASK_RATE = 0.5
 #: Pseudo-inverse cut-off of H (relative to its largest eigenvalue): rounding.
@@ -166,13 +169,39 @@ class Problem:
         return cls(network, masks, tuple(mask_names), zstar, ys, network.spec.depth)
 
     @property
+    def y_norm2(self) -> np.ndarray:
+        """(S, K): ||A_s G(z*_k)||^2."""
+        return np.sum(self.ys**2, axis=-1)
+
+    @property
     def L(self) -> np.ndarray:
         """(S, K): ||A_s G(z*_k)||^2 / ||z*_k||^2, the scale of J's curvature."""
-        return np.sum(self.ys**2, axis=-1) / np.sum(self.zstar**2, axis=-1)[None, :]
+        return self.y_norm2 / np.sum(self.zstar**2, axis=-1)[None, :]
 
     def objective(self, s: np.ndarray, k: np.ndarray) -> Objective:
         """The engine's Objective for rows with measurement s[i] and target k[i]."""
         return Objective(self.network, MaskBatch(self.masks[s]), self.ys[s, k])
+
+    def chunks(self, n: int, per_row: int = 1) -> list[slice]:
+        """Row slices so that no (rows * per_row, widest layer) array exceeds
+        CHUNK_FLOATS."""
+        step = max(1, CHUNK_FLOATS // (per_row * max(self.network.spec.widths)))
+        return [slice(lo, lo + step) for lo in range(0, n, step)]
+
+    def value(self, z, s, k) -> np.ndarray:
+        """J per row (the engine's Objective.value, chunked)."""
+        return np.concatenate([self.objective(s[c], k[c]).value(z[c])
+                               for c in self.chunks(len(z))] or [np.zeros(0)])
+
+    def gradient(self, z, s, k) -> np.ndarray:
+        """grad J per row (the engine's reverse mode, chunked)."""
+        return np.concatenate([self.objective(s[c], k[c]).gradient(z[c])
+                               for c in self.chunks(len(z))] or [np.zeros((0, z.shape[1]))])
+
+    def dd(self, z, v, s, k) -> np.ndarray:
+        """Exact one-sided D_v J(z) per row (the engine's forward mode, chunked)."""
+        return np.concatenate([self.objective(s[c], k[c]).directional_derivative(z[c], v[c])
+                               for c in self.chunks(len(z))] or [np.zeros(0)])
 
     def scale(self, s, k) -> np.ndarray:
         """L ||z*|| per row: the normaliser of gradients and descent rates."""
@@ -215,20 +244,27 @@ def newton_direction(problem: Problem, z, s, k):
     """(J, grad J, d = H^+ grad J, self-check) per row, H = J_G^T A^T A J_G (the exact
     Hessian inside a region for ReLU without bias). The self-check is the largest
     ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the engine's reverse-mode gradient
-    against the tangent Jacobian."""
-    obj = problem.objective(s, k)
-    g = obj.gradient(z)
-    jt, out = tangent_jacobian(problem.network, z)
-    r = obj.residual(out)
-    val = 0.5 * np.sum(r * r, axis=-1)
-    m = problem.masks[s].astype(float)
-    H = np.einsum("bkn,bjn->bkj", jt * m[:, None, :], jt)
-    g_jac = np.einsum("bkn,bn->bk", jt, r)
-    check = float(np.max(np.linalg.norm(g - g_jac, axis=-1) / problem.scale(s, k)))
-    lam, V = np.linalg.eigh(H)
-    cut = RCOND * np.maximum(lam[:, -1:], 1e-300)
-    inv = np.where(lam > cut, 1.0 / np.where(lam > cut, lam, 1.0), 0.0)
-    d = np.einsum("bij,bj->bi", V, inv * np.einsum("bji,bj->bi", V, g))
+    against the tangent Jacobian. Rows are processed in chunks of bounded memory."""
+    n0 = z.shape[1]
+    val, g, d = np.empty(len(z)), np.empty_like(z), np.empty_like(z)
+    check = 0.0
+    for c in problem.chunks(len(z), per_row=n0):
+        zc, sc, kc = z[c], s[c], k[c]
+        obj = problem.objective(sc, kc)
+        gc = obj.gradient(zc)
+        jt, out = tangent_jacobian(problem.network, zc)
+        r = obj.residual(out)
+        val[c] = 0.5 * np.sum(r * r, axis=-1)
+        m = problem.masks[sc].astype(float)
+        H = np.matmul(jt * m[:, None, :], jt.transpose(0, 2, 1))
+        g_jac = np.einsum("bkn,bn->bk", jt, r)
+        check = max(check, float(np.max(np.linalg.norm(gc - g_jac, axis=-1)
+                                        / problem.scale(sc, kc))))
+        lam, V = np.linalg.eigh(H)
+        cut = RCOND * np.maximum(lam[:, -1:], 1e-300)
+        inv = np.where(lam > cut, 1.0 / np.where(lam > cut, lam, 1.0), 0.0)
+        d[c] = np.einsum("bij,bj->bi", V, inv * np.einsum("bji,bj->bi", V, gc))
+        g[c] = gc
     return val, g, d, check
 
 
@@ -256,11 +292,10 @@ def newton_search(problem: Problem, z, s, k, *, iters: int, merit: str):
             if todo.size == 0:
                 break
             cand = za[todo] - alpha * d[todo]
-            obj = problem.objective(sa[todo], ka[todo])
             if merit == "value":
-                new = obj.value(cand)
+                new = problem.value(cand, sa[todo], ka[todo])
             else:
-                gc = obj.gradient(cand)
+                gc = problem.gradient(cand, sa[todo], ka[todo])
                 new = np.sum(gc * gc, axis=-1)
             ok = new < cur[todo]
             za[todo[ok]] = cand[ok]
@@ -298,30 +333,29 @@ def descent_rates(problem: Problem, z, s, k, rng, *, neighbours: int):
     b, n0 = z.shape
     nz = np.linalg.norm(problem.zstar[k], axis=-1)
     scale = problem.scale(s, k)
-    obj = problem.objective(s, k)
-    g = obj.gradient(z)
+    g = problem.gradient(z, s, k)
     gn = np.linalg.norm(g, axis=-1)
     v0 = -g / np.where(gn > 0, gn, 1.0)[:, None]
-    rate = np.maximum(0.0, -np.where(gn > 0, obj.directional_derivative(z, v0), 0.0)) / scale
+    rate = np.maximum(0.0, -np.where(gn > 0, problem.dd(z, v0, s, k), 0.0)) / scale + 0.0
     # J(z) = 0 to rounding: a global minimiser, stationary without further evidence
-    zero = obj.value(z) <= GLOBAL_MIN_TOL * np.sum(obj.y**2, axis=-1)
+    zero = problem.value(z, s, k) <= GLOBAL_MIN_TOL * problem.y_norm2[s, k]
     low = np.flatnonzero((rate < 100 * STAT_TOL) & ~zero)
     if low.size:
         zl, sl, kl = z[low], s[low], k[low]
         u = _unit(rng.normal(size=(low.size, neighbours, n0)))
         pts = zl[:, None, :] + DELTA * nz[low, None, None] * u
-        objq = problem.objective(np.repeat(sl, neighbours), np.repeat(kl, neighbours))
-        grads = np.concatenate([g[low, None, :], objq.gradient(pts.reshape(-1, n0)).reshape(
-            low.size, neighbours, n0)], axis=1)
+        gq = problem.gradient(pts.reshape(-1, n0), np.repeat(sl, neighbours),
+                              np.repeat(kl, neighbours))
+        grads = np.concatenate([g[low, None, :], gq.reshape(low.size, neighbours, n0)], axis=1)
         cands = -np.concatenate([grads[:, 1:], min_norm_hull(grads)[:, None, :]], axis=1)
         c = cands.shape[1]
         norms = np.linalg.norm(cands, axis=-1)
         vs = cands / np.where(norms > 0, norms, 1.0)[..., None]
-        dd = problem.objective(np.repeat(sl, c), np.repeat(kl, c)).directional_derivative(
-            np.repeat(zl, c, axis=0), vs.reshape(-1, n0)).reshape(low.size, c)
+        dd = problem.dd(np.repeat(zl, c, axis=0), vs.reshape(-1, n0), np.repeat(sl, c),
+                        np.repeat(kl, c)).reshape(low.size, c)
         dd = np.where(norms > 0, dd, 0.0)
         rate[low] = np.maximum(rate[low], np.max(-dd, axis=1) / scale[low])
-    return rate, gn / nz
+    return rate + 0.0, gn / nz  # + 0.0 turns -0.0 into 0.0
 
 
 # ------------------------------------------------------------------- kinks
@@ -379,27 +413,30 @@ def kink_derivatives(problem: Problem, z0, normals, s, k, units):
     ``simple`` is False where another pre-activation is a rounding residue."""
     b, n0 = z0.shape
     nz = np.linalg.norm(problem.zstar[k], axis=-1)
-    obj = problem.objective(s, k)
-    g_in = obj.gradient(z0)
-    g_act = obj.gradient(z0 + DELTA * nz[:, None] * normals)
+    g_in = problem.gradient(z0, s, k)
+    g_act = problem.gradient(z0 + DELTA * nz[:, None] * normals, s, k)
     V = np.stack([-g_in, -g_act], axis=1)                           # (b, 2, n0)
     vn = np.linalg.norm(V, axis=-1)
     V = V / np.where(vn > 0, vn, 1.0)[..., None]
     Z = np.repeat(z0, 2, axis=0)
-    verified = (layer1_pre(problem.network, Z)[np.arange(2 * b), np.repeat(units, 2)]
-                == 0.0).reshape(b, 2).all(axis=1)
+    # verified on the very row chunks the forward-mode pass below receives
+    u2 = np.repeat(units, 2)
+    verified = np.concatenate([
+        layer1_pre(problem.network, Z[c])[np.arange(len(Z[c])), u2[c]] == 0.0
+        for c in problem.chunks(2 * b)] or [np.zeros(0, bool)]).reshape(b, 2).all(axis=1)
     # Degenerate kinks: some other pre-activation is within rounding of 0 without being
     # 0 (exact cancellations, e.g. duplicate rows of Rademacher weights): there the
     # computed sign is a rounding residue and neither the forward-mode tie rule nor a
     # finite difference sees the exact-arithmetic kink.
     simple = np.ones(b, bool)
-    for pre in problem.network.layer_outputs(z0):
-        big = np.max(np.abs(pre), axis=1, keepdims=True)
-        simple &= ~np.any((pre != 0) & (np.abs(pre) <= NEAR_ZERO * big), axis=1)
-    obj2 = problem.objective(np.repeat(s, 2), np.repeat(k, 2))
-    dd = obj2.directional_derivative(Z, V.reshape(-1, n0)).reshape(b, 2)
+    for c in problem.chunks(b):
+        for pre in problem.network.layer_outputs(z0[c]):
+            big = np.max(np.abs(pre), axis=1, keepdims=True)
+            simple[c] &= ~np.any((pre != 0) & (np.abs(pre) <= NEAR_ZERO * big), axis=1)
+    s2, k2, V2 = np.repeat(s, 2), np.repeat(k, 2), V.reshape(-1, n0)
+    dd = problem.dd(Z, V2, s2, k2).reshape(b, 2)
     t = (FD_STEP * nz)[:, None]
-    fd = ((obj2.value(Z + np.repeat(t, 2, axis=0) * V.reshape(-1, n0)) - obj2.value(Z))
+    fd = ((problem.value(Z + np.repeat(t, 2, axis=0) * V2, s2, k2) - problem.value(Z, s2, k2))
           .reshape(b, 2) / t)
     scale = problem.scale(s, k)[:, None]
     return dd / scale, fd / scale, verified, simple
@@ -413,17 +450,17 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
     over the random w (exactly 0 for ReLU without bias)."""
     net, n0 = problem.network, problem.network.spec.latent_dim
     pairs = len(s)
-    y = problem.ys[s, k]                                             # (P, n)
     nz = np.linalg.norm(problem.zstar[k], axis=-1)
-    ny2 = np.sum(y * y, axis=-1)
+    ny2 = problem.y_norm2[s, k]
     norm = nz / ny2
     # random w, and the identity D_w J(0) = -<A G(z*), A G(w)>
     W = _unit(rng.normal(size=(pairs, n_random, n0)))
     ss, kk = np.repeat(s, n_random), np.repeat(k, n_random)
-    obj = problem.objective(ss, kk)
     Wf = W.reshape(-1, n0)
-    dd0 = obj.directional_derivative(np.zeros_like(Wf), Wf)
-    inner = np.sum(obj.y * obj.A.forward(net.forward(Wf)), axis=-1)
+    dd0 = problem.dd(np.zeros_like(Wf), Wf, ss, kk)
+    inner = np.concatenate([
+        np.sum(problem.ys[ss[c], kk[c]] * problem.masks[ss[c]] * net.forward(Wf[c]), axis=-1)
+        for c in problem.chunks(len(Wf))])
     identity_gap = float(np.max(np.abs(dd0 + inner)))
     kap_rand = (inner.reshape(pairs, n_random) * norm[:, None]).min(axis=1)
     # adversarial: start at the worst random ones and at -z*
@@ -432,15 +469,16 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
                              -_unit(problem.zstar[k])[:, None, :]], axis=1)
     na = starts.shape[1]
     w = starts.reshape(-1, n0)
-    yy = np.repeat(y, na, axis=0)
+    sa, ka = np.repeat(s, na), np.repeat(k, na)
     nn = np.repeat(norm, na)
     best = np.full(w.shape[0], np.inf)
+    g = np.empty_like(w)
     for j in range(steps):
-        cache = net.forward_with_cache(w)
-        mask = problem.masks[np.repeat(s, na)]
-        val = np.sum(yy * mask * cache.output, axis=-1) * nn
-        best = np.minimum(best, val)
-        g = net.vjp(cache, yy * mask)
+        for c in problem.chunks(len(w)):
+            yc = problem.ys[sa[c], ka[c]] * problem.masks[sa[c]]
+            cache = net.forward_with_cache(w[c])
+            best[c] = np.minimum(best[c], np.sum(yc * cache.output, axis=-1) * nn[c])
+            g[c] = net.vjp(cache, yc)
         tg = g - np.sum(g * w, axis=-1, keepdims=True) * w
         tn = np.linalg.norm(tg, axis=-1, keepdims=True)
         eta = 0.5 * 0.93**j
@@ -453,7 +491,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
 def surrogate_gap(network: Network, law, masks, zstar, z, s, k) -> np.ndarray:
     """||grad J - c^2 r h_{z,z*}|| / (c^2 r ||z*||) per row (module docstring)."""
     problem = Problem.build(network, masks, [""] * len(masks), zstar)
-    g = problem.objective(s, k).gradient(z)
+    g = problem.gradient(z, s, k)
     r = problem.masks.mean(axis=1)[s]
     c2 = weight_scale(network, law)
     hs = _hv_batched(z, zstar[k], network.spec.depth)
