@@ -372,7 +372,7 @@ def test_validate_out_rules(tmp_path):
         report_mod.validate_out("")
 
 
-@pytest.mark.slow  # ~20 s: runs every real lemma (quick); see reports/README.md, Budget
+@pytest.mark.slow  # every real lemma with --quick: budget 20 s, measured far more (see report)
 def test_cli_quick_on_the_real_registry(tmp_path):
     """``verify report --quick`` end to end, on every registered lemma (CI)."""
     out = tmp_path / "latest"
