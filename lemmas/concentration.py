@@ -31,7 +31,7 @@ from verify.registry import register
 from verify.results import Criterion, Outcome
 from verify.stats import wilson_interval
 
-from ._formulas import M, Q  # noqa: F401  (Q, M: the closed forms; Q_batch is checked against Q)
+from ._formulas import Q  # the closed form; Q_batch is its batched twin (checked in tests)
 
 #: Rounding tolerance of a dot product of length n in float64: |fl(x.y) - x.y| <=
 #: gamma_n sum |x_i y_i| with gamma_n ~ n u (Higham, Thm 3.5); 2 n eps covers gamma_n.
@@ -266,7 +266,8 @@ def _guided_directions(B, U, V, R):
     return _unit(wu @ B), _unit(wv @ B)
 
 
-def eps_hat(B: np.ndarray, rng: np.random.Generator, budget: dict) -> tuple[float, pd.DataFrame, dict]:
+def eps_hat(B: np.ndarray, rng: np.random.Generator,
+            budget: dict) -> tuple[float, pd.DataFrame, dict]:
     """eps_hat = sup of ||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 over random, structured and
     adversarially searched pairs (Lemma Sup.2 / WDC). ``B`` must already be scaled to
     entries of second moment 1/m. Returns (eps_hat, per-pair table, summary)."""
@@ -520,7 +521,6 @@ def _layer_inputs(net, i: int, n: int, rng) -> np.ndarray:
 def _passing_configs():
     from hypothesis import strategies as st
 
-    from verify.measurements import MaskSpec
     from verify.presets import Config
     from verify.strategies import conv_architectures
     from verify.weights import WeightLaw

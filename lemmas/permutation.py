@@ -350,8 +350,9 @@ def check(instance, *, rng, quick):
         details["commutation"] = {"vectors": 2 * n, "mismatches": bad,
                                   "activations": sorted({layer.activation, "relu", "leaky_relu"})}
     else:
-        details["subsampling"] = {"applies": False,
-                                  "reason": f"measurement {type(meas).__name__} is not a subsampling"}
+        details["subsampling"] = {
+            "applies": False,
+            "reason": f"measurement {type(meas).__name__} is not a subsampling"}
     headline = Criterion("layers_without_identical_block_form", n_bad, 0, "<=",
                          note="P W_i Q = I (x) B_i checked with ==")
     return Outcome(headline=headline, criteria=tuple(criteria),

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lemmas.permutation import (activation_commutes, block_diagonal_form, exact_block_identity,
                                 kept_rows_per_block, kink_vectors, permuted)
 from verify.measurements import MaskSpec, Subsampling
-from verify.presets import Config, get_preset
+from verify.presets import Config
 from verify.registry import run_check
 from verify.spec import LayerSpec, NetworkSpec, block_spec
 from verify.strategies import conv_architectures, seeds
