@@ -203,3 +203,10 @@ def test_figure_drawn_from_tables_only():
     r = run_check("landscape", "paper-fig4", seed=0, quick=True)
     fig = get_check("landscape").figures[0](r)
     assert len(fig.axes) >= 1
+
+
+def test_same_seed_same_landscape():
+    a = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True)
+    b = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True)
+    assert a.details == b.details
+    assert a.tables["grid"].equals(b.tables["grid"])
