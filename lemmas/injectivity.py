@@ -45,10 +45,10 @@ EPS = np.finfo(np.float64).eps
 #: A collision is a normalised ratio below sqrt(eps): minimising a squared residual in
 #: float64 resolves the norm itself only to about sqrt(eps) of its scale.
 COLLISION_RTOL = math.sqrt(EPS)
-#: Rank tolerance on Gram eigenvalues lambda_min(W_S^T W_S) <= RANK_RTOL * lambda_max(W^T W):
-#: the rounding of a Gram matrix of m rows is about m * eps * ||W||^2 (Higham, Sec. 3.1);
-#: the factor 16 * k covers the eigensolver.
 def _rank_rtol(m: int, k: int) -> float:
+    """Rank tolerance: deficient iff lambda_min(W_S^T W_S) <= tol * lambda_max(W^T W).
+    A Gram matrix of m rows is rounded by about m eps ||W||^2 (Higham, Sec. 3.1); the
+    factor 16 k covers the eigensolver."""
     return 16.0 * max(m, 1) * k * EPS
 
 

@@ -17,8 +17,12 @@
   is verified constant, i.e. a region of latents mapped to one output (the mode
   collapse of Fig. 4(d)).
 
-Verdict (the paper's claims): one local minimum, at ``z*``, a flat region of zero area,
-and, for sigmoid and tanh, no quasi-convexity violation beyond rounding.
+Verdict (the paper's claims): one local minimum (distinct limits of the refined grid
+minima), at ``z*``, a flat region of zero area, and, for sigmoid and tanh, no
+quasi-convexity violation beyond rounding. Where a claim does not reproduce the result
+says so in ``details["findings"]`` (e.g. a second minimum next to ``-rho_d z*``, which
+Theorem 1 allows, or non-convex sublevel sets far from ``z*``). ``z*`` is drawn
+``N(0, I_2)`` from the check's stream; the window is ``z* +- 2.5 ||z*||`` per axis.
 """
 
 from __future__ import annotations
