@@ -134,30 +134,33 @@ def _fig_noise(result):
     return fig
 
 
-def _strategy():
-    from hypothesis import strategies as st
-
-    from verify.measurements import MaskSpec
+def _architectures():
+    """1-D, stride = kernel = 4, latent 3-4 channels, 16-24 channels in layer 1 and an
+    expansion C_i l / C_{i-1} >= 12 in both layers. Smaller ones (latent 2, C_1 <= 10)
+    were seen to fail recovery under contiguous half masks: the theorem needs width."""
     from verify.strategies import conv_architectures
-    from verify.weights import WeightLaw
 
     return conv_architectures(min_layers=2, max_layers=2, strides="kernel", dims=(1,),
-                              min_latent_channels=2, max_latent_channels=3,
-                              min_kernel=2, max_kernel=3, min_expansion=6,
-                              max_channels=16, max_output=512).map(
+                              min_latent_channels=3, max_latent_channels=4,
+                              min_channels=16, max_channels=24, min_kernel=4, max_kernel=4,
+                              min_expansion=12, max_output=1024)
+
+
+def _strategy():
+    from verify.measurements import MaskSpec
+    from verify.weights import WeightLaw
+
+    return _architectures().map(
         lambda spec: Config("partial-strategy", spec, WeightLaw("gaussian"),
                             MaskSpec("random", 0.5)))
 
 
 def _counter_strategy():
+    """The same architectures with U[0, 1] weights (Fig. 4(d)): not identifiable."""
     from verify.measurements import MaskSpec
-    from verify.strategies import conv_architectures
     from verify.weights import WeightLaw
 
-    return conv_architectures(min_layers=2, max_layers=2, strides="kernel", dims=(1,),
-                              min_latent_channels=2, max_latent_channels=3,
-                              min_kernel=2, max_kernel=3, min_expansion=6,
-                              max_channels=16, max_output=512).map(
+    return _architectures().map(
         lambda spec: Config("partial-counter", spec, WeightLaw("uniform01"),
                             MaskSpec("random", 0.5), counterexample=True))
 

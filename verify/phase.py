@@ -42,8 +42,9 @@ class LogisticFit:
 
     ``r50_low, r50_high``: the profile-likelihood interval at ``confidence`` (the r_50
     whose profile log-likelihood is within chi2_1(confidence)/2 of the maximum).
-    ``censored``: "below" / "above" when the interval reaches the edge of [0, 1] (the
-    transition lies outside the rate grid's range), else "".
+    ``censored``: "below" / "above" when the interval reaches the edge of [0, 1] or lies
+    wholly outside the tested rates; then the interval is widened to reach the smallest
+    (largest) rate tested, since the data cannot place r_50 beyond it. Else "".
     """
 
     r50: float
@@ -117,8 +118,15 @@ def fit_logistic(rates, successes, trials, *, confidence: float = 0.95) -> Logis
     if inside.size == 0:  # the refined optimum sits between grid points
         inside = np.array([int(np.argmin(np.abs(_R50_GRID - r50)))])
     lo, hi = float(_R50_GRID[inside[0]]), float(_R50_GRID[inside[-1]])
-    censored = "below" if lo <= _R50_GRID[0] else ("above" if hi >= _R50_GRID[-1] else "")
-    return LogisticFit(r50, 10.0 ** logk, min(lo, r50), max(hi, r50), lmax, confidence, censored)
+    lo, hi = min(lo, r50), max(hi, r50)
+    censored = ""
+    # A transition outside the tested rates is not located by the data: say so, and do not
+    # let the interval claim more than "below the smallest (above the largest) rate tested".
+    if lo <= _R50_GRID[0] or hi < rates.min():
+        censored, hi = "below", max(hi, float(rates.min()))
+    elif hi >= _R50_GRID[-1] or lo > rates.max():
+        censored, lo = "above", min(lo, float(rates.max()))
+    return LogisticFit(r50, 10.0 ** logk, lo, hi, lmax, confidence, censored)
 
 
 # ============================================================== phase transitions
