@@ -29,8 +29,12 @@ def angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         warnings.warn("angle of a zero vector is undefined: NaN returned", RuntimeWarning,
                       stacklevel=2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.sum(u * v, axis=-1) / (nu * nv)
-    return np.where(zero, np.nan, np.arccos(np.clip(c, -1.0, 1.0)))
+        a = u / nu[..., None]
+        b = v / nv[..., None]
+        # 2 atan2(|a - b|, |a + b|) keeps full precision near 0 and pi, where
+        # arccos of the cosine loses half the digits.
+        th = 2.0 * np.arctan2(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
+    return np.where(zero, np.nan, th)
 
 
 def M(u: np.ndarray, v: np.ndarray) -> np.ndarray:
