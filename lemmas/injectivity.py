@@ -230,6 +230,10 @@ def layer_matrices(network) -> list[tuple[str, np.ndarray | None, str]]:
     spec = network.spec
     out = []
     for i, layer in enumerate(spec.layers):
+        if layer.affine or layer.activation != "relu":
+            out.append(("-", None, f"{layer.activation} layer{' with bias' if layer.affine else ''}: "
+                        "the criterion is for bias-free ReLU layers"))
+            continue
         if layer.is_block or (spec.sizes[i] == 1 and layer.padding == 0):
             out.append(("block B", network.dense_block(i), ""))
             continue
