@@ -479,13 +479,13 @@ def check(instance, *, rng, quick):
     for i, (kind, W, note) in enumerate(layer_matrices(net)):
         if W is None:
             layers.append({"layer": i + 1, "matrix": kind, "rows": None, "cols": None,
-                           "method": "not applicable", "injective": False, "note": note})
+                           "method": "not applicable", "injective": None, "note": note})
             continue
         res = layer_criterion(W, rng=r_layer, n_random=st["random_x"],
                               n_adversarial=st["adversarial_x"])
         layers.append({"layer": i + 1, "matrix": kind, "rows": W.shape[0], "cols": W.shape[1],
                        **res, "note": note})
-    holds = all(l["injective"] for l in layers)
+    holds = all(l["injective"] is True for l in layers)
     certified = holds and all(l["method"].startswith("exhaustive") for l in layers)
 
     sweep = expansion_sweep(rng=r_sweep, draws=st["sweep_draws"])
