@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -72,11 +73,14 @@ def broken_figure(result):
 
 
 def register_fake(lemma="fake", *, presets=PRESETS, figures=(hist_figure,), order=1,
-                  statistic=0.5, calls=None):
+                  statistic=0.5, calls=None, warn=None):
     """A tiny check: passes on ordinary presets, fails on the counter-example."""
     def run(instance, *, rng, quick):
         if calls is not None:
             calls.append(instance.config.name)
+        if warn is not None:
+            warnings.warn(warn, RuntimeWarning, stacklevel=2)
+            warnings.warn(warn, RuntimeWarning, stacklevel=2)  # kept once
         shift = 10.0 if instance.config.counterexample else 0.0
         return _outcome(statistic + shift, rng)
 
@@ -233,7 +237,8 @@ def test_forked_figures_are_drawn_in_a_helper_process(sandbox, tmp_path):
 def test_forced_failure_sets_exit_1(sandbox, tmp_path):
     register_fake("holds", presets={"theory-2layer": "pass"}, figures=(), order=1)
     register_fake("broken-bound", presets={"theory-2layer": "pass"}, figures=(), order=2,
-                  statistic=5.0)  # statistic 5 > bound 1: fails where a pass is expected
+                  statistic=5.0,  # statistic 5 > bound 1: fails where a pass is expected
+                  warn="3 degenerate <pairs> excluded")
     out = tmp_path / "rep"
     assert main(["report", "--out", str(out), "--quick"]) == 1
     data = load(out)
@@ -245,6 +250,11 @@ def test_forced_failure_sets_exit_1(sandbox, tmp_path):
     text = (out / "index.html").read_text()
     assert 'class="bad">FAIL<' in text
     assert "does not hold: mean |x| + shift" in text  # which criterion decided it
+    # warnings raised by a check are kept in the report (once each), not only printed
+    assert by["broken-bound"]["warnings"] == ["RuntimeWarning: 3 degenerate <pairs> excluded"]
+    assert by["holds"]["warnings"] == []
+    assert "3 degenerate &lt;pairs&gt; excluded" in text
+    assert "3 degenerate &lt;pairs> excluded" in (out / "REPORT.md").read_text()
     check_html(out / "index.html")
 
 

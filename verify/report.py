@@ -35,6 +35,7 @@ import tempfile
 import time
 import traceback
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,6 +84,7 @@ class Entry:
     figures_s: float = 0.0  # time spent drawing this entry's figures
     peak_rss_mb: float | None = None  # the process's peak resident memory after this check
     cpu_s: float = 0.0  # CPU time of the check (all threads): robust to a loaded machine
+    warnings: list[str] = field(default_factory=list)  # warnings the check raised
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,22 @@ def _peak_rss_mb() -> float | None:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
+#: At most this many distinct warnings are kept per check.
+MAX_WARNINGS = 20
+
+
+def _warning_notes(caught) -> list[str]:
+    """Distinct warning messages, ``Category: message``, in order of first appearance."""
+    notes: list[str] = []
+    for w in caught:
+        note = f"{w.category.__name__}: {_one_line(str(w.message))}"
+        if note not in notes:
+            notes.append(note)
+    if len(notes) > MAX_WARNINGS:
+        notes = notes[:MAX_WARNINGS] + [f"... and {len(notes) - MAX_WARNINGS} more"]
+    return notes
+
+
 def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
                progress: bool | None = None,
                on_entry: Callable[[Entry], None] | None = None) -> list[Entry]:
@@ -237,13 +255,19 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
         for check, preset in jobs:
             bar.start(check.id, preset)
             start, cpu0 = time.perf_counter(), time.process_time()
-            try:
-                result = run_check(check.id, preset, seed=seed, quick=quick, catch=True)
-            except VerifyError as exc:  # refused by the runner: shown, not fatal
-                result = _error_result(check, preset, seed, quick, exc,
-                                       time.perf_counter() - start)
-            out.append(Entry(check, result, peak_rss_mb=_peak_rss_mb(),
-                             cpu_s=time.process_time() - cpu0))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    result = run_check(check.id, preset, seed=seed, quick=quick, catch=True)
+                except VerifyError as exc:  # refused by the runner: shown, not fatal
+                    result = _error_result(check, preset, seed, quick, exc,
+                                           time.perf_counter() - start)
+            cpu = time.process_time() - cpu0
+            notes = _warning_notes(caught)
+            for note in notes:  # still shown on the console, and kept for the report
+                print(f"{check.id} [{preset}]: warning: {note}", file=sys.stderr)
+            out.append(Entry(check, result, peak_rss_mb=_peak_rss_mb(), cpu_s=cpu,
+                             warnings=notes))
             bar.finish(result)
             if on_entry is not None:
                 on_entry(out[-1])
@@ -621,6 +645,9 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                 parts.append(_plain_table(("detail", "value"), drows))
             if r.config.get("check"):
                 parts.append(f"<p><b>Settings</b>: <code>{_h(_settings(r))}</code></p>")
+            if e.warnings:
+                parts.append('<p class="note">Warnings raised by the check:</p><ul>'
+                             + "".join(f"<li>{_h(w)}</li>" for w in e.warnings) + "</ul>")
             if e.figures:
                 parts.append("<h4>Figures</h4><div>")
                 for f in e.figures:
@@ -779,6 +806,9 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                 lines += ["", "**Key details**", "", _md_table(("detail", "value"), drows)]
             if r.config.get("check"):
                 lines += ["", f"**Settings**: {_md_code(_settings(r))}"]
+            if e.warnings:
+                lines += ["", "**Warnings raised by the check**", ""]
+                lines += [f"- {_md_text(w)}" for w in e.warnings]
             for f in e.figures:
                 if f.png is None:
                     lines += ["", f"> {f.note}"]
@@ -850,7 +880,8 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) ->
     payload = jsonable({"schema": SCHEMA, "provenance": prov,
                         "summary": {**_counts(entries), "exit_code": 0 if all(
                             e.result.matches_expectation for e in entries) else 1},
-                        "results": [e.result.to_json() for e in entries]})
+                        "results": [{**e.result.to_json(), "warnings": list(e.warnings)}
+                                    for e in entries]})
     (folder / "results.json").write_text(
         json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n", encoding="utf-8")
     main, extra = stacked_tables(entries)
