@@ -313,7 +313,7 @@ def _homogeneous(network) -> bool:
 
 
 def collision_search(network, *, rng: np.random.Generator, n_pairs: int, n_steps: int,
-                     lr: float = 0.05) -> dict:
+                     lr: float = 0.1) -> dict:
     """Minimise ``||G(z1) - G(z2)||^2 / ||z1 - z2||^2`` over ``n_pairs`` pairs at once
     (Adam; one batched forward pass and one ``vjp`` per step).
 
@@ -388,9 +388,9 @@ def collapse_fraction(network, *, rng: np.random.Generator, n: int,
 # ============================================================ the check
 def _settings(quick: bool) -> dict:
     if quick:
-        return {"pairs": 16, "steps": 30, "ball_samples": 1000, "sweep_draws": 40,
+        return {"pairs": 16, "steps": 20, "ball_samples": 1000, "sweep_draws": 40,
                 "random_x": 256, "adversarial_x": 32}
-    return {"pairs": 48, "steps": 60, "ball_samples": 4000, "sweep_draws": 200,
+    return {"pairs": 48, "steps": 40, "ball_samples": 4000, "sweep_draws": 200,
             "random_x": 1024, "adversarial_x": 128}
 
 
