@@ -77,6 +77,8 @@ def run(args) -> int:
     rate = config.mask.rate if args.rate is None else _number(
         "--rate", args.rate, allowed="a sampling rate in (0, 1]")
     rate = check_rate(rate, "--rate")
+    if kind == "full":
+        rate = 1.0
     trials = _number("--trials", args.trials, integer=True, allowed="an integer >= 1")
     if trials < 1:
         raise invalid("--trials", "an integer >= 1", trials)
