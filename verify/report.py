@@ -444,7 +444,7 @@ def _fmt(x: Any) -> str:
             return "–"
         if math.isinf(f):
             return "∞" if f > 0 else "−∞"
-        return f"{f:.4g}"
+        return f"{f + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
     if isinstance(x, (dict, list, tuple, np.ndarray)):
         text = json.dumps(jsonable(x), default=str, allow_nan=False)
         return text if len(text) <= 160 else text[:157] + "..."
