@@ -274,6 +274,16 @@ class Network:
 
     # ------------------------------------------------------- explicit matrices
     def layer_matrix(self, i: int) -> sp.csr_matrix:
+        """W_i as an explicit sparse matrix (built once per network and cached).
+
+        See :meth:`_build_layer_matrix`.
+        """
+        cache = self.__dict__.setdefault("_matrices", {})
+        if i not in cache:
+            cache[i] = self._build_layer_matrix(i)
+        return cache[i]
+
+    def _build_layer_matrix(self, i: int) -> sp.csr_matrix:
         """W_i as an explicit sparse ``(n_i, n_{i-1})`` matrix, channel-major
         (MATH.md section 1): ``W[(c', q), (c, p)] = f_{c,c'}[q + pad - p s]`` when the
         offset lies in [0, l) (per axis in 2-D), scaled by the affine scale of c'.
