@@ -239,11 +239,18 @@ class _BatchLastLoss:
                 sc, bi = self.affine[i]
                 pre = np.multiply(pre, sc, out=ws.get(("aff", i), pre.shape))
                 pre += bi
+            if layer.activation == "relu":
+                # in place: relu(pre) > 0 exactly where pre > 0, so the output also
+                # serves as the backward pass's mask (one array less to write)
+                x = np.maximum(pre, 0.0, out=pre)
+                if keep:
+                    pres.append(x)
+                if not x.flags.c_contiguous:  # a padding crop
+                    x = np.ascontiguousarray(x)
+                continue
             if keep:
                 pres.append(pre)
-            if layer.activation == "relu":
-                x = np.maximum(pre, 0.0, out=ws.get(("act", i), pre.shape))
-            elif layer.activation == "identity":
+            if layer.activation == "identity":
                 x = np.ascontiguousarray(pre)
             else:
                 x = activations.apply(layer.activation, pre, layer.slope)
