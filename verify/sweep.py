@@ -326,18 +326,21 @@ def parse_sweep(data: Mapping[str, Any]) -> Sweep:
                           tuple(int(k) for k in child.spawn_key), quick, tuple(imports), options))
 
     # ---- every task must apply (checked now, so nothing starts on a bad grid)
-    if kind == "check":
-        for t in tasks:
-            cfg = build_config(t.config)
-            reason = get_check(t.lemma).requires(cfg) if get_check(t.lemma).requires else None
+    checked: set[str] = set()  # once per grid point, not per replicate
+    for t in tasks:
+        key = json.dumps([t.lemma, t.config], sort_keys=True)
+        if key in checked:
+            continue
+        checked.add(key)
+        cfg = build_config(t.config)
+        if kind == "check":
+            requires = get_check(t.lemma).requires
+            reason = requires(cfg) if requires is not None else None
             if reason:
                 raise VerifyError(f"sweep: lemma {t.lemma!r} does not apply to configuration "
                                   f"{cfg.name!r} (task {t.index}): {reason}")
-    else:
-        for t in tasks:
-            cfg = build_config(t.config)
-            if cfg.mask.kind == "gaussian":
-                raise invalid("sweep.masks", "subsampling masks for kind = \"invert\"", "gaussian")
+        elif cfg.mask.kind == "gaussian":
+            raise invalid("sweep.masks", "subsampling masks for kind = \"invert\"", "gaussian")
     digest = hashlib.sha1("\n".join(t.task_id for t in tasks).encode()).hexdigest()
     return Sweep(tuple(tasks), jsonable(sw), digest)
 
