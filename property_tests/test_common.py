@@ -46,6 +46,8 @@ def test_lemma_holds(lemma, data):
     config = data.draw(lemma.strategy(), label="config")
     seed = data.draw(seeds(), label="seed")
     note(_describe(config))
+    if lemma.requires is not None:  # the strategy draws only where the lemma applies
+        assert lemma.requires(config) is None, lemma.requires(config)
     result = run_check(lemma.id, config, seed=seed, quick=True)
     note(result.summary())
     assert result.error is None
