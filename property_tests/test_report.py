@@ -148,7 +148,8 @@ def load(out: Path) -> dict:
 def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     check = register_fake(figures=(hist_figure, broken_figure))
     out = tmp_path / "rep"
-    rep = build_report(out, quick=True, seed=3, checks=[check], parallel_figures=parallel)
+    rep = build_report(out, quick=True, seed=3, checks=[check], parallel_figures=parallel,
+                       jobs=1)
     assert rep.exit_code == 0  # the counter-example fails, as expected
     for name in ("index.html", "REPORT.md", "results.json", "results.csv",
                  "tables/fake-scaling.csv.gz"):
@@ -222,16 +223,44 @@ def test_forked_figures_are_drawn_in_a_helper_process(sandbox, tmp_path):
         return hist_figure(result)
 
     register_fake(figures=(pid_figure,))
-    build_report(tmp_path / "a", quick=True, progress=False, parallel_figures=True)
+    build_report(tmp_path / "a", quick=True, progress=False, parallel_figures=True, jobs=1)
     forked = pids.read_text().split()
     pids.unlink()
-    build_report(tmp_path / "b", quick=True, progress=False, parallel_figures=False)
+    build_report(tmp_path / "b", quick=True, progress=False, parallel_figures=False, jobs=1)
     here = pids.read_text().split()
     assert len(forked) == len(here) == 2
     assert str(os.getpid()) not in forked and set(here) == {str(os.getpid())}
     for name in ("fake-theory-2layer-1.png", "fake-paper-fig4-uniform01-1.png"):
         assert ((tmp_path / "a" / "figures" / name).read_bytes()
                 == (tmp_path / "b" / "figures" / name).read_bytes())  # same figures
+
+
+def test_parallel_checks_give_the_same_report(sandbox, tmp_path):
+    register_fake(figures=(hist_figure, broken_figure))
+    register_fake("second", presets={"theory-2layer-2d": "pass"}, figures=(hist_figure,),
+                  order=2, warn="a warning from a worker")
+
+    def crash(instance, *, rng, quick):
+        raise ZeroDivisionError("crash in a worker")
+
+    registry.register("crashes", statement="crashes", reference="Lemma T.2",
+                      presets={"theory-2layer": "pass"}, order=3)(crash)
+    one = build_report(tmp_path / "one", quick=True, progress=False, jobs=1)
+    two = build_report(tmp_path / "two", quick=True, progress=False, jobs=2)
+    assert two.provenance["jobs"] == 2 and one.provenance["jobs"] == 1
+    assert one.exit_code == two.exit_code == 1  # the crash
+    assert ((tmp_path / "one" / "results.csv").read_bytes()
+            == (tmp_path / "two" / "results.csv").read_bytes())
+    a, b = load(tmp_path / "one"), load(tmp_path / "two")
+    keep = ("lemma", "preset", "passed", "statistic", "bound", "error", "warnings")
+    assert ([{k: r.get(k) for k in keep} for r in a["results"]]
+            == [{k: r.get(k) for k in keep} for r in b["results"]])
+    assert b["results"][2]["warnings"] == ["RuntimeWarning: a warning from a worker"]
+    assert b["results"][3]["error"] == "ZeroDivisionError: crash in a worker"
+    figs = sorted(p.name for p in (tmp_path / "two" / "figures").iterdir())
+    assert figs == sorted(p.name for p in (tmp_path / "one" / "figures").iterdir())
+    assert len(figs) == 3 and "figure exploded" in (tmp_path / "two" / "index.html").read_text()
+    check_html(tmp_path / "two" / "index.html")
 
 
 def test_forced_failure_sets_exit_1(sandbox, tmp_path):
@@ -282,7 +311,7 @@ def test_crashing_check_is_an_error_row_and_others_still_run(sandbox, tmp_path):
                       presets={"theory-2layer": "pass", "no-such-preset": "pass"}, order=3)(refuses)
     register_fake("after", presets={"theory-2layer": "pass"}, figures=(), order=4, calls=calls)
     out = tmp_path / "rep"
-    rep = build_report(out, quick=True, progress=False)
+    rep = build_report(out, quick=True, progress=False, jobs=1)  # calls seen in-process
     assert rep.exit_code == 1
     assert calls == ["theory-2layer", "theory-2layer"]  # both neighbours ran
     data = load(out)

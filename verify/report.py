@@ -85,6 +85,7 @@ class Entry:
     peak_rss_mb: float | None = None  # the process's peak resident memory after this check
     cpu_s: float = 0.0  # CPU time of the check (all threads): robust to a loaded machine
     warnings: list[str] = field(default_factory=list)  # warnings the check raised
+    figures_done: bool = False  # figures already drawn (by the worker that ran it)
 
 
 @dataclass(frozen=True)
@@ -240,40 +241,101 @@ def _warning_notes(caught) -> list[str]:
     return notes
 
 
+def _run_one(check: LemmaCheck, preset: str, seed: int, quick: bool) -> Entry:
+    """One check on one preset, with its CPU time, peak memory and warnings."""
+    start, cpu0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = run_check(check.id, preset, seed=seed, quick=quick, catch=True)
+        except VerifyError as exc:  # refused by the runner: shown, not fatal
+            result = _error_result(check, preset, seed, quick, exc, time.perf_counter() - start)
+    cpu = time.process_time() - cpu0
+    notes = _warning_notes(caught)
+    for note in notes:  # still shown on the console, and kept for the report
+        print(f"{check.id} [{preset}]: warning: {note}", file=sys.stderr)
+    return Entry(check, result, peak_rss_mb=_peak_rss_mb(), cpu_s=cpu, warnings=notes)
+
+
+def _worker_job(lemma: str, preset: str, seed: int, quick: bool) -> tuple:
+    """In a forked worker: run one check and draw its figures. Returns everything but
+    the LemmaCheck (its functions need not pickle); the registry came with the fork."""
+    e = _run_one(get_check(lemma), preset, seed, quick)
+    f0 = time.perf_counter()
+    figures = render_figures(e.check, e.result)
+    return e.result, e.peak_rss_mb, e.cpu_s, e.warnings, figures, time.perf_counter() - f0
+
+
+def default_jobs() -> int:
+    """Checks run at once by default: 2 where ``fork`` exists and 2+ CPUs, else 1."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
                progress: bool | None = None,
-               on_entry: Callable[[Entry], None] | None = None) -> list[Entry]:
+               on_entry: Callable[[Entry], None] | None = None,
+               jobs: int = 1) -> list[Entry]:
     """Run every check on each of its default presets; a crash becomes an error row.
 
-    The peak resident memory is read after each check: the check after which it
-    grows is the one that set the peak.
+    With ``jobs > 1`` the checks run in that many forked worker processes, which also
+    draw the figures; results do not depend on it (each check draws from its own
+    seeded streams). A job whose worker fails (dies, or its result does not pickle)
+    is run again here. The peak resident memory is read after each check, in the
+    process that ran it.
     """
-    jobs = [(c, p) for c in checks for p in c.presets]
-    bar = _Progress(len(jobs), progress)
-    out = []
+    todo = [(c, p) for c in checks for p in c.presets]
+    bar = _Progress(len(todo), progress)
+    out: list[Entry] = []
     try:
-        for check, preset in jobs:
+        if jobs > 1 and len(todo) > 1:
+            out = _run_parallel(todo, seed, quick, bar, min(jobs, len(todo)))
+            if on_entry is not None:
+                for e in out:
+                    on_entry(e)
+            return out
+        for check, preset in todo:
             bar.start(check.id, preset)
-            start, cpu0 = time.perf_counter(), time.process_time()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    result = run_check(check.id, preset, seed=seed, quick=quick, catch=True)
-                except VerifyError as exc:  # refused by the runner: shown, not fatal
-                    result = _error_result(check, preset, seed, quick, exc,
-                                           time.perf_counter() - start)
-            cpu = time.process_time() - cpu0
-            notes = _warning_notes(caught)
-            for note in notes:  # still shown on the console, and kept for the report
-                print(f"{check.id} [{preset}]: warning: {note}", file=sys.stderr)
-            out.append(Entry(check, result, peak_rss_mb=_peak_rss_mb(), cpu_s=cpu,
-                             warnings=notes))
-            bar.finish(result)
+            out.append(_run_one(check, preset, seed, quick))
+            bar.finish(out[-1].result)
             if on_entry is not None:
                 on_entry(out[-1])
     finally:
         bar.close()
     return out
+
+
+def _run_parallel(todo, seed: int, quick: bool, bar: "_Progress", jobs: int) -> list[Entry]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    entries: list[Entry | None] = [None] * len(todo)
+    try:
+        futures = {pool.submit(_worker_job, c.id, p, seed, quick): i
+                   for i, (c, p) in enumerate(todo)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            check, preset = todo[i]
+            try:
+                result, rss, cpu, notes, figures, fig_s = fut.result()
+                e = Entry(check, result, figures, fig_s, rss, cpu, notes, figures_done=True)
+            except Exception:  # noqa: BLE001 - the worker failed us: run it here instead
+                e = _run_one(check, preset, seed, quick)
+            entries[i] = e
+            bar.finish(e.result)
+    except BaseException:
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:  # our own workers, by handle: an interrupt stops them now
+            if proc.is_alive():
+                proc.terminate()
+        raise
+    pool.shutdown(wait=True)
+    return [e for e in entries if e is not None]
 
 
 def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
@@ -325,7 +387,8 @@ class _FigureRenderer:
                 self.pool = None
 
     def submit(self, entry: Entry) -> None:
-        if self.pool is None or entry.result.error is not None or not entry.check.figures:
+        if (self.pool is None or entry.figures_done or entry.result.error is not None
+                or not entry.check.figures):
             return
         try:
             self.futures[id(entry)] = self.pool.submit(_render_worker, entry.result.lemma,
@@ -335,6 +398,8 @@ class _FigureRenderer:
 
     def finish(self, entries: Sequence[Entry]) -> None:
         for e in entries:
+            if e.figures_done:
+                continue
             fut = self.futures.pop(id(e), None)
             if fut is not None:
                 try:
@@ -345,6 +410,7 @@ class _FigureRenderer:
             f0 = time.perf_counter()
             e.figures = render_figures(e.check, e.result)
             e.figures_s = time.perf_counter() - f0
+            e.figures_done = True
 
     def close(self, *, wait: bool = True) -> None:
         """Shut the helper down; ``wait=False`` (an interrupted run) also stops the
@@ -386,7 +452,7 @@ def _library_versions() -> dict[str, str | None]:
 
 
 def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str | None,
-               started: float, wall_s: float) -> dict[str, Any]:
+               started: float, wall_s: float, jobs: int = 1) -> dict[str, Any]:
     """Where the numbers came from: versions, commit, seeds, configs, machine, timing."""
     commit = _git("rev-parse", "HEAD")
     dirty = None
@@ -408,7 +474,7 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         "git_commit": commit, "git_dirty": dirty,
         "command": command or "verify report",
         "argv": list(sys.argv),
-        "seed": int(seed), "quick": bool(quick),
+        "seed": int(seed), "quick": bool(quick), "jobs": int(jobs),
         "seeds": "each check: weights from SeedSequence(seed).spawn(2)[0], mask from [1], "
                  "the check's own stream from SeedSequence(seed).spawn(3)[2]",
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
@@ -713,6 +779,7 @@ def _provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
         ["seed", str(prov.get("seed"))],
         ["seed derivation", str(prov.get("seeds"))],
         ["quick", "yes" if prov.get("quick") else "no"],
+        ["checks at once", str(prov.get("jobs", 1))],
         ["started (UTC)", str(prov.get("started_utc"))],
         ["wall time", f"{prov.get('wall_time_s', float('nan')):.1f} s (checks "
                       f"{prov.get('checks_time_s', float('nan')):.1f} s, figures "
@@ -946,7 +1013,7 @@ def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> N
 def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
                  checks: Iterable[LemmaCheck | str] | None = None,
                  progress: bool | None = None, command: str | None = None,
-                 parallel_figures: bool | None = None) -> Report:
+                 parallel_figures: bool | None = None, jobs: int | None = None) -> Report:
     """Run every check on its default presets and write the report into ``out``.
 
     Parameters
@@ -966,6 +1033,10 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     parallel_figures : bool or None
         Draw figures in a forked helper process while the next checks run (None:
         when ``fork`` exists and there are 2 or more CPUs). Same figures either way.
+        Only used when the checks run one at a time (``jobs=1``).
+    jobs : int or None
+        Checks run at once, each in a forked worker (None: :func:`default_jobs`, 2 on
+        a 2-core machine). Same results either way; per-check times then overlap.
 
     Returns
     -------
@@ -974,6 +1045,9 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
         verdict matches its expectation, 1 otherwise.
     """
     path = validate_out(out)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
+                             or jobs < 1):
+        raise invalid("jobs", "an integer >= 1", jobs)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise invalid("seed", "an integer >= 0", seed)
     if command is None:
@@ -982,21 +1056,24 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     started = time.time()
     t0 = time.perf_counter()
     selected = _resolve_checks(checks)
-    renderer = _FigureRenderer(parallel_figures)
+    jobs = default_jobs() if jobs is None else int(jobs)
+    # checks in parallel draw their own figures; one at a time, a helper draws them
+    renderer = _FigureRenderer(parallel_figures if jobs <= 1 else False)
     try:
         entries = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
-                             on_entry=renderer.submit)
+                             on_entry=renderer.submit, jobs=jobs)
         renderer.finish(entries)
     except BaseException:
         renderer.close(wait=False)
         raise
     renderer.close()
     prov = provenance(entries, seed=int(seed), quick=quick, command=command, started=started,
-                      wall_s=time.perf_counter() - t0)
+                      wall_s=time.perf_counter() - t0, jobs=jobs)
     write_report(path, entries, prov)
     return Report(path, tuple(entries), prov)
 
 
 __all__ = ["DEFAULT_OUT", "SCHEMA", "Report", "Entry", "FigureOut", "status", "validate_out",
-           "run_checks", "render_figures", "provenance", "render_html", "render_markdown",
+           "run_checks", "default_jobs", "render_figures", "provenance", "render_html",
+           "render_markdown",
            "stacked_tables", "write_files", "write_report", "build_report"]

@@ -29,6 +29,21 @@ def configure(p) -> None:
     p.add_argument("--quick", action="store_true",
                    help="smaller sample counts for a fast look, same verdict rules")
     add_seed(p)
+    p.add_argument("--jobs", type=_jobs_type, default=None, metavar="N",
+                   help="checks run at once, each in its own process (default: 2 on a "
+                        "machine with 2+ CPUs, else 1); results do not depend on it")
+
+
+def _jobs_type(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
 
 
 def _interrupt(signum, frame):
@@ -40,7 +55,8 @@ def run(args) -> int:
 
     validate_out(args.out)  # bad output path: exit 2 before any work
     command = "verify report " + shlex.join(
-        ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else []))
+        ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+        + ([] if args.jobs is None else ["--jobs", str(args.jobs)]))
     t0 = time.perf_counter()
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -48,7 +64,8 @@ def run(args) -> int:
         # report stays in place (the CLI exits 130).
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = build_report(args.out, quick=args.quick, seed=args.seed, command=command)
+        report = build_report(args.out, quick=args.quick, seed=args.seed, command=command,
+                              jobs=args.jobs)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
