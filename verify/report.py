@@ -854,7 +854,8 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
     for lemma, group in by_lemma.items():
         chk = group[0].check
         lines += ["", f'<a id="{_anchor(lemma)}"></a>', "",
-                  f"## {_md_text(lemma)}: {_md_text(chk.reference)}", "", f"*{_md_text(chk.statement)}*"]
+                  f"## {_md_text(lemma)}: {_md_text(chk.reference)}", "",
+                  f"*{_md_text(chk.statement)}*"]
         for e in group:
             r = e.result
             label, _ = status(r)
