@@ -580,12 +580,12 @@ def _starts(problem: Problem, rng, radii, per_radius, near_negative: bool):
             np.tile(kind, S))
 
 
-def _width_sweep(config: Config, instance: Instance, masks_kind, factors, n_samples, rng):
+def _width_sweep(config: Config, instance: Instance, rate, factors, n_samples, rng):
     """The surrogate gap on networks whose channels (all but the latent's) are scaled
     by each factor, full observation and a random mask at the instance's rate."""
     spec = config.spec
     rows = []
-    rate = float(masks_kind)
+    rate = float(rate)
     for f in factors:  # a handful of widths
         layers = tuple(LayerSpec(max(1, int(round(f * l.channels))), l.kernel, l.stride,
                                  l.padding, l.activation, l.slope, l.affine)
