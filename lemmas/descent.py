@@ -581,8 +581,9 @@ def _starts(problem: Problem, rng, radii, per_radius, near_negative: bool):
 
 
 def _width_sweep(config: Config, instance: Instance, rate, factors, n_samples, rng):
-    """The surrogate gap on networks whose channels (all but the latent's) are scaled
-    by each factor, full observation and a random mask at the instance's rate."""
+    """The surrogate gap (and the minimiser rho of J along -t z*, two targets) on
+    networks whose channels (all but the latent's) are scaled by each factor, full
+    observation and a random mask at the instance's rate."""
     spec = config.spec
     rows = []
     rate = float(rate)
@@ -606,9 +607,13 @@ def _width_sweep(config: Config, instance: Instance, rate, factors, n_samples, r
             / math.sqrt(sp.latent_dim)
         gap = surrogate_gap(net, config.weights if config.loader is None else None,
                             masks, zstar, z, s, k)
+        gp, gm = net.forward(zstar), net.forward(-zstar)
         for si, name in enumerate(("full", f"random r={rate:g}")):
             g = gap[s == si]
+            m = masks[si]
+            ray = np.sum(m * gp * gm, axis=-1) / np.maximum(np.sum(m * gm * gm, axis=-1), 1e-300)
             rows.append({"factor": f, "channels": "-".join(map(str, sp.channels)),
+                         "rho_ray_mean": float(ray.mean()),
                          "block_rows": int(sp.layers[-1].channels * sp.layers[-1].kernel
                                            ** sp.dims),
                          "measurement": name, "gap_mean": float(g.mean()),
