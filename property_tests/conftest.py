@@ -17,8 +17,10 @@ _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.filter_too_much,
                                                      HealthCheck.data_too_large])
 settings.register_profile("ci", max_examples=15, derandomize=True, print_blob=True, **_COMMON)
-settings.register_profile("dev", max_examples=25, **_COMMON)
-settings.register_profile("thorough", max_examples=400, **_COMMON)
+# derandomize=False explicitly: Hypothesis auto-loads its own derandomized "ci"
+# profile whenever a CI variable is set, and profiles inherit from the loaded one.
+settings.register_profile("dev", max_examples=25, derandomize=False, **_COMMON)
+settings.register_profile("thorough", max_examples=400, derandomize=False, **_COMMON)
 
 PROFILE = os.environ.get("VERIFY_HYPOTHESIS_PROFILE") or (
     "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
