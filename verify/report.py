@@ -665,8 +665,9 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
              + (" (<b>quick run</b>: smaller sample counts, same verdict rules)" if quick else "")
              + ".</p>",
              f'<p class="banner {banner_cls}">{_h(_overall(entries))}</p>',
-             '<p class="legend">Verdicts: <span class="ok">pass</span>'
-             '<span class="xfail">fail (expected)</span>: a counter-example preset that is '
+             '<p class="legend">Verdicts: <span class="ok">pass</span>: holds where it is '
+             'expected to, <span class="xfail">fail (expected)</span>: a counter-example '
+             'preset that is '
              'meant to fail, <span class="bad">FAIL</span> / <span class="bad">PASS (expected '
              'fail)</span>: does not match its expectation, <span class="error">ERROR</span>: '
              'the check crashed. Margin is signed: positive means the statement holds with '
