@@ -56,6 +56,10 @@ class LemmaCheck:
     counter_strategy : callable or None
         ``counter_strategy() -> SearchStrategy[Config]``: configurations that break a
         condition far enough that the check must fail.
+    expect : callable or None
+        ``expect(config) -> "pass" | "fail"``: the expectation, stated from the lemma's
+        hypotheses, for configurations outside ``presets`` (default: "fail" exactly on
+        counter-example configurations when ``detects_counterexample``).
     """
 
     id: str
@@ -69,10 +73,16 @@ class LemmaCheck:
     order: int = 100
     strategy: Callable[[], Any] | None = field(default=None, compare=False)
     counter_strategy: Callable[[], Any] | None = field(default=None, compare=False)
+    expect: Callable[[Config], str] | None = field(default=None, compare=False)
 
     def expected_on(self, config: Config) -> Literal["pass", "fail"]:
         if config.name in self.presets:
             return self.presets[config.name]  # type: ignore[return-value]
+        if self.expect is not None:
+            verdict = self.expect(config)
+            if verdict not in ("pass", "fail"):
+                raise invalid(f"{self.id}.expect(config)", "'pass' or 'fail'", verdict)
+            return verdict  # type: ignore[return-value]
         return "fail" if (config.counterexample and self.detects_counterexample) else "pass"
 
 
@@ -81,7 +91,7 @@ _REGISTRY: dict[str, LemmaCheck] = {}
 
 def register(id: str, *, statement: str, reference: str, presets: dict[str, str],
              detects_counterexample: bool = True, requires=None, figures=(), order: int = 100,
-             strategy=None, counter_strategy=None):
+             strategy=None, counter_strategy=None, expect=None):
     """Decorator: register ``fn(instance, *, rng, quick) -> Outcome`` as lemma ``id``."""
     for name, exp in presets.items():
         if exp not in ("pass", "fail"):
@@ -90,7 +100,7 @@ def register(id: str, *, statement: str, reference: str, presets: dict[str, str]
     def deco(fn: CheckFn) -> CheckFn:
         _REGISTRY[id] = LemmaCheck(id, statement, reference, fn, dict(presets),
                                    detects_counterexample, requires, tuple(figures), order,
-                                   strategy, counter_strategy)
+                                   strategy, counter_strategy, expect)
         return fn
 
     return deco
