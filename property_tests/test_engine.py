@@ -261,3 +261,16 @@ def test_preset_instances_are_reproducible():
     assert np.array_equal(i1.measurement.mask, i2.measurement.mask)
     i3 = cfg.instantiate(8)
     assert not np.array_equal(i1.network.weights[0].filters, i3.network.weights[0].filters)
+
+
+def test_tie_tolerance_treats_a_rounding_residue_as_the_kink():
+    """A unit that is on its kink in exact arithmetic but computes to +1e-18: the exact
+    rule follows the computed sign; ``tie_tol`` recovers the right-hand limit."""
+    from verify import activations
+    a = np.array([1e-18, -1e-18, 0.0, 2.0, -2.0])
+    da = np.array([-1.0, 1.0, -1.0, -1.0, 1.0])
+    assert np.array_equal(activations.directional("relu", a, da), [-1.0, 0.0, 0.0, -1.0, 0.0])
+    assert np.array_equal(activations.directional("relu", a, da, tie_tol=1e-15),
+                          [0.0, 1.0, 0.0, -1.0, 0.0])
+    leaky = activations.directional("leaky_relu", a, da, 0.2, tie_tol=1e-15)
+    assert np.allclose(leaky, [-0.2, 1.0, -0.2, -1.0, 0.2])

@@ -46,10 +46,17 @@ def derivative(name: str, a: np.ndarray, slope: float = 0.2) -> np.ndarray:
     raise ValueError(f"unknown activation {name!r}")
 
 
-def directional(name: str, a: np.ndarray, da: np.ndarray, slope: float = 0.2) -> np.ndarray:
-    """Exact one-sided derivative lim_{t->0+} (sigma(a + t da) - sigma(a)) / t."""
-    if name == "relu":
-        return np.where(a > 0, da, np.where(a < 0, 0.0, np.maximum(da, 0.0)))
-    if name == "leaky_relu":
-        return np.where(a > 0, da, np.where(a < 0, slope * da, np.where(da > 0, da, slope * da)))
+def directional(name: str, a: np.ndarray, da: np.ndarray, slope: float = 0.2,
+                tie_tol: float = 0.0) -> np.ndarray:
+    """Exact one-sided derivative lim_{t->0+} (sigma(a + t da) - sigma(a)) / t.
+
+    ``tie_tol > 0`` treats ``|a| <= tie_tol`` as a kink: for points that lie on a kink in
+    exact arithmetic but whose computed pre-activation carries a rounding residue
+    (e.g. exact cancellations of +-sigma weights). The default 0 is MATH.md's rule.
+    """
+    if name in ("relu", "leaky_relu"):
+        neg = 0.0 if name == "relu" else slope
+        on = np.abs(a) <= tie_tol
+        side = np.where(on, da, a)  # at a kink the direction decides the side
+        return np.where(side > 0, da, neg * da)
     return derivative(name, a, slope) * da

@@ -252,12 +252,13 @@ class Network:
             return gz, tuple(reversed(grads))
         return gz
 
-    def jvp(self, z: np.ndarray, v: np.ndarray, *, path: Path_ = "auto"):
+    def jvp(self, z: np.ndarray, v: np.ndarray, *, path: Path_ = "auto", tie_tol: float = 0.0):
         """Forward mode: ``(G(z), D_v G(z))``, the exact one-sided directional
         derivative ``lim_{t->0+} (G(z + t v) - G(z)) / t`` (MATH.md section 5).
 
         A ReLU unit counts as active when its pre-activation is > 0, or is 0 with a
-        positive directional derivative (the right-hand limit at a kink).
+        positive directional derivative (the right-hand limit at a kink). ``tie_tol``
+        widens "is 0" to ``|pre| <= tie_tol`` (see :func:`activations.directional`).
         """
         z, single = self._batch(z)
         v, _ = self._batch(np.broadcast_to(np.asarray(v, np.float64), z.shape).copy())
@@ -267,7 +268,7 @@ class Network:
             lin, dlin = self.conv(i, x, path), self.conv(i, dx, path)
             pre = self._affine(i, lin)
             dpre = dlin if w.scale is None else dlin * w.scale
-            dx = activations.directional(layer.activation, pre, dpre, layer.slope)
+            dx = activations.directional(layer.activation, pre, dpre, layer.slope, tie_tol)
             x = activations.apply(layer.activation, pre, layer.slope)
         out, dout = self.to_flat(x), self.to_flat(dx)
         return (out[0], dout[0]) if single else (out, dout)

@@ -73,9 +73,12 @@ class Objective:
         """grad J(z) by reverse mode (vector-Jacobian products through every layer)."""
         return self.value_and_gradient(z, path=path)[1]
 
-    def directional_derivative(self, z: np.ndarray, v: np.ndarray, *, path="auto") -> np.ndarray:
-        """Exact one-sided D_v J(z) = <A G(z) - y, A D_v G(z)>, shape (b,)."""
-        x, dx = self.network.jvp(z, v, path=path)
+    def directional_derivative(self, z: np.ndarray, v: np.ndarray, *, path="auto",
+                               tie_tol: float = 0.0) -> np.ndarray:
+        """Exact one-sided D_v J(z) = <A G(z) - y, A D_v G(z)>, shape (b,).
+
+        ``tie_tol``: see :meth:`Network.jvp` (0, the default, is MATH.md's exact rule)."""
+        x, dx = self.network.jvp(z, v, path=path, tie_tol=tie_tol)
         return np.sum(self.residual(x) * self.A.forward(dx), axis=-1)
 
 
