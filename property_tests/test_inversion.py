@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from verify.cli import main
 from verify.errors import VerifyError
-from verify.inversion import (_BatchLastLoss, _EngineLoss, invert, invert_lp, measure,
+from verify.inversion import (_ArcLoss, _BatchLastLoss, _EngineLoss, invert, invert_lp, measure,
                               recover, recover_config, relative_errors, trial_masks)
 from verify.objective import Objective
 from verify.measurements import Subsampling
@@ -73,6 +73,72 @@ def test_gradient_matches_objective_on_one_mask():
     v_ref, g_ref = obj.value_and_gradient(z)
     assert abs(val[0] - v_ref) <= ROUNDING * abs(v_ref)
     assert np.max(np.abs(g[:, 0] - g_ref)) <= ROUNDING * np.max(np.abs(g_ref))
+
+
+@settings(max_examples=8)
+@given(spec=conv_architectures(min_layers=1, max_layers=3, max_channels=5, padding=True,
+                               min_latent_channels=2, max_latent_channels=2,
+                               max_output=600),
+       seed=seeds())
+def test_arc_loss_equals_batch_last(spec, seed):
+    """The piecewise-linear tables of a 2-D-latent ReLU network give the same J and
+    grad J as the layer-by-layer passes, at z = 0 too (ReLU'(0) = 0: gradient 0)."""
+    net = draw_network(spec, rng=seed)
+    arcs = _ArcLoss.build(net)
+    assert arcs is not None and arcs.n_arcs >= 1
+    rng = np.random.default_rng(seed)
+    b = 7
+    z = rng.normal(size=(2, b))
+    z[:, -1] = 0.0
+    y = rng.normal(size=(spec.output_dim, b))
+    w = (rng.random(y.shape) < 0.6).astype(float)
+    y *= w
+    l1, g1 = _BatchLastLoss(net).value_and_grad(z, y, w)
+    g1 = g1.copy()
+    l2, g2 = arcs.value_and_grad(z, y, w)
+    # the quadratic form J = 1/2 z^T Q z - c^T z + k sums O(n_d) terms of size ||y||^2
+    scale_l = max(1.0, float(np.max(l1)), float(np.max(np.sum(y * y, axis=0))))
+    scale_g = max(1.0, float(np.max(np.abs(g1))))
+    assert np.max(np.abs(l1 - l2)) <= ROUNDING * scale_l * spec.output_dim
+    assert np.max(np.abs(g1 - g2)) <= ROUNDING * scale_g * spec.output_dim
+    assert np.all(g2[:, -1] == 0.0)
+    # a second call at new points re-reads the arcs (the per-trial cache follows z)
+    z2 = -z[:, ::-1].copy()
+    l1, g1 = _BatchLastLoss(net).value_and_grad(z2, y, w)
+    g1 = g1.copy()
+    l2, g2 = arcs.value_and_grad(z2, y, w)
+    assert np.max(np.abs(g1 - g2)) <= ROUNDING * max(1.0, float(np.max(np.abs(g1)))) * spec.output_dim
+
+
+def test_backend_choice():
+    fig4 = get_preset("paper-fig4").instantiate(0).network
+    y = measure(fig4, np.ones((1, 2)))
+    assert invert(fig4, y, iterations=2).settings["backend"] == "arcs"
+    assert invert(fig4, y, iterations=2, negation="flip").settings["backend"] == "batch-last"
+    assert invert(fig4, y, iterations=2, method="gd").settings["backend"] == "batch-last"
+    theory = _small_theory()  # latent 4: no arc tables
+    y4 = measure(theory, np.ones((1, 4)))
+    assert invert(theory, y4, iterations=2).settings["backend"] == "batch-last"
+    with pytest.raises(VerifyError, match="backend"):
+        invert(fig4, y, iterations=2, method="gd", backend="arcs")
+
+
+def test_arc_backend_gives_the_batch_last_answers():
+    """Same Adam, same starts: the same verdicts, and the answers agree far below the
+    success threshold (the gradients differ by rounding, which Adam's normalised steps
+    can amplify near a minimum; 1e-6 is 1/1000 of SUCCESS_TOL)."""
+    net = get_preset("paper-fig4").instantiate(0).network
+    rng = np.random.default_rng(7)
+    masks = trial_masks(net.spec.output_shape, "random", 0.5, 24, rng=rng)
+    z_star, init = rng.normal(size=(24, 2)), rng.normal(size=(24, 2))
+    y = measure(net, z_star, masks)
+    kw = dict(method="adam", lr=0.01, iterations=400, tol=0.0, init=init)
+    a = invert(net, y, masks, backend="arcs", **kw)
+    b = invert(net, y, masks, backend="batch-last", **kw)
+    ea, eb = relative_errors(a.z_hat, z_star), relative_errors(b.z_hat, z_star)
+    assert np.array_equal(ea <= 1e-3, eb <= 1e-3) and (ea <= 1e-3).any()
+    assert np.max(np.abs(a.z_hat - b.z_hat)) <= 1e-6
+    assert np.max(np.abs(a.loss - b.loss)) <= 1e-6 * max(1.0, float(np.max(b.loss)))
 
 
 # ----------------------------------------------------------------- recovery

@@ -312,12 +312,134 @@ class _EngineLoss:
         return 0.5 * np.einsum("ij,ij->j", r, r), np.ascontiguousarray(g.T)
 
 
-def _loss_for(network: Network, backend: str):
+class _ArcLoss:
+    """J and grad J for a 2-D latent through a bias-free ReLU network, from its exact
+    piecewise-linear form (paper Sec. 4.2 / Fig. 4 networks).
+
+    G is positively homogeneous and each layer's activation pattern at z depends only on
+    the angle of z (every pre-activation is linear in z on a cone), so the circle splits
+    into arcs on each of which G(z) = P_a z with a fixed (n_d, 2) matrix P_a (the
+    products of the layer matrices with the ReLU patterns, Lemma Sup.1's D_{i,z}).
+    On arc a, J(z) = 1/2 z^T Q z - c^T z + k with Q = P_a^T A P_a, c = P_a^T A y:
+    an iteration is a 2 x 2 product per trial, and (Q, c) are rebuilt (one (2, n_d)
+    by (n_d, 5) product) only for trials that crossed into another arc.
+
+    The arcs are found by splitting, layer by layer, at every zero of a row of the
+    previous arcs' linear maps; a row's sign inside an arc is read at its midpoint,
+    with the engine's convention ReLU'(0) = 0 (a row that vanishes on an arc is off).
+    ``value`` (the loss the result reports) is the exact residual of
+    :class:`_BatchLastLoss`; the quadratic-form J returned with the gradient carries
+    absolute rounding ~eps ||A y||^2, so this loss serves Adam without the per-iteration
+    negation test (which compares losses) only.
+    """
+
+    name = "arcs"
+    #: bound on the arc tables (bytes); beyond it the network is not a candidate
+    MAX_BYTES = 160e6
+
+    def __init__(self, network: Network, edges: np.ndarray, P: np.ndarray):
+        self.network, self.spec = network, network.spec
+        self.exact = _BatchLastLoss(network)
+        self.edges = edges
+        p0, p1 = P[..., 0], P[..., 1]
+        self.T = np.ascontiguousarray(np.stack([p0 * p0, p0 * p1, p1 * p1, p0, p1], axis=-1))
+        self.n_arcs = P.shape[0]
+        self._y = None
+
+    @classmethod
+    def build(cls, network: Network) -> "_ArcLoss | None":
+        """The arc tables, or None when the network is not a 2-D-latent, bias-free ReLU
+        network or its arcs would exceed :attr:`MAX_BYTES`."""
+        spec = network.spec
+        if spec.latent_dim != 2 or any(l.activation != "relu" or l.affine for l in spec.layers):
+            return None
+        edges = np.array([-np.pi, np.pi])
+        P = np.eye(2)[None]                                   # (arcs, n_i, 2)
+        for i in range(spec.depth):
+            W = network.layer_matrix(i)
+            K, n_prev = P.shape[0], P.shape[1]
+            flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
+            pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
+            # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that minus/plus pi
+            t = np.arctan2(pre[..., 0], -pre[..., 1])
+            nz = (pre[..., 0] != 0) | (pre[..., 1] != 0)
+            cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
+            lo, hi = edges[:-1, None], edges[1:, None]
+            inside = (cand > lo) & (cand < hi) & nz
+            new_edges = np.unique(np.concatenate([edges, cand[inside]]))
+            K2 = new_edges.size - 1
+            if K2 * pre.shape[1] * 5 * 8 > cls.MAX_BYTES:
+                return None
+            mid = 0.5 * (new_edges[:-1] + new_edges[1:])
+            parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, K - 1)
+            pp = pre[parent]
+            on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
+            P = pp * on[..., None]
+            edges = new_edges
+        return cls(network, edges, np.ascontiguousarray(P))
+
+    def forward(self, z):
+        return self.exact.forward(z)
+
+    def value(self, z, y, w):
+        return self.exact.value(z, y, w)
+
+    def _reset(self, y, w):
+        self._y = y
+        wy = w * y
+        self._U = np.ascontiguousarray(np.stack([w.T, wy.T], axis=1))   # (b, 2, n_d)
+        self._k0 = 0.5 * np.einsum("pb,pb->b", wy, y)
+        b = y.shape[1]
+        self._arc = np.full(b, -1, np.int64)
+        self._q = np.empty((3, b))
+        self._c = np.empty((2, b))
+
+    def value_and_grad(self, z, y, w):
+        """(J, grad J) per column of z (2, b); per-trial arc state is kept while the
+        same ``y`` array is passed (rebuilt when the caller compacts its arrays)."""
+        if y is not self._y:
+            self._reset(y, w)
+        z0, z1 = z[0], z[1]
+        arc = np.searchsorted(self.edges, np.arctan2(z1, z0), side="right") - 1
+        np.clip(arc, 0, self.n_arcs - 1, out=arc)
+        moved = np.flatnonzero(arc != self._arc)
+        if moved.size:
+            qc = np.matmul(self._U[moved], self.T[arc[moved]])        # (k, 2, 5)
+            self._q[:, moved] = qc[:, 0, :3].T
+            self._c[:, moved] = qc[:, 1, 3:].T
+            self._arc[moved] = arc[moved]
+        q0, q1, q2 = self._q
+        c0, c1 = self._c
+        g = np.empty_like(z)
+        a = q0 * z0
+        a += q1 * z1
+        g0 = np.subtract(a, c0, out=g[0])
+        a = q1 * z0
+        a += q2 * z1
+        g1 = np.subtract(a, c1, out=g[1])
+        # J = 1/2 z.(g - c) + k0 ... = 1/2 z^T Q z - c^T z + k0
+        val = 0.5 * (z0 * (g0 - c0) + z1 * (g1 - c1)) + self._k0
+        zero = (z0 == 0) & (z1 == 0)   # ReLU'(0) = 0: every unit is off at z = 0
+        if zero.any():
+            g[:, zero] = 0.0
+        return val, g
+
+
+def _loss_for(network: Network, backend: str, method: str = "adam", negation=None):
+    """``auto``: the arc tables (:class:`_ArcLoss`) for Adam without the per-iteration
+    negation test on a 2-D-latent ReLU network, else batch-last."""
+    if backend in ("auto", "arcs") and method == "adam" and negation != "flip":
+        loss = _ArcLoss.build(network)
+        if loss is not None:
+            return loss
     if backend in ("auto", "batch-last"):
         return _BatchLastLoss(network)
     if backend == "engine":
         return _EngineLoss(network)
-    raise invalid("backend", "'auto', 'batch-last' or 'engine'", backend)
+    if backend == "arcs":
+        raise invalid("backend", "'arcs' only for Adam without 'flip' on a 2-D-latent, "
+                      "bias-free ReLU network", backend)
+    raise invalid("backend", "'auto', 'arcs', 'batch-last' or 'engine'", backend)
 
 
 # ============================================================== validation
@@ -532,7 +654,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
     if tol is None:
         raise invalid("tol", "a finite number >= 0", tol)
     lr = _positive("lr", lr, allow_none=True)
-    loss = _loss_for(network, backend)
+    loss = _loss_for(network, backend, method, negation)
     if init is None:
         _positive("init_scale", init_scale)
         z0 = as_generator(rng).normal(0.0, init_scale, size=(n0, b))
