@@ -21,6 +21,11 @@ engine's ``Network.forward_with_cache`` / ``vjp`` re-laid out for memory traffic
 wall for thin layers); ``backend="engine"`` runs the engine's own passes instead, and the
 tests check that both give the same J and grad J to rounding.
 
+For Adam (without ``flip``) on a 2-D latent through a bias-free ReLU network (the
+paper's Sec. 4.2 / Fig. 4 setting) ``backend="auto"`` uses exact arc tables instead
+(:class:`_ArcLoss`): G(z) = P_a z on each of finitely many arcs of the circle, so an
+iteration is a 2 x 2 quadratic form per trial, rebuilt only when a trial changes arc.
+
 Negation safeguards (``negation=``)
 -----------------------------------
 ``None``       plain descent.
@@ -614,7 +619,8 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
     init : ndarray (b, n0), optional
         Starting points; default ``init_scale`` * N(0, I) from ``rng``.
     rng : Generator, int or None
-    backend : {"auto", "batch-last", "engine"}
+    backend : {"auto", "arcs", "batch-last", "engine"}
+        ``auto``: ``arcs`` where it applies (module Notes), else ``batch-last``.
     blas_threads : int or None
         BLAS threads during the loop (None: leave the library's setting).
     callback : callable, optional
