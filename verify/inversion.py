@@ -18,8 +18,10 @@ engine's flat channel-major ``(b, n)``. Then a transposed convolution is ONE mat
 product ``F^T @ x.reshape(C_in, -1)`` over all positions and trials, followed by one
 strided add per kernel offset whose inner axis (the trials) is contiguous. This is the
 engine's ``Network.forward_with_cache`` / ``vjp`` re-laid out for memory traffic (the
-wall for thin layers); ``backend="engine"`` runs the engine's own passes instead, and the
-tests check that both give the same J and grad J to rounding.
+wall for thin layers): buffers are reused across iterations (``out=``), and each
+activation derivative is written straight into the next adjoint's (zero-bordered) input.
+``backend="engine"`` runs the engine's own passes instead, and the tests check that
+both give the same J and grad J to rounding.
 
 For Adam (without ``flip``) on a 2-D latent through a bias-free ReLU network (the
 paper's Sec. 4.2 / Fig. 4 setting) ``backend="auto"`` uses exact arc tables instead
@@ -177,7 +179,12 @@ class _BatchLastLoss:
                                else (w.scale.reshape(shape), w.bias.reshape(shape)))
 
     def _conv(self, i: int, x: np.ndarray) -> np.ndarray:
-        """Layer i's transposed convolution, ``(C_in, *S_in, b) -> (C_out, *S_out, b)``."""
+        """Layer i's transposed convolution, ``(C_in, *S_in, b) -> (C_out, *S_out, b)``.
+
+        The kernel offsets k < s (per axis) tile positions [0, D s) disjointly and are the
+        first term of every sum there, so they are written, not added (no zero fill);
+        only the tail [D s, (D-1) s + l) is zeroed. Same additions in the same order as
+        zero-fill-then-add."""
         spec, layer, ws = self.spec, self.spec.layers[i], self.ws
         l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
         cout, din, b = spec.channels[i + 1], spec.sizes[i], x.shape[-1]
@@ -188,29 +195,54 @@ class _BatchLastLoss:
         cols = cols.reshape((cout,) + (l,) * dims + (din,) * dims + (b,))
         nfull = (din - 1) * s + l
         span = (din - 1) * s + 1
-        block = s == l
         full = ws.get(("full", i), (cout,) + (nfull,) * dims + (b,))
-        if not block:
+        tiled = l >= s
+        if not tiled:
             full.fill(0.0)
+        else:
+            e = din * s
+            full[:, e:] = 0.0
+            if dims == 2:
+                full[:, :e, e:] = 0.0
         if dims == 1:
             for k in range(l):
-                if block:
+                if tiled and k < s:
                     full[:, k:k + span:s] = cols[:, k]
                 else:
                     full[:, k:k + span:s] += cols[:, k]
         else:
+            if tiled:
+                for ki in range(s):
+                    for kj in range(s):
+                        full[:, ki:ki + span:s, kj:kj + span:s] = cols[:, ki, kj]
             for ki in range(l):
                 for kj in range(l):
-                    if block:
-                        full[:, ki:ki + span:s, kj:kj + span:s] = cols[:, ki, kj]
-                    else:
+                    if not (tiled and ki < s and kj < s):
                         full[:, ki:ki + span:s, kj:kj + span:s] += cols[:, ki, kj]
         if p:
             full = full[(slice(None),) + (slice(p, nfull - p),) * dims]
         return full
 
+    def _grad_buffer(self, i: int, shape) -> tuple[np.ndarray, np.ndarray]:
+        """(buffer for layer i's output gradient, its interior): with padding p the
+        buffer is the zero-bordered ``(C_out, *(S_out + 2p), b)`` that :meth:`_conv_t`
+        gathers from, so the gradient is written straight into it (no np.pad)."""
+        p, dims = self.spec.layers[i].padding, self.spec.dims
+        if not p:
+            buf = self.ws.get(("g", i), shape)
+            return buf, buf
+        n = shape[1] + 2 * p
+        buf = self.ws.get(("gpad", i), (shape[0],) + (n,) * dims + (shape[-1],))
+        buf[:, :p] = 0.0
+        buf[:, n - p:] = 0.0
+        if dims == 2:
+            buf[:, p:n - p, :p] = 0.0
+            buf[:, p:n - p, n - p:] = 0.0
+        return buf, buf[(slice(None),) + (slice(p, n - p),) * dims]
+
     def _conv_t(self, i: int, g: np.ndarray) -> np.ndarray:
-        """Adjoint of :meth:`_conv`."""
+        """Adjoint of :meth:`_conv`; ``g`` is the (zero-bordered, if padded) buffer of
+        :meth:`_grad_buffer`."""
         spec, layer, ws = self.spec, self.spec.layers[i], self.ws
         l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
         cout, din, b = spec.channels[i + 1], spec.sizes[i], g.shape[-1]
@@ -219,8 +251,6 @@ class _BatchLastLoss:
         if din == 1 and p == 0:
             out = np.matmul(F, g.reshape(-1, b), out=ws.get(("gx", i), (cin, b)))
             return out.reshape((cin,) + (1,) * dims + (b,))
-        if p:
-            g = np.pad(g, [(0, 0)] + [(p, p)] * dims + [(0, 0)])
         span = (din - 1) * s + 1
         gcols = ws.get(("gcols", i), (cout,) + (l,) * dims + (din,) * dims + (b,))
         if dims == 1:
@@ -234,6 +264,9 @@ class _BatchLastLoss:
         return gx.reshape((cin,) + (din,) * dims + (b,))
 
     def _forward(self, z: np.ndarray, keep: bool):
+        """Forward pass; ``pres[i]`` is what the backward pass needs of layer i: the
+        ReLU output (its positive set is the pre-activation's), the pre-activation
+        (leaky ReLU, identity), or the output (tanh, sigmoid: sigma' from sigma)."""
         spec, ws = self.spec, self.ws
         b = z.shape[-1]
         x = np.ascontiguousarray(z).reshape(spec.shape(0) + (b,))
@@ -244,21 +277,25 @@ class _BatchLastLoss:
                 sc, bi = self.affine[i]
                 pre = np.multiply(pre, sc, out=ws.get(("aff", i), pre.shape))
                 pre += bi
-            if layer.activation == "relu":
-                # in place: relu(pre) > 0 exactly where pre > 0, so the output also
-                # serves as the backward pass's mask (one array less to write)
-                x = np.maximum(pre, 0.0, out=pre)
-                if keep:
-                    pres.append(x)
-                if not x.flags.c_contiguous:  # a padding crop
-                    x = np.ascontiguousarray(x)
-                continue
-            if keep:
-                pres.append(pre)
-            if layer.activation == "identity":
+            act = layer.activation
+            if act == "relu" and pre.flags.c_contiguous:
+                x = np.maximum(pre, 0.0, out=pre)  # in place
+            elif act == "identity":
                 x = np.ascontiguousarray(pre)
             else:
-                x = activations.apply(layer.activation, pre, layer.slope)
+                x = ws.get(("x", i), pre.shape)  # contiguous, also for a padding crop
+                if act == "relu":
+                    np.maximum(pre, 0.0, out=x)
+                elif act == "leaky_relu" and 0.0 <= layer.slope <= 1.0:
+                    # max(a, slope a) = where(a > 0, a, slope a) for 0 <= slope <= 1
+                    np.multiply(pre, layer.slope, out=x)
+                    np.maximum(pre, x, out=x)
+                elif act == "tanh":
+                    np.tanh(pre, out=x)
+                else:
+                    x[...] = activations.apply(act, pre, layer.slope)
+            if keep:
+                pres.append(x if act in ("relu", "tanh", "sigmoid") else pre)
         return x.reshape(-1, b), pres
 
     def forward(self, z: np.ndarray) -> np.ndarray:
@@ -282,16 +319,28 @@ class _BatchLastLoss:
         g, loss = self._residual(out, y, w)
         g = g.reshape(spec.shape(spec.depth) + (b,))
         for i in range(spec.depth - 1, -1, -1):
-            layer = spec.layers[i]
-            pre = pres[i]
-            if layer.activation == "relu":
-                act = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
-                g = np.multiply(g, act, out=ws.get(("g", i), pre.shape))
-            elif layer.activation != "identity":
-                g = g * activations.derivative(layer.activation, pre, layer.slope)
+            layer, pre, act = spec.layers[i], pres[i], spec.layers[i].activation
+            buf, dst = self._grad_buffer(i, pre.shape)
+            if act == "relu":
+                on = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                np.multiply(g, on, out=dst)
+            elif act == "leaky_relu":
+                on = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                np.multiply(g, layer.slope, out=dst)   # g * where(a > 0, 1, slope)
+                np.copyto(dst, g, where=on)
+            elif act == "tanh":                        # 1 - tanh(a)^2 from the output
+                d = np.multiply(pre, pre, out=ws.get(("d", i), pre.shape))
+                np.subtract(1.0, d, out=d)
+                np.multiply(g, d, out=dst)
+            elif act == "sigmoid":                     # s (1 - s) from the output
+                d = np.subtract(1.0, pre, out=ws.get(("d", i), pre.shape))
+                d *= pre
+                np.multiply(g, d, out=dst)
+            else:                                      # identity
+                dst[...] = g
             if self.affine[i] is not None:
-                g = g * self.affine[i][0]
-            g = self._conv_t(i, g)
+                dst *= self.affine[i][0]
+            g = self._conv_t(i, buf)
         return loss, g.reshape(-1, b)
 
 
