@@ -412,6 +412,8 @@ class _ArcLoss:
         for i in range(spec.depth):
             W = network.layer_matrix(i)
             K, n_prev = P.shape[0], P.shape[1]
+            if 4 * K * W.shape[0] * 2 * 8 > cls.MAX_BYTES:  # pre, t, both candidates
+                return None
             flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
             pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
             # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that minus/plus pi
