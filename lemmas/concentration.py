@@ -583,7 +583,8 @@ def _figure_scaling(result):
     ax.set_ylabel("eps_hat")
     ax.set_title(f"WDC deviation, k = {result.details['scaling']['k']} [{result.preset}]")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    from verify.plotting import tight_layout
+    tight_layout(fig)  # drops log axes' invisible minor ticks first
     return fig
 
 

@@ -906,7 +906,8 @@ def width_sweep_figure(result):
     ax.set_ylabel("surrogate gap / ||z*||")
     ax.set_title("grad J vs H&V's h_{z,z*}")
     ax.legend(fontsize=7)
-    fig.tight_layout()
+    from verify.plotting import tight_layout
+    tight_layout(fig)  # drops log axes' invisible minor ticks first
     return fig
 
 

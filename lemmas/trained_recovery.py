@@ -175,7 +175,8 @@ def fig_restarts(result):
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7)
     ax.set_title(f"{result.preset}: restarts, rate {RATE}", fontsize=10)
-    fig.tight_layout()
+    from verify.plotting import tight_layout
+    tight_layout(fig)  # drops log axes' invisible minor ticks first
     return fig
 
 

@@ -266,6 +266,35 @@ def _worker_job(lemma: str, preset: str, seed: int, quick: bool) -> tuple:
     return e.result, e.peak_rss_mb, e.cpu_s, e.warnings, figures, time.perf_counter() - f0
 
 
+#: Rough CPU seconds of one check on one preset (default run), by lemma: used only to
+#: start the slowest checks first when checks run in parallel (longest first keeps the
+#: workers busy to the end instead of leaving one long check alone at the end). Results
+#: never depend on it. Measured costs from a previous report replace these hints.
+COST_HINTS = {"trained-recovery": 26.0, "subgaussian": 16.0, "partial": 4.0,
+              "symbolic": 2.0, "concentration": 2.0, "angle": 2.0}
+#: Cost of a lemma without a hint (seconds; the same scale as :data:`COST_HINTS`).
+DEFAULT_COST = 1.0
+
+
+def previous_costs(out: Path, quick: bool) -> dict[tuple[str, str], float]:
+    """CPU + figure seconds per (lemma, preset) measured by the report already in ``out``
+    (same ``quick`` flag), or ``{}``: scheduling hints only, never a result."""
+    try:
+        with open(out / "results.json", encoding="utf-8") as fh:
+            prov = json.load(fh).get("provenance", {})
+        if bool(prov.get("quick")) != bool(quick):
+            return {}
+        return {(str(t["lemma"]), str(t["preset"])): float(t.get("cpu_s", t["elapsed_s"]))
+                + float(t.get("figures_s") or 0.0) for t in prov.get("timing", [])}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _cost(check: LemmaCheck, preset: str, measured: dict[tuple[str, str], float]) -> float:
+    hint = COST_HINTS.get(check.id, DEFAULT_COST)
+    return measured.get((check.id, preset), hint)
+
+
 def default_jobs() -> int:
     """Checks run at once by default: 2 where ``fork`` exists and 2+ CPUs, else 1."""
     import multiprocessing
@@ -278,21 +307,24 @@ def default_jobs() -> int:
 def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
                progress: bool | None = None,
                on_entry: Callable[[Entry], None] | None = None,
-               jobs: int = 1) -> list[Entry]:
+               jobs: int = 1,
+               costs: dict[tuple[str, str], float] | None = None) -> list[Entry]:
     """Run every check on each of its default presets; a crash becomes an error row.
 
     With ``jobs > 1`` the checks run in that many forked worker processes, which also
     draw the figures; results do not depend on it (each check draws from its own
     seeded streams). A job whose worker fails (dies, or its result does not pickle)
     is run again here. The peak resident memory is read after each check, in the
-    process that ran it.
+    process that ran it. In parallel the slowest checks start first (``costs``:
+    measured seconds per (lemma, preset), else :data:`COST_HINTS`); the entries come
+    back in proof order whatever the order they ran in.
     """
     todo = [(c, p) for c in checks for p in c.presets]
     bar = _Progress(len(todo), progress)
     out: list[Entry] = []
     try:
         if jobs > 1 and len(todo) > 1:
-            out = _run_parallel(todo, seed, quick, bar, min(jobs, len(todo)))
+            out = _run_parallel(todo, seed, quick, bar, min(jobs, len(todo)), costs or {})
             if on_entry is not None:
                 for e in out:
                     on_entry(e)
@@ -308,15 +340,18 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
     return out
 
 
-def _run_parallel(todo, seed: int, quick: bool, bar: "_Progress", jobs: int) -> list[Entry]:
+def _run_parallel(todo, seed: int, quick: bool, bar: "_Progress", jobs: int,
+                  costs: dict[tuple[str, str], float]) -> list[Entry]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     entries: list[Entry | None] = [None] * len(todo)
+    # longest first (workers take jobs in submission order); ties keep proof order
+    order = sorted(range(len(todo)), key=lambda i: (-_cost(*todo[i], costs), i))
     try:
-        futures = {pool.submit(_worker_job, c.id, p, seed, quick): i
-                   for i, (c, p) in enumerate(todo)}
+        futures = {pool.submit(_worker_job, todo[i][0].id, todo[i][1], seed, quick): i
+                   for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             check, preset = todo[i]
@@ -1061,9 +1096,10 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     jobs = default_jobs() if jobs is None else int(jobs)
     # checks in parallel draw their own figures; one at a time, a helper draws them
     renderer = _FigureRenderer(parallel_figures if jobs <= 1 else False)
+    costs = previous_costs(path, quick) if jobs > 1 else {}
     try:
         entries = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
-                             on_entry=renderer.submit, jobs=jobs)
+                             on_entry=renderer.submit, jobs=jobs, costs=costs)
         renderer.finish(entries)
     except BaseException:
         renderer.close(wait=False)
