@@ -971,27 +971,10 @@ def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, dict[str, pd
 
 
 # ------------------------------------------------------------------- writing
-def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> list[str]:
-    """Write every report file into ``folder`` (a fresh, empty folder)."""
-    written = []
-    figs = folder / "figures"
-    figs.mkdir()
-    for e in entries:
-        for f in e.figures:
-            if f.png is not None:
-                (folder / f.name).write_bytes(f.png)
-                written.append(f.name)
-    payload = jsonable({"schema": SCHEMA, "provenance": prov,
-                        "summary": {**_counts(entries), "exit_code": 0 if all(
-                            e.result.matches_expectation for e in entries) else 1},
-                        "results": [{**e.result.to_json(), "warnings": list(e.warnings)}
-                                    for e in entries]})
-    (folder / "results.json").write_text(
-        json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n", encoding="utf-8")
-    main, extra = stacked_tables(entries)
+def _write_tables(folder: Path, main: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> list[str]:
+    """``results.csv``, ``tables/*.csv.gz`` and (with pyarrow) ``results.parquet``."""
+    written = ["results.csv"]
     main.to_csv(folder / "results.csv", index=False)
-    written += ["results.json", "results.csv"]
-    (folder / "tables").mkdir()
     for name, df in extra.items():
         # fixed mtime: the same tables give the same bytes (gzip stores a timestamp)
         df.to_csv(folder / name, index=False, compression={"method": "gzip", "mtime": 0})
@@ -1006,10 +989,76 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) ->
             written.append("results.parquet")
         except Exception as exc:  # noqa: BLE001 - optional format; CSV is the record
             print(f"verify report: results.parquet not written ({exc})", file=sys.stderr)
-    (folder / "REPORT.md").write_text(render_markdown(entries, prov), encoding="utf-8")
-    (folder / "index.html").write_text(render_html(entries, prov), encoding="utf-8")
-    written += ["REPORT.md", "index.html"]
     return written
+
+
+def _table_writer_child(folder: Path, main: pd.DataFrame, extra: dict[str, pd.DataFrame]):
+    """The table files written by a forked child (started, not waited for), or None.
+
+    Formatting the CSVs is the slowest part of writing a report; a child writes them
+    while this process renders the pages, on the second core. None (write them here)
+    without ``fork`` or a second CPU, or when the child cannot start.
+    """
+    import multiprocessing
+
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        child = multiprocessing.get_context("fork").Process(
+            target=_write_tables, args=(folder, main, extra), daemon=True)
+        child.start()
+    except (OSError, ValueError):
+        return None
+    return child
+
+
+def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> list[str]:
+    """Write every report file into ``folder`` (a fresh, empty folder).
+
+    The stacked tables are written by a forked child while the pages are rendered
+    here (the same bytes either way); if the child fails they are written here.
+    """
+    written = []
+    figs = folder / "figures"
+    figs.mkdir()
+    (folder / "tables").mkdir()
+    main, extra = stacked_tables(entries)
+    child = _table_writer_child(folder, main, extra)
+    try:
+        for e in entries:
+            for f in e.figures:
+                if f.png is not None:
+                    (folder / f.name).write_bytes(f.png)
+                    written.append(f.name)
+        payload = jsonable({"schema": SCHEMA, "provenance": prov,
+                            "summary": {**_counts(entries), "exit_code": 0 if all(
+                                e.result.matches_expectation for e in entries) else 1},
+                            "results": [{**e.result.to_json(), "warnings": list(e.warnings)}
+                                        for e in entries]})
+        (folder / "results.json").write_text(
+            json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n",
+            encoding="utf-8")
+        written.append("results.json")
+        (folder / "REPORT.md").write_text(render_markdown(entries, prov), encoding="utf-8")
+        (folder / "index.html").write_text(render_html(entries, prov), encoding="utf-8")
+        if child is not None:
+            child.join()
+        if child is None or child.exitcode != 0:  # no child, or it failed: write them here
+            tables = _write_tables(folder, main, extra)
+        else:
+            tables = ["results.csv", *extra]
+            if (folder / "results.parquet").is_file():
+                tables.append("results.parquet")
+    finally:
+        if child is not None and child.is_alive():  # interrupted: stop our own child
+            child.terminate()
+            child.join()
+    return written + tables + ["REPORT.md", "index.html"]
 
 
 def _umask() -> int:
