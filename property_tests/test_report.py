@@ -8,6 +8,7 @@ imported, so these tests do not depend on them); one test runs ``verify report
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -434,3 +435,61 @@ def test_cli_quick_on_the_real_registry(tmp_path):
     errors = [f"{r['lemma']}[{r['preset']}]: {r['error']}" for r in data["results"]
               if "error" in r]
     assert errors == [], errors
+
+
+# ------------------------------------------------------------------ speed-ups
+def _log_figure(lo: float, hi: float):
+    fig, ax = plt.subplots(figsize=(3, 2))
+    x = np.geomspace(lo, hi, 10)
+    ax.plot(x, x, "o-")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    return fig
+
+
+def test_pruned_minor_ticks_change_no_pixel():
+    from PIL import Image
+
+    from verify import plotting
+
+    def pixels(prune: bool, lo: float, hi: float) -> np.ndarray:
+        with plotting.style():
+            fig = _log_figure(lo, hi)
+            n = plotting.prune_minor_ticks(fig) if prune else 0
+            fig.tight_layout()
+            return n, np.asarray(Image.open(io.BytesIO(plotting.png_bytes(fig))))
+
+    n_wide, wide = pixels(True, 1e-4, 1e2)  # 6 decades: minor ticks carry no label
+    assert n_wide == 2 and np.array_equal(wide, pixels(False, 1e-4, 1e2)[1])
+    n_short, short = pixels(True, 2.0, 7.0)  # under a decade: minor ticks are labelled
+    assert n_short == 0 and np.array_equal(short, pixels(False, 2.0, 7.0)[1])
+
+
+def test_previous_costs_come_from_a_report_of_the_same_kind(tmp_path):
+    prov = {"quick": True, "timing": [{"lemma": "a", "preset": "p", "elapsed_s": 9.0,
+                                       "cpu_s": 2.0, "figures_s": 0.5}]}
+    (tmp_path / "results.json").write_text(json.dumps({"provenance": prov}))
+    assert report_mod.previous_costs(tmp_path, True) == {("a", "p"): 2.5}
+    assert report_mod.previous_costs(tmp_path, False) == {}  # a default run's costs differ
+    assert report_mod.previous_costs(tmp_path / "missing", True) == {}
+    (tmp_path / "results.json").write_text("{not json")
+    assert report_mod.previous_costs(tmp_path, True) == {}
+
+
+def test_tables_are_written_here_when_the_writer_child_fails(sandbox, tmp_path, monkeypatch):
+    register_fake(figures=())
+    build_report(tmp_path / "a", quick=True, progress=False, jobs=1)
+
+    class Failed:
+        exitcode = 1
+
+        def join(self):
+            pass
+
+        def is_alive(self):
+            return False
+
+    monkeypatch.setattr(report_mod, "_table_writer_child", lambda *a: Failed())
+    build_report(tmp_path / "b", quick=True, progress=False, jobs=1)
+    for name in ("results.csv", "tables/fake-scaling.csv.gz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
