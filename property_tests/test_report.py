@@ -493,3 +493,37 @@ def test_tables_are_written_here_when_the_writer_child_fails(sandbox, tmp_path, 
     build_report(tmp_path / "b", quick=True, progress=False, jobs=1)
     for name in ("results.csv", "tables/fake-scaling.csv.gz"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_report_includes_a_sweep_as_a_phase_diagram(tmp_path):
+    """``verify report --sweep DIR``: the sweep's phase table and heat map appear in
+    index.html and REPORT.md, read from the sweep's records (issue 8, item 5)."""
+    from verify.sweep import run_sweep
+
+    sweep_dir = tmp_path / "sw"
+    run_sweep({"sweep": {"lemmas": ["permutation"], "presets": ["theory-2layer", "paper-fig4"],
+                         "masks": ["full"], "quick": True}}, sweep_dir)
+    check = register_fake("fake-with-sweep", presets={"theory-2layer": "pass"})
+    try:
+        out = tmp_path / "rep"
+        rep = build_report(out, quick=True, seed=0, checks=[check], jobs=1,
+                           parallel_figures=False, sweeps=[sweep_dir], progress=False)
+    finally:
+        registry._REGISTRY.pop("fake-with-sweep", None)
+    assert rep.exit_code == 0
+    phase = pd.read_csv(out / "sweeps" / "sw-phase.csv")
+    # theory-2layer (stride = kernel) passes permutation, paper-fig4 (overlapping) fails:
+    assert sorted(phase["fraction"].tolist()) == [0.0, 1.0]
+    assert is_png((out / "figures" / "sweep-sw.png").read_bytes())
+    html = (out / "index.html").read_text()
+    assert "Parameter sweeps" in html and "sw-phase.csv" in html
+    check_html(out / "index.html")
+    assert "## Parameter sweeps" in (out / "REPORT.md").read_text()
+    assert load(out)["provenance"]["sweeps"][0]["tasks"] == 2
+
+
+def test_report_refuses_a_folder_that_is_not_a_sweep(tmp_path, sandbox):
+    check = register_fake()
+    with pytest.raises(VerifyError, match="--sweep"):
+        build_report(tmp_path / "rep", quick=True, checks=[check], sweeps=[tmp_path])
+    assert not (tmp_path / "rep").exists()

@@ -89,6 +89,53 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class SweepSection:
+    """A parameter sweep shown in the report (``verify report --sweep DIR``): its
+    phase table (verdict over expansion x sampling rate) and heat map, read from the
+    sweep's own result records (never recomputed)."""
+
+    name: str
+    source: str
+    n_tasks: int
+    n_failed: int
+    table: pd.DataFrame
+    figure: FigureOut
+
+
+def load_sweeps(dirs: Iterable[str | os.PathLike]) -> list[SweepSection]:
+    """Read finished sweeps (folders written by ``verify sweep``) into report sections."""
+    from .sweep import load_results, phase_figure, phase_table
+    from .plotting import render
+
+    sections = []
+    for n, d in enumerate(dirs, start=1):
+        folder = Path(d)
+        if not (folder / "results.jsonl").is_file():
+            raise invalid("--sweep", "a folder written by `verify sweep` (with results.jsonl)",
+                          str(d))
+        df = load_results(folder)
+        if df.empty:
+            raise invalid("--sweep", "a sweep with at least one finished task", str(d))
+        table = phase_table(df)
+        png, note = render(lambda _df: phase_figure(_df), df)
+        name = _slug(folder.name) or f"sweep-{n}"
+        failed = int((df["status"] == "failed").sum()) if "status" in df else 0
+        sections.append(SweepSection(
+            name, str(folder), len(df), failed, table,
+            FigureOut(f"figures/sweep-{name}.png",
+                      f"phase diagram of sweep {folder.name}: fraction passed over "
+                      "expansion x sampling rate", png, note)))
+    return sections
+
+
+def _sweep_intro(sw: "SweepSection") -> str:
+    return (f"Sweep `{sw.name}` read from `{sw.source}`: {sw.n_tasks} tasks "
+            f"({sw.n_failed} recorded as failed, left out of the fractions). Each cell is "
+            "the fraction of tasks whose check passed; `n` tasks per cell. The full table "
+            f"is `sweeps/{sw.name}-phase.csv`.")
+
+
+@dataclass(frozen=True)
 class Report:
     """What :func:`build_report` wrote."""
 
@@ -684,7 +731,8 @@ def _anchor(lemma: str) -> str:
     return f"lemma-{_slug(lemma)}"
 
 
-def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
+def render_html(entries: Sequence[Entry], prov: dict[str, Any],
+                sweeps: Sequence[SweepSection] = ()) -> str:
     """The self-contained page (inline CSS, base64 figures, no script, no network)."""
     quick = prov.get("quick")
     c = _counts(entries)
@@ -777,6 +825,20 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                          + _h(json.dumps(jsonable(r.config), indent=1, default=str))
                          + "</pre></details>")
 
+    if sweeps:
+        parts.append("<h2>Parameter sweeps</h2>")
+        for sw in sweeps:
+            parts.append(f"<h3>{_h(sw.name)}</h3><p>{_h(_sweep_intro(sw))}</p>")
+            f = sw.figure
+            if f.png is None:
+                parts.append(f'<p class="note">{_h(f.note)}</p>')
+            else:
+                b64 = base64.b64encode(f.png).decode("ascii")
+                parts.append(f'<figure><img alt="{_h(f.caption)}" '
+                             f'src="data:image/png;base64,{b64}" />'
+                             f"<figcaption>{_h(f.caption)}</figcaption></figure>")
+            cols, frows = _frame_rows(sw.table, HEAD_ROWS_EXTRA)
+            parts.append(_plain_table(cols, frows))
     parts.append("<h2>Timing: slowest checks first</h2>")
     parts.append(_plain_table(*_timing_table(entries)))
     parts.append("<h2>Provenance</h2>")
@@ -865,7 +927,8 @@ def _md_label(label: str) -> str:
     return f"❌ **{label}**"
 
 
-def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
+def render_markdown(entries: Sequence[Entry], prov: dict[str, Any],
+                    sweeps: Sequence[SweepSection] = ()) -> str:
     """The same report in Markdown; figures are the PNG files in ``figures/``."""
     lines = ["# Invertibility of convolutional generative networks: lemma report", "",
              "Numerical checks of every step of the proof of Ma, Ayaz & Karaman (NeurIPS "
@@ -929,6 +992,15 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any]) -> str:
                 cols, frows = _frame_rows(df, HEAD_ROWS_EXTRA)
                 lines += ["", f"**Table `{name}`** (first {len(frows)} of {len(df)} rows; all "
                           f"in `{_table_file(r.lemma, name)}`)", "", _md_table(cols, frows)]
+    if sweeps:
+        lines += ["", "## Parameter sweeps"]
+        for sw in sweeps:
+            lines += ["", f"### {sw.name}", "", _md_text(_sweep_intro(sw))]
+            f = sw.figure
+            lines += (["", f"> {f.note}"] if f.png is None else
+                      ["", f"![{_md_cell(f.caption)}]({f.name})"])
+            cols, frows = _frame_rows(sw.table, HEAD_ROWS_EXTRA)
+            lines += ["", _md_table(cols, frows)]
     lines += ["", "## Timing: slowest checks first", "", _md_table(*_timing_table(entries)),
               "", "## Provenance", "", _md_table(("item", "value"), _provenance_rows(prov)),
               "", "<details><summary>configurations (full)</summary>", "", "```json",
@@ -1017,7 +1089,8 @@ def _table_writer_child(folder: Path, main: pd.DataFrame, extra: dict[str, pd.Da
     return child
 
 
-def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> list[str]:
+def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
+                sweeps: Sequence[SweepSection] = ()) -> list[str]:
     """Write every report file into ``folder`` (a fresh, empty folder).
 
     The stacked tables are written by a forked child while the pages are rendered
@@ -1044,8 +1117,17 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any]) ->
             json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n",
             encoding="utf-8")
         written.append("results.json")
-        (folder / "REPORT.md").write_text(render_markdown(entries, prov), encoding="utf-8")
-        (folder / "index.html").write_text(render_html(entries, prov), encoding="utf-8")
+        if sweeps:
+            (folder / "sweeps").mkdir()
+        for sw in sweeps:
+            if sw.figure.png is not None:
+                (folder / sw.figure.name).write_bytes(sw.figure.png)
+                written.append(sw.figure.name)
+            sw.table.to_csv(folder / "sweeps" / f"{sw.name}-phase.csv", index=False)
+            written.append(f"sweeps/{sw.name}-phase.csv")
+        (folder / "REPORT.md").write_text(render_markdown(entries, prov, sweeps),
+                                          encoding="utf-8")
+        (folder / "index.html").write_text(render_html(entries, prov, sweeps), encoding="utf-8")
         if child is not None:
             child.join()
         if child is None or child.exitcode != 0:  # no child, or it failed: write them here
@@ -1083,13 +1165,14 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
 
 
-def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> None:
+def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any],
+                 sweeps: Sequence[SweepSection] = ()) -> None:
     """Write the report atomically: build in a temporary sibling, then rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())
-        write_files(tmp, entries, prov)
+        write_files(tmp, entries, prov, sweeps)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -1099,7 +1182,8 @@ def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any]) -> N
 def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
                  checks: Iterable[LemmaCheck | str] | None = None,
                  progress: bool | None = None, command: str | None = None,
-                 parallel_figures: bool | None = None, jobs: int | None = None) -> Report:
+                 parallel_figures: bool | None = None, jobs: int | None = None,
+                 sweeps: Iterable[str | os.PathLike] = ()) -> Report:
     """Run every check on its default presets and write the report into ``out``.
 
     Parameters
@@ -1123,6 +1207,9 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     jobs : int or None
         Checks run at once, each in a forked worker (None: :func:`default_jobs`, 2 on
         a 2-core machine). Same results either way; per-check times then overlap.
+    sweeps : iterable of paths
+        Folders written by ``verify sweep``: each becomes a "Parameter sweeps" section
+        (phase table and heat map). Read and validated before any check runs.
 
     Returns
     -------
@@ -1141,6 +1228,7 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
             ["--out", str(out), "--seed", str(int(seed))] + (["--quick"] if quick else []))
     started = time.time()
     t0 = time.perf_counter()
+    sweep_sections = load_sweeps(sweeps)  # bad sweep folders: an error before any check
     selected = _resolve_checks(checks)
     jobs = default_jobs() if jobs is None else int(jobs)
     # checks in parallel draw their own figures; one at a time, a helper draws them
@@ -1156,11 +1244,15 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     renderer.close()
     prov = provenance(entries, seed=int(seed), quick=quick, command=command, started=started,
                       wall_s=time.perf_counter() - t0, jobs=jobs)
-    write_report(path, entries, prov)
+    if sweep_sections:
+        prov["sweeps"] = [{"name": sw.name, "source": sw.source, "tasks": sw.n_tasks,
+                           "failed": sw.n_failed} for sw in sweep_sections]
+    write_report(path, entries, prov, sweep_sections)
     return Report(path, tuple(entries), prov)
 
 
-__all__ = ["DEFAULT_OUT", "SCHEMA", "Report", "Entry", "FigureOut", "status", "validate_out",
+__all__ = ["DEFAULT_OUT", "SCHEMA", "Report", "Entry", "FigureOut", "SweepSection",
+           "load_sweeps", "status", "validate_out",
            "run_checks", "default_jobs", "render_figures", "provenance", "render_html",
            "render_markdown",
            "stacked_tables", "write_files", "write_report", "build_report"]

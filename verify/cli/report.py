@@ -32,6 +32,9 @@ def configure(p) -> None:
     p.add_argument("--jobs", type=_jobs_type, default=None, metavar="N",
                    help="checks run at once, each in its own process (default: 2 on a "
                         "machine with 2+ CPUs, else 1); results do not depend on it")
+    p.add_argument("--sweep", action="append", default=[], metavar="SWEEP_DIR",
+                   help="include a finished `verify sweep` folder as a phase diagram "
+                        "(verdict over expansion x sampling rate); repeatable")
 
 
 def _jobs_type(text: str) -> int:
@@ -56,7 +59,8 @@ def run(args) -> int:
     validate_out(args.out)  # bad output path: exit 2 before any work
     command = "verify report " + shlex.join(
         ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
-        + ([] if args.jobs is None else ["--jobs", str(args.jobs)]))
+        + ([] if args.jobs is None else ["--jobs", str(args.jobs)])
+        + [a for d in args.sweep for a in ("--sweep", d)])
     t0 = time.perf_counter()
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -65,7 +69,7 @@ def run(args) -> int:
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = build_report(args.out, quick=args.quick, seed=args.seed, command=command,
-                              jobs=args.jobs)
+                              jobs=args.jobs, sweeps=args.sweep)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
