@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import VerifyError
 from ..explore import explore
-from ._common import add_json, add_seed, print_json
+from ._common import add_json, add_seed, positive_int, print_json
 
 NAME = "explore"
 HELP = "property-based search over architectures for the smallest one where the lemma's check fails"
@@ -17,21 +17,9 @@ DESCRIPTION = (HELP + ". Exit 0 when no counterexample is found, 1 when one is (
                "ran and did not pass), 2 on bad input. Progress goes to stderr.")
 
 
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def configure(p) -> None:
     p.add_argument("lemma", metavar="LEMMA", help="a lemma id (see `verify list`)")
-    p.add_argument("--max-examples", metavar="N", type=_positive, default=100,
+    p.add_argument("--max-examples", metavar="N", type=positive_int, default=100,
                    help="configurations generated before giving up (default 100)")
     add_seed(p)
     p.add_argument("--space", choices=("generic", "lemma"), default="generic",

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from ._common import add_seed
+from ._common import add_seed, positive_int
 
 NAME = "report"
 HELP = ("the main job: every lemma on its default presets, written as a report "
@@ -29,24 +29,12 @@ def configure(p) -> None:
     p.add_argument("--quick", action="store_true",
                    help="smaller sample counts for a fast look, same verdict rules")
     add_seed(p)
-    p.add_argument("--jobs", type=_jobs_type, default=None, metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="checks run at once, each in its own process (default: 2 on a "
                         "machine with 2+ CPUs, else 1); results do not depend on it")
     p.add_argument("--sweep", action="append", default=[], metavar="SWEEP_DIR",
                    help="include a finished `verify sweep` folder as a phase diagram "
                         "(verdict over expansion x sampling rate); repeatable")
-
-
-def _jobs_type(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def _interrupt(signum, frame):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 from ..sweep import run_sweep
-from ._common import print_json
+from ._common import positive_int, print_json
 
 NAME = "sweep"
 HELP = "run a grid of checks or recoveries, serially, on local processes, or on a Dask cluster"
@@ -16,23 +16,11 @@ DESCRIPTION = (HELP + ". Results are appended per task to DIR/results.jsonl (one
                "ran and matched its expectation, 1 otherwise, 2 on a bad sweep file.")
 
 
-def _workers(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def configure(p) -> None:
     p.add_argument("file", metavar="FILE.toml", help="the sweep file ([sweep] table)")
     p.add_argument("--out", metavar="DIR", required=True, help="output directory")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", metavar="N", type=_workers,
+    where.add_argument("--workers", metavar="N", type=positive_int,
                        help="run on N local processes (default: serially)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler address, or 'local' for a local cluster")
