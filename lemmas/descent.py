@@ -880,7 +880,7 @@ def stationary_points_figure(result):
         st = t[t["stationary"] & (t["search"] != "sample")]
         for name, grp in st.groupby("measurement"):
             ax.scatter(grp["par"], grp["perp"], s=14, label=f"stationary ({name})")
-    for cx, lab in ((1.0, "B(z*, eps)"), (-rho_d, f"B(-rho_d z*, eps)")):
+    for cx, lab in ((1.0, "B(z*, eps)"), (-rho_d, "B(-rho_d z*, eps)")):
         ax.add_patch(Circle((cx, 0.0), eps, fill=False, ls="--", lw=1.2, color="k"))
         ax.annotate(lab, (cx, eps), ha="center", va="bottom", fontsize=8)
     ax.axhline(0, lw=0.5, color="k")
@@ -919,7 +919,6 @@ def passing_configs():
     observation. Theorem 1's constants are unspecified; narrower first layers (8
     channels) were found to have genuine local minima on the negative side at
     -t z* with t far from rho_2 (finite-width fluctuation), outside eps = 0.25."""
-    from hypothesis import strategies as st
     from verify.measurements import MaskSpec
     from verify.strategies import conv_architectures
 

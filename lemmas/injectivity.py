@@ -395,7 +395,6 @@ def _settings(quick: bool) -> dict:
 
 
 def _passing_configs():
-    from hypothesis import strategies as st
 
     from verify.measurements import MaskSpec
     from verify.presets import Config

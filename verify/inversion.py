@@ -47,7 +47,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import activations
-from .errors import VerifyError, invalid
+from .errors import invalid
 from .measurements import MaskBatch
 from .network import Network
 from .rng import as_generator

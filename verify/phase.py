@@ -15,7 +15,6 @@ paper Theorem 4 and Sec. 3's two empirical observations).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 

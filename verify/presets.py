@@ -7,7 +7,6 @@ draws the weights and the mask from independent child streams of ``seed``
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -15,10 +14,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import tomli_w
 
-from .errors import VerifyError, invalid
+from .errors import invalid
 from .measurements import Measurement, MaskSpec
 from .network import Network
-from .spec import LayerSpec, NetworkSpec
+from .spec import LayerSpec, NetworkSpec, read_toml
 from .weights import WeightLaw, draw_network
 
 
@@ -100,15 +99,7 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise VerifyError(f"config file {str(path)!r}: cannot be read ({exc.strerror})") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise VerifyError(f"config file {str(path)!r}: not valid TOML ({exc})") from None
-        return cls.from_dict(data, name=Path(path).stem)
+        return cls.from_dict(read_toml(path, "config file"), name=Path(path).stem)
 
 
 # --------------------------------------------------------------------- presets

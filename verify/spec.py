@@ -241,11 +241,8 @@ class NetworkSpec:
 
     @classmethod
     def load(cls, path: str | Path) -> "NetworkSpec":
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise VerifyError(f"network file {str(path)!r}: cannot be read ({exc.strerror})") from None
-        return cls.from_toml(text)
+        data = read_toml(path, "network file")
+        return cls.from_dict(data.get("network", data))
 
     def describe(self) -> str:
         """A one-line description: ``2-D 2x1 -> 16x5 (k5 s3 relu) -> ...``."""
@@ -254,6 +251,19 @@ class NetworkSpec:
             pad = f" p{l.padding}" if l.padding else ""
             parts.append(f"{c}x{d} (k{l.kernel} s{l.stride}{pad} {l.activation})")
         return " -> ".join(parts)
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """Read a TOML file; an unreadable or invalid file is a VerifyError naming ``what``
+    (``"config file"``, ``"sweep file"``, ...), the path and the reason."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise VerifyError(f"{what} {str(path)!r}: cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise VerifyError(f"{what} {str(path)!r}: not valid TOML ({exc})") from None
 
 
 def block_spec(dims: int, channels: tuple[int, ...], kernels: tuple[int, ...],
@@ -266,4 +276,5 @@ def block_spec(dims: int, channels: tuple[int, ...], kernels: tuple[int, ...],
     return NetworkSpec(dims=dims, latent_channels=channels[0], layers=layers)
 
 
-__all__ = ["ACTIVATIONS", "PIECEWISE_LINEAR", "LayerSpec", "NetworkSpec", "block_spec"]
+__all__ = ["ACTIVATIONS", "PIECEWISE_LINEAR", "LayerSpec", "NetworkSpec", "block_spec",
+           "read_toml"]

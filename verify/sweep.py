@@ -65,7 +65,6 @@ import math
 import os
 import sys
 import time
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 from itertools import product
@@ -376,15 +375,9 @@ def _validate_invert_options(options: dict[str, Any]) -> dict[str, Any]:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file (see the module docstring for its schema)."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise VerifyError(f"sweep file {str(path)!r}: cannot be read ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise VerifyError(f"sweep file {str(path)!r}: not valid TOML ({exc})") from None
-    return parse_sweep(data)
+    from .spec import read_toml
+
+    return parse_sweep(read_toml(path, "sweep file"))
 
 
 def build_config(cfg: Mapping[str, Any]):

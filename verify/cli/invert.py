@@ -8,7 +8,6 @@ is counted as not recovered.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
