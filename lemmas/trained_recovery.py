@@ -161,41 +161,35 @@ def fig_grid(result):
     return fig
 
 
-def fig_restarts(result):
-    """Success rate (95% Wilson) against the number of starts, per mask."""
+def _success_axes(tab: pd.DataFrame, x: str, xlabel: str):
+    """Success rate (95% Wilson error bars) against column ``x``, one line per mask."""
     import matplotlib.pyplot as plt
 
-    tab = result.tables["restarts"]
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
     for mk, g in tab.groupby("mask", sort=False):
-        ax.errorbar(g["starts"], g["success_rate"],
-                    yerr=_yerr(g),
-                    marker="o", capsize=3, label=mk)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("random starts (at most)")
+        ax.errorbar(g[x], g["success_rate"], yerr=_yerr(g), marker="o", capsize=3, label=mk)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("success rate")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7)
-    ax.set_title(f"{result.preset}: restarts, rate {RATE}", fontsize=10)
+    return fig, ax
+
+
+def fig_restarts(result):
+    """Success rate (95% Wilson) against the number of starts, per mask."""
     from verify.plotting import tight_layout
+
+    fig, ax = _success_axes(result.tables["restarts"], "starts", "random starts (at most)")
+    ax.set_xscale("log", base=2)
+    ax.set_title(f"{result.preset}: restarts, rate {RATE}", fontsize=10)
     tight_layout(fig)  # drops log axes' invisible minor ticks first
     return fig
 
 
 def fig_rates(result):
     """Success rate against the sampling rate, per mask kind."""
-    import matplotlib.pyplot as plt
-
     tab = result.tables["rates"]
-    fig, ax = plt.subplots(figsize=(4.8, 3.4))
-    for mk, g in tab.groupby("mask", sort=False):
-        ax.errorbar(g["rate"], g["success_rate"],
-                    yerr=_yerr(g),
-                    marker="o", capsize=3, label=mk)
-    ax.set_xlabel("sampling rate r")
-    ax.set_ylabel("success rate")
-    ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=7)
+    fig, ax = _success_axes(tab, "rate", "sampling rate r")
     swept = tab["rate"].nunique() > 1
     ax.set_title(f"{result.preset}: rate sweep" if swept else
                  f"{result.preset}: rate {tab['rate'].iloc[0]:g} only (no sweep)", fontsize=10)
