@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 import sys
 
-from .. import __version__
+from .. import __version__, budget
 from ..errors import VerifyError
 
 #: The order commands are listed in ``verify --help`` (CLI.md's order).
@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
-        parser.print_help()
+        parser.print_usage(sys.stderr)
+        print("verify: error: a command is required (`verify --help` lists them)",
+              file=sys.stderr)
         return 2
     try:
+        if getattr(args, "max_memory", None) is not None:
+            budget.set_budget(args.max_memory)
         return int(args._run(args))
     except VerifyError as exc:
         print(f"verify {args.command}: error: {exc}", file=sys.stderr)
