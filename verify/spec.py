@@ -24,10 +24,32 @@ ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "identity")
 PIECEWISE_LINEAR = ("relu", "leaky_relu", "identity")
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int,)) or value < 1:
-        raise invalid(name, "an integer >= 1", value)
+#: Largest value of any integer field (channels, kernel, stride, padding, latent sizes):
+#: far beyond any network that fits in memory (the budget refuses those, naming the
+#: estimate), small enough that no derived size needs more than a few hundred bits.
+MAX_FIELD = 2**31 - 1
+#: Largest element count of one array (a layer's features or weights): numpy indexes
+#: with signed 64-bit integers.
+MAX_ELEMENTS = 2**63 - 1
+#: Largest TOML file read (a network or config file is a few hundred bytes).
+MAX_TOML_BYTES = 16 * 2**20
+
+
+def _int_field(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (minimum <= value <= MAX_FIELD):
+        shown = value if isinstance(value, int) and not isinstance(value, bool) \
+            else _shown(value)
+        raise VerifyError(f"{name}: expected an integer >= {minimum} (at most {MAX_FIELD:,}), "
+                          f"got {shown}")
     return int(value)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    return _int_field(name, value, 1)
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
 
 
 @dataclass(frozen=True)
@@ -66,11 +88,11 @@ class LayerSpec:
         if self.stride > self.kernel:
             raise invalid(f"{where}.stride", f"1 <= stride <= kernel = {self.kernel} "
                           "(a larger stride leaves gaps in the output)", self.stride)
-        if isinstance(self.padding, bool) or not isinstance(self.padding, int) or self.padding < 0:
-            raise invalid(f"{where}.padding", "an integer >= 0", self.padding)
-        if self.activation not in ACTIVATIONS:
+        _int_field(f"{where}.padding", self.padding, 0)
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise invalid(f"{where}.activation", "one of " + ", ".join(ACTIVATIONS), self.activation)
-        if not (isinstance(self.slope, (int, float)) and 0.0 <= float(self.slope) < 1.0):
+        if isinstance(self.slope, bool) or not (isinstance(self.slope, (int, float))
+                                                 and 0.0 <= float(self.slope) < 1.0):
             raise invalid(f"{where}.slope", "a number in [0, 1)", self.slope)
         if not isinstance(self.affine, bool):
             raise invalid(f"{where}.affine", "true or false", self.affine)
@@ -109,25 +131,41 @@ class NetworkSpec:
         self.validate()
 
     # ------------------------------------------------------------------ checks
-    def validate(self) -> None:
-        if self.dims not in (1, 2) or isinstance(self.dims, bool):
-            raise invalid("dims", "1 or 2", self.dims)
-        _positive_int("latent_channels", self.latent_channels)
-        _positive_int("latent_size", self.latent_size)
+    def validate(self, where: str = "") -> None:
+        """Check every field; error names are prefixed with ``where`` (``network``)."""
+        if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims not in (1, 2):
+            raise invalid(_join(where, "dims"), "1 or 2", self.dims)
+        _positive_int(_join(where, "latent_channels"), self.latent_channels)
+        _positive_int(_join(where, "latent_size"), self.latent_size)
         if len(self.layers) == 0:
-            raise invalid("layers", "at least one layer", 0)
-        size = self.latent_size
+            raise invalid(_join(where, "layers"), "at least one layer", 0)
+        size, channels = self.latent_size, self.latent_channels
+        if channels * size**self.dims > MAX_ELEMENTS:
+            raise VerifyError(f"{_join(where, 'latent_size')}: the latent has "
+                              f"{channels * size**self.dims:.3g} entries, more than an array "
+                              f"can index ({MAX_ELEMENTS:.3g})")
         for i, layer in enumerate(self.layers):
+            at = _join(where, f"layers[{i}]")
             if not isinstance(layer, LayerSpec):
-                raise invalid(f"layers[{i}]", "a LayerSpec", type(layer).__name__)
-            layer.validate(f"layers[{i}]")
+                raise invalid(at, "a LayerSpec", type(layer).__name__)
+            layer.validate(at)
             out = layer.output_size(size)
             if out < 1:
                 full = layer.output_size(size) + 2 * layer.padding
-                raise invalid(f"layers[{i}].padding",
+                raise invalid(f"{at}.padding",
                               f"0 <= padding <= {(full - 1) // 2} (padding empties the output)",
                               layer.padding)
-            size = out
+            weights = channels * layer.channels * layer.kernel**self.dims
+            if weights > MAX_ELEMENTS:
+                raise VerifyError(f"{at}.kernel: {channels} x {layer.channels} x "
+                                  f"{layer.kernel}^{self.dims} = {weights:.3g} weights, more "
+                                  f"than an array can index ({MAX_ELEMENTS:.3g})")
+            features = layer.channels * out**self.dims
+            if features > MAX_ELEMENTS:
+                raise VerifyError(f"{at}: output {layer.channels} x {out}^{self.dims} = "
+                                  f"{features:.3g} features, more than an array can index "
+                                  f"({MAX_ELEMENTS:.3g}); lower its stride, kernel or channels")
+            size, channels = out, layer.channels
 
     # ------------------------------------------------------------ derived sizes
     @property
@@ -199,6 +237,10 @@ class NetworkSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "network") -> "NetworkSpec":
+        """Build from a ``[network]`` table; every error names the field path
+        (``network.layers[1].kernel``)."""
+        if not isinstance(data, Mapping):
+            raise wrong(where, "a table (dims, latent_channels, latent_size, layers)", data)
         allowed = {"dims", "latent_channels", "latent_size", "layers"}
         unknown = set(data) - allowed
         if unknown:
@@ -210,10 +252,12 @@ class NetworkSpec:
         layer_keys = set(LayerSpec.__dataclass_fields__)
         layers = []
         if not isinstance(data["layers"], list):
-            raise invalid(f"{where}.layers", "an array of tables", data["layers"])
+            raise wrong(f"{where}.layers", "an array of tables ([[network.layers]])",
+                        data["layers"])
         for i, raw in enumerate(data["layers"]):
             if not isinstance(raw, Mapping):
-                raise invalid(f"{where}.layers[{i}]", "a table", raw)
+                raise wrong(f"{where}.layers[{i}]", "a table (channels, kernel, stride, ...)",
+                            raw)
             bad = set(raw) - layer_keys
             if bad:
                 raise invalid(f"{where}.layers[{i}].{sorted(bad)[0]}",
@@ -221,28 +265,45 @@ class NetworkSpec:
             for key in ("channels", "kernel", "stride"):
                 if key not in raw:
                     raise invalid(f"{where}.layers[{i}].{key}", "a value (missing)", None)
-            layers.append(LayerSpec(**raw))
-        return cls(dims=data["dims"], latent_channels=data["latent_channels"],
-                   latent_size=data.get("latent_size", 1), layers=tuple(layers))
+            layer = LayerSpec(**raw)
+            layer.validate(f"{where}.layers[{i}]")
+            layers.append(layer)
+        fields = dict(dims=data["dims"], latent_channels=data["latent_channels"],
+                      latent_size=data.get("latent_size", 1), layers=tuple(layers))
+        # Validate with the field path first; the constructor's own check then passes.
+        probe = object.__new__(cls)
+        for key, value in fields.items():
+            object.__setattr__(probe, key, value)
+        probe.validate(where)
+        return cls(**fields)
 
     def to_toml(self) -> str:
         return tomli_w.dumps({"network": self.to_dict()})
 
     @classmethod
-    def from_toml(cls, text: str) -> "NetworkSpec":
+    def from_toml(cls, text: str, what: str = "network TOML") -> "NetworkSpec":
+        """Parse TOML text holding a ``[network]`` table (or its fields at top level);
+        errors are prefixed with ``what`` (e.g. the file the text came from)."""
+        if not isinstance(text, str):
+            raise wrong(what, "TOML text", text)
+        data = parse_toml(text, what)
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise VerifyError(f"network TOML: not valid TOML ({exc})") from None
-        return cls.from_dict(data.get("network", data))
+            return cls.from_dict(data.get("network", data))
+        except VerifyError as exc:
+            raise VerifyError(f"{what}: {exc}") from None
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_toml())
+        from .fsio import write_text
+
+        write_text(path, self.to_toml())
 
     @classmethod
-    def load(cls, path: str | Path) -> "NetworkSpec":
-        data = read_toml(path, "network file")
-        return cls.from_dict(data.get("network", data))
+    def load(cls, path: str | Path, what: str = "network file") -> "NetworkSpec":
+        data = read_toml(path, what)
+        try:
+            return cls.from_dict(data.get("network", data))
+        except VerifyError as exc:
+            raise VerifyError(f"{what} {str(path)!r}: {exc}") from None
 
     def describe(self) -> str:
         """A one-line description: ``2-D 2x1 -> 16x5 (k5 s3 relu) -> ...``."""
@@ -253,17 +314,69 @@ class NetworkSpec:
         return " -> ".join(parts)
 
 
-def read_toml(path: str | Path, what: str) -> dict[str, Any]:
-    """Read a TOML file; an unreadable or invalid file is a VerifyError naming ``what``
-    (``"config file"``, ``"sweep file"``, ...), the path and the reason."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise VerifyError(f"{what} {str(path)!r}: cannot be read ({exc.strerror})") from None
+def wrong(name: str, allowed: str, value: Any) -> VerifyError:
+    """Like :func:`verify.errors.invalid`, with the wrong value's type shown:
+    ``name: expected a table, got 5 (int)``."""
+    return VerifyError(f"{name}: expected {allowed}, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """A short description of a wrong value: ``5 (int)``, ``'abc' (str)``."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def parse_toml(text: str, what: str) -> dict[str, Any]:
+    """``tomllib.loads`` with every failure as one VerifyError naming ``what``."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise VerifyError(f"{what} {str(path)!r}: not valid TOML ({exc})") from None
+        raise VerifyError(f"{what}: not valid TOML ({_one_line(exc)})") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # integers past Python's 4300-digit limit, arrays nested thousands deep
+        raise VerifyError(f"{what}: not valid TOML ({type(exc).__name__}: "
+                          f"{_one_line(exc)})") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """Read a TOML file; an unreadable or invalid file is a VerifyError naming ``what``
+    (``"config file"``, ``"sweep file"``, ...), the path and the reason: missing, a
+    folder or device rather than a regular file, larger than ``MAX_TOML_BYTES``, not
+    UTF-8 text, or not valid TOML."""
+    import os
+    import stat
+
+    name = f"{what} {str(path)!r}"
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or _one_line(exc)
+        raise VerifyError(f"{name}: cannot be read ({reason})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise VerifyError(f"{name}: cannot be read (a folder; expected a .toml file)")
+    if not stat.S_ISREG(st.st_mode):
+        raise VerifyError(f"{name}: cannot be read (not a regular file; expected a .toml file)")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise VerifyError(f"{name}: cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_TOML_BYTES:
+        raise VerifyError(f"{name}: larger than {MAX_TOML_BYTES // 2**20} MiB; expected a "
+                          "small TOML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VerifyError(f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start}); TOML files are UTF-8") from None
+    return parse_toml(text, name)
 
 
 def block_spec(dims: int, channels: tuple[int, ...], kernels: tuple[int, ...],
@@ -277,4 +390,4 @@ def block_spec(dims: int, channels: tuple[int, ...], kernels: tuple[int, ...],
 
 
 __all__ = ["ACTIVATIONS", "PIECEWISE_LINEAR", "LayerSpec", "NetworkSpec", "block_spec",
-           "read_toml"]
+           "read_toml", "parse_toml", "MAX_FIELD", "MAX_ELEMENTS", "MAX_TOML_BYTES"]
