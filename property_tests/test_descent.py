@@ -10,6 +10,7 @@ from hypothesis import given, settings
 
 from lemmas import descent as D
 from lemmas._formulas import rho
+from verify.network import LayerWeights, Network
 from verify.objective import Objective
 from verify.presets import get_preset
 from verify.registry import run_check
@@ -69,22 +70,67 @@ def test_rho2_from_minimum_along_negative_ray():
     assert abs(t_min.mean() - 1 / math.pi) <= RHO_TOL
 
 
+#: Kink points are built in exact arithmetic: first-layer filters on the grid 2^-GRID_W
+#: and latents on 2^-GRID_W-GRID_T, so every first-layer product and partial sum is a
+#: dyadic number far below 2^53 in units of its grid. The engine's pre-activations there
+#: are then exact whatever the BLAS kernel, the batch size or the summation order.
+GRID_W, GRID_T = 12, 4
+
+
+def _dyadic(preset="theory-2layer", seed=0):
+    """The preset's network with its first-layer filters rounded to the grid 2^-GRID_W
+    (a change of at most 2^-13 per weight; later layers untouched)."""
+    net = get_preset(preset).instantiate(seed).network
+    w0 = net.weights[0]
+    f0 = np.round(w0.filters * 2.0**GRID_W) / 2.0**GRID_W
+    return Network(net.spec, (LayerWeights(f0, w0.scale, w0.bias),) + net.weights[1:])
+
+
 def _kink(preset="theory-2layer", seed=0):
-    inst = get_preset(preset).instantiate(seed)
-    net = inst.network
+    """Points z0 on the hyperplane of first-layer unit ``units[i]``, exactly.
+
+    With w the unit's row of W_1 and a its largest entry, z0 = sum_{j != a}
+    t_j (w_a e_j - w_j e_a) for random nonzero dyadic t_j: <w, z0> = sum_j t_j (w_j w_a - w_a w_j)
+    is exactly 0, and the construction spans the whole hyperplane.
+    """
+    net = _dyadic(preset, seed)
+    W1 = net.layer_matrix(0).toarray()
     rng = np.random.default_rng(7)
-    z = rng.normal(size=(64, net.spec.latent_dim))
-    units = rng.integers(0, net.spec.widths[1], size=64)
-    z0, ok, normals = D.kink_points(net, z, units)
-    assert ok.sum() >= 8
-    return net, z0[ok], normals[ok], units[ok], rng
+    b, n0 = 32, net.spec.latent_dim
+    units = rng.integers(0, net.spec.widths[1], size=b)
+    w = W1[units]                                                   # (b, n0)
+    a = np.argmax(np.abs(w), axis=1)
+    t = rng.integers(1, 65, size=(b, n0)) * rng.choice([-1.0, 1.0], size=(b, n0)) / 2.0**GRID_T
+    t[np.arange(b), a] = 0.0
+    z0 = t * w[np.arange(b), a][:, None]
+    z0[np.arange(b), a] = -np.sum(t * w, axis=1)
+    # every first-layer product and sum is exact: integers below 2^53 on the grid
+    grid = 2.0**(2 * GRID_W + GRID_T)
+    assert np.all(np.abs(W1) @ np.abs(z0).T * grid < 2.0**53)
+    assert np.all(z0 * 2.0**(GRID_W + GRID_T) == np.round(z0 * 2.0**(GRID_W + GRID_T)))
+    normals = w / np.linalg.norm(w, axis=1, keepdims=True)          # towards the active side
+    return net, z0, normals, units, rng
+
+
+def test_kinks_are_exact_in_any_batch():
+    """The constructed kinks are kinks for the engine in every batch shape and order:
+    the unit's pre-activation is exactly 0, every other first-layer unit's is not."""
+    for preset in ("theory-2layer", "paper-fig4"):
+        net, z0, _, units, _ = _kink(preset)
+        rows = np.arange(len(z0))
+        for batch in (z0, z0[::-1], np.repeat(z0, 3, axis=0)[1:-1]):
+            pre = D.layer1_pre(net, batch)
+            zero = pre == 0.0
+            assert zero.sum() == len(batch), preset   # one exact zero per row ...
+        pre = D.layer1_pre(net, z0)
+        assert np.all(pre[rows, units] == 0.0)       # ... at the chosen unit
+        for i in range(0, len(z0), 7):               # and one row at a time
+            assert D.layer1_pre(net, z0[i:i + 1])[0, units[i]] == 0.0
 
 
 @pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
 def test_kink_derivative_is_the_right_hand_limit(preset):
     net, z0, n, units, rng = _kink(preset)
-    # the constructed points really are kinks for the engine: pre-activation exactly 0
-    assert np.all(D.layer1_pre(net, z0)[np.arange(len(z0)), units] == 0.0)
     zstar = rng.normal(size=net.spec.latent_dim)
     obj = Objective.from_truth(net, None, zstar)
     right = obj.directional_derivative(z0, n)          # crossing into the active side
