@@ -38,6 +38,18 @@ class LayerWeights:
     bias: np.ndarray | None = None
 
 
+def _real(values, name: str) -> np.ndarray:
+    """float64 array of real numbers (float or integer dtype); text, complex, bool and
+    object arrays are refused by name rather than cast (or failing) silently."""
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # ragged nested sequences
+        raise invalid(name, "an array of real numbers", "a ragged sequence") from None
+    if arr.dtype.hasobject or arr.dtype.kind not in "fiu":
+        raise invalid(name, "real numbers (a float or integer dtype)", f"dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
 @dataclass(frozen=True, eq=False)
 class _Cache:
     inputs: list = field(default_factory=list)   # channel-last input of each layer
@@ -63,15 +75,15 @@ class Network:
         ch = spec.channels
         for i, (layer, w) in enumerate(zip(spec.layers, weights)):
             shape = (ch[i], ch[i + 1]) + (layer.kernel,) * spec.dims
-            f = np.asarray(w.filters, dtype=np.float64)
+            f = _real(w.filters, f"layer{i}.weight")
             if f.shape != shape:
                 raise invalid(f"layer{i}.weight", f"shape {shape}", f.shape)
             if not np.all(np.isfinite(f)):
                 raise invalid(f"layer{i}.weight", "finite values", "NaN or infinite entries")
             scale = bias = None
             if layer.affine:
-                scale = np.ones(ch[i + 1]) if w.scale is None else np.asarray(w.scale, np.float64)
-                bias = np.zeros(ch[i + 1]) if w.bias is None else np.asarray(w.bias, np.float64)
+                scale = np.ones(ch[i + 1]) if w.scale is None else _real(w.scale, f"layer{i}.scale")
+                bias = np.zeros(ch[i + 1]) if w.bias is None else _real(w.bias, f"layer{i}.bias")
                 for name, arr in (("scale", scale), ("bias", bias)):
                     if arr.shape != (ch[i + 1],):
                         raise invalid(f"layer{i}.{name}", f"shape ({ch[i + 1]},)", arr.shape)

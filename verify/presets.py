@@ -14,10 +14,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import tomli_w
 
-from .errors import invalid
+from .errors import VerifyError, invalid
 from .measurements import Measurement, MaskSpec
 from .network import Network
-from .spec import LayerSpec, NetworkSpec, read_toml
+from .spec import LayerSpec, NetworkSpec, read_toml, wrong
 from .weights import WeightLaw, draw_network
 
 
@@ -85,21 +85,43 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str = "custom") -> "Config":
+        """Build from a config table (``name``, ``description``, ``counterexample``,
+        ``[network]``, ``[weights]``, ``[mask]``); every error names the field path."""
+        if not isinstance(data, Mapping):
+            raise wrong("config", "a table", data)
         allowed = {"name", "description", "counterexample", "network", "weights", "mask"}
         unknown = set(data) - allowed
         if unknown:
             raise invalid(sorted(unknown)[0], "one of " + ", ".join(sorted(allowed)), "unknown key")
         if "network" not in data:
             raise invalid("network", "a [network] table (missing)", None)
+        for key in ("name", "description"):
+            if key in data and not isinstance(data[key], str):
+                raise wrong(key, "a string", data[key])
+        if "name" in data and not data["name"].strip():
+            raise wrong("name", "a non-empty string", data["name"])
+        if "counterexample" in data and not isinstance(data["counterexample"], bool):
+            raise wrong("counterexample", "true or false", data["counterexample"])
+        for key, fields in (("weights", "law, std"), ("mask", "kind, rate")):
+            if key in data and not isinstance(data[key], Mapping):
+                raise wrong(key, f"a [{key}] table ({fields})", data[key])
+        mask = data.get("mask", {})
+        if "kind" in mask and not isinstance(mask["kind"], str):
+            raise wrong("mask.kind", "a string", mask["kind"])
         law = WeightLaw.from_dict(data.get("weights", {}))
         return cls(name=data.get("name", name), spec=NetworkSpec.from_dict(data["network"]),
-                   weights=law, mask=MaskSpec.from_dict(data.get("mask", {})),
+                   weights=law, mask=MaskSpec.from_dict(mask),
                    description=data.get("description", ""),
-                   counterexample=bool(data.get("counterexample", not law.zero_mean)))
+                   counterexample=data.get("counterexample", not law.zero_mean))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Config":
-        return cls.from_dict(read_toml(path, "config file"), name=Path(path).stem)
+    def load(cls, path: str | Path, what: str = "config file") -> "Config":
+        """Read a config TOML file; errors name the file and the field path."""
+        data = read_toml(path, what)
+        try:
+            return cls.from_dict(data, name=Path(path).stem)
+        except VerifyError as exc:
+            raise VerifyError(f"{what} {str(path)!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------- presets
