@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 
 from verify.cli import main
 from verify.errors import VerifyError
-from verify.inversion import (_ArcLoss, _BatchLastLoss, _EngineLoss, invert, invert_lp, measure,
-                              recover, recover_config, relative_errors, trial_masks)
+from verify.inversion import (ArcLoss, BatchLastLoss, EngineLoss, Loss, invert, invert_lp, measure,
+                              recover, recover_config, relative_errors, select_loss, trial_masks)
 from verify.objective import Objective
 from verify.measurements import Subsampling
 from verify.phase import fit_logistic, monotonicity, noise_sweep
 from verify.presets import get_preset
 from verify.spec import LayerSpec, NetworkSpec, block_spec
-from verify.stats import wilson_interval
+from verify.stats import exact_interval, mean_interval, wilson_interval, zero_failure_bound
 from verify.strategies import conv_architectures, seeds
 from verify.weights import draw_network
 
@@ -53,13 +53,38 @@ def test_batch_last_loss_equals_engine(spec, affine, seed):
     z = rng.normal(size=(spec.latent_dim, b))
     y = rng.normal(size=(spec.output_dim, b))
     w = (rng.random(y.shape) < 0.6).astype(float)
-    l1, g1 = _BatchLastLoss(net).value_and_grad(z, y, w)
+    batch_last, engine = select_loss(net, "batch-last"), select_loss(net, "engine")
+    l1, g1 = batch_last.value_and_grad(z, y, w)
     g1 = g1.copy()
-    l2, g2 = _EngineLoss(net).value_and_grad(z, y, w)
+    l2, g2 = engine.value_and_grad(z, y, w)
     scale_l = max(1.0, float(np.max(np.abs(l2))))
     scale_g = max(1.0, float(np.max(np.abs(g2))))
     assert np.max(np.abs(l1 - l2)) <= ROUNDING * scale_l * spec.output_dim
     assert np.max(np.abs(g1 - g2)) <= ROUNDING * scale_g * spec.output_dim
+    # forward and value agree too (the protocol's other two methods)
+    f1, f2 = batch_last.forward(z), engine.forward(z)
+    assert np.max(np.abs(f1 - f2)) <= ROUNDING * max(1.0, float(np.max(np.abs(f2)))) * spec.output_dim
+    assert np.max(np.abs(batch_last.value(z, y, w) - l2)) <= ROUNDING * scale_l * spec.output_dim
+    assert np.max(np.abs(engine.value(z, y, w) - l2)) <= ROUNDING * scale_l * spec.output_dim
+
+
+def test_select_loss_picks_each_backend_through_the_public_protocol():
+    fig4 = get_preset("paper-fig4").instantiate(0).network
+    chosen = {
+        ("auto", "adam", None): ArcLoss, ("auto", "adam", "restart"): ArcLoss,
+        ("auto", "adam", "flip"): BatchLastLoss, ("auto", "gd", None): BatchLastLoss,
+        ("arcs", "adam", None): ArcLoss, ("batch-last", "adam", None): BatchLastLoss,
+        ("engine", "adam", None): EngineLoss, ("engine", "gd", "flip"): EngineLoss,
+    }
+    for (backend, method, negation), cls in chosen.items():
+        loss = select_loss(fig4, backend, method, negation)
+        assert type(loss) is cls and isinstance(loss, Loss)
+        assert loss.name == {ArcLoss: "arcs", BatchLastLoss: "batch-last", EngineLoss: "engine"}[cls]
+    assert type(select_loss(_small_theory())) is BatchLastLoss  # latent 4: no arc tables
+    for bad in (dict(backend="arcs", method="gd"), dict(backend="arcs", negation="flip"),
+                dict(backend="numpy")):
+        with pytest.raises(VerifyError, match="backend"):
+            select_loss(fig4, **bad)
 
 
 def test_gradient_matches_objective_on_one_mask():
@@ -69,7 +94,7 @@ def test_gradient_matches_objective_on_one_mask():
     z_star, z = rng.normal(size=2), rng.normal(size=2)
     obj = Objective.from_truth(net, Subsampling(mask), z_star)
     y = np.where(mask, net.forward(z_star), 0.0)
-    val, g = _BatchLastLoss(net).value_and_grad(z[:, None], y[:, None], mask[:, None] * 1.0)
+    val, g = BatchLastLoss(net).value_and_grad(z[:, None], y[:, None], mask[:, None] * 1.0)
     v_ref, g_ref = obj.value_and_gradient(z)
     assert abs(val[0] - v_ref) <= ROUNDING * abs(v_ref)
     assert np.max(np.abs(g[:, 0] - g_ref)) <= ROUNDING * np.max(np.abs(g_ref))
@@ -84,7 +109,7 @@ def test_arc_loss_equals_batch_last(spec, seed):
     """The piecewise-linear tables of a 2-D-latent ReLU network give the same J and
     grad J as the layer-by-layer passes, at z = 0 too (ReLU'(0) = 0: gradient 0)."""
     net = draw_network(spec, rng=seed)
-    arcs = _ArcLoss.build(net)
+    arcs = ArcLoss.build(net)
     assert arcs is not None and arcs.n_arcs >= 1
     rng = np.random.default_rng(seed)
     b = 7
@@ -93,7 +118,7 @@ def test_arc_loss_equals_batch_last(spec, seed):
     y = rng.normal(size=(spec.output_dim, b))
     w = (rng.random(y.shape) < 0.6).astype(float)
     y *= w
-    l1, g1 = _BatchLastLoss(net).value_and_grad(z, y, w)
+    l1, g1 = BatchLastLoss(net).value_and_grad(z, y, w)
     g1 = g1.copy()
     l2, g2 = arcs.value_and_grad(z, y, w)
     # the quadratic form J = 1/2 z^T Q z - c^T z + k sums O(n_d) terms of size ||y||^2
@@ -104,7 +129,7 @@ def test_arc_loss_equals_batch_last(spec, seed):
     assert np.all(g2[:, -1] == 0.0)
     # a second call at new points re-reads the arcs (the per-trial cache follows z)
     z2 = -z[:, ::-1].copy()
-    l1, g1 = _BatchLastLoss(net).value_and_grad(z2, y, w)
+    l1, g1 = BatchLastLoss(net).value_and_grad(z2, y, w)
     g1 = g1.copy()
     l2, g2 = arcs.value_and_grad(z2, y, w)
     assert np.max(np.abs(g1 - g2)) <= ROUNDING * max(1.0, float(np.max(np.abs(g1)))) * spec.output_dim
@@ -231,6 +256,62 @@ def test_lp_refuses_non_relu():
 def test_wilson_interval_matches_reference_table(k, n, low, high):
     lo, hi = wilson_interval(k, n)
     assert abs(lo - low) < 5e-5 and abs(hi - high) < 5e-5  # the table's 4 decimals
+
+
+@pytest.mark.parametrize("k, n, low, high", [
+    # Newcombe (1998), Stat. Med. 17:857, Table I, method 5 (Clopper-Pearson "exact");
+    # 0/20 is also the closed form 1 - 0.025^(1/20)
+    (81, 263, 0.2527, 0.3676), (15, 148, 0.0578, 0.1617), (0, 20, 0.0, 0.1684),
+    (1, 29, 0.0009, 0.1776)])
+def test_exact_interval_matches_reference_values(k, n, low, high):
+    lo, hi = exact_interval(k, n)
+    assert abs(lo - low) < 5e-5 and abs(hi - high) < 5e-5
+
+
+@given(n=st.integers(1, 400), data=st.data())
+@settings(max_examples=30)
+def test_binomial_intervals_at_the_edges_and_nested(n, data):
+    """Both intervals contain k/n and touch 0 exactly at k = 0 and 1 exactly at k = n
+    (no rounding residue for callers to allow for); no trial gives (0, 1)."""
+    k = data.draw(st.integers(0, n), label="k")
+    for lo, hi in (wilson_interval(k, n), exact_interval(k, n)):
+        assert type(lo) is float and type(hi) is float
+        assert 0.0 <= lo <= k / n <= hi <= 1.0
+        assert (lo == 0.0) == (k == 0) and (hi == 1.0) == (k == n)
+    assert wilson_interval(0, 0) == exact_interval(0, 0) == (0.0, 1.0)
+
+
+def test_interval_arguments_are_checked():
+    for bad in ((3, 2), (-1, 2), (1, -1), (0.5, 2)):
+        with pytest.raises(VerifyError):
+            wilson_interval(*bad)
+        with pytest.raises(VerifyError):
+            exact_interval(*bad)
+    with pytest.raises(VerifyError):
+        wilson_interval(1, 2, confidence=1.0)
+
+
+def test_zero_failure_bound_is_the_one_sided_exact_limit():
+    from scipy import stats
+
+    for n in (1, 3, 10, 402):
+        ref = stats.binomtest(0, n, alternative="less").proportion_ci(0.95, "exact").high
+        assert abs(zero_failure_bound(n) - ref) <= 1e-10  # scipy's root finder: ~1e-12
+    assert abs(zero_failure_bound(100) - 3 / 100) < 0.001  # the rule of three
+    assert zero_failure_bound(0) == 1.0
+
+
+def test_mean_interval_is_students_t():
+    from scipy import stats
+
+    x = np.array([1.0, 2.0, 3.0, 4.5])
+    m, lo, hi = mean_interval(x)
+    ci = stats.ttest_1samp(x, 0.0).confidence_interval(0.95)
+    assert m == 2.625 and abs(lo - ci.low) <= 1e-12 and abs(hi - ci.high) <= 1e-12
+    # golden: 2.625 -+ t_{0.975, 3} * s / 2 with t_{0.975, 3} = 3.18245
+    assert abs(hi - m - 3.18245 * np.std(x, ddof=1) / 2) < 1e-4
+    assert mean_interval(np.full(5, 0.3)) == (0.3, 0.3, 0.3)
+    assert np.isnan(mean_interval(np.array([1.0]))[1])
 
 
 def test_logistic_fit_recovers_a_synthetic_transition():

@@ -8,7 +8,8 @@ import time
 import numpy as np
 
 from ..bench import BenchContext, bench_case, flop_row, ratio_row
-from ..inversion import _BETA1, _BETA2, _EPS, _blas_limit, invert, measure, relative_errors, trial_masks
+from ..inversion import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, blas_limit, invert, measure,
+                         relative_errors, trial_masks)
 from ..presets import get_preset
 from ..spec import LayerSpec, NetworkSpec
 from ..weights import draw_network
@@ -30,9 +31,10 @@ def _single_adam(W1, AW2, y, z, iterations):
         o = AW2 @ a
         r = np.maximum(o, 0.0) - y
         g = W1.T @ ((AW2.T @ (r * (o > 0))) * (h > 0))
-        m = _BETA1 * m + (1 - _BETA1) * g
-        v = _BETA2 * v + (1 - _BETA2) * g * g
-        z = z - (LR / (1 - _BETA1 ** t)) * m / (np.sqrt(v / (1 - _BETA2 ** t)) + _EPS)
+        m = ADAM_BETA1 * m + (1 - ADAM_BETA1) * g
+        v = ADAM_BETA2 * v + (1 - ADAM_BETA2) * g * g
+        z = z - ((LR / (1 - ADAM_BETA1 ** t)) * m
+                 / (np.sqrt(v / (1 - ADAM_BETA2 ** t)) + ADAM_EPS))
     return z
 
 
@@ -76,7 +78,7 @@ def fig4_recovery(ctx: BenchContext):
     W2 = net.layer_matrix(1).toarray()
     t0 = time.perf_counter()
     z_base = np.empty((subset, spec.latent_dim))
-    with _blas_limit(1):
+    with blas_limit(1):
         for t in range(subset):
             rows = masks[t]
             z_base[t] = _single_adam(W1, W2[rows], y[t, rows], init[t].copy(), iterations)

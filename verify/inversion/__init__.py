@@ -1,0 +1,44 @@
+"""Recovering latent codes from partial measurements (MATH.md section 7; paper Theorem 4).
+
+One concern per module:
+
+:mod:`.losses`      the loss J(z) = 1/2 ||A (G(z) - y)||^2 and its gradient, batched:
+                    the :class:`Loss` protocol and its three backends
+                    (:class:`BatchLastLoss`, :class:`EngineLoss`, :class:`ArcLoss`),
+                    chosen by :func:`select_loss`.
+:mod:`.optimisers`  Adam and gradient descent over a batch (:func:`descend`, with the
+                    constants ``ADAM_*`` and ``GD_*``), damped Gauss-Newton
+                    (:func:`gauss_newton_direction`, :func:`damped_newton`).
+:mod:`.lp`          Lei et al. (NeurIPS 2019): layer-wise linear programming
+                    (:func:`invert_lp`), the second solver.
+:mod:`.recovery`    :func:`invert`, :func:`recover`, :func:`measure`, scoring, trial
+                    masks and :func:`recover_config` (the public entry points).
+
+Every public name is importable from ``verify.inversion`` itself.
+"""
+
+from .losses import BACKENDS, ArcLoss, BatchLastLoss, EngineLoss, Loss, select_loss
+from .lp import LP_ZERO, LPResult, invert_lp
+from .optimisers import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_LR, CALLBACK_EVERY, COMPACT_EVERY,
+                         GD_BACKOFF, GD_LR_SCALE, GD_RISE_TOL, GN_RCOND, NEWTON_ALPHAS, Method,
+                         blas_limit, damped_newton, default_lr, descend, gauss_newton_direction,
+                         gd_lr, pinv_apply)
+from .recovery import (RECOVERY_KINDS, SUCCESS_TOL, TOL, InversionResult, Negation,
+                       RecoveryStats, invert, mask_kinds_for, measure, recover, recover_config,
+                       relative_errors, trial_masks)
+
+__all__ = [
+    # recovery
+    "InversionResult", "RecoveryStats", "invert", "recover", "recover_config", "measure",
+    "relative_errors", "trial_masks", "mask_kinds_for", "RECOVERY_KINDS", "SUCCESS_TOL", "TOL",
+    "Method", "Negation",
+    # LP
+    "LPResult", "LP_ZERO", "invert_lp",
+    # losses
+    "Loss", "BatchLastLoss", "EngineLoss", "ArcLoss", "select_loss", "BACKENDS",
+    # optimisers
+    "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "ADAM_LR", "GD_LR_SCALE", "GD_RISE_TOL",
+    "GD_BACKOFF", "COMPACT_EVERY", "CALLBACK_EVERY", "GN_RCOND", "NEWTON_ALPHAS",
+    "default_lr", "gd_lr", "descend", "blas_limit", "pinv_apply", "gauss_newton_direction",
+    "damped_newton",
+]

@@ -1,0 +1,434 @@
+"""The loss J(z) = 1/2 ||A (G(z) - y)||^2 and its gradient, batched over trials: three
+backends behind one protocol (:class:`Loss`), chosen by :func:`select_loss`.
+
+Every backend takes latents batch-last, ``z`` of shape ``(n0, b)`` (one column per
+trial), with measurements ``y`` and mask weights ``w`` of shape ``(n_d, b)`` (``w`` is 1
+on observed entries, 0 elsewhere; ``y`` is 0 outside the mask).
+
+:class:`BatchLastLoss` (``"batch-last"``)
+    Every feature batch-last, ``(C, *spatial, b)``: the transpose of the engine's flat
+    channel-major ``(b, n)``. Then a transposed convolution is ONE matrix product
+    ``F^T @ x.reshape(C_in, -1)`` over all positions and trials, followed by one strided
+    add per kernel offset whose inner axis (the trials) is contiguous. This is the
+    engine's ``Network.forward_with_cache`` / ``vjp`` re-laid out for memory traffic (the
+    wall for thin layers): buffers are reused across iterations (``out=``), and each
+    activation derivative is written straight into the next adjoint's (zero-bordered)
+    input.
+:class:`EngineLoss` (``"engine"``)
+    The engine's own passes (``Network.forward_with_cache`` / ``vjp``); the tests check
+    that it and the batch-last loss give the same J and grad J to rounding.
+:class:`ArcLoss` (``"arcs"``)
+    For a 2-D latent through a bias-free ReLU network (the paper's Sec. 4.2 / Fig. 4
+    setting): exact arc tables. G(z) = P_a z on each of finitely many arcs of the
+    circle, so an iteration is a 2 x 2 quadratic form per trial, rebuilt only when a
+    trial changes arc. Serves Adam without the per-iteration negation test only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .. import activations
+from ..errors import invalid
+from ..network import Network
+
+#: The backends :func:`select_loss` accepts.
+BACKENDS = ("auto", "arcs", "batch-last", "engine")
+
+
+@runtime_checkable
+class Loss(Protocol):
+    """J and grad J for a batch of trials, batch-last.
+
+    ``z`` is ``(n0, b)``; ``y`` (measurements, 0 outside the mask) and ``w`` (mask
+    weights, 1 observed / 0 not) are ``(n_d, b)``.
+    """
+
+    #: The backend's name (``InversionResult.settings["backend"]``).
+    name: str
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """G(z), ``(n0, b) -> (n_d, b)``."""
+        ...
+
+    def value(self, z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """J per column, ``(b,)``."""
+        ...
+
+    def value_and_grad(self, z: np.ndarray, y: np.ndarray,
+                       w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(J ``(b,)``, grad J ``(n0, b)``) per column. The gradient may be a buffer of
+        the loss, valid until its next call."""
+        ...
+
+
+class _Workspace:
+    """Reusable flat buffers: the loop's arrays are a few MB each, and allocating them
+    afresh every iteration costs more in page faults than the arithmetic itself."""
+
+    def __init__(self):
+        self._bufs: dict = {}
+
+    def get(self, key, shape, dtype=np.float64) -> np.ndarray:
+        size = int(np.prod(shape))
+        buf = self._bufs.get((key, np.dtype(dtype)))
+        if buf is None or buf.size < size:
+            buf = np.empty(size, dtype)
+            self._bufs[(key, np.dtype(dtype))] = buf
+        return buf[:size].reshape(shape)
+
+
+
+class BatchLastLoss:
+    """J and grad J with features batch-last ``(C, *spatial, b)`` (see the module docstring)."""
+
+    name = "batch-last"
+
+    def __init__(self, network: Network):
+        spec = network.spec
+        self.network, self.spec = network, spec
+        self.ws = _Workspace()
+        self.F, self.Ft, self.affine = [], [], []
+        for i, w in enumerate(network.weights):
+            cin = spec.channels[i]
+            # (C_in, C_out l^d), columns ordered (c_out, kernel offset): the product
+            # F^T x then lands in the output's channel-major order.
+            F = np.ascontiguousarray(w.filters.reshape(cin, -1))
+            self.F.append(F)
+            self.Ft.append(np.ascontiguousarray(F.T))
+            shape = (-1,) + (1,) * (spec.dims + 1)
+            self.affine.append(None if w.scale is None
+                               else (w.scale.reshape(shape), w.bias.reshape(shape)))
+
+    def _conv(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Layer i's transposed convolution, ``(C_in, *S_in, b) -> (C_out, *S_out, b)``.
+
+        The kernel offsets k < s (per axis) tile positions [0, D s) disjointly and are the
+        first term of every sum there, so they are written, not added (no zero fill);
+        only the tail [D s, (D-1) s + l) is zeroed. Same additions in the same order as
+        zero-fill-then-add."""
+        spec, layer, ws = self.spec, self.spec.layers[i], self.ws
+        l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
+        cout, din, b = spec.channels[i + 1], spec.sizes[i], x.shape[-1]
+        x2 = x.reshape(x.shape[0], -1)
+        cols = np.matmul(self.Ft[i], x2, out=ws.get(("cols", i), (self.Ft[i].shape[0], x2.shape[1])))
+        if din == 1 and p == 0:  # a latent vector: the product is the output
+            return cols.reshape((cout,) + (l,) * dims + (b,))
+        cols = cols.reshape((cout,) + (l,) * dims + (din,) * dims + (b,))
+        nfull = (din - 1) * s + l
+        span = (din - 1) * s + 1
+        full = ws.get(("full", i), (cout,) + (nfull,) * dims + (b,))
+        tiled = l >= s
+        if not tiled:
+            full.fill(0.0)
+        else:
+            e = din * s
+            full[:, e:] = 0.0
+            if dims == 2:
+                full[:, :e, e:] = 0.0
+        if dims == 1:
+            for k in range(l):
+                if tiled and k < s:
+                    full[:, k:k + span:s] = cols[:, k]
+                else:
+                    full[:, k:k + span:s] += cols[:, k]
+        else:
+            if tiled:
+                for ki in range(s):
+                    for kj in range(s):
+                        full[:, ki:ki + span:s, kj:kj + span:s] = cols[:, ki, kj]
+            for ki in range(l):
+                for kj in range(l):
+                    if not (tiled and ki < s and kj < s):
+                        full[:, ki:ki + span:s, kj:kj + span:s] += cols[:, ki, kj]
+        if p:
+            full = full[(slice(None),) + (slice(p, nfull - p),) * dims]
+        return full
+
+    def _grad_buffer(self, i: int, shape) -> tuple[np.ndarray, np.ndarray]:
+        """(buffer for layer i's output gradient, its interior): with padding p the
+        buffer is the zero-bordered ``(C_out, *(S_out + 2p), b)`` that :meth:`_conv_t`
+        gathers from, so the gradient is written straight into it (no np.pad)."""
+        p, dims = self.spec.layers[i].padding, self.spec.dims
+        if not p:
+            buf = self.ws.get(("g", i), shape)
+            return buf, buf
+        n = shape[1] + 2 * p
+        buf = self.ws.get(("gpad", i), (shape[0],) + (n,) * dims + (shape[-1],))
+        buf[:, :p] = 0.0
+        buf[:, n - p:] = 0.0
+        if dims == 2:
+            buf[:, p:n - p, :p] = 0.0
+            buf[:, p:n - p, n - p:] = 0.0
+        return buf, buf[(slice(None),) + (slice(p, n - p),) * dims]
+
+    def _conv_t(self, i: int, g: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`_conv`; ``g`` is the (zero-bordered, if padded) buffer of
+        :meth:`_grad_buffer`."""
+        spec, layer, ws = self.spec, self.spec.layers[i], self.ws
+        l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
+        cout, din, b = spec.channels[i + 1], spec.sizes[i], g.shape[-1]
+        cin = spec.channels[i]
+        F = self.F[i]
+        if din == 1 and p == 0:
+            out = np.matmul(F, g.reshape(-1, b), out=ws.get(("gx", i), (cin, b)))
+            return out.reshape((cin,) + (1,) * dims + (b,))
+        span = (din - 1) * s + 1
+        gcols = ws.get(("gcols", i), (cout,) + (l,) * dims + (din,) * dims + (b,))
+        if dims == 1:
+            for k in range(l):
+                gcols[:, k] = g[:, k:k + span:s]
+        else:
+            for ki in range(l):
+                for kj in range(l):
+                    gcols[:, ki, kj] = g[:, ki:ki + span:s, kj:kj + span:s]
+        gx = np.matmul(F, gcols.reshape(F.shape[1], -1), out=ws.get(("gx", i), (cin, din**dims * b)))
+        return gx.reshape((cin,) + (din,) * dims + (b,))
+
+    def _forward(self, z: np.ndarray, keep: bool):
+        """Forward pass; ``pres[i]`` is what the backward pass needs of layer i: the
+        ReLU output (its positive set is the pre-activation's), the pre-activation
+        (leaky ReLU, identity), or the output (tanh, sigmoid: sigma' from sigma)."""
+        spec, ws = self.spec, self.ws
+        b = z.shape[-1]
+        x = np.ascontiguousarray(z).reshape(spec.shape(0) + (b,))
+        pres = []
+        for i, layer in enumerate(spec.layers):
+            pre = self._conv(i, x)
+            if self.affine[i] is not None:
+                sc, bi = self.affine[i]
+                pre = np.multiply(pre, sc, out=ws.get(("aff", i), pre.shape))
+                pre += bi
+            act = layer.activation
+            if act == "relu" and pre.flags.c_contiguous:
+                x = np.maximum(pre, 0.0, out=pre)  # in place
+            elif act == "identity":
+                x = np.ascontiguousarray(pre)
+            else:
+                x = ws.get(("x", i), pre.shape)  # contiguous, also for a padding crop
+                if act == "relu":
+                    np.maximum(pre, 0.0, out=x)
+                elif act == "leaky_relu" and 0.0 <= layer.slope <= 1.0:
+                    # max(a, slope a) = where(a > 0, a, slope a) for 0 <= slope <= 1
+                    np.multiply(pre, layer.slope, out=x)
+                    np.maximum(pre, x, out=x)
+                elif act == "tanh":
+                    np.tanh(pre, out=x)
+                else:
+                    x[...] = activations.apply(act, pre, layer.slope)
+            if keep:
+                pres.append(x if act in ("relu", "tanh", "sigmoid") else pre)
+        return x.reshape(-1, b), pres
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """G(z) for batch-last z ``(n0, b)``; returns ``(n_d, b)`` (a fresh array)."""
+        return self._forward(z, keep=False)[0].copy()
+
+    def _residual(self, out, y, w):
+        r = np.subtract(out, y, out=self.ws.get("r", out.shape))
+        r *= w
+        return r, 0.5 * np.einsum("ij,ij->j", r, r)
+
+    def value(self, z, y, w):
+        return self._residual(self._forward(z, keep=False)[0], y, w)[1]
+
+    def value_and_grad(self, z, y, w):
+        """(J, grad J) for every column; the gradient is a workspace buffer, valid until
+        the next call."""
+        spec, ws = self.spec, self.ws
+        b = z.shape[-1]
+        out, pres = self._forward(z, keep=True)
+        g, loss = self._residual(out, y, w)
+        g = g.reshape(spec.shape(spec.depth) + (b,))
+        for i in range(spec.depth - 1, -1, -1):
+            layer, pre, act = spec.layers[i], pres[i], spec.layers[i].activation
+            buf, dst = self._grad_buffer(i, pre.shape)
+            if act == "relu":
+                on = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                np.multiply(g, on, out=dst)
+            elif act == "leaky_relu":
+                on = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                np.multiply(g, layer.slope, out=dst)   # g * where(a > 0, 1, slope)
+                np.copyto(dst, g, where=on)
+            elif act == "tanh":                        # 1 - tanh(a)^2 from the output
+                d = np.multiply(pre, pre, out=ws.get(("d", i), pre.shape))
+                np.subtract(1.0, d, out=d)
+                np.multiply(g, d, out=dst)
+            elif act == "sigmoid":                     # s (1 - s) from the output
+                d = np.subtract(1.0, pre, out=ws.get(("d", i), pre.shape))
+                d *= pre
+                np.multiply(g, d, out=dst)
+            else:                                      # identity
+                dst[...] = g
+            if self.affine[i] is not None:
+                dst *= self.affine[i][0]
+            g = self._conv_t(i, buf)
+        return loss, g.reshape(-1, b)
+
+
+
+class EngineLoss:
+    """J and grad J through the engine's ``forward_with_cache`` / ``vjp`` (batch-first)."""
+
+    name = "engine"
+
+    def __init__(self, network: Network):
+        self.network = network
+
+    def forward(self, z):
+        return self.network.forward(z.T).T
+
+    def value(self, z, y, w):
+        r = (self.network.forward(z.T).T - y) * w
+        return 0.5 * np.einsum("ij,ij->j", r, r)
+
+    def value_and_grad(self, z, y, w):
+        cache = self.network.forward_with_cache(z.T)
+        r = (cache.output.T - y) * w
+        g = self.network.vjp(cache, np.ascontiguousarray(r.T))
+        return 0.5 * np.einsum("ij,ij->j", r, r), np.ascontiguousarray(g.T)
+
+
+
+class ArcLoss:
+    """J and grad J for a 2-D latent through a bias-free ReLU network, from its exact
+    piecewise-linear form (paper Sec. 4.2 / Fig. 4 networks).
+
+    G is positively homogeneous and each layer's activation pattern at z depends only on
+    the angle of z (every pre-activation is linear in z on a cone), so the circle splits
+    into arcs on each of which G(z) = P_a z with a fixed (n_d, 2) matrix P_a (the
+    products of the layer matrices with the ReLU patterns, Lemma Sup.1's D_{i,z}).
+    On arc a, J(z) = 1/2 z^T Q z - c^T z + k with Q = P_a^T A P_a, c = P_a^T A y:
+    an iteration is a 2 x 2 product per trial, and (Q, c) are rebuilt (one (2, n_d)
+    by (n_d, 5) product) only for trials that crossed into another arc.
+
+    The arcs are found by splitting, layer by layer, at every zero of a row of the
+    previous arcs' linear maps; a row's sign inside an arc is read at its midpoint,
+    with the engine's convention ReLU'(0) = 0 (a row that vanishes on an arc is off).
+    ``value`` (the loss the result reports) is the exact residual of
+    :class:`BatchLastLoss`; the quadratic-form J returned with the gradient carries
+    absolute rounding ~eps ||A y||^2, so this loss serves Adam without the per-iteration
+    negation test (which compares losses) only.
+    """
+
+    name = "arcs"
+    #: bound on the arc tables (bytes); beyond it the network is not a candidate
+    MAX_BYTES = 160e6
+
+    def __init__(self, network: Network, edges: np.ndarray, P: np.ndarray):
+        self.network, self.spec = network, network.spec
+        self.exact = BatchLastLoss(network)
+        self.edges = edges
+        p0, p1 = P[..., 0], P[..., 1]
+        self.T = np.ascontiguousarray(np.stack([p0 * p0, p0 * p1, p1 * p1, p0, p1], axis=-1))
+        self.n_arcs = P.shape[0]
+        self._y = None
+
+    @classmethod
+    def build(cls, network: Network) -> "ArcLoss | None":
+        """The arc tables, or None when the network is not a 2-D-latent, bias-free ReLU
+        network or its arcs would exceed :attr:`MAX_BYTES`."""
+        spec = network.spec
+        if spec.latent_dim != 2 or any(l.activation != "relu" or l.affine for l in spec.layers):
+            return None
+        edges = np.array([-np.pi, np.pi])
+        P = np.eye(2)[None]                                   # (arcs, n_i, 2)
+        for i in range(spec.depth):
+            W = network.layer_matrix(i)
+            K, n_prev = P.shape[0], P.shape[1]
+            if 4 * K * W.shape[0] * 2 * 8 > cls.MAX_BYTES:  # pre, t, both candidates
+                return None
+            flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
+            pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
+            # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that minus/plus pi
+            t = np.arctan2(pre[..., 0], -pre[..., 1])
+            nz = (pre[..., 0] != 0) | (pre[..., 1] != 0)
+            cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
+            lo, hi = edges[:-1, None], edges[1:, None]
+            inside = (cand > lo) & (cand < hi) & nz
+            new_edges = np.unique(np.concatenate([edges, cand[inside]]))
+            K2 = new_edges.size - 1
+            if K2 * pre.shape[1] * 5 * 8 > cls.MAX_BYTES:
+                return None
+            mid = 0.5 * (new_edges[:-1] + new_edges[1:])
+            parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, K - 1)
+            pp = pre[parent]
+            on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
+            P = pp * on[..., None]
+            edges = new_edges
+        return cls(network, edges, np.ascontiguousarray(P))
+
+    def forward(self, z):
+        return self.exact.forward(z)
+
+    def value(self, z, y, w):
+        return self.exact.value(z, y, w)
+
+    def _reset(self, y, w):
+        self._y = y
+        wy = w * y
+        self._U = np.ascontiguousarray(np.stack([w.T, wy.T], axis=1))   # (b, 2, n_d)
+        self._k0 = 0.5 * np.einsum("pb,pb->b", wy, y)
+        b = y.shape[1]
+        self._arc = np.full(b, -1, np.int64)
+        self._q = np.empty((3, b))
+        self._c = np.empty((2, b))
+
+    def value_and_grad(self, z, y, w):
+        """(J, grad J) per column of z (2, b); per-trial arc state is kept while the
+        same ``y`` array is passed (rebuilt when the caller compacts its arrays)."""
+        if y is not self._y:
+            self._reset(y, w)
+        z0, z1 = z[0], z[1]
+        arc = np.searchsorted(self.edges, np.arctan2(z1, z0), side="right") - 1
+        np.clip(arc, 0, self.n_arcs - 1, out=arc)
+        moved = np.flatnonzero(arc != self._arc)
+        if moved.size:
+            qc = np.matmul(self._U[moved], self.T[arc[moved]])        # (k, 2, 5)
+            self._q[:, moved] = qc[:, 0, :3].T
+            self._c[:, moved] = qc[:, 1, 3:].T
+            self._arc[moved] = arc[moved]
+        q0, q1, q2 = self._q
+        c0, c1 = self._c
+        g = np.empty_like(z)
+        a = q0 * z0
+        a += q1 * z1
+        g0 = np.subtract(a, c0, out=g[0])
+        a = q1 * z0
+        a += q2 * z1
+        g1 = np.subtract(a, c1, out=g[1])
+        # J = 1/2 z.(g - c) + k0 ... = 1/2 z^T Q z - c^T z + k0
+        val = 0.5 * (z0 * (g0 - c0) + z1 * (g1 - c1)) + self._k0
+        zero = (z0 == 0) & (z1 == 0)   # ReLU'(0) = 0: every unit is off at z = 0
+        if zero.any():
+            g[:, zero] = 0.0
+        return val, g
+
+
+
+def select_loss(network: Network, backend: str = "auto", method: str = "adam",
+                negation=None) -> Loss:
+    """The loss :func:`~verify.inversion.invert` runs for ``backend``:
+
+    ``"auto"``: the arc tables (:class:`ArcLoss`) for Adam without the per-iteration
+    negation test (``negation != "flip"``) on a 2-D-latent, bias-free ReLU network, else
+    :class:`BatchLastLoss`. ``"arcs"`` insists on the arc tables (an error where they do
+    not apply), ``"batch-last"`` and ``"engine"`` pick that backend.
+    """
+    if backend in ("auto", "arcs") and method == "adam" and negation != "flip":
+        loss = ArcLoss.build(network)
+        if loss is not None:
+            return loss
+    if backend in ("auto", "batch-last"):
+        return BatchLastLoss(network)
+    if backend == "engine":
+        return EngineLoss(network)
+    if backend == "arcs":
+        raise invalid("backend", "'arcs' only for Adam without 'flip' on a 2-D-latent, "
+                      "bias-free ReLU network", backend)
+    raise invalid("backend", "'auto', 'arcs', 'batch-last' or 'engine'", backend)
+
+
+__all__ = ["Loss", "BatchLastLoss", "EngineLoss", "ArcLoss", "select_loss", "BACKENDS"]

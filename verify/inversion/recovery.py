@@ -1,0 +1,395 @@
+"""Recovering latent codes from partial measurements (MATH.md section 7; paper Theorem 4).
+
+:func:`invert`   minimise J(z) = 1/2 ||A (G(z) - y)||^2 for a batch of independent trials
+                 (one latent, one mask, one start per trial) by gradient descent or Adam,
+                 all trials advancing together as one array computation
+                 (:func:`~verify.inversion.optimisers.descend` on a
+                 :class:`~verify.inversion.losses.Loss`).
+:func:`recover`  draw y = A G(z*) (+ noise), call :func:`invert` (or, with
+                 ``method="lp"``, :func:`~verify.inversion.lp.invert_lp`), and score it:
+                 success iff ||z_hat - z*|| / ||z*|| <= ``success_tol``, with the success
+                 rate's 95% Wilson interval.
+:func:`recover_config` the same on a preset or Config, masks drawn per trial
+                 (:func:`trial_masks`).
+
+Negation safeguards (``negation=``)
+-----------------------------------
+``None``       plain descent.
+``"restart"``  the paper's script: descend, restart from the negated answer, keep the
+               answer with the smaller loss.
+``"flip"``     Huang, Hand, Heckel, Voroninski (2018): at every iteration, when
+               J(-z) < J(z), replace z by -z (and mirror Adam's first moment).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import invalid
+from ..network import Network
+from ..rng import as_generator
+from ..stats import wilson_interval
+from ._inputs import as_masks, check_network, positive
+from .losses import BatchLastLoss, select_loss
+from .lp import invert_lp
+from .optimisers import Method, blas_limit, default_lr, descend, gd_lr
+
+Negation = Literal[None, "restart", "flip"]
+
+#: Default success tolerance on ||z_hat - z*|| / ||z*||. Recovery is bimodal (a converged
+#: run reaches ~1e-6 or better, a failed one sits at O(1) from z*, e.g. near -rho z*), so
+#: any threshold between ~1e-4 and ~1e-1 gives the same verdicts; 1e-3 is "exact to three
+#: digits" as in the paper's "perfect recovery".
+SUCCESS_TOL = 1e-3
+#: Default relative-change tolerance: a trial stops when ||z_{t+1} - z_t|| <= tol ||z_t||.
+TOL = 1e-9
+
+
+# ============================================================== results
+@dataclass(frozen=True, eq=False)
+class InversionResult:
+    """The answer of :func:`invert` for a batch of b trials.
+
+    Attributes
+    ----------
+    z_hat : ndarray (b, n0)
+        The latent codes found.
+    loss : ndarray (b,)
+        J(z_hat) = 1/2 ||A (G(z_hat) - y)||^2.
+    iterations : ndarray (b,) of int
+        Iterations used per trial (both passes for ``negation="restart"``).
+    converged : ndarray (b,) of bool
+        The relative-change tolerance was met before the iteration cap (in the pass
+        whose answer was kept).
+    flips : ndarray (b,) of int
+        Negations taken (``flip``: per-iteration flips; ``restart``: 1 if the restarted
+        answer was kept).
+    method, negation : str
+    settings : dict
+        lr, iterations cap, tol, backend (JSON-able).
+    elapsed_s : float
+    """
+
+    z_hat: np.ndarray
+    loss: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+    flips: np.ndarray
+    method: str
+    negation: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class RecoveryStats:
+    """Scored recovery of b trials (:func:`recover`).
+
+    ``success[t]`` iff ``rel_error[t] = ||z_hat - z*|| / ||z*|| <= success_tol``;
+    ``success_rate`` with its 95% Wilson interval ``(ci_low, ci_high)``.
+    """
+
+    success: np.ndarray
+    rel_error: np.ndarray
+    trials: int
+    recovered: int
+    success_rate: float
+    ci_low: float
+    ci_high: float
+    median_rel_error: float
+    success_tol: float
+    noise: float
+    z_star: np.ndarray
+    result: InversionResult
+
+    @property
+    def iterations(self) -> np.ndarray:
+        return self.result.iterations
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys of ``verify invert --json`` (CLI.md) that come from the recovery."""
+        return {"trials": self.trials, "recovered": self.recovered,
+                "success_rate": self.success_rate, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "median_rel_error": self.median_rel_error,
+                "iterations": float(np.median(self.result.iterations)),
+                "iterations_max": int(np.max(self.result.iterations)),
+                "converged": int(np.sum(self.result.converged)),
+                "success_tol": self.success_tol, "noise": self.noise,
+                "method": self.result.method, "negation": self.result.negation,
+                **{k: v for k, v in self.result.settings.items() if k not in ("method",)}}
+
+
+# ============================================================== inversion
+def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "adam",
+           lr: float | None = None, iterations: int = 1000, tol: float = TOL,
+           negation: Negation = None, init: np.ndarray | None = None, rng=None,
+           init_scale: float = 1.0, backend: str = "auto",
+           blas_threads: int | None = 1, callback=None) -> InversionResult:
+    """Minimise J(z) = 1/2 ||A_t (G(z) - y_t)||^2 for every trial t of a batch.
+
+    Parameters
+    ----------
+    network : Network
+    y : ndarray (b, n_d)
+        Measurements in the full-length representation (entries outside the mask are
+        ignored), or (n_d,) for one trial.
+    masks : MaskBatch, bool ndarray (b, n_d) or (n_d,), Subsampling, or None (full)
+        The observed entries of each trial (A_t = rows of the identity).
+    method : {"adam", "gd"}
+        Adam (betas 0.9, 0.999, eps 1e-8) or plain gradient descent.
+    lr : float, optional
+        Step size; default 0.01 for Adam; for GD one per trial, 1 / (2 L_t) with
+        L_t = ||A_t G(z0)||^2 / ||z0||^2 (the curvature of J along z for a positively
+        homogeneous network), halved whenever that trial's loss rises.
+    iterations : int
+        Iteration cap (per pass).
+    tol : float
+        Per-trial stop when ||z_{t+1} - z_t|| <= tol ||z_t||; stopped trials stop changing.
+    negation : {None, "restart", "flip"}
+        The negation safeguard (module docstring).
+    init : ndarray (b, n0), optional
+        Starting points; default ``init_scale`` * N(0, I) from ``rng``.
+    rng : Generator, int or None
+    backend : {"auto", "arcs", "batch-last", "engine"}
+        ``auto``: ``arcs`` where it applies, else ``batch-last``
+        (:func:`~verify.inversion.losses.select_loss`).
+    blas_threads : int or None
+        BLAS threads during the loop (None: leave the library's setting).
+    callback : callable, optional
+        ``callback(pass_index, iteration, n_running)`` every 25 iterations (progress bars).
+
+    Returns
+    -------
+    InversionResult
+        Never raises for a run that does not converge: ``converged`` is False.
+
+    Notes
+    -----
+    MATH.md section 7. The gradient is reverse mode, grad J = J_G(z)^T A^T A (G(z) - y).
+    """
+    t0 = time.perf_counter()
+    check_network(network)
+    spec = network.spec
+    n, n0 = spec.output_dim, spec.latent_dim
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or y.shape[1] != n:
+        raise invalid("y", f"shape (b, {n}) or ({n},)", y.shape)
+    b = y.shape[0]
+    if b < 1:
+        raise invalid("y", "at least one trial", y.shape)
+    mk = as_masks(masks, b, n)
+    if not np.all(np.isfinite(y[mk])):
+        raise invalid("y", "finite measurements", "NaN or infinite entries")
+    if method not in ("adam", "gd"):
+        raise invalid("method", "'adam' or 'gd'", method)
+    if negation not in (None, "restart", "flip"):
+        raise invalid("negation", "None, 'restart' or 'flip'", negation)
+    iterations = positive("iterations", iterations, integer=True)
+    tol = float(tol) if (isinstance(tol, (int, float)) and not isinstance(tol, bool)
+                         and math.isfinite(tol) and tol >= 0) else None
+    if tol is None:
+        raise invalid("tol", "a finite number >= 0", tol)
+    lr = positive("lr", lr, allow_none=True)
+    loss = select_loss(network, backend, method, negation)
+    if init is None:
+        positive("init_scale", init_scale)
+        z0 = as_generator(rng).normal(0.0, init_scale, size=(n0, b))
+    else:
+        init = np.asarray(init, dtype=np.float64)
+        if init.ndim == 1:
+            init = init[None, :]
+        if init.shape != (b, n0):
+            raise invalid("init", f"shape ({b}, {n0})", init.shape)
+        if not np.all(np.isfinite(init)):
+            raise invalid("init", "finite values", "NaN or infinite entries")
+        z0 = np.ascontiguousarray(init.T)
+    yT = np.ascontiguousarray(np.where(mk, y, 0.0).T)
+    wT = np.ascontiguousarray(mk.T, dtype=np.float64)
+    if lr is None:
+        lr = default_lr(method)
+        if lr is None:
+            lr = gd_lr(loss, z0, wT)
+    kw = dict(method=method, lr=lr, iterations=iterations, tol=tol, flip=negation == "flip")
+    with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
+        cb = None if callback is None else (lambda it, k: callback(0, it, k))
+        z, val, used, conv, flips = descend(loss, z0, yT, wT, callback=cb, **kw)
+        if negation == "restart":
+            cb = None if callback is None else (lambda it, k: callback(1, it, k))
+            z2, val2, used2, conv2, _ = descend(loss, -z, yT, wT, callback=cb, **kw)
+    if negation == "restart":
+        better = val2 < val
+        z[:, better] = z2[:, better]
+        val = np.where(better, val2, val)
+        used = used + used2
+        conv = np.where(better, conv2, conv)
+        flips = better.astype(np.int64)
+    lr_out = float(lr) if np.ndim(lr) == 0 else "per trial: 1/(2 ||A G(z0)||^2/||z0||^2)"
+    settings = {"method": method, "lr": lr_out, "iterations_cap": iterations, "tol": tol,
+                "negation": negation, "backend": loss.name}
+    return InversionResult(np.ascontiguousarray(z.T), val, used, conv, flips, method, negation,
+                           settings, time.perf_counter() - t0)
+
+
+# ============================================================== scoring
+def _lp_as_result(network, y, mk) -> InversionResult:
+    """:func:`invert_lp` in the shape of an :class:`InversionResult` (iterations = LPs
+    solved; converged = every layer's LP solved)."""
+    lp = invert_lp(network, y, mk)
+    loss = BatchLastLoss(network).value(np.ascontiguousarray(lp.z_hat.T),
+                                         np.ascontiguousarray(np.where(mk, y, 0.0).T),
+                                         np.ascontiguousarray(mk.T, dtype=np.float64))
+    d = network.spec.depth
+    return InversionResult(lp.z_hat, loss, np.full(len(loss), d), np.all(lp.status == 0, axis=1),
+                           np.zeros(len(loss), np.int64), "lp", None,
+                           {"method": "lp", "lr": None, "iterations_cap": d, "tol": None,
+                            "negation": None, "backend": "scipy.optimize.linprog (HiGHS)"},
+                           lp.elapsed_s)
+
+
+def relative_errors(z_hat: np.ndarray, z_star: np.ndarray) -> np.ndarray:
+    """||z_hat - z*|| / ||z*|| per row (inf where z* = 0 and z_hat != z*)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = np.linalg.norm(np.asarray(z_hat) - z_star, axis=1)
+        s = np.linalg.norm(z_star, axis=1)
+        return np.where(s > 0, d / np.where(s > 0, s, 1.0), np.where(d > 0, np.inf, 0.0))
+
+
+def measure(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 0.0,
+            rng=None) -> np.ndarray:
+    """y = A G(z*) + sigma * xi (xi ~ N(0, I) on the observed entries), full-length
+    ``(b, n_d)`` with zeros outside each mask."""
+    x = network.forward(z_star)
+    mk = as_masks(masks, x.shape[0], x.shape[1])
+    if noise:
+        x = x + noise * as_generator(rng).normal(size=x.shape)
+    return np.where(mk, x, 0.0)
+
+
+def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 0.0,
+            success_tol: float = SUCCESS_TOL, rng=None, **invert_kwargs) -> RecoveryStats:
+    """Recover each row of ``z_star`` from its masked image and score the answers.
+
+    Parameters
+    ----------
+    network : Network
+    z_star : ndarray (b, n0)
+        Ground-truth latents, one per trial.
+    masks : as for :func:`invert`
+    noise : float
+        sigma >= 0 of additive Gaussian noise on the observed entries.
+    success_tol : float
+        Success iff ||z_hat - z*|| / ||z*|| <= success_tol.
+    rng : Generator, int or None
+        Noise first, then the starting points (one stream, in that order).
+    **invert_kwargs
+        Passed to :func:`invert` (method, lr, iterations, tol, negation, init, backend);
+        ``method="lp"`` uses :func:`invert_lp` instead (ReLU networks).
+
+    Returns
+    -------
+    RecoveryStats
+    """
+    check_network(network)
+    z_star = np.asarray(z_star, dtype=np.float64)
+    if z_star.ndim == 1:
+        z_star = z_star[None, :]
+    n0 = network.spec.latent_dim
+    if z_star.ndim != 2 or z_star.shape[1] != n0 or z_star.shape[0] < 1:
+        raise invalid("z_star", f"shape (b, {n0}) with b >= 1", z_star.shape)
+    if not np.all(np.isfinite(z_star)):
+        raise invalid("z_star", "finite values", "NaN or infinite entries")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)) \
+            or not math.isfinite(float(noise)) or noise < 0:
+        raise invalid("noise", "a finite number >= 0", noise)
+    success_tol = positive("success_tol", success_tol)
+    gen = as_generator(rng)
+    b = z_star.shape[0]
+    mk = as_masks(masks, b, network.spec.output_dim)
+    y = measure(network, z_star, mk, noise=float(noise), rng=gen)
+    if invert_kwargs.get("method") == "lp":
+        res = _lp_as_result(network, y, mk)
+    else:
+        res = invert(network, y, mk, rng=gen, **invert_kwargs)
+    err = relative_errors(res.z_hat, z_star)
+    success = err <= success_tol  # NaN (diverged) compares False: not recovered
+    k = int(success.sum())
+    lo, hi = wilson_interval(k, b)
+    return RecoveryStats(success, err, b, k, k / b, lo, hi, float(np.median(err)),
+                         success_tol, float(noise), z_star, res)
+
+
+# ============================================================== masks and presets
+#: Mask kinds a recovery can use (subsampling; "custom" goes through the API's masks).
+RECOVERY_KINDS = ("full", "random", "top", "bottom", "left", "right", "border", "centre", "first")
+
+
+def mask_kinds_for(dims: int) -> tuple[str, ...]:
+    """The sampling patterns of MATH.md section 7 that differ for a ``dims``-D output:
+    in 1-D left/right coincide with top/bottom and are left out."""
+    base = ("random", "top", "bottom", "left", "right", "border", "centre")
+    return base if dims == 2 else ("random", "top", "bottom", "border", "centre")
+
+
+def trial_masks(output_shape: tuple[int, ...], kind: str, rate: float, trials: int, *,
+                rng=None) -> np.ndarray:
+    """Boolean masks ``(trials, n)``: for ``random`` an independent uniform draw of
+    ceil(r n) entries per trial (one vectorised argsort, no loop over trials); every
+    other kind is deterministic and repeated."""
+    from ..measurements import _count, check_rate, make_mask
+
+    if kind not in RECOVERY_KINDS:
+        raise invalid("mask", "one of " + ", ".join(RECOVERY_KINDS), kind)
+    rate = check_rate(rate)
+    trials = positive("trials", trials, integer=True)
+    n = int(np.prod(output_shape))
+    if kind == "random":
+        k = _count(rate, n)
+        keys = as_generator(rng).random((trials, n))
+        picked = np.argpartition(keys, k - 1, axis=1)[:, :k]
+        out = np.zeros((trials, n), bool)
+        np.put_along_axis(out, picked, True, axis=1)
+        return out
+    one = make_mask(kind, tuple(output_shape), rate if kind != "full" else 1.0).reshape(-1)
+    return np.broadcast_to(one, (trials, n)).copy()
+
+
+def recover_config(config, *, kind: str | None = None, rate: float | None = None,
+                   trials: int = 100, noise: float = 0.0, seed: int = 0,
+                   success_tol: float = SUCCESS_TOL, instance=None, rng=None,
+                   **invert_kwargs) -> RecoveryStats:
+    """Recovery on a preset or Config: one network drawn from ``seed``
+    (``config.instantiate``), ``trials`` independent z* ~ N(0, I), masks, noise and
+    starts drawn from ``rng`` (default: child 2 of ``seed``, the checks' stream)."""
+    from ..presets import Config, get_preset
+
+    if isinstance(config, str):
+        config = get_preset(config)
+    if not isinstance(config, Config):
+        raise invalid("config", "a preset name or a Config", type(config).__name__)
+    kind = config.mask.kind if kind is None else kind
+    if kind == "gaussian":
+        raise invalid("mask", "one of " + ", ".join(RECOVERY_KINDS) + " (subsampling)", kind)
+    rate = config.mask.rate if rate is None else rate
+    if instance is None:
+        instance = config.instantiate(seed)
+    if rng is None:
+        rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
+    gen = as_generator(rng)
+    spec = instance.network.spec
+    masks = trial_masks(spec.output_shape, kind, rate, trials, rng=gen)
+    z_star = gen.normal(size=(masks.shape[0], spec.latent_dim))
+    return recover(instance.network, z_star, masks, noise=noise, success_tol=success_tol,
+                   rng=gen, **invert_kwargs)
+
+
+
+__all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "recover_config",
+           "measure", "relative_errors", "trial_masks", "mask_kinds_for", "RECOVERY_KINDS",
+           "SUCCESS_TOL", "TOL", "Method", "Negation"]
