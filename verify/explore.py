@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
+from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from .errors import VerifyError, invalid
 from .measurements import MaskSpec
@@ -60,6 +60,9 @@ EDGE_STEPS = 8
 EDGE_MAX_CHANNELS = 64
 #: Resolution of the sampling-rate edge.
 RATE_RESOLUTION = 1 / 64
+#: Largest ``max_examples``: every example runs a check (a second or so each), so more
+#: would run for weeks; larger requests are refused as bad input.
+MAX_EXAMPLES = 1_000_000
 
 
 def search_space(check: LemmaCheck, *, max_layers: int = 3, max_channels: int = 8,
@@ -168,8 +171,9 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
         Move the minimal failure to its threshold (see the module docstring).
     """
     check = get_check(lemma)
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        raise invalid("max_examples", "an integer >= 1", max_examples)
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) \
+            or not 1 <= max_examples <= MAX_EXAMPLES:
+        raise invalid("max_examples", f"an integer from 1 to {MAX_EXAMPLES:,}", max_examples)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise invalid("seed", "an integer >= 0", seed)
     if space is None or space == "generic":
@@ -192,6 +196,10 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
         minimal = find(space, condition, settings=opts, random=Random(seed))
     except NoSuchExample:
         return ExploreResult(lemma, seed, False, None, None, ev.runs)
+    except Unsatisfiable:
+        raise VerifyError(f"space: expected a search space holding configurations that "
+                          f"lemma {lemma!r} applies to; none generated did (with "
+                          "--min-expansion, use a smaller value)") from None
     best, steps = (minimal, 0)
     if edge:
         ev.budget = ev.runs + (EDGE_STEPS + 2) * (minimal.spec.depth + 1)
@@ -268,4 +276,4 @@ def _edge(config: Config, ev: _Evaluator) -> tuple[Config, int]:
     return config, steps
 
 
-__all__ = ["explore", "search_space", "ExploreResult"]
+__all__ = ["explore", "search_space", "ExploreResult", "MAX_EXAMPLES"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .. import budget
 from ..errors import VerifyError
@@ -47,6 +48,44 @@ def add_max_memory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-memory", metavar="SIZE", type=_size, default=None,
                         help="refuse work whose estimated memory exceeds SIZE (4G, 512M, "
                              "bytes; default half of this machine's RAM)")
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Make the parser's own errors (a bad flag value, a missing argument) one line on
+    stderr and exit 2, as CLI.md asks, instead of argparse's usage block plus error."""
+    def error(message: str):
+        print(f"{parser.prog}: error: {message} (`{parser.prog} --help` lists the options)",
+              file=sys.stderr)
+        raise SystemExit(2)
+    parser.error = error
+
+
+def check_out_file(path: str | Path, flag: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse (VerifyError, exit 2) an output file that could not be written, before any
+    work: a wrong suffix, an existing folder at the path, a parent that cannot be a
+    writable folder (under a regular file, under ``/proc``, no permission)."""
+    from ..fsio import check_writable_dir
+
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise VerifyError(f"{flag}: expected a file name ending in {' or '.join(suffixes)}, "
+                          f"got {str(path)!r}")
+    if path.is_dir():
+        raise VerifyError(f"{flag}: {str(path)!r} is a folder; expected a file name")
+    check_writable_dir(path.parent, flag)
+    return path
+
+
+def write_out_file(path: Path, data: str | bytes, flag: str) -> None:
+    """Write an output file atomically (:mod:`verify.fsio`), creating its folder."""
+    from ..fsio import write_bytes, write_text
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (write_text if isinstance(data, str) else write_bytes)(path, data)
+    except OSError as exc:
+        raise VerifyError(f"{flag} {str(path)!r}: cannot be written "
+                          f"({exc.strerror or exc})") from None
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

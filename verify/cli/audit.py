@@ -5,7 +5,7 @@ The safetensors naming convention is documented in :mod:`verify.audit`.
 
 from __future__ import annotations
 
-from ._common import add_json, print_json
+from ._common import add_json, add_max_memory, one_line_errors, print_json
 
 NAME = "audit"
 HELP = "checks a trained network's weights against the theorems' assumptions"
@@ -17,17 +17,21 @@ DESCRIPTION = (
 
 
 def configure(p) -> None:
+    one_line_errors(p)
     p.add_argument("weights", metavar="WEIGHTS", help="a .npz or .safetensors weight file")
     p.add_argument("--arch", metavar="FILE.toml",
                    help="the architecture ([network] table); needed for a plain state dict")
     p.add_argument("--rate", type=float, default=0.5,
                    help="sampling rate r for the smallest-block assumption (default 0.5)")
+    add_max_memory(p)
     add_json(p)
 
 
 def run(args) -> int:
     from ..audit import audit, format_table, load_any
+    from ..measurements import check_rate
 
+    check_rate(args.rate, "--rate")
     network = load_any(args.weights, args.arch)
     rows = audit(network, rate=args.rate)
     if args.json:

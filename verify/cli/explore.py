@@ -4,12 +4,13 @@ smallest configuration on which the lemma's check fails; prints it as TOML that
 
 from __future__ import annotations
 
+import math
 import sys
-from pathlib import Path
 
 from ..errors import VerifyError
-from ..explore import explore
-from ._common import add_json, add_seed, positive_int, print_json
+from ..explore import MAX_EXAMPLES, explore
+from ._common import (add_json, add_seed, check_out_file, one_line_errors, positive_int,
+                      print_json, write_out_file)
 
 NAME = "explore"
 HELP = "property-based search over architectures for the smallest one where the lemma's check fails"
@@ -18,9 +19,11 @@ DESCRIPTION = (HELP + ". Exit 0 when no counterexample is found, 1 when one is (
 
 
 def configure(p) -> None:
+    one_line_errors(p)
     p.add_argument("lemma", metavar="LEMMA", help="a lemma id (see `verify list`)")
     p.add_argument("--max-examples", metavar="N", type=positive_int, default=100,
-                   help="configurations generated before giving up (default 100)")
+                   help=f"configurations generated before giving up (default 100, at most "
+                        f"{MAX_EXAMPLES:,})")
     add_seed(p)
     p.add_argument("--space", choices=("generic", "lemma"), default="generic",
                    help="generic: architectures from conv_architectures (default); lemma: the "
@@ -39,24 +42,23 @@ def run(args) -> int:
     progress = None if args.quiet else (lambda msg: print(f"explore {msg}", file=sys.stderr,
                                                           flush=True))
     space = args.space
+    save = check_out_file(args.save, "--save") if args.save else None
+    if args.max_examples > MAX_EXAMPLES:
+        raise VerifyError(f"--max-examples: expected an integer from 1 to {MAX_EXAMPLES:,} "
+                          f"(each example runs a check), got {args.max_examples}")
     if args.min_expansion is not None:
-        if args.space != "generic" or not args.min_expansion > 0:
-            raise VerifyError(f"--min-expansion: expected a number > 0 with --space generic, "
-                              f"got {args.min_expansion!r}")
+        if args.space != "generic" or not (math.isfinite(args.min_expansion)
+                                           and args.min_expansion > 0):
+            raise VerifyError(f"--min-expansion: expected a finite number > 0 with --space "
+                              f"generic, got {args.min_expansion!r}")
         from ..explore import search_space
         from ..registry import get_check
 
         space = search_space(get_check(args.lemma), min_expansion=args.min_expansion)
     res = explore(args.lemma, max_examples=args.max_examples, seed=args.seed, space=space,
                   edge=not args.no_edge, progress=progress)
-    if res.found and args.save:
-        path = Path(args.save)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            tmp.write_text(res.toml())
-            tmp.replace(path)
-        except OSError as exc:
-            raise VerifyError(f"--save {args.save!r}: cannot be written ({exc.strerror})") from None
+    if res.found and save is not None:
+        write_out_file(save, res.toml(), "--save")
     if args.json:
         print_json(res.to_json())
     elif not res.found:

@@ -12,12 +12,14 @@ import math
 import sys
 import time
 
-from .. import __version__
-from ..errors import invalid
+from dataclasses import replace
+
+from .. import __version__, budget
+from ..errors import VerifyError, invalid
 from ..inversion import RECOVERY_KINDS, SUCCESS_TOL, TOL, recover_config
 from ..measurements import check_rate
-from ..presets import get_preset
-from ._common import add_json, add_seed, print_json
+from ..presets import Config, get_preset
+from ._common import add_json, add_max_memory, add_seed, one_line_errors, print_json
 
 NAME = "invert"
 HELP = "recover latent codes from partial measurements and print recovery statistics"
@@ -31,8 +33,14 @@ def _text(value: str) -> str:
 
 
 def configure(p) -> None:
-    p.add_argument("--preset", metavar="P", default="paper-fig4",
+    one_line_errors(p)
+    p.add_argument("--preset", metavar="P", default=None,
                    help="a preset name (default paper-fig4)")
+    p.add_argument("--config", metavar="FILE.toml", default=None,
+                   help="a configuration file (as for verify check --config) instead of a preset")
+    p.add_argument("--weights", metavar="FILE", default=None,
+                   help="fixed weights (.npz from verify, or .safetensors; with --config its "
+                        "[network] table is the architecture) instead of drawing them")
     p.add_argument("--mask", metavar="KIND", default=None,
                    help="sampling pattern: " + ", ".join(RECOVERY_KINDS)
                    + " (default: the preset's)")
@@ -54,6 +62,7 @@ def configure(p) -> None:
                         "paper's script, default), flip when J(-z) < J(z) (Huang et al.), none")
     p.add_argument("--success-tol", metavar="T", type=_text, default=str(SUCCESS_TOL),
                    help=f"success iff ||z_hat - z*|| / ||z*|| <= T (default {SUCCESS_TOL})")
+    add_max_memory(p)
     add_seed(p)
     add_json(p)
 
@@ -68,8 +77,33 @@ def _number(name: str, text, *, integer=False, allowed: str):
     return value
 
 
+def _config(args) -> Config:
+    """The preset, or the --config file, with the --weights file's fixed weights."""
+    if args.preset is not None and args.config is not None:
+        raise VerifyError(f"--config: expected either --preset or --config, got both "
+                          f"(--preset {args.preset!r})")
+    config = Config.load(args.config) if args.config is not None \
+        else get_preset(args.preset or "paper-fig4")
+    if args.weights is not None:
+        from ..audit import load_any
+
+        network = load_any(args.weights, args.config)
+        config = replace(config, spec=network.spec, loader=lambda: network)
+    return config
+
+
+def require_memory(spec, trials: int) -> None:
+    """Refuse (exit 2) before anything is allocated: the network itself (naming its
+    field), then ``trials`` batched samples (naming ``--trials``): the forward and
+    backward passes of every trial plus its mask (:mod:`verify.budget`)."""
+    budget.require_network(spec)
+    need = budget.network_bytes(spec, trials) + trials * spec.output_dim
+    budget.require(need, "--trials", hint=f"{trials:,} trials of {spec.output_dim:,} output "
+                   f"features each; lower --trials")
+
+
 def run(args) -> int:
-    config = get_preset(args.preset)
+    config = _config(args)
     kind = config.mask.kind if args.mask is None else args.mask
     if kind not in RECOVERY_KINDS:
         raise invalid("--mask", "one of " + ", ".join(RECOVERY_KINDS), kind)
@@ -95,6 +129,7 @@ def run(args) -> int:
     tol = _number("--success-tol", args.success_tol, allowed="a finite number > 0")
     if tol <= 0:
         raise invalid("--success-tol", "a finite number > 0", tol)
+    require_memory(config.spec, trials)
     negation = None if args.negation == "none" else args.negation
     passes = 2 if negation == "restart" else 1
 
@@ -124,6 +159,7 @@ def run(args) -> int:
     out = stats.to_dict()
     out.update({"elapsed_s": round(elapsed, 4), "seed": args.seed, "version": __version__,
                 "config": {"preset": config.name, **config.to_dict(),
+                           **({"weights_file": args.weights} if args.weights else {}),
                            "invert": {"mask": kind, "rate": rate, "trials": trials,
                                       "noise": noise, "method": args.method,
                                       "lr": stats.result.settings["lr"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_seed
+from ._common import add_max_memory, add_seed, check_out_file, one_line_errors
 
 NAME = "train-digits"
 HELP = "retrains the shipped digits generator from scratch"
@@ -19,25 +19,31 @@ DESCRIPTION = (
 def configure(p) -> None:
     from ..trained import WEIGHTS_PATH
 
+    one_line_errors(p)
     p.add_argument("--out", metavar="FILE", default=str(WEIGHTS_PATH),
                    help=f"where to write the weights (default: the shipped file {WEIGHTS_PATH})")
+    add_max_memory(p)
     add_seed(p)
 
 
 def run(args) -> int:
+    from .. import budget
     from ..datasets import load_digits_images
-    from ..errors import invalid
-    from ..training import train_glo
+    from ..errors import VerifyError
+    from ..training import TrainSettings, generator_spec, train_glo
     from ..weights import save_network
 
-    out = Path(args.out)
-    if out.suffix != ".npz":
-        raise invalid("--out", "a file name ending in .npz", str(out))
-    if not out.parent.exists():
-        raise invalid("--out", "a file in an existing directory", str(out))
+    out = check_out_file(args.out, "--out", (".npz",))
+    # The generator's passes over a batch, plus the population statistics' batch of 256.
+    batch = max(TrainSettings().batch, 256)
+    budget.require_network(generator_spec(), batch, "train-digits (the digits generator)")
     images, _ = load_digits_images(32)
     result = train_glo(images, seed=args.seed, progress=True)
-    save_network(result.network, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_network(result.network, out)
+    except OSError as exc:
+        raise VerifyError(f"--out {str(out)!r}: cannot be written ({exc.strerror})") from None
     print(f"trained digits generator (seed {args.seed}): {len(images)} images, "
           f"{result.settings.epochs} epochs, final reconstruction MSE {result.final_mse:.5f} "
           f"per pixel (last epoch, train mode {result.history[-1]:.5f}), "
