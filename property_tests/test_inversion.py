@@ -270,7 +270,7 @@ def test_exact_interval_matches_reference_values(k, n, low, high):
 
 @given(n=st.integers(1, 400), data=st.data())
 @settings(max_examples=30)
-def test_binomial_intervals_at_the_edges_and_nested(n, data):
+def test_binomial_intervals_at_the_edges(n, data):
     """Both intervals contain k/n and touch 0 exactly at k = 0 and 1 exactly at k = n
     (no rounding residue for callers to allow for); no trial gives (0, 1)."""
     k = data.draw(st.integers(0, n), label="k")
