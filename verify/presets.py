@@ -17,6 +17,7 @@ import tomli_w
 from .errors import VerifyError, invalid
 from .measurements import Measurement, MaskSpec
 from .network import Network
+from .rng import Streams
 from .spec import LayerSpec, NetworkSpec, read_toml, wrong
 from .weights import WeightLaw, draw_network
 
@@ -26,9 +27,10 @@ class Instance:
     """A drawn configuration: the network, the measurement operator and the seed."""
 
     config: "Config"
-    seed: int
+    seed: int                 # the integer seed, or -1 for a sweep task's streams
     network: Network
     measurement: Measurement
+    streams: Streams = field(default=None)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,17 @@ class Config:
     counterexample: bool = False
     loader: Callable[[], Network] | None = field(default=None, compare=False, repr=False)
 
-    def instantiate(self, seed: int = 0) -> Instance:
-        """Draw weights (child stream 0) and the mask (child stream 1) from ``seed``."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise invalid("seed", "an integer >= 0", seed)
-        ss = np.random.SeedSequence(int(seed)).spawn(2)
+    def instantiate(self, seed: "int | Streams" = 0) -> Instance:
+        """Draw the weights (the ``weights`` stream) and the measurement (the ``mask``
+        stream) from ``seed``: an integer seed or :class:`~verify.rng.Streams`."""
+        streams = Streams.of(seed)
         if self.loader is not None:
             network = self.loader()
         else:
-            network = draw_network(self.spec, self.weights, rng=np.random.default_rng(ss[0]))
-        measurement = self.mask.build(self.spec.output_shape, rng=np.random.default_rng(ss[1]))
-        return Instance(self, int(seed), network, measurement)
+            network = draw_network(self.spec, self.weights, rng=streams.weights())
+        measurement = self.mask.build(self.spec.output_shape, rng=streams.mask())
+        return Instance(self, streams.seed if streams.seed is not None else -1, network,
+                        measurement, streams)
 
     def with_mask(self, kind: str, rate: float | None = None) -> "Config":
         return replace(self, mask=MaskSpec(kind, self.mask.rate if rate is None else rate))
