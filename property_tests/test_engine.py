@@ -17,6 +17,9 @@ from verify import (LayerSpec, LayerWeights, Network, NetworkSpec, Objective, Ve
                     block_spec, draw_network)
 from verify.strategies import conv_architectures, seeds
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 EPS = np.finfo(np.float64).eps
 #: Two summation orders of the same n-term dot products differ by at most ~n eps |terms|;
 #: 64 n eps relative to the scale of the terms is a safe rounding bound for n <= 10^4.
@@ -274,3 +277,72 @@ def test_tie_tolerance_treats_a_rounding_residue_as_the_kink():
                           [0.0, 1.0, 0.0, -1.0, 0.0])
     leaky = activations.directional("leaky_relu", a, da, 0.2, tie_tol=1e-15)
     assert np.allclose(leaky, [-0.2, 1.0, -0.2, -1.0, 0.2])
+
+
+# ------------------------------------------------------------------ the Jacobian
+@given(spec=GENERIC, seed=seeds())
+@settings(max_examples=10)
+def test_jacobian_columns_are_jvp_and_its_transpose_is_vjp(spec, seed):
+    """Network.jacobian against the engine's two modes at generic points (no kinks with
+    probability 1): column j is D_{e_j} G(z), and J^T g is the reverse-mode product."""
+    net = draw_network(spec, rng=seed)
+    rng = np.random.default_rng(seed)
+    b, n0, nd = 3, spec.latent_dim, spec.output_dim
+    z = rng.normal(size=(b, n0))
+    out, jac = net.jacobian(z)
+    assert out.shape == (b, nd) and jac.shape == (b, nd, n0)
+    fwd = net.forward(z)
+    assert np.max(np.abs(out - fwd)) <= rounding_tol(max(spec.widths), float(np.max(np.abs(fwd))))
+    scale = max(1.0, float(np.max(np.abs(jac))))
+    for j, e in enumerate(np.eye(n0)):
+        _, col = net.jvp(z, np.broadcast_to(e, z.shape))
+        assert np.max(np.abs(jac[:, :, j] - col)) <= rounding_tol(spec.widths[-2] * 16, scale)
+    g = rng.normal(size=(b, nd))
+    ref = net.vjp(net.forward_with_cache(z), g)
+    jtg = np.einsum("bnk,bn->bk", jac, g)
+    assert np.max(np.abs(jtg - ref)) <= rounding_tol(nd * 16, scale * np.max(np.abs(g)))
+
+
+@given(spec=GENERIC, seed=seeds())
+@settings(max_examples=10)
+def test_jacobian_matches_central_differences(spec, seed):
+    net = draw_network(spec, rng=seed)
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(2, spec.latent_dim))
+    _, jac = net.jacobian(z)
+    h = 1e-6
+    for j, e in enumerate(np.eye(spec.latent_dim)):
+        fd = (net.forward(z + h * e) - net.forward(z - h * e)) / (2 * h)
+        # O(h^2) truncation where smooth, O(eps/h) rounding; a kink inside
+        # [z - h, z + h] has probability ~0 at a random point.
+        assert np.max(np.abs(jac[:, :, j] - fd)) <= 1e-5 * max(1.0, float(np.max(np.abs(fd))))
+
+
+def test_jacobian_chunks_and_single_codes():
+    """Memory-bounded chunks (down to one row at a time) give the same Jacobian; one code
+    gives one (n_d, n_0) matrix; the rows of J^T are contiguous."""
+    spec = block_spec(2, (3, 8, 4), (2, 2))
+    net = draw_network(spec, rng=3)
+    z = np.random.default_rng(3).normal(size=(7, spec.latent_dim))
+    out, jac = net.jacobian(z)
+    assert jac.transpose(0, 2, 1).flags.c_contiguous
+    scale = float(np.max(np.abs(jac)))
+    for max_floats in (1, spec.latent_dim * max(spec.widths) * 2, 1 << 30):
+        o2, j2 = net.jacobian(z, max_floats=max_floats)
+        assert np.max(np.abs(o2 - out)) <= rounding_tol(max(spec.widths), float(np.max(out)))
+        assert np.max(np.abs(j2 - jac)) <= rounding_tol(max(spec.widths), scale)
+    o1, j1 = net.jacobian(z[4])
+    assert np.max(np.abs(o1 - out[4])) <= rounding_tol(max(spec.widths), float(np.max(out)))
+    assert o1.shape == (spec.output_dim,) and j1.shape == (spec.output_dim, spec.latent_dim)
+    assert np.max(np.abs(j1 - jac[4])) <= rounding_tol(max(spec.widths), scale)
+    with pytest.raises(VerifyError):
+        net.jacobian(np.zeros((2, spec.latent_dim + 1)))
+
+
+def test_jacobian_at_a_kink_uses_the_reverse_mode_slope():
+    """At a unit exactly on its kink the Jacobian takes ReLU'(0) = 0, as vjp does: with
+    integer weights and codes every product is exact, so J^T g equals vjp exactly."""
+    net, z0 = _kink_network()
+    _, jac = net.jacobian(z0)
+    g = np.array([1.0, -2.0, 3.0, 1.0, -1.0, 2.0, 0.5, 1.5])
+    assert np.array_equal(jac.T @ g, net.vjp(net.forward_with_cache(z0), g[None])[0])

@@ -285,6 +285,41 @@ class Network:
         out, dout = self.to_flat(x), self.to_flat(dx)
         return (out[0], dout[0]) if single else (out, dout)
 
+    def jacobian(self, z: np.ndarray, *, max_floats: int = 1 << 22, path: Path_ = "auto"):
+        """``(G(z), J_G(z))``: the output ``(b, n_d)`` and the Jacobian ``(b, n_d, n_0)``
+        of each row of ``z`` ``(b, n_0)`` (one code ``(n_0,)``: ``(n_d,)`` and
+        ``(n_d, n_0)``).
+
+        n_0 tangent passes (one per latent coordinate) share each row's activation
+        pattern; at a kink the slope is :meth:`vjp`'s (ReLU'(0) = 0), so
+        ``J_G(z)^T g`` equals ``vjp`` to rounding. Rows are processed in chunks so that
+        no intermediate (rows x n_0, widest layer) array exceeds ``max_floats`` floats;
+        the answer itself takes b n_0 n_d. The Jacobian is a transposed view of a
+        C-contiguous ``(b, n_0, n_d)`` array (the rows of J_G^T are contiguous).
+        """
+        z, single = self._batch(z)
+        spec = self.spec
+        b, n0, nd = z.shape[0], spec.latent_dim, spec.output_dim
+        jac, outs = np.empty((b, n0, nd)), np.empty((b, nd))
+        chunk = max(1, int(max_floats) // (n0 * max(spec.widths)))
+        eye = np.eye(n0)
+        for lo in range(0, b, chunk):
+            zc = z[lo:lo + chunk]
+            bc = zc.shape[0]
+            cache = self._run(zc, path, keep=True)
+            dx = self.to_internal(np.tile(eye, (bc, 1)), 0)
+            for i, layer in enumerate(spec.layers):
+                dl = self.conv(i, dx, path)
+                if self.weights[i].scale is not None:
+                    dl = dl * self.weights[i].scale
+                slope = activations.derivative(layer.activation, cache.pres[i], layer.slope)
+                dl = dl.reshape((bc, n0) + dl.shape[1:]) * slope[:, None]
+                dx = dl.reshape((bc * n0,) + dl.shape[2:])
+            jac[lo:lo + bc] = self.to_flat(dx).reshape(bc, n0, nd)
+            outs[lo:lo + bc] = cache.output
+        jac = jac.transpose(0, 2, 1)
+        return (outs[0], jac[0]) if single else (outs, jac)
+
     # ------------------------------------------------------- explicit matrices
     def layer_matrix(self, i: int) -> sp.csr_matrix:
         """W_i as an explicit sparse matrix (built once per network and cached).
