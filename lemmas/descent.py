@@ -50,8 +50,7 @@ import numpy as np
 import pandas as pd
 
 from lemmas._formulas import hv_surrogate, rho
-from verify import activations
-from verify.bench import BenchContext, bench_case, ratio_row
+from verify.inversion.optimisers import GN_RCOND, damped_newton, gauss_newton_direction
 from verify.measurements import MaskBatch, make_mask
 from verify.network import Network
 from verify.objective import Objective
@@ -96,10 +95,9 @@ CHUNK_FLOATS = 1 << 21
 #: A sampling mask added when the instance observes everything (Theorem 4).
 MASK_RATE = 0.5
 #: Pseudo-inverse cut-off of H (relative to its largest eigenvalue): rounding.
-RCOND = 1e3 * np.finfo(float).eps
+RCOND = GN_RCOND
 #: Strictly positive: above the rounding error of an n_d-term dot product.
 POS_TOL_PER_TERM = 4 * np.finfo(float).eps
-_ALPHAS = 0.5 ** np.arange(8)
 
 
 def _settings(quick: bool) -> dict:
@@ -218,100 +216,54 @@ class Problem:
                 np.linalg.norm(z + r * zs, axis=-1) / nz)
 
 
-def tangent_jacobian(network: Network, z: np.ndarray, *, max_floats: int = 1 << 22):
-    """J_G(z) as ``(b, n0, n_d)`` (rows of J_G^T) by n0 tangent passes sharing one
-    activation pattern (reverse-mode slope convention at kinks), chunked over b so
-    that no intermediate exceeds ``max_floats``; also returns G(z)."""
-    spec = network.spec
-    b, n0, nd = z.shape[0], spec.latent_dim, spec.output_dim
-    jac, outs = np.empty((b, n0, nd)), np.empty((b, nd))
-    chunk = max(1, max_floats // (n0 * max(spec.widths)))
-    eye = np.eye(n0)
-    for lo in range(0, b, chunk):
-        zc = z[lo:lo + chunk]
-        bc = zc.shape[0]
-        cache = network.forward_with_cache(zc)
-        dx = network.to_internal(np.tile(eye, (bc, 1)), 0)
-        for i, layer in enumerate(spec.layers):
-            dl = network.conv(i, dx)
-            slope = activations.derivative(layer.activation, cache.pres[i], layer.slope)
-            dl = dl.reshape((bc, n0) + dl.shape[1:]) * slope[:, None]
-            dx = dl.reshape((bc * n0,) + dl.shape[2:])
-        jac[lo:lo + bc] = network.to_flat(dx).reshape(bc, n0, nd)
-        outs[lo:lo + bc] = cache.output
-    return jac, outs
-
-
 def newton_direction(problem: Problem, z, s, k):
     """(J, grad J, d = H^+ grad J, self-check) per row, H = J_G^T A^T A J_G (the exact
-    Hessian inside a region for ReLU without bias). The self-check is the largest
-    ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the engine's reverse-mode gradient
-    against the tangent Jacobian. Rows are processed in chunks of bounded memory."""
+    Hessian inside a region for ReLU without bias; the engine's
+    :func:`~verify.inversion.optimisers.gauss_newton_direction`). The self-check is the
+    largest ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the engine's reverse-mode
+    gradient against the tangent Jacobian. Rows are processed in chunks of bounded memory."""
     n0 = z.shape[1]
     val, g, d = np.empty(len(z)), np.empty_like(z), np.empty_like(z)
     check = 0.0
     for c in problem.chunks(len(z), per_row=n0):
-        zc, sc, kc = z[c], s[c], k[c]
-        obj = problem.objective(sc, kc)
-        gc = obj.gradient(zc)
-        jt, out = tangent_jacobian(problem.network, zc)
-        r = obj.residual(out)
-        val[c] = 0.5 * np.sum(r * r, axis=-1)
-        m = problem.masks[sc].astype(float)
-        H = np.matmul(jt * m[:, None, :], jt.transpose(0, 2, 1))
-        g_jac = np.einsum("bkn,bn->bk", jt, r)
-        check = max(check, float(np.max(np.linalg.norm(gc - g_jac, axis=-1)
+        sc, kc = s[c], k[c]
+        val[c], g[c], d[c], g_jac = gauss_newton_direction(
+            problem.objective(sc, kc), z[c], problem.masks[sc].astype(float), rcond=RCOND)
+        check = max(check, float(np.max(np.linalg.norm(g[c] - g_jac, axis=-1)
                                         / problem.scale(sc, kc))))
-        lam, V = np.linalg.eigh(H)
-        cut = RCOND * np.maximum(lam[:, -1:], 1e-300)
-        inv = np.where(lam > cut, 1.0 / np.where(lam > cut, lam, 1.0), 0.0)
-        d[c] = np.einsum("bij,bj->bi", V, inv * np.einsum("bji,bj->bi", V, gc))
-        g[c] = gc
     return val, g, d, check
 
 
 def newton_search(problem: Problem, z, s, k, *, iters: int, merit: str):
     """Damped (Gauss-)Newton steps z <- z - alpha H^+ grad J, alpha the largest of
     1, 1/2, ..., 1/128 that lowers the merit (J for ``merit='value'``, ||grad J||^2
-    for ``merit='gradnorm'``). All active rows advance together; a row stops when no
-    step lowers its merit or its step is below rounding. Returns the end points,
-    the number of Newton evaluations and the worst gradient self-check."""
-    z = z.copy()
-    active = np.arange(len(z))
-    worst, evals = 0.0, 0
-    nz = np.linalg.norm(problem.zstar[k], axis=-1)
-    for _ in range(iters):
-        if active.size == 0:
-            break
-        za, sa, ka = z[active], s[active], k[active]
-        val, g, d, chk = newton_direction(problem, za, sa, ka)
-        evals += active.size
-        worst = max(worst, chk)
-        cur = val if merit == "value" else np.sum(g * g, axis=-1)
-        moved = np.zeros(active.size, bool)
+    for ``merit='gradnorm'``): the engine's
+    :func:`~verify.inversion.optimisers.damped_newton`. All active rows advance together;
+    a row stops when no step lowers its merit or its step is below rounding. Returns the
+    end points, the number of Newton evaluations and the worst gradient self-check."""
+    worst = [0.0]
+
+    def direction(rows, zr):
+        val, g, d, chk = newton_direction(problem, zr, s[rows], k[rows])
+        worst[0] = max(worst[0], chk)
+        return (val if merit == "value" else np.sum(g * g, axis=-1)), d
+
+    def merit_at(rows, cand):
+        if merit == "value":
+            return problem.value(cand, s[rows], k[rows])
+        gc = problem.gradient(cand, s[rows], k[rows])
+        return np.sum(gc * gc, axis=-1)
+
+    def at_rounding(rows, cur):
         # rows already at rounding level (J = 0, or grad J = 0) stop without a search
         if merit == "value":
-            done = val <= GLOBAL_MIN_TOL * problem.y_norm2[sa, ka]
-        else:
-            done = np.sqrt(cur) <= ROUNDING_GRAD * problem.scale(sa, ka)
-        todo = np.flatnonzero(~done)
-        for alpha in _ALPHAS:
-            if todo.size == 0:
-                break
-            cand = za[todo] - alpha * d[todo]
-            if merit == "value":
-                new = problem.value(cand, sa[todo], ka[todo])
-            else:
-                gc = problem.gradient(cand, sa[todo], ka[todo])
-                new = np.sum(gc * gc, axis=-1)
-            ok = new < cur[todo]
-            za[todo[ok]] = cand[ok]
-            moved[todo[ok]] = alpha * np.linalg.norm(d[todo[ok]], axis=-1) \
-                > 1e-13 * nz[active[todo[ok]]]
-            todo = todo[~ok]
-        z[active] = za
-        active = active[moved]
-    return z, evals, worst
+            return cur <= GLOBAL_MIN_TOL * problem.y_norm2[s[rows], k[rows]]
+        return np.sqrt(cur) <= ROUNDING_GRAD * problem.scale(s[rows], k[rows])
+
+    min_step = 1e-13 * np.linalg.norm(problem.zstar[k], axis=-1)
+    z, evals = damped_newton(z, direction, merit_at, iters=iters, at_rounding=at_rounding,
+                             min_step=min_step)
+    return z, evals, worst[0]
 
 
 def min_norm_hull(G: np.ndarray, iters: int = 50) -> np.ndarray:
@@ -968,36 +920,3 @@ register(
     order=50, strategy=passing_configs, counter_strategy=failing_configs,
 )(descent_check)
 
-
-# ------------------------------------------------------------------- bench
-BENCH_CASE = "descent check on theory-2layer-2d scaled to 65,536 output pixels"
-BENCH_BUDGET_S = 60.0
-
-
-def bench_spec() -> NetworkSpec:
-    """theory-2layer-2d with 4x4 kernels and 256 output channels: 8 -> 32 x 4x4 ->
-    256 x 16x16 = 65,536 outputs; each block C_i l^2 >= 4 C_{i-1} log C_{i-1}."""
-    return NetworkSpec(dims=2, latent_channels=8, layers=(
-        LayerSpec(channels=32, kernel=4, stride=4), LayerSpec(channels=256, kernel=4, stride=4)))
-
-
-@bench_case(BENCH_CASE, order=50)
-def bench_descent(ctx: BenchContext):
-    """The whole descent check (quick=False; quick=True under ``verify bench --quick``)
-    on the scaled network, against the issue's 60 s budget."""
-    import time
-
-    from verify.registry import run_check
-    from verify.presets import get_preset
-
-    config = get_preset("theory-2layer-2d").with_spec(bench_spec())
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = run_check("descent", config, seed=0, quick=ctx.quick)
-    t, cpu = time.perf_counter() - t0, time.process_time() - c0
-    phases = ", ".join(f"{k[:-2]} {v:.1f}" for k, v in res.details["timings_s"].items())
-    return ratio_row(BENCH_CASE, t, f"budget of {BENCH_BUDGET_S:g} s on 2 cores", BENCH_BUDGET_S,
-                     target_ratio=1.0,
-                     notes=f"{config.spec.output_dim} outputs, {config.spec.describe()}, "
-                           f"verdict {res.verdict}, n = {res.n_samples}, "
-                           f"{res.details['newton_evaluations']} Newton row-evaluations, "
-                           f"cpu {cpu:.1f} s, phases (s): {phases}, quick={ctx.quick}")

@@ -3,8 +3,9 @@
 These machines are noisy, so a case reports a ratio (baseline_s / ours_s) measured
 back to back, and compute-bound cases report their GFLOP/s as a fraction of the
 machine's own float64 matrix-multiply rate, measured in the same run. Cases register
-with :func:`bench_case`; modules of ``verify.benchmarks`` and of ``lemmas`` are
-discovered, so a new case joins by registering.
+with :func:`bench_case` in a module of ``verify.benchmarks`` (every module there is
+imported), so a new case joins by registering. A case that times a lemma's check lives
+there too and imports the lemma, as the report does; no lemma registers cases.
 """
 
 from __future__ import annotations
@@ -101,11 +102,9 @@ def ratio_row(case: str, ours_s: float, baseline: str, baseline_s: float, *,
 
 def discover_cases() -> list[tuple[str, Callable]]:
     import verify.benchmarks as pkg
-    from .registry import discover
 
     for info in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"verify.benchmarks.{info.name}")
-    discover()  # lemma modules may register cases
     return [(name, fn) for name, (order, fn) in sorted(_CASES.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
 
