@@ -20,6 +20,9 @@ from verify.spec import LayerSpec, NetworkSpec
 from verify.strategies import conv_architectures, seeds
 from verify.weights import draw_network
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 #: arccos near 0 turns rounding ~eps of a cosine into ~sqrt(eps) of an angle.
 SQRT_TOL = 16 * math.sqrt(np.finfo(float).eps)
 

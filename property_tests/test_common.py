@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from verify.registry import discover, run_check
 from verify.strategies import conv_architectures, seeds
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 _CHECKS = discover()
 HOLDS = [c for c in _CHECKS.values() if c.strategy is not None]
 FAILS = [c for c in _CHECKS.values() if c.counter_strategy is not None]

@@ -19,6 +19,9 @@ from verify.spec import block_spec
 from verify.strategies import seeds
 from verify.weights import WeightLaw, draw_network
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 #: Agreement of two evaluations of the closed form Q (a few dozen flops each).
 CLOSED_FORM_TOL = 64 * np.finfo(float).eps
 #: _formulas.Q takes theta = arccos(c): near c = 1 a rounding of c by eps moves theta by

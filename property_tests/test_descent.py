@@ -18,6 +18,9 @@ from verify.spec import block_spec
 from verify.strategies import seeds
 from verify.weights import draw_network
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 #: Tolerance on rho_2 = 1/pi from the minimiser of J along -t z*, averaged over 32
 #: targets on one network 4 -> 1024 -> 4096 (dense blocks). Finite width makes the
 #: per-target minimiser fluctuate (std ~0.024 measured over 20 networks x 32 targets,

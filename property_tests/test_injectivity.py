@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from lemmas import injectivity as inj
 from verify.registry import get_check, run_check
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 def _spans(W, x):
     """Reference: do the rows with <w, x> >= 0 span R^k? (numpy's matrix_rank)."""

@@ -23,6 +23,9 @@ from verify.stats import exact_interval, mean_interval, wilson_interval, zero_fa
 from verify.strategies import conv_architectures, seeds
 from verify.weights import draw_network
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 EPS = np.finfo(float).eps
 #: The two backends sum the same products in a different order: a few hundred ulps of
 #: the largest term is rounding, not a difference of formula.

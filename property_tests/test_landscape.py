@@ -14,6 +14,9 @@ from lemmas import landscape as ls
 from verify.errors import VerifyError
 from verify.registry import get_check, run_check
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 AX = np.linspace(-3, 3, 121)
 X, Y = np.meshgrid(AX, AX, indexing="ij")
 

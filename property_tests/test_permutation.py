@@ -17,6 +17,9 @@ from verify.spec import LayerSpec, NetworkSpec, block_spec
 from verify.strategies import conv_architectures, seeds
 from verify.weights import WeightLaw, draw_network
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 
 @settings(max_examples=15)
 @given(conv_architectures(strides="kernel", max_layers=2, max_channels=6, max_kernel=4,

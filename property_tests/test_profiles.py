@@ -52,3 +52,29 @@ def test_profile_selection(env, profile, max_examples, derandomize, tmp_path):
     assert loaded["max_examples"] == max_examples
     assert loaded["derandomize"] is derandomize
     assert loaded["deadline"] is None  # no deadline flakiness on shared machines
+
+
+#: The modules .ci/run reruns under other OpenBLAS kernels (``pytest -m numerics``).
+NUMERICS_MODULES = {"test_engine.py", "test_descent.py", "test_inversion.py",
+                    "test_concentration.py", "test_angle.py", "test_landscape.py",
+                    "test_injectivity.py", "test_permutation.py", "test_partial.py",
+                    "test_subgaussian.py", "test_trained.py", "test_common.py"}
+
+
+def test_numerics_marker_selects_the_numerics_modules():
+    """``pytest -m numerics`` (what .ci/run reruns per kernel) collects the tests of
+    every numerics-sensitive module (others may join): it can never exit 5 (no tests)."""
+    base = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-m", "numerics", str(HERE)],
+        env={**base, "CI": "true"}, cwd=HERE.parent, capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ids = [l for l in proc.stdout.splitlines() if "::" in l]
+    modules = {Path(i.split("::", 1)[0]).name for i in ids}
+    assert NUMERICS_MODULES <= modules, NUMERICS_MODULES - modules
+    assert len(ids) >= 150  # 225 when this was written
+    ci = (HERE.parent / ".ci" / "run").read_text()
+    assert 'python -m pip install -e ".[test]" && python -m pytest -q\n' in ci
+    assert "OPENBLAS_CORETYPE=$core python -m pytest -q -m numerics" in ci

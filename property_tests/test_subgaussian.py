@@ -13,6 +13,9 @@ from verify.registry import discover, run_check
 from verify.spec import block_spec
 from verify.weights import WeightLaw
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 #: A small expansive stride = kernel network so the 3 x 4 reruns stay cheap.
 SMALL = Config("small-expansive", block_spec(1, (3, 32, 256), (2, 2)), WeightLaw("gaussian"),
                MaskSpec("full", 1.0), "small expansive network for the subgaussian tests")

@@ -10,6 +10,9 @@ import pytest
 
 from verify.errors import VerifyError
 
+#: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
+pytestmark = pytest.mark.numerics
+
 #: Folding batch-norm re-associates a handful of float64 operations per layer (4 layers,
 #: outputs in [-1, 1]): 1e3 ulps of 1 bounds it with a wide margin.
 FOLD_TOL = 1e3 * np.finfo(float).eps
