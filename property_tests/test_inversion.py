@@ -138,6 +138,36 @@ def test_arc_loss_equals_batch_last(spec, seed):
     assert np.max(np.abs(g1 - g2)) <= ROUNDING * max(1.0, float(np.max(np.abs(g1)))) * spec.output_dim
 
 
+def test_gauss_newton_step_lands_on_the_region_minimiser():
+    """Inside z*'s linear region J is the quadratic 1/2 ||A (M z - M z*)||^2 with Hessian
+    exactly J_G^T A^T A J_G, so one full Gauss-Newton step from a nearby point reaches
+    z*; the damped search gets there too and stops (J = 0 to rounding)."""
+    from verify.inversion import damped_newton, gauss_newton_direction
+    from verify.measurements import MaskBatch
+
+    net = _small_theory()
+    rng = np.random.default_rng(5)
+    b = 4
+    z_star = rng.normal(size=(b, 4))
+    z = z_star + 1e-6 * rng.normal(size=z_star.shape)  # same activation pattern
+    masks = trial_masks(net.spec.output_shape, "random", 0.5, b, rng=rng)
+    y = measure(net, z_star, masks)
+
+    def objective(rows):
+        return Objective(net, MaskBatch(masks[rows]), y[rows])
+
+    rows = np.arange(b)
+    val, g, d, g_jac = gauss_newton_direction(objective(rows), z, masks.astype(float))
+    assert np.max(np.abs(g - g_jac)) <= ROUNDING * net.spec.output_dim * np.max(np.abs(g))
+    assert np.max(relative_errors(z - d, z_star)) <= 1e-8
+    y2 = np.sum(y * y, axis=1)
+    end, evals = damped_newton(
+        z, lambda r, zr: gauss_newton_direction(objective(r), zr, masks[r].astype(float))[::2],
+        lambda r, zc: objective(r).value(zc), iters=5,
+        at_rounding=lambda r, cur: cur <= 1e-26 * y2[r], min_step=np.zeros(b))
+    assert np.max(relative_errors(end, z_star)) <= 1e-8 and b <= evals <= 5 * b
+
+
 def test_backend_choice():
     fig4 = get_preset("paper-fig4").instantiate(0).network
     y = measure(fig4, np.ones((1, 2)))
