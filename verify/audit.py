@@ -314,7 +314,8 @@ def load_safetensors(path: str | Path, spec: NetworkSpec | None = None) -> Netwo
     for key in tensors:
         m = _KEY.match(key)
         if m is None:
-            raise VerifyError(f"{where}: tensor {key!r} does not follow the "
+            shown = repr(key) if len(key) <= 80 else repr(key[:40] + "..." + key[-20:])
+            raise VerifyError(f"{where}: tensor {shown} does not follow the "
                               "nn.Sequential naming '<index>.<name>' (e.g. '0.weight')")
         names = modules.setdefault(int(m["index"]), {})
         if m["name"] in names:

@@ -110,6 +110,9 @@ READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError,
 
 _KIND = {"b": "booleans", "c": "complex numbers", "U": "text", "S": "bytes", "O": "Python objects",
          "V": "raw or structured records", "M": "dates", "m": "time spans"}
+#: Largest magnitude of a weight read from a file: squares (variances, norms) of larger
+#: entries overflow float64.
+MAX_ABS_WEIGHT = 1e150
 ALLOWED_DTYPES = ("a real float dtype (float16, float32, float64); integer tensors are accepted "
                   "and cast to float64")
 
@@ -139,6 +142,11 @@ def check_tensor(arr, where: str, key: str, shape: tuple[int, ...]) -> np.ndarra
     if not np.all(np.isfinite(out)):
         raise VerifyError(f"{where}: tensor {key!r} (shape {tuple(shape)}) has NaN or infinite "
                           "entries; expected finite values")
+    big = float(np.max(np.abs(out))) if out.size else 0.0
+    if big > MAX_ABS_WEIGHT:
+        raise VerifyError(f"{where}: tensor {key!r} has an entry of magnitude {big:.3g}; "
+                          f"expected magnitudes up to {MAX_ABS_WEIGHT:g} (squares of larger "
+                          "ones overflow float64)")
     return out
 
 
@@ -286,4 +294,5 @@ def load_network(path: str | Path, spec: NetworkSpec | None = None) -> Network:
 
 
 __all__ = ["LAWS", "WeightLaw", "draw_network", "save_network", "load_network",
-           "check_dtype", "check_tensor", "require_spec", "READ_ERRORS", "ALLOWED_DTYPES"]
+           "check_dtype", "check_tensor", "require_spec", "READ_ERRORS", "ALLOWED_DTYPES",
+           "MAX_ABS_WEIGHT"]
