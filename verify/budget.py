@@ -66,7 +66,13 @@ def parse_size(text: str | int | float, flag: str = "--max-memory") -> int:
 
 
 def human(nbytes: float) -> str:
-    """``1.2 GB``-style text for a byte count (decimal units)."""
+    """``1.2 GB``-style text for a byte count (decimal units); any size, however large."""
+    try:
+        nbytes = float(nbytes)
+    except OverflowError:
+        nbytes = math.inf
+    if not math.isfinite(nbytes):
+        return "more than 1e308 B"
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if nbytes >= scale:
             return f"{nbytes / scale:.3g} {unit}"
@@ -103,7 +109,9 @@ def require(nbytes: float, what: str, *, hint: str = "") -> None:
     limit = budget()
     if nbytes > limit:
         extra = f"; {hint}" if hint else ""
-        raise VerifyError(f"{what}: needs about {human(nbytes)} of memory, over the budget "
+        amount = human(nbytes)
+        amount = amount if amount.startswith("more") else f"about {amount}"
+        raise VerifyError(f"{what}: needs {amount} of memory, over the budget "
                           f"of {human(limit)} (--max-memory SIZE to change it){extra}")
 
 
@@ -150,7 +158,11 @@ def require_network(spec, batch: int = 1, what: str | None = None) -> None:
 
 def require_count(count: int, per_item_bytes: float, what: str) -> None:
     """Refuse ``count`` items of ``per_item_bytes`` each above the budget (trials, grid)."""
-    require(float(count) * per_item_bytes, what)
+    try:
+        nbytes = float(count) * per_item_bytes
+    except OverflowError:  # a count beyond float range (an integer of hundreds of digits)
+        nbytes = math.inf
+    require(nbytes, what)
 
 
 __all__ = ["parse_size", "human", "set_budget", "budget", "require", "network_bytes",
