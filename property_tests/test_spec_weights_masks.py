@@ -254,3 +254,54 @@ def test_cli_list_and_bad_input_exit_codes():
     import json
     data = json.loads(out.stdout)
     assert {"lemmas", "presets"} <= set(data)
+
+
+def test_saves_are_atomic_and_leave_no_temporary_files(tmp_path, monkeypatch):
+    from verify.audit import load_any, save_safetensors
+
+    spec = NetworkSpec(dims=1, latent_channels=2, layers=(LayerSpec(3, 2, 2, affine=True),))
+    net = draw_network(spec, rng=0)
+    save_network(net, tmp_path / "a.npz")
+    save_safetensors(net, tmp_path / "a.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "a.safetensors"]
+    assert np.array_equal(load_any(tmp_path / "a.safetensors").weights[0].filters,
+                          net.weights[0].filters)
+    old = (tmp_path / "a.npz").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError):
+        save_network(draw_network(spec, rng=1), tmp_path / "a.npz")
+    assert (tmp_path / "a.npz").read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "a.safetensors"]
+
+
+def test_draw_network_refuses_a_spec_beyond_the_budget_before_drawing(monkeypatch):
+    from verify import budget
+
+    spec = NetworkSpec(dims=1, latent_channels=64, layers=(LayerSpec(64, 10**9, 1),))
+    monkeypatch.setattr(WeightLaw, "sample", lambda *a, **k: pytest.fail("drew weights"))
+    with pytest.raises(VerifyError, match=r"network\.layers\[0\]\.\w+: needs about .* budget"):
+        draw_network(spec)
+    try:
+        budget.set_budget("1k")
+        with pytest.raises(VerifyError, match="over the budget of 1 kB"):
+            draw_network(get_preset("paper-fig4").spec)
+    finally:
+        budget.set_budget(None)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (b"[network]\ndims = 1\nlatent_channels = 2\n[[network.layers]]\nchannels = 3\n"
+     b"kernel = 2.0\nstride = 2\n", "network.layers[0].kernel: expected an integer"),
+    (b"network = 5\n", "network: expected a table"),
+    (b"name = \"\xe9\"\n", "not UTF-8 text (byte 0xe9 at offset 8)"),
+])
+def test_config_errors_name_the_file_and_the_field_path(tmp_path, text, fragment):
+    path = tmp_path / "c.toml"
+    path.write_bytes(text)
+    with pytest.raises(VerifyError) as err:
+        Config.load(path)
+    assert str(path) in str(err.value) and fragment in str(err.value)
