@@ -1,11 +1,17 @@
 """`verify sweep`: identical results serial / processes / Dask, kill-and-resume with every
-task exactly once, retries of dying workers, bad sweep files refused by key."""
+task exactly once, retries of dying workers, bad sweep files refused by key, a damaged
+folder refused by file and line on --resume, one sweep per folder (the lock), a lazy
+plan (a million tasks start at once), and a --resume that reports what the folder holds."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
+import threading
+import tracemalloc
 import subprocess
 import sys
 import time
@@ -18,8 +24,10 @@ import pytest
 import _fake_lemmas  # noqa: F401 - registers the fake checks (workers import it too)
 from verify.cli import main
 from verify.errors import VerifyError
-from verify.sweep import (RESULTS, load_results, load_sweep, parse_sweep, phase_figure,
-                          phase_table, read_records, run_sweep)
+from verify import budget
+from verify.sweep import (LOCK, MANIFEST, RESULTS, TABLE, _FolderLock, load_results,
+                          load_sweep, parse_sweep, phase_figure, phase_table, read_records,
+                          run_sweep)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -71,6 +79,27 @@ def test_grid_expansion_and_seed_streams(tmp_path):
         assert t.spawn_key == (t.index,) and t.entropy == 11
     assert len({t.task_id for t in sweep.tasks}) == len(sweep)
     assert len({t.seed for t in sweep.tasks}) == len(sweep)
+    # the ids are those of the task list the sweep used to build (same hash input)
+    for t in sweep.tasks:
+        ident = json.dumps({"kind": t.kind, "lemma": t.lemma, "config": t.config,
+                            "replicate": t.replicate, "seed": t.seed, "quick": t.quick,
+                            "options": t.options}, sort_keys=True)
+        assert t.task_id == f"{t.index:06d}-{hashlib.sha1(ident.encode()).hexdigest()[:10]}"
+
+
+@pytest.mark.parametrize("base_seed", [0, 11, 2**40 + 3])
+def test_child_i_built_directly_is_spawns_child_i(base_seed):
+    """Task i's stream is ``SeedSequence(base_seed, spawn_key=(i,))``, built in O(1):
+    the very child ``SeedSequence(base_seed).spawn(n)[i]`` gives."""
+    children = np.random.SeedSequence(base_seed).spawn(40)
+    for i in (0, 1, 7, 39):
+        direct = np.random.SeedSequence(base_seed, spawn_key=(i,))
+        assert direct.entropy == children[i].entropy
+        assert direct.spawn_key == children[i].spawn_key
+        assert direct.pool_size == children[i].pool_size
+        np.testing.assert_array_equal(direct.generate_state(8), children[i].generate_state(8))
+        np.testing.assert_array_equal(np.random.default_rng(direct).random(4),
+                                      np.random.default_rng(children[i]).random(4))
 
 
 def test_serial_processes_and_dask_give_identical_results(tmp_path):
@@ -332,3 +361,350 @@ def test_unreadable_and_invalid_toml_refused(tmp_path, capsys):
     assert "not valid TOML" in capsys.readouterr().err
     with pytest.raises(VerifyError, match="sweep"):
         parse_sweep({})
+
+
+# ------------------------------------------------------------ the folder's truth
+MIXED = """
+[sweep]
+lemmas = ["fake-expansion"]
+imports = ["_fake_lemmas"]
+replicates = 2
+base_seed = 5
+[[sweep.networks]]
+name = "narrow"
+dims = 1
+channels = [4, 4, 8]
+kernels = [1, 2]
+[[sweep.networks]]
+name = "wide"
+dims = 1
+channels = [2, 8, 16]
+kernels = [2, 2]
+"""
+
+
+def _sweep_json(capsys, args) -> tuple[int, dict]:
+    code = main(["sweep", *map(str, args), "--no-progress", "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+_COUNTS = ("n_tasks", "n_failed", "n_mismatched", "n_matched", "n_missing")
+
+
+def test_resume_reports_what_the_folder_holds(tmp_path, capsys):
+    """A --resume counts every record in the folder, old and new: on a finished sweep
+    with mismatches it exits 1 with the first run's counts, not 0 with none."""
+    path = _write(tmp_path, MIXED)
+    out = tmp_path / "out"
+    code, fresh = _sweep_json(capsys, [path, "--out", out])
+    # narrow (expansion 1 < 3) fails where a pass is expected: 2 mismatches
+    assert code == 1 and fresh["n_mismatched"] == 2 and fresh["n_matched"] == 2
+    assert fresh["n_failed"] == 0 and fresh["n_missing"] == 0 and fresh["n_run"] == 4
+
+    code, again = _sweep_json(capsys, [path, "--out", out, "--resume"])
+    assert code == 1 and again["n_run"] == 0 and again["n_skipped"] == 4
+    assert {k: again[k] for k in _COUNTS} == {k: fresh[k] for k in _COUNTS}
+
+    # half done (the mismatching records old, the matching ones rerun): same truth
+    lines = (out / RESULTS).read_bytes().splitlines(keepends=True)
+    narrow = [ln for ln in lines if b'"network":"narrow"' in ln]
+    (out / RESULTS).write_bytes(b"".join(narrow))
+    code, half = _sweep_json(capsys, [path, "--out", out, "--resume"])
+    assert code == 1 and half["n_run"] == 2 and half["n_skipped"] == 2
+    assert {k: half[k] for k in _COUNTS} == {k: fresh[k] for k in _COUNTS}
+    assert len(pd.read_csv(out / TABLE)) == 4
+
+    # every record carries the criteria that failed
+    for rec in read_records(out):
+        if rec["network"] == "narrow":
+            assert rec["matches_expectation"] is False and rec["accepted"] is False
+            assert rec["failed_criteria"] == [{"name": "min expansion", "statistic": 1.0,
+                                               "bound": 3.0, "sense": ">=", "margin": -2.0}]
+        else:
+            assert rec["matches_expectation"] is True and rec["failed_criteria"] == []
+
+
+def test_invert_records_carry_their_failed_criterion(tmp_path):
+    path = _write(tmp_path, INVERT.replace("iterations = 200", "iterations = 1"))
+    summary = run_sweep(path, tmp_path / "out", progress=False)
+    assert summary.exit_code == 0  # recoveries have no expectation to miss
+    for rec in read_records(tmp_path / "out"):
+        failed = rec["success_rate"] < 0.5
+        assert rec["passed"] is not failed
+        assert rec["failed_criteria"] == ([{"name": "success rate",
+                                            "statistic": rec["success_rate"], "bound": 0.5,
+                                            "sense": ">=", "margin": rec["success_rate"] - 0.5}]
+                                          if failed else [])
+
+
+# ------------------------------------------------------------ a damaged folder
+SMALL = SLOW.replace("replicates = 30", "replicates = 4")
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished 4-task sweep folder (fake-slow, no sleep) and its sweep file."""
+    tmp = tmp_path_factory.mktemp("finished")
+    path = _write(tmp, SMALL)
+    os.environ["FAKE_SLOW_S"] = "0"
+    try:
+        assert run_sweep(path, tmp / "out", progress=False).exit_code == 0
+    finally:
+        del os.environ["FAKE_SLOW_S"]
+    return path, tmp / "out"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _edit_manifest(fn):
+    def edit(out: Path) -> None:
+        m = json.loads((out / MANIFEST).read_text())
+        (out / MANIFEST).write_text(json.dumps(fn(m)))
+    return edit
+
+
+def _edit_line(n: int, fn):
+    def edit(out: Path) -> None:
+        lines = (out / RESULTS).read_bytes().splitlines(keepends=True)
+        lines[n - 1] = fn(lines[n - 1])
+        (out / RESULTS).write_bytes(b"".join(lines))
+    return edit
+
+
+def _edit_record(n: int, fn):
+    def change(line: bytes) -> bytes:
+        return (json.dumps(fn(json.loads(line))) + "\n").encode()
+    return _edit_line(n, change)
+
+
+def _without(rec: dict, key: str) -> dict:
+    return {k: v for k, v in rec.items() if k != key}
+
+
+@pytest.mark.parametrize("damage, where, what", [
+    (lambda out: (out / MANIFEST).write_text('{"format": 2,\n "plan_hash": '),
+     "sweep.json line 2", "not valid JSON"),
+    (lambda out: (out / MANIFEST).write_text("[1, 2]"), "sweep.json", "JSON object"),
+    (_edit_manifest(lambda m: _without(m, "plan_hash")), "sweep.json", "'plan_hash'"),
+    (_edit_manifest(lambda m: {**m, "n_tasks": "four"}), "sweep.json", "'n_tasks'"),
+    (_edit_manifest(lambda m: {**m, "sweep": None}), "sweep.json", "'sweep'"),
+    (_edit_manifest(lambda m: {**m, "format": 9}), "sweep.json", "format 9"),
+    (_edit_manifest(lambda m: {**m, "plan_hash": "0" * 40}), "--resume", "different sweep"),
+    (lambda out: (out / MANIFEST).unlink(), "sweep.json", "missing"),
+    (_edit_line(2, lambda ln: b"{garbage\n"), "results.jsonl line 2", "not a JSON record"),
+    (_edit_line(3, lambda ln: b"[1, 2]\n"), "results.jsonl line 3", "JSON object"),
+    (_edit_line(3, lambda ln: b"\n"), "results.jsonl line 3", "not a JSON record"),
+    (_edit_record(1, lambda r: _without(r, "task_id")), "results.jsonl line 1", "'task_id'"),
+    (_edit_record(2, lambda r: {**r, "index": "1"}), "results.jsonl line 2", "'index'"),
+    (_edit_record(2, lambda r: {**r, "status": "done"}), "results.jsonl line 2", "'status'"),
+    (_edit_record(4, lambda r: _without(r, "matches_expectation")), "results.jsonl line 4",
+     "matches_expectation"),
+    (_edit_record(4, lambda r: {**r, "task_id": r["task_id"][:-4] + "beef"}),
+     "results.jsonl line 4", "not a task of this sweep"),
+    (_edit_record(1, lambda r: {**r, "index": 99}), "results.jsonl line 1",
+     "not a task of this sweep"),
+    # a bad LAST line that ends in a newline was written whole: damage, not a torn write
+    (lambda out: (out / RESULTS).write_bytes((out / RESULTS).read_bytes() + b'{"task_id"\n'),
+     "results.jsonl line 5", "not a JSON record"),
+])
+def test_damaged_folder_is_refused_on_resume_by_file_and_line(finished, tmp_path, capsys,
+                                                              damage, where, what):
+    path, done = finished
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    damage(out)
+    before = _snapshot(out)
+    assert main(["sweep", str(path), "--out", str(out), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert where in err and what in err, err
+    assert _snapshot(out) == before  # nothing written, nothing repaired
+
+
+def test_torn_last_line_is_cut_and_its_task_rerun(finished, tmp_path, capsys):
+    """What a kill -9 mid-write leaves (a last line without its newline) is the one
+    damage tolerated: readers skip it, --resume cuts it and runs its task again."""
+    path, done = finished
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    lines = (out / RESULTS).read_bytes().splitlines(keepends=True)
+    (out / RESULTS).write_bytes(b"".join(lines[:3]) + lines[3][:-1])  # even valid JSON
+    assert len(read_records(out)) == 3
+    code, summary = _sweep_json(capsys, [path, "--out", out, "--resume"])
+    assert code == 0 and summary["n_run"] == 1 and summary["n_skipped"] == 3
+    data = (out / RESULTS).read_bytes()
+    assert data.endswith(b"\n") and data.count(b"\n") == 4
+    ids = [r["task_id"] for r in read_records(out)]
+    assert sorted(ids) == sorted(t.task_id for t in load_sweep(path).tasks)
+
+
+def test_format1_manifest_of_the_same_plan_resumes(finished, tmp_path):
+    """A folder written when the manifest listed every task (format 1) still resumes
+    when its digest (the hash of the task ids) is this plan's; another plan's is refused."""
+    path, done = finished
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    sweep = load_sweep(path)
+    ids = [t.task_id for t in sweep.tasks]
+    old = {"version": "0.1.0", "digest": hashlib.sha1("\n".join(ids).encode()).hexdigest(),
+           "n_tasks": 4, "sweep": sweep.spec, "tasks": [t.to_dict() for t in sweep.tasks]}
+    (out / MANIFEST).write_text(json.dumps(old))
+    os.environ["FAKE_SLOW_S"] = "0"
+    try:
+        with pytest.raises(VerifyError, match="different sweep"):
+            run_sweep(_write(tmp_path, SMALL.replace("= 4", "= 5"), "b.toml"), out,
+                      resume=True, progress=False)
+        summary = run_sweep(path, out, resume=True, progress=False)
+    finally:
+        del os.environ["FAKE_SLOW_S"]
+    assert summary.n_skipped == 4 and summary.exit_code == 0
+    assert json.loads((out / MANIFEST).read_text())["format"] == 2
+
+
+# ------------------------------------------------------------ output folder and lock
+@pytest.mark.parametrize("where", ["under-file", "proc"])
+def test_unwritable_out_is_refused_before_work(finished, tmp_path, capsys, where):
+    path, _ = finished
+    if where == "under-file":
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        out = blocker / "sub"
+    else:
+        out = Path("/proc/verify-sweep-test/out")
+    assert main(["sweep", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--out" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+    if where == "under-file":
+        assert blocker.read_text() == "x"
+
+
+def test_second_sweep_on_a_locked_folder_is_refused(finished, tmp_path, capsys):
+    """Another thread holds the folder's lock: a sweep there exits 2 naming the folder
+    and writes nothing; once the lock is released the same command runs."""
+    path, _ = finished
+    out = tmp_path / "out"
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        lock = _FolderLock(out)
+        held.set()
+        release.wait(30)
+        lock.release()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(30)
+        assert main(["sweep", str(path), "--out", str(out), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "in use" in err and str(out) in err and len(err.splitlines()) == 1
+        assert sorted(p.name for p in out.iterdir()) == [LOCK]
+    finally:
+        release.set()
+        thread.join(30)
+    os.environ["FAKE_SLOW_S"] = "0"
+    try:
+        assert main(["sweep", str(path), "--out", str(out), "--no-progress"]) == 0
+    finally:
+        del os.environ["FAKE_SLOW_S"]
+    assert len(read_records(out)) == 4
+
+
+# ------------------------------------------------------------ a lazy plan, a guarded grid
+BIG = """
+[sweep]
+lemmas = ["fake-slow"]
+imports = ["_fake_lemmas"]
+replicates = 100000
+masks = ["random"]
+rates = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+[[sweep.networks]]
+name = "tiny"
+dims = 1
+channels = [1, 2]
+kernels = [2]
+"""
+
+
+@pytest.fixture
+def default_budget():
+    yield
+    budget.set_budget(None)
+
+
+def test_million_task_plan_is_lazy(tmp_path):
+    """10^6 tasks: the plan is a formula, not a list (a list of that many tasks is
+    gigabytes); task i is built on demand from spawn's child i."""
+    from verify.spec import read_toml
+
+    parse_sweep({"sweep": {"lemmas": ["fake-slow"], "presets": ["theory-2layer"]}})  # imports
+    data = read_toml(_write(tmp_path, BIG), "sweep file")
+    tracemalloc.start()
+    try:
+        sweep = parse_sweep(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(sweep) == len(sweep.tasks) == 10**6
+    assert peak < 5e6, f"parsing held {peak / 1e6:.1f} MB"
+    last = sweep.task(10**6 - 1)
+    child = np.random.SeedSequence(0, spawn_key=(10**6 - 1,))  # spawn's last child
+    assert last.seed == int(child.generate_state(1, np.uint32)[0])
+    assert (last.replicate, last.config["mask"]) == (99_999, {"kind": "random", "rate": 1.0})
+    assert sweep[-1].task_id == last.task_id and sweep.task(0).index == 0
+
+
+def test_million_task_sweep_starts_at_once_and_locks_its_folder(tmp_path, capsys):
+    """Run in another process: its first record comes soon (no task list is built or
+    written; the manifest stays small), a second sweep on the folder is refused while
+    it runs, and kill -9 releases the lock."""
+    path = _write(tmp_path, BIG)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
+           "FAKE_SLOW_S": "0.1"}
+    proc = subprocess.Popen([sys.executable, "-m", "verify", "sweep", str(path), "--out",
+                             str(out), "--no-progress"], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120  # generous: python start-up and imports
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (out / RESULTS).exists() and (out / RESULTS).stat().st_size:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert len(read_records(out)) >= 1, "no task finished within the guard"
+        manifest = json.loads((out / MANIFEST).read_text())
+        assert (out / MANIFEST).stat().st_size < 4096
+        assert manifest["n_tasks"] == 10**6 and "tasks" not in manifest
+        # a second sweep on the same folder, while the first runs
+        assert main(["sweep", str(path), "--out", str(out), "--resume", "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "in use" in err and str(out) in err and len(err.splitlines()) == 1
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    _FolderLock(out).release()  # the kernel released the killed process's lock
+
+
+def test_grid_over_the_memory_budget_is_refused_by_field(tmp_path, capsys, default_budget):
+    path = _write(tmp_path, BIG)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--max-memory", "1M"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sweep.replicates" in err and "1,000,000 tasks" in err and "needs about" in err
+    assert len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_huge_network_in_the_grid_is_refused_by_field(tmp_path, capsys):
+    text = BASE + ("[[sweep.networks]]\nname = 'huge'\ndims = 1\nlatent_channels = 16\n"
+                   "layers = [{channels = 8, kernel = 1000000000, stride = 1000000000}]\n")
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    assert main(["sweep", str(_write(tmp_path, text)), "--out", str(out)]) == 2
+    assert time.monotonic() - t0 < 60  # refused from the spec, never allocated
+    err = capsys.readouterr().err.strip()
+    assert "sweep.networks[0].layers[0].kernel" in err and "needs about" in err, err
+    assert len(err.splitlines()) == 1 and not out.exists()

@@ -5,15 +5,18 @@ local cluster when ADDRESS is ``local``). The sweep-file schema is in
 
 from __future__ import annotations
 
-
 from ..sweep import run_sweep
-from ._common import positive_int, print_json
+from ._common import add_max_memory, positive_int, print_json
 
 NAME = "sweep"
 HELP = "run a grid of checks or recoveries, serially, on local processes, or on a Dask cluster"
 DESCRIPTION = (HELP + ". Results are appended per task to DIR/results.jsonl (one atomic "
-               "write per record); --resume skips finished tasks. Exit 0 when every task "
-               "ran and matched its expectation, 1 otherwise, 2 on a bad sweep file.")
+               "write per record); --resume checks the folder and skips finished tasks. "
+               "One sweep at a time per folder (DIR/.lock). Exit 0 when every task of the "
+               "folder ran and matched its expectation (counted over all its records, so "
+               "a --resume exits as the first run did), 1 otherwise, 2 on bad input (the "
+               "sweep file, --out, a damaged folder, a folder in use, a grid over "
+               "--max-memory).")
 
 
 def configure(p) -> None:
@@ -27,6 +30,7 @@ def configure(p) -> None:
     p.add_argument("--resume", action="store_true", help="skip the tasks already in DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_max_memory(p)
 
 
 def run(args) -> int:
@@ -36,4 +40,4 @@ def run(args) -> int:
         print_json(summary.to_json())
     else:
         print(summary.line())
-    return 0 if summary.n_failed == 0 and summary.n_mismatched == 0 else 1
+    return summary.exit_code
