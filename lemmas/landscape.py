@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 
 from lemmas._formulas import rho
 from verify.errors import invalid
+from verify.findings import KnownFinding
 from verify.objective import Objective
 from verify.registry import register
 from verify.results import Criterion, Outcome
@@ -317,6 +318,40 @@ def landscape_figure(result):
     return fig
 
 
+#: Examined mismatches (verify.findings): the paper's quasi-convexity claim for the
+#: sigmoid and tanh landscapes of Fig. 4(b, c) does not reproduce.
+FINDINGS = (
+    KnownFinding(
+        preset="paper-fig4-sigmoid",
+        differs="the sigmoid landscape is not quasi-convex: a few segments between grid "
+                "points rise above both endpoints (Fig. 4(b) calls it quasi-convex)",
+        why="the violations lie far from z*, at the top of the J range, where the "
+            "saturated sigmoid makes J level off unevenly; near z* the landscape is as "
+            "claimed: the minimum is unique, at z*, and every grid point descends to it",
+        evidence="seed 0, full run: about 5 of 1,000 random segments on the window z* "
+                 "+- 2.5 ||z*|| violate, the lowest at about 0.7 of the J range, none of the "
+                 "500 within ||z*|| of z*; 1 minimum, basin of z* 100 %. Full runs of seeds "
+                 "1 and 2 show it too, seed 3 does not; --quick runs (300 segments) show it "
+                 "on some seeds only: a marginal effect, required only on the full runs of "
+                 "the seeds where it was seen",
+        replay="verify check landscape --preset paper-fig4-sigmoid --seed 0",
+        seeds=(0, 1, 2), quick=False, criteria=("quasiconvexity_violations",)),
+    KnownFinding(
+        preset="paper-fig4-tanh",
+        differs="the tanh landscape is not quasi-convex: about one segment in ten between "
+                "grid points rises above both endpoints (Fig. 4(c) calls it quasi-convex)",
+        why="tanh saturates at both ends, so far from z* J has ridges between directions "
+            "that saturate differently; the claim that matters for recovery holds: the "
+            "minimum is unique, at z*, and every grid point descends to it",
+        evidence="seed 0, full run: about 90 of 1,000 random segments on the window z* "
+                 "+- 2.5 ||z*|| violate (29 of 300 with --quick), none of them within ||z*|| "
+                 "of z*; 1 minimum, basin of z* 100 %. Seeds 0 to 3, full and --quick, all "
+                 "show it",
+        replay="verify check landscape --preset paper-fig4-tanh --seed 0",
+        criteria=("quasiconvexity_violations",)),
+)
+
+
 @register("landscape",
           statement="J has a unique local minimum, at z*, with no flat region; sigmoid and "
                     "tanh landscapes are quasi-convex (Fig. 4)",
@@ -324,7 +359,7 @@ def landscape_figure(result):
           presets={"paper-fig4": "pass", "paper-fig4-sigmoid": "pass", "paper-fig4-tanh": "pass",
                    "paper-fig4-leaky": "pass", "paper-fig4-uniform01": "fail"},
           requires=_requires, order=70, figures=(landscape_figure,),
-          strategy=_passing_configs, counter_strategy=_failing_configs)
+          strategy=_passing_configs, counter_strategy=_failing_configs, findings=FINDINGS)
 def check(instance, *, rng, quick):
     """J on a grid around z*: minima, basin, flat region, quasi-convexity."""
     net, A = instance.network, instance.measurement

@@ -49,6 +49,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from verify.findings import KnownFinding
 from verify.inversion import SUCCESS_TOL, invert, measure, relative_errors
 from verify.measurements import make_mask
 from verify.registry import register
@@ -202,6 +203,28 @@ def _spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
             np.random.SeedSequence(int(rng.integers(2**63))).spawn(n)]
 
 
+#: Examined mismatches (verify.findings): the module docstring has the full account.
+FINDINGS = (
+    KnownFinding(
+        preset="digits-dcgan",
+        differs="with at most 4 random restarts, 1 to 5 of 6 latents are recovered, "
+                "depending on the mask; the paper reports exact recovery with all five of "
+                "its masks",
+        why="every failure is a local minimum of the trained landscape with a visible "
+            "residual, not a wrong code that fits the observations: more restarts help "
+            "(with 12, the top, bottom and left halves reach 5/6 or better), but the right "
+            "half stays at 2/6; when a start succeeds the recovery is exact",
+        evidence="seed 0, full run: with up to 4 starts, random 5/6, top 3/6, bottom 3/6, "
+                 "left 1/6, right 2/6 (minimum 0.17 < 0.8), median residual J / (1/2 "
+                 "||Ay||^2) ~ 1e-2 in the failures; seed 0 with --quick (3 trials, up to 2 "
+                 "starts): random 0/3, top 0/3, bottom 3/3, left 1/3, right 0/3; seed 1 "
+                 "with --quick: minimum 0/3",
+        replay="verify check trained-recovery --preset digits-dcgan --seed 0",
+        criteria=("min over the five masks of the success rate",
+                  *(f"success rate, {kind} {RATE:g}" for kind in MASKS))),
+)
+
+
 @register(
     "trained-recovery",
     statement="latent codes of a generator trained on real digits are recovered exactly from "
@@ -209,7 +232,8 @@ def _spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
               "with restarts)",
     reference="Sec. 4.3, Fig. 5",
     presets={"digits-dcgan": "pass"},
-    figures=(fig_grid, fig_restarts, fig_rates), order=110, detects_counterexample=False)
+    figures=(fig_grid, fig_restarts, fig_rates), order=110, detects_counterexample=False,
+    findings=FINDINGS)
 def check(instance, *, rng, quick):
     """Recovery per mask with restarts, a rate sweep and an image grid (module docstring)."""
     net = instance.network

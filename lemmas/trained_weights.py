@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from verify.audit import (MAX_ABS_KURTOSIS, MAX_ABS_SKEW, MIN_ENTRIES, ZERO_MEAN_EFFECT,
                           ZERO_MEAN_SE, layer_expected_var, weight_normality)
+from verify.findings import KnownFinding
 from verify.measurements import MaskSpec
 from verify.presets import Config
 from verify.registry import register
@@ -144,6 +145,24 @@ def fig_qq(result):
     return fig
 
 
+#: Examined mismatches (verify.findings).
+FINDINGS = (
+    KnownFinding(
+        preset="digits-dcgan",
+        differs="the shipped generator's filters are Gaussian in shape but not zero-mean "
+                "(the paper's Fig. 3 shows zero-mean weights)",
+        why="training moves whole layers' means: layer 2's filters drift to -0.16 sd and "
+            "the last layer's to -1.31 sd, which darkens the background towards tanh's "
+            "-1; the shape stays Gaussian, so only the zero-mean rule fails",
+        evidence="every layer: |excess kurtosis| <= 0.85, |skewness| <= 0.22; |mean| / "
+                 "max(4 SE, 0.1 sd) = 5.2 at worst (layer 4: mean -1.31 sd, 21 SE; layer 2: "
+                 "-0.16 sd, 28 SE). The weights are a shipped file: the same on every seed, "
+                 "and --quick changes nothing",
+        replay="verify check trained-weights --preset digits-dcgan",
+        criteria=("max |mean| / max(4 SE, 0.1 sd) over layers",)),
+)
+
+
 @register(
     "trained-weights",
     statement="every layer's filters are zero-mean and Gaussian-like (|excess kurtosis| <= 1, "
@@ -151,7 +170,7 @@ def fig_qq(result):
     reference="Sec. 4.1, Fig. 3",
     presets={"digits-dcgan": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
     figures=(fig_histograms, fig_qq), order=100, requires=_requires,
-    strategy=_gaussian_configs, counter_strategy=_uniform01_configs)
+    strategy=_gaussian_configs, counter_strategy=_uniform01_configs, findings=FINDINGS)
 def check(instance, *, rng, quick):
     """Per-layer normality of the filters (module docstring). ``quick`` changes nothing:
     the statistics are over every weight, already cheap."""

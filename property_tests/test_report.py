@@ -177,7 +177,9 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     assert prov["machine"]["cpu_count"] >= 1 and prov["wall_time_s"] >= 0
     assert set(prov["configs"]) == set(PRESETS)
     assert data["summary"] == {"results": 2, "matched": 2, "mismatched": 0, "errors": 0,
-                               "expected_failures": 1, "exit_code": 0}
+                               "expected_failures": 1, "exit_code": 0, "new_mismatches": 0,
+                               "known_findings": 0, "findings_not_reproduced": 0}
+    assert data["findings"] == []  # no finding registered, none listed
 
     # figures: one PNG per (preset, working figure function); the broken one is a note
     files = sorted((out / "figures").iterdir())

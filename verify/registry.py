@@ -17,8 +17,9 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from . import __version__
+from . import __version__, budget, findings as _findings
 from .errors import VerifyError, invalid
+from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
 from .results import CheckResult, Outcome
 
@@ -60,6 +61,10 @@ class LemmaCheck:
         ``expect(config) -> "pass" | "fail"``: the expectation, stated from the lemma's
         hypotheses, for configurations outside ``presets`` (default: "fail" exactly on
         counter-example configurations when ``detects_counterexample``).
+    findings : tuple of KnownFinding
+        Mismatches of this check that have been examined (:mod:`verify.findings`):
+        the report and ``verify check`` exit 0 on them, and 1 when one no longer
+        reproduces where it is registered to.
     """
 
     id: str
@@ -74,6 +79,12 @@ class LemmaCheck:
     strategy: Callable[[], Any] | None = field(default=None, compare=False)
     counter_strategy: Callable[[], Any] | None = field(default=None, compare=False)
     expect: Callable[[Config], str] | None = field(default=None, compare=False)
+    findings: tuple[KnownFinding, ...] = field(default=(), compare=False)
+
+    def finding_on(self, preset: str, network: dict | None, seed: int,
+                   quick: bool) -> KnownFinding | None:
+        """The registered finding covering a run on ``preset`` (None if there is none)."""
+        return _findings.finding_for(self.findings, self.id, preset, network, seed, quick)
 
     def expected_on(self, config: Config) -> Literal["pass", "fail"]:
         if config.name in self.presets:
@@ -91,16 +102,19 @@ _REGISTRY: dict[str, LemmaCheck] = {}
 
 def register(id: str, *, statement: str, reference: str, presets: dict[str, str],
              detects_counterexample: bool = True, requires=None, figures=(), order: int = 100,
-             strategy=None, counter_strategy=None, expect=None):
-    """Decorator: register ``fn(instance, *, rng, quick) -> Outcome`` as lemma ``id``."""
+             strategy=None, counter_strategy=None, expect=None, findings=()):
+    """Decorator: register ``fn(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
+
+    ``findings``: the :class:`~verify.findings.KnownFinding` records of this check."""
     for name, exp in presets.items():
         if exp not in ("pass", "fail"):
             raise invalid(f"presets[{name!r}]", "'pass' or 'fail'", exp)
+    records = _findings.validate(id, findings)
 
     def deco(fn: CheckFn) -> CheckFn:
         _REGISTRY[id] = LemmaCheck(id, statement, reference, fn, dict(presets),
                                    detects_counterexample, requires, tuple(figures), order,
-                                   strategy, counter_strategy, expect)
+                                   strategy, counter_strategy, expect, records)
         return fn
 
     return deco
@@ -128,6 +142,21 @@ def get_check(lemma: str) -> LemmaCheck:
         raise invalid("lemma", "one of " + ", ".join(checks) if checks else "a registered lemma",
                       lemma)
     return checks[lemma]
+
+
+#: Samples a check pushes through its network at once, for the memory estimate made
+#: before it runs (:func:`require_memory`): the checks batch a few hundred to a few
+#: thousand samples (pairs, starts, grid points in chunks). Coarse on purpose: it decides
+#: "would this fit at all", not how fast it runs.
+CHECK_BATCH = 1024
+
+
+def require_memory(config: Config, batch: int = CHECK_BATCH) -> None:
+    """Refuse (VerifyError, exit 2) a configuration whose network would not fit in the
+    memory budget (:mod:`verify.budget`), naming the field responsible and the estimate;
+    from the spec's integers alone, before anything is allocated."""
+    budget.require(budget.network_bytes(config.spec, batch), budget.blame(config.spec),
+                   hint=f"estimated from the spec for a batch of {batch} samples")
 
 
 def check_rng(seed: int) -> np.random.Generator:
@@ -168,10 +197,13 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: int = 0,
                            float("nan"), float("nan"), base_config,
                            {"traceback": traceback.format_exc(limit=6)}, elapsed, __version__,
                            check.statement, check.reference, quick=quick,
-                           error=f"{type(exc).__name__}: {exc}")
+                           error=f"{type(exc).__name__}: {exc}",
+                           finding=check.finding_on(config.name, base_config.get("network"),
+                                                    seed, quick))
     elapsed = time.perf_counter() - start
     h = outcome.headline
     criteria = (h,) + tuple(outcome.criteria)
+    finding = check.finding_on(config.name, base_config.get("network"), seed, quick)
     return CheckResult(
         lemma=lemma, preset=config.name, seed=int(seed), passed=outcome.passed,
         expected=expected, statistic=float(h.statistic), bound=float(h.bound),
@@ -179,7 +211,8 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: int = 0,
         details=outcome.details, elapsed_s=elapsed, version=__version__,
         statement=check.statement, reference=check.reference, sense=h.sense,
         n_samples=int(outcome.n_samples), criteria=criteria, table=outcome.table,
-        tables=dict(outcome.tables), quick=quick)
+        tables=dict(outcome.tables), quick=quick, finding=finding)
 
 
-__all__ = ["LemmaCheck", "register", "discover", "get_check", "run_check", "check_rng"]
+__all__ = ["LemmaCheck", "KnownFinding", "register", "discover", "get_check", "run_check",
+           "check_rng", "require_memory", "CHECK_BATCH"]

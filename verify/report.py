@@ -13,13 +13,24 @@ into one folder,
                   table name, stacked over presets.
 
 The folder is written atomically: everything is built in a temporary sibling folder
-that is renamed into place at the end, so an interrupted run leaves the previous
-report intact.
+(``.NAME.tmp-PID-*``, every file written whole by :mod:`verify.fsio`) that is renamed
+into place at the end, so an interrupted run leaves the previous report intact. A run
+killed between the two renames of the swap (the previous report moved aside to
+``.NAME.old-PID-*``, the new one not yet in place) is repaired by the next run, which
+puts the previous report back before it starts and removes the leftovers of runs that
+are no longer alive. If the folder cannot be written once the checks have run (it
+became read-only, the disk filled), the report goes to a fresh temporary folder instead
+and :attr:`Report.fallback_reason` says why.
+
+Registered known findings (:mod:`verify.findings`) are listed in a section of their
+own; the exit code is 0 when every result matches its expectation or differs only as a
+registered finding.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import importlib.metadata
 import json
@@ -44,9 +55,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, findings
 from .errors import VerifyError, invalid
-from .registry import LemmaCheck, discover, get_check, run_check
+from .fsio import atomic_write, check_writable_dir, write_bytes, write_text
+from .registry import LemmaCheck, discover, get_check, require_memory, run_check
 from .results import CheckResult, jsonable
 
 #: Default output folder (CLI.md).
@@ -142,6 +154,9 @@ class Report:
     out: Path
     entries: tuple[Entry, ...]
     provenance: dict[str, Any]
+    #: Why the report is not in the folder asked for (``out`` is then the temporary
+    #: folder it was written to instead); None when it is.
+    fallback_reason: str | None = None
 
     @property
     def results(self) -> list[CheckResult]:
@@ -149,21 +164,32 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 when every verdict matches its expectation, 1 otherwise (errors included)."""
-        return 0 if all(r.matches_expectation for r in self.results) else 1
+        """0 when every verdict matches its expectation or differs only as a registered
+        known finding, 1 otherwise (errors and findings that no longer reproduce
+        included)."""
+        return findings.exit_code(self.results)
 
 
 def status(result: CheckResult) -> tuple[str, str]:
     """The verdict label and its CSS class.
 
-    ``pass`` / ``fail (expected)`` match the expectation; ``FAIL`` (expected to pass),
-    ``PASS (expected fail)`` and ``ERROR`` do not.
+    ``pass`` / ``fail (expected)`` match the expectation; ``FAIL (known finding)``
+    differs as a registered finding (exit 0); ``FAIL`` (expected to pass), ``PASS
+    (expected fail)``, ``... (finding no longer reproduces)`` and ``ERROR`` do not.
     """
     if result.error is not None:
         return "ERROR", "error"
+    st = result.status
     if result.expected == "pass":
-        return ("pass", "ok") if result.passed else ("FAIL", "bad")
-    return ("PASS (expected fail)", "bad") if result.passed else ("fail (expected)", "xfail")
+        label, cls = ("pass", "ok") if result.passed else ("FAIL", "bad")
+    else:
+        label, cls = (("PASS (expected fail)", "bad") if result.passed
+                      else ("fail (expected)", "xfail"))
+    if st == findings.KNOWN:
+        return f"{label.split(' (')[0]} (known finding)", "known"
+    if st == findings.STALE:
+        return f"{label} (finding no longer reproduces)", "bad"
+    return label, cls
 
 
 # ----------------------------------------------------------------- validation
@@ -178,6 +204,14 @@ def validate_out(out: str | os.PathLike) -> Path:
     raw = str(out)
     if not raw.strip():
         raise invalid("--out", "a folder path", raw)
+    try:
+        return _validate_out(raw)
+    except OSError as exc:  # a parent that cannot even be looked into
+        raise invalid("--out", "a folder that can be looked into and written",
+                      f"{raw} ({exc.strerror or exc})") from None
+
+
+def _validate_out(raw: str) -> Path:
     path = Path(os.path.abspath(os.path.expanduser(raw)))
     if path.parent == path:
         raise invalid("--out", "a folder below the file-system root", raw)
@@ -197,6 +231,8 @@ def validate_out(out: str | os.PathLike) -> Path:
         if entries and not all((path / m).is_file() for m in REPORT_MARKERS):
             raise invalid("--out", "a new folder, an empty one or a previous report "
                           "(it is replaced)", f"{raw} (a non-empty folder that is not a report)")
+    # Permission bits say nothing of /proc or a read-only mount: fsio tries a file there.
+    check_writable_dir(path, "--out")
     return path
 
 
@@ -230,7 +266,8 @@ def _error_result(check: LemmaCheck, preset: str, seed: int, quick: bool, exc: B
                        float("nan"), float("nan"), float("nan"), config,
                        {"traceback": traceback.format_exc(limit=6)}, elapsed, __version__,
                        check.statement, check.reference, quick=quick,
-                       error=f"{type(exc).__name__}: {exc}")
+                       error=f"{type(exc).__name__}: {exc}",
+                       finding=check.finding_on(preset, config.get("network"), seed, quick))
 
 
 class _Progress:
@@ -302,6 +339,52 @@ def _run_one(check: LemmaCheck, preset: str, seed: int, quick: bool) -> Entry:
     for note in notes:  # still shown on the console, and kept for the report
         print(f"{check.id} [{preset}]: warning: {note}", file=sys.stderr)
     return Entry(check, result, peak_rss_mb=_peak_rss_mb(), cpu_s=cpu, warnings=notes)
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """In a forked worker: end this process when its parent dies, instead of lingering.
+
+    On Linux the kernel sends SIGTERM when the parent goes (``prctl(PR_SET_PDEATHSIG)``;
+    it fires when the *thread* that forked this process ends, so pools are started and
+    shut down by the thread that calls :func:`build_report`). Elsewhere a daemon thread
+    polls ``os.getppid()`` once a second. SIGTERM gets its default action here (the
+    parent's handler, which turns it into KeyboardInterrupt, would only be caught by the
+    pool's worker loop).
+    """
+    import signal
+
+    parent = os.getppid() if parent is None else parent
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except (ValueError, OSError):  # not the main thread of this process
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    import threading
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def _child_main(parent: int, fn: Callable, *args) -> None:
+    """Target of a forked helper process: tied to its parent, then ``fn(*args)``."""
+    die_with_parent(parent)
+    fn(*args)
 
 
 def _worker_job(lemma: str, preset: str, seed: int, quick: bool) -> tuple:
@@ -392,7 +475,8 @@ def _run_parallel(todo, seed: int, quick: bool, bar: "_Progress", jobs: int,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
     entries: list[Entry | None] = [None] * len(todo)
     # longest first (workers take jobs in submission order); ties keep proof order
     order = sorted(range(len(todo)), key=lambda i: (-_cost(*todo[i], costs), i))
@@ -464,7 +548,9 @@ class _FigureRenderer:
 
             try:
                 self.pool = ProcessPoolExecutor(max_workers=1,
-                                                mp_context=multiprocessing.get_context("fork"))
+                                                mp_context=multiprocessing.get_context("fork"),
+                                                initializer=die_with_parent,
+                                                initargs=(os.getpid(),))
             except (OSError, ValueError):
                 self.pool = None
 
@@ -660,20 +746,50 @@ def _frame_rows(df: pd.DataFrame, n: int) -> tuple[list[str], list[list[str]]]:
 
 
 def _counts(entries: Sequence[Entry]) -> dict[str, int]:
+    """``mismatched`` counts every verdict that differs from its expectation (known
+    findings included); ``new_mismatches`` only those that no finding explains."""
     rs = [e.result for e in entries]
     return {"results": len(rs), "matched": sum(r.matches_expectation for r in rs),
             "mismatched": sum(not r.matches_expectation and r.error is None for r in rs),
             "errors": sum(r.error is not None for r in rs),
-            "expected_failures": sum(r.expected == "fail" and r.matches_expectation for r in rs)}
+            "expected_failures": sum(r.expected == "fail" and r.matches_expectation for r in rs),
+            **findings.counts(rs)}
 
 
 def _overall(entries: Sequence[Entry]) -> str:
     c = _counts(entries)
-    head = ("ALL VERDICTS MATCH THEIR EXPECTATIONS" if c["matched"] == c["results"]
-            else f"{c['results'] - c['matched']} RESULT(S) DO NOT MATCH THEIR EXPECTATION")
+    bad = c["new_mismatches"] + c["findings_not_reproduced"] + c["errors"]
+    if bad:
+        head = f"{bad} RESULT(S) DO NOT MATCH THEIR EXPECTATION OR A REGISTERED FINDING"
+    elif c["known_findings"]:
+        head = "EVERY VERDICT MATCHES ITS EXPECTATION OR A REGISTERED KNOWN FINDING"
+    else:
+        head = "ALL VERDICTS MATCH THEIR EXPECTATIONS"
     return (f"{head}: {c['matched']}/{c['results']} match ({c['expected_failures']} of them "
-            f"expected failures on counter-examples), {c['mismatched']} unexpected verdict(s), "
+            f"expected failures on counter-examples), {c['known_findings']} registered known "
+            f"finding(s), {c['new_mismatches']} new mismatch(es), "
+            f"{c['findings_not_reproduced']} registered finding(s) no longer reproduced, "
             f"{c['errors']} error(s).")
+
+
+def _findings_items(entries: Sequence[Entry], prov: dict[str, Any]) -> list[dict[str, Any]]:
+    """The registered findings of the checks that ran, with what this run made of them."""
+    checks = list({id(e.check): e.check for e in entries}.values())
+    return findings.section_items(checks, [e.result for e in entries],
+                                  bool(prov.get("quick")), int(prov.get("seed") or 0))
+
+
+def _attention(entries: Sequence[Entry]) -> list[Entry]:
+    """The results that set exit code 1: new mismatches, stale findings, errors."""
+    return [e for e in entries if not e.result.accepted]
+
+
+FINDINGS_INTRO = (
+    "Mismatches that have been examined are registered with their lemma (what differs, why, "
+    "the evidence and a command that replays it). The run exits 0 when every verdict "
+    "matches its expectation or differs only as one of these; a registered finding that "
+    "no longer reproduces where it is registered to (its seeds and run kind) exits 1, like "
+    "a new mismatch.")
 
 
 # ---------------------------------------------------------------------- HTML
@@ -686,6 +802,7 @@ th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:to
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{background:#e3f5e1;color:#17631a;font-weight:600}
 .xfail{background:#eef0ff;color:#3a3f9e;font-style:italic;font-weight:600}
+.known{background:#fff1dc;color:#8a4500;font-style:italic;font-weight:600}
 .bad{background:#fde2e1;color:#a0110c;font-weight:700}
 .error{background:#fff0c2;color:#7a4b00;font-weight:700}
 .banner{padding:.6em 1em;border-radius:4px;margin:1em 0}
@@ -736,7 +853,7 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any],
     """The self-contained page (inline CSS, base64 figures, no script, no network)."""
     quick = prov.get("quick")
     c = _counts(entries)
-    banner_cls = "ok" if c["matched"] == c["results"] else "bad"
+    banner_cls = "ok" if not _attention(entries) else "bad"
     parts = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8" />',
              '<meta name="viewport" content="width=device-width, initial-scale=1" />',
              f"<title>verify report: {_h(prov.get('version'))}</title>",
@@ -751,8 +868,11 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any],
              '<p class="legend">Verdicts: <span class="ok">pass</span>: holds where it is '
              'expected to, <span class="xfail">fail (expected)</span>: a counter-example '
              'preset that is '
-             'meant to fail, <span class="bad">FAIL</span> / <span class="bad">PASS (expected '
-             'fail)</span>: does not match its expectation, <span class="error">ERROR</span>: '
+             'meant to fail, <span class="known">FAIL (known finding)</span>: differs as a '
+             'registered, examined finding (listed below), <span class="bad">FAIL</span> / '
+             '<span class="bad">PASS (expected fail)</span>: does not match its expectation '
+             '(a new mismatch, or a registered finding that no longer reproduces), '
+             '<span class="error">ERROR</span>: '
              'the check crashed. Margin is signed: positive means the statement holds with '
              'room to spare.</p>',
              "<h2>Summary</h2>"]
@@ -765,6 +885,7 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any],
         classes.append(["", "", "", "", cls] + [""] * (len(row) - 5))
     parts.append(_html_table(SUMMARY_COLUMNS, rows, classes=classes) if rows
                  else "<p>No lemma checks are registered.</p>")
+    parts += _html_findings(entries, prov)
 
     by_lemma: dict[str, list[Entry]] = {}
     for e in entries:
@@ -851,6 +972,67 @@ def render_html(entries: Sequence[Entry], prov: dict[str, Any],
     return "\n".join(parts) + "\n"
 
 
+def _html_findings(entries: Sequence[Entry], prov: dict[str, Any]) -> list[str]:
+    """The "new mismatches" list and the "registered known findings" section."""
+    parts = []
+    bad = _attention(entries)
+    if bad:
+        parts.append("<h2>New mismatches</h2><p>Not explained by a registered finding: "
+                     "these set the exit code to 1.</p><ul>")
+        for e in bad:
+            r = e.result
+            label, cls = status(r)
+            parts.append(f'<li><a href="#{_anchor(r.lemma)}">{_h(r.lemma)}</a> on '
+                         f'<code>{_h(r.preset)}</code>: <span class="{cls}">{_h(label)}</span>'
+                         f"{(' (' + _h(_why(r)) + ')') if _why(r) else ''}</li>")
+        parts.append("</ul>")
+    items = _findings_items(entries, prov)
+    if items:
+        parts.append('<h2 id="known-findings">Registered known findings</h2>')
+        parts.append(f"<p>{_h(FINDINGS_INTRO)}</p>")
+        for it in items:
+            cls = {"reproduced": "known", "NO LONGER REPRODUCES": "bad"}.get(it["outcome"], "")
+            parts.append(f'<h3><a href="#{_anchor(it["lemma"])}">{_h(it["lemma"])}</a> on '
+                         f'<code>{_h(it["preset"])}</code>: <span class="{cls}">'
+                         f'{_h(it["outcome"])}</span></h3>')
+            parts.append(_html_table(("field", "text"), [[_h(k), _h(v)] for k, v in (
+                ("what differs", it["differs"]), ("why", it["why"]),
+                ("evidence", it["evidence"]), ("required to reproduce on", it["scope"]),
+                ("criteria it is about", ", ".join(it["criteria"]) or "any"))]
+                + [["replay", f"<code>{_h(it['replay'])}</code>"]]))
+    return parts
+
+
+def _md_findings(entries: Sequence[Entry], prov: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    bad = _attention(entries)
+    if bad:
+        lines += ["", "## New mismatches", "",
+                  "Not explained by a registered finding: these set the exit code to 1.", ""]
+        for e in bad:
+            r = e.result
+            label, _ = status(r)
+            why = f" ({_md_text(_why(r))})" if _why(r) else ""
+            lines.append(f"- [{r.lemma}](#{_anchor(r.lemma)}) on `{r.preset}`: "
+                         f"{_md_label(label)}{why}")
+    items = _findings_items(entries, prov)
+    if items:
+        lines += ["", '<a id="known-findings"></a>', "", "## Registered known findings", "",
+                  _md_text(FINDINGS_INTRO)]
+        for it in items:
+            outcome = it["outcome"]
+            mark = {"reproduced": "🔶", "NO LONGER REPRODUCES": "❌"}.get(outcome, "▫️")
+            lines += ["", f"### {_md_text(it['lemma'])} on `{it['preset']}`: {mark} {outcome}",
+                      "", f"- **What differs**: {_md_text(it['differs'])}",
+                      f"- **Why**: {_md_text(it['why'])}",
+                      f"- **Evidence**: {_md_text(it['evidence'])}",
+                      f"- **Required to reproduce on**: {_md_text(it['scope'])}",
+                      f"- **Criteria it is about**: "
+                      f"{_md_text(', '.join(it['criteria']) or 'any')}",
+                      f"- **Replay**: {_md_code(it['replay'])}"]
+    return lines
+
+
 def _timing_table(entries: Sequence[Entry]) -> tuple[list[str], list[list[str]]]:
     """Slowest checks first, with the process's peak memory after each (in run order,
     the check after which the peak grows is the one that set it)."""
@@ -924,6 +1106,8 @@ def _md_label(label: str) -> str:
         return "☑️ *fail (expected)*"
     if label == "ERROR":
         return "⚠️ **ERROR**"
+    if label.endswith("(known finding)"):
+        return f"🔶 *{label}*"
     return f"❌ **{label}**"
 
 
@@ -937,9 +1121,11 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any],
                 if prov.get("quick") else "") + ".", "",
              f"**{_overall(entries)}**", "",
              "Verdicts: ✅ pass; ☑️ *fail (expected)*: a counter-example preset that is meant "
-             "to fail; ❌ **FAIL** / **PASS (expected fail)**: does not match its expectation; "
-             "⚠️ **ERROR**: the check crashed. Margin is signed: positive means the statement "
-             "holds with room to spare.", "", "## Summary", ""]
+             "to fail; 🔶 *FAIL (known finding)*: differs as a registered, examined finding "
+             "(listed below); ❌ **FAIL** / **PASS (expected fail)**: does not match its "
+             "expectation (a new mismatch, or a registered finding that no longer "
+             "reproduces); ⚠️ **ERROR**: the check crashed. Margin is signed: positive means "
+             "the statement holds with room to spare.", "", "## Summary", ""]
     rows = []
     for e, row in zip(entries, _summary_rows(entries)):
         row = list(row)
@@ -947,6 +1133,7 @@ def render_markdown(entries: Sequence[Entry], prov: dict[str, Any],
         row[4] = _md_label(row[4])
         rows.append(row)
     lines.append(_md_table(SUMMARY_COLUMNS, rows) if rows else "No lemma checks are registered.")
+    lines += _md_findings(entries, prov)
     by_lemma: dict[str, list[Entry]] = {}
     for e in entries:
         by_lemma.setdefault(e.result.lemma, []).append(e)
@@ -1046,10 +1233,14 @@ def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, dict[str, pd
 def _write_tables(folder: Path, main: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> list[str]:
     """``results.csv``, ``tables/*.csv.gz`` and (with pyarrow) ``results.parquet``."""
     written = ["results.csv"]
-    main.to_csv(folder / "results.csv", index=False)
+    with atomic_write(folder / "results.csv", "wb") as fh:
+        main.to_csv(fh, index=False)
     for name, df in extra.items():
-        # fixed mtime: the same tables give the same bytes (gzip stores a timestamp)
-        df.to_csv(folder / name, index=False, compression={"method": "gzip", "mtime": 0})
+        # fixed mtime and the file's own name (not the temporary one): the same tables
+        # give the same bytes (gzip stores both in its header)
+        with atomic_write(folder / name, "wb") as raw, gzip.GzipFile(
+                filename=Path(name).name, mode="wb", fileobj=raw, mtime=0) as fh:
+            df.to_csv(fh, index=False)
         written.append(name)
     try:
         import pyarrow  # noqa: F401
@@ -1057,7 +1248,8 @@ def _write_tables(folder: Path, main: pd.DataFrame, extra: dict[str, pd.DataFram
         pass
     else:
         try:
-            main.to_parquet(folder / "results.parquet", index=False)
+            with atomic_write(folder / "results.parquet", "wb") as fh:
+                main.to_parquet(fh, index=False)
             written.append("results.parquet")
         except Exception as exc:  # noqa: BLE001 - optional format; CSV is the record
             print(f"verify report: results.parquet not written ({exc})", file=sys.stderr)
@@ -1082,7 +1274,8 @@ def _table_writer_child(folder: Path, main: pd.DataFrame, extra: dict[str, pd.Da
             pass
     try:
         child = multiprocessing.get_context("fork").Process(
-            target=_write_tables, args=(folder, main, extra), daemon=True)
+            target=_child_main, args=(os.getpid(), _write_tables, folder, main, extra),
+            daemon=True)
         child.start()
     except (OSError, ValueError):
         return None
@@ -1106,28 +1299,28 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
         for e in entries:
             for f in e.figures:
                 if f.png is not None:
-                    (folder / f.name).write_bytes(f.png)
+                    write_bytes(folder / f.name, f.png)
                     written.append(f.name)
         payload = jsonable({"schema": SCHEMA, "provenance": prov,
-                            "summary": {**_counts(entries), "exit_code": 0 if all(
-                                e.result.matches_expectation for e in entries) else 1},
+                            "summary": {**_counts(entries), "exit_code": findings.exit_code(
+                                e.result for e in entries)},
+                            "findings": _findings_items(entries, prov),
                             "results": [{**e.result.to_json(), "warnings": list(e.warnings)}
                                         for e in entries]})
-        (folder / "results.json").write_text(
-            json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n",
-            encoding="utf-8")
+        write_text(folder / "results.json",
+                   json.dumps(payload, indent=1, allow_nan=False, default=str) + "\n")
         written.append("results.json")
         if sweeps:
             (folder / "sweeps").mkdir()
         for sw in sweeps:
             if sw.figure.png is not None:
-                (folder / sw.figure.name).write_bytes(sw.figure.png)
+                write_bytes(folder / sw.figure.name, sw.figure.png)
                 written.append(sw.figure.name)
-            sw.table.to_csv(folder / "sweeps" / f"{sw.name}-phase.csv", index=False)
+            with atomic_write(folder / "sweeps" / f"{sw.name}-phase.csv", "wb") as fh:
+                sw.table.to_csv(fh, index=False)
             written.append(f"sweeps/{sw.name}-phase.csv")
-        (folder / "REPORT.md").write_text(render_markdown(entries, prov, sweeps),
-                                          encoding="utf-8")
-        (folder / "index.html").write_text(render_html(entries, prov, sweeps), encoding="utf-8")
+        write_text(folder / "REPORT.md", render_markdown(entries, prov, sweeps))
+        write_text(folder / "index.html", render_html(entries, prov, sweeps))
         if child is not None:
             child.join()
         if child is None or child.exitcode != 0:  # no child, or it failed: write them here
@@ -1151,9 +1344,10 @@ def _umask() -> int:
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
     """Rename ``tmp`` to ``out``; a previous ``out`` is moved aside first and removed
-    only once the new report is in place (restored if the rename fails)."""
+    only once the new report is in place (restored if the rename fails, and by the next
+    run, :func:`recover_interrupted`, if this process is killed in between)."""
     if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.rename(out, old)
         try:
             os.rename(tmp, out)
@@ -1165,11 +1359,76 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (this host's processes)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _leftovers(out: Path) -> tuple[list[Path], list[Path]]:
+    """The ``.NAME.old-*`` and ``.NAME.tmp-*`` siblings of ``out`` whose run is over
+    (its process id, in the name, is not alive; a name without one is from before
+    process ids were recorded)."""
+    olds: list[Path] = []
+    tmps: list[Path] = []
+    try:
+        siblings = list(out.parent.iterdir())
+    except OSError:
+        return olds, tmps
+    for p in siblings:
+        head = f".{out.name}."
+        if not p.name.startswith(head):
+            continue
+        kind, sep, tail = p.name[len(head):].partition("-")
+        if kind not in ("old", "tmp") or not sep or p.is_symlink() or not p.is_dir():
+            continue
+        pid = tail.split("-", 1)[0] if "-" in tail else ""
+        if pid.isdigit() and _alive(int(pid)):
+            continue  # another report run, still going: its folder, not ours
+        (olds if kind == "old" else tmps).append(p)
+    return olds, tmps
+
+
+def recover_interrupted(out: str | os.PathLike) -> list[str]:
+    """Repair what an earlier run killed mid-way left beside ``out``; returns notes.
+
+    A run killed between the two renames of :func:`_swap_into_place` leaves no ``out``
+    but the previous report in ``.NAME.old-PID-*``: it is put back. Temporary folders
+    (``.NAME.tmp-PID-*``) and moved-aside reports of runs that are no longer alive are
+    removed. Folders of runs still going are left alone.
+    """
+    out = Path(out)
+    olds, tmps = _leftovers(out)
+    notes = []
+    if olds and not os.path.lexists(out):
+        newest = max(olds, key=lambda p: p.stat().st_mtime)
+        os.rename(newest, out)
+        olds.remove(newest)
+        notes.append(f"restored the previous report from {newest.name} (a run was "
+                     "killed while replacing it)")
+    for p in olds + tmps:
+        shutil.rmtree(p, ignore_errors=True)
+        if not p.exists():
+            notes.append(f"removed {p.name}, left by an interrupted run")
+    return notes
+
+
 def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any],
                  sweeps: Sequence[SweepSection] = ()) -> None:
     """Write the report atomically: build in a temporary sibling, then rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         write_files(tmp, entries, prov, sweeps)
@@ -1215,7 +1474,10 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     -------
     Report
         The entries written and the provenance; ``.exit_code`` is 0 when every
-        verdict matches its expectation, 1 otherwise.
+        verdict matches its expectation or differs only as a registered known finding,
+        1 otherwise. If ``out`` cannot be written once the checks have run, the report
+        is written to a fresh temporary folder: ``.out`` is that folder and
+        ``.fallback_reason`` says why.
     """
     path = validate_out(out)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
@@ -1230,6 +1492,9 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     t0 = time.perf_counter()
     sweep_sections = load_sweeps(sweeps)  # bad sweep folders: an error before any check
     selected = _resolve_checks(checks)
+    _require_memory(selected)  # a network too large for this machine: refused before any check
+    for note in recover_interrupted(path):
+        print(f"verify report: {note}", file=sys.stderr)
     jobs = default_jobs() if jobs is None else int(jobs)
     # checks in parallel draw their own figures; one at a time, a helper draws them
     renderer = _FigureRenderer(parallel_figures if jobs <= 1 else False)
@@ -1247,12 +1512,43 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     if sweep_sections:
         prov["sweeps"] = [{"name": sw.name, "source": sw.source, "tasks": sw.n_tasks,
                            "failed": sw.n_failed} for sw in sweep_sections]
-    write_report(path, entries, prov, sweep_sections)
+    try:
+        write_report(path, entries, prov, sweep_sections)
+    except OSError as exc:  # e.g. the folder became read-only while the checks ran
+        reason = f"{path} could not be written ({exc.strerror or exc})"
+        fallback = Path(tempfile.mkdtemp(prefix="verify-report-")) / path.name
+        try:
+            write_report(fallback, entries, prov, sweep_sections)
+        except OSError:
+            raise exc from None
+        return Report(fallback, tuple(entries), prov, fallback_reason=reason)
     return Report(path, tuple(entries), prov)
 
 
+def _require_memory(checks: Sequence[LemmaCheck]) -> None:
+    """Refuse (VerifyError) a default preset whose network would not fit in the memory
+    budget, before any check runs. A preset that does not resolve is left to its
+    check's error row."""
+    from .presets import get_preset
+
+    seen = set()
+    for check in checks:
+        for name in check.presets:
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                config = get_preset(name)
+            except VerifyError:
+                continue
+            try:
+                require_memory(config)
+            except VerifyError as exc:
+                raise VerifyError(f"preset {name!r}: {exc}") from None
+
+
 __all__ = ["DEFAULT_OUT", "SCHEMA", "Report", "Entry", "FigureOut", "SweepSection",
-           "load_sweeps", "status", "validate_out",
+           "load_sweeps", "status", "validate_out", "recover_interrupted", "die_with_parent",
            "run_checks", "default_jobs", "render_figures", "provenance", "render_html",
            "render_markdown",
            "stacked_tables", "write_files", "write_report", "build_report"]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .findings import KnownFinding
 
 Sense = Literal["<=", ">=", "=="]
 
@@ -145,11 +148,28 @@ class CheckResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     quick: bool = False
     error: str | None = None
+    finding: "KnownFinding | None" = None
 
     @property
     def matches_expectation(self) -> bool:
         """The verdict agrees with what the preset is expected to give."""
         return self.error is None and self.passed == (self.expected == "pass")
+
+    @property
+    def status(self) -> str:
+        """``match``, ``known finding``, ``finding no longer reproduces``, ``new
+        mismatch`` or ``error`` (:mod:`verify.findings`)."""
+        from .findings import status
+
+        return status(self)
+
+    @property
+    def accepted(self) -> bool:
+        """Exit 0 material (CLI.md): it matches its expectation, or differs only as a
+        registered known finding."""
+        from .findings import ACCEPTED
+
+        return self.status in ACCEPTED
 
     @property
     def verdict(self) -> str:
@@ -169,6 +189,11 @@ class CheckResult:
             "n_samples": self.n_samples, "quick": self.quick,
             "criteria": [c.to_dict() for c in self.criteria],
             "matches_expectation": self.matches_expectation,
+            "status": self.status,
+            "known_finding": None if self.finding is None else {
+                **self.finding.to_json(),
+                "reproduced": self.finding.reproduced_by(self),
+                "required_here": self.finding.strict_on(self.seed, self.quick)},
         }
         if self.error is not None:
             out["error"] = self.error
@@ -179,6 +204,9 @@ class CheckResult:
         if self.error is not None:
             return f"{self.lemma} [{self.preset}] ERROR {self.error}"
         exp = "" if self.expected == "pass" else " (expected to fail)"
+        st = self.status
+        if st not in ("match", "new mismatch"):
+            exp += f" ({st})"
         return (f"{self.lemma} [{self.preset}] {self.verdict.upper()}{exp}: statistic "
                 f"{self.statistic:.4g} {self.sense} bound {self.bound:.4g}, margin "
                 f"{self.margin:.4g}, n = {self.n_samples}, seed {self.seed}, "

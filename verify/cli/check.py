@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..presets import Config
-from ..registry import get_check, run_check
-from ._common import add_json, add_seed, print_json
+from ..presets import Config, get_preset
+from ..registry import get_check, require_memory, run_check
+from ._common import add_json, add_max_memory, add_seed, print_json
 
 NAME = "check"
 HELP = "run one lemma's check and print its verdict, statistic, bound and margin"
@@ -17,12 +17,20 @@ def configure(p) -> None:
     src.add_argument("--config", metavar="FILE.toml", help="a configuration file")
     add_seed(p)
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
+    add_max_memory(p)
     add_json(p)
 
 
 def run(args) -> int:
+    # A configuration file is read and sized before the lemmas are imported, so that a
+    # network too large for this machine is refused at once, before any work.
+    config = Config.load(args.config) if args.config else None
+    if config is not None:
+        require_memory(config)
     check = get_check(args.lemma)
-    config = Config.load(args.config) if args.config else (args.preset or next(iter(check.presets)))
+    if config is None:
+        config = get_preset(args.preset or next(iter(check.presets)))
+        require_memory(config)
     result = run_check(args.lemma, config, seed=args.seed, quick=args.quick)
     if args.json:
         print_json(result.to_json())
@@ -32,4 +40,14 @@ def run(args) -> int:
             mark = "ok  " if c.holds else "FAIL"
             print(f"  [{mark}] {c.name}: {c.statistic:.4g} {c.sense} {c.bound:.4g}"
                   + (f"  ({c.note})" if c.note else ""))
-    return 0 if result.matches_expectation else 1
+        f = result.finding
+        status = result.status
+        if f is not None and status in ("known finding", "finding no longer reproduces"):
+            head = ("registered known finding" if status == "known finding" else
+                    "REGISTERED FINDING NO LONGER REPRODUCES (required on "
+                    f"{f.scope()})")
+            print(f"  {head}: {f.differs}")
+            print(f"    why: {f.why}")
+            print(f"    evidence: {f.evidence}")
+            print(f"    replay: {f.replay}")
+    return 0 if result.accepted else 1

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from ._common import add_seed, positive_int
+from ._common import add_max_memory, add_seed, positive_int
 
 NAME = "report"
 HELP = ("the main job: every lemma on its default presets, written as a report "
@@ -17,8 +17,10 @@ DESCRIPTION = (
     "Runs every registered lemma check on each of its default presets and writes, "
     "atomically, index.html (self-contained), REPORT.md with figures/, results.json "
     "(every result + provenance) and results.csv into DIR. Exit code 0 when every "
-    "verdict matches its expectation (counter-example presets are expected to fail), "
-    "1 otherwise, 2 for bad input.")
+    "verdict matches its expectation (counter-example presets are expected to fail) or "
+    "differs only as a registered known finding, 1 on a new mismatch or a registered "
+    "finding that no longer reproduces, 2 for bad input (also when DIR cannot be written "
+    "after the checks ran: the report then goes to a temporary folder named on stderr).")
 
 
 def configure(p) -> None:
@@ -35,6 +37,7 @@ def configure(p) -> None:
     p.add_argument("--sweep", action="append", default=[], metavar="SWEEP_DIR",
                    help="include a finished `verify sweep` folder as a phase diagram "
                         "(verdict over expansion x sampling rate); repeatable")
+    add_max_memory(p)
 
 
 def _interrupt(signum, frame):
@@ -65,10 +68,16 @@ def run(args) -> int:
     for r in report.results:
         label, _ = status(r)
         print(f"{label:<20} {r.summary()}")
-    bad = [r for r in report.results if not r.matches_expectation]
+    matched = sum(r.matches_expectation for r in report.results)
+    known = sum(r.status == "known finding" for r in report.results)
     if not report.results:
         print("verify report: no lemma checks are registered", file=sys.stderr)
-    print(f"{len(report.results) - len(bad)}/{len(report.results)} results match their "
-          f"expectation; report written to {report.out} (index.html, REPORT.md, "
-          f"results.json, results.csv) in {wall:.1f} s")
+    print(f"{matched}/{len(report.results)} results match their expectation, {known} "
+          f"differ as registered known findings, "
+          f"{sum(not r.accepted for r in report.results)} do not; report written to "
+          f"{report.out} (index.html, REPORT.md, results.json, results.csv) in {wall:.1f} s")
+    if report.fallback_reason is not None:
+        print(f"verify report: error: {report.fallback_reason}; the report was written to "
+              f"{report.out} instead", file=sys.stderr)
+        return 2
     return report.exit_code

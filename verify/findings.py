@@ -1,0 +1,258 @@
+"""Known findings: mismatches that have been examined, registered as data.
+
+A check's verdict can differ from its expectation for a reason that has been looked
+into: the paper's claim does not hold on that network, or the shipped generator is not
+what the paper describes. Such a finding is a record (scikit-learn's
+``expected_failed_checks``), registered with the lemma it is about
+(``register(..., findings=(KnownFinding(...),))``), never a special case in code. The
+engine matches results against the records; it knows no finding by name.
+
+The rule is that of a *strict* expected failure, within the scope where the finding was
+examined:
+
+================================  ===============================  =================
+result                            finding covers it                status (exit)
+================================  ===============================  =================
+matches its expectation           no                               ``match`` (0)
+differs                           no                               ``new mismatch`` (1)
+differs, as registered            yes                              ``known finding`` (0)
+differs, other criteria fail      yes                              ``new mismatch`` (1)
+matches its expectation           yes, in its strict scope         ``finding no longer reproduces`` (1)
+matches its expectation           yes, outside its strict scope    ``match`` (0)
+crashed                           either                           ``error`` (1)
+================================  ===============================  =================
+
+A finding covers the results of its lemma on its preset (or on a configuration of that
+name, for a TOML file; ``network`` pins the architecture too). ``seeds`` and ``quick``
+give its *strict scope*, where it was seen to reproduce and must keep doing so: a finding
+that shows on some seeds or only with the full sample counts is tolerated elsewhere but
+not required there. ``criteria`` names the criteria the finding is about: a result is the
+known finding only when every criterion that fails is one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .errors import invalid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import CheckResult
+
+#: The statuses of a result (``CheckResult.status``); the first two exit 0.
+MATCH = "match"
+KNOWN = "known finding"
+STALE = "finding no longer reproduces"
+NEW = "new mismatch"
+ERROR = "error"
+ACCEPTED = (MATCH, KNOWN)
+
+
+@dataclass(frozen=True)
+class KnownFinding:
+    """One examined mismatch of a lemma's check on one preset or configuration.
+
+    Parameters
+    ----------
+    preset : str
+        The preset (or a TOML configuration's ``name``) it is about.
+    differs : str
+        What differs from the paper, in one sentence.
+    why : str
+        Why it differs (the examination's conclusion).
+    evidence : str
+        The numbers that show it (counts, statistics, which seeds).
+    replay : str
+        The command that reproduces it (``verify check LEMMA --preset P --seed N``).
+    seeds : tuple of int or None
+        The seeds on which it must reproduce (None: every seed).
+    quick : bool or None
+        True: it must reproduce in ``--quick`` runs only; False: in full runs only;
+        None: in both.
+    criteria : tuple of str
+        The criteria it is about (empty: any). A result whose failing criteria are not
+        all among these is a new mismatch.
+    network : dict or None
+        For a configuration that is not a preset: its ``[network]`` table, which the
+        result's must equal (so another architecture of the same name is not covered).
+    lemma : str
+        Filled in by :func:`verify.registry.register`.
+    """
+
+    preset: str
+    differs: str
+    why: str
+    evidence: str
+    replay: str
+    seeds: tuple[int, ...] | None = None
+    quick: bool | None = None
+    criteria: tuple[str, ...] = ()
+    network: dict[str, Any] | None = field(default=None, compare=False)
+    lemma: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("preset", "differs", "why", "evidence", "replay"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise invalid(f"KnownFinding.{name}", "a non-empty string", value)
+        if self.seeds is not None:
+            seeds = tuple(self.seeds)
+            if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                    for s in seeds):
+                raise invalid("KnownFinding.seeds", "None or a non-empty tuple of integers >= 0",
+                              self.seeds)
+            object.__setattr__(self, "seeds", seeds)
+        if self.quick is not None and not isinstance(self.quick, bool):
+            raise invalid("KnownFinding.quick", "True, False or None", self.quick)
+        crit = (self.criteria,) if isinstance(self.criteria, str) else tuple(self.criteria)
+        if not all(isinstance(c, str) and c for c in crit):
+            raise invalid("KnownFinding.criteria", "a tuple of criterion names", self.criteria)
+        object.__setattr__(self, "criteria", crit)
+        if self.network is not None and not isinstance(self.network, dict):
+            raise invalid("KnownFinding.network", "a dict (a [network] table) or None",
+                        self.network)
+
+    # ------------------------------------------------------------ matching
+    @property
+    def key(self) -> tuple:
+        return (self.lemma, self.preset, self.seeds, self.quick)
+
+    def covers(self, lemma: str, preset: str, network: dict[str, Any] | None = None) -> bool:
+        """Whether results of ``lemma`` on ``preset`` (with that network) are about it."""
+        if lemma != self.lemma or preset != self.preset:
+            return False
+        return self.network is None or network == self.network
+
+    def strict_on(self, seed: int, quick: bool) -> bool:
+        """Whether the finding must reproduce on this seed and sample-count mode."""
+        return ((self.seeds is None or int(seed) in self.seeds)
+                and (self.quick is None or bool(quick) == self.quick))
+
+    def reproduced_by(self, result: "CheckResult") -> bool:
+        """The result differs from its expectation, and only as registered."""
+        if result.error is not None or result.matches_expectation:
+            return False
+        if not self.criteria:
+            return True
+        failing = {c.name for c in result.criteria if not c.holds}
+        return failing <= set(self.criteria)
+
+    def scope(self) -> str:
+        """Where it must reproduce, in words."""
+        seeds = ("every seed" if self.seeds is None else
+                 "seed " + ", ".join(map(str, self.seeds)) if len(self.seeds) == 1 else
+                 "seeds " + ", ".join(map(str, self.seeds)))
+        runs = {None: "full and --quick runs", True: "--quick runs", False: "full runs"}
+        return f"{seeds}; {runs[self.quick]}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lemma": self.lemma, "preset": self.preset, "differs": self.differs,
+                "why": self.why, "evidence": self.evidence, "replay": self.replay,
+                "seeds": None if self.seeds is None else list(self.seeds),
+                "quick": self.quick, "criteria": list(self.criteria),
+                "scope": self.scope()}
+
+
+def validate(lemma: str, findings: Iterable[KnownFinding]) -> tuple[KnownFinding, ...]:
+    """The findings of a registration, stamped with its lemma id; duplicates refused."""
+    from dataclasses import replace
+
+    if isinstance(findings, KnownFinding):
+        findings = (findings,)
+    out: list[KnownFinding] = []
+    for f in findings:
+        if not isinstance(f, KnownFinding):
+            raise invalid(f"{lemma}.findings", "KnownFinding records", f)
+        if f.lemma and f.lemma != lemma:
+            raise invalid(f"{lemma}.findings", f"findings about {lemma!r}", f.lemma)
+        f = replace(f, lemma=lemma)
+        if any(g.key == f.key for g in out):
+            raise invalid(f"{lemma}.findings", "one finding per (preset, seeds, quick)",
+                          f"two for {f.preset!r}")
+        out.append(f)
+    return tuple(out)
+
+
+def finding_for(findings: Sequence[KnownFinding], lemma: str, preset: str,
+                network: dict[str, Any] | None, seed: int, quick: bool) -> KnownFinding | None:
+    """The finding that covers this run: one whose strict scope includes it first,
+    else any that covers its (lemma, preset)."""
+    covering = [f for f in findings if f.covers(lemma, preset, network)]
+    strict = [f for f in covering if f.strict_on(seed, quick)]
+    return (strict or covering or [None])[0]
+
+
+def network_of(result: "CheckResult") -> dict[str, Any] | None:
+    """The ``[network]`` table a result was computed on (from its stored config)."""
+    net = result.config.get("network") if isinstance(result.config, dict) else None
+    return net if isinstance(net, dict) else None
+
+
+#: What a run made of a finding that covers one of its results, by the result's status.
+OUTCOMES = {KNOWN: "reproduced", STALE: "NO LONGER REPRODUCES", MATCH: "not required here",
+            NEW: "differs in another way", ERROR: "the check crashed"}
+
+
+def status(result: "CheckResult") -> str:
+    """``match``, ``known finding``, ``finding no longer reproduces``, ``new mismatch``
+    or ``error`` (the table of the module docstring)."""
+    if result.error is not None:
+        return ERROR
+    f = result.finding
+    if f is None:
+        return MATCH if result.matches_expectation else NEW
+    if result.matches_expectation:
+        return STALE if f.strict_on(result.seed, result.quick) else MATCH
+    return KNOWN if f.reproduced_by(result) else NEW
+
+
+def accepted(result: "CheckResult") -> bool:
+    """Exit-0 material: it matches its expectation, or differs only as registered."""
+    return status(result) in ACCEPTED
+
+
+def exit_code(results: Iterable["CheckResult"]) -> int:
+    """0 when every result is accepted, else 1 (CLI.md)."""
+    return 0 if all(accepted(r) for r in results) else 1
+
+
+def counts(results: Sequence["CheckResult"]) -> dict[str, int]:
+    """How many results have each status (keys as in ``results.json``'s summary)."""
+    st = [status(r) for r in results]
+    return {"new_mismatches": st.count(NEW), "known_findings": st.count(KNOWN),
+            "findings_not_reproduced": st.count(STALE)}
+
+
+# ---------------------------------------------------------------- the section
+def section_items(checks: Sequence[Any], results: Sequence["CheckResult"],
+                  quick: bool, seed: int) -> list[dict[str, Any]]:
+    """Every finding registered with the checks that ran, with what this run made of
+    it: ``reproduced``, ``NO LONGER REPRODUCES``, ``not required here`` (outside its
+    strict scope, and it did not show) or ``not run`` (its preset is not a default).
+
+    Plain dicts (JSON-ready), in proof order; the report renders them.
+    """
+    by_key = {(r.lemma, r.preset): r for r in results}
+    items = []
+    seen = set()
+    for chk in checks:
+        for f in getattr(chk, "findings", ()):
+            if f.key in seen:
+                continue
+            seen.add(f.key)
+            r = by_key.get((f.lemma, f.preset))
+            if r is None or not f.covers(r.lemma, r.preset, network_of(r)):
+                outcome = "not run"
+            elif r.finding is None or r.finding.key != f.key:
+                outcome = "not required here"  # another record of the same preset applies
+            else:
+                outcome = OUTCOMES[status(r)]
+            items.append({**f.to_json(), "outcome": outcome,
+                          "strict_here": f.strict_on(seed, quick)})
+    return items
+
+
+__all__ = ["KnownFinding", "MATCH", "KNOWN", "STALE", "NEW", "ERROR", "ACCEPTED",
+           "validate", "finding_for", "network_of", "status", "accepted", "exit_code", "counts",
+           "section_items"]
