@@ -27,7 +27,9 @@ def configure(p) -> None:
                        help="run on N local processes (default: serially)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler address, or 'local' for a local cluster")
-    p.add_argument("--resume", action="store_true", help="skip the tasks already in DIR")
+    p.add_argument("--resume", action="store_true",
+                   help="check DIR (exit 2 if damaged or written by another sweep) and run "
+                        "only the tasks without a record")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_max_memory(p)
