@@ -19,9 +19,11 @@ at all", not how fast it runs.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+from typing import Iterator
 from .errors import VerifyError
 
 #: Bytes per float64 entry.
@@ -89,6 +91,26 @@ def set_budget(nbytes: int | str | None) -> None:
         return
     _override = parse_size(nbytes)
     os.environ["VERIFY_MAX_MEMORY"] = str(_override)
+
+
+@contextlib.contextmanager
+def scoped(nbytes: int | str | None) -> Iterator[None]:
+    """Set the budget for a block (``None``: leave it as it is), then restore it, and
+    ``VERIFY_MAX_MEMORY`` with it."""
+    global _override
+    if nbytes is None:
+        yield
+        return
+    saved, saved_env = _override, os.environ.get("VERIFY_MAX_MEMORY")
+    set_budget(nbytes)
+    try:
+        yield
+    finally:
+        _override = saved
+        if saved_env is None:
+            os.environ.pop("VERIFY_MAX_MEMORY", None)
+        else:
+            os.environ["VERIFY_MAX_MEMORY"] = saved_env
 
 
 def budget() -> int:
@@ -165,5 +187,5 @@ def require_count(count: int, per_item_bytes: float, what: str) -> None:
     require(nbytes, what)
 
 
-__all__ = ["parse_size", "human", "set_budget", "budget", "require", "network_bytes",
+__all__ = ["parse_size", "human", "set_budget", "scoped", "budget", "require", "network_bytes",
            "require_network", "require_count", "physical_memory", "blame"]

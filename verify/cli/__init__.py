@@ -15,6 +15,7 @@ import sys
 
 from .. import __version__, budget
 from ..errors import VerifyError
+from ._common import one_line_errors
 
 #: The order commands are listed in ``verify --help`` (CLI.md's order).
 ORDER = ["list", "check", "invert", "report", "audit", "explore", "sweep", "bench", "train_digits"]
@@ -32,9 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Numerical, reproducible checks of the invertibility proof for "
                     "convolutional generative networks (Ma, Ayaz, Karaman, NeurIPS 2018).")
     parser.add_argument("--version", action="version", version=f"verify {__version__}")
+    one_line_errors(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        one_line_errors(p)
         mod.configure(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -44,14 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
-        parser.print_usage(sys.stderr)
         print("verify: error: a command is required (`verify --help` lists them)",
               file=sys.stderr)
         return 2
     try:
-        if getattr(args, "max_memory", None) is not None:
-            budget.set_budget(args.max_memory)
-        return int(args._run(args))
+        with budget.scoped(getattr(args, "max_memory", None)):
+            return int(args._run(args))
     except VerifyError as exc:
         print(f"verify {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ The safetensors naming convention is documented in :mod:`verify.audit`.
 
 from __future__ import annotations
 
-from ._common import add_json, add_max_memory, one_line_errors, print_json
+from ._common import add_json, add_max_memory, print_json
 
 NAME = "audit"
 HELP = "checks a trained network's weights against the theorems' assumptions"
@@ -17,7 +17,6 @@ DESCRIPTION = (
 
 
 def configure(p) -> None:
-    one_line_errors(p)
     p.add_argument("weights", metavar="WEIGHTS", help="a .npz or .safetensors weight file")
     p.add_argument("--arch", metavar="FILE.toml",
                    help="the architecture ([network] table); needed for a plain state dict")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import sys
 
 from ..bench import run_bench
-from ._common import add_json, one_line_errors, print_json
+from ._common import add_json, print_json
 
 NAME = "bench"
 HELP = "the performance benchmark, each case against its baseline in the same run"
 
 
 def configure(p) -> None:
-    one_line_errors(p)
     p.add_argument("--quick", action="store_true", help="smaller sizes for a fast look")
     p.add_argument("--case", action="append", metavar="NAME", help="run only this case (repeatable)")
     add_json(p)

@@ -9,7 +9,7 @@ import sys
 
 from ..errors import VerifyError
 from ..explore import MAX_EXAMPLES, explore
-from ._common import (add_json, add_seed, check_out_file, one_line_errors, positive_int,
+from ._common import (add_json, add_seed, check_out_file, positive_int,
                       print_json, write_out_file)
 
 NAME = "explore"
@@ -19,7 +19,6 @@ DESCRIPTION = (HELP + ". Exit 0 when no counterexample is found, 1 when one is (
 
 
 def configure(p) -> None:
-    one_line_errors(p)
     p.add_argument("lemma", metavar="LEMMA", help="a lemma id (see `verify list`)")
     p.add_argument("--max-examples", metavar="N", type=positive_int, default=100,
                    help=f"configurations generated before giving up (default 100, at most "

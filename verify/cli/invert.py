@@ -19,7 +19,7 @@ from ..errors import VerifyError, invalid
 from ..inversion import RECOVERY_KINDS, SUCCESS_TOL, TOL, recover_config
 from ..measurements import check_rate
 from ..presets import Config, get_preset
-from ._common import add_json, add_max_memory, add_seed, one_line_errors, print_json
+from ._common import add_json, add_max_memory, add_seed, print_json
 
 NAME = "invert"
 HELP = "recover latent codes from partial measurements and print recovery statistics"
@@ -33,7 +33,6 @@ def _text(value: str) -> str:
 
 
 def configure(p) -> None:
-    one_line_errors(p)
     p.add_argument("--preset", metavar="P", default=None,
                    help="a preset name (default paper-fig4)")
     p.add_argument("--config", metavar="FILE.toml", default=None,

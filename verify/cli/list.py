@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from ..presets import presets
 from ..registry import discover
-from ._common import add_json, one_line_errors, print_json
+from ._common import add_json, print_json
 
 NAME = "list"
 HELP = "the lemma ids and the presets, one line each"
 
 
 def configure(p) -> None:
-    one_line_errors(p)
     add_json(p)
 
 

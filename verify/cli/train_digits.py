@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_max_memory, add_seed, check_out_file, one_line_errors
+from ._common import add_max_memory, add_seed, check_out_file
 
 NAME = "train-digits"
 HELP = "retrains the shipped digits generator from scratch"
@@ -19,7 +19,6 @@ DESCRIPTION = (
 def configure(p) -> None:
     from ..trained import WEIGHTS_PATH
 
-    one_line_errors(p)
     p.add_argument("--out", metavar="FILE", default=str(WEIGHTS_PATH),
                    help=f"where to write the weights (default: the shipped file {WEIGHTS_PATH})")
     add_max_memory(p)
