@@ -3,10 +3,15 @@
 They live in the library so that users' own test suites can import them::
 
     from hypothesis import given
-    from verify.strategies import conv_architectures
+    from verify.strategies import check_settings, conv_architectures
 
+    @check_settings()
     @given(conv_architectures(min_layers=2, strides="kernel", min_expansion=4))
     def test_my_property(spec): ...
+
+Each example of such a test usually runs a whole check (about a second), which
+Hypothesis's default deadline of 200 ms would report as ``DeadlineExceeded``;
+:func:`check_settings` gives the settings that fit, without the project's conftest.
 
 Every strategy yields valid, frozen values only; bounds are keyword-only
 ``min_*`` / ``max_*`` (STYLE.md).
@@ -17,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Literal, Sequence
 
-from hypothesis import reject
+from hypothesis import HealthCheck, reject, settings
 from hypothesis import strategies as st
 
 from .measurements import MASK_KINDS, MaskSpec
@@ -101,9 +106,36 @@ def masks(*, kinds: Sequence[str] = tuple(k for k in MASK_KINDS if k != "custom"
                      rate=st.floats(min_rate, max_rate, allow_nan=False).map(lambda r: round(r, 3)))
 
 
+#: At most this many examples per test from :func:`check_settings` unless asked for more:
+#: each example runs a whole check.
+CHECK_MAX_EXAMPLES = 10
+
+
+def check_settings(**overrides) -> settings:
+    """Hypothesis settings for a test whose examples run checks; use as a decorator.
+
+    No deadline (a check takes about a second, Hypothesis's default deadline is 200 ms,
+    and timing is no part of a check's verdict), the too-slow / large-data / filter
+    health checks suppressed (generating an architecture can reject draws), and
+    ``max_examples`` the smaller of the active profile's and :data:`CHECK_MAX_EXAMPLES`.
+    Everything else (derandomisation, database, ...) comes from the active profile when
+    the decorator is applied. Keyword arguments override any of these, e.g.
+    ``@check_settings(max_examples=50)``.
+    """
+    base = settings.default
+    kw = dict(deadline=None,
+              suppress_health_check=sorted(set(base.suppress_health_check)
+                                           | {HealthCheck.too_slow, HealthCheck.data_too_large,
+                                              HealthCheck.filter_too_much}, key=lambda h: h.value),
+              max_examples=min(base.max_examples, CHECK_MAX_EXAMPLES))
+    kw.update(overrides)
+    return settings(base, **kw)
+
+
 def seeds() -> st.SearchStrategy[int]:
     """Seeds drawn by Hypothesis, so failures shrink and replay."""
     return st.integers(0, 2**32 - 1)
 
 
-__all__ = ["conv_architectures", "weight_laws", "masks", "seeds", "ACTIVATIONS"]
+__all__ = ["conv_architectures", "weight_laws", "masks", "seeds", "check_settings",
+           "CHECK_MAX_EXAMPLES", "ACTIVATIONS"]
