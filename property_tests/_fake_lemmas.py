@@ -71,3 +71,15 @@ def fake_block(instance, *, rng, quick):
           presets={"theory-2layer": "pass"}, order=10_004)
 def fake_always(instance, *, rng, quick):
     return Outcome(headline=Criterion("one", 1.0, 1.0, "=="), n_samples=1)
+
+
+@register("fake-sleeper", statement="records its process id, then sleeps (test fixture)",
+          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_005)
+def fake_sleeper(instance, *, rng, quick):
+    """Writes ``os.getpid()`` into ``$FAKE_PID_DIR`` (so a test can watch the process
+    that runs it), then sleeps ``$FAKE_SLOW_S`` seconds."""
+    folder = os.environ.get("FAKE_PID_DIR")
+    if folder:
+        (Path(folder) / f"{os.getpid()}.pid").write_text(str(os.getpid()))
+    time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.05")))
+    return Outcome(headline=Criterion("one", 1.0, 1.0, "=="), n_samples=1)

@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -529,3 +530,231 @@ def test_report_refuses_a_folder_that_is_not_a_sweep(tmp_path, sandbox):
     with pytest.raises(VerifyError, match="--sweep"):
         build_report(tmp_path / "rep", quick=True, checks=[check], sweeps=[tmp_path])
     assert not (tmp_path / "rep").exists()
+
+
+# ------------------------------------------------------------------ faults
+TESTS_DIR = Path(__file__).resolve().parent
+
+#: A report run in a child process that kills itself (SIGKILL: no cleanup at all)
+#: right after the first rename of the swap: the previous report moved aside, the new
+#: one not yet in place.
+KILLED_MID_SWAP = """
+import os, signal, sys
+import _fake_lemmas
+from verify import registry
+from verify.report import build_report
+check = registry._REGISTRY["fake-always"]
+out = sys.argv[1]
+build_report(out, checks=[check], quick=True, seed=0, progress=False, jobs=1,
+             parallel_figures=False)
+real = os.rename
+def rename(src, dst):
+    real(src, dst)
+    if ".old-" in os.path.basename(str(dst)):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.rename = rename
+build_report(out, checks=[check], quick=True, seed=1, progress=False, jobs=1,
+             parallel_figures=False)
+"""
+
+
+def _child_env(**extra) -> dict:
+    path = os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, "MPLBACKEND": "Agg", **extra}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_report_killed_between_its_two_renames_is_restored_on_the_next_run(
+        sandbox, tmp_path, monkeypatch):
+    out = tmp_path / "rep"
+    proc = subprocess.run([sys.executable, "-c", KILLED_MID_SWAP, str(out)], env=_child_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert not out.exists()  # killed in the window: no report where it should be
+    left = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+    assert left == [".rep.old", ".rep.tmp"]
+    # the next run puts the previous report back before anything else; here it is then
+    # interrupted itself, and the restored report stays
+    register_fake(figures=())
+    real_md = report_mod.render_markdown
+
+    def interrupted(*args, **kwargs):
+        real_md(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_mod, "render_markdown", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(out, quick=True, seed=2, progress=False, jobs=1)
+    assert load(out)["provenance"]["seed"] == 0
+    assert [r["lemma"] for r in load(out)["results"]] == ["fake-always"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # leftovers removed
+    monkeypatch.setattr(report_mod, "render_markdown", real_md)
+    build_report(out, quick=True, seed=3, progress=False, jobs=1)
+    assert load(out)["provenance"]["seed"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_leftovers_of_dead_runs_are_removed_and_live_runs_left_alone(sandbox, tmp_path):
+    register_fake(figures=())
+    out = tmp_path / "rep"
+    build_report(out, quick=True, seed=0, progress=False, jobs=1)
+    dead = 2**22 + 1  # above Linux's pid_max: never a live process
+    for name in (f".rep.tmp-{dead}-abc", f".rep.old-{dead}-def", ".rep.tmp-k3y_8x",
+                 f".rep.tmp-{os.getpid()}-live", ".other.tmp-1-x"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text("{}")
+    notes = report_mod.recover_interrupted(out)
+    assert len(notes) == 3 and all("removed" in n for n in notes)
+    assert load(out)["provenance"]["seed"] == 0  # the report in place is untouched
+    # a run still going (this process) and another report's folder are not ours to remove
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".other.tmp-1-x", f".rep.tmp-{os.getpid()}-live", "rep"]
+
+
+#: A parallel report whose workers run ``fake-sleeper`` (they record their process ids
+#: and sleep); the test kills this process with SIGKILL while they sleep.
+PARALLEL_REPORT = """
+import sys
+import _fake_lemmas
+from verify import registry
+from verify.report import build_report
+checks = [registry._REGISTRY[c] for c in ("fake-sleeper", "fake-always")]
+build_report(sys.argv[1], checks=checks, quick=True, progress=False, jobs=2)
+"""
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    """Poll ``predicate`` until it holds or ``seconds`` pass (a deadline for a liveness
+    condition, not a timing assertion)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return bool(predicate())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="fork and SIGKILL")
+def test_forked_workers_exit_when_the_report_process_dies(tmp_path):
+    import signal
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", PARALLEL_REPORT, str(tmp_path / "rep")],
+                            env=_child_env(FAKE_PID_DIR=str(pids), FAKE_SLOW_S="600"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        assert _wait_for(lambda: any(pids.iterdir()), 300), "the worker never started"
+        worker = int(next(pids.iterdir()).read_text())
+        assert worker != proc.pid and report_mod._alive(worker)
+        proc.kill()  # SIGKILL: the parent can clean nothing up
+        proc.wait()
+        assert _wait_for(lambda: not report_mod._alive(worker), 60), "the worker lingers"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if worker is not None and report_mod._alive(worker):
+            os.kill(worker, signal.SIGKILL)
+    assert not (tmp_path / "rep").exists()
+
+
+def _sabotage(box: Path, how: str):
+    """A check that makes the report's folder unusable while the checks run."""
+    def run(instance, *, rng, quick):
+        if how == "file":  # the parent folder replaced by a file
+            shutil.rmtree(box)
+            box.write_text("not a folder any more")
+        else:  # the parent folder made read-only
+            box.chmod(0o500)
+        return _outcome(0.5, rng)
+    return run
+
+
+@pytest.mark.parametrize("how", [
+    "file",
+    pytest.param("read-only", marks=pytest.mark.skipif(
+        os.name != "posix" or os.geteuid() == 0, reason="permissions are not enforced for root")),
+])
+def test_out_unusable_after_the_checks_writes_the_report_elsewhere_and_exits_2(
+        sandbox, tmp_path, capsys, how):
+    box = tmp_path / "box"
+    box.mkdir()
+    out = box / "rep"
+    registry.register("saboteur", statement="breaks the output folder", reference="T",
+                      presets={"theory-2layer": "pass"})(_sabotage(box, how))
+    try:
+        code = main(["report", "--out", str(out), "--quick", "--jobs", "1"])
+    finally:
+        if box.is_dir():
+            box.chmod(0o700)
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    line = [e for e in err if e.startswith("verify report: error:")]
+    assert len(line) == 1 and str(out) in line[0]
+    where = Path(line[0].rsplit(" was written to ", 1)[1].split(" instead")[0])
+    assert where != out and load(where)["results"][0]["lemma"] == "saboteur"
+    check_html(where / "index.html")
+    shutil.rmtree(where.parent)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_out_under_proc_exits_2_before_any_work(sandbox, capsys):
+    calls: list[str] = []
+    register_fake(figures=(), calls=calls)
+    assert main(["report", "--out", "/proc/verify-report-test", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and len(err.strip().splitlines()) == 1
+    assert calls == []
+
+
+# ----------------------------------------------------------- resource guards
+@pytest.fixture
+def budget_restored():
+    """``--max-memory`` sets a process-wide budget: put it back afterwards."""
+    from verify import budget
+
+    saved = (budget._override, os.environ.get("VERIFY_MAX_MEMORY"))
+    yield budget
+    budget._override = saved[0]
+    if saved[1] is None:
+        os.environ.pop("VERIFY_MAX_MEMORY", None)
+    else:
+        os.environ["VERIFY_MAX_MEMORY"] = saved[1]
+
+
+HUGE = {"kernel": ("latent_channels = 4", "kernel = 1000000000", "network.layers[0].kernel"),
+        "latent": ("latent_channels = 1000000", "kernel = 3", "network.latent_channels")}
+
+
+@pytest.mark.parametrize("which", sorted(HUGE))
+def test_check_refuses_a_network_too_large_for_memory(sandbox, budget_restored, tmp_path,
+                                                      capsys, which):
+    latent, kernel, field_name = HUGE[which]
+    calls: list[str] = []
+    register_fake(figures=(), calls=calls)
+    cfg = tmp_path / "huge.toml"
+    cfg.write_text(f'name = "huge"\n[network]\ndims = 2\n{latent}\nlatent_size = 1\n'
+                   f'[[network.layers]]\nchannels = 32\n{kernel}\nstride = 3\n'
+                   'activation = "relu"\n')
+    assert main(["check", "fake", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field_name in err
+    assert calls == []
+    if which == "latent":  # refused by the memory estimate, which it states
+        assert "GB of memory" in err and "--max-memory" in err
+
+
+def test_report_refuses_presets_over_the_memory_budget_before_any_check(
+        sandbox, budget_restored, tmp_path, capsys):
+    calls: list[str] = []
+    register_fake(figures=(), calls=calls)
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--quick", "--max-memory", "1k"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "theory-2layer" in err and "network." in err and "over the budget of 1 kB" in err
+    assert calls == [] and not out.exists()
