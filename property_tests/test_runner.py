@@ -110,3 +110,21 @@ def test_dask_backend_matches_serial():
     tasks = list(range(6))
     out = _collect(square, tasks, Backend("dask", 1, "local"))
     assert out == {t: t * t for t in tasks}
+
+
+@pytest.mark.parametrize("backend", [Backend("serial"), Backend("processes", 2)])
+def test_tasks_are_drawn_lazily(backend):
+    import itertools
+
+    drawn = []
+
+    def endless():
+        for i in itertools.count():
+            drawn.append(i)
+            yield i
+
+    stream = run(square, endless(), failed=failed, backend=backend)
+    first = list(itertools.islice(stream, 5))
+    stream.close()
+    assert all(r == t * t for t, r in first)
+    assert len(first) == 5 and len(drawn) <= 5 + 2 * backend.workers  # never the whole plan

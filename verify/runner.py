@@ -162,26 +162,37 @@ def _serial(job: Job, tasks: Sequence[Any], failed: Failed) -> Iterator[tuple[An
         yield t, job(t)
 
 
-def _processes(job: Job, tasks: Sequence[Any], failed: Failed,
+def _processes(job: Job, tasks: Iterable[Any], failed: Failed,
                workers: int) -> Iterator[tuple[Any, Any]]:
-    """At most 2 x workers tasks in flight. When a worker dies (BrokenProcessPool) the
-    tasks then in flight are the suspects: each is rerun alone in a fresh one-worker
-    pool, so only the task that kills its worker twice fails. A result that cannot be
-    pickled back is retried the same way."""
+    """At most 2 x workers tasks in flight, drawn from ``tasks`` as slots free up (never
+    all at once: a plan of 10^6 tasks is never materialised). When a worker dies
+    (BrokenProcessPool) the tasks then in flight are the suspects: each is rerun alone
+    in a fresh one-worker pool, so only the task that kills its worker twice fails. A
+    result that cannot be pickled back is retried the same way."""
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    pending = list(reversed(tasks))
-    while pending:
+    pending = iter(tasks)
+    more = True
+    while more:
         suspects: list[Any] = []
         pool = _pool(workers)
         try:
             inflight: dict[Any, Any] = {}
             broken = False
-            while (pending or inflight) and not broken:
-                while pending and len(inflight) < 2 * workers:
-                    t = pending.pop()
-                    inflight[pool.submit(job, t)] = t
+            while True:
+                while more and not broken and len(inflight) < 2 * workers:
+                    t = next(pending, _END)
+                    if t is _END:
+                        more = False
+                        break
+                    try:
+                        inflight[pool.submit(job, t)] = t
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append(t)
+                if not inflight:
+                    break
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     t = inflight.pop(fut)
@@ -195,18 +206,24 @@ def _processes(job: Job, tasks: Sequence[Any], failed: Failed,
                         suspects.append(t)
                         continue
                     yield t, result
-            if broken:
-                for fut, t in inflight.items():
-                    if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        yield t, fut.result()  # finished before the crash: keep it
-                    else:
-                        suspects.append(t)
+                if broken:
+                    for fut, t in inflight.items():
+                        if fut.done() and not fut.cancelled() and fut.exception() is None:
+                            yield t, fut.result()  # finished before the crash: keep it
+                        else:
+                            suspects.append(t)
+                    inflight.clear()
+                    break
         except BaseException:
             _kill(pool)
             raise
         pool.shutdown(wait=True)
         for t in suspects:
             yield t, _alone(job, t, failed)
+
+
+#: End of a task iterator (tasks may be None).
+_END = object()
 
 
 def _alone(job: Job, task: Any, failed: Failed) -> Any:
@@ -259,32 +276,44 @@ def connect(scheduler: Any, workers: int | None = None):
     return client, client.close
 
 
-def _dask(job: Job, tasks: Sequence[Any], failed: Failed,
+def _dask(job: Job, tasks: Iterable[Any], failed: Failed,
           client: Any) -> Iterator[tuple[Any, Any]]:
-    """All tasks submitted; a future that raises (a dead worker: KilledWorker) is
-    resubmitted once, then recorded with ``failed``."""
+    """Tasks submitted as slots free up, at most 4 per worker thread (at least 16) in
+    flight; a future that raises (a dead worker: KilledWorker) is resubmitted once, then
+    recorded with ``failed``."""
     import uuid
+    from itertools import islice
 
     from distributed import as_completed
 
     run_id = uuid.uuid4().hex[:8]  # keys unique to this run: never a stale cached result
-    futures: dict[Any, tuple[int, Any]] = {}
-    for i, t in enumerate(tasks):
-        futures[client.submit(job, t, pure=False, key=f"verify-{run_id}-{i}-1")] = (i, t)
-    retried: set[int] = set()
-    ac = as_completed(list(futures))
+    futures: dict[Any, tuple[int, Any, int]] = {}
+    pending = enumerate(tasks)
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:  # noqa: BLE001 - a window is a tuning knob, not a requirement
+        threads = 4
+    ac = as_completed()
+
+    def submit(i: int, t: Any, attempt: int) -> None:
+        fut = client.submit(job, t, pure=False, key=f"verify-{run_id}-{i}-{attempt}")
+        futures[fut] = (i, t, attempt)
+        ac.add(fut)
+
+    for i, t in islice(pending, max(16, 4 * threads)):
+        submit(i, t, 1)
     for fut in ac:
-        i, t = futures.pop(fut)
+        i, t, attempt = futures.pop(fut)
         try:
             result = fut.result()
         except Exception as exc:  # noqa: BLE001 - a dead worker (KilledWorker) or similar
-            if i not in retried:
-                retried.add(i)
-                retry = client.submit(job, t, pure=False, key=f"verify-{run_id}-{i}-2")
-                futures[retry] = (i, t)
-                ac.add(retry)
+            if attempt == 1:
+                submit(i, t, 2)
                 continue
             result = failed(t, f"{type(exc).__name__}: {exc}")
+        nxt = next(pending, None)
+        if nxt is not None:
+            submit(*nxt, 1)
         yield t, result
 
 
@@ -295,17 +324,19 @@ def run(job: Job, tasks: Iterable[Any], *, failed: Failed, backend: Backend | No
     """Run ``job`` on every task; yield ``(task, result)`` as results arrive.
 
     ``failed(task, reason)`` builds the result of a task whose worker died twice.
-    ``cost(task)`` orders the start (largest first; ties keep the given order).
+    ``cost(task)`` orders the start (largest first; ties keep the given order; this
+    materialises ``tasks``, which otherwise are drawn lazily as workers free up).
     The serial backend never retries: ``job`` runs in this process and a crash here
     is the caller's own.
     """
     backend = backend or Backend()
-    todo = list(tasks)
-    if cost is not None:
+    todo: Iterable[Any] = tasks
+    if cost is not None:  # ordering needs the whole list; without it tasks stay lazy
+        todo = list(tasks)
         order = sorted(range(len(todo)), key=lambda i: (-float(cost(todo[i])), i))
         todo = [todo[i] for i in order]
-    if backend.kind == "processes" and len(todo) > 1:
-        stream = _processes(job, todo, failed, min(backend.workers, len(todo)))
+    if backend.kind == "processes":
+        stream = _processes(job, todo, failed, backend.workers)
     elif backend.kind == "dask":
         client, close = connect(backend.scheduler, backend.workers)
         stream = _closing(_dask(job, todo, failed, client), close)
