@@ -325,12 +325,15 @@ FINDINGS = (
         preset="paper-fig4-sigmoid",
         differs="the sigmoid landscape is not quasi-convex: a few segments between grid "
                 "points rise above both endpoints (Fig. 4(b) calls it quasi-convex)",
-        why="the violations lie far from z*, at the top of the J range, where the "
-            "saturated sigmoid makes J level off unevenly; near z* the landscape is as "
-            "claimed: the minimum is unique, at z*, and every grid point descends to it",
+        why="measured on segments, the sublevel sets are not convex away from z*: every "
+            "violating segment lies outside ||z*|| of z*, at high levels of J. What recovery "
+            "needs still holds: J decreases towards z* along each of 120 sampled rays (star-"
+            "shaped sublevel sets), the minimum is unique, at z*, and every grid point descends "
+            "to it",
         evidence="seed 0, full run: about 5 of 1,000 random segments on the window z* "
                  "+- 2.5 ||z*|| violate, the lowest at about 0.7 of the J range, none of the "
-                 "500 within ||z*|| of z*; 1 minimum, basin of z* 100 %. Full runs of seeds "
+                 "500 within ||z*|| of z*; 0 of 120 rays from z* with a decrease; 1 "
+                 "minimum, basin of z* 100 %. Full runs of seeds "
                  "1 and 2 show it too, seed 3 does not; --quick runs (300 segments) show it "
                  "on some seeds only: a marginal effect, required only on the full runs of "
                  "the seeds where it was seen",
@@ -340,13 +343,16 @@ FINDINGS = (
         preset="paper-fig4-tanh",
         differs="the tanh landscape is not quasi-convex: about one segment in ten between "
                 "grid points rises above both endpoints (Fig. 4(c) calls it quasi-convex)",
-        why="tanh saturates at both ends, so far from z* J has ridges between directions "
-            "that saturate differently; the claim that matters for recovery holds: the "
-            "minimum is unique, at z*, and every grid point descends to it",
+        why="measured on segments, the sublevel sets are not convex away from z* (none of "
+            "the violating segments lies within ||z*|| of z*), from about a tenth of the J "
+            "range up. What recovery needs still holds: J decreases towards z* along each "
+            "of 120 sampled rays (star-shaped sublevel sets), the minimum is unique, at z*, and "
+            "every grid point descends to it",
         evidence="seed 0, full run: about 90 of 1,000 random segments on the window z* "
                  "+- 2.5 ||z*|| violate (29 of 300 with --quick), none of them within ||z*|| "
-                 "of z*; 1 minimum, basin of z* 100 %. Seeds 0 to 3, full and --quick, all "
-                 "show it",
+                 "of z*, the lowest at 0.11 of the J range; 0 of 120 rays from z* with a "
+                 "decrease; 1 minimum, basin of z* 100 %. Seeds 0 to 3, full and --quick, "
+                 "all show it",
         replay="verify check landscape --preset paper-fig4-tanh --seed 0",
         criteria=("quasiconvexity_violations",)),
 )

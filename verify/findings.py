@@ -8,19 +8,16 @@ what the paper describes. Such a finding is a record (scikit-learn's
 engine matches results against the records; it knows no finding by name.
 
 The rule is that of a *strict* expected failure, within the scope where the finding was
-examined:
+examined. By what a result shows and whether a finding covers it, its status is:
 
-================================  ===============================  =================
-result                            finding covers it                status (exit)
-================================  ===============================  =================
-matches its expectation           no                               ``match`` (0)
-differs                           no                               ``new mismatch`` (1)
-differs, as registered            yes                              ``known finding`` (0)
-differs, other criteria fail      yes                              ``new mismatch`` (1)
-matches its expectation           yes, in its strict scope         ``finding no longer reproduces`` (1)
-matches its expectation           yes, outside its strict scope    ``match`` (0)
-crashed                           either                           ``error`` (1)
-================================  ===============================  =================
+* matches its expectation, no finding covers it: ``match`` (exit 0);
+* differs, no finding covers it: ``new mismatch`` (exit 1);
+* differs as a covering finding says (only its criteria fail): ``known finding`` (exit 0);
+* differs, but criteria the finding is not about fail too: ``new mismatch`` (exit 1);
+* matches its expectation inside a covering finding's strict scope: ``finding no longer
+  reproduces`` (exit 1);
+* matches its expectation outside that scope: ``match`` (exit 0);
+* crashed: ``error`` (exit 1).
 
 A finding covers the results of its lemma on its preset (or on a configuration of that
 name, for a TOML file; ``network`` pins the architecture too). ``seeds`` and ``quick``
@@ -196,7 +193,7 @@ OUTCOMES = {KNOWN: "reproduced", STALE: "NO LONGER REPRODUCES", MATCH: "not requ
 
 def status(result: "CheckResult") -> str:
     """``match``, ``known finding``, ``finding no longer reproduces``, ``new mismatch``
-    or ``error`` (the table of the module docstring)."""
+    or ``error`` (the rule of the module docstring)."""
     if result.error is not None:
         return ERROR
     f = result.finding

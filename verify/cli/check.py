@@ -50,4 +50,8 @@ def run(args) -> int:
             print(f"    why: {f.why}")
             print(f"    evidence: {f.evidence}")
             print(f"    replay: {f.replay}")
+        elif f is not None and status == "new mismatch":
+            print(f"  a finding is registered for {f.preset!r} ({f.differs}), but this "
+                  f"result differs in another way: criteria other than "
+                  f"{', '.join(f.criteria) or 'its own'} fail")
     return 0 if result.accepted else 1
