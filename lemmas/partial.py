@@ -31,7 +31,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from verify.inversion import invert_lp, mask_kinds_for, measure, recover, relative_errors, trial_masks
+from verify.inversion import invert_lp, measure, recover, relative_errors
+from verify.measurements import kinds_for, sample_masks
 from verify.phase import noise_sweep, phase_transition
 from verify.presets import Config
 from verify.registry import register
@@ -183,13 +184,13 @@ def check(instance, *, rng, quick):
     net, config = instance.network, instance.config
     spec = net.spec
     rate = check_rate_of(config)
-    kinds = mask_kinds_for(spec.dims)
+    kinds = kinds_for(spec.dims)
     trials = TRIALS[quick]
     seeds = np.random.SeedSequence(int(rng.integers(2**63))).spawn(3)
     gen = np.random.default_rng(seeds[0])
 
     # 1. recovery at the check rate, every pattern, one batched call
-    masks = np.concatenate([trial_masks(spec.output_shape, k, rate, trials, rng=gen)
+    masks = np.concatenate([sample_masks(k, spec.output_shape, rate, trials, rng=gen)
                             for k in kinds])
     z_star = gen.normal(size=(masks.shape[0], spec.latent_dim))
     st = recover(net, z_star, masks, success_tol=SUCCESS_TOL, rng=gen, **SOLVER)

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from verify.cli import main
 from verify.errors import VerifyError
-from verify.inversion import (ArcLoss, BatchLastLoss, EngineLoss, Loss, invert, invert_lp, measure,
-                              recover, recover_config, relative_errors, select_loss, trial_masks)
+from verify.inversion import (ArcLoss, BatchLastLoss, EngineLoss, InvertOptions, Loss, invert,
+                              invert_lp, measure, recover, relative_errors, run_recovery,
+                              select_loss)
 from verify.objective import Objective
-from verify.measurements import Subsampling
+from verify.measurements import Subsampling, sample_masks
 from verify.phase import fit_logistic, monotonicity, noise_sweep
 from verify.presets import get_preset
 from verify.spec import LayerSpec, NetworkSpec, block_spec
@@ -93,7 +94,7 @@ def test_select_loss_picks_each_backend_through_the_public_protocol():
 def test_gradient_matches_objective_on_one_mask():
     net = get_preset("paper-fig4").instantiate(0).network
     rng = np.random.default_rng(0)
-    mask = trial_masks(net.spec.output_shape, "random", 0.4, 1, rng=rng)[0]
+    mask = sample_masks("random", net.spec.output_shape, 0.4, 1, rng=rng)[0]
     z_star, z = rng.normal(size=2), rng.normal(size=2)
     obj = Objective.from_truth(net, Subsampling(mask), z_star)
     y = np.where(mask, net.forward(z_star), 0.0)
@@ -150,7 +151,7 @@ def test_gauss_newton_step_lands_on_the_region_minimiser():
     b = 4
     z_star = rng.normal(size=(b, 4))
     z = z_star + 1e-6 * rng.normal(size=z_star.shape)  # same activation pattern
-    masks = trial_masks(net.spec.output_shape, "random", 0.5, b, rng=rng)
+    masks = sample_masks("random", net.spec.output_shape, 0.5, b, rng=rng)
     y = measure(net, z_star, masks)
 
     def objective(rows):
@@ -187,7 +188,7 @@ def test_arc_backend_gives_the_batch_last_answers():
     can amplify near a minimum; 1e-6 is 1/1000 of SUCCESS_TOL)."""
     net = get_preset("paper-fig4").instantiate(0).network
     rng = np.random.default_rng(7)
-    masks = trial_masks(net.spec.output_shape, "random", 0.5, 24, rng=rng)
+    masks = sample_masks("random", net.spec.output_shape, 0.5, 24, rng=rng)
     z_star, init = rng.normal(size=(24, 2)), rng.normal(size=(24, 2))
     y = measure(net, z_star, masks)
     kw = dict(method="adam", lr=0.01, iterations=400, tol=0.0, init=init)
@@ -204,10 +205,10 @@ def test_recovery_succeeds_at_high_rate_and_fails_at_very_low_rate():
     net = _small_theory()
     rng = np.random.default_rng(2)
     z_star = rng.normal(size=(30, net.spec.latent_dim))
-    hi = recover(net, z_star, trial_masks(net.spec.output_shape, "random", 0.5, 30, rng=rng),
+    hi = recover(net, z_star, sample_masks("random", net.spec.output_shape, 0.5, 30, rng=rng),
                  rng=rng, method="gd", negation="flip", iterations=400)
     # 2 observed entries for 4 unknowns: the answer is not determined
-    lo = recover(net, z_star, trial_masks(net.spec.output_shape, "random", 2 / 256, 30, rng=rng),
+    lo = recover(net, z_star, sample_masks("random", net.spec.output_shape, 2 / 256, 30, rng=rng),
                  rng=rng, method="gd", negation="flip", iterations=400)
     assert hi.recovered == 30 and hi.ci_low > 0.88
     assert lo.success_rate <= 0.1 and lo.ci_high < 0.3
@@ -232,7 +233,7 @@ def test_negation_safeguard_rescues_runs_started_at_minus_rho_z():
 def test_batched_equals_one_at_a_time_and_frozen_trials_stop():
     net = get_preset("paper-fig4").instantiate(0).network
     rng = np.random.default_rng(4)
-    masks = trial_masks(net.spec.output_shape, "random", 0.5, 6, rng=rng)
+    masks = sample_masks("random", net.spec.output_shape, 0.5, 6, rng=rng)
     z_star, init = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
     y = measure(net, z_star, masks)
     kw = dict(method="adam", lr=0.01, iterations=300, tol=1e-7)
@@ -245,10 +246,46 @@ def test_batched_equals_one_at_a_time_and_frozen_trials_stop():
 
 
 def test_same_seed_same_bits():
-    a = recover_config("paper-fig4", trials=8, seed=5, method="gd", iterations=100)
-    b = recover_config("paper-fig4", trials=8, seed=5, method="gd", iterations=100)
+    opts = InvertOptions(trials=8, method="gd", iterations=100)
+    a = run_recovery("paper-fig4", opts, 5).stats
+    b = run_recovery("paper-fig4", opts, 5).stats
     assert np.array_equal(a.result.z_hat, b.result.z_hat)
     assert np.array_equal(a.rel_error, b.rel_error)
+
+
+def test_cli_and_api_run_the_same_experiment(capsys):
+    """``verify invert`` is run_recovery: same preset, options and seed, same numbers."""
+    code = main(["invert", "--preset", "paper-fig4", "--trials", "12", "--iterations", "200",
+                 "--mask", "top", "--seed", "7", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    api = run_recovery("paper-fig4", InvertOptions(kind="top", trials=12, iterations=200), 7)
+    assert code == 0
+    assert out["recovered"] == api.stats.recovered
+    assert out["median_rel_error"] == api.stats.median_rel_error
+    assert out["iterations"] == float(np.median(api.stats.iterations))
+
+
+def test_experiment_draws_masks_then_truths_from_the_check_stream():
+    """The documented order: masks, then z*, from the check stream (rng.Streams)."""
+    from verify.rng import Streams
+
+    r = run_recovery("paper-fig4", InvertOptions(trials=5, iterations=5), 3)
+    gen = Streams(3).check()
+    masks = sample_masks("random", r.config.spec.output_shape, 0.5, 5, rng=gen)
+    assert np.array_equal(gen.normal(size=(5, 2)), r.stats.z_star)
+    assert r.observed == masks.mean()
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(trials=0), "--trials"), (dict(kind="spiral"), "--mask"), (dict(rate=0.0), "--rate"),
+    (dict(method="sgd"), "--method"), (dict(negation="maybe"), "--negation"),
+    (dict(success_tol=0.0), "--success-tol"), (dict(noise=-1.0), "--noise"),
+    (dict(lr=float("inf")), "--lr")])
+def test_invert_options_are_validated_once_with_the_callers_names(kwargs, name):
+    with pytest.raises(VerifyError, match=f"^{name}:"):
+        InvertOptions(**kwargs, where="--")
+    with pytest.raises(VerifyError, match="sweep.invert.nope"):
+        InvertOptions.from_mapping({"nope": 1}, where="sweep.invert.")
 
 
 def test_non_convergence_is_reported_not_raised():
@@ -269,7 +306,7 @@ def test_lp_inversion_is_exact_on_an_expansive_relu_layer():
 def test_lp_inversion_two_layers_partial_observation():
     net = _small_theory()
     rng = np.random.default_rng(1)
-    masks = trial_masks(net.spec.output_shape, "random", 0.5, 3, rng=rng)
+    masks = sample_masks("random", net.spec.output_shape, 0.5, 3, rng=rng)
     z_star = rng.normal(size=(3, net.spec.latent_dim))
     res = invert_lp(net, measure(net, z_star, masks), masks)
     assert np.all(relative_errors(res.z_hat, z_star) < 1e-8)
@@ -408,9 +445,9 @@ def test_recover_refuses_bad_input_by_name(kwargs, name):
 @pytest.mark.parametrize("kind, rate, trials, name", [
     ("random", 0.0, 3, "rate"), ("random", 1.5, 3, "rate"), ("spiral", 0.5, 3, "mask"),
     ("random", 0.5, 0, "trials")])
-def test_trial_masks_refuse_bad_input(kind, rate, trials, name):
+def test_sample_masks_refuse_bad_input(kind, rate, trials, name):
     with pytest.raises(VerifyError, match=f"^{name}:"):
-        trial_masks((1, 17, 17), kind, rate, trials)
+        sample_masks(kind, (1, 17, 17), rate, trials)
 
 
 # ----------------------------------------------------------------- CLI

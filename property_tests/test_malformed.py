@@ -450,7 +450,7 @@ def test_sizes_beyond_the_machine_are_refused_before_allocating(capsys, tmp_path
         raise AssertionError("work started on a network beyond the budget")
 
     monkeypatch.setattr("verify.weights.WeightLaw.sample", no_work)
-    monkeypatch.setattr("verify.cli.invert.recover_config", no_work)
+    monkeypatch.setattr("verify.cli.invert.run_recovery", no_work)
     (tmp_path / "c.toml").write_text(tomli_w.dumps({"network": network}), encoding="utf-8")
     start = time.monotonic()
     line = refused(capsys, ["invert", "--config", "c.toml", "--trials", "1"], fragment)
@@ -465,7 +465,7 @@ def test_sizes_beyond_the_machine_are_refused_before_allocating(capsys, tmp_path
 
 
 def test_a_billion_trials_are_refused_within_a_second(capsys, monkeypatch):
-    monkeypatch.setattr("verify.cli.invert.recover_config",
+    monkeypatch.setattr("verify.cli.invert.run_recovery",
                         lambda *a, **k: pytest.fail("inversion started"))
     start = time.monotonic()
     line = refused(capsys, ["invert", "--trials", "1000000000"], "--trials", "needs about")

@@ -23,8 +23,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from .errors import invalid
-from .inversion import SUCCESS_TOL, mask_kinds_for, recover, trial_masks
-from .measurements import check_rate
+from .inversion import SUCCESS_TOL, recover
+from .measurements import check_rate, kinds_for, sample_masks
 from .rng import as_generator
 from .stats import wilson_interval
 
@@ -168,7 +168,7 @@ def phase_transition(network, *, kinds: Sequence[str] | None = None,
     rate is >= the nominal one and several nominal rates may give the same mask).
     """
     spec = network.spec
-    kinds = tuple(mask_kinds_for(spec.dims) if kinds is None else kinds)
+    kinds = tuple(kinds_for(spec.dims) if kinds is None else kinds)
     rates = [check_rate(r, "rates") for r in rates]
     if len(rates) < 2:
         raise invalid("rates", "at least two rates", rates)
@@ -176,7 +176,7 @@ def phase_transition(network, *, kinds: Sequence[str] | None = None,
         raise invalid("trials", "an integer >= 1", trials)
     gen = as_generator(rng)
     blocks = [(k, r) for k in kinds for r in rates]
-    masks = np.concatenate([trial_masks(spec.output_shape, k, r, trials, rng=gen)
+    masks = np.concatenate([sample_masks(k, spec.output_shape, r, trials, rng=gen)
                             for k, r in blocks])
     z_star = gen.normal(size=(masks.shape[0], spec.latent_dim))
     st = recover(network, z_star, masks, success_tol=success_tol, rng=gen, **invert_kwargs)
@@ -237,7 +237,7 @@ def noise_sweep(network, *, kind: str = "random", rate: float = 0.5,
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
         raise invalid("trials", "an integer >= 1", trials)
     gen = as_generator(rng)
-    masks = trial_masks(spec.output_shape, kind, rate, trials, rng=gen)
+    masks = sample_masks(kind, spec.output_shape, rate, trials, rng=gen)
     z_star = gen.normal(size=(trials, spec.latent_dim))
     x = network.forward(z_star)
     rms = float(np.sqrt(np.mean(x[masks] ** 2)))

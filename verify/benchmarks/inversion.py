@@ -8,8 +8,8 @@ import time
 import numpy as np
 
 from ..bench import BenchContext, bench_case, flop_row, ratio_row
-from ..inversion import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, blas_limit, invert, measure,
-                         relative_errors, trial_masks)
+from ..inversion import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, blas_limit, invert, measure, relative_errors
+from ..measurements import sample_masks
 from ..presets import get_preset
 from ..spec import LayerSpec, NetworkSpec
 from ..weights import draw_network
@@ -55,7 +55,7 @@ def fig4_recovery(ctx: BenchContext):
     spec = net.spec
     trials, iterations, subset = (200, 300, 10) if ctx.quick else (1000, 1000, 40)
     rng = np.random.default_rng(12345)
-    masks = trial_masks(spec.output_shape, "random", 0.5, trials, rng=rng)
+    masks = sample_masks("random", spec.output_shape, 0.5, trials, rng=rng)
     z_star = rng.normal(size=(trials, spec.latent_dim))
     init = rng.normal(size=(trials, spec.latent_dim))
     y = measure(net, z_star, masks)
@@ -120,7 +120,7 @@ def dcgan_recovery(ctx: BenchContext):
     net = draw_network(spec, rng=np.random.default_rng(0))
     trials, iterations = (64, 30) if ctx.quick else (256, 100)
     rng = np.random.default_rng(1)
-    masks = trial_masks(spec.output_shape, "random", 0.5, trials, rng=rng)
+    masks = sample_masks("random", spec.output_shape, 0.5, trials, rng=rng)
     z_star = rng.normal(size=(trials, spec.latent_dim))
     y = measure(net, z_star, masks)
     init = rng.normal(size=z_star.shape)

@@ -16,8 +16,8 @@ from dataclasses import replace
 
 from .. import __version__, budget
 from ..errors import VerifyError, invalid
-from ..inversion import RECOVERY_KINDS, SUCCESS_TOL, TOL, recover_config
-from ..measurements import check_rate
+from ..inversion import SUCCESS_TOL, TOL, InvertOptions, run_recovery
+from ..measurements import RATE_KINDS
 from ..presets import Config, get_preset
 from ._common import add_json, add_max_memory, add_seed, print_json
 
@@ -41,7 +41,7 @@ def configure(p) -> None:
                    help="fixed weights (.npz from verify, or .safetensors; with --config its "
                         "[network] table is the architecture) instead of drawing them")
     p.add_argument("--mask", metavar="KIND", default=None,
-                   help="sampling pattern: " + ", ".join(RECOVERY_KINDS)
+                   help="sampling pattern: " + ", ".join(RATE_KINDS)
                    + " (default: the preset's)")
     p.add_argument("--rate", metavar="R", type=_text, default=None,
                    help="sampling rate in (0, 1] (default: the preset's)")
@@ -101,36 +101,28 @@ def require_memory(spec, trials: int) -> None:
                    f"features each; lower --trials")
 
 
+def _options(args) -> InvertOptions:
+    """The flags as one validated :class:`InvertOptions` (errors name the flag)."""
+    def num(name, text, allowed, integer=False):
+        return None if text is None else _number(name, text, integer=integer, allowed=allowed)
+    return InvertOptions(kind=args.mask,
+                         rate=num("--rate", args.rate, "a sampling rate in (0, 1]"),
+                         trials=num("--trials", args.trials, "an integer >= 1", True),
+                         noise=num("--noise", args.noise, "a finite number >= 0"),
+                         method=args.method,
+                         iterations=num("--iterations", args.iterations, "an integer >= 1", True),
+                         lr=num("--lr", args.lr, "a finite number > 0"), negation=args.negation,
+                         success_tol=num("--success-tol", args.success_tol, "a finite number > 0"),
+                         where="--")
+
+
 def run(args) -> int:
     config = _config(args)
-    kind = config.mask.kind if args.mask is None else args.mask
-    if kind not in RECOVERY_KINDS:
-        raise invalid("--mask", "one of " + ", ".join(RECOVERY_KINDS), kind)
-    rate = config.mask.rate if args.rate is None else _number(
-        "--rate", args.rate, allowed="a sampling rate in (0, 1]")
-    rate = check_rate(rate, "--rate")
-    if kind == "full":
-        rate = 1.0
-    trials = _number("--trials", args.trials, integer=True, allowed="an integer >= 1")
-    if trials < 1:
-        raise invalid("--trials", "an integer >= 1", trials)
-    noise = _number("--noise", args.noise, allowed="a finite number >= 0")
-    if noise < 0:
-        raise invalid("--noise", "a finite number >= 0", noise)
-    iterations = _number("--iterations", args.iterations, integer=True, allowed="an integer >= 1")
-    if iterations < 1:
-        raise invalid("--iterations", "an integer >= 1", iterations)
-    lr = None
-    if args.lr is not None:
-        lr = _number("--lr", args.lr, allowed="a finite number > 0")
-        if lr <= 0:
-            raise invalid("--lr", "a finite number > 0", lr)
-    tol = _number("--success-tol", args.success_tol, allowed="a finite number > 0")
-    if tol <= 0:
-        raise invalid("--success-tol", "a finite number > 0", tol)
+    options = _options(args)
+    pattern = options.pattern(config)
+    kind, rate, trials, iterations = pattern.kind, pattern.rate, options.trials, options.iterations
     require_memory(config.spec, trials)
-    negation = None if args.negation == "none" else args.negation
-    passes = 2 if negation == "restart" else 1
+    passes = 2 if options.negation == "restart" else 1
 
     bar = None
     if args.method != "lp" and (sys.stderr.isatty() or trials * iterations * passes >= _LONG):
@@ -146,15 +138,15 @@ def run(args) -> int:
 
     start = time.perf_counter()
     try:
-        extra = {} if args.method == "lp" else dict(
-            lr=lr, iterations=iterations, tol=TOL, negation=negation,
-            callback=progress if bar is not None else None)
-        stats = recover_config(config, kind=kind, rate=rate, trials=trials, noise=noise,
-                               seed=args.seed, success_tol=tol, method=args.method, **extra)
+        result = run_recovery(config, options, args.seed,
+                              callback=progress if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - start
+    stats = result.stats
+    noise, tol = options.noise, options.success_tol
+    negation = None if options.negation == "none" else options.negation
     out = stats.to_dict()
     out.update({"elapsed_s": round(elapsed, 4), "seed": args.seed, "version": __version__,
                 "config": {"preset": config.name, **config.to_dict(),

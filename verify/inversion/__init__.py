@@ -11,8 +11,12 @@ One concern per module:
                     (:func:`gauss_newton_direction`, :func:`damped_newton`).
 :mod:`.lp`          Lei et al. (NeurIPS 2019): layer-wise linear programming
                     (:func:`invert_lp`), the second solver.
-:mod:`.recovery`    :func:`invert`, :func:`recover`, :func:`measure`, scoring, trial
-                    masks and :func:`recover_config` (the public entry points).
+:mod:`.recovery`    :func:`invert`, :func:`recover`, :func:`measure` and scoring.
+:mod:`.experiment`  the one recovery experiment: :class:`InvertOptions` and
+                    :func:`run_recovery` (``verify invert``, sweeps and checks use it).
+
+Masks come from :mod:`verify.measurements` (``sample_masks``, ``kinds_for``,
+``RATE_KINDS``): no mask vocabulary lives here.
 
 Every public name is importable from ``verify.inversion`` itself.
 """
@@ -23,15 +27,16 @@ from .optimisers import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_LR, CALLBACK_EVE
                          GD_BACKOFF, GD_LR_SCALE, GD_RISE_TOL, GN_RCOND, NEWTON_ALPHAS, Method,
                          blas_limit, damped_newton, default_lr, descend, gauss_newton_direction,
                          gd_lr, pinv_apply)
-from .recovery import (RECOVERY_KINDS, SUCCESS_TOL, TOL, InversionResult, Negation,
-                       RecoveryStats, invert, mask_kinds_for, measure, recover, recover_config,
-                       relative_errors, trial_masks)
+from .recovery import (SUCCESS_TOL, TOL, InversionResult, Negation, RecoveryStats, invert,
+                       measure, recover, relative_errors)
+from .experiment import InvertOptions, RecoveryResult, run_recovery
 
 __all__ = [
     # recovery
-    "InversionResult", "RecoveryStats", "invert", "recover", "recover_config", "measure",
-    "relative_errors", "trial_masks", "mask_kinds_for", "RECOVERY_KINDS", "SUCCESS_TOL", "TOL",
-    "Method", "Negation",
+    "InversionResult", "RecoveryStats", "invert", "recover", "measure",
+    "relative_errors", "SUCCESS_TOL", "TOL", "Method", "Negation",
+    # the experiment
+    "InvertOptions", "RecoveryResult", "run_recovery",
     # LP
     "LPResult", "LP_ZERO", "invert_lp",
     # losses

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..errors import invalid
-from ..measurements import MaskBatch
+from ..measurements import MaskBatch, Subsampling
 from ..network import Network
 
 
@@ -19,13 +19,12 @@ def check_network(network) -> Network:
 
 
 def as_masks(masks, b: int, n: int) -> np.ndarray:
-    """Boolean (b, n) masks from a MaskBatch, a (b, n) or an (n,) boolean array, or None."""
+    """Boolean (b, n) masks from a MaskBatch or Subsampling operator, a (b, n) or an (n,)
+    boolean array, or None."""
     if masks is None:
         return np.ones((b, n), bool)
-    if isinstance(masks, MaskBatch):
-        masks = masks.masks
-    elif hasattr(masks, "flat") and hasattr(masks, "rows"):  # a Subsampling operator
-        masks = masks.flat
+    if isinstance(masks, (MaskBatch, Subsampling)):
+        masks = masks.observed
     m = np.asarray(masks)
     if m.dtype != bool:
         raise invalid("masks", "a boolean array of shape (b, n) or (n,), or a MaskBatch", m.dtype)

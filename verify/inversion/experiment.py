@@ -71,7 +71,7 @@ class InvertOptions:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) \
                     or not 1 <= v <= MAX_COUNT:
-                raise invalid(name(key), f"an integer in [1, {MAX_COUNT:.0e}]", v)
+                raise invalid(name(key), f"an integer >= 1 (at most {MAX_COUNT:,})", v)
             object.__setattr__(self, key, int(v))
         for key, low_ok in (("noise", True), ("success_tol", False), ("lr", False)):
             v = getattr(self, key)

@@ -9,8 +9,7 @@
                  ``method="lp"``, :func:`~verify.inversion.lp.invert_lp`), and score it:
                  success iff ||z_hat - z*|| / ||z*|| <= ``success_tol``, with the success
                  rate's 95% Wilson interval.
-:func:`recover_config` the same on a preset or Config, masks drawn per trial
-                 (:func:`trial_masks`).
+:func:`~verify.inversion.experiment.run_recovery` the experiment on a Config.
 
 Negation safeguards (``negation=``)
 -----------------------------------
@@ -325,71 +324,5 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
                          success_tol, float(noise), z_star, res)
 
 
-# ============================================================== masks and presets
-#: Mask kinds a recovery can use (subsampling; "custom" goes through the API's masks).
-RECOVERY_KINDS = ("full", "random", "top", "bottom", "left", "right", "border", "centre", "first")
-
-
-def mask_kinds_for(dims: int) -> tuple[str, ...]:
-    """The sampling patterns of MATH.md section 7 that differ for a ``dims``-D output:
-    in 1-D left/right coincide with top/bottom and are left out."""
-    base = ("random", "top", "bottom", "left", "right", "border", "centre")
-    return base if dims == 2 else ("random", "top", "bottom", "border", "centre")
-
-
-def trial_masks(output_shape: tuple[int, ...], kind: str, rate: float, trials: int, *,
-                rng=None) -> np.ndarray:
-    """Boolean masks ``(trials, n)``: for ``random`` an independent uniform draw of
-    ceil(r n) entries per trial (one vectorised argsort, no loop over trials); every
-    other kind is deterministic and repeated."""
-    from ..measurements import _count, check_rate, make_mask
-
-    if kind not in RECOVERY_KINDS:
-        raise invalid("mask", "one of " + ", ".join(RECOVERY_KINDS), kind)
-    rate = check_rate(rate)
-    trials = positive("trials", trials, integer=True)
-    n = int(np.prod(output_shape))
-    if kind == "random":
-        k = _count(rate, n)
-        keys = as_generator(rng).random((trials, n))
-        picked = np.argpartition(keys, k - 1, axis=1)[:, :k]
-        out = np.zeros((trials, n), bool)
-        np.put_along_axis(out, picked, True, axis=1)
-        return out
-    one = make_mask(kind, tuple(output_shape), rate if kind != "full" else 1.0).reshape(-1)
-    return np.broadcast_to(one, (trials, n)).copy()
-
-
-def recover_config(config, *, kind: str | None = None, rate: float | None = None,
-                   trials: int = 100, noise: float = 0.0, seed: int = 0,
-                   success_tol: float = SUCCESS_TOL, instance=None, rng=None,
-                   **invert_kwargs) -> RecoveryStats:
-    """Recovery on a preset or Config: one network drawn from ``seed``
-    (``config.instantiate``), ``trials`` independent z* ~ N(0, I), masks, noise and
-    starts drawn from ``rng`` (default: child 2 of ``seed``, the checks' stream)."""
-    from ..presets import Config, get_preset
-
-    if isinstance(config, str):
-        config = get_preset(config)
-    if not isinstance(config, Config):
-        raise invalid("config", "a preset name or a Config", type(config).__name__)
-    kind = config.mask.kind if kind is None else kind
-    if kind == "gaussian":
-        raise invalid("mask", "one of " + ", ".join(RECOVERY_KINDS) + " (subsampling)", kind)
-    rate = config.mask.rate if rate is None else rate
-    if instance is None:
-        instance = config.instantiate(seed)
-    if rng is None:
-        rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
-    gen = as_generator(rng)
-    spec = instance.network.spec
-    masks = trial_masks(spec.output_shape, kind, rate, trials, rng=gen)
-    z_star = gen.normal(size=(masks.shape[0], spec.latent_dim))
-    return recover(instance.network, z_star, masks, noise=noise, success_tol=success_tol,
-                   rng=gen, **invert_kwargs)
-
-
-
-__all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "recover_config",
-           "measure", "relative_errors", "trial_masks", "mask_kinds_for", "RECOVERY_KINDS",
-           "SUCCESS_TOL", "TOL", "Method", "Negation"]
+__all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "measure",
+           "relative_errors", "SUCCESS_TOL", "TOL", "Method", "Negation"]

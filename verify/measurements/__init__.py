@@ -15,5 +15,3 @@ __all__ = ["MASK_KINDS", "MASK_TABLE", "RATE_KINDS", "CONFIG_KINDS", "SPATIAL_KI
            "make_mask", "sample_masks", "Measurement", "Subsampling", "GaussianMeasurement",
            "MaskBatch"]
 
-# Transitional alias for verify/inversion.py's trial_masks until it uses sample_masks.
-_count = count
