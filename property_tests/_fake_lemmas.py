@@ -48,7 +48,9 @@ def fake_crash(instance, *, rng, quick):
     if name.startswith("boom"):
         os._exit(17)  # a worker that dies: no exception, no result
     if name.startswith("flaky"):
-        marker = Path(os.environ["FAKE_FLAKY_DIR"]) / f"{instance.seed}"
+        # one marker per task: its streams' identity ("11/3.4"; the seed outside sweeps)
+        ident = str(instance.streams) if instance.streams is not None else str(instance.seed)
+        marker = Path(os.environ["FAKE_FLAKY_DIR"]) / ident.replace("/", "_")
         if not marker.exists():
             marker.write_text("1")
             raise RuntimeError("first attempt fails")

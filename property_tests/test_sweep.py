@@ -25,6 +25,8 @@ import _fake_lemmas  # noqa: F401 - registers the fake checks (workers import it
 from verify.cli import main
 from verify.errors import VerifyError
 from verify import budget
+from verify.measurements import CONFIG_KINDS
+from verify.rng import Streams
 from verify.sweep import (LOCK, MANIFEST, RESULTS, TABLE, _FolderLock, load_results,
                           load_sweep, parse_sweep, phase_figure, phase_table, read_records,
                           run_sweep)
@@ -73,13 +75,12 @@ def test_grid_expansion_and_seed_streams(tmp_path):
     sweep = load_sweep(_write(tmp_path, GRID))
     # 2 networks x 2 laws x (random x 2 rates + full once) x 2 replicates
     assert len(sweep) == 2 * 2 * 3 * 2
-    children = np.random.SeedSequence(11).spawn(len(sweep))
-    for t, child in zip(sweep.tasks, children):
-        assert t.seed == int(child.generate_state(1, np.uint32)[0])
-        assert t.spawn_key == (t.index,) and t.entropy == 11
+    for t in sweep.tasks:
+        assert t.streams == Streams(11).task(t.index)
+        assert t.streams.record() == {"entropy": "11", "spawn_key": [3, t.index]}
+        assert t.seed == f"11/3.{t.index}"
     assert len({t.task_id for t in sweep.tasks}) == len(sweep)
-    assert len({t.seed for t in sweep.tasks}) == len(sweep)
-    # the ids are those of the task list the sweep used to build (same hash input)
+    # the ids hash what the task is (seed: the streams' identity as text)
     for t in sweep.tasks:
         ident = json.dumps({"kind": t.kind, "lemma": t.lemma, "config": t.config,
                             "replicate": t.replicate, "seed": t.seed, "quick": t.quick,
@@ -88,18 +89,31 @@ def test_grid_expansion_and_seed_streams(tmp_path):
 
 
 @pytest.mark.parametrize("base_seed", [0, 11, 2**40 + 3])
-def test_child_i_built_directly_is_spawns_child_i(base_seed):
-    """Task i's stream is ``SeedSequence(base_seed, spawn_key=(i,))``, built in O(1):
-    the very child ``SeedSequence(base_seed).spawn(n)[i]`` gives."""
-    children = np.random.SeedSequence(base_seed).spawn(40)
+def test_task_streams_are_spawned_children(base_seed):
+    """Task i's streams, built in O(1), are the very SeedSequence ``spawn`` gives: child
+    i of child 3 (verify.rng's task branch) of ``SeedSequence(base_seed)``."""
+    tasks = np.random.SeedSequence(base_seed).spawn(4)[3].spawn(40)
     for i in (0, 1, 7, 39):
-        direct = np.random.SeedSequence(base_seed, spawn_key=(i,))
-        assert direct.entropy == children[i].entropy
-        assert direct.spawn_key == children[i].spawn_key
-        assert direct.pool_size == children[i].pool_size
-        np.testing.assert_array_equal(direct.generate_state(8), children[i].generate_state(8))
-        np.testing.assert_array_equal(np.random.default_rng(direct).random(4),
-                                      np.random.default_rng(children[i]).random(4))
+        direct = Streams(base_seed).task(i).seed_sequence
+        assert direct.entropy == tasks[i].entropy
+        assert direct.spawn_key == tasks[i].spawn_key
+        np.testing.assert_array_equal(direct.generate_state(8), tasks[i].generate_state(8))
+        assert Streams.from_record(Streams(base_seed).task(i).record()) == Streams(base_seed).task(i)
+
+
+def test_hundred_thousand_replicates_never_repeat_a_stream(tmp_path):
+    """10^5 tasks of one plan: distinct stream identities and distinct first 64-bit words
+    (a 32-bit seed per task would repeat by chance: ~1 collision expected at 10^5)."""
+    sweep = parse_sweep({"sweep": {"lemmas": ["fake-slow"], "imports": ["_fake_lemmas"],
+                                   "presets": ["theory-2layer"], "replicates": 100_000,
+                                   "base_seed": 3}})
+    assert len(sweep) == 100_000
+    idents, words = set(), set()
+    for t in sweep.tasks:  # built lazily, one at a time
+        s = t.streams
+        idents.add((s.entropy, s.spawn_key))
+        words.add(int(s.seed_sequence.generate_state(1, np.uint64)[0]))
+    assert len(idents) == len(words) == 100_000
 
 
 def test_serial_processes_and_dask_give_identical_results(tmp_path):
@@ -170,6 +184,70 @@ def test_invert_tasks_record_recovery_statistics(tmp_path):
     table = phase_table(load_results(tmp_path / "a"))
     assert set(table["facet"]) == {"recovery / random", "recovery / top"}
     assert "success_rate" in table.columns
+
+
+def _tiny_config(kind: str, rate: float):
+    """INVERT's network, built through the public API (not the sweep's own builder)."""
+    from verify.presets import Config
+    from verify.spec import block_spec
+
+    return Config("tiny", block_spec(1, (2, 8, 16), (2, 2))).with_mask(kind, rate)
+
+
+def test_invert_task_is_run_recovery_on_its_streams(tmp_path):
+    """A sweep's recovery task and run_recovery(config, options, Streams(base).task(i))
+    called directly give the same per-trial relative errors, bit for bit."""
+    from verify.inversion.experiment import InvertOptions, run_recovery
+
+    run_sweep(_write(tmp_path, INVERT), tmp_path / "out", progress=False)
+    records = sorted(read_records(tmp_path / "out"), key=lambda r: r["index"])
+    options = InvertOptions.from_mapping({"trials": 4, "iterations": 200})
+    assert len(records) == 4
+    for rec in records:
+        assert rec["streams"] == Streams(0).task(rec["index"]).record()
+        direct = run_recovery(_tiny_config(rec["mask"], rec["rate"]), options,
+                              Streams(0).task(rec["index"]))
+        assert np.array_equal(np.asarray(rec["details"]["rel_error"]), direct.stats.rel_error)
+        assert rec["recovered"] == direct.stats.recovered
+        assert rec["success_rate"] == direct.stats.success_rate
+        assert rec["observed"] == direct.observed
+
+
+def test_cli_invert_is_run_recovery_on_its_seed(capsys):
+    """`verify invert --seed N` is run_recovery(config, options, N)."""
+    import inspect
+
+    import verify.cli.invert as cli_invert
+    from verify.inversion.experiment import InvertOptions, run_recovery
+    from verify.presets import get_preset
+
+    if "run_recovery" not in inspect.getsource(cli_invert):
+        pytest.skip("verify invert does not call run_recovery yet")
+    args = ["invert", "--preset", "theory-2layer", "--mask", "random", "--rate", "0.5",
+            "--trials", "4", "--iterations", "60", "--seed", "7", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    direct = run_recovery(get_preset("theory-2layer"),
+                          InvertOptions(kind="random", rate=0.5, trials=4, iterations=60), 7)
+    assert out["recovered"] == direct.stats.recovered
+    assert out["median_rel_error"] == direct.stats.median_rel_error
+    assert out["success_rate"] == direct.stats.success_rate
+
+
+def test_invert_options_are_invert_options():
+    """[sweep.invert] is InvertOptions (one validation, one set of defaults): without
+    ``trials`` a sweep runs InvertOptions' default count, and ``lp`` is a method."""
+    from verify.inversion.experiment import InvertOptions
+    from verify.spec import parse_toml
+
+    bare = parse_sweep(parse_toml(INVERT.replace("trials = 4\n", ""), "sweep"))
+    assert bare.options == InvertOptions(iterations=200).to_dict()
+    assert bare.task(0).options["trials"] == InvertOptions().trials
+    lp = parse_sweep(parse_toml(INVERT + 'method = "lp"\n', "sweep"))
+    assert lp.options["method"] == "lp"
+    checks = parse_sweep({"sweep": {"lemmas": ["fake-expansion"], "imports": ["_fake_lemmas"],
+                                    "presets": ["theory-2layer"], "masks": list(CONFIG_KINDS)}})
+    assert {t.config["mask"]["kind"] for t in checks.tasks} == set(CONFIG_KINDS)
 
 
 SLOW = """
@@ -337,7 +415,10 @@ presets = ["theory-2layer"]
     (BASE + "[sweep.invert]\ntrials = 3\n", "sweep.invert"),
     (INVERT.replace("trials = 4", "trials = 0"), "sweep.invert.trials"),
     (INVERT.replace("trials = 4", "step = 4"), "sweep.invert.step"),
-    (INVERT.replace('masks = ["random", "top"]', 'masks = ["gaussian"]'), "sweep.masks"),
+    (INVERT.replace('masks = ["random", "top"]', 'masks = ["gaussian"]'), "sweep.masks[0]"),
+    (INVERT + "kind = 'top'\n", "sweep.invert.kind"),
+    (INVERT + "rate = 0.5\n", "sweep.invert.rate"),
+    (INVERT + "method = 'newton'\n", "sweep.invert.method"),
     (BASE.replace('imports = ["_fake_lemmas"]', 'imports = ["_fake_lemmas", "no_such_mod"]'),
      "sweep.imports[1]"),
     (BASE.replace('lemmas = ["fake-expansion"]', 'lemmas = ["fake-block"]')
@@ -422,6 +503,38 @@ def test_resume_reports_what_the_folder_holds(tmp_path, capsys):
                                                "bound": 3.0, "sense": ">=", "margin": -2.0}]
         else:
             assert rec["matches_expectation"] is True and rec["failed_criteria"] == []
+
+
+REAL = """
+[sweep]
+lemmas = ["permutation"]
+presets = ["theory-2layer"]
+replicates = 2
+base_seed = 9
+"""
+
+
+@pytest.mark.parametrize("text, base", [(MIXED, 5), (REAL, 9)], ids=["fake", "permutation"])
+def test_check_task_is_run_check_on_its_streams(tmp_path, text, base):
+    """A sweep's check task and run_check(lemma, config, seed=Streams(base).task(i))
+    called directly give the same statistic, bound, verdict and details."""
+    from verify.presets import Config, get_preset
+    from verify.registry import run_check
+    from verify.results import jsonable
+    from verify.spec import block_spec
+
+    run_sweep(_write(tmp_path, text), tmp_path / "out", progress=False)
+    networks = {"narrow": Config("narrow", block_spec(1, (4, 4, 8), (1, 2))),
+                "wide": Config("wide", block_spec(1, (2, 8, 16), (2, 2)))}
+    for rec in read_records(tmp_path / "out"):
+        assert rec["status"] == "ok", rec.get("error")
+        config = networks.get(rec["network"]) or get_preset(rec["network"])
+        streams = Streams(base).task(rec["index"])
+        direct = run_check(rec["lemma"], config, seed=streams, quick=True)
+        assert rec["seed"] == str(streams) == str(direct.seed)
+        assert (rec["statistic"], rec["bound"], rec["verdict"], rec["passed"]) == \
+            (direct.statistic, direct.bound, direct.verdict, direct.passed)
+        assert rec["details"] == jsonable(direct.details)
 
 
 def test_invert_records_carry_their_failed_criterion(tmp_path):
@@ -540,27 +653,29 @@ def test_torn_last_line_is_cut_and_its_task_rerun(finished, tmp_path, capsys):
     assert sorted(ids) == sorted(t.task_id for t in load_sweep(path).tasks)
 
 
-def test_format1_manifest_of_the_same_plan_resumes(finished, tmp_path):
-    """A folder written when the manifest listed every task (format 1) still resumes
-    when its digest (the hash of the task ids) is this plan's; another plan's is refused."""
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_folders_of_older_stream_layouts_are_refused_by_format(finished, tmp_path, capsys,
+                                                                fmt):
+    """Formats 1 and 2 drew task i from SeedSequence(base_seed, spawn_key=(i,)) and a
+    32-bit seed: resuming one would mix two stream layouts, so --resume refuses it,
+    naming the format, and writes nothing."""
     path, done = finished
     out = tmp_path / "out"
     shutil.copytree(done, out)
     sweep = load_sweep(path)
-    ids = [t.task_id for t in sweep.tasks]
-    old = {"version": "0.1.0", "digest": hashlib.sha1("\n".join(ids).encode()).hexdigest(),
-           "n_tasks": 4, "sweep": sweep.spec, "tasks": [t.to_dict() for t in sweep.tasks]}
+    if fmt == 1:
+        ids = [t.task_id for t in sweep.tasks]
+        old = {"version": "0.1.0", "digest": hashlib.sha1("\n".join(ids).encode()).hexdigest(),
+               "n_tasks": 4, "sweep": sweep.spec, "tasks": [t.to_dict() for t in sweep.tasks]}
+    else:
+        old = {**json.loads((out / MANIFEST).read_text()), "format": 2}
     (out / MANIFEST).write_text(json.dumps(old))
-    os.environ["FAKE_SLOW_S"] = "0"
-    try:
-        with pytest.raises(VerifyError, match="different sweep"):
-            run_sweep(_write(tmp_path, SMALL.replace("= 4", "= 5"), "b.toml"), out,
-                      resume=True, progress=False)
-        summary = run_sweep(path, out, resume=True, progress=False)
-    finally:
-        del os.environ["FAKE_SLOW_S"]
-    assert summary.n_skipped == 4 and summary.exit_code == 0
-    assert json.loads((out / MANIFEST).read_text())["format"] == 2
+    before = _snapshot(out)
+    assert main(["sweep", str(path), "--out", str(out), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f"format {fmt}" in err and "older" in err and "another --out" in err, err
+    assert _snapshot(out) == before
 
 
 # ------------------------------------------------------------ output folder and lock
@@ -651,8 +766,7 @@ def test_million_task_plan_is_lazy(tmp_path):
     assert len(sweep) == len(sweep.tasks) == 10**6
     assert peak < 5e6, f"parsing held {peak / 1e6:.1f} MB"
     last = sweep.task(10**6 - 1)
-    child = np.random.SeedSequence(0, spawn_key=(10**6 - 1,))  # spawn's last child
-    assert last.seed == int(child.generate_state(1, np.uint32)[0])
+    assert last.streams == Streams(0).task(10**6 - 1)
     assert (last.replicate, last.config["mask"]) == (99_999, {"kind": "random", "rate": 1.0})
     assert sweep[-1].task_id == last.task_id and sweep.task(0).index == 0
 

@@ -1,0 +1,134 @@
+"""Running one task of a sweep, in whichever process the runner puts it.
+
+:func:`run_task` is the runner's job: it turns a :class:`~verify.sweep.plan.Task` into
+its record and never raises. A check task is ``run_check(lemma, config,
+seed=task.streams, quick=task.quick)`` and its record is built from the returned
+:class:`~verify.results.CheckResult`; a recovery task is ``run_recovery(config,
+InvertOptions(**task.options), task.streams)``. So a task gives the numbers the Python
+API gives for the same configuration and streams, on every backend.
+
+A task that raises is attempted once more here (in the same worker: an exception leaves
+the process usable), then recorded as failed with both errors; a task whose worker dies
+is the runner's to retry (:mod:`verify.runner`), and :func:`failed_record` is its
+record after a second death.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any
+
+from ..results import Criterion, jsonable
+from .plan import Task, _import_modules, build_config
+
+#: A recovery task passes when at least this share of its trials recovers z*.
+RECOVERY_BOUND = 0.5
+
+
+def _identity(t: Task) -> dict[str, Any]:
+    """The fields every record of task ``t`` starts with."""
+    return {"task_id": t.task_id, "index": t.index, "kind": t.kind, "lemma": t.lemma,
+            "network": t.config["name"], "replicate": t.replicate, "seed": t.seed,
+            "streams": t.streams.record()}
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task and return its record, ``status`` ``"ok"`` or ``"failed"``, with
+    ``attempts`` (1, or 2 when the first attempt raised). Never raises."""
+    first = _attempt(task)
+    if first["status"] == "ok":
+        first["attempts"] = 1
+        return first
+    second = _attempt(task)
+    second["attempts"] = 2
+    if second["status"] != "ok":
+        second["error"] = (f"{second['error']} (failed twice; first attempt: "
+                           f"{first['error']})")
+    return second
+
+
+def failed_record(task: Task, reason: str) -> dict[str, Any]:
+    """The record of a task whose worker died twice (the runner's ``failed``)."""
+    return jsonable({**_identity(task), "status": "failed", "error": reason, "attempts": 2})
+
+
+def _attempt(t: Task) -> dict[str, Any]:
+    record = _identity(t)
+    start = time.perf_counter()
+    try:
+        _import_modules(t.imports)
+        config = build_config(t.config)
+        spec = config.spec
+        exps = spec.expansions()
+        record.update({"config_name": config.name, "weights": config.weights.name,
+                       "weights_std": config.weights.std, "mask": config.mask.kind,
+                       "rate": config.mask.rate, "dims": spec.dims, "depth": spec.depth,
+                       "channels": list(spec.channels), "kernels": [l.kernel for l in spec.layers],
+                       "strides": [l.stride for l in spec.layers],
+                       "expansion": min(exps), "expansions": list(exps),
+                       "latent_dim": spec.latent_dim, "output_dim": spec.output_dim,
+                       "architecture": spec.describe()})
+        if t.kind == "check":
+            record.update(_check(t, config))
+        else:
+            record.update(_recovery(t, config))
+        record["status"] = "ok"
+        record["error"] = None
+    except Exception as exc:  # noqa: BLE001 - recorded, attempted twice, never hidden
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["elapsed_s"] = time.perf_counter() - start
+    return jsonable(record)
+
+
+def _check(t: Task, config) -> dict[str, Any]:
+    """A check task: the record's fields from the CheckResult of ``run_check``."""
+    from ..registry import run_check
+
+    result = run_check(t.lemma, config, seed=t.streams, quick=t.quick)
+    return {"passed": bool(result.passed), "expected": result.expected,
+            "verdict": result.verdict,
+            "matches_expectation": bool(result.matches_expectation),
+            # exit-0 material (CLI.md): a match, or a registered known finding
+            "accepted": bool(result.accepted),
+            "statistic": result.statistic, "bound": result.bound, "sense": result.sense,
+            "margin": result.margin, "n_samples": result.n_samples,
+            "check_elapsed_s": result.elapsed_s,
+            "failed_criteria": [_criterion(c) for c in result.criteria if not c.holds],
+            "details": result.details}
+
+
+def _recovery(t: Task, config) -> dict[str, Any]:
+    """A recovery task (Theorem 4): :func:`verify.inversion.run_recovery` on the task's
+    streams; ``details`` keeps the per-trial figures."""
+    import numpy as np
+
+    from ..inversion.experiment import InvertOptions, run_recovery
+
+    options = InvertOptions(**t.options, where="sweep.invert.")
+    result = run_recovery(config, options, t.streams)
+    stats = result.stats
+    out: dict[str, Any] = dict(stats.to_dict())
+    rate = float(stats.success_rate)
+    crit = Criterion("success rate", rate, RECOVERY_BOUND, ">=")
+    res = stats.result
+    out.update({"passed": crit.holds, "verdict": "pass" if crit.holds else "fail",
+                "statistic": rate, "bound": RECOVERY_BOUND, "sense": ">=",
+                "n_samples": stats.trials, "observed": result.observed,
+                "failed_criteria": [] if crit.holds else [_criterion(crit)],
+                "details": {"rel_error": np.asarray(stats.rel_error).tolist(),
+                            "success": np.asarray(stats.success).tolist(),
+                            "iterations": np.asarray(res.iterations).tolist(),
+                            "converged": np.asarray(res.converged).tolist()}})
+    return out
+
+
+def _criterion(c) -> dict[str, Any]:
+    """A failing criterion as a record field: name, statistic, bound, sense, margin."""
+    return {"name": c.name, "statistic": c.statistic, "bound": c.bound, "sense": c.sense,
+            "margin": c.margin}
+
+
+__all__ = ["run_task", "failed_record", "RECOVERY_BOUND"]
