@@ -123,7 +123,7 @@ class KnownFinding:
 
     def strict_on(self, seed: int, quick: bool) -> bool:
         """Whether the finding must reproduce on this seed and sample-count mode."""
-        return ((self.seeds is None or int(seed) in self.seeds)
+        return ((self.seeds is None or (isinstance(seed, int) and seed in self.seeds))
                 and (self.quick is None or bool(quick) == self.quick))
 
     def reproduced_by(self, result: "CheckResult") -> bool:

@@ -22,6 +22,7 @@ from .errors import VerifyError, invalid
 from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
 from .results import CheckResult, Outcome
+from .rng import Streams
 
 CheckFn = Callable[..., Outcome]  # fn(instance, *, rng, quick) -> Outcome
 
@@ -159,18 +160,15 @@ def require_memory(config: Config, batch: int = CHECK_BATCH) -> None:
                    hint=f"estimated from the spec for a batch of {batch} samples")
 
 
-def check_rng(seed: int) -> np.random.Generator:
-    """The check's own stream: child 2 of ``seed`` (children 0, 1 draw weights and mask)."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
-
-
-def run_check(lemma: str, config: Config | str | None = None, *, seed: int = 0,
+def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | Streams" = 0,
               quick: bool = False, catch: bool = False) -> CheckResult:
     """Run one lemma's check on a configuration and freeze its result.
 
     ``config`` is a Config, a preset name, or None for the lemma's first default
-    preset. With ``catch=True`` a check that raises gives an error result (the
-    report's error row) instead of propagating.
+    preset. ``seed`` is an integer seed or :class:`~verify.rng.Streams` (a sweep's
+    task): the network and mask come from its ``weights`` and ``mask`` streams, the
+    check draws from its ``check`` stream. With ``catch=True`` a check that raises
+    gives an error result (the report's error row) instead of propagating.
     """
     check = get_check(lemma)
     if config is None:
@@ -181,31 +179,28 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: int = 0,
         reason = check.requires(config)
         if reason:
             raise VerifyError(f"lemma {lemma!r} does not apply to {config.name!r}: {reason}")
+    streams = Streams.of(seed)
+    seed_id = streams.seed if streams.seed is not None else str(streams)
     expected = check.expected_on(config)
     base_config = {"preset": config.name, **config.to_dict()}
+    finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick)
     start = time.perf_counter()
     try:
-        instance: Instance = config.instantiate(seed)
-        outcome = check.run(instance, rng=check_rng(seed), quick=quick)
+        instance: Instance = config.instantiate(streams)
+        outcome = check.run(instance, rng=streams.check(), quick=quick)
     except VerifyError:
         raise
     except Exception as exc:  # noqa: BLE001 - reported, not hidden
         if not catch:
             raise
-        elapsed = time.perf_counter() - start
-        return CheckResult(lemma, config.name, int(seed), False, expected, float("nan"),
-                           float("nan"), float("nan"), base_config,
-                           {"traceback": traceback.format_exc(limit=6)}, elapsed, __version__,
-                           check.statement, check.reference, quick=quick,
-                           error=f"{type(exc).__name__}: {exc}",
-                           finding=check.finding_on(config.name, base_config.get("network"),
-                                                    seed, quick))
+        return CheckResult.from_error(check, config.name, seed_id, quick, exc,
+                                      time.perf_counter() - start, config=base_config,
+                                      expected=expected, finding=finding)
     elapsed = time.perf_counter() - start
     h = outcome.headline
     criteria = (h,) + tuple(outcome.criteria)
-    finding = check.finding_on(config.name, base_config.get("network"), seed, quick)
     return CheckResult(
-        lemma=lemma, preset=config.name, seed=int(seed), passed=outcome.passed,
+        lemma=lemma, preset=config.name, seed=seed_id, passed=outcome.passed,
         expected=expected, statistic=float(h.statistic), bound=float(h.bound),
         margin=float(h.margin), config={**base_config, "check": outcome.settings, "quick": quick},
         details=outcome.details, elapsed_s=elapsed, version=__version__,
@@ -215,4 +210,4 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: int = 0,
 
 
 __all__ = ["LemmaCheck", "KnownFinding", "register", "discover", "get_check", "run_check",
-           "check_rng", "require_memory", "CHECK_BATCH"]
+           "require_memory", "CHECK_BATCH"]

@@ -129,7 +129,7 @@ class CheckResult:
 
     lemma: str
     preset: str
-    seed: int
+    seed: int | str          # an integer seed, or a sweep task's streams ("0/3.17")
     passed: bool
     expected: Literal["pass", "fail"]
     statistic: float
@@ -149,6 +149,24 @@ class CheckResult:
     quick: bool = False
     error: str | None = None
     finding: "KnownFinding | None" = None
+
+    @classmethod
+    def from_error(cls, check, preset: str, seed: int | str, quick: bool, exc: BaseException,
+                   elapsed: float, *, config: dict[str, Any] | None = None,
+                   expected: str | None = None, finding=None) -> "CheckResult":
+        """The result of a check that raised (or that the runner refused): an error row
+        with the exception and its traceback, never a verdict. ``check`` is the
+        registration (:class:`~verify.registry.LemmaCheck`)."""
+        import traceback
+
+        from . import __version__
+
+        return cls(check.id, preset, seed, False,
+                   expected or check.presets.get(preset, "pass"), float("nan"), float("nan"),
+                   float("nan"), config or {"preset": preset},
+                   {"traceback": "".join(traceback.format_exception(exc, limit=6))},
+                   elapsed, __version__, check.statement, check.reference, quick=quick,
+                   error=f"{type(exc).__name__}: {exc}", finding=finding)
 
     @property
     def matches_expectation(self) -> bool:

@@ -9,6 +9,7 @@ stderr and exits 2; a check that ran and did not match its expectation exits 1.
 from __future__ import annotations
 
 import argparse
+import os
 import importlib
 import pkgutil
 import sys
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except VerifyError as exc:
         print(f"verify {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`verify ... | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print(f"verify {args.command}: interrupted", file=sys.stderr)
         return 130
