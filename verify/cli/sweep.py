@@ -1,7 +1,8 @@
 """``verify sweep FILE.toml --out DIR``: a grid of checks or recoveries, serially, on
 local processes (``--workers N``) or on a Dask cluster (``--scheduler ADDRESS``; a
-local cluster when ADDRESS is ``local``). The sweep-file schema is in
-:mod:`verify.sweep`."""
+local cluster when ADDRESS is ``local``), all through :func:`verify.runner.run`. The
+sweep-file schema, the streams of each task and the folder's format are in the
+:mod:`verify.sweep` package docstring."""
 
 from __future__ import annotations
 
@@ -28,9 +29,12 @@ def configure(p) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler address, or 'local' for a local cluster")
     p.add_argument("--resume", action="store_true",
-                   help="check DIR (exit 2 if damaged or written by another sweep) and run "
-                        "only the tasks without a record")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+                   help="check DIR (exit 2 if damaged, written by another sweep, or in an "
+                        "older format with other random streams) and run only the tasks "
+                        "without a record")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress display on stderr (otherwise a bar on a terminal, one "
+                        "line per finished task elsewhere)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_max_memory(p)
 
