@@ -49,3 +49,22 @@ def test_bad_seeds_are_refused(bad):
 def test_unknown_stream_name_is_refused():
     with pytest.raises(VerifyError, match="stream"):
         Streams(0).generator("noise")
+
+
+def test_a_sweep_tasks_streams_replay_from_the_command_line(capsys):
+    import json
+
+    from verify.cli import main
+    from verify.registry import run_check
+
+    code = main(["check", "angle", "--preset", "theory-2layer", "--quick", "--seed", "0/3.5",
+                 "--json"])
+    out = json.loads(capsys.readouterr().out)
+    direct = run_check("angle", "theory-2layer", seed=Streams(0).task(5), quick=True)
+    assert code in (0, 1) and out["seed"] == "0/3.5" == direct.seed
+    assert out["statistic"] == direct.statistic
+    other = run_check("angle", "theory-2layer", seed=0, quick=True)
+    assert other.statistic != direct.statistic  # a task's streams are not the seed's own
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "angle", "--seed", "0/x"])
+    assert exit_.value.code == 2

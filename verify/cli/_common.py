@@ -30,9 +30,27 @@ seed_type = int_at_least(0)
 positive_int = int_at_least(1)
 
 
-def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
-    parser.add_argument("--seed", type=seed_type, default=default,
-                        help=f"random seed, stored in every result (default {default})")
+def stream_seed(text: str):
+    """``--seed`` of the commands that replay a sweep task: an integer ``N``, or a task's
+    streams as its record prints them, ``N/3.i`` (:class:`verify.rng.Streams`)."""
+    from ..rng import Streams
+
+    base, sep, key = text.partition("/")
+    if not sep:
+        return seed_type(text)
+    try:
+        return Streams(seed_type(base), tuple(int(k) for k in key.split(".")))
+    except (ValueError, argparse.ArgumentTypeError, VerifyError):
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 0 or a task's streams such as 0/3.17, got {text!r}") from None
+
+
+def add_seed(parser: argparse.ArgumentParser, default: int = 0, *, streams: bool = False) -> None:
+    """``--seed``; with ``streams=True`` it also takes a sweep task's ``N/3.i``."""
+    parser.add_argument("--seed", type=stream_seed if streams else seed_type, default=default,
+                        help=f"random seed, stored in every result (default {default})"
+                        + ("; or a sweep task's streams as its record shows them (0/3.17)"
+                           if streams else ""))
 
 
 def _size(text: str) -> int:

@@ -15,7 +15,7 @@ def configure(p) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="P", help="a preset name (default: the lemma's first)")
     src.add_argument("--config", metavar="FILE.toml", help="a configuration file")
-    add_seed(p)
+    add_seed(p, streams=True)
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
     add_max_memory(p)
     add_json(p)

@@ -62,7 +62,7 @@ def configure(p) -> None:
     p.add_argument("--success-tol", metavar="T", type=_text, default=str(SUCCESS_TOL),
                    help=f"success iff ||z_hat - z*|| / ||z*|| <= T (default {SUCCESS_TOL})")
     add_max_memory(p)
-    add_seed(p)
+    add_seed(p, streams=True)
     add_json(p)
 
 
@@ -148,7 +148,8 @@ def run(args) -> int:
     noise, tol = options.noise, options.success_tol
     negation = None if options.negation == "none" else options.negation
     out = stats.to_dict()
-    out.update({"elapsed_s": round(elapsed, 4), "seed": args.seed, "version": __version__,
+    out.update({"elapsed_s": round(elapsed, 4), "seed": result.to_json()["seed"],
+                "streams": result.streams.record(), "version": __version__,
                 "config": {"preset": config.name, **config.to_dict(),
                            **({"weights_file": args.weights} if args.weights else {}),
                            "invert": {"mask": kind, "rate": rate, "trials": trials,
