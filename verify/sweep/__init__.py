@@ -74,7 +74,8 @@ stores the stream's identity: ``seed`` as ``"<base_seed>/3.<i>"`` and ``streams`
 :meth:`Streams.from_record <verify.rng.Streams.from_record>` rebuilds them). A check
 task is exactly ``run_check(lemma, config, seed=streams, quick=quick)``, a recovery
 task exactly ``run_recovery(config, options, streams)``: the same numbers as the
-Python API given the same streams.
+Python API given the same streams. A check task on a preset replays from the command
+line with its ``seed``: ``verify check LEMMA --preset NAME --seed 0/3.17``.
 
 The plan is lazy: task i is computed from i when it is due (:meth:`Sweep.task`), so a
 grid of a million tasks starts its first task at once and never holds a list of them.
