@@ -128,3 +128,39 @@ def test_tasks_are_drawn_lazily(backend):
     stream.close()
     assert all(r == t * t for t, r in first)
     assert len(first) == 5 and len(drawn) <= 5 + 2 * backend.workers  # never the whole plan
+
+
+def flaky_result(t):
+    """An error result (the job caught an exception) on its first run in a process."""
+    import os as _os
+
+    marker = f"/tmp/verify-runner-flaky-{_os.getppid()}-{t}"
+    if t == 2 and not _os.path.exists(marker):
+        open(marker, "w").close()
+        return ("error", t)
+    return ("ok", t)
+
+
+@pytest.mark.parametrize("backend", [Backend("serial"), Backend("processes", 2)])
+def test_an_erring_task_is_run_once_more_and_both_attempts_are_kept(backend):
+    seen = []
+
+    def job(t):
+        seen.append(t)
+        return ("error", t) if t == 2 and seen.count(2) == 1 else ("ok", t)
+
+    if backend.kind == "serial":
+        out = dict(run(job, range(4), failed=failed, backend=backend,
+                       retry=lambda r: r[0] == "error", merge=lambda a, b: (b[0], a[0])))
+        assert out[2] == ("ok", "error") and seen.count(2) == 2
+    else:
+        import os
+
+        out = dict(run(flaky_result, range(4), failed=failed, backend=backend,
+                       retry=lambda r: r[0] == "error", merge=lambda a, b: (b[0], a[0])))
+        for t in range(4):
+            marker = f"/tmp/verify-runner-flaky-{os.getpid()}-{t}"
+            if os.path.exists(marker):
+                os.unlink(marker)
+        assert out[2] == ("ok", "error")
+        assert all(out[t] == ("ok", t) for t in (0, 1, 3))

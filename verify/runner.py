@@ -11,7 +11,9 @@ left:
   ``dask.distributed`` cluster (an address, ``"local"`` or a ``Client``).
 * **One retry policy.** A task whose worker dies (or whose result cannot come back)
   is run once more, alone, so a crash that takes innocent tasks in flight with it
-  does not count against them; a second failure becomes ``failed(task, reason)``.
+  does not count against them; a second failure becomes ``failed(task, reason)``. A
+  task whose result the caller calls an error (``retry(result)``) is run once more
+  alone too, and ``merge(first, second)`` keeps what both attempts said.
 * **Ordering.** Tasks start in the order of ``cost`` (largest first, ties in the
   given order): the runner knows no lemma, callers pass measured or registered
   costs. Results come back as they finish; :func:`run` yields ``(task, result)``.
@@ -319,15 +321,18 @@ def _dask(job: Job, tasks: Iterable[Any], failed: Failed,
 
 # ------------------------------------------------------------------ the entry point
 def run(job: Job, tasks: Iterable[Any], *, failed: Failed, backend: Backend | None = None,
-        cost: Callable[[Any], float] | None = None,
-        progress: Progress | None = None) -> Iterator[tuple[Any, Any]]:
+        cost: Callable[[Any], float] | None = None, progress: Progress | None = None,
+        retry: Callable[[Any], bool] | None = None,
+        merge: Callable[[Any, Any], Any] | None = None) -> Iterator[tuple[Any, Any]]:
     """Run ``job`` on every task; yield ``(task, result)`` as results arrive.
 
-    ``failed(task, reason)`` builds the result of a task whose worker died twice.
-    ``cost(task)`` orders the start (largest first; ties keep the given order; this
-    materialises ``tasks``, which otherwise are drawn lazily as workers free up).
-    The serial backend never retries: ``job`` runs in this process and a crash here
-    is the caller's own.
+    The one retry policy: a task whose worker dies (or whose result cannot come back)
+    is run once more alone, and ``failed(task, reason)`` builds its result if that
+    fails too; a task whose result ``retry(result)`` calls an error (an exception the
+    job caught) is run once more alone as well, and ``merge(first, second)`` (default:
+    the second) is its result. ``cost(task)`` orders the start (largest first; ties
+    keep the given order; this materialises ``tasks``, which otherwise are drawn lazily
+    as workers free up).
     """
     backend = backend or Backend()
     todo: Iterable[Any] = tasks
@@ -335,29 +340,38 @@ def run(job: Job, tasks: Iterable[Any], *, failed: Failed, backend: Backend | No
         todo = list(tasks)
         order = sorted(range(len(todo)), key=lambda i: (-float(cost(todo[i])), i))
         todo = [todo[i] for i in order]
+    close: Callable[[], None] = lambda: None  # noqa: E731
     if backend.kind == "processes":
         stream = _processes(job, todo, failed, backend.workers)
+        again = lambda t: _alone(job, t, failed)  # noqa: E731
     elif backend.kind == "dask":
         client, close = connect(backend.scheduler, backend.workers)
-        stream = _closing(_dask(job, todo, failed, client), close)
+        stream = _dask(job, todo, failed, client)
+        again = lambda t: _dask_once(job, t, failed, client)  # noqa: E731
     else:
         stream = _serial(job, todo, failed)
+        again = job
     try:
         for t, result in stream:
+            if retry is not None and retry(result):
+                second = again(t)
+                result = merge(result, second) if merge is not None else second
             if progress is not None:
                 progress.finish(t, result)
             yield t, result
     finally:
         stream.close()
+        close()
         if progress is not None:
             progress.close()
 
 
-def _closing(stream: Iterator, close: Callable[[], None]) -> Iterator:
+def _dask_once(job: Job, task: Any, failed: Failed, client: Any) -> Any:
+    """The second attempt of an erring task on the cluster."""
     try:
-        yield from stream
-    finally:
-        close()
+        return client.submit(job, task, pure=False).result()
+    except Exception as exc:  # noqa: BLE001 - a dead worker: recorded
+        return failed(task, f"second attempt failed: {type(exc).__name__}: {exc}")
 
 
 __all__ = ["Backend", "Progress", "run", "connect", "default_workers", "die_with_parent"]

@@ -18,7 +18,7 @@ from .folder import MANIFEST, FolderLock, read_manifest, write_manifest
 from .plan import Sweep, load_sweep, parse_sweep
 from .records import (FAILED, MATCH, MISMATCH, NONE, RESULTS, ResultsWriter, State, scan,
                       write_table)
-from .task import failed_record, run_task
+from .task import erred, failed_record, merge_attempts, run_task
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ def _run(sweep: Sweep, out: Path, state: State, source: str | None,
     n_run = 0
     try:
         for _task, record in runner.run(run_task, todo, failed=failed_record,
-                                        backend=backend, progress=display):
+                                        backend=backend, progress=display,
+                                        retry=erred, merge=merge_attempts):
             writer.write(record)
             n_run += 1
     finally:

@@ -7,10 +7,10 @@ seed=task.streams, quick=task.quick)`` and its record is built from the returned
 InvertOptions(**task.options), task.streams)``. So a task gives the numbers the Python
 API gives for the same configuration and streams, on every backend.
 
-A task that raises is attempted once more here (in the same worker: an exception leaves
-the process usable), then recorded as failed with both errors; a task whose worker dies
-is the runner's to retry (:mod:`verify.runner`), and :func:`failed_record` is its
-record after a second death.
+Retries are the runner's (:mod:`verify.runner`, one policy): a task that raises gives a
+``failed`` record, the runner runs it once more alone (:func:`erred`) and
+:func:`merge_attempts` keeps both errors; a task whose worker dies is rerun alone too,
+and :func:`failed_record` is its record after a second death.
 """
 
 from __future__ import annotations
@@ -34,17 +34,25 @@ def _identity(t: Task) -> dict[str, Any]:
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Run one task and return its record, ``status`` ``"ok"`` or ``"failed"``, with
-    ``attempts`` (1, or 2 when the first attempt raised). Never raises."""
-    first = _attempt(task)
-    if first["status"] == "ok":
-        first["attempts"] = 1
-        return first
-    second = _attempt(task)
+    """Run one task and return its record, ``status`` ``"ok"`` or ``"failed"``,
+    ``attempts`` 1 (the runner's retry makes it 2). Never raises."""
+    record = _attempt(task)
+    record["attempts"] = 1
+    return record
+
+
+def erred(record: dict[str, Any]) -> bool:
+    """The runner's ``retry``: the task raised (its worker is fine)."""
+    return record.get("status") != "ok"
+
+
+def merge_attempts(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The runner's ``merge``: the second attempt's record, with both errors if it failed."""
+    second = dict(second)
     second["attempts"] = 2
-    if second["status"] != "ok":
-        second["error"] = (f"{second['error']} (failed twice; first attempt: "
-                           f"{first['error']})")
+    if second.get("status") != "ok":
+        second["error"] = (f"{second.get('error')} (failed twice; first attempt: "
+                           f"{first.get('error')})")
     return second
 
 
