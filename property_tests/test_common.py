@@ -18,6 +18,7 @@ architecture: the test fails when the exact 95% interval of the failure rate lie
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, note, settings
@@ -66,9 +67,24 @@ def _descent_negative_side_fluctuation(result) -> bool:
     return len(out) > 0 and bool((out["par"] < 0).all())
 
 
+def _concentration_small_block_deviation(result) -> bool:
+    """Lemma Sup.2's known small-block failure: H&V's WDC holds with probability
+    >= 1 - 8 m exp(-gamma k), vacuous for the k = 2..6 columns drawn here. The only
+    failing criteria are the random-matrix ones: a block's eps_hat or max ||B_{+,u}||^2
+    above its a-priori bound, or the eps_hat ~ m^-1/2 slope fitted from few draws outside
+    its window. The identities (Monte Carlo E[B_{+,u}^T B_{+,v}] = Q, the convolutional
+    block form) and everything else must hold."""
+    if result.error is not None or result.passed:
+        return False
+    failing = {c.name for c in result.criteria if not c.holds}
+    return all(re.fullmatch(r"layer\d+_(eps_hat|hv_norm2)|scaling_slope_dev", n)
+               for n in failing)
+
+
 #: Lemmas whose statement holds with high probability over the weights, with the
 #: signature of their known finite-width counterexample.
-WHP_SIGNATURES = {"descent": _descent_negative_side_fluctuation}
+WHP_SIGNATURES = {"descent": _descent_negative_side_fluctuation,
+                  "concentration": _concentration_small_block_deviation}
 #: Fresh weight seeds rerun on the architecture of a draw that shows the signature.
 WHP_RERUNS = 12
 #: "With high probability" read as: on every architecture the strategy draws, the check
@@ -87,12 +103,28 @@ def _judge_high_probability(lemma, config, seed, result):
             assert signature(rerun), f"seed {s % 2**32}: " + rerun.summary()
             fails += 1
     lo, hi = exact_interval(fails, WHP_RERUNS)
-    note(f"known finding ({signature.__name__}); replay: verify check {lemma.id} --config "
-         f"FILE.toml --seed {seed} --quick with this architecture; {fails}/{WHP_RERUNS} "
-         f"fresh seeds fail too, failure rate in [{lo:.2f}, {hi:.2f}] (95%)")
+    note(f"known finding ({signature.__name__}); {fails}/{WHP_RERUNS} fresh seeds fail "
+         f"too, failure rate in [{lo:.2f}, {hi:.2f}] (95%). Replay: save the TOML below as "
+         f"finding.toml, then verify check {lemma.id} --config finding.toml --seed {seed} "
+         f"--quick\n{config.to_toml()}")
     assert lo <= WHP_MAX_FAILURE, (
         f"{lemma.id} fails on {fails}/{WHP_RERUNS} fresh seeds of this architecture: "
         f"failure rate >= {lo:.2f} (95%), not 'with high probability'")
+
+
+def assert_check_holds(lemma, config, seed: int):
+    """The check passes on ``config``; for a statement that holds with high probability,
+    it may instead fail with its known signature, rarely (_judge_high_probability).
+    Shared with the lemmas' own test modules."""
+    result = run_check(lemma.id, config, seed=seed, quick=True)
+    note(result.summary())
+    assert result.error is None
+    signature = WHP_SIGNATURES.get(lemma.id)
+    if not result.passed and signature is not None and signature(result):
+        _judge_high_probability(lemma, config, seed, result)
+        return result
+    assert result.passed, result.summary()
+    return result
 
 
 @pytest.mark.parametrize("lemma", HOLDS, ids=[c.id for c in HOLDS])
@@ -107,14 +139,7 @@ def test_lemma_holds(lemma, data):
     note(_describe(config))
     if lemma.requires is not None:  # the strategy draws only where the lemma applies
         assert lemma.requires(config) is None, lemma.requires(config)
-    result = run_check(lemma.id, config, seed=seed, quick=True)
-    note(result.summary())
-    assert result.error is None
-    if not result.passed and lemma.id in WHP_SIGNATURES \
-            and WHP_SIGNATURES[lemma.id](result):
-        _judge_high_probability(lemma, config, seed, result)
-        return
-    assert result.passed, result.summary()
+    assert_check_holds(lemma, config, seed)
 
 
 @pytest.mark.parametrize("lemma", FAILS, ids=[c.id for c in FAILS])
