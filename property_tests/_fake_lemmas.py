@@ -1,7 +1,9 @@
 """Tiny lemma-like checks with known verdicts, for testing the sweep and explore
 machinery independently of the real lemma checks (imported by the tests and, through a
-sweep file's ``imports``, by the workers). They register without strategies, so the
-common property test does not run them.
+sweep file's ``imports``, by the workers). Like a user's own lemma module they register
+into the default registry (after the proof's checks, in registration order): workers
+look checks up by name there. They register no ``configs``, so the common property
+test does not run them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from verify.results import Criterion, Outcome
 THRESHOLD = 3.0
 
 
-@register("fake-expansion", statement="every layer expands by at least 3 (test fixture)",
-          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_000)
 def fake_expansion(instance, *, rng, quick):
     """Fails exactly when min_i C_i l^d / C_{i-1} < 3; the statistic also draws from
     the weights and the check's stream, so equal results mean equal streams."""
@@ -33,16 +33,22 @@ def fake_expansion(instance, *, rng, quick):
                             if hasattr(instance.measurement, "mask") else None})
 
 
-@register("fake-slow", statement="sleeps a little, then passes (test fixture)",
-          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_001)
+register("fake-expansion", statement="every layer expands by at least 3 (test fixture)",
+         reference="test fixture", presets={"theory-2layer": "pass"},
+         check=fake_expansion)
+
+
 def fake_slow(instance, *, rng, quick):
     time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.05")))
     x = float(rng.normal())
     return Outcome(headline=Criterion("draw", x, np.inf, "<="), n_samples=1, details={"x": x})
 
 
-@register("fake-crash", statement="kills its worker on networks named 'boom' (test fixture)",
-          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_002)
+register("fake-slow", statement="sleeps a little, then passes (test fixture)",
+         reference="test fixture", presets={"theory-2layer": "pass"},
+         check=fake_slow)
+
+
 def fake_crash(instance, *, rng, quick):
     name = instance.config.name
     if name.startswith("boom"):
@@ -57,26 +63,36 @@ def fake_crash(instance, *, rng, quick):
     return Outcome(headline=Criterion("ok", 1.0, 1.0, "=="), n_samples=1)
 
 
+register("fake-crash", statement="kills its worker on networks named 'boom' (test fixture)",
+         reference="test fixture", presets={"theory-2layer": "pass"},
+         check=fake_crash)
+
+
 def _requires_block(config):
     return None if config.spec.is_block else "needs stride = kernel and no padding"
 
 
-@register("fake-block", statement="outputs of at most 16 entries (test fixture; stride = kernel only)",
-          reference="test fixture", presets={"theory-2layer": "fail"}, order=10_003,
-          requires=_requires_block)
 def fake_block(instance, *, rng, quick):
     n = instance.network.spec.output_dim
     return Outcome(headline=Criterion("output dim", float(n), 16.0, "<="), n_samples=1)
 
 
-@register("fake-always", statement="always holds (test fixture)", reference="test fixture",
-          presets={"theory-2layer": "pass"}, order=10_004)
+register("fake-block",
+         statement="outputs of at most 16 entries (test fixture; stride = kernel only)",
+         reference="test fixture", presets={"theory-2layer": "fail"},
+         requires=_requires_block,
+         check=fake_block)
+
+
 def fake_always(instance, *, rng, quick):
     return Outcome(headline=Criterion("one", 1.0, 1.0, "=="), n_samples=1)
 
 
-@register("fake-sleeper", statement="records its process id, then sleeps (test fixture)",
-          reference="test fixture", presets={"theory-2layer": "pass"}, order=10_005)
+register("fake-always", statement="always holds (test fixture)", reference="test fixture",
+         presets={"theory-2layer": "pass"},
+         check=fake_always)
+
+
 def fake_sleeper(instance, *, rng, quick):
     """Writes ``os.getpid()`` into ``$FAKE_PID_DIR`` (so a test can watch the process
     that runs it), then sleeps ``$FAKE_SLOW_S`` seconds."""
@@ -85,3 +101,8 @@ def fake_sleeper(instance, *, rng, quick):
         (Path(folder) / f"{os.getpid()}.pid").write_text(str(os.getpid()))
     time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.05")))
     return Outcome(headline=Criterion("one", 1.0, 1.0, "=="), n_samples=1)
+
+
+register("fake-sleeper", statement="records its process id, then sleeps (test fixture)",
+         reference="test fixture", presets={"theory-2layer": "pass"},
+         check=fake_sleeper)

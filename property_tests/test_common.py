@@ -1,7 +1,7 @@
 """The common property test: every registered lemma check over generated configurations
-(scikit-learn's ``parametrize_with_checks``). A lemma joins by registering a
-``strategy`` (configurations satisfying its conditions: its check must pass) and/or a
-``counter_strategy`` (a condition broken far enough: its check must fail). Test ids read
+(scikit-learn's ``parametrize_with_checks``). A lemma joins by registering
+``configs`` (configurations satisfying its conditions: its check must pass) and/or
+``counter_configs`` (a condition broken far enough: its check must fail). Test ids read
 ``test_lemma_holds[concentration]``; the architecture of a failing example is in the
 Hypothesis report (``note``).
 
@@ -32,8 +32,8 @@ from verify.strategies import conv_architectures, seeds
 pytestmark = pytest.mark.numerics
 
 _CHECKS = discover()
-HOLDS = [c for c in _CHECKS.values() if c.strategy is not None]
-FAILS = [c for c in _CHECKS.values() if c.counter_strategy is not None]
+HOLDS = [c for c in _CHECKS.values() if c.configs is not None]
+FAILS = [c for c in _CHECKS.values() if c.counter_configs is not None]
 
 #: Examples per lemma at the ``ci`` profile's 15; other profiles scale proportionally.
 _PROFILE_EXAMPLES = settings.default.max_examples
@@ -134,7 +134,7 @@ def test_lemma_holds(lemma, data):
     """On configurations satisfying the lemma's conditions its check passes (for a
     statement that holds with high probability: it fails only with its known signature,
     and rarely; see WHP_SIGNATURES)."""
-    config = data.draw(lemma.strategy(), label="config")
+    config = data.draw(lemma.configs(), label="config")
     seed = data.draw(seeds(), label="seed")
     note(_describe(config))
     if lemma.requires is not None:  # the strategy draws only where the lemma applies
@@ -147,7 +147,7 @@ def test_lemma_holds(lemma, data):
 @given(data=st.data())
 def test_lemma_fails_when_condition_broken(lemma, data):
     """With a condition broken far enough the check fails (it can detect violations)."""
-    config = data.draw(lemma.counter_strategy(), label="config")
+    config = data.draw(lemma.counter_configs(), label="config")
     seed = data.draw(seeds(), label="seed")
     note(_describe(config))
     result = run_check(lemma.id, config, seed=seed, quick=True)
@@ -167,13 +167,13 @@ EXEMPT = {
 
 @pytest.mark.parametrize("lemma", list(_CHECKS), ids=list(_CHECKS))
 def test_registry_is_covered(lemma):
-    """Every registered lemma registers a strategy or a counter_strategy (or is exempt
+    """Every registered lemma registers configs or counter_configs (or is exempt
     with a reason): a registered lemma never silently escapes the common test."""
     check = _CHECKS[lemma]
     if lemma.startswith("fake-") or lemma in EXEMPT:
         return
-    assert check.strategy is not None or check.counter_strategy is not None, \
-        f"lemma {lemma!r} registers neither strategy nor counter_strategy"
+    assert check.configs is not None or check.counter_configs is not None, \
+        f"lemma {lemma!r} registers neither configs nor counter_configs"
 
 
 # ----------------------------------------------------- edge cases are reachable (STYLE.md)

@@ -30,11 +30,10 @@ OTHER = "sanity"
 
 
 @pytest.fixture
-def sandbox(monkeypatch):
-    """An empty registry, already 'discovered': only the checks a test registers."""
-    monkeypatch.setattr(registry, "_REGISTRY", {})
-    monkeypatch.setattr(registry, "_DISCOVERED", True)
-    return registry
+def sandbox():
+    """An empty registry in use for the test: only the checks the test registers."""
+    with registry.use(registry.Registry()) as reg:
+        yield reg
 
 
 def finding(preset="theory-2layer", **kw) -> KnownFinding:
@@ -54,10 +53,9 @@ def register_drifting(state: dict, *, lemma="drifting", findings=(), presets=Non
                                            1.0, ">="),),
                        n_samples=1)
 
-    registry.register(lemma, statement=f"{lemma}: drift at most 1 (test fixture)",
-                      reference="Lemma F.1", presets=presets or {"theory-2layer": "pass"},
-                      findings=findings)(run)
-    return registry._REGISTRY[lemma]
+    return registry.register(lemma, statement=f"{lemma}: drift at most 1 (test fixture)",
+                             reference="Lemma F.1", presets=presets or {"theory-2layer": "pass"},
+                             findings=findings, check=run)
 
 
 def check_json(capsys, *argv) -> tuple[int, dict]:

@@ -45,11 +45,10 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 # ----------------------------------------------------------------- helpers
 @pytest.fixture
-def sandbox(monkeypatch):
-    """An empty registry, already 'discovered': only the checks a test registers."""
-    monkeypatch.setattr(registry, "_REGISTRY", {})
-    monkeypatch.setattr(registry, "_DISCOVERED", True)
-    return registry
+def sandbox():
+    """An empty registry in use for the test: only the checks the test registers."""
+    with registry.use(registry.Registry()) as reg:
+        yield reg
 
 
 def _outcome(stat: float, rng) -> Outcome:
@@ -74,9 +73,10 @@ def broken_figure(result):
     raise RuntimeError("figure exploded")
 
 
-def register_fake(lemma="fake", *, presets=PRESETS, figures=(hist_figure,), order=1,
-                  statistic=0.5, calls=None, warn=None):
-    """A tiny check: passes on ordinary presets, fails on the counter-example."""
+def register_fake(lemma="fake", *, presets=PRESETS, figures=(hist_figure,), statistic=0.5,
+                  calls=None, warn=None):
+    """A tiny check: passes on ordinary presets, fails on the counter-example (listed in
+    registration order)."""
     def run(instance, *, rng, quick):
         if calls is not None:
             calls.append(instance.config.name)
@@ -86,9 +86,8 @@ def register_fake(lemma="fake", *, presets=PRESETS, figures=(hist_figure,), orde
         shift = 10.0 if instance.config.counterexample else 0.0
         return _outcome(statistic + shift, rng)
 
-    registry.register(lemma, statement=f"{lemma}: a <fake> statement | for tests",
-                      reference="Lemma T.1", presets=presets, figures=figures, order=order)(run)
-    return registry._REGISTRY[lemma]
+    return registry.register(lemma, statement=f"{lemma}: a <fake> statement | for tests",
+                             reference="Lemma T.1", presets=presets, figures=figures, check=run)
 
 
 class _Balance(HTMLParser):
@@ -243,13 +242,13 @@ def test_forked_figures_are_drawn_in_a_helper_process(sandbox, tmp_path):
 def test_parallel_checks_give_the_same_report(sandbox, tmp_path):
     register_fake(figures=(hist_figure, broken_figure))
     register_fake("second", presets={"theory-2layer-2d": "pass"}, figures=(hist_figure,),
-                  order=2, warn="a warning from a worker")
+                  warn="a warning from a worker")
 
     def crash(instance, *, rng, quick):
         raise ZeroDivisionError("crash in a worker")
 
     registry.register("crashes", statement="crashes", reference="Lemma T.2",
-                      presets={"theory-2layer": "pass"}, order=3)(crash)
+                      presets={"theory-2layer": "pass"}, check=crash)
     one = build_report(tmp_path / "one", quick=True, progress=False, jobs=1)
     two = build_report(tmp_path / "two", quick=True, progress=False, jobs=2)
     assert two.provenance["jobs"] == 2 and one.provenance["jobs"] == 1
@@ -269,8 +268,8 @@ def test_parallel_checks_give_the_same_report(sandbox, tmp_path):
 
 
 def test_forced_failure_sets_exit_1(sandbox, tmp_path):
-    register_fake("holds", presets={"theory-2layer": "pass"}, figures=(), order=1)
-    register_fake("broken-bound", presets={"theory-2layer": "pass"}, figures=(), order=2,
+    register_fake("holds", presets={"theory-2layer": "pass"}, figures=())
+    register_fake("broken-bound", presets={"theory-2layer": "pass"}, figures=(),
                   statistic=5.0,  # statistic 5 > bound 1: fails where a pass is expected
                   warn="3 degenerate <pairs> excluded")
     out = tmp_path / "rep"
@@ -302,7 +301,7 @@ def test_unexpected_pass_on_counterexample_is_a_mismatch(sandbox, tmp_path):
 
 def test_crashing_check_is_an_error_row_and_others_still_run(sandbox, tmp_path):
     calls: list[str] = []
-    register_fake("before", presets={"theory-2layer": "pass"}, figures=(), order=1, calls=calls)
+    register_fake("before", presets={"theory-2layer": "pass"}, figures=(), calls=calls)
 
     def crash(instance, *, rng, quick):
         raise ZeroDivisionError("the check divided by zero")
@@ -311,10 +310,10 @@ def test_crashing_check_is_an_error_row_and_others_still_run(sandbox, tmp_path):
         raise VerifyError("tolerance: expected > 0, got -1")
 
     registry.register("crashes", statement="crashes", reference="Lemma T.2",
-                      presets={"theory-2layer": "pass"}, order=2)(crash)
+                      presets={"theory-2layer": "pass"}, check=crash)
     registry.register("refuses", statement="raises VerifyError", reference="Lemma T.3",
-                      presets={"theory-2layer": "pass", "no-such-preset": "pass"}, order=3)(refuses)
-    register_fake("after", presets={"theory-2layer": "pass"}, figures=(), order=4, calls=calls)
+                      presets={"theory-2layer": "pass", "no-such-preset": "pass"}, check=refuses)
+    register_fake("after", presets={"theory-2layer": "pass"}, figures=(), calls=calls)
     out = tmp_path / "rep"
     rep = build_report(out, quick=True, progress=False, jobs=1)  # calls seen in-process
     assert rep.exit_code == 1
@@ -506,13 +505,11 @@ def test_report_includes_a_sweep_as_a_phase_diagram(tmp_path):
     sweep_dir = tmp_path / "sw"
     run_sweep({"sweep": {"lemmas": ["permutation"], "presets": ["theory-2layer", "paper-fig4"],
                          "masks": ["full"], "quick": True}}, sweep_dir)
-    check = register_fake("fake-with-sweep", presets={"theory-2layer": "pass"})
-    try:
+    with registry.use(registry.Registry()):
+        check = register_fake("fake-with-sweep", presets={"theory-2layer": "pass"})
         out = tmp_path / "rep"
         rep = build_report(out, quick=True, seed=0, checks=[check], jobs=1,
                            parallel_figures=False, sweeps=[sweep_dir], progress=False)
-    finally:
-        registry._REGISTRY.pop("fake-with-sweep", None)
     assert rep.exit_code == 0
     phase = pd.read_csv(out / "sweeps" / "sw-phase.csv")
     # theory-2layer (stride = kernel) passes permutation, paper-fig4 (overlapping) fails:
@@ -543,7 +540,7 @@ import os, signal, sys
 import _fake_lemmas
 from verify import registry
 from verify.report import build_report
-check = registry._REGISTRY["fake-always"]
+check = registry.get_check("fake-always")
 out = sys.argv[1]
 build_report(out, checks=[check], quick=True, seed=0, progress=False, jobs=1,
              parallel_figures=False)
@@ -618,7 +615,7 @@ import sys
 import _fake_lemmas
 from verify import registry
 from verify.report import build_report
-checks = [registry._REGISTRY[c] for c in ("fake-sleeper", "fake-always")]
+checks = [registry.get_check(c) for c in ("fake-sleeper", "fake-always")]
 build_report(sys.argv[1], checks=checks, quick=True, progress=False, jobs=2)
 """
 
@@ -685,7 +682,7 @@ def test_out_unusable_after_the_checks_writes_the_report_elsewhere_and_exits_2(
     box.mkdir()
     out = box / "rep"
     registry.register("saboteur", statement="breaks the output folder", reference="T",
-                      presets={"theory-2layer": "pass"})(_sabotage(box, how))
+                      presets={"theory-2layer": "pass"}, check=_sabotage(box, how))
     try:
         code = main(["report", "--out", str(out), "--quick", "--jobs", "1"])
     finally:

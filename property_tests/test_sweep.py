@@ -355,17 +355,19 @@ def test_dying_worker_is_retried_once_then_recorded_failed(tmp_path, monkeypatch
     assert summary.n_failed == 2
 
 
-def test_task_that_raises_twice_is_recorded_failed_serially(tmp_path, monkeypatch):
+def test_task_that_raises_twice_is_recorded_failed_serially(tmp_path):
     def boom(*args, **kwargs):
         raise RuntimeError("always")
 
-    monkeypatch.setattr(_fake_lemmas, "fake_slow", boom)
     from verify import registry
 
     check = registry.get_check("fake-slow")
-    monkeypatch.setitem(registry._REGISTRY, "fake-slow",
-                        type(check)(**{**check.__dict__, "run": boom}))
-    summary = run_sweep(_write(tmp_path, SLOW.replace("30", "3")), tmp_path / "out", progress=False)
+    sandbox = registry.Registry()  # fake-slow, its check replaced by one that raises
+    sandbox.register(check.id, statement=check.statement, reference=check.reference,
+                     presets=check.presets, check=boom)
+    with registry.use(sandbox):
+        summary = run_sweep(_write(tmp_path, SLOW.replace("30", "3")), tmp_path / "out",
+                            progress=False)
     df = load_results(tmp_path / "out")
     assert summary.n_failed == 3 and (df["status"] == "failed").all()
     assert df["error"].str.contains("RuntimeError: always").all()

@@ -165,7 +165,7 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
         Seeds Hypothesis' search and every check run.
     space : strategy of Config, ``"generic"`` or ``"lemma"``, optional
         The search space: ``"generic"`` (default) is :func:`search_space` of the lemma;
-        ``"lemma"`` is the lemma's own ``strategy()`` (configurations on which it claims
+        ``"lemma"`` is the lemma's own ``configs()`` (configurations on which it claims
         to pass: a failure there contradicts the check's own claim).
     edge : bool
         Move the minimal failure to its threshold (see the module docstring).
@@ -179,9 +179,9 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
     if space is None or space == "generic":
         space = search_space(check)
     elif space == "lemma":
-        if check.strategy is None:
-            raise invalid("space", f"'generic' (lemma {lemma!r} registers no strategy)", space)
-        space = check.strategy()
+        if check.configs is None:
+            raise invalid("space", f"'generic' (lemma {lemma!r} registers no configs)", space)
+        space = check.configs()
     elif isinstance(space, str):
         raise invalid("space", "'generic', 'lemma' or a Hypothesis strategy of Config", space)
     ev = _Evaluator(lemma, seed, max_examples * (1 + SHRINK_FACTOR), progress)

@@ -1,9 +1,16 @@
 """The registry of lemma checks and the runner that turns an Outcome into a result.
 
-A lemma module registers its check with :func:`register`; :func:`discover` imports
-every module of the ``lemmas`` package, so a new lemma joins the command line, the
-report and the common property test by registering (scikit-learn's
-``parametrize_with_checks`` is the model). The engine knows no lemma by name.
+A lemma module states one statement of the proof and registers its check with
+:func:`register` (a plain call at the end of the module; the template is in
+``lemmas/__init__.py``). :func:`discover` imports every module of the ``lemmas``
+package, so a new lemma joins the command line, the report and the common property test
+by registering (scikit-learn's ``parametrize_with_checks`` is the model). The engine
+knows no lemma by name: the proof's order is declared once, as ``lemmas.PROOF``.
+
+The registry is an object, :class:`Registry`. The module functions (:func:`register`,
+:func:`discover`, :func:`get_check`, :func:`run_check`) act on the registry in use,
+:func:`default` (the ``lemmas`` package's); a test builds its own ``Registry()``,
+registers fakes into it and runs under it with :func:`use`.
 """
 
 from __future__ import annotations
@@ -11,11 +18,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import time
-import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
-
-import numpy as np
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 from . import __version__, budget, findings as _findings
 from .errors import VerifyError, invalid
@@ -24,7 +29,7 @@ from .presets import Config, Instance, get_preset
 from .results import CheckResult, Outcome
 from .rng import Streams
 
-CheckFn = Callable[..., Outcome]  # fn(instance, *, rng, quick) -> Outcome
+CheckFn = Callable[..., Outcome]  # fn(instance, *, rng, quick[, reruns]) -> Outcome
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class LemmaCheck:
     reference : str
         Where it stands in the paper ("Lemma Sup.2", "Theorem 1", "Fig. 2").
     run : callable
-        ``run(instance, *, rng, quick) -> Outcome``.
+        The module's ``check(instance, *, rng, quick) -> Outcome`` (with ``reruns=`` too
+        when the check declares ``reruns``).
     presets : dict
         Default presets -> expected verdict ("pass" or "fail").
     detects_counterexample : bool
@@ -51,13 +57,15 @@ class LemmaCheck:
     figures : tuple of callables
         ``figure(result) -> matplotlib Figure``, drawn from the result's tables.
     order : int
-        Position in the proof's outline (reports list checks in this order).
-    strategy : callable or None
-        ``strategy() -> SearchStrategy[Config]``: configurations that satisfy the
-        lemma's conditions, on which its check must pass (the common property test).
-    counter_strategy : callable or None
-        ``counter_strategy() -> SearchStrategy[Config]``: configurations that break a
-        condition far enough that the check must fail.
+        Position in the proof's outline (reports list checks in this order): the index
+        of the module in ``lemmas.PROOF``, after them the other modules in registration
+        order. Set by the registry.
+    configs : callable or None
+        ``configs() -> SearchStrategy[Config]``: configurations that satisfy the
+        lemma's hypotheses, on which its check must pass (the common property test).
+    counter_configs : callable or None
+        ``counter_configs() -> SearchStrategy[Config]``: configurations that break a
+        hypothesis far enough that the check must fail.
     expect : callable or None
         ``expect(config) -> "pass" | "fail"``: the expectation, stated from the lemma's
         hypotheses, for configurations outside ``presets`` (default: "fail" exactly on
@@ -66,6 +74,12 @@ class LemmaCheck:
         Mismatches of this check that have been examined (:mod:`verify.findings`):
         the report and ``verify check`` exit 0 on them, and 1 when one no longer
         reproduces where it is registered to.
+    cost : float
+        CPU seconds of one default run: a scheduling hint (longest first), not a limit.
+    module : str
+        The module that registered the check (``lemmas.angle``).
+    reruns : tuple of str
+        Other checks whose results this check receives (:class:`Reruns`).
     """
 
     id: str
@@ -77,10 +91,22 @@ class LemmaCheck:
     requires: Callable[[Config], str | None] | None = None
     figures: tuple[Callable[[CheckResult], Any], ...] = ()
     order: int = 100
-    strategy: Callable[[], Any] | None = field(default=None, compare=False)
-    counter_strategy: Callable[[], Any] | None = field(default=None, compare=False)
+    configs: Callable[[], Any] | None = field(default=None, compare=False)
+    counter_configs: Callable[[], Any] | None = field(default=None, compare=False)
     expect: Callable[[Config], str] | None = field(default=None, compare=False)
     findings: tuple[KnownFinding, ...] = field(default=(), compare=False)
+    cost: float = field(default=1.0, compare=False)
+    module: str = ""
+    reruns: tuple[str, ...] = ()
+
+    # the former names, until every lemma module and test uses configs / counter_configs
+    @property
+    def strategy(self) -> Callable[[], Any] | None:
+        return self.configs
+
+    @property
+    def counter_strategy(self) -> Callable[[], Any] | None:
+        return self.counter_configs
 
     def finding_on(self, preset: str, network: dict | None, seed: int,
                    quick: bool) -> KnownFinding | None:
@@ -98,51 +124,238 @@ class LemmaCheck:
         return "fail" if (config.counterexample and self.detects_counterexample) else "pass"
 
 
-_REGISTRY: dict[str, LemmaCheck] = {}
+@dataclass(frozen=True)
+class Reruns:
+    """The results of the checks a check declares it reruns (``register(reruns=...)``).
+
+    ``reruns(lemma, config)`` runs the registered check ``lemma`` on ``config`` and
+    returns its :class:`~verify.results.CheckResult` (a crash is an error result). The
+    ``j``-th declared check runs on ``streams.task(j)``, a child of the calling check's
+    streams: every configuration handed to the same rerun check sees the same streams
+    (common random numbers), different checks and different parent runs see
+    independent ones, and each result's ``seed`` (``"0/3.1"``) replays it with
+    ``verify check LEMMA --seed``.
+    """
+
+    registry: "Registry"
+    lemmas: tuple[str, ...]
+    streams: Streams
+    quick: bool
+
+    def registered(self, lemma: str) -> bool:
+        return lemma in self.registry
+
+    def streams_of(self, lemma: str) -> Streams:
+        if lemma not in self.lemmas:
+            raise invalid("rerun", "one of the declared reruns " + ", ".join(self.lemmas),
+                          lemma)
+        return self.streams.task(self.lemmas.index(lemma))
+
+    def __call__(self, lemma: str, config: Config) -> CheckResult:
+        return self.registry.run_check(lemma, config, seed=self.streams_of(lemma),
+                                       quick=self.quick, catch=True)
 
 
-def register(id: str, *, statement: str, reference: str, presets: dict[str, str],
-             detects_counterexample: bool = True, requires=None, figures=(), order: int = 100,
-             strategy=None, counter_strategy=None, expect=None, findings=()):
-    """Decorator: register ``fn(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
-
-    ``findings``: the :class:`~verify.findings.KnownFinding` records of this check."""
-    for name, exp in presets.items():
-        if exp not in ("pass", "fail"):
-            raise invalid(f"presets[{name!r}]", "'pass' or 'fail'", exp)
-    records = _findings.validate(id, findings)
-
-    def deco(fn: CheckFn) -> CheckFn:
-        _REGISTRY[id] = LemmaCheck(id, statement, reference, fn, dict(presets),
-                                   detects_counterexample, requires, tuple(figures), order,
-                                   strategy, counter_strategy, expect, records)
-        return fn
-
-    return deco
+_LEGACY = ("order", "strategy", "counter_strategy")
 
 
-_DISCOVERED = False
+class Registry:
+    """The registered lemma checks, iterated in proof order.
+
+    Parameters
+    ----------
+    package : str or None
+        The package :meth:`discover` imports (its modules register themselves) and whose
+        ``PROOF`` tuple (module names in the proof's order) orders the checks. None: a
+        registry of only what is registered into it (tests).
+    proof : sequence of str, optional
+        The module order, instead of the package's ``PROOF``.
+    """
+
+    def __init__(self, package: str | None = None, proof: Sequence[str] | None = None):
+        self.package = package
+        self._proof = tuple(proof) if proof is not None else None
+        self._checks: dict[str, LemmaCheck] = {}
+        self._discovered = package is None
+        self._registered = 0  # registrations so far: the order of modules not in the proof
+
+    # ------------------------------------------------------------ registering
+    @property
+    def proof(self) -> tuple[str, ...]:
+        """Module names in the proof's order (the package's ``PROOF``)."""
+        if self._proof is None:
+            if self.package is None:
+                return ()
+            self._proof = tuple(getattr(importlib.import_module(self.package), "PROOF", ()))
+        return self._proof
+
+    def _order(self, module: str) -> int:
+        prefix = f"{self.package}." if self.package else ""
+        name = (module[len(prefix):] if module.startswith(prefix) else None) if prefix \
+            else module.rpartition(".")[2]
+        proof = self.proof
+        if name in proof:
+            return proof.index(name)
+        self._registered += 1
+        return len(proof) + self._registered
+
+    def register(self, id: str, *, statement: str, reference: str, presets: dict[str, str],
+                 check: CheckFn | None = None, configs=None, counter_configs=None,
+                 figures=(), findings=(), cost: float = 1.0, requires=None, expect=None,
+                 detects_counterexample: bool = True, reruns: Sequence[str] = (),
+                 module: str | None = None, **legacy):
+        """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
+
+        Called once, at the end of the lemma's module (see ``lemmas/__init__.py``).
+        ``module`` defaults to the check function's module; its position in the proof
+        (``PROOF``) orders the check. ``findings``: the
+        :class:`~verify.findings.KnownFinding` records of this check. ``reruns``: the
+        registered checks whose results the check receives as ``reruns=``
+        (:class:`Reruns`). Without ``check`` this returns a decorator (the former form;
+        it also accepts the former ``order=``, ``strategy=``, ``counter_strategy=``)."""
+        unknown = set(legacy) - set(_LEGACY)
+        if unknown:
+            raise TypeError(f"register() got unexpected keyword arguments {sorted(unknown)}")
+        configs = configs if configs is not None else legacy.get("strategy")
+        counter_configs = (counter_configs if counter_configs is not None
+                           else legacy.get("counter_strategy"))
+        for name, exp in presets.items():
+            if exp not in ("pass", "fail"):
+                raise invalid(f"presets[{name!r}]", "'pass' or 'fail'", exp)
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost > 0:
+            raise invalid(f"{id}: cost", "CPU seconds > 0", cost)
+        records = _findings.validate(id, findings)
+
+        def deco(fn: CheckFn) -> CheckFn:
+            mod = module or getattr(fn, "__module__", "") or ""
+            self._checks.pop(id, None)
+            self._checks[id] = LemmaCheck(
+                id, statement, reference, fn, dict(presets), detects_counterexample,
+                requires, tuple(figures), self._order(mod), configs, counter_configs,
+                expect, records, float(cost), mod, tuple(reruns))
+            return fn
+
+        if check is None:
+            return deco
+        deco(check)
+        return self._checks[id]
+
+    # ------------------------------------------------------------ looking up
+    def discover(self) -> dict[str, LemmaCheck]:
+        """Import the package's modules (``PROOF`` first, then the others by name) once;
+        return the registered checks in proof order."""
+        if not self._discovered:
+            pkg = importlib.import_module(self.package)  # type: ignore[arg-type]
+            names = [m.name for m in pkgutil.iter_modules(pkg.__path__)
+                     if not m.name.startswith("_")]
+            for name in [*(n for n in self.proof if n in names),
+                         *sorted(n for n in names if n not in self.proof)]:
+                importlib.import_module(f"{self.package}.{name}")
+            self._discovered = True
+        return dict(sorted(self._checks.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+    def get(self, lemma: str) -> LemmaCheck:
+        checks = self.discover()
+        if lemma not in checks:
+            raise invalid("lemma", "one of " + ", ".join(checks) if checks
+                          else "a registered lemma", lemma)
+        return checks[lemma]
+
+    def __iter__(self) -> Iterator[LemmaCheck]:
+        return iter(self.discover().values())
+
+    def __len__(self) -> int:
+        return len(self.discover())
+
+    def __contains__(self, lemma: object) -> bool:
+        return lemma in self.discover()
+
+    def __repr__(self) -> str:
+        return f"Registry({self.package!r}, {len(self._checks)} checks)"
+
+    # ------------------------------------------------------------ running
+    def run_check(self, lemma: str, config: Config | str | None = None, *,
+                  seed: "int | Streams" = 0, quick: bool = False,
+                  catch: bool = False) -> CheckResult:
+        """See :func:`run_check`."""
+        check = self.get(lemma)
+        if config is None:
+            config = next(iter(check.presets))
+        if isinstance(config, str):
+            config = get_preset(config)
+        if check.requires is not None:
+            reason = check.requires(config)
+            if reason:
+                raise VerifyError(f"lemma {lemma!r} does not apply to {config.name!r}: {reason}")
+        streams = Streams.of(seed)
+        seed_id = streams.seed if streams.seed is not None else str(streams)
+        expected = check.expected_on(config)
+        base_config = {"preset": config.name, **config.to_dict()}
+        finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick)
+        extra = ({"reruns": Reruns(self, check.reruns, streams, quick)} if check.reruns
+                 else {})
+        start = time.perf_counter()
+        try:
+            instance: Instance = config.instantiate(streams)
+            outcome = check.run(instance, rng=streams.check(), quick=quick, **extra)
+        except VerifyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+            if not catch:
+                raise
+            return CheckResult.from_error(check, config.name, seed_id, quick, exc,
+                                          time.perf_counter() - start, config=base_config,
+                                          expected=expected, finding=finding)
+        elapsed = time.perf_counter() - start
+        h = outcome.headline
+        criteria = (h,) + tuple(outcome.criteria)
+        return CheckResult(
+            lemma=lemma, preset=config.name, seed=seed_id, passed=outcome.passed,
+            expected=expected, statistic=float(h.statistic), bound=float(h.bound),
+            margin=float(h.margin),
+            config={**base_config, "check": outcome.settings, "quick": quick},
+            details=outcome.details, elapsed_s=elapsed, version=__version__,
+            statement=check.statement, reference=check.reference, sense=h.sense,
+            n_samples=int(outcome.n_samples), criteria=criteria, table=outcome.table,
+            tables=dict(outcome.tables), quick=quick, finding=finding)
+
+
+#: The registry of the ``lemmas`` package.
+DEFAULT = Registry("lemmas")
+_in_use: Registry = DEFAULT
+
+
+def default() -> Registry:
+    """The registry the module functions act on (:data:`DEFAULT` unless :func:`use`)."""
+    return _in_use
+
+
+@contextmanager
+def use(registry: Registry) -> Iterator[Registry]:
+    """Run the module functions (and so the CLI, the report, sweeps run in this process
+    or forked from it) on ``registry`` inside the ``with`` block."""
+    global _in_use
+    if not isinstance(registry, Registry):
+        raise invalid("registry", "a verify.registry.Registry", registry)
+    before, _in_use = _in_use, registry
+    try:
+        yield registry
+    finally:
+        _in_use = before
+
+
+def register(id: str, **kwargs):
+    """:meth:`Registry.register` on the registry in use."""
+    return default().register(id, **kwargs)
 
 
 def discover() -> dict[str, LemmaCheck]:
     """Import every module of the ``lemmas`` package; return the registry in proof order."""
-    global _DISCOVERED
-    if not _DISCOVERED:
-        import lemmas
-
-        for info in sorted(pkgutil.iter_modules(lemmas.__path__), key=lambda m: m.name):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"lemmas.{info.name}")
-        _DISCOVERED = True
-    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
+    return default().discover()
 
 
 def get_check(lemma: str) -> LemmaCheck:
-    checks = discover()
-    if lemma not in checks:
-        raise invalid("lemma", "one of " + ", ".join(checks) if checks else "a registered lemma",
-                      lemma)
-    return checks[lemma]
+    return default().get(lemma)
 
 
 #: Samples a check pushes through its network at once, for the memory estimate made
@@ -167,47 +380,12 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | St
     ``config`` is a Config, a preset name, or None for the lemma's first default
     preset. ``seed`` is an integer seed or :class:`~verify.rng.Streams` (a sweep's
     task): the network and mask come from its ``weights`` and ``mask`` streams, the
-    check draws from its ``check`` stream. With ``catch=True`` a check that raises
+    check draws from its ``check`` stream (a check that declares ``reruns`` receives
+    them on ``task(j)``, :class:`Reruns`). With ``catch=True`` a check that raises
     gives an error result (the report's error row) instead of propagating.
     """
-    check = get_check(lemma)
-    if config is None:
-        config = next(iter(check.presets))
-    if isinstance(config, str):
-        config = get_preset(config)
-    if check.requires is not None:
-        reason = check.requires(config)
-        if reason:
-            raise VerifyError(f"lemma {lemma!r} does not apply to {config.name!r}: {reason}")
-    streams = Streams.of(seed)
-    seed_id = streams.seed if streams.seed is not None else str(streams)
-    expected = check.expected_on(config)
-    base_config = {"preset": config.name, **config.to_dict()}
-    finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick)
-    start = time.perf_counter()
-    try:
-        instance: Instance = config.instantiate(streams)
-        outcome = check.run(instance, rng=streams.check(), quick=quick)
-    except VerifyError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported, not hidden
-        if not catch:
-            raise
-        return CheckResult.from_error(check, config.name, seed_id, quick, exc,
-                                      time.perf_counter() - start, config=base_config,
-                                      expected=expected, finding=finding)
-    elapsed = time.perf_counter() - start
-    h = outcome.headline
-    criteria = (h,) + tuple(outcome.criteria)
-    return CheckResult(
-        lemma=lemma, preset=config.name, seed=seed_id, passed=outcome.passed,
-        expected=expected, statistic=float(h.statistic), bound=float(h.bound),
-        margin=float(h.margin), config={**base_config, "check": outcome.settings, "quick": quick},
-        details=outcome.details, elapsed_s=elapsed, version=__version__,
-        statement=check.statement, reference=check.reference, sense=h.sense,
-        n_samples=int(outcome.n_samples), criteria=criteria, table=outcome.table,
-        tables=dict(outcome.tables), quick=quick, finding=finding)
+    return default().run_check(lemma, config, seed=seed, quick=quick, catch=catch)
 
 
-__all__ = ["LemmaCheck", "KnownFinding", "register", "discover", "get_check", "run_check",
-           "require_memory", "CHECK_BATCH"]
+__all__ = ["LemmaCheck", "KnownFinding", "Registry", "Reruns", "DEFAULT", "default", "use",
+           "register", "discover", "get_check", "run_check", "require_memory", "CHECK_BATCH"]
