@@ -43,7 +43,9 @@ and a subsampling of rate r multiplies E[W_{+}^T W_{+}] by r. The gap reported i
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -589,234 +591,375 @@ def _single_thread_blas():
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - optional
-        import contextlib
-
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def descent_check(instance: Instance, *, rng, quick: bool) -> Outcome:
-    """Theorem 1 / Theorem 4 on one drawn network (MATH.md section 5)."""
-    with _single_thread_blas():
-        return _descent_check(instance, rng=rng, quick=quick)
-
-
-def _descent_check(instance: Instance, *, rng, quick: bool) -> Outcome:
-    import time
-
-    cfg = _settings(quick)
-    net, config = instance.network, instance.config
-    n0, d = net.spec.latent_dim, net.spec.depth
-    rho_d = rho(d)
-    timings = {}
+@contextlib.contextmanager
+def _timed(timings: dict, key: str):
+    """Adds the wall time of the block to ``timings[key]`` (details["timings_s"])."""
     t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+
+
+@dataclass
+class _Points:
+    """The points where the descent rate is measured, one row each: end points of the
+    two searches and unsearched shell samples (``search``: descent / critical / sample),
+    with their rates and distances to the balls (filled by :func:`_step_descent_rates`)."""
+
+    z: np.ndarray
+    s: np.ndarray
+    k: np.ndarray
+    search: np.ndarray
+    start: np.ndarray
+    n_critical: int
+    n_sample: int
+    evaluations: int
+    self_check: float
+    rate: np.ndarray | None = None
+    gnorm: np.ndarray | None = None
+    d_pos: np.ndarray | None = None
+    d_neg: np.ndarray | None = None
+    par: np.ndarray | None = None
+    perp: np.ndarray | None = None
+
+    @property
+    def stationary(self) -> np.ndarray:
+        return self.rate <= STAT_TOL
+
+    @property
+    def inside(self) -> np.ndarray:
+        return np.minimum(self.d_pos, self.d_neg) <= EPS_BALL
+
+    @property
+    def found(self) -> np.ndarray:
+        """Stationary end points of a search (shell samples excluded)."""
+        return self.stationary & (self.search != "sample")
+
+
+@dataclass
+class _Kinks:
+    """Kink points (a first-layer pre-activation exactly 0) and the exact one-sided
+    D_v J there, against one-sided finite differences (:func:`_step_kinks`)."""
+
+    s: np.ndarray
+    k: np.ndarray
+    units: np.ndarray
+    dist: np.ndarray
+    dd: np.ndarray
+    fd: np.ndarray
+    verified: np.ndarray
+    simple: np.ndarray
+
+    @property
+    def outside(self) -> np.ndarray:
+        """Usable kinks (exact zero verified, no rounding-residue neighbour) outside the balls."""
+        return (self.dist > EPS_BALL) & self.verified & self.simple
+
+
+@dataclass
+class _DwJ0:
+    """kappa(w) over random and adversarial unit w per (measurement, target) pair."""
+
+    s: np.ndarray
+    k: np.ndarray
+    kappa: np.ndarray
+    kappa_random: np.ndarray
+    kappa_adversarial: np.ndarray
+    identity_gap: float
+
+
+def check(instance: Instance, *, rng, quick: bool) -> Outcome:
+    """Theorem 1 / Theorem 4 on one drawn network (MATH.md section 5), one step per
+    sub-claim. The steps draw from ``rng`` in this order: it fixes the numbers."""
+    cfg = _settings(quick)
+    timings: dict[str, float] = {}
+    with _single_thread_blas():
+        with _timed(timings, "descent_s"):
+            problem, redrawn = _step_targets(instance, cfg, rng)
+        points = _step_search(problem, cfg, rng, timings)
+        with _timed(timings, "rates_s"):
+            _step_descent_rates(problem, points, cfg, rng)
+        rho_df = _step_rho(problem, points)
+        with _timed(timings, "kinks_s"):
+            kinks = _step_kinks(problem, cfg, rng)
+        with _timed(timings, "dwj0_s"):
+            dwj0 = _step_dwj0(problem, cfg, rng)
+        with _timed(timings, "gap_s"):
+            gap, sweep, slope = _step_surrogate(instance, problem, points, cfg, rng)
+        return _outcome(instance, problem, cfg, redrawn, points, rho_df, kinks, dwj0, gap,
+                        sweep, slope, timings)
+
+
+def _step_targets(instance: Instance, cfg: dict, rng) -> tuple[Problem, int]:
+    """The measurements, A = I (Theorem 1) and a subsampling (Theorem 4), and targets z*
+    with A G(z*) != 0 in each; returns the problem and the number of targets redrawn."""
+    net = instance.network
     masks, names = _measurements(instance, rng)
     # z* with A G(z*) = 0 in some measurement (e.g. U[0, 1] weights and z* <= 0) makes
     # y = 0 and J = ||A G(z)||^2 / 2; such draws are replaced (and counted).
-    pool = rng.normal(size=(8 * cfg["targets"], n0))
+    pool = rng.normal(size=(8 * cfg["targets"], net.spec.latent_dim))
     seen = np.all(np.any(masks[:, None, :] & (net.forward(pool) != 0)[None], axis=-1), axis=0)
     if seen.sum() < cfg["targets"]:
         raise ValueError("fewer than the needed targets z* with A G(z*) != 0 among "
                          f"{pool.shape[0]} draws")
     zstar = pool[np.flatnonzero(seen)[:cfg["targets"]]]
-    rejected_targets = int(np.flatnonzero(seen)[cfg["targets"] - 1] + 1 - cfg["targets"])
-    problem = Problem.build(net, masks, names, zstar)
-    S, K = masks.shape[0], zstar.shape[0]
+    redrawn = int(np.flatnonzero(seen)[cfg["targets"] - 1] + 1 - cfg["targets"])
+    return Problem.build(net, masks, names, zstar), redrawn
 
-    # --- searches ------------------------------------------------------------
-    zA0, sA, kA, kindA = _starts(problem, rng, cfg["radii"], cfg["dirs_per_radius"], False)
-    zA, evA, chkA = newton_search(problem, zA0, sA, kA, iters=cfg["gn_iters"], merit="value")
-    timings["descent_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    zB0, sB, kB, kindB = _starts(problem, rng, cfg["radii"], cfg["dirs_per_radius"], True)
-    zB, evB, chkB = newton_search(problem, zB0, sB, kB, iters=cfg["newton_iters"],
-                                  merit="gradnorm")
-    timings["critical_s"] = time.perf_counter() - t1
+
+def _step_search(problem: Problem, cfg: dict, rng, timings: dict) -> _Points:
+    """Candidate stationary points of J (Theorem 1, eq. (4)): damped Gauss-Newton runs
+    on J, Newton runs on ||grad J||^2 (also from near -rho z*), and shell samples."""
+    S, K = problem.masks.shape[0], problem.zstar.shape[0]
+    with _timed(timings, "descent_s"):
+        zA0, sA, kA, kindA = _starts(problem, rng, cfg["radii"], cfg["dirs_per_radius"], False)
+        zA, evA, chkA = newton_search(problem, zA0, sA, kA, iters=cfg["gn_iters"],
+                                      merit="value")
+    with _timed(timings, "critical_s"):
+        zB0, sB, kB, kindB = _starts(problem, rng, cfg["radii"], cfg["dirs_per_radius"], True)
+        zB, evB, chkB = newton_search(problem, zB0, sB, kB, iters=cfg["newton_iters"],
+                                      merit="gradnorm")
     # sampled points on shells (no search): the descent rate away from the balls
     nsh = cfg["shell_samples"]
     kC = np.tile(np.repeat(np.arange(K), nsh), S)
     sC = np.repeat(np.arange(S), K * nsh)
     radC = rng.choice(np.asarray(cfg["radii"]), size=kC.size)
-    zC = radC[:, None] * np.linalg.norm(zstar[kC], axis=-1, keepdims=True) * _unit(
-        rng.normal(size=(kC.size, n0)))
+    zC = radC[:, None] * np.linalg.norm(problem.zstar[kC], axis=-1, keepdims=True) * _unit(
+        rng.normal(size=(kC.size, problem.zstar.shape[1])))
+    return _Points(
+        z=np.concatenate([zA, zB, zC]), s=np.concatenate([sA, sB, sC]),
+        k=np.concatenate([kA, kB, kC]),
+        search=np.array(["descent"] * len(zA) + ["critical"] * len(zB) + ["sample"] * len(zC)),
+        start=np.concatenate([kindA, kindB, np.array(["shell"] * len(zC))]),
+        n_critical=int(len(zB)), n_sample=int(len(zC)), evaluations=int(evA + evB),
+        self_check=max(chkA, chkB))
 
-    t1 = time.perf_counter()
-    Z = np.concatenate([zA, zB, zC])
-    s_all, k_all = np.concatenate([sA, sB, sC]), np.concatenate([kA, kB, kC])
-    search = np.array(["descent"] * len(zA) + ["critical"] * len(zB) + ["sample"] * len(zC))
-    start_kind = np.concatenate([kindA, kindB, np.array(["shell"] * len(zC))])
-    rate, gnorm = descent_rates(problem, Z, s_all, k_all, rng, neighbours=cfg["neighbours"])
-    d_pos, d_neg = problem.distances(Z, k_all)
-    dist = np.minimum(d_pos, d_neg)
-    stationary = rate <= STAT_TOL
-    inside = dist <= EPS_BALL
-    par, perp = _project(Z, zstar[k_all])
-    timings["rates_s"] = time.perf_counter() - t1
 
-    found = stationary & (search != "sample")
-    eps_hat = float(dist[found].max()) if found.any() else float("nan")
-    n_out = int((found & ~inside).sum())
-    outside = ~inside
-    min_rate_out = float(rate[outside].min()) if outside.any() else float("inf")
-    min_grad_out = float(gnorm[outside].min()) if outside.any() else float("inf")
-    runs = search == "descent"
-    n_runs = int(runs.sum())
-    in_balls = int((runs & stationary & inside).sum())
-    at_zstar = int((runs & stationary & (d_pos <= EPS_BALL)).sum())
+def _step_descent_rates(problem: Problem, points: _Points, cfg: dict, rng) -> None:
+    """The steepest descent rate s(z) and the distances to B(z*, eps) and B(-rho z*, eps)
+    at every point (Theorem 1, eq. (4): s(z) > 0 outside the balls); fills ``points``."""
+    points.rate, points.gnorm = descent_rates(problem, points.z, points.s, points.k, rng,
+                                              neighbours=cfg["neighbours"])
+    points.d_pos, points.d_neg = problem.distances(points.z, points.k)
+    points.par, points.perp = _project(points.z, problem.zstar[points.k])
 
-    # --- empirical rho -------------------------------------------------------
-    gp, gm = net.forward(zstar), net.forward(-zstar)
-    rho_rows = []
+
+def _step_rho(problem: Problem, points: _Points) -> pd.DataFrame:
+    """Where the negative-side critical point sits, against rho_d (Theorem 1's rho, H&V):
+    the ray minimiser of J along -t z* and the searched point nearest -rho_d z*."""
+    S, K = problem.masks.shape[0], problem.zstar.shape[0]
+    gp, gm = problem.network.forward(problem.zstar), problem.network.forward(-problem.zstar)
+    stationary, rate, par = points.stationary, points.rate, points.par
+    rows = []
     for si in range(S):  # two measurements
-        m = masks[si]
+        m = problem.masks[si]
         num, den = np.sum(m * gp * gm, axis=-1), np.sum(m * gm * gm, axis=-1)
         ray = np.where(den > 0, np.maximum(num, 0.0) / np.where(den > 0, den, 1.0), np.nan)
         for kk in range(K):
-            sel = (s_all == si) & (k_all == kk) & (search != "sample") & (par < 0)
+            sel = (points.s == si) & (points.k == kk) & (points.search != "sample") & (par < 0)
             stat_sel = sel & stationary
             if stat_sel.any():
-                j = np.flatnonzero(stat_sel)[np.argmin(d_neg[stat_sel])]
+                j = np.flatnonzero(stat_sel)[np.argmin(points.d_neg[stat_sel])]
                 src = "stationary point"
             elif sel.any():
                 j = np.flatnonzero(sel)[np.argmin(rate[sel])]
                 src = "least-rate point (no stationary point on the negative side)"
             else:
                 j, src = None, "none"
-            rho_rows.append({"measurement": names[si], "target": kk, "rho_ray": float(ray[kk]),
-                             "rho_point": float(-par[j]) if j is not None else float("nan"),
-                             "point_rate": float(rate[j]) if j is not None else float("nan"),
-                             "point_perp": float(perp[j]) if j is not None else float("nan"),
-                             "point_source": src, "rho_d": rho_d})
-    rho_df = pd.DataFrame(rho_rows)
+            rows.append({"measurement": problem.mask_names[si], "target": kk,
+                         "rho_ray": float(ray[kk]),
+                         "rho_point": float(-par[j]) if j is not None else float("nan"),
+                         "point_rate": float(rate[j]) if j is not None else float("nan"),
+                         "point_perp": float(points.perp[j]) if j is not None else float("nan"),
+                         "point_source": src, "rho_d": rho(problem.d)})
+    return pd.DataFrame(rows)
 
-    # --- kinks ---------------------------------------------------------------
-    t1 = time.perf_counter()
+
+def _step_kinks(problem: Problem, cfg: dict, rng) -> _Kinks:
+    """At kinks of J (a first-layer unit exactly at 0), the exact one-sided D_v J(z) < 0
+    outside the balls (Theorem 1, eq. (4) where J is not differentiable)."""
+    net, zstar = problem.network, problem.zstar
+    S, K = problem.masks.shape[0], zstar.shape[0]
     nk = cfg["kink_points"]
     kK = np.tile(np.repeat(np.arange(K), nk), S)
     sK = np.repeat(np.arange(S), K * nk)
     radK = rng.choice(np.asarray(cfg["radii"]), size=kK.size)
     zK = radK[:, None] * np.linalg.norm(zstar[kK], axis=-1, keepdims=True) * _unit(
-        rng.normal(size=(kK.size, n0)))
+        rng.normal(size=(kK.size, net.spec.latent_dim)))
     units = rng.integers(0, net.spec.widths[1], size=kK.size)
     z0, ok, normals = kink_points(net, zK, units)
     z0, normals, sK, kK, units = z0[ok], normals[ok], sK[ok], kK[ok], units[ok]
-    ddk, fdk, verified, simple = kink_derivatives(problem, z0, normals, sK, kK, units)
+    dd, fd, verified, simple = kink_derivatives(problem, z0, normals, sK, kK, units)
     kp, kn = problem.distances(z0, kK)
-    usable = verified & simple
-    kout = (np.minimum(kp, kn) > EPS_BALL) & usable
-    best_dd = ddk.min(axis=1)
-    worst_kink = float(best_dd[kout].max()) if kout.any() else float("nan")
-    fd_rel = np.abs(fdk - ddk) / np.maximum(1.0, np.abs(ddk))
-    fd_err = float(np.max(fd_rel[usable])) if usable.any() else float("nan")
-    fd_err_degenerate = float(np.max(fd_rel[verified & ~simple])) \
-        if (verified & ~simple).any() else None
-    jump = np.abs(ddk[:, 0] - ddk[:, 1])
-    timings["kinks_s"] = time.perf_counter() - t1
+    return _Kinks(sK, kK, units, np.minimum(kp, kn), dd, fd, verified, simple)
 
-    # --- D_w J(0) ------------------------------------------------------------
-    t1 = time.perf_counter()
-    sP = np.repeat(np.arange(S), K)
-    kP = np.tile(np.arange(K), S)
+
+def _step_dwj0(problem: Problem, cfg: dict, rng) -> _DwJ0:
+    """D_w J(0) < 0 for every w != 0 (Theorem 1, eq. (5)): kappa(w) > 0 over random and
+    adversarial unit w, and the identity D_w J(0) = -<A G(z*), A G(w)>."""
+    S, K = problem.masks.shape[0], problem.zstar.shape[0]
+    sP, kP = np.repeat(np.arange(S), K), np.tile(np.arange(K), S)
     kap, kap_rand, kap_adv, id_gap = worst_w(problem, sP, kP, rng, n_random=cfg["w_random"],
                                              n_adv=cfg["w_adversarial"], steps=cfg["w_steps"])
-    kappa_min = float(kap.min())
-    pos_tol = float(POS_TOL_PER_TERM * net.spec.output_dim)
-    timings["dwj0_s"] = time.perf_counter() - t1
+    return _DwJ0(sP, kP, kap, kap_rand, kap_adv, id_gap)
 
-    # --- surrogate gap and width sweep ---------------------------------------
-    t1 = time.perf_counter()
+
+def _step_surrogate(instance: Instance, problem: Problem, points: _Points, cfg: dict, rng):
+    """grad J against H&V's surrogate c^2 r h_{z,z*} at every point, and the gap's decay
+    over a sweep of widths (proof outline: the WDC of Lemma Sup.2 makes grad J ~ h)."""
+    net, config = instance.network, instance.config
     law = config.weights if config.loader is None else None
-    gapv = surrogate_gap(net, law, masks, zstar, Z, s_all, k_all)
-    mask_rate = float(masks[1].mean())
+    gap = surrogate_gap(net, law, problem.masks, problem.zstar, points.z, points.s, points.k)
+    mask_rate = float(problem.masks[1].mean())
     sweep = _width_sweep(config, instance, mask_rate, cfg["widths"], cfg["gap_samples"], rng)
     slope = {}
     for name, grp in sweep.groupby("measurement"):
         if len(grp) >= 2:
-            slope[name] = float(np.polyfit(np.log(grp["block_rows"]), np.log(grp["gap_mean"]), 1)[0])
-    timings["gap_s"] = time.perf_counter() - t1
+            slope[name] = float(np.polyfit(np.log(grp["block_rows"]), np.log(grp["gap_mean"]),
+                                           1)[0])
+    return gap, sweep, slope
 
-    # --- tables, criteria ----------------------------------------------------
+
+def _outcome(instance, problem, cfg, redrawn, points, rho_df, kinks, dwj0, gap, sweep, slope,
+             timings) -> Outcome:
+    """The steps' criteria (headline: Theorem 1's balls), details and tables."""
+    net, config = instance.network, instance.config
+    law = config.weights if config.loader is None else None
+    names = np.array(problem.mask_names)
+    headline, point_criteria, point_details = _points_summary(problem, points)
+    kink_criteria, kink_details, kink_df = _kinks_summary(kinks, names)
+    w_criteria, w_details, w_df = _dwj0_summary(dwj0, names, net, cfg)
+    criteria = (point_criteria[0], *kink_criteria, *w_criteria, point_criteria[1])
     table = pd.DataFrame({
-        "search": search, "start": start_kind, "measurement": np.array(names)[s_all],
-        "target": k_all, "par": par, "perp": perp, "dist_zstar": d_pos, "dist_neg": d_neg,
-        "rate": rate, "grad_norm": gnorm, "stationary": stationary, "in_balls": inside,
-        "surrogate_gap": gapv})
-    kink_df = pd.DataFrame({
-        "measurement": np.array(names)[sK], "target": kK, "unit": units,
-        "dist": np.minimum(kp, kn), "dd_inactive_grad": ddk[:, 0], "dd_active_grad": ddk[:, 1],
-        "fd_inactive_grad": fdk[:, 0], "fd_active_grad": fdk[:, 1], "verified": verified,
-        "simple": simple})
-    w_df = pd.DataFrame({"measurement": np.array(names)[sP], "target": kP,
-                         "kappa_random_min": kap_rand, "kappa_adversarial_min": kap_adv})
-    lo, hi = wilson_interval(in_balls, n_runs)
-    lo0, hi0 = wilson_interval(at_zstar, n_runs)
-    stat_sc = max(chkA, chkB)
-    self_tol = float(SELF_TOL)
-    headline = Criterion(
-        "eps_hat", eps_hat, EPS_BALL, "<=",
-        "largest ||z - c|| / ||z*|| of a found stationary point, c the nearer of z*, "
-        f"-rho_d z* (rho_{d} = {rho_d:.4f})")
-    criteria = (
-        Criterion("min_rate_outside_balls", min_rate_out, STAT_TOL, ">=",
-                  "smallest normalised steepest-descent rate s(z) at searched and sampled "
-                  "points outside the balls (stationary means s <= STAT_TOL)"),
-        Criterion("worst_kink_dd", worst_kink, -STAT_TOL, "<=",
-                  "largest over kink points outside the balls of min_v D_v J(z0) / (L ||z*||)"),
-        Criterion("kink_fd_discrepancy", fd_err, FD_TOL, "<=",
-                  "|one-sided finite difference - exact D_v J| / max(L ||z*||, |D_v J|) at "
-                  "the simple kinks (no other pre-activation a rounding residue of 0)"),
-        Criterion("min_kappa_w", kappa_min, pos_tol, ">=",
-                  "min over random and adversarial unit w of <A G(z*), A G(w)> ||z*|| / "
-                  "||A G(z*)||^2 (D_w J(0) < 0 iff > 0)"),
-        Criterion("dwj0_identity_gap", id_gap, 0.0, "==",
-                  "max |D_w J(0) + <A G(z*), A G(w)>| (exact for ReLU without bias)"),
-        Criterion("gradient_self_check", stat_sc, self_tol, "<=",
-                  "max ||grad J - J_G^T A^T r|| / (L ||z*||): reverse mode vs tangent passes"),
-    )
-    n_samples = int(len(Z))
+        "search": points.search, "start": points.start, "measurement": names[points.s],
+        "target": points.k, "par": points.par, "perp": points.perp,
+        "dist_zstar": points.d_pos, "dist_neg": points.d_neg, "rate": points.rate,
+        "grad_norm": points.gnorm, "stationary": points.stationary,
+        "in_balls": points.inside, "surrogate_gap": gap})
     details = {
         **_scope(config),
-        "rho_d": rho_d, "eps_ball": EPS_BALL, "stat_tol": STAT_TOL,
-        "targets_redrawn_for_zero_measurement": rejected_targets,
-        "measurements": names, "targets": K,
-        "n_descent_runs": n_runs, "n_critical_runs": int(len(zB)),
-        "n_shell_samples": int(len(zC)),
-        "n_stationary_found": int(found.sum()), "n_stationary_outside_balls": n_out,
-        "descent_runs_ending_stationary_in_balls": in_balls,
-        "descent_in_balls_rate_ci95": [lo, hi],
-        "descent_runs_ending_at_zstar": at_zstar, "descent_at_zstar_rate_ci95": [lo0, hi0],
-        "failure_prob_upper95": zero_failure_bound(n_runs) if in_balls == n_runs else None,
-        "stationary_near_negative": int((found & (d_neg <= EPS_BALL)).sum()),
-        "min_rate_outside_balls": min_rate_out,
-        "min_grad_norm_outside_over_zstar": min_grad_out,
+        "rho_d": rho(problem.d), "eps_ball": EPS_BALL, "stat_tol": STAT_TOL,
+        "targets_redrawn_for_zero_measurement": redrawn,
+        "measurements": list(problem.mask_names), "targets": int(problem.zstar.shape[0]),
+        **point_details,
         "rho_ray_mean": float(np.nanmean(rho_df["rho_ray"])),
-        "rho_ray_range": [float(np.nanmin(rho_df["rho_ray"])), float(np.nanmax(rho_df["rho_ray"]))],
+        "rho_ray_range": [float(np.nanmin(rho_df["rho_ray"])),
+                          float(np.nanmax(rho_df["rho_ray"]))],
         "rho_point_mean": float(np.nanmean(rho_df["rho_point"])),
         "rho_table": rho_df,
         "surrogate_scale_c2": weight_scale(net, law),
-        "surrogate_gap_mean": float(gapv.mean()), "surrogate_gap_max": float(gapv.max()),
+        "surrogate_gap_mean": float(gap.mean()), "surrogate_gap_max": float(gap.max()),
         "surrogate_gap_slope_vs_block_rows": slope,
-        "kink_points": int(len(z0)), "kink_points_verified": int(verified.sum()),
-        "kink_points_outside_balls": int(kout.sum()),
-        "kink_points_degenerate": int((verified & ~simple).sum()),
-        "kink_fd_discrepancy_degenerate": fd_err_degenerate,
-        "kink_jump_median": float(np.median(jump)) if jump.size else float("nan"),
-        "kink_fd_step": FD_STEP,
-        "kappa_min": kappa_min, "kappa_random_min": float(kap_rand.min()),
-        "kappa_adversarial_min": float(kap_adv.min()), "w_tested": int(
-            len(sP) * (cfg["w_random"] + cfg["w_adversarial"] * cfg["w_steps"])),
-        "newton_evaluations": int(evA + evB), "timings_s": timings,
+        **kink_details, **w_details,
+        "newton_evaluations": points.evaluations, "timings_s": timings,
     }
-    return Outcome(headline=headline, criteria=criteria, n_samples=n_samples, details=details,
-                   table=table, tables={"width_sweep": sweep, "rho": rho_df, "kinks": kink_df,
-                                        "w": w_df},
+    return Outcome(headline=headline, criteria=criteria, n_samples=int(len(points.z)),
+                   details=details, table=table,
+                   tables={"width_sweep": sweep, "rho": rho_df, "kinks": kink_df, "w": w_df},
                    settings={**cfg, "eps_ball": EPS_BALL, "stat_tol": STAT_TOL,
                              "fd_step": FD_STEP, "fd_tol": FD_TOL, "delta": DELTA,
                              "mask_rate_added": MASK_RATE})
 
 
+def _points_summary(problem: Problem, points: _Points):
+    """Headline eps_hat (stationary points in the balls), the least descent rate outside
+    them and the gradient self-check; with the search's counts for the details."""
+    d, rate, gnorm = problem.d, points.rate, points.gnorm
+    stationary, inside, found = points.stationary, points.inside, points.found
+    dist = np.minimum(points.d_pos, points.d_neg)
+    eps_hat = float(dist[found].max()) if found.any() else float("nan")
+    outside = ~inside
+    min_rate_out = float(rate[outside].min()) if outside.any() else float("inf")
+    runs = points.search == "descent"
+    n_runs = int(runs.sum())
+    in_balls = int((runs & stationary & inside).sum())
+    at_zstar = int((runs & stationary & (points.d_pos <= EPS_BALL)).sum())
+    headline = Criterion(
+        "eps_hat", eps_hat, EPS_BALL, "<=",
+        "largest ||z - c|| / ||z*|| of a found stationary point, c the nearer of z*, "
+        f"-rho_d z* (rho_{d} = {rho(d):.4f})")
+    criteria = (
+        Criterion("min_rate_outside_balls", min_rate_out, STAT_TOL, ">=",
+                  "smallest normalised steepest-descent rate s(z) at searched and sampled "
+                  "points outside the balls (stationary means s <= STAT_TOL)"),
+        Criterion("gradient_self_check", points.self_check, float(SELF_TOL), "<=",
+                  "max ||grad J - J_G^T A^T r|| / (L ||z*||): reverse mode vs tangent passes"))
+    lo, hi = wilson_interval(in_balls, n_runs)
+    lo0, hi0 = wilson_interval(at_zstar, n_runs)
+    details = {
+        "n_descent_runs": n_runs, "n_critical_runs": points.n_critical,
+        "n_shell_samples": points.n_sample,
+        "n_stationary_found": int(found.sum()),
+        "n_stationary_outside_balls": int((found & ~inside).sum()),
+        "descent_runs_ending_stationary_in_balls": in_balls,
+        "descent_in_balls_rate_ci95": [lo, hi],
+        "descent_runs_ending_at_zstar": at_zstar, "descent_at_zstar_rate_ci95": [lo0, hi0],
+        "failure_prob_upper95": zero_failure_bound(n_runs) if in_balls == n_runs else None,
+        "stationary_near_negative": int((found & (points.d_neg <= EPS_BALL)).sum()),
+        "min_rate_outside_balls": min_rate_out,
+        "min_grad_norm_outside_over_zstar": float(gnorm[outside].min()) if outside.any()
+        else float("inf")}
+    return headline, criteria, details
+
+
+def _kinks_summary(kinks: _Kinks, names: np.ndarray):
+    """The largest least D_v J at kinks outside the balls and the finite-difference
+    cross-check at the simple kinks; details and the kink table."""
+    kout, usable = kinks.outside, kinks.verified & kinks.simple
+    degenerate = kinks.verified & ~kinks.simple
+    worst_kink = float(kinks.dd.min(axis=1)[kout].max()) if kout.any() else float("nan")
+    fd_rel = np.abs(kinks.fd - kinks.dd) / np.maximum(1.0, np.abs(kinks.dd))
+    fd_err = float(np.max(fd_rel[usable])) if usable.any() else float("nan")
+    jump = np.abs(kinks.dd[:, 0] - kinks.dd[:, 1])
+    criteria = (
+        Criterion("worst_kink_dd", worst_kink, -STAT_TOL, "<=",
+                  "largest over kink points outside the balls of min_v D_v J(z0) / (L ||z*||)"),
+        Criterion("kink_fd_discrepancy", fd_err, FD_TOL, "<=",
+                  "|one-sided finite difference - exact D_v J| / max(L ||z*||, |D_v J|) at "
+                  "the simple kinks (no other pre-activation a rounding residue of 0)"))
+    details = {
+        "kink_points": int(len(kinks.dd)), "kink_points_verified": int(kinks.verified.sum()),
+        "kink_points_outside_balls": int(kout.sum()),
+        "kink_points_degenerate": int(degenerate.sum()),
+        "kink_fd_discrepancy_degenerate": float(np.max(fd_rel[degenerate]))
+        if degenerate.any() else None,
+        "kink_jump_median": float(np.median(jump)) if jump.size else float("nan"),
+        "kink_fd_step": FD_STEP}
+    table = pd.DataFrame({
+        "measurement": names[kinks.s], "target": kinks.k, "unit": kinks.units,
+        "dist": kinks.dist, "dd_inactive_grad": kinks.dd[:, 0],
+        "dd_active_grad": kinks.dd[:, 1], "fd_inactive_grad": kinks.fd[:, 0],
+        "fd_active_grad": kinks.fd[:, 1], "verified": kinks.verified, "simple": kinks.simple})
+    return criteria, details, table
+
+
+def _dwj0_summary(dwj0: _DwJ0, names: np.ndarray, net: Network, cfg: dict):
+    """min kappa(w) > 0 (rounding tolerance of an n_d-term sum) and the exact identity
+    for D_w J(0); details and the per-pair table."""
+    kappa_min = float(dwj0.kappa.min())
+    criteria = (
+        Criterion("min_kappa_w", kappa_min, float(POS_TOL_PER_TERM * net.spec.output_dim), ">=",
+                  "min over random and adversarial unit w of <A G(z*), A G(w)> ||z*|| / "
+                  "||A G(z*)||^2 (D_w J(0) < 0 iff > 0)"),
+        Criterion("dwj0_identity_gap", dwj0.identity_gap, 0.0, "==",
+                  "max |D_w J(0) + <A G(z*), A G(w)>| (exact for ReLU without bias)"))
+    details = {
+        "kappa_min": kappa_min, "kappa_random_min": float(dwj0.kappa_random.min()),
+        "kappa_adversarial_min": float(dwj0.kappa_adversarial.min()),
+        "w_tested": int(len(dwj0.s) * (cfg["w_random"] + cfg["w_adversarial"] * cfg["w_steps"]))}
+    table = pd.DataFrame({"measurement": names[dwj0.s], "target": dwj0.k,
+                          "kappa_random_min": dwj0.kappa_random,
+                          "kappa_adversarial_min": dwj0.kappa_adversarial})
+    return criteria, details, table
+
+
 # ------------------------------------------------------------------ figure
-def stationary_points_figure(result):
+def figure_stationary_points(result):
     """Stationary points found and the two balls, in the plane spanned by z* and each
     point's own perpendicular direction (coordinates / ||z*||); searched points that
     are not stationary in grey. Drawn from ``result.table`` and ``result.details``."""
@@ -845,7 +988,7 @@ def stationary_points_figure(result):
     return fig
 
 
-def width_sweep_figure(result):
+def figure_width_sweep(result):
     """The gap ||grad J - c^2 r h|| / (c^2 r ||z*||) against the last block's rows."""
     import matplotlib.pyplot as plt
 
@@ -864,7 +1007,7 @@ def width_sweep_figure(result):
 
 
 # -------------------------------------------------------------- strategies
-def passing_configs():
+def configs():
     """Small expansive 2-layer stride = kernel ReLU networks: every block at least 16
     times taller than wide, C_i l^dims >= 4 C_{i-1} log C_{i-1}, and at least 24
     channels per position after the first layer; Gaussian N(0, 1/(C_i l^dims)), full
@@ -886,7 +1029,7 @@ def passing_configs():
                                          "generated expansive stride=kernel network"))
 
 
-def failing_configs():
+def counter_configs():
     """The Fig. 4(d) counter-example on generated architectures: U[0, 1] weights make
     G vanish on the negative orthant, a flat region of stationary points."""
     from verify.measurements import MaskSpec
@@ -902,6 +1045,9 @@ def failing_configs():
                                          counterexample=True))
 
 
+FIGURES = (figure_stationary_points, figure_width_sweep)
+FINDINGS = ()
+
 register(
     "descent",
     statement="every stationary point of J lies in B(z*, eps||z*||) or B(-rho z*, eps||z*||), "
@@ -916,7 +1062,7 @@ register(
              "paper-fig4": "pass",
              "paper-fig4-uniform01": "fail"},
     requires=_piecewise_linear,
-    figures=(stationary_points_figure, width_sweep_figure),
-    order=50, strategy=passing_configs, counter_strategy=failing_configs,
-)(descent_check)
+    figures=FIGURES,
+    order=50, strategy=configs, counter_strategy=counter_configs,
+)(check)
 

@@ -35,7 +35,7 @@ RHO_TOL = 0.03
 
 
 @settings(max_examples=4)
-@given(config=D.passing_configs(), seed=seeds())
+@given(config=D.configs(), seed=seeds())
 def test_no_stationary_point_outside_the_balls(config, seed):
     """Theorem 1 holds with high probability: a draw may fail only with the known
     finite-width signature, and then rarely on its architecture (test_common.py)."""
@@ -65,7 +65,7 @@ def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
     config = Config.load(path)
     assert config.spec == FINDING_SPEC
     assert config.weights == WeightLaw("gaussian") and config.mask.kind == "full"
-    # inside the domain of D.passing_configs (the architectures Theorem 1 is tested on)
+    # inside the domain of D.configs (the architectures Theorem 1 is tested on)
     assert min(FINDING_SPEC.expansions()) >= 16 and FINDING_SPEC.channels[1] >= 24
     assert all(e >= 4.0 for e in FINDING_SPEC.expansivity())
     res = run_check("descent", config, seed=FINDING_SEED, quick=True)
@@ -78,7 +78,7 @@ def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
 
 
 @settings(max_examples=3)
-@given(config=D.failing_configs(), seed=seeds())
+@given(config=D.counter_configs(), seed=seeds())
 def test_uniform01_counterexample_fails(config, seed):
     res = run_check("descent", config, seed=seed, quick=True)
     assert res.expected == "fail"
