@@ -517,7 +517,7 @@ def _layer_inputs(net, i: int, n: int, rng) -> np.ndarray:
     return activations.apply(layer.activation, pre, layer.slope)
 
 
-def _passing_configs():
+def configs():
     from hypothesis import strategies as st
 
     from verify.presets import Config
@@ -534,7 +534,7 @@ def _passing_configs():
                      archs)
 
 
-def _failing_configs():
+def counter_configs():
     from hypothesis import strategies as st
 
     from verify.presets import Config
@@ -554,7 +554,7 @@ def _failing_configs():
                                       counterexample=True), wide))
 
 
-def _figure_scaling(result):
+def figure_scaling(result):
     """eps_hat against the expansion m / (k log k), log-log, with the fitted slope line
     and the a priori bound; drawn from ``result.tables["scaling"]`` only."""
     import matplotlib.pyplot as plt
@@ -587,14 +587,6 @@ def _figure_scaling(result):
     return fig
 
 
-@register("concentration",
-          statement="||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 <= eps(m, k) = sqrt(6 k log m / m) for "
-                    "every layer's block, with E[B_{+,u}^T B_{+,v}] = Q_{u,v} and eps_hat ~ m^-1/2",
-          reference="Lemma Sup.2 (H&V's WDC)",
-          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
-                   "paper-fig4-uniform01": "fail"},
-          figures=(_figure_scaling,), order=20, strategy=_passing_configs,
-          counter_strategy=_failing_configs, requires=None)
 def check(instance, *, rng, quick):
     """The WDC on every layer's dense block B_i, its expectation, its conv form and
     its scaling (Lemma Sup.2; MATH.md section 3).
@@ -622,89 +614,35 @@ def check(instance, *, rng, quick):
 
 
 def _check(instance, *, rng, quick):
-    from .permutation import exact_block_identity
-
     budget = BUDGETS[bool(quick)]
     net, config = instance.network, instance.config
     spec = net.spec
     draw = unit_sampler(config)
-    streams = rng.spawn(3 * spec.depth + 1)
-    criteria, tables, layers_info, pair_tables, conv_rows = [], {}, [], [], []
+    streams = rng.spawn(3 * spec.depth + 1)  # per layer: pairs, conv form, Monte Carlo
+    heads, criteria, layers_info, pair_tables, conv_rows = [], [], [], [], []
     mc_tables, mc_info = [], {}
-    heads = []
     for i in range(spec.depth):
         r_pairs, r_conv, r_mc = streams[3 * i: 3 * i + 3]
-        B_raw = net.dense_block(i)
-        m, k = B_raw.shape
-        s2, how = second_moment(config, spec, i, B_raw)
-        scale = 1.0 / math.sqrt(m * s2)
-        B = scale * B_raw
-        e, tbl, summ = eps_hat(B, r_pairs, budget)
-        bound = eps_bound(m, k)
-        pair_tables.append(tbl.assign(layer=i + 1, m=m, k=k))
-        rand = tbl[tbl["kind"] == "random"]["deviation"]
-        over = int((rand > bound).sum())
-        lo, hi = wilson_interval(over, len(rand))
-        info = {"layer": i + 1, "m": m, "k": k, "expansion": expansion(m, k),
-                "m_over_k": m / k, "eps_hat": e, "bound": bound, "scale": scale,
-                "normalisation": how, **summ,
-                "random_pairs_over_bound": over,
-                "random_pairs_over_bound_wilson95": [lo, hi]}
-        heads.append(Criterion(f"layer{i + 1}_eps_hat", e, bound, "<=",
-                               note=f"m = {m}, k = {k}, {summ['pairs']} pairs"))
-        criteria.append(Criterion(f"layer{i + 1}_hv_norm2", summ["max_norm2_B_plus_u"],
-                                  0.5 + bound, "<=", note="max ||B_{+,u}||^2 <= 1/2 + eps"))
-        # conv form on the whole sparse layer
-        holds, _, _ = exact_block_identity(net.layer_matrix(i), B_raw, spec.sizes[i] ** spec.dims)
-        if holds:
-            n = budget["conv_pairs"]
-            X = np.vstack([r_conv.normal(size=(n // 2, spec.widths[i])),
-                           _layer_inputs(net, i, n - n // 2, r_conv)])
-            Y = np.vstack([r_conv.normal(size=(n // 2, spec.widths[i])),
-                           _layer_inputs(net, i, n - n // 2, r_conv)])
-            rows = conv_form(net, i, X, Y, scale)
-            conv_rows.extend(rows)
-            worst = max(float("inf") if r["off_block_nonzeros"] else r["max_err_over_tol"]
-                        for r in rows)
-            criteria.append(Criterion(f"layer{i + 1}_conv_form_err_over_rounding", worst, 1.0,
-                                      "<=", note="W_{+,x}^T W_{+,y} = blockdiag_p "
-                                      "B_{+,x_p}^T B_{+,y_p}, tolerance m * 2 eps |B|^T|B|"))
-            info["conv_form"] = {
-                "pairs": len(rows), "positions": rows[0]["positions"],
-                "max_err_over_rounding_tol": worst,
-                "max_dev_from_blockdiag_Q": max(r["dev_from_blockdiag_Q"] for r in rows),
-                "max_dev_from_whole_vector_Q": max(r["dev_from_whole_vector_Q"] for r in rows)}
-        else:
-            info["conv_form"] = {"applies": False,
-                                 "reason": "no identical-block form (overlapping stride or "
-                                           "padding): see the permutation check"}
-        # Monte Carlo of the expectation, once per distinct k
-        if k not in mc_info:
-            mi, mt = monte_carlo(draw, k, r_mc, sizes=budget["mc_sizes"], reps=budget["mc_reps"])
-            mc_info[k] = mi
-            mc_tables.append(mt.assign(k=k))
-            criteria.append(Criterion(f"mc_max_abs_z_k{k}", mi["max_abs_z"], mi["z_critical"],
-                                      "<=", note=f"E[B_+u^T B_+v] = Q, {mi['entries_tested']} "
-                                      f"entries, alpha {MC_ALPHA} (Bonferroni), "
-                                      f"{mi['pooled_rows']} rows"))
-            criteria.append(Criterion(f"mc_slope_dev_k{k}", abs(mi["slope"] - SLOPE_TARGET),
-                                      SLOPE_WINDOW, "<=", note=f"MC error ~ N^{mi['slope']:.3f}"))
+        head, hv, info, pairs, block = _step_block_wdc(net, config, i, r_pairs, budget)
+        heads.append(head)
+        criteria.append(hv)
+        pair_tables.append(pairs)
+        conv, info["conv_form"], rows = _step_conv_form(net, i, *block, r_conv, budget)
+        criteria.extend(conv)
+        conv_rows.extend(rows)
+        k = info["k"]
+        if k not in mc_info:  # the expectation depends on k only: once per distinct k
+            mc, mc_info[k], table = _step_expectation(draw, k, r_mc, budget)
+            criteria.extend(mc)
+            mc_tables.append(table)
         layers_info.append(info)
-    # scaling sweep at the first layer's k
-    k_s = int(np.clip(spec.channels[0], *SWEEP_K))
-    sc_table, sc_info = scaling_sweep(draw, k_s, streams[-1], ratios=budget["ratios"],
-                                      reps=budget["scaling_reps"], budget=budget)
-    criteria.append(Criterion("scaling_slope_dev", abs(sc_info["slope"] - SLOPE_TARGET),
-                              SLOPE_WINDOW, "<=",
-                              note=f"eps_hat ~ m^{sc_info['slope']:.3f} (k = {k_s}); "
-                                   "window [-0.65, -0.35]"))
-    tables["scaling"] = sc_table
-    tables["monte_carlo"] = pd.concat(mc_tables, ignore_index=True)
+    slope, sc_table, sc_info = _step_scaling(draw, spec, streams[-1], budget)
+    criteria.append(slope)
+    tables = {"scaling": sc_table, "monte_carlo": pd.concat(mc_tables, ignore_index=True)}
     if conv_rows:
         tables["conv_form"] = pd.DataFrame(conv_rows)
     # headline: the layer with the least room (largest eps_hat / bound)
     worst = max(range(len(heads)), key=lambda j: heads[j].statistic / heads[j].bound)
-    headline = heads[worst]
     criteria = [h for j, h in enumerate(heads) if j != worst] + criteria
     details = {"layers": layers_info, "monte_carlo": {str(k): v for k, v in mc_info.items()},
                "scaling": sc_info,
@@ -716,9 +654,101 @@ def _check(instance, *, rng, quick):
     settings = {k_: (list(v) if isinstance(v, tuple) else v) for k_, v in budget.items()}
     settings.update({"mc_alpha": MC_ALPHA, "slope_window": [SLOPE_TARGET - SLOPE_WINDOW,
                                                             SLOPE_TARGET + SLOPE_WINDOW],
-                     "sweep_k": k_s, "rounding": ROUNDING})
-    n_samples = int(sum(len(t) for t in pair_tables))
-    return Outcome(headline=headline, criteria=tuple(criteria), n_samples=n_samples,
-                   details=details, table=pd.concat(pair_tables, ignore_index=True),
-                   tables=tables, settings=settings)
+                     "sweep_k": sc_info["k"], "rounding": ROUNDING})
+    return Outcome(headline=heads[worst], criteria=tuple(criteria),
+                   n_samples=int(sum(len(t) for t in pair_tables)), details=details,
+                   table=pd.concat(pair_tables, ignore_index=True), tables=tables,
+                   settings=settings)
 
+
+def _step_block_wdc(net, config, i: int, rng, budget: dict):
+    """The WDC on layer i's dense block B_i, eps_hat <= eps(m, k), and max ||B_{+,u}||^2
+    <= 1/2 + eps (Lemma Sup.2, H&V's WDC). Returns the two criteria, the layer's details,
+    its pair table and (B_raw, scale) for the conv form."""
+    spec = net.spec
+    B_raw = net.dense_block(i)
+    m, k = B_raw.shape
+    s2, how = second_moment(config, spec, i, B_raw)
+    scale = 1.0 / math.sqrt(m * s2)
+    e, tbl, summ = eps_hat(scale * B_raw, rng, budget)
+    bound = eps_bound(m, k)
+    rand = tbl[tbl["kind"] == "random"]["deviation"]
+    over = int((rand > bound).sum())
+    lo, hi = wilson_interval(over, len(rand))
+    info = {"layer": i + 1, "m": m, "k": k, "expansion": expansion(m, k),
+            "m_over_k": m / k, "eps_hat": e, "bound": bound, "scale": scale,
+            "normalisation": how, **summ,
+            "random_pairs_over_bound": over,
+            "random_pairs_over_bound_wilson95": [lo, hi]}
+    head = Criterion(f"layer{i + 1}_eps_hat", e, bound, "<=",
+                     note=f"m = {m}, k = {k}, {summ['pairs']} pairs")
+    hv = Criterion(f"layer{i + 1}_hv_norm2", summ["max_norm2_B_plus_u"], 0.5 + bound, "<=",
+                   note="max ||B_{+,u}||^2 <= 1/2 + eps")
+    return head, hv, info, tbl.assign(layer=i + 1, m=m, k=k), (B_raw, scale)
+
+
+def _step_conv_form(net, i: int, B_raw, scale: float, rng, budget: dict):
+    """On the whole sparse layer, W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p}
+    to rounding (Lemma Sup.2 after the permutation of Fig. 2(b)); not applicable without
+    the identical-block form. Returns (criteria, conv-form details, rows)."""
+    from .permutation import exact_block_identity
+
+    spec = net.spec
+    holds, _, _ = exact_block_identity(net.layer_matrix(i), B_raw, spec.sizes[i] ** spec.dims)
+    if not holds:
+        return (), {"applies": False, "reason": "no identical-block form (overlapping stride "
+                                                "or padding): see the permutation check"}, []
+    n = budget["conv_pairs"]
+    X = np.vstack([rng.normal(size=(n // 2, spec.widths[i])),
+                   _layer_inputs(net, i, n - n // 2, rng)])
+    Y = np.vstack([rng.normal(size=(n // 2, spec.widths[i])),
+                   _layer_inputs(net, i, n - n // 2, rng)])
+    rows = conv_form(net, i, X, Y, scale)
+    worst = max(float("inf") if r["off_block_nonzeros"] else r["max_err_over_tol"]
+                for r in rows)
+    criterion = Criterion(f"layer{i + 1}_conv_form_err_over_rounding", worst, 1.0, "<=",
+                          note="W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p}, "
+                               "tolerance m * 2 eps |B|^T|B|")
+    info = {"pairs": len(rows), "positions": rows[0]["positions"],
+            "max_err_over_rounding_tol": worst,
+            "max_dev_from_blockdiag_Q": max(r["dev_from_blockdiag_Q"] for r in rows),
+            "max_dev_from_whole_vector_Q": max(r["dev_from_whole_vector_Q"] for r in rows)}
+    return (criterion,), info, rows
+
+
+def _step_expectation(draw, k: int, rng, budget: dict):
+    """E[B_{+,u}^T B_{+,v}] = Q_{u,v} by Monte Carlo, error ~ N^-1/2 (Lemma Sup.2).
+    Returns (criteria, Monte Carlo details, table)."""
+    mi, mt = monte_carlo(draw, k, rng, sizes=budget["mc_sizes"], reps=budget["mc_reps"])
+    criteria = (
+        Criterion(f"mc_max_abs_z_k{k}", mi["max_abs_z"], mi["z_critical"], "<=",
+                  note=f"E[B_+u^T B_+v] = Q, {mi['entries_tested']} entries, alpha "
+                       f"{MC_ALPHA} (Bonferroni), {mi['pooled_rows']} rows"),
+        Criterion(f"mc_slope_dev_k{k}", abs(mi["slope"] - SLOPE_TARGET), SLOPE_WINDOW, "<=",
+                  note=f"MC error ~ N^{mi['slope']:.3f}"))
+    return criteria, mi, mt.assign(k=k)
+
+
+def _step_scaling(draw, spec, rng, budget: dict):
+    """eps_hat ~ m^-1/2 over a sweep of widths at the first layer's k (Lemma Sup.2's
+    eps(m, k) ~ sqrt(k log m / m)). Returns (criterion, table, details)."""
+    k_s = int(np.clip(spec.channels[0], *SWEEP_K))
+    table, info = scaling_sweep(draw, k_s, rng, ratios=budget["ratios"],
+                                reps=budget["scaling_reps"], budget=budget)
+    criterion = Criterion("scaling_slope_dev", abs(info["slope"] - SLOPE_TARGET), SLOPE_WINDOW,
+                          "<=", note=f"eps_hat ~ m^{info['slope']:.3f} (k = {k_s}); "
+                                     "window [-0.65, -0.35]")
+    return criterion, table, info
+
+
+FIGURES = (figure_scaling,)
+FINDINGS = ()
+
+register("concentration",
+         statement="||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 <= eps(m, k) = sqrt(6 k log m / m) for "
+                   "every layer's block, with E[B_{+,u}^T B_{+,v}] = Q_{u,v} and eps_hat ~ m^-1/2",
+         reference="Lemma Sup.2 (H&V's WDC)",
+         presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
+                  "paper-fig4-uniform01": "fail"},
+         check=check, configs=configs, counter_configs=counter_configs,
+         figures=FIGURES, findings=FINDINGS, cost=2.0, requires=None)

@@ -13,6 +13,7 @@ from lemmas._formulas import M, Q
 from lemmas.concentration import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
                                   eps_bound, masked_gram, monte_carlo, structured_pairs,
                                   unit_sampler)
+from test_common import assert_check_holds
 from verify.presets import Config
 from verify.registry import run_check
 from verify.spec import block_spec
@@ -186,16 +187,14 @@ def test_same_seed_same_result():
 @settings(max_examples=4)
 @given(st.data())
 def test_registered_strategies_give_the_stated_verdicts(data):
-    """Configurations from ``strategy`` pass and from ``counter_strategy`` fail (quick)."""
+    """Configurations from ``configs`` pass and from ``counter_configs`` fail (quick)."""
     from verify.registry import get_check
-
-    from test_common import assert_check_holds
 
     chk = get_check("concentration")
     # Lemma Sup.2 holds with high probability: a rare known small-block failure is judged
     # as in the common test (test_common.py, WHP_SIGNATURES)
-    assert_check_holds(chk, data.draw(chk.strategy()), 0)
-    assert not run_check("concentration", data.draw(chk.counter_strategy()), quick=True).passed
+    assert_check_holds(chk, data.draw(chk.configs()), 0)
+    assert not run_check("concentration", data.draw(chk.counter_configs()), quick=True).passed
 
 
 #: The known finding (README, "Tests and Hypothesis profiles"): on the smallest blocks the
