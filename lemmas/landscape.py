@@ -210,7 +210,7 @@ def _requires(config) -> str | None:
     return None
 
 
-def _passing_configs():
+def configs():
     """Fig. 4 architecture (2 -> 16 ch -> 1 ch, k5 s3) with a leaky ReLU or ReLU and
     N(0, 1) weights, fully observed: the lemma's conditions (zero-mean Gaussian)."""
     from hypothesis import strategies as st
@@ -229,7 +229,7 @@ def _passing_configs():
     return st.builds(build, st.sampled_from(("leaky_relu",)), st.integers(8, 16))
 
 
-def _failing_configs():
+def counter_configs():
     """The Fig. 4 architecture with ReLU and U[0, 1] weights (Fig. 4(d)): the latents
     with non-positive layer-1 pre-activations are all mapped to 0 (a flat region)."""
     from hypothesis import strategies as st
@@ -277,7 +277,7 @@ class _ExplicitJ:
         return 0.5 * np.sum(r * r, axis=-1)
 
 
-def landscape_figure(result):
+def figure_landscape(result):
     """The Fig. 4 panel of one result: log10(1 + J) on the grid, z*, -rho_d z*, the
     grid minima and the flat (collapsed) region, drawn from the result's tables only."""
     import matplotlib.pyplot as plt
@@ -358,18 +358,50 @@ FINDINGS = (
 )
 
 
-@register("landscape",
-          statement="J has a unique local minimum, at z*, with no flat region; sigmoid and "
-                    "tanh landscapes are quasi-convex (Fig. 4)",
-          reference="Fig. 4; Sec. 4.2; Theorem 1",
-          presets={"paper-fig4": "pass", "paper-fig4-sigmoid": "pass", "paper-fig4-tanh": "pass",
-                   "paper-fig4-leaky": "pass", "paper-fig4-uniform01": "fail"},
-          requires=_requires, order=70, figures=(landscape_figure,),
-          strategy=_passing_configs, counter_strategy=_failing_configs, findings=FINDINGS)
+@dataclass
+class _Grid:
+    """J on the N x N grid centred at z* (``axis``: offsets from z* per coordinate)."""
+
+    z_star: np.ndarray
+    objective: Objective
+    fJ: _ExplicitJ
+    half_width: float
+    axis: np.ndarray
+    points: np.ndarray      # (N * N, 2)
+    J: np.ndarray           # (N, N)
+    explicit_gap: float
+
+    @property
+    def side(self) -> int:
+        return len(self.axis)
+
+    @property
+    def spacing(self) -> float:
+        return float(self.axis[1] - self.axis[0])
+
+    def f(self, Z: np.ndarray) -> np.ndarray:
+        """J at any batch of latents (chunked)."""
+        return _chunked(self.fJ, Z)
+
+
 def check(instance, *, rng, quick):
-    """J on a grid around z*: minima, basin, flat region, quasi-convexity."""
+    """J on a grid around z*: minima, basin, flat region, quasi-convexity (Fig. 4), one
+    step per claim. The steps draw from ``rng`` in this order: it fixes the numbers."""
     net, A = instance.network, instance.measurement
     st = _settings(quick)
+    grid = _step_grid(net, A, st, rng)
+    mins = grid_local_minima(grid.J)
+    flat = _step_flat_region(grid, mins)
+    # J within rounding of its minimum: J is a sum of m squared residuals (a few ulps each)
+    jtol = 4 * A.m * EPS * float(grid.J.max())
+    qc = _step_quasiconvexity(grid, st, jtol, rng)
+    minima = _step_minima(grid, mins)
+    return _outcome(net, st, grid, mins, flat, jtol, qc, minima)
+
+
+def _step_grid(net, A, st: dict, rng) -> _Grid:
+    """J(z) = 1/2 ||A G(z*) - A G(z)||^2 on an N x N grid of z* +- 2.5 ||z*|| (Fig. 4;
+    Sec. 4.2), z* ~ N(0, I_2), the explicit sparse path cross-checked on 64 points."""
     N = st["grid"]
     z_star = rng.standard_normal(2)
     obj = Objective.from_truth(net, A, z_star)
@@ -382,22 +414,19 @@ def check(instance, *, rng, quick):
     probe = Zg[rng.integers(0, N * N, 64)]
     explicit_gap = float(np.max(np.abs(fJ(probe) - obj.value(probe)))
                          / max(float(np.max(obj.value(probe))), 1e-300))
-    c = N // 2  # z* is the centre pixel
+    return _Grid(z_star, obj, fJ, R, axis, Zg, J, explicit_gap)
 
-    mins = grid_local_minima(J)
-    labels = mins.labels
-    ends = grid_descent_endpoints(J)
-    star_label = labels[c, c]
-    star_is_min = bool(np.any(mins.minima["label"] == star_label))
-    basin_grid = float(np.mean(labels.ravel()[ends.ravel()] == star_label))
 
-    # flat region: plateaus of >= 2 pixels of equal J, verified to be mapped to one output
+def _step_flat_region(grid: _Grid, mins: GridMinima) -> dict:
+    """The flat region: plateaus of >= 2 pixels of equal J on which G is verified
+    constant, latents mapped to one output (Fig. 4(d): mode collapse)."""
+    N, labels = grid.side, mins.labels
     plateau = mins.plateau_size >= 2
     flat = np.zeros((N, N), bool)
     distinct_outputs = 0
     if np.any(plateau):
         pl = np.flatnonzero(plateau.ravel())
-        out = _chunked(fJ.outputs, Zg[pl])
+        out = _chunked(grid.fJ.outputs, grid.points[pl])
         lab = labels.ravel()[pl]
         order = np.argsort(lab, kind="stable")
         lab, out, pl = lab[order], out[order], pl[order]
@@ -408,130 +437,164 @@ def check(instance, *, rng, quick):
         ok_pix = np.repeat(comp_ok, np.diff(np.r_[start, len(lab)]))
         flat.ravel()[pl[ok_pix]] = True
         distinct_outputs = int(np.sum(comp_ok))
-    flat_fraction = float(flat.mean())
-    cell_area = (axis[1] - axis[0]) ** 2
-    # J within rounding of its minimum: J is a sum of m squared residuals (a few ulps each)
-    jtol = 4 * A.m * EPS * float(J.max())
-    near_min = float(np.mean(J <= J.min() + jtol))
+    return {"mask": flat, "fraction": float(flat.mean()), "components": distinct_outputs,
+            "area": float(flat.sum() * grid.spacing ** 2)}
 
-    # quasi-convexity on sampled segments between grid points
-    ia = rng.integers(0, N * N, st["segments"])
-    ib = rng.integers(0, N * N, st["segments"])
-    viol = quasiconvexity_violation(lambda Z: _chunked(fJ, Z), Zg[ia], Zg[ib],
-                                    n_t=st["segment_points"])
-    qc_tol = jtol
-    qc_rel = viol / max(float(J.max() - J.min()), 1e-300)
-    n_qc_viol = int(np.sum(viol > qc_tol))
 
+def _step_quasiconvexity(grid: _Grid, st: dict, tol: float, rng) -> dict:
+    """Sublevel sets convex, J(a + t (b - a)) <= max(J(a), J(b)) on sampled segments, on
+    the window and within ||z*|| of z* (Sec. 4.2: sigmoid, tanh quasi-convex, Fig. 4(b, c));
+    and J non-decreasing along rays from z* (star-shaped sublevel sets)."""
+    NN, J, Zg, z_star = grid.side ** 2, grid.J, grid.points, grid.z_star
+    ia = rng.integers(0, NN, st["segments"])
+    ib = rng.integers(0, NN, st["segments"])
+    viol = quasiconvexity_violation(grid.f, Zg[ia], Zg[ib], n_t=st["segment_points"])
     # the same restricted to segments within ||z*|| of z* (is the claim local?)
     ball = np.flatnonzero(np.linalg.norm(Zg - z_star, axis=1) <= np.linalg.norm(z_star))
     la, lb = ball[rng.integers(0, ball.size, st["segments"] // 2)], \
         ball[rng.integers(0, ball.size, st["segments"] // 2)]
-    viol_loc = quasiconvexity_violation(lambda Z: _chunked(fJ, Z), Zg[la], Zg[lb],
-                                        n_t=st["segment_points"])
+    viol_loc = quasiconvexity_violation(grid.f, Zg[la], Zg[lb], n_t=st["segment_points"])
     levels = np.maximum(J.ravel()[ia], J.ravel()[ib])
-    bad_levels = levels[viol > qc_tol]
-    rays = ray_monotonicity(lambda Z: _chunked(fJ, Z), z_star, R,
-                            n_rays=st["rays"], n_r=st["ray_points"])
-    first_dec = rays["first_decrease_radius"].to_numpy()
+    rays = ray_monotonicity(grid.f, z_star, grid.half_width, n_rays=st["rays"],
+                            n_r=st["ray_points"])
+    return {"violation": viol, "relative": viol / max(float(J.max() - J.min()), 1e-300),
+            "violations": int(np.sum(viol > tol)), "bad_levels": levels[viol > tol],
+            "local_segments": int(len(viol_loc)),
+            "local_violations": int(np.sum(viol_loc > tol)), "rays": rays,
+            "first_decrease": rays["first_decrease_radius"].to_numpy()}
 
-    # grid minima refined by continuous descent: distinct true minima vs grid artefacts
+
+def _step_minima(grid: _Grid, mins: GridMinima) -> dict:
+    """The grid minima refined by continuous descent: distinct local minima of J, and
+    the basin of z* (Fig. 4: a unique minimum; Theorem 1 allows one near -rho z*)."""
+    z_star, axis, h = grid.z_star, grid.axis, grid.spacing
+    c = grid.side // 2  # z* is the centre pixel
+    labels, star_label = mins.labels, mins.labels[c, c]
+    ends = grid_descent_endpoints(grid.J)
     gm = mins.minima.head(MAX_REFINE)
-    starts = np.stack([z_star[0] + axis[gm["i"].to_numpy()], z_star[1] + axis[gm["j"].to_numpy()]], 1)
-    refined = refine_minima(obj, starts)
-    h = axis[1] - axis[0]
+    starts = np.stack([z_star[0] + axis[gm["i"].to_numpy()],
+                       z_star[1] + axis[gm["j"].to_numpy()]], 1)
+    refined = refine_minima(grid.objective, starts)
     to_star = np.linalg.norm(refined - z_star, axis=1)
     clusters = []
     for p in refined:
         if not any(np.linalg.norm(p - q) <= math.sqrt(2) * h for q in clusters):
             clusters.append(p)
-    n_true = len(clusters)
     # basin of z*: descent ends in z*'s plateau or in a grid minimum that refines to z*
     # (a narrow valley through z* shows one-cell artefact minima next to it)
     star_like = set(gm["label"][to_star <= math.sqrt(2) * h].tolist()) | {int(star_label)}
     in_basin = np.isin(labels.ravel()[ends.ravel()], list(star_like))
-    basin = float(np.mean(in_basin))
-
-    act = net.spec.layers[0].activation
-    quasi_claim = all(l.activation in ("sigmoid", "tanh") for l in net.spec.layers)
-    minima = mins.minima.head(MAX_REFINE).assign(
+    table = gm.assign(
         refined_z1=refined[:, 0], refined_z2=refined[:, 1],
-        refined_distance_to_z_star=to_star / np.linalg.norm(z_star)).assign(z1=lambda d: z_star[0] + axis[d["i"]],
-                                z2=lambda d: z_star[1] + axis[d["j"]],
-                                at_z_star=lambda d: d["label"] == star_label)
+        refined_distance_to_z_star=to_star / np.linalg.norm(z_star)).assign(
+            z1=lambda d: z_star[0] + axis[d["i"]], z2=lambda d: z_star[1] + axis[d["j"]],
+            at_z_star=lambda d: d["label"] == star_label)
+    return {"table": table, "clusters": clusters, "in_basin": in_basin,
+            "basin": float(np.mean(in_basin)),
+            "basin_cell_only": float(np.mean(labels.ravel()[ends.ravel()] == star_label)),
+            "star_is_min": bool(np.any(mins.minima["label"] == star_label))}
+
+
+def _outcome(net, st, grid, mins, flat, jtol, qc, minima) -> Outcome:
+    """The claims as criteria (headline: one local minimum), details and tables."""
+    z_star, J, N, h = grid.z_star, grid.J, grid.side, grid.spacing
+    n_true, n_min = len(minima["clusters"]), mins.count
+    quasi_claim = all(l.activation in ("sigmoid", "tanh") for l in net.spec.layers)
+    viol, bad_levels, first_dec = qc["violation"], qc["bad_levels"], qc["first_decrease"]
     r = rho(net.spec.depth)
-    n_min = mins.count
     headline = Criterion("local_minima", float(n_true), 1.0, "<=",
                          f"distinct local minima of J: the {n_min} grid minima (8-neighbour, "
                          "plateaus joined) refined by continuous descent, merged within a cell")
-    criteria = [Criterion("z_star_is_the_minimum", float(star_is_min), 1.0, ">=",
+    criteria = [Criterion("z_star_is_the_minimum", float(minima["star_is_min"]), 1.0, ">=",
                           "z*'s pixel belongs to a minimum plateau"),
-                Criterion("flat_fraction", flat_fraction, 0.0, "<=",
+                Criterion("flat_fraction", flat["fraction"], 0.0, "<=",
                           "fraction of the grid on plateaus mapped to one output (mode collapse)")]
     if quasi_claim:
-        criteria.append(Criterion("quasiconvexity_violations", float(n_qc_viol), 0.0, "<=",
-                                  f"segments with max J > max endpoint J + {qc_tol:.2g} "
-                                  f"(of {len(viol)})"))
-    grid = pd.DataFrame({"z1": Zg[:, 0], "z2": Zg[:, 1], "J": J.ravel(),
-                         "flat": flat.ravel(), "basin_of_z_star": in_basin})
+        criteria.append(Criterion("quasiconvexity_violations", float(qc["violations"]), 0.0,
+                                  "<=", f"segments with max J > max endpoint J + {jtol:.2g} "
+                                        f"(of {len(viol)})"))
+    table = minima["table"]
     details = {
-        "z_star": z_star.tolist(), "half_width": R, "grid_points": N * N, "grid_side": N,
-        "activation": act, "rho_d": r, "minus_rho_z_star": (-r * z_star).tolist(),
+        "z_star": z_star.tolist(), "half_width": grid.half_width, "grid_points": N * N,
+        "grid_side": N, "activation": net.spec.layers[0].activation, "rho_d": r,
+        "minus_rho_z_star": (-r * z_star).tolist(),
         "local_minima": int(n_min), "strict_local_minima": int(mins.minima["strict"].sum()),
         "boundary_minima": int(mins.minima["boundary"].sum()),
-        "minima": minima[["z1", "z2", "value", "size", "strict", "boundary", "at_z_star",
-                          "refined_z1", "refined_z2", "refined_distance_to_z_star"]]
+        "minima": table[["z1", "z2", "value", "size", "strict", "boundary", "at_z_star",
+                         "refined_z1", "refined_z2", "refined_distance_to_z_star"]]
         .to_dict(orient="records"),
         "distinct_minima_after_refinement": n_true,
-        "grid_spacing": float(h),
-        "explicit_vs_fast_relative_gap": explicit_gap,
-        "z_star_is_minimum": star_is_min, "basin_of_z_star": basin,
-        "basin_of_z_star_cell_only": basin_grid,
-        "flat_fraction": flat_fraction, "flat_area": float(flat.sum() * cell_area),
-        "flat_components_one_output": distinct_outputs,
-        "near_min_fraction": near_min, "near_min_tolerance": jtol,
-        "J_min": float(J.min()), "J_max": float(J.max()), "J_at_z_star": float(J[c, c]),
-        "quasiconvexity": {"segments": int(len(viol)), "violations": n_qc_viol,
+        "grid_spacing": h,
+        "explicit_vs_fast_relative_gap": grid.explicit_gap,
+        "z_star_is_minimum": minima["star_is_min"], "basin_of_z_star": minima["basin"],
+        "basin_of_z_star_cell_only": minima["basin_cell_only"],
+        "flat_fraction": flat["fraction"], "flat_area": flat["area"],
+        "flat_components_one_output": flat["components"],
+        "near_min_fraction": float(np.mean(J <= J.min() + jtol)), "near_min_tolerance": jtol,
+        "J_min": float(J.min()), "J_max": float(J.max()),
+        "J_at_z_star": float(J[N // 2, N // 2]),
+        "quasiconvexity": {"segments": int(len(viol)), "violations": qc["violations"],
                            "max_violation": float(viol.max()),
-                           "max_relative_violation": float(qc_rel.max()),
-                           "tolerance": qc_tol, "claimed_by_paper": quasi_claim,
+                           "max_relative_violation": float(qc["relative"].max()),
+                           "tolerance": jtol, "claimed_by_paper": quasi_claim,
                            "lowest_violated_level": float(bad_levels.min()) if bad_levels.size
                            else None,
                            "lowest_violated_level_relative":
                                float((bad_levels.min() - J.min()) / (J.max() - J.min()))
                                if bad_levels.size else None,
-                           "segments_within_norm_z_star": int(len(viol_loc)),
-                           "violations_within_norm_z_star": int(np.sum(viol_loc > qc_tol))},
+                           "segments_within_norm_z_star": qc["local_segments"],
+                           "violations_within_norm_z_star": qc["local_violations"]},
         "star_shaped": {"rays": int(len(first_dec)),
                         "rays_with_a_decrease": int(np.sum(np.isfinite(first_dec))),
                         "smallest_decrease_radius_over_norm_z_star":
                             float(np.nanmin(first_dec) / np.linalg.norm(z_star))
                             if np.any(np.isfinite(first_dec)) else None},
     }
-    # plain-language findings where a claim of the paper does not reproduce
+    details["findings"] = _findings_text(grid, flat, qc, minima, details, quasi_claim, r)
+    grid_df = pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1], "J": J.ravel(),
+                            "flat": flat["mask"].ravel(), "basin_of_z_star": minima["in_basin"]})
+    return Outcome(headline=headline, criteria=tuple(criteria), n_samples=N * N + viol.size,
+                   details=details, table=table,
+                   tables={"grid": grid_df, "rays": qc["rays"], "segments": pd.DataFrame(
+                       {"violation": viol, "relative_violation": qc["relative"]})},
+                   settings={**st, "half_width_over_norm_z_star": HALF_WIDTH,
+                             "quasiconvexity_tolerance": jtol})
+
+
+def _findings_text(grid, flat, qc, minima, details, quasi_claim, r) -> list[str]:
+    """Plain-language findings where a claim of the paper does not reproduce."""
+    z_star, h = grid.z_star, grid.spacing
     findings = []
     nz = float(np.linalg.norm(z_star))
-    for p in clusters:
-        if np.linalg.norm(p - z_star) > math.sqrt(2) * h and not np.any(flat):
+    for p in minima["clusters"]:
+        if np.linalg.norm(p - z_star) > math.sqrt(2) * h and not np.any(flat["mask"]):
             findings.append(
                 f"a second local minimum of J at ({p[0]:.4g}, {p[1]:.4g}), "
                 f"{np.linalg.norm(p + r * z_star) / nz:.3g} ||z*|| from -rho_d z* (Theorem 1 "
                 f"allows a critical point there; the paper reports never converging to it); "
-                f"basin of z* {basin:.1%}")
-    if quasi_claim and n_qc_viol:
+                f"basin of z* {minima['basin']:.1%}")
+    if quasi_claim and qc["violations"]:
+        first_dec = qc["first_decrease"]
         findings.append(
-            f"quasi-convexity (claimed for {act}) fails on {n_qc_viol}/{len(viol)} segments, "
-            f"lowest violated level {details['quasiconvexity']['lowest_violated_level_relative']:.2g}"
-            f" of the J range; {int(np.sum(viol_loc > qc_tol))}/{len(viol_loc)} violations within "
+            f"quasi-convexity (claimed for {details['activation']}) fails on "
+            f"{qc['violations']}/{len(qc['violation'])} segments, lowest violated level "
+            f"{details['quasiconvexity']['lowest_violated_level_relative']:.2g}"
+            f" of the J range; {qc['local_violations']}/{qc['local_segments']} violations within "
             f"||z*|| of z*; J decreases along {int(np.sum(np.isfinite(first_dec)))}/"
             f"{len(first_dec)} rays from z* (star-shaped sublevel sets if 0)")
-    if np.any(flat):
-        findings.append(f"mode collapse: {flat_fraction:.1%} of the grid lies on plateaus each "
-                        f"mapped to one output ({distinct_outputs} such region(s))")
-    details["findings"] = findings
-    return Outcome(headline=headline, criteria=tuple(criteria), n_samples=N * N + viol.size,
-                   details=details, table=minima,
-                   tables={"grid": grid, "rays": rays, "segments": pd.DataFrame(
-                       {"violation": viol, "relative_violation": qc_rel})},
-                   settings={**st, "half_width_over_norm_z_star": HALF_WIDTH,
-                             "quasiconvexity_tolerance": qc_tol})
+    if np.any(flat["mask"]):
+        findings.append(f"mode collapse: {flat['fraction']:.1%} of the grid lies on plateaus "
+                        f"each mapped to one output ({flat['components']} such region(s))")
+    return findings
+
+
+FIGURES = (figure_landscape,)
+
+register("landscape",
+         statement="J has a unique local minimum, at z*, with no flat region; sigmoid and "
+                   "tanh landscapes are quasi-convex (Fig. 4)",
+         reference="Fig. 4; Sec. 4.2; Theorem 1",
+         presets={"paper-fig4": "pass", "paper-fig4-sigmoid": "pass", "paper-fig4-tanh": "pass",
+                  "paper-fig4-leaky": "pass", "paper-fig4-uniform01": "fail"},
+         check=check, configs=configs, counter_configs=counter_configs,
+         figures=FIGURES, findings=FINDINGS, cost=1.0, requires=_requires)

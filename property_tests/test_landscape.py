@@ -189,9 +189,9 @@ def test_leaky_fig4_single_minimum_at_z_star():
 @given(data=st.data())
 def test_strategies(data):
     check = get_check("landscape")
-    ok = run_check("landscape", data.draw(check.strategy()), seed=0, quick=True)
+    ok = run_check("landscape", data.draw(check.configs()), seed=0, quick=True)
     assert ok.passed, ok.details
-    bad = run_check("landscape", data.draw(check.counter_strategy()), seed=0, quick=True)
+    bad = run_check("landscape", data.draw(check.counter_configs()), seed=0, quick=True)
     assert not bad.passed and bad.details["flat_fraction"] > 0
 
 
