@@ -1061,8 +1061,7 @@ register(
              # kernel sizes and strides), fixed before the check was run.
              "paper-fig4": "pass",
              "paper-fig4-uniform01": "fail"},
-    requires=_piecewise_linear,
-    figures=FIGURES,
-    order=50, strategy=configs, counter_strategy=counter_configs,
-)(check)
+    check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
+    findings=FINDINGS, cost=1.0, requires=_piecewise_linear,
+)
 
