@@ -28,6 +28,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import verify.report as report_mod  # noqa: E402
+import verify.report.markdown as report_markdown  # noqa: E402
+import verify.report.write as report_write  # noqa: E402
 from verify import registry  # noqa: E402
 from verify.cli import main  # noqa: E402
 from verify.errors import VerifyError  # noqa: E402
@@ -342,14 +344,14 @@ def test_interrupted_run_leaves_previous_report_intact(sandbox, tmp_path, monkey
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     written = []
-    real_md = report_mod.render_markdown
+    real_md = report_markdown.render
 
     def interrupted(*args, **kwargs):  # results.json and the CSVs are already written
         written.extend(p.name for p in tmp_path.glob(".rep.tmp-*/*"))
         real_md(*args, **kwargs)
         raise exc
 
-    monkeypatch.setattr(report_mod, "render_markdown", interrupted)
+    monkeypatch.setattr(report_markdown, "render", interrupted)
     with pytest.raises(type(exc)):
         build_report(out, quick=True, seed=1, progress=False)
     assert "results.json" in written  # the failure really was mid-write
@@ -478,6 +480,72 @@ def test_previous_costs_come_from_a_report_of_the_same_kind(tmp_path):
     assert report_mod.previous_costs(tmp_path, True) == {}
 
 
+def test_cost_is_measured_history_else_the_registration_hint():
+    """The engine knows no lemma: a (lemma, preset) costs what the previous report
+    measured, else its registration's ``cost``, else the default."""
+    from types import SimpleNamespace
+
+    from verify.report.checks import DEFAULT_COST, task_cost
+
+    hinted, plain = SimpleNamespace(id="a", cost=7.0), SimpleNamespace(id="b")
+    assert task_cost(hinted, "p", {}) == 7.0
+    assert task_cost(hinted, "p", {("a", "p"): 2.5}) == 2.5
+    assert task_cost(plain, "p", {}) == DEFAULT_COST
+
+
+def test_report_sweep_and_run_check_give_the_same_result_for_the_same_task():
+    """Issue 12: one check, one task, one result. The report's job run by the runner's
+    processes backend, ``run_check`` called directly and the sweep's record of the same
+    task (lemma, preset, streams) agree on statistic, bound, verdict and seed."""
+    from verify import runner
+    from verify.registry import run_check
+    from verify.report.checks import CheckTask, failed_task, run_task
+    from verify.sweep import parse_sweep
+    from verify.sweep import run_task as sweep_task
+
+    tasks = list(parse_sweep({"sweep": {"lemmas": ["permutation"], "quick": True,
+                                        "presets": ["theory-2layer", "paper-fig4"],
+                                        "base_seed": 4}}))
+    jobs = [CheckTask(t.lemma, t.config["name"], t.streams, True) for t in tasks]
+    jobs.append(CheckTask("permutation", "paper-fig4", 3, True))  # a report's integer seed
+    got = dict(runner.run(run_task, jobs, failed=failed_task,
+                          backend=runner.Backend("processes", 2)))
+    assert set(got) == set(jobs)
+
+    def key(r):
+        return r.statistic, r.bound, r.verdict, r.passed, str(r.seed)
+
+    for job in jobs:
+        direct = run_check(job.lemma, job.preset, seed=job.seed, quick=True)
+        assert direct.error is None and got[job].result.error is None
+        assert key(got[job].result) == key(direct)
+        assert got[job].cpu_s >= 0 and got[job].warnings == ()
+    for t, job in zip(tasks, jobs):
+        rec = sweep_task(t)
+        assert (rec["statistic"], rec["bound"], rec["verdict"], rec["passed"], rec["seed"]) \
+            == key(got[job].result)
+    assert {got[j].result.passed for j in jobs} == {True, False}  # both verdicts covered
+
+
+@pytest.mark.skipif(os.name != "posix", reason="fork")
+def test_a_check_that_kills_its_worker_twice_is_an_error_row(sandbox, tmp_path):
+    """The runner reruns a check whose worker died alone once; a second death is an
+    error row (``CheckResult.from_error``) and the other checks are reported as usual."""
+    register_fake("holds", presets={"theory-2layer": "pass"}, figures=())
+
+    def die(instance, *, rng, quick):
+        os._exit(3)  # no exception, no result: the worker is gone
+
+    registry.register("dies", statement="kills its worker", reference="Lemma T.9",
+                      presets={"theory-2layer": "pass"}, check=die)
+    rep = build_report(tmp_path / "rep", quick=True, progress=False, jobs=2)
+    assert rep.exit_code == 1
+    rows = {r["lemma"]: r for r in load(tmp_path / "rep")["results"]}
+    assert rows["holds"]["passed"] is True
+    assert rows["dies"]["error"].startswith("WorkerDied: worker process died twice")
+    assert rows["dies"]["statistic"] is None and rows["dies"]["expected"] == "pass"
+
+
 def test_tables_are_written_here_when_the_writer_child_fails(sandbox, tmp_path, monkeypatch):
     register_fake(figures=())
     build_report(tmp_path / "a", quick=True, progress=False, jobs=1)
@@ -491,7 +559,7 @@ def test_tables_are_written_here_when_the_writer_child_fails(sandbox, tmp_path, 
         def is_alive(self):
             return False
 
-    monkeypatch.setattr(report_mod, "_table_writer_child", lambda *a: Failed())
+    monkeypatch.setattr(report_write, "_table_writer_child", lambda *a: Failed())
     build_report(tmp_path / "b", quick=True, progress=False, jobs=1)
     for name in ("results.csv", "tables/fake-scaling.csv.gz"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -573,19 +641,19 @@ def test_report_killed_between_its_two_renames_is_restored_on_the_next_run(
     # the next run puts the previous report back before anything else; here it is then
     # interrupted itself, and the restored report stays
     register_fake(figures=())
-    real_md = report_mod.render_markdown
+    real_md = report_markdown.render
 
     def interrupted(*args, **kwargs):
         real_md(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report_mod, "render_markdown", interrupted)
+    monkeypatch.setattr(report_markdown, "render", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_report(out, quick=True, seed=2, progress=False, jobs=1)
     assert load(out)["provenance"]["seed"] == 0
     assert [r["lemma"] for r in load(out)["results"]] == ["fake-always"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # leftovers removed
-    monkeypatch.setattr(report_mod, "render_markdown", real_md)
+    monkeypatch.setattr(report_markdown, "render", real_md)
     build_report(out, quick=True, seed=3, progress=False, jobs=1)
     assert load(out)["provenance"]["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
@@ -646,15 +714,15 @@ def test_forked_workers_exit_when_the_report_process_dies(tmp_path):
     try:
         assert _wait_for(lambda: any(pids.iterdir()), 300), "the worker never started"
         worker = int(next(pids.iterdir()).read_text())
-        assert worker != proc.pid and report_mod._alive(worker)
+        assert worker != proc.pid and report_write._alive(worker)
         proc.kill()  # SIGKILL: the parent can clean nothing up
         proc.wait()
-        assert _wait_for(lambda: not report_mod._alive(worker), 60), "the worker lingers"
+        assert _wait_for(lambda: not report_write._alive(worker), 60), "the worker lingers"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if worker is not None and report_mod._alive(worker):
+        if worker is not None and report_write._alive(worker):
             os.kill(worker, signal.SIGKILL)
     assert not (tmp_path / "rep").exists()
 

@@ -1,0 +1,236 @@
+"""Running the report's checks through :func:`verify.runner.run`.
+
+A task is a :class:`CheckTask` (lemma, preset, seed or streams, quick); the job,
+:func:`run_task`, is ``run_check`` in whichever process the runner puts it and returns
+a :class:`CheckRun`: the frozen :class:`~verify.results.CheckResult` plus what the
+report's timing table shows of the process (peak memory, CPU time, warnings). It never
+raises for a problem of the check: a check that raises, or that ``run_check`` refuses,
+is an error row (:meth:`CheckResult.from_error`). Figures are not drawn here; they
+are drawn afterwards from the results (:mod:`verify.report.figures`).
+
+Retries are the runner's (a worker that dies is rerun alone once, then
+:func:`failed_task` is its error row). With several workers the costliest checks start
+first: the cost of a (lemma, preset) is what the previous report in the same folder
+measured (:func:`previous_costs`), else its registration's ``cost`` hint. Results
+never depend on the order or the backend.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .. import runner
+from ..errors import VerifyError, invalid
+from ..registry import LemmaCheck, discover, get_check, require_memory, run_check
+from ..results import CheckResult
+from ..rng import Streams
+from .model import Entry, status
+
+#: At most this many distinct warnings are kept per check.
+MAX_WARNINGS = 20
+#: Cost (CPU seconds) of a check whose registration gives none and that no previous
+#: report measured.
+DEFAULT_COST = 1.0
+
+
+@dataclass(frozen=True)
+class CheckTask:
+    """One check on one preset: the runner's task (picklable)."""
+
+    lemma: str
+    preset: str
+    seed: int | Streams
+    quick: bool
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What a worker sends back: the result, and the process's peak resident memory
+    after the check, the check's CPU time and the warnings it raised."""
+
+    result: CheckResult
+    peak_rss_mb: float | None = None
+    cpu_s: float = 0.0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (MB), where the platform reports it."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes vs kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _warning_notes(caught) -> list[str]:
+    """Distinct warning messages, ``Category: message``, in order of first appearance."""
+    notes: list[str] = []
+    for w in caught:
+        note = f"{w.category.__name__}: {one_line(str(w.message))}"
+        if note not in notes:
+            notes.append(note)
+    if len(notes) > MAX_WARNINGS:
+        notes = notes[:MAX_WARNINGS] + [f"... and {len(notes) - MAX_WARNINGS} more"]
+    return notes
+
+
+def _refused(task: CheckTask, exc: BaseException, elapsed: float) -> CheckResult:
+    """The error row of a check that ``run_check`` refused (or that raised outside
+    the check itself), or whose worker died twice."""
+    check = get_check(task.lemma)
+    seed = task.seed if isinstance(task.seed, int) else str(task.seed)
+    try:
+        from ..presets import get_preset
+
+        config = {"preset": task.preset, **get_preset(task.preset).to_dict()}
+    except Exception:  # noqa: BLE001 - the preset itself may be what is wrong
+        config = {"preset": task.preset}
+    return CheckResult.from_error(
+        check, task.preset, seed, task.quick, exc, elapsed, config=config,
+        finding=check.finding_on(task.preset, config.get("network"), seed, task.quick))
+
+
+def run_task(task: CheckTask) -> CheckRun:
+    """The runner's job: ``run_check`` with its CPU time, peak memory and warnings."""
+    start, cpu0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = run_check(task.lemma, task.preset, seed=task.seed, quick=task.quick,
+                               catch=True)
+        except Exception as exc:  # noqa: BLE001 - refused by run_check (VerifyError), or
+            # raised before the check itself ran: an error row, never the whole report
+            result = _refused(task, exc, time.perf_counter() - start)
+    cpu = time.process_time() - cpu0
+    notes = _warning_notes(caught)
+    for note in notes:  # still shown on the console, and kept for the report
+        print(f"{task.lemma} [{task.preset}]: warning: {note}", file=sys.stderr)
+    return CheckRun(result, peak_rss_mb(), cpu, tuple(notes))
+
+
+class WorkerDied(RuntimeError):
+    """The worker running a check died twice (the runner's ``failed``)."""
+
+
+def failed_task(task: CheckTask, reason: str) -> CheckRun:
+    """The error row of a check whose worker died twice."""
+    return CheckRun(_refused(task, WorkerDied(reason), 0.0))
+
+
+# -------------------------------------------------------------------- costs
+def previous_costs(out: Path, quick: bool) -> dict[tuple[str, str], float]:
+    """CPU + figure seconds per (lemma, preset) measured by the report already in ``out``
+    (same ``quick`` flag), or ``{}``: scheduling hints only, never a result."""
+    try:
+        with open(out / "results.json", encoding="utf-8") as fh:
+            prov = json.load(fh).get("provenance", {})
+        if bool(prov.get("quick")) != bool(quick):
+            return {}
+        return {(str(t["lemma"]), str(t["preset"])): float(t.get("cpu_s", t["elapsed_s"]))
+                + float(t.get("figures_s") or 0.0) for t in prov.get("timing", [])}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def task_cost(check: LemmaCheck, preset: str,
+              measured: dict[tuple[str, str], float]) -> float:
+    """Measured history first, else the registration's ``cost`` hint."""
+    hint = getattr(check, "cost", None)
+    return measured.get((check.id, preset), DEFAULT_COST if hint is None else float(hint))
+
+
+# ------------------------------------------------------------------ selecting
+def resolve_checks(checks: Iterable[LemmaCheck | str] | None) -> list[LemmaCheck]:
+    """The registrations to run, in proof order (None: every registered check)."""
+    if checks is None:
+        return list(discover().values())
+    table = None
+    out = []
+    for c in checks:
+        if isinstance(c, LemmaCheck):
+            out.append(c)
+        else:
+            table = table or discover()
+            if c not in table:
+                raise invalid("lemma", "one of " + ", ".join(table), c)
+            out.append(table[c])
+    return sorted(out, key=lambda c: (c.order, c.id))
+
+
+def require_presets_fit(checks: Sequence[LemmaCheck]) -> None:
+    """Refuse (VerifyError) a default preset whose network would not fit in the memory
+    budget, before any check runs. A preset that does not resolve is left to its
+    check's error row."""
+    from ..presets import get_preset
+
+    seen = set()
+    for check in checks:
+        for name in check.presets:
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                config = get_preset(name)
+            except VerifyError:
+                continue
+            try:
+                require_memory(config)
+            except VerifyError as exc:
+                raise VerifyError(f"preset {name!r}: {exc}") from None
+
+
+# -------------------------------------------------------------------- running
+def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = False,
+               progress: bool | None = None,
+               on_entry: Callable[[Entry], None] | None = None,
+               jobs: int = 1,
+               costs: dict[tuple[str, str], float] | None = None) -> list[Entry]:
+    """Run every check on each of its default presets through :func:`verify.runner.run`;
+    a crash becomes an error row.
+
+    ``jobs > 1``: that many forked workers (the runner's ``processes`` backend), the
+    costliest checks first (``costs``: measured seconds per (lemma, preset), else the
+    registration's ``cost``). ``on_entry`` sees each entry as its result arrives (the
+    figure helper starts drawing it). The entries come back in proof order whatever
+    the order they ran in.
+    """
+    todo = [(c, p) for c in checks for p in c.presets]
+    tasks = [CheckTask(c.id, p, int(seed), bool(quick)) for c, p in todo]
+    index = {id(t): i for i, t in enumerate(tasks)}  # the runner yields the tasks given
+    backend = runner.Backend.choose(min(jobs, len(tasks)))
+    cost = None
+    if backend.kind == "processes":
+        measured = costs or {}
+        cost = lambda t: task_cost(todo[index[id(t)]][0], t.preset, measured)  # noqa: E731
+
+    def label(task: CheckTask, run: CheckRun) -> str:
+        r = run.result
+        return f"{r.lemma} [{r.preset}] {status(r)[0]} ({r.elapsed_s:.2f} s)"
+
+    display = runner.Progress(len(tasks), progress, name="report", unit="check", label=label)
+    entries: list[Entry | None] = [None] * len(tasks)
+    for task, run in runner.run(run_task, tasks, failed=failed_task, backend=backend,
+                                cost=cost, progress=display):
+        i = index[id(task)]
+        e = Entry(todo[i][0], run.result, peak_rss_mb=run.peak_rss_mb, cpu_s=run.cpu_s,
+                  warnings=list(run.warnings))
+        entries[i] = e
+        if on_entry is not None:
+            on_entry(e)
+    return [e for e in entries if e is not None]
+
+
+__all__ = ["CheckTask", "CheckRun", "run_task", "failed_task", "previous_costs", "task_cost",
+           "resolve_checks", "require_presets_fit", "run_checks", "peak_rss_mb"]

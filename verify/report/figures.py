@@ -1,0 +1,143 @@
+"""Figures, drawn from result objects after the checks returned them (never recomputed).
+
+:func:`render_figures` calls a registration's figure functions on a result. The
+:class:`FigureRenderer` does that in forked helper processes while the next checks
+run, so the figures' cost overlaps with the checks; anything that goes wrong there (no
+``fork``, a result that does not pickle, a dead helper) falls back to drawing in this
+process, and the figures are the same either way. Helpers are tied to this process
+(:func:`init_helper`): they exit when it dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any, Callable, Sequence
+
+from .. import runner
+from ..registry import LemmaCheck, get_check
+from ..results import CheckResult
+from .model import Entry, FigureOut, slug
+
+
+def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
+    """Draw the registration's figures from the result (never recomputes)."""
+    if result.error is not None or not check.figures:
+        return []
+    from ..plotting import render
+
+    figs = []
+    for n, fn in enumerate(check.figures, start=1):
+        png, note = render(fn, result)
+        doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
+        caption = doc[0].strip() if doc else getattr(fn, "__name__", f"figure {n}")
+        figs.append(FigureOut(f"figures/{slug(result.lemma)}-{slug(result.preset)}-{n}.png",
+                              caption, png, note))
+    return figs
+
+
+def init_helper() -> None:
+    """In a forked helper: SIGTERM gets its default action (the CLI's handler, which
+    turns it into KeyboardInterrupt, would be caught by a pool's worker loop), and the
+    helper is sent SIGTERM when this process dies (:func:`verify.runner.die_with_parent`)."""
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except (ValueError, OSError):  # not the main thread of this process
+        pass
+    runner.die_with_parent()
+
+
+def helper_main(fn: Callable, *args) -> None:
+    """Target of a forked helper process: tied to its parent, then ``fn(*args)``."""
+    init_helper()
+    fn(*args)
+
+
+def _render_worker(lemma: str, result: CheckResult) -> tuple[list[FigureOut], float]:
+    """Figures of one result, drawn in a helper (the registry came with the fork)."""
+    t0 = time.perf_counter()
+    return render_figures(get_check(lemma), result), time.perf_counter() - t0
+
+
+def _ready() -> None:
+    """A no-op: the first task makes the pool start its helpers now."""
+
+
+def can_fork_helpers() -> bool:
+    """Helpers make sense: ``fork`` exists and there is a second CPU."""
+    import multiprocessing
+
+    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class FigureRenderer:
+    """Draws figures while the next checks run, in ``workers`` forked helpers.
+
+    The helpers are started at once (before the checks' own workers), so they are
+    forked from a process that runs no pool threads yet. ``parallel=None``: helpers
+    when :func:`can_fork_helpers`; ``False``: every figure is drawn here in
+    :meth:`finish`.
+    """
+
+    def __init__(self, parallel: bool | None, workers: int = 1):
+        import multiprocessing
+
+        if parallel is None:
+            parallel = can_fork_helpers()
+        self.pool = None
+        self.futures: dict[int, Any] = {}
+        if parallel:
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                self.pool = ProcessPoolExecutor(max_workers=max(1, workers),
+                                                mp_context=multiprocessing.get_context("fork"),
+                                                initializer=init_helper)
+                self.pool.submit(_ready).result()
+            except Exception:  # noqa: BLE001 - no helper: figures drawn here
+                self.close(wait=False)
+
+    def submit(self, entry: Entry) -> None:
+        if (self.pool is None or entry.figures_done or entry.result.error is not None
+                or not entry.check.figures):
+            return
+        try:
+            self.futures[id(entry)] = self.pool.submit(_render_worker, entry.result.lemma,
+                                                       entry.result)
+        except Exception:  # noqa: BLE001 - a broken helper: drawn here instead
+            pass
+
+    def finish(self, entries: Sequence[Entry]) -> None:
+        """Every entry's figures: from its helper, else drawn here."""
+        for e in entries:
+            if e.figures_done:
+                continue
+            fut = self.futures.pop(id(e), None)
+            if fut is not None:
+                try:
+                    e.figures, e.figures_s = fut.result()
+                    e.figures_done = True
+                    continue
+                except Exception:  # noqa: BLE001 - drawn here instead, same figures
+                    pass
+            f0 = time.perf_counter()
+            e.figures = render_figures(e.check, e.result)
+            e.figures_s = time.perf_counter() - f0
+            e.figures_done = True
+
+    def close(self, *, wait: bool = True) -> None:
+        """Shut the helpers down; ``wait=False`` (an interrupted run) also stops the
+        figures they are drawing, so Ctrl-C / SIGTERM return at once."""
+        if self.pool is None:
+            return
+        procs = [] if wait else list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+        for proc in procs:  # our own helpers, by handle
+            if proc.is_alive():
+                proc.terminate()
+        self.pool = None
+
+
+__all__ = ["render_figures", "FigureRenderer", "init_helper", "helper_main",
+           "can_fork_helpers"]

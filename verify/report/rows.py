@@ -1,0 +1,341 @@
+"""The one row model both pages are rendered from.
+
+:func:`page` turns the entries, the provenance and the sweeps into a :class:`Page`:
+every table as :class:`Table` rows of formatted text (a :class:`Cell` where a cell is
+a verdict, an in-page link or code), and every section as plain data. The HTML and
+Markdown renderers (:mod:`~verify.report.html`, :mod:`~verify.report.markdown`) only
+decide how each piece looks; what is said, and every number's formatting, is decided
+once, here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from .. import findings
+from ..results import CheckResult, jsonable
+from .checks import one_line
+from .model import Entry, FigureOut, slug, status, table_file
+from .provenance import provenance_rows
+from .sweeps import SweepSection
+
+#: Rows of each per-sample table shown in the HTML and Markdown pages.
+HEAD_ROWS = 8
+#: Rows of each further table (``result.tables``) shown.
+HEAD_ROWS_EXTRA = 5
+
+SUMMARY_COLUMNS = ("lemma", "statement", "reference", "preset", "verdict", "expected",
+                   "statistic", "sense", "bound", "margin", "n", "time (s)",
+                   "failing criteria / error")
+CRITERIA_COLUMNS = ("criterion", "statistic", "sense", "bound", "margin", "holds", "note")
+TIMING_COLUMNS = ("lemma", "preset", "elapsed (s)", "share", "CPU (s)", "figures (s)",
+                  "peak RSS after (MB)")
+#: Columns whose cells are numbers (right-aligned in HTML).
+NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share", "CPU (s)",
+           "figures (s)", "peak RSS after (MB)"}
+
+FINDINGS_INTRO = (
+    "Mismatches that have been examined are registered with their lemma (what differs, why, "
+    "the evidence and a command that replays it). The run exits 0 when every verdict "
+    "matches its expectation or differs only as one of these; a registered finding that "
+    "no longer reproduces where it is registered to (its seeds and run kind) exits 1, like "
+    "a new mismatch.")
+
+
+# ----------------------------------------------------------------- the model
+@dataclass(frozen=True)
+class Cell:
+    """A cell that is more than text: a verdict (``status``: its CSS class), a link to
+    an in-page anchor (``href``), or code."""
+
+    text: str
+    status: str | None = None
+    href: str | None = None
+    code: bool = False
+
+
+CellLike = Union[str, Cell]
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[CellLike, ...], ...]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The first rows of a DataFrame, and where the whole of it is."""
+
+    name: str | None  # None: the per-sample table
+    shown: int
+    total: int
+    file: str
+    table: Table
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One (lemma, preset): everything its section shows."""
+
+    lemma: str
+    preset: str
+    label: str
+    cls: str
+    summary: str
+    error: str | None
+    traceback: str | None
+    criteria: Table | None
+    details: Table | None
+    settings: str | None
+    warnings: tuple[str, ...]
+    figures: tuple[FigureOut, ...]
+    heads: tuple[Head, ...]
+    config_json: str
+
+
+@dataclass(frozen=True)
+class LemmaView:
+    lemma: str
+    anchor: str
+    reference: str
+    statement: str
+    results: tuple[ResultView, ...]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    lemma: str
+    anchor: str
+    preset: str
+    label: str
+    cls: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FindingView:
+    lemma: str
+    anchor: str
+    preset: str
+    outcome: str
+    cls: str
+    fields: Table  # (field, text) rows; the replay command is a code cell
+
+
+@dataclass(frozen=True)
+class SweepView:
+    name: str
+    intro: str
+    figure: FigureOut
+    table: Table
+
+
+@dataclass(frozen=True)
+class Page:
+    version: str
+    command: str
+    quick: bool
+    overall: str
+    all_accepted: bool
+    summary: Table
+    mismatches: tuple[Mismatch, ...]
+    findings: tuple[FindingView, ...]
+    lemmas: tuple[LemmaView, ...]
+    sweeps: tuple[SweepView, ...]
+    timing: Table
+    provenance: Table
+    configs_json: str
+
+
+# ---------------------------------------------------------------- formatting
+def fmt(x: Any) -> str:
+    """A cell: floats to 4 significant digits, NaN/None as an empty mark."""
+    if x is None:
+        return "–"
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        if math.isnan(f):
+            return "–"
+        if math.isinf(f):
+            return "∞" if f > 0 else "−∞"
+        return f"{f + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
+    if isinstance(x, (dict, list, tuple, np.ndarray)):
+        text = json.dumps(jsonable(x), default=str, allow_nan=False)
+        return text if len(text) <= 160 else text[:157] + "..."
+    text = str(x)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def anchor(lemma: str) -> str:
+    return f"lemma-{slug(lemma)}"
+
+
+def why(r: CheckResult) -> str:
+    """What decided a failing verdict: the criteria that do not hold, or the error."""
+    if r.error is not None:
+        return r.error if len(r.error) <= 100 else r.error[:97] + "..."
+    failing = [c.name for c in r.criteria if not c.holds]
+    return ("does not hold: " + ", ".join(failing)) if failing else ""
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[CellLike]]) -> Table:
+    return Table(tuple(columns), tuple(tuple(r) for r in rows))
+
+
+def frame_table(df: pd.DataFrame, n: int) -> Table:
+    head = df.head(n)
+    return _table([str(c) for c in head.columns],
+                  [[fmt(v) for v in row] for row in head.itertuples(index=False, name=None)])
+
+
+# ----------------------------------------------------------------- counting
+def counts(entries: Sequence[Entry]) -> dict[str, int]:
+    """``mismatched`` counts every verdict that differs from its expectation (known
+    findings included); ``new_mismatches`` only those that no finding explains."""
+    rs = [e.result for e in entries]
+    return {"results": len(rs), "matched": sum(r.matches_expectation for r in rs),
+            "mismatched": sum(not r.matches_expectation and r.error is None for r in rs),
+            "errors": sum(r.error is not None for r in rs),
+            "expected_failures": sum(r.expected == "fail" and r.matches_expectation for r in rs),
+            **findings.counts(rs)}
+
+
+def overall(entries: Sequence[Entry]) -> str:
+    c = counts(entries)
+    bad = c["new_mismatches"] + c["findings_not_reproduced"] + c["errors"]
+    if bad:
+        head = f"{bad} RESULT(S) DO NOT MATCH THEIR EXPECTATION OR A REGISTERED FINDING"
+    elif c["known_findings"]:
+        head = "EVERY VERDICT MATCHES ITS EXPECTATION OR A REGISTERED KNOWN FINDING"
+    else:
+        head = "ALL VERDICTS MATCH THEIR EXPECTATIONS"
+    return (f"{head}: {c['matched']}/{c['results']} match ({c['expected_failures']} of them "
+            f"expected failures on counter-examples), {c['known_findings']} registered known "
+            f"finding(s), {c['new_mismatches']} new mismatch(es), "
+            f"{c['findings_not_reproduced']} registered finding(s) no longer reproduced, "
+            f"{c['errors']} error(s).")
+
+
+def findings_items(entries: Sequence[Entry], prov: dict[str, Any]) -> list[dict[str, Any]]:
+    """The registered findings of the checks that ran, with what this run made of them."""
+    checks = list({id(e.check): e.check for e in entries}.values())
+    return findings.section_items(checks, [e.result for e in entries],
+                                  bool(prov.get("quick")), int(prov.get("seed") or 0))
+
+
+# ------------------------------------------------------------------- tables
+def summary_table(entries: Sequence[Entry]) -> Table:
+    """One row per result; the statement and reference only on a lemma's first row."""
+    rows = []
+    prev = None
+    for e in entries:
+        r = e.result
+        label, cls = status(r)
+        first = r.lemma != prev
+        prev = r.lemma
+        rows.append([Cell(r.lemma, href=anchor(r.lemma)), one_line(r.statement) if first else "",
+                     r.reference if first else "", r.preset, Cell(label, status=cls),
+                     r.expected, fmt(r.statistic), r.sense if r.error is None else "–",
+                     fmt(r.bound), fmt(r.margin), fmt(r.n_samples) if r.error is None else "–",
+                     f"{r.elapsed_s:.2f}", why(r)])
+    return _table(SUMMARY_COLUMNS, rows)
+
+
+def timing_table(entries: Sequence[Entry]) -> Table:
+    """Slowest checks first, with the process's peak memory after each (in run order,
+    the check after which the peak grows is the one that set it)."""
+    total = sum(e.result.elapsed_s for e in entries) or 1.0
+    ordered = sorted(entries, key=lambda e: -e.result.elapsed_s)
+    return _table(TIMING_COLUMNS,
+                  [[e.result.lemma, e.result.preset, f"{e.result.elapsed_s:.3f}",
+                    f"{100 * e.result.elapsed_s / total:.0f}%", f"{e.cpu_s:.3f}",
+                    f"{e.figures_s:.3f}",
+                    "–" if e.peak_rss_mb is None else f"{e.peak_rss_mb:.0f}"]
+                   for e in ordered])
+
+
+def _result_view(e: Entry) -> ResultView:
+    r = e.result
+    label, cls = status(r)
+    criteria = details = settings = None
+    heads: list[Head] = []
+    if r.error is None:
+        if r.criteria:
+            criteria = _table(CRITERIA_COLUMNS, [
+                [("headline: " if i == 0 else "") + c.name, fmt(c.statistic), c.sense,
+                 fmt(c.bound), fmt(c.margin), "yes" if c.holds else "NO", one_line(c.note)]
+                for i, c in enumerate(r.criteria)])
+        drows = [[str(k), fmt(v)] for k, v in r.details.items() if k != "traceback"]
+        details = _table(("detail", "value"), drows) if drows else None
+        if r.config.get("check"):
+            settings = json.dumps(jsonable(r.config.get("check", {})), default=str,
+                                  allow_nan=False)
+        if not r.table.empty:
+            t = frame_table(r.table, HEAD_ROWS)
+            heads.append(Head(None, len(t.rows), len(r.table), "results.csv", t))
+        for name, df in r.tables.items():
+            if df is not None and not df.empty:
+                t = frame_table(df, HEAD_ROWS_EXTRA)
+                heads.append(Head(name, len(t.rows), len(df), table_file(r.lemma, name), t))
+    tb = r.details.get("traceback") if r.error is not None else None
+    return ResultView(r.lemma, r.preset, label, cls, r.summary(), r.error,
+                      str(tb) if tb else None, criteria, details, settings,
+                      tuple(e.warnings), tuple(e.figures), tuple(heads),
+                      json.dumps(jsonable(r.config), indent=1, default=str))
+
+
+def _finding_view(it: dict[str, Any]) -> FindingView:
+    cls = {"reproduced": "known", "NO LONGER REPRODUCES": "bad"}.get(it["outcome"], "")
+    fields = _table(("field", "text"), [
+        ["what differs", it["differs"]], ["why", it["why"]], ["evidence", it["evidence"]],
+        ["required to reproduce on", it["scope"]],
+        ["criteria it is about", ", ".join(it["criteria"]) or "any"],
+        ["replay", Cell(str(it["replay"]), code=True)]])
+    return FindingView(it["lemma"], anchor(it["lemma"]), it["preset"], it["outcome"], cls,
+                       fields)
+
+
+def page(entries: Sequence[Entry], prov: dict[str, Any],
+         sweeps: Sequence[SweepSection] = ()) -> Page:
+    """Everything both pages show, decided once."""
+    lemmas: dict[str, list[Entry]] = {}
+    for e in entries:
+        lemmas.setdefault(e.result.lemma, []).append(e)
+    mismatches = []
+    for e in entries:
+        if not e.result.accepted:  # what sets exit code 1
+            label, cls = status(e.result)
+            mismatches.append(Mismatch(e.result.lemma, anchor(e.result.lemma), e.result.preset,
+                                       label, cls, why(e.result)))
+    return Page(
+        version=str(prov.get("version")), command=str(prov.get("command")),
+        quick=bool(prov.get("quick")), overall=overall(entries),
+        all_accepted=not mismatches, summary=summary_table(entries),
+        mismatches=tuple(mismatches),
+        findings=tuple(_finding_view(it) for it in findings_items(entries, prov)),
+        lemmas=tuple(LemmaView(lemma, anchor(lemma), group[0].check.reference,
+                               one_line(group[0].check.statement),
+                               tuple(_result_view(e) for e in group))
+                     for lemma, group in lemmas.items()),
+        sweeps=tuple(SweepView(sw.name, sw.intro(), sw.figure,
+                               frame_table(sw.table, HEAD_ROWS_EXTRA)) for sw in sweeps),
+        timing=timing_table(entries),
+        provenance=_table(("item", "value"), provenance_rows(prov)),
+        configs_json=json.dumps(prov.get("configs", {}), indent=1, default=str))
+
+
+__all__ = ["Page", "Table", "Cell", "Head", "ResultView", "LemmaView", "Mismatch",
+           "FindingView", "SweepView", "page", "fmt", "counts", "overall", "findings_items",
+           "why", "anchor", "summary_table", "timing_table", "HEAD_ROWS", "HEAD_ROWS_EXTRA",
+           "NUMERIC", "FINDINGS_INTRO"]
