@@ -614,6 +614,8 @@ def check(instance, *, rng, quick):
 
 
 def _check(instance, *, rng, quick):
+    """The steps: per layer the block WDC, the conv form and (once per k) the expectation,
+    then the scaling sweep; each draws from its own stream spawned from ``rng``."""
     budget = BUDGETS[bool(quick)]
     net, config = instance.network, instance.config
     spec = net.spec
