@@ -35,6 +35,13 @@ LAYOUT = {"weights": 0, "mask": 1, "check": 2}
 TASKS = 3
 
 
+def describe_layout() -> str:
+    """The seed layout in one line (for provenance: where every number's randomness came from)."""
+    named = ", ".join(f"{name} from child ({i},)" for name, i in LAYOUT.items())
+    return (f"verify.rng.Streams of SeedSequence(seed): {named}; "
+            f"sweep task i from child ({TASKS}, i)")
+
+
 def as_generator(rng=None) -> np.random.Generator:
     """Turn ``rng`` (a Generator, an int seed, a SeedSequence or None) into a Generator."""
     if isinstance(rng, np.random.Generator):
@@ -132,4 +139,4 @@ class Streams:
             f"{self.entropy}/{'.'.join(map(str, self.spawn_key))}"
 
 
-__all__ = ["as_generator", "spawn", "Streams", "LAYOUT", "TASKS"]
+__all__ = ["as_generator", "spawn", "Streams", "LAYOUT", "TASKS", "describe_layout"]

@@ -118,7 +118,10 @@ class Progress:
 
 # ------------------------------------------------------------------ workers
 def die_with_parent() -> None:
-    """In a forked worker: be sent SIGTERM when the parent process exits."""
+    """In a forked worker: be sent SIGTERM when the parent process exits, and let SIGTERM
+    kill (a parent that turned it into KeyboardInterrupt would otherwise hand the worker
+    a handler that ``concurrent.futures`` catches)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:

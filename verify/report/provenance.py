@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from .. import __version__
 from ..results import jsonable
+from ..rng import describe_layout
 from .checks import peak_rss_mb
 from .model import Entry
 
@@ -66,8 +67,7 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         "command": command or "verify report",
         "argv": list(sys.argv),
         "seed": int(seed), "quick": bool(quick), "jobs": int(jobs),
-        "seeds": "each check: weights from SeedSequence(seed).spawn(2)[0], mask from [1], "
-                 "the check's own stream from SeedSequence(seed).spawn(3)[2]",
+        "seeds": describe_layout(),
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_s, 3),
         "checks_time_s": round(sum(e.result.elapsed_s for e in entries), 3),
