@@ -449,7 +449,7 @@ def _requires(config: Config) -> str | None:
     return None
 
 
-def _fig_angle(result):
+def figure_angles(result):
     import matplotlib.pyplot as plt
 
     df = result.table
@@ -476,7 +476,7 @@ def _fig_angle(result):
     return fig
 
 
-def _fig_sweep(result):
+def figure_width_sweep(result):
     import matplotlib.pyplot as plt
 
     sw = result.tables.get("width_sweep")
@@ -497,16 +497,17 @@ def _fig_sweep(result):
     return fig
 
 
-def _strategy():
-    from verify.strategies import conv_architectures  # noqa: F401  (kept for users' CI)
-    return configs(expansive=True)
+def configs():
+    """Small expansive ReLU stride = kernel Gaussian configurations (the check must pass)."""
+    return generated_configs(expansive=True)
 
 
-def _counter_strategy():
-    return configs(expansive=False)
+def counter_configs():
+    """Too narrow a block, or U[0, 1] weights (the check must fail)."""
+    return generated_configs(expansive=False)
 
 
-def configs(*, expansive: bool):
+def generated_configs(*, expansive: bool):
     """Hypothesis strategy of small ReLU stride = kernel configurations.
 
     ``expansive=True``: every layer's block has at least :func:`required_rows` rows
@@ -546,14 +547,6 @@ def configs(*, expansive: bool):
     return build()
 
 
-@register("angle", statement="a ReLU transposed-conv layer maps the angle theta of two inputs "
-          "to about g(theta) (dense block) / theta_bar (conv, s = l): it contracts but does not "
-          "vanish, and halves squared norms",
-          reference="Lemma Sup.4", order=30,
-          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
-                   "paper-fig4-uniform01": "fail"},
-          requires=_requires, figures=(_fig_angle, _fig_sweep),
-          strategy=_strategy, counter_strategy=_counter_strategy)
 def check(instance, *, rng, quick):
     """Lemma Sup.4 on every layer of ``instance.network`` and on its dense blocks."""
     # The products here are small (<= a few hundred rows): one BLAS thread is ~10x cheaper
@@ -652,3 +645,16 @@ def _check(instance, *, rng, quick):
 
 __all__ = ["angle_influence_std", "sigma_angle", "gap_bound", "norm_bound", "wdc_angle_bound",
            "required_rows", "adversarial_search", "make_pairs", "configs", "theta_bar"]
+
+
+FIGURES = (figure_angles, figure_width_sweep)
+FINDINGS = ()
+
+register("angle", statement="a ReLU transposed-conv layer maps the angle theta of two inputs "
+         "to about g(theta) (dense block) / theta_bar (conv, s = l): it contracts but does not "
+         "vanish, and halves squared norms",
+         reference="Lemma Sup.4",
+         presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
+                  "paper-fig4-uniform01": "fail"},
+         check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
+         findings=FINDINGS, cost=2.0, requires=_requires)

@@ -394,8 +394,8 @@ def _settings(quick: bool) -> dict:
             "random_x": 1024, "adversarial_x": 128}
 
 
-def _passing_configs():
-
+def configs():
+    """Expansive (>= 12x) stride = kernel Gaussian networks, fully observed."""
     from verify.measurements import MaskSpec
     from verify.presets import Config
     from verify.strategies import conv_architectures
@@ -407,11 +407,13 @@ def _passing_configs():
         lambda s: Config("generated-expansive", s, WeightLaw("gaussian"), MaskSpec("full", 1.0)))
 
 
-def _failing_configs():
-    return _passing_configs().map(lambda c: c.with_weights("uniform01"))
+def counter_configs():
+    """The same networks with U[0, 1] weights (Fig. 4(d)): latent regions collapse."""
+    return configs().map(lambda c: c.with_weights("uniform01"))
 
 
-def _sweep_figure(result):
+def figure_expansion_sweep(result):
+    """Fraction of injective ReLU layers against the expansion m / k."""
     import matplotlib.pyplot as plt
 
     df = result.tables["expansion_sweep"]
@@ -432,7 +434,8 @@ def _sweep_figure(result):
     return fig
 
 
-def _ratio_figure(result):
+def figure_collision_ratios(result):
+    """Histogram of the collision search's normalised ratios."""
     import matplotlib.pyplot as plt
 
     df = result.table
@@ -449,13 +452,6 @@ def _ratio_figure(result):
     return fig
 
 
-@register("injectivity",
-          statement="G is one-to-one: no z1 != z2 with G(z1) = G(z2), no latent region "
-                    "mapped to one output (Corollary 2); layer-wise Puthawala criterion",
-          reference="Corollary 2; Fig. 4(d)",
-          presets={"theory-2layer": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
-          figures=(_sweep_figure, _ratio_figure), order=60,
-          strategy=_passing_configs, counter_strategy=_failing_configs)
 def check(instance, *, rng, quick):
     """Collision search, collapse fraction, layer-wise criterion, expansion sweep."""
     net = instance.network
@@ -531,3 +527,15 @@ def check(instance, *, rng, quick):
                    tables={"expansion_sweep": sweep, "layerwise": pd.DataFrame(
                        [{k: v for k, v in l.items() if k != "witness"} for l in layers])},
                    settings={**st, "collision_rtol": COLLISION_RTOL, "ball_radius": BALL_RADIUS})
+
+
+FIGURES = (figure_expansion_sweep, figure_collision_ratios)
+FINDINGS = ()
+
+register("injectivity",
+         statement="G is one-to-one: no z1 != z2 with G(z1) = G(z2), no latent region "
+                   "mapped to one output (Corollary 2); layer-wise Puthawala criterion",
+         reference="Corollary 2; Fig. 4(d)",
+         presets={"theory-2layer": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
+         check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
+         findings=FINDINGS, cost=1.0)

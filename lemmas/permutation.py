@@ -228,7 +228,8 @@ def subsampled_blocks(net, d: int, form: BlockForm, meas: Subsampling,
 
 
 # --------------------------------------------------------------------- check
-def _passing_configs():
+def configs():
+    """Stride = kernel Gaussian networks, random masks: the identical-block form holds."""
     from hypothesis import strategies as st
     from verify.strategies import conv_architectures
 
@@ -239,7 +240,8 @@ def _passing_configs():
                      archs, st.sampled_from((0.3, 0.5, 1.0)))
 
 
-def _failing_configs():
+def counter_configs():
+    """Overlapping strides with at least two input positions: no identical-block form."""
     from hypothesis import strategies as st
     from verify.strategies import conv_architectures
 
@@ -252,7 +254,7 @@ def _failing_configs():
                                          MaskSpec("random", 0.5)), archs)
 
 
-def _figure_blocks(result):
+def figure_blocks(result):
     """Rows kept per block of A W_d (a histogram), drawn from ``result.tables``."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -277,17 +279,6 @@ def _figure_blocks(result):
 N_COMMUTE = 64
 
 
-@register("permutation",
-          statement="P W_i Q = I (x) B_i exactly for stride = kernel (D_{i-1}^dims identical "
-                    "blocks equal to the filter block); A W_d keeps a row subset of each block; "
-                    "A sigma(v) = sigma(A v)",
-          reference="Fig. 2; Theorem 4 (proof)",
-          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass", "paper-fig4": "fail",
-                   "paper-fig4-uniform01": "fail"},
-          detects_counterexample=False, figures=(_figure_blocks,), order=10,
-          strategy=_passing_configs, counter_strategy=_failing_configs,
-          # The identical-block form is a theorem about stride = kernel, no padding only.
-          expect=lambda config: "pass" if config.spec.is_block else "fail")
 def check(instance, *, rng, quick):
     """Find the block-diagonal form of every layer and verify Fig. 2(b) exactly.
 
@@ -363,6 +354,25 @@ def check(instance, *, rng, quick):
                        block_shapes=[str(s) for s in table["block_shapes"]]),
                    tables=tables, settings={"commutation_vectors": N_COMMUTE // 4 if quick
                                             else N_COMMUTE})
+
+
+def _expect(config) -> str:
+    """The identical-block form is a theorem about stride = kernel, no padding only."""
+    return "pass" if config.spec.is_block else "fail"
+
+
+FIGURES = (figure_blocks,)
+FINDINGS = ()
+
+register("permutation",
+         statement="P W_i Q = I (x) B_i exactly for stride = kernel (D_{i-1}^dims identical "
+                   "blocks equal to the filter block); A W_d keeps a row subset of each block; "
+                   "A sigma(v) = sigma(A v)",
+         reference="Fig. 2; Theorem 4 (proof)",
+         presets={"theory-2layer": "pass", "theory-2layer-2d": "pass", "paper-fig4": "fail",
+                  "paper-fig4-uniform01": "fail"},
+         check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
+         findings=FINDINGS, cost=1.0, expect=_expect, detects_counterexample=False)
 
 
 __all__ = ["BlockForm", "block_diagonal_form", "permuted", "exact_block_identity",

@@ -187,14 +187,14 @@ def test_uniform01_weights_fail_on_an_expansive_architecture():
 
 
 @settings(max_examples=3)
-@given(A.configs(expansive=True), seeds())
+@given(A.configs(), seeds())
 def test_check_passes_on_expansive_stride_kernel_configs(config, seed):
     r = run_check("angle", config, seed=seed % 1000, quick=True)
     assert r.passed, [c.to_dict() for c in r.criteria if not c.holds]
 
 
 @settings(max_examples=3)
-@given(A.configs(expansive=False), seeds())
+@given(A.counter_configs(), seeds())
 def test_check_fails_on_counter_configs(config, seed):
     r = run_check("angle", config, seed=seed % 1000, quick=True)
     assert not r.passed

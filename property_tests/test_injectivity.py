@@ -108,7 +108,7 @@ def test_sweep_is_monotone_in_the_limits():
 @settings(max_examples=5)
 @given(data=st.data())
 def test_no_collision_on_expansive_architectures(data):
-    config = data.draw(get_check("injectivity").strategy())
+    config = data.draw(get_check("injectivity").configs())
     seed = data.draw(st.integers(0, 2**16))
     r = run_check("injectivity", config, seed=seed, quick=True)
     assert r.passed, r.details
@@ -118,7 +118,7 @@ def test_no_collision_on_expansive_architectures(data):
 @settings(max_examples=3)
 @given(data=st.data())
 def test_uniform01_counterexamples_collide(data):
-    config = data.draw(get_check("injectivity").counter_strategy())
+    config = data.draw(get_check("injectivity").counter_configs())
     r = run_check("injectivity", config, seed=0, quick=True)
     assert not r.passed and r.expected == "fail"
     assert r.details["collapse"]["fraction"] > 0

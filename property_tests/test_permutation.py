@@ -165,5 +165,5 @@ def test_registered_strategies_give_the_stated_verdicts(data):
     from verify.registry import get_check
 
     chk = get_check("permutation")
-    assert run_check("permutation", data.draw(chk.strategy()), quick=True).passed
-    assert not run_check("permutation", data.draw(chk.counter_strategy()), quick=True).passed
+    assert run_check("permutation", data.draw(chk.configs()), quick=True).passed
+    assert not run_check("permutation", data.draw(chk.counter_configs()), quick=True).passed
