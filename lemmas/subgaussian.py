@@ -1,8 +1,8 @@
 """Conjecture 3: the conclusions hold for any zero-mean subgaussian weight law.
 
 The concentration (Lemma Sup.2), angle (Lemma Sup.4) and descent (Theorem 1) checks
-are rerun through the registry on the same architecture, mask and seed with each
-weight law of MATH.md section 1: ``gaussian`` (Theorem 1's law), ``rademacher`` and
+(:data:`RERUNS`) are rerun on the same architecture and mask with each weight law of
+MATH.md section 1: ``gaussian`` (Theorem 1's law), ``rademacher`` and
 ``uniform`` (zero mean, the same variance; the paper's Sec. 3 reports both work) and
 ``uniform01`` (U[0, 1], not zero-mean: the negative control of Fig. 4(d)).
 
@@ -21,6 +21,17 @@ test of E = Q and the m^-1/2 scaling slope) are reported for every law but do no
 count against a zero-mean law; everything else, the WDC headline eps_hat <= bound
 included, does. The table keeps both
 verdicts (``passed``: every criterion; ``conclusion_passed``: the rule above).
+
+How the reruns run. This module declares the checks it reruns (``register(...,
+reruns=RERUNS)``) and receives their results from the registry
+(:class:`verify.registry.Reruns`), instead of seeding and calling ``run_check`` itself:
+the registry runs the j-th declared check on ``streams.task(j)``, a child of the
+streams this check was given (so it works the same inside a sweep task, whose streams
+have no integer seed), and each cell's result keeps its seed (``0/3.2``), which
+``verify check descent --config ... --seed 0/3.2`` replays. All four laws of one check
+share its streams (common random numbers: the same masks and check draws, the weights
+drawn by each law from the same stream), so the laws are compared on equal terms; the
+three checks are independent of each other and of this check's own instance.
 """
 
 from __future__ import annotations
@@ -28,11 +39,11 @@ from __future__ import annotations
 import pandas as pd
 
 from verify.presets import Config, Instance
-from verify.registry import discover, run_check
+from verify.registry import Reruns, register
 from verify.results import Criterion, Outcome
 
-#: The checks Conjecture 3 is about, in proof order.
-RERUN = ("concentration", "angle", "descent")
+#: The checks Conjecture 3 is about, in proof order (the registry reruns them).
+RERUNS = ("concentration", "angle", "descent")
 #: Criteria (by check, name prefix) that test identities stated for Gaussian weights
 #: only (see the module docstring).
 GAUSSIAN_ONLY = {"concentration": ("mc_", "scaling_slope_dev")}
@@ -41,8 +52,8 @@ ZERO_MEAN = ("gaussian", "rademacher", "uniform")
 CONTROL = "uniform01"
 
 
-def rerun_table(config: Config, *, seed: int, quick: bool, checks=RERUN) -> pd.DataFrame:
-    """law x check -> statistic, bound, margin, passed (one registry run per cell).
+def rerun_table(config: Config, reruns: Reruns, *, checks=RERUNS) -> pd.DataFrame:
+    """law x check -> statistic, bound, margin, passed (one rerun per cell).
 
     Checks that are not registered, or that refuse the configuration (``requires``),
     are listed with ``status`` = "not registered" / "not applicable"; a check that
@@ -50,17 +61,16 @@ def rerun_table(config: Config, *, seed: int, quick: bool, checks=RERUN) -> pd.D
     """
     from verify.errors import VerifyError
 
-    registered = discover()
     rows = []
     for check in checks:  # three checks x four laws: each cell is a whole check run
         for law in ZERO_MEAN + (CONTROL,):
             row = {"law": law, "check": check, "zero_mean": law != CONTROL}
-            if check not in registered:
+            if not reruns.registered(check):
                 rows.append({**row, "status": "not registered"})
                 continue
             cfg = config.with_weights(law)
             try:
-                res = run_check(check, cfg, seed=seed, quick=quick, catch=True)
+                res = reruns(check, cfg)
             except VerifyError as exc:  # requires() refused this configuration
                 rows.append({**row, "status": "not applicable", "note": str(exc)})
                 continue
@@ -73,15 +83,17 @@ def rerun_table(config: Config, *, seed: int, quick: bool, checks=RERUN) -> pd.D
                          "criteria_failed": ", ".join(failed),
                          "gaussian_only_failed": ", ".join(gonly),
                          "n_samples": res.n_samples, "elapsed_s": res.elapsed_s,
+                         "seed": str(res.seed),
                          "note": res.error or ""})
     return pd.DataFrame(rows)
 
 
-def subgaussian_check(instance: Instance, *, rng, quick: bool) -> Outcome:
-    """Conjecture 3 on the instance's architecture and mask (weights redrawn per law
-    from the instance's seed, so every law sees the same seed)."""
+def check(instance: Instance, *, rng, quick: bool, reruns: Reruns) -> Outcome:
+    """Conjecture 3 on the instance's architecture and mask: every zero-mean law passes
+    every rerun check, U[0, 1] fails at least one (the reruns and their streams: module
+    docstring; ``rng`` is not drawn from)."""
     base = instance.config
-    table = rerun_table(base, seed=instance.seed, quick=quick)
+    table = rerun_table(base, reruns)
     for col in ("passed", "conclusion_passed"):  # absent when nothing ran
         if col not in table:
             table[col] = False
@@ -105,22 +117,23 @@ def subgaussian_check(instance: Instance, *, rng, quick: bool) -> Outcome:
                      "ran": int(len(g))}
                for law, g in ran.groupby("law")}
     details = {
-        "checks": list(RERUN), "checks_run": checks_run,
+        "checks": list(RERUNS), "checks_run": checks_run,
         "skipped": table[~table["status"].isin(["ran", "error"])][["law", "check", "status"]]
         .to_dict(orient="records"),
         "per_law": per_law, "zero_mean_failures": zm_fail, "control_failures": ctl_fail,
         "failed_cells": ran[~ran["passed"].astype(bool)][
             ["law", "check", "criteria_failed", "gaussian_only_failed"]].to_dict(orient="records"),
         "gaussian_only_criteria": {k: list(v) for k, v in GAUSSIAN_ONLY.items()},
-        "base_config": base.name, "seed": instance.seed,
+        "base_config": base.name,
+        "rerun_seeds": {c: str(reruns.streams_of(c)) for c in RERUNS},
     }
     return Outcome(headline=headline, criteria=criteria, n_samples=int(len(ran)),
                    details=details, table=table,
-                   settings={"checks": list(RERUN), "laws": list(ZERO_MEAN + (CONTROL,)),
+                   settings={"checks": list(RERUNS), "laws": list(ZERO_MEAN + (CONTROL,)),
                              "quick": quick})
 
 
-def law_figure(result):
+def figure_laws(result):
     """Heat map law x check of the rerun checks' verdicts, with statistic and bound."""
     import matplotlib.pyplot as plt
     import numpy as np
@@ -148,7 +161,15 @@ def law_figure(result):
     return fig
 
 
-from verify.registry import register  # noqa: E402
+#: No generated configurations: each example would rerun three checks under four laws
+#: (12 runs); those checks are in the common property test themselves, and U[0, 1] is
+#: the negative control inside every run.
+configs = None
+counter_configs = None
+
+
+FIGURES = (figure_laws,)
+FINDINGS = ()
 
 register(
     "subgaussian",
@@ -156,6 +177,5 @@ register(
               "zero-mean weights as for Gaussian, and fail for U[0, 1] (negative control)",
     reference="Conjecture 3",
     presets={"theory-2layer": "pass"},
-    detects_counterexample=False,
-    figures=(law_figure,), order=80,
-)(subgaussian_check)
+    check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
+    findings=FINDINGS, cost=16.0, detects_counterexample=False, reruns=RERUNS)

@@ -1,4 +1,4 @@
-"""Tests of the Conjecture 3 check (rerun checks per weight law, through the registry)."""
+"""Tests of the Conjecture 3 check (rerun checks per weight law, received from the registry)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from lemmas import subgaussian as SG
 from verify.measurements import MaskSpec
 from verify.presets import Config, get_preset
-from verify.registry import discover, run_check
+from verify.registry import Reruns, default, discover, run_check
+from verify.rng import Streams
 from verify.spec import block_spec
 from verify.weights import WeightLaw
 
@@ -23,14 +24,18 @@ SMALL = Config("small-expansive", block_spec(1, (3, 32, 256), (2, 2)), WeightLaw
 
 def _available():
     reg = discover()
-    return tuple(c for c in SG.RERUN if c in reg)
+    return tuple(c for c in SG.RERUNS if c in reg)
+
+
+def _reruns(seed: int) -> Reruns:
+    """What the registry hands the check on streams ``seed`` (quick)."""
+    return Reruns(default(), SG.RERUNS, Streams(seed), quick=True)
 
 
 def test_descent_rerun_separates_zero_mean_laws_from_uniform01():
     # theory-2layer (C0 = 8): with C0 = 3 Rademacher layer-1 rows take only 2^3 values
     # and genuine spurious minima appear, outside Conjecture 3's (expansive) regime.
-    table = SG.rerun_table(get_preset("theory-2layer"), seed=1, quick=True,
-                           checks=("descent",))
+    table = SG.rerun_table(get_preset("theory-2layer"), _reruns(1), checks=("descent",))
     assert set(table["law"]) == {"gaussian", "rademacher", "uniform", "uniform01"}
     ran = table.set_index("law")
     assert (ran["status"] == "ran").all()
@@ -41,14 +46,17 @@ def test_descent_rerun_separates_zero_mean_laws_from_uniform01():
 
 
 def test_unregistered_check_is_listed_not_run():
-    table = SG.rerun_table(SMALL, seed=0, quick=True, checks=("no-such-lemma",))
+    table = SG.rerun_table(SMALL, _reruns(0), checks=("no-such-lemma",))
     assert (table["status"] == "not registered").all() and len(table) == 4
 
 
 def test_reruns_use_the_registry_with_each_law():
-    """The descent cell of a law equals a direct registry run on with_weights(law)."""
-    table = SG.rerun_table(SMALL, seed=2, quick=True, checks=("descent",)).set_index("law")
-    direct = run_check("descent", SMALL.with_weights("rademacher"), seed=2, quick=True)
+    """The descent cell of a law equals a direct registry run on with_weights(law), on
+    the child streams the cell records (task j of the check's streams)."""
+    table = SG.rerun_table(SMALL, _reruns(2), checks=("descent",)).set_index("law")
+    seed = Streams(2).task(SG.RERUNS.index("descent"))
+    assert (table["seed"] == str(seed)).all()
+    direct = run_check("descent", SMALL.with_weights("rademacher"), seed=seed, quick=True)
     assert table.loc["rademacher", "statistic"] == direct.statistic
     assert table.loc["rademacher", "passed"] == direct.passed
 
@@ -58,7 +66,7 @@ def test_gaussian_only_criteria_do_not_count_for_zero_mean_laws():
     conclusion rule; the control must fail on other criteria (its headline)."""
     if "concentration" not in discover():
         pytest.skip("concentration is not registered yet")
-    table = SG.rerun_table(SMALL, seed=0, quick=True, checks=("concentration",))
+    table = SG.rerun_table(SMALL, _reruns(0), checks=("concentration",))
     for _, r in table.iterrows():
         failed = [n for n in r["criteria_failed"].split(", ") if n]
         gonly = [n for n in r["gaussian_only_failed"].split(", ") if n]
@@ -69,10 +77,12 @@ def test_gaussian_only_criteria_do_not_count_for_zero_mean_laws():
 
 
 def test_subgaussian_check_verdict_on_small_network():
-    if len(_available()) < len(SG.RERUN):
+    if len(_available()) < len(SG.RERUNS):
         pytest.skip("not every rerun check is registered yet: "
-                    + ", ".join(sorted(set(SG.RERUN) - set(_available()))))
-    res = run_check("subgaussian", SMALL, seed=0, quick=True)
+                    + ", ".join(sorted(set(SG.RERUNS) - set(_available()))))
+    task = Streams(0).task(1)  # a sweep task's streams: no integer seed to re-seed from
+    res = run_check("subgaussian", SMALL, seed=task, quick=True)
+    assert res.details["rerun_seeds"]["descent"] == str(task.task(2))
     assert isinstance(res.table, pd.DataFrame) and len(res.table) == 12
     assert res.details["control_failures"] >= 1
     zm = res.table[res.table["zero_mean"]]
