@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from lemmas.partial import P_MIN, _counter_strategy, _strategy, check_rate_of, rows_per_block
+from lemmas.partial import P_MIN, check_rate_of, configs, counter_configs, rows_per_block
 from verify.measurements import sample_masks
 from verify.presets import get_preset
 from verify.registry import get_check, run_check
@@ -65,12 +65,12 @@ def test_partial_fails_on_the_uniform01_counterexample():
 
 
 @settings(max_examples=2)
-@given(config=_strategy())
+@given(config=configs())
 def test_strategy_configs_pass(config):
     assert run_check("partial", config, seed=0, quick=True).passed
 
 
 @settings(max_examples=2)
-@given(config=_counter_strategy())
+@given(config=counter_configs())
 def test_counter_strategy_configs_fail(config):
     assert not run_check("partial", config, seed=0, quick=True).passed
