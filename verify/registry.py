@@ -99,15 +99,6 @@ class LemmaCheck:
     module: str = ""
     reruns: tuple[str, ...] = ()
 
-    # the former names, until every lemma module and test uses configs / counter_configs
-    @property
-    def strategy(self) -> Callable[[], Any] | None:
-        return self.configs
-
-    @property
-    def counter_strategy(self) -> Callable[[], Any] | None:
-        return self.counter_configs
-
     def finding_on(self, preset: str, network: dict | None, seed: int,
                    quick: bool) -> KnownFinding | None:
         """The registered finding covering a run on ``preset`` (None if there is none)."""
@@ -156,9 +147,6 @@ class Reruns:
                                        quick=self.quick, catch=True)
 
 
-_LEGACY = ("order", "strategy", "counter_strategy")
-
-
 class Registry:
     """The registered lemma checks, iterated in proof order.
 
@@ -200,10 +188,10 @@ class Registry:
         return len(proof) + self._registered
 
     def register(self, id: str, *, statement: str, reference: str, presets: dict[str, str],
-                 check: CheckFn | None = None, configs=None, counter_configs=None,
-                 figures=(), findings=(), cost: float = 1.0, requires=None, expect=None,
+                 check: CheckFn, configs=None, counter_configs=None, figures=(), findings=(),
+                 cost: float = 1.0, requires=None, expect=None,
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
-                 module: str | None = None, **legacy):
+                 module: str | None = None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
         Called once, at the end of the lemma's module (see ``lemmas/__init__.py``).
@@ -211,33 +199,21 @@ class Registry:
         (``PROOF``) orders the check. ``findings``: the
         :class:`~verify.findings.KnownFinding` records of this check. ``reruns``: the
         registered checks whose results the check receives as ``reruns=``
-        (:class:`Reruns`). Without ``check`` this returns a decorator (the former form;
-        it also accepts the former ``order=``, ``strategy=``, ``counter_strategy=``)."""
-        unknown = set(legacy) - set(_LEGACY)
-        if unknown:
-            raise TypeError(f"register() got unexpected keyword arguments {sorted(unknown)}")
-        configs = configs if configs is not None else legacy.get("strategy")
-        counter_configs = (counter_configs if counter_configs is not None
-                           else legacy.get("counter_strategy"))
+        (:class:`Reruns`). Registering an id again replaces it."""
+        if not callable(check):
+            raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
             if exp not in ("pass", "fail"):
                 raise invalid(f"presets[{name!r}]", "'pass' or 'fail'", exp)
         if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost > 0:
             raise invalid(f"{id}: cost", "CPU seconds > 0", cost)
         records = _findings.validate(id, findings)
-
-        def deco(fn: CheckFn) -> CheckFn:
-            mod = module or getattr(fn, "__module__", "") or ""
-            self._checks.pop(id, None)
-            self._checks[id] = LemmaCheck(
-                id, statement, reference, fn, dict(presets), detects_counterexample,
-                requires, tuple(figures), self._order(mod), configs, counter_configs,
-                expect, records, float(cost), mod, tuple(reruns))
-            return fn
-
-        if check is None:
-            return deco
-        deco(check)
+        mod = module or getattr(check, "__module__", "") or ""
+        self._checks.pop(id, None)
+        self._checks[id] = LemmaCheck(
+            id, statement, reference, check, dict(presets), detects_counterexample, requires,
+            tuple(figures), self._order(mod), configs, counter_configs, expect, records,
+            float(cost), mod, tuple(reruns))
         return self._checks[id]
 
     # ------------------------------------------------------------ looking up
@@ -344,7 +320,7 @@ def use(registry: Registry) -> Iterator[Registry]:
         _in_use = before
 
 
-def register(id: str, **kwargs):
+def register(id: str, **kwargs) -> LemmaCheck:
     """:meth:`Registry.register` on the registry in use."""
     return default().register(id, **kwargs)
 
