@@ -11,7 +11,14 @@ at zero for small t > 0.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+
+
+def expit(a: np.ndarray) -> np.ndarray:
+    """The logistic function, scipy.special's (stable for large |a|), imported on first use
+    so that `import verify` does not load scipy.special."""
+    from scipy.special import expit as _expit
+
+    return _expit(a)
 
 
 def apply(name: str, a: np.ndarray, slope: float = 0.2) -> np.ndarray:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import activations
 from .errors import VerifyError, invalid
@@ -321,7 +320,7 @@ class Network:
         return (outs[0], jac[0]) if single else (outs, jac)
 
     # ------------------------------------------------------- explicit matrices
-    def layer_matrix(self, i: int) -> sp.csr_matrix:
+    def layer_matrix(self, i: int) -> "sp.csr_matrix":
         """W_i as an explicit sparse matrix (built once per network and cached).
 
         See :meth:`_build_layer_matrix`.
@@ -331,12 +330,14 @@ class Network:
             cache[i] = self._build_layer_matrix(i)
         return cache[i]
 
-    def _build_layer_matrix(self, i: int) -> sp.csr_matrix:
+    def _build_layer_matrix(self, i: int) -> "sp.csr_matrix":
         """W_i as an explicit sparse ``(n_i, n_{i-1})`` matrix, channel-major
         (MATH.md section 1): ``W[(c', q), (c, p)] = f_{c,c'}[q + pad - p s]`` when the
         offset lies in [0, l) (per axis in 2-D), scaled by the affine scale of c'.
         The bias, if any, is not part of W_i (see :meth:`layer_bias`).
         """
+        import scipy.sparse as sp  # only here: the engine's passes never need it
+
         spec, layer = self.spec, self.spec.layers[i]
         f = self.weights[i].filters
         cin, cout = spec.channels[i], spec.channels[i + 1]

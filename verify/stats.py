@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from .errors import invalid
 
@@ -29,6 +28,8 @@ def _counts(successes: int, trials: int, confidence: float) -> tuple[int, int]:
 
 def _proportion_ci(successes: int, trials: int, confidence: float,
                    method: str) -> tuple[float, float]:
+    from scipy import stats  # imported on use: keeps `import verify` light
+
     k, n = _counts(successes, trials, confidence)
     if n == 0:
         # scipy's binomtest needs n >= 1; no trial says nothing: the whole of [0, 1].
@@ -63,6 +64,8 @@ def mean_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[float, float
     NaN interval for n < 2. When every sample is equal (standard error 0) the interval
     is the point (mean, mean): SciPy refuses a zero scale and would return NaN.
     """
+    from scipy import stats  # imported on use: keeps `import verify` light
+
     if not 0 < confidence < 1:
         raise invalid("confidence", "a number in (0, 1)", confidence)
     x = np.asarray(x, float)

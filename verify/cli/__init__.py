@@ -11,24 +11,45 @@ from __future__ import annotations
 import argparse
 import os
 import importlib
-import pkgutil
 import sys
 
 from .. import __version__, budget
 from ..errors import VerifyError
 from ._common import one_line_errors
 
-#: The order commands are listed in ``verify --help`` (CLI.md's order).
-ORDER = ["list", "check", "invert", "report", "audit", "explore", "sweep", "bench", "train_digits"]
+#: The commands, in CLI.md's order: name -> (module of this package, one-line help).
+#: A module defines ``configure(parser)`` and ``run(args) -> int`` (and, optionally,
+#: ``DESCRIPTION``: more text for its ``--help``). Only the invoked command's module is
+#: imported, so a bad input is refused without loading what other commands need.
+COMMANDS = {
+    "list": ("list", "the lemma ids and the presets, one line each"),
+    "check": ("check", "run one lemma's check and print its verdict, statistic, bound and margin"),
+    "invert": ("invert", "recover latent codes from partial measurements and print recovery "
+                         "statistics"),
+    "report": ("report", "the main job: every lemma on its default presets, written as a "
+                         "report (HTML, Markdown, JSON, figures)"),
+    "audit": ("audit", "checks a trained network's weights against the theorems' assumptions"),
+    "explore": ("explore", "property-based search over architectures for the smallest one "
+                           "where the lemma's check fails"),
+    "sweep": ("sweep", "run a grid of checks or recoveries, serially, on local processes, or "
+                       "on a Dask cluster"),
+    "bench": ("bench", "the performance benchmark, each case against its baseline in the same "
+                       "run"),
+    "train-digits": ("train_digits", "retrains the shipped digits generator from scratch"),
+}
 
 
-def _modules():
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    names.sort(key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
-    return [importlib.import_module(f"{__name__}.{n}") for n in names]
+def _invoked(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``command``'s module is imported and configured (None: every command's,
+    e.g. for documentation tools)."""
     parser = argparse.ArgumentParser(
         prog="verify",
         description="Numerical, reproducible checks of the invertibility proof for "
@@ -36,8 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"verify {__version__}")
     one_line_errors(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in _modules():
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+    for name, (module, help_) in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_, add_help=False)
+            continue
+        mod = importlib.import_module(f"{__name__}.{module}")
+        more = getattr(mod, "DESCRIPTION", "")
+        p = sub.add_parser(name, help=help_, description=f"{help_}. {more}".strip())
         one_line_errors(p)
         mod.configure(p)
         p.set_defaults(_run=mod.run)
@@ -45,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    # (not list(argv): the package attribute `list` is the `verify list` command module)
+    argv = sys.argv[1:] if argv is None else [a for a in argv]
+    command = _invoked(argv)
+    parser = build_parser(command or "")  # "": no command module is needed
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         print("verify: error: a command is required (`verify --help` lists them)",

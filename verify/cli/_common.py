@@ -9,7 +9,6 @@ from pathlib import Path
 
 from .. import budget
 from ..errors import VerifyError
-from ..results import jsonable
 
 
 def int_at_least(minimum: int):
@@ -111,5 +110,7 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(obj) -> None:
+    from ..results import jsonable  # pandas only when printing JSON
+
     json.dump(jsonable(obj), sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from ._common import add_json, add_max_memory, print_json
 
-NAME = "audit"
-HELP = "checks a trained network's weights against the theorems' assumptions"
 DESCRIPTION = (
     "Load a weight file (.npz from verify, or .safetensors holding a PyTorch nn.Sequential "
     "state dict of ConvTranspose2d/BatchNorm2d layers; see `python -c 'import verify.audit; "

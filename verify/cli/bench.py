@@ -7,8 +7,6 @@ import sys
 from ..bench import run_bench
 from ._common import add_json, print_json
 
-NAME = "bench"
-HELP = "the performance benchmark, each case against its baseline in the same run"
 
 
 def configure(p) -> None:

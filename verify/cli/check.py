@@ -6,8 +6,6 @@ from ..presets import Config, get_preset
 from ..registry import get_check, require_memory, run_check
 from ._common import add_json, add_max_memory, add_seed, print_json
 
-NAME = "check"
-HELP = "run one lemma's check and print its verdict, statistic, bound and margin"
 
 
 def configure(p) -> None:

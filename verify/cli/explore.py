@@ -12,9 +12,7 @@ from ..explore import MAX_EXAMPLES, explore
 from ._common import (add_json, add_seed, check_out_file, positive_int,
                       print_json, write_out_file)
 
-NAME = "explore"
-HELP = "property-based search over architectures for the smallest one where the lemma's check fails"
-DESCRIPTION = (HELP + ". Exit 0 when no counterexample is found, 1 when one is (the check "
+DESCRIPTION = ("Exit 0 when no counterexample is found, 1 when one is (the check "
                "ran and did not pass), 2 on bad input. Progress goes to stderr.")
 
 

@@ -21,8 +21,6 @@ from ..measurements import RATE_KINDS
 from ..presets import Config, get_preset
 from ._common import add_json, add_max_memory, add_seed, print_json
 
-NAME = "invert"
-HELP = "recover latent codes from partial measurements and print recovery statistics"
 
 #: Runs longer than this many trial-iterations show a progress bar even off a TTY.
 _LONG = 2_000_000

@@ -6,8 +6,6 @@ from ..presets import presets
 from ..registry import discover
 from ._common import add_json, print_json
 
-NAME = "list"
-HELP = "the lemma ids and the presets, one line each"
 
 
 def configure(p) -> None:

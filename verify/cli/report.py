@@ -10,9 +10,6 @@ import time
 
 from ._common import add_max_memory, add_seed, positive_int
 
-NAME = "report"
-HELP = ("the main job: every lemma on its default presets, written as a report "
-        "(HTML, Markdown, JSON, figures)")
 DESCRIPTION = (
     "Runs every registered lemma check on each of its default presets and writes, "
     "atomically, index.html (self-contained), REPORT.md with figures/, results.json "

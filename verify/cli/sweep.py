@@ -9,9 +9,7 @@ from __future__ import annotations
 from ..sweep import run_sweep
 from ._common import add_max_memory, positive_int, print_json
 
-NAME = "sweep"
-HELP = "run a grid of checks or recoveries, serially, on local processes, or on a Dask cluster"
-DESCRIPTION = (HELP + ". Results are appended per task to DIR/results.jsonl (one atomic "
+DESCRIPTION = ("Results are appended per task to DIR/results.jsonl (one atomic "
                "write per record); --resume checks the folder and skips finished tasks. "
                "One sweep at a time per folder (DIR/.lock). Exit 0 when every task of the "
                "folder ran and matched its expectation (counted over all its records, so "

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from ._common import add_max_memory, add_seed, check_out_file
 
-NAME = "train-digits"
-HELP = "retrains the shipped digits generator from scratch"
 DESCRIPTION = (
     "Retrain the digits-dcgan generator on scikit-learn's handwritten digits (resized to "
     "32x32) by generative latent optimisation with the toolkit's own engine, fold its "

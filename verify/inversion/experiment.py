@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..errors import invalid
 from ..measurements import RATE_KINDS, MaskSpec, check_rate
@@ -131,11 +130,18 @@ class RecoveryResult:
     streams: Streams
     mask: MaskSpec
     stats: RecoveryStats
-    observed: float
+    masks: np.ndarray          # (trials, n) boolean: the observed entries of each trial
 
     @property
-    def table(self) -> pd.DataFrame:
+    def observed(self) -> float:
+        """The share of output entries observed, over all trials."""
+        return float(self.masks.mean())
+
+    @property
+    def table(self) -> "pd.DataFrame":
         """One row per trial: relative error, success, iterations, convergence."""
+        import pandas as pd
+
         res = self.stats.result
         return pd.DataFrame({"trial": np.arange(self.stats.trials),
                              "rel_error": self.stats.rel_error,
@@ -184,7 +190,7 @@ def run_recovery(config, options: InvertOptions | None = None,
         solver["callback"] = callback
     stats = recover(net, z_star, masks, noise=options.noise,
                     success_tol=options.success_tol, rng=gen, **solver)
-    return RecoveryResult(config, options, streams, pattern, stats, float(masks.mean()))
+    return RecoveryResult(config, options, streams, pattern, stats, masks)
 
 
 __all__ = ["InvertOptions", "RecoveryResult", "run_recovery", "METHODS", "NEGATIONS"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import invalid
 from ..rng import as_generator
@@ -121,7 +120,9 @@ class Subsampling(Measurement):
         out[..., self.rows] = y
         return out
 
-    def matrix(self) -> sp.csr_matrix:
+    def matrix(self) -> "sp.csr_matrix":
+        import scipy.sparse as sp  # only here: forward/adjoint never need it
+
         return sp.csr_matrix((np.ones(self.m), (np.arange(self.m), self.rows)), shape=(self.m, self.n))
 
 
