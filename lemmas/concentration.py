@@ -26,8 +26,9 @@ import scipy.sparse as sp
 
 from verify import activations
 from verify.errors import invalid
-from verify.registry import register
+from verify.registry import KnownFinding, register
 from verify.results import Criterion, Outcome
+from verify.spec import block_spec
 from verify.stats import wilson_interval
 
 from ._formulas import Q  # the closed form; Q_batch is its batched twin (checked in tests)
@@ -744,7 +745,22 @@ def _step_scaling(draw, spec, rng, budget: dict):
 
 
 FIGURES = (figure_scaling,)
-FINDINGS = ()
+FINDINGS = (
+    KnownFinding(
+        preset="finding-concentration-2-8",
+        network=block_spec(1, (2, 8), (1,)).to_dict(),
+        differs="the smallest block's WDC deviation eps_hat exceeds the a-priori bound "
+                "sqrt(6 k log m / m): 3.08 against 1.77 (k = 2 columns, m = 8 rows)",
+        why="H&V's WDC holds with probability at least 1 - 8m exp(-gamma k), which says "
+            "nothing for k = 2: the bound is an asymptotic statement about wide blocks. The "
+            "Monte Carlo identity E[B_+u^T B_+v] = Q_{u,v} still holds on the same draw",
+        evidence="1-D 2 -> 8, kernel 1: 5 of 40 weight seeds exceed the bound; seed 28075 "
+                 "with --quick: eps_hat 3.08 > 1.77 and max ||B_+u||^2 3.49 > 2.27, nothing "
+                 "else fails (property_tests/test_concentration.py replays it)",
+        replay="verify check concentration --config finding.toml --seed 28075 --quick "
+               "(finding.toml: README, Tests and Hypothesis profiles)",
+        seeds=(28075,), quick=True, criteria=("layer1_eps_hat", "layer1_hv_norm2")),
+)
 
 register("concentration",
          statement="||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 <= eps(m, k) = sqrt(6 k log m / m) for "

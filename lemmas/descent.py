@@ -57,9 +57,9 @@ from verify.measurements import MaskBatch, make_mask
 from verify.network import Network
 from verify.objective import Objective
 from verify.presets import Config, Instance
-from verify.registry import register
+from verify.registry import KnownFinding, register
 from verify.results import Criterion, Outcome
-from verify.spec import LayerSpec, NetworkSpec
+from verify.spec import LayerSpec, NetworkSpec, block_spec
 from verify.stats import wilson_interval, zero_failure_bound
 from verify.weights import WeightLaw, draw_network
 
@@ -1046,7 +1046,24 @@ def counter_configs():
 
 
 FIGURES = (figure_stationary_points, figure_width_sweep)
-FINDINGS = ()
+FINDINGS = (
+    KnownFinding(
+        preset="finding-descent-2-24-192",
+        network=block_spec(1, (2, 24, 192), (2, 2)).to_dict(),
+        differs="a stationary point of J lies just outside the a-priori balls: at 0.265 "
+                "||z*|| from -rho_2 z* (epsilon = 0.25), on the negative side",
+        why="Theorem 1 holds with high probability for wide enough layers and its constants "
+            "are not explicit; at first-layer width 24 the ball radius 0.25 is sometimes too "
+            "small. Every such point found lies on the negative side (<z, z*> < 0), where "
+            "the theorem puts its second ball, not near a third stationary region",
+        evidence="1-D 2 -> 24 -> 192, kernel = stride = 2, A = I: 9 of 30 weight seeds show "
+                 "it (the farthest at 0.61 ||z*||); seed 684755 with --quick: eps_hat 0.265 > "
+                 "0.25, the two ball criteria fail and nothing else (property_tests/"
+                 "test_descent.py replays it from the README's TOML)",
+        replay="verify check descent --config finding.toml --seed 684755 --quick "
+               "(finding.toml: README, Tests and Hypothesis profiles)",
+        seeds=(684755,), quick=True, criteria=("eps_hat", "min_rate_outside_balls")),
+)
 
 register(
     "descent",

@@ -73,6 +73,7 @@ def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
     assert {c.name for c in res.criteria if not c.holds} == {"eps_hat", "min_rate_outside_balls"}
     assert 0.25 < res.statistic < 0.3
     assert _negative_side_fluctuation(res)
+    assert res.status == "known finding"  # registered in lemmas/descent.py: exit 0
     counter = run_check("descent", "paper-fig4-uniform01", seed=0, quick=True)
     assert not counter.passed and not _negative_side_fluctuation(counter)
 
