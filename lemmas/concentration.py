@@ -26,6 +26,8 @@ import scipy.sparse as sp
 
 from verify import activations
 from verify.errors import invalid
+from verify.gram import (CHUNK_ELEMS, masked_gram, masked_gram_chunks, row_outer_products,
+                         unpack_upper)
 from verify.registry import KnownFinding, register
 from verify.results import Criterion, Outcome
 from verify.spec import block_spec
@@ -36,10 +38,6 @@ from ._formulas import Q  # the closed form; Q_batch is its batched twin (checke
 #: Rounding tolerance of a dot product of length n in float64: |fl(x.y) - x.y| <=
 #: gamma_n sum |x_i y_i| with gamma_n ~ n u (Higham, Thm 3.5); 2 n eps covers gamma_n.
 ROUNDING = 2.0 * np.finfo(float).eps
-
-#: Memory cap (float64 elements) of one chunk of the batched computation.
-_CHUNK_ELEMS = 1 << 22
-
 
 # ------------------------------------------------------------------ closed forms
 def Q_batch(U: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -71,56 +69,6 @@ def Q_batch(U: np.ndarray, V: np.ndarray) -> np.ndarray:
         - (s * c)[:, None, None] * np.einsum("pi,pj->pij", e, e)
     out = ((np.pi - th) / (2 * np.pi))[:, None, None] * np.eye(k) + sinM / (2 * np.pi)
     out[zero] = 0.0
-    return out
-
-
-# ------------------------------------------------------------- batched Grams
-def row_outer_products(B: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """R[r] = upper triangle of b_r b_r^T, shape (m, k(k+1)/2), and its index pair."""
-    k = B.shape[1]
-    iu = np.triu_indices(k)
-    # column block i holds b_i * b_{i..k-1}: the row-major upper triangle, as iu
-    return np.hstack([B[:, i:i + 1] * B[:, i:] for i in range(k)]), iu
-
-
-def _unpack(tri: np.ndarray, iu, k: int) -> np.ndarray:
-    """Symmetric (P, k, k) from upper triangles (P, k(k+1)/2): one gather (np.take)."""
-    index = np.empty((k, k), dtype=np.intp)
-    index[iu] = np.arange(iu[0].size)
-    index[iu[1], iu[0]] = np.arange(iu[0].size)
-    return np.take(tri, index.ravel(), axis=1).reshape(-1, k, k)
-
-
-def masked_gram_chunks(B: np.ndarray, U: np.ndarray, V: np.ndarray, *, R=None):
-    """Yield ``(slice, upper triangles)`` of B_{+,u}^T B_{+,v} chunk by chunk of pairs:
-    per chunk ONE product ``1[Bu > 0] 1[Bv > 0] (P_c x m) @ R (m x k(k+1)/2)``.
-    Streaming keeps memory bounded when P k^2 is large (the benchmark's 10,000 pairs)."""
-    B = np.asarray(B, float)
-    m, k = B.shape
-    R_, _ = row_outer_products(B) if R is None else R
-    Bt = np.ascontiguousarray(B.T)
-    U, V = np.atleast_2d(U), np.atleast_2d(V)
-    step = max(1, _CHUNK_ELEMS // max(m, R_.shape[1]))
-    for s0 in range(0, U.shape[0], step):  # chunks bound memory; each chunk is one GEMM
-        sl = slice(s0, s0 + step)
-        mask = ((U[sl] @ Bt) > 0) & ((V[sl] @ Bt) > 0)
-        yield sl, mask.astype(np.float64) @ R_
-
-
-def masked_gram(B: np.ndarray, U: np.ndarray, V: np.ndarray, *, R=None) -> np.ndarray:
-    """B_{+,u}^T B_{+,v} = B^T diag(1[Bu > 0] 1[Bv > 0]) B for stacked pairs (Lemma Sup.2).
-
-    One matrix product per chunk of pairs: ``mask (P x m) @ R (m x k(k+1)/2)``
-    (the Gram matrices are symmetric, so only the upper triangle is formed).
-    Returns (P, k, k).
-    """
-    B = np.asarray(B, float)
-    k = B.shape[1]
-    R = row_outer_products(B) if R is None else R
-    U = np.atleast_2d(U)
-    out = np.empty((U.shape[0], k, k))
-    for sl, tri in masked_gram_chunks(B, U, V, R=R):
-        out[sl] = _unpack(tri, R[1], k)
     return out
 
 
@@ -365,7 +313,7 @@ def monte_carlo(draw, k: int, rng: np.random.Generator, *, sizes, reps: int):
     nmax = max(sizes)
     T = k * (k + 1) // 2
     # more repetitions when they are cheap (small k), within one chunk of memory
-    reps = int(max(reps, min(256, _CHUNK_ELEMS // (nmax * T))))
+    reps = int(max(reps, min(256, CHUNK_ELEMS // (nmax * T))))
     G = draw((reps * nmax, k), rng)
     iu = np.triu_indices(k)
     frames = []
@@ -376,10 +324,10 @@ def monte_carlo(draw, k: int, rng: np.random.Generator, *, sizes, reps: int):
         Gs = Gs.reshape(reps, n, k)
         on = (((Gs @ U.T) > 0) & ((Gs @ V.T) > 0)).astype(np.float64)  # (reps, n, P)
         on_t = on.transpose(0, 2, 1)
-        est = _unpack((on_t @ R).reshape(-1, T) / n, iu, k).reshape(reps, len(U), k, k)
+        est = unpack_upper((on_t @ R).reshape(-1, T) / n, iu, k).reshape(reps, len(U), k, k)
         if n == nmax:  # pooled first and second moments for the z-test
             sum1 = est.sum(axis=0) * n
-            sum2 = _unpack((on_t @ R**2).sum(axis=0), iu, k)
+            sum2 = unpack_upper((on_t @ R**2).sum(axis=0), iu, k)
         err = np.abs(np.linalg.eigvalsh(est - Qt[None])).max(axis=2)  # (reps, P)
         frames.append(pd.DataFrame({"N": n, "rep": np.repeat(np.arange(reps), len(U)),
                                     "pair": np.tile(names, reps), "error": err.ravel()}))
