@@ -10,7 +10,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from verify.audit import BN_EPS, audit, load_any, save_safetensors
+from verify.audit import audit
+from verify.weightfiles import BN_EPS, load_any, save_safetensors
 from verify.cli import main
 from verify.errors import VerifyError
 from verify.network import LayerWeights, Network

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.audit import save_safetensors
+from verify.weightfiles import save_safetensors
 from verify.cli import main
 from verify.presets import Config
 from verify.spec import NetworkSpec

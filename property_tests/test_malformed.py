@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from verify import LayerSpec, NetworkSpec, VerifyError, budget, draw_network, save_network
-from verify.audit import save_safetensors
+from verify.weightfiles import save_safetensors
 from verify.cli import main
 
 #: On the command line a warning is a second stderr line: here it is an error.

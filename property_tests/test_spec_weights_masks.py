@@ -257,7 +257,7 @@ def test_cli_list_and_bad_input_exit_codes():
 
 
 def test_saves_are_atomic_and_leave_no_temporary_files(tmp_path, monkeypatch):
-    from verify.audit import load_any, save_safetensors
+    from verify.weightfiles import load_any, save_safetensors
 
     spec = NetworkSpec(dims=1, latent_channels=2, layers=(LayerSpec(3, 2, 2, affine=True),))
     net = draw_network(spec, rng=0)

@@ -25,7 +25,8 @@ def configure(p) -> None:
 
 
 def run(args) -> int:
-    from ..audit import audit, format_table, load_any
+    from ..audit import audit, format_table
+    from ..weightfiles import load_any
     from ..measurements import check_rate
 
     check_rate(args.rate, "--rate")

@@ -82,7 +82,7 @@ def _config(args) -> Config:
     config = Config.load(args.config) if args.config is not None \
         else get_preset(args.preset or "paper-fig4")
     if args.weights is not None:
-        from ..audit import load_any
+        from ..weightfiles import load_any
 
         network = load_any(args.weights, args.config)
         config = replace(config, spec=network.spec, loader=lambda: network)

@@ -6,7 +6,7 @@ Run: ``python verify/examples/export_pytorch.py OUT.safetensors`` (needs PyTorch
     verify audit OUT.safetensors --arch verify/examples/audit_arch.toml
 
 The generator is an ``nn.Sequential`` of ``ConvTranspose2d`` / ``BatchNorm2d`` /
-activation modules, the layout ``verify audit`` reads (``verify/audit.py`` docstring):
+activation modules, the layout ``verify audit`` reads (``verify/weightfiles.py`` docstring):
 its ``state_dict()`` is saved as it is, and the audit folds batch norm into each layer.
 The batch-norm statistics are set by a few forward passes in training mode, as a
 trained generator would have them, then the model is put in evaluation mode.
