@@ -69,8 +69,9 @@ LP_TRIALS = {False: 5, True: 2}
 
 
 def check_rate_of(config: Config) -> float:
-    """The preset's rate, or 0.5 when the preset observes everything."""
-    return 0.5 if config.mask.kind == "full" or config.mask.rate >= 1.0 else config.mask.rate
+    """The preset's rate, or the paper's half when the preset observes everything
+    (:attr:`MaskSpec.partial_rate <verify.measurements.MaskSpec.partial_rate>`)."""
+    return config.mask.partial_rate
 
 
 def rows_per_block(spec, masks: np.ndarray) -> np.ndarray | None:
