@@ -704,9 +704,9 @@ FINDINGS = (
             "Monte Carlo identity E[B_+u^T B_+v] = Q_{u,v} still holds on the same draw",
         evidence="1-D 2 -> 8, kernel 1: 5 of 40 weight seeds exceed the bound; seed 28075 "
                  "with --quick: eps_hat 3.08 > 1.77 and max ||B_+u||^2 3.49 > 2.27, nothing "
-                 "else fails (property_tests/test_concentration.py replays it)",
-        replay="verify check concentration --config finding.toml --seed 28075 --quick "
-               "(finding.toml: README, Tests and Hypothesis profiles)",
+                 "else fails (property_tests/test_concentration.py replays it; finding.toml "
+                 "is the README's, section Tests and Hypothesis profiles)",
+        replay="verify check concentration --config finding.toml --seed 28075 --quick",
         seeds=(28075,), quick=True, criteria=("layer1_eps_hat", "layer1_hv_norm2")),
 )
 

@@ -1059,9 +1059,9 @@ FINDINGS = (
         evidence="1-D 2 -> 24 -> 192, kernel = stride = 2, A = I: 9 of 30 weight seeds show "
                  "it (the farthest at 0.61 ||z*||); seed 684755 with --quick: eps_hat 0.265 > "
                  "0.25, the two ball criteria fail and nothing else (property_tests/"
-                 "test_descent.py replays it from the README's TOML)",
-        replay="verify check descent --config finding.toml --seed 684755 --quick "
-               "(finding.toml: README, Tests and Hypothesis profiles)",
+                 "test_descent.py replays it from the README's TOML; finding.toml is the "
+                 "README's, section Tests and Hypothesis profiles)",
+        replay="verify check descent --config finding.toml --seed 684755 --quick",
         seeds=(684755,), quick=True, criteria=("eps_hat", "min_rate_outside_balls")),
 )
 
