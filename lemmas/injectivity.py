@@ -22,7 +22,14 @@ Three pieces of evidence, all batched:
    injective on the previous layer's image), so it certifies but does not decide.
 
 The verdict is the end-to-end evidence: no collision found (smallest normalised ratio
-above ``COLLISION_RTOL``) and no collapse region (fraction 0). A sweep over the
+above ``COLLISION_RTOL``, the search's stated power), no collapse region (fraction 0),
+and no certified non-injective FIRST layer. The first layer's input is the whole latent
+space, so a first layer that the criterion refutes (or that has ``m < 2k`` rows per
+block, never injective: Puthawala et al.) makes ``G`` non-injective; its witness is
+turned into a pair ``z1 != z2`` (``z2 = 2 z1`` when ``W_1 z1 < 0``, else ``z1`` moved
+along the null space of its active rows) and certified by evaluating ``G`` at both to a
+rounding tolerance (``CERT_RTOL``). A later layer refuted on its whole input space is
+reported but does not decide ``G``. A sweep over the
 expansion ``m/k`` of dense Gaussian blocks (``k = 2, 3``, exhaustive) reports where
 injectivity is lost (literature: between about 3.4 and 10.5 asymptotically; ``m >= 2k``
 is necessary for any ``W``).
@@ -57,6 +64,18 @@ def _rank_rtol(m: int, k: int) -> float:
 VERTEX_ATOL = 64 * EPS
 #: Points of the random/adversarial search that get the (costly) Gram rank test.
 GRAM_CANDIDATES = 128
+#: A layer-1 witness pair (z1, z2) certifies a collision of G when
+#: ``||G(z1) - G(z2)|| <= CERT_RTOL * RMS||G(u)|| * max(||z1||, ||z2||)`` (rounding level
+#: of a forward pass) with separation ``||z1 - z2|| >= CERT_MIN_SEPARATION * max ||z||``:
+#: the normalised ratio is then below ``CERT_RTOL / CERT_MIN_SEPARATION`` << COLLISION_RTOL.
+CERT_RTOL = 1024 * EPS
+CERT_MIN_SEPARATION = 1e-3
+def _sign_rtol(k: int) -> float:
+    """A row's sign at a witness counts as certain when ``|<w_i, x>| > tol ||w_i|| ||x||``
+    (a dot product of length k is rounded by at most about k eps ||w_i|| ||x||)."""
+    return 8.0 * max(k, 1) * EPS
+
+
 #: Radius of the latent ball on which the collapse fraction is measured.
 BALL_RADIUS = 3.0
 #: Expansions m/k of the Gaussian sweep.
@@ -221,6 +240,130 @@ def layer_criterion(W: np.ndarray, *, rng: np.random.Generator, n_random: int = 
     return {"method": method, "n_tested": int(n_tested), "injective": bool(not np.any(bad)),
             "n_deficient": int(np.sum(bad)), "min_active": min_active_all,
             "min_gram": float(rel[w]), "witness": X[w].tolist() if np.any(bad) else None}
+
+def two_k_witness(W: np.ndarray, *, rng: np.random.Generator) -> np.ndarray | None:
+    """For ``W`` with ``m < 2k`` rows: an ``x`` with fewer than ``k`` non-negative rows.
+
+    Puthawala et al. (JMLR 2022, a consequence of Thm. 2): ``m >= 2k`` is necessary, because
+    for ``x`` off every hyperplane ``w_i^perp`` the patterns of ``x`` and ``-x`` split
+    the ``m`` rows, so one of them holds at most ``m / 2 < k``. Returns that one of
+    ``+-x`` for a random ``x`` whose signs are all certain (None if no draw of 16 was).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    m, k = W.shape
+    if m >= 2 * k:
+        return None
+    norms = np.linalg.norm(W, axis=1)
+    for _ in range(16):
+        x = rng.standard_normal(k)
+        x /= np.linalg.norm(x)
+        d = W @ x
+        if np.any((np.abs(d) <= _sign_rtol(k) * norms) & (norms > 0)):
+            continue
+        x = x if np.sum(d >= 0) <= np.sum(d <= 0) else -x
+        if np.sum((W @ x) >= 0) < k:
+            return x
+    return None
+
+
+def collision_from_witness(W: np.ndarray, x) -> dict | None:
+    """A pair ``x != x'`` with ``ReLU(W x) = ReLU(W x')`` from a criterion witness ``x``.
+
+    * every row negative at ``x`` (``W x < 0``): ``x' = 2 x``, both map to 0;
+    * otherwise the non-negative rows ``W_S`` do not span: ``v`` in (numerically) their
+      null space, ``x' = x + t v`` with ``t`` half the distance at which an inactive row
+      would change sign, so ``ReLU(W x') = ReLU(W x)``.
+
+    ``exact`` is True when the argument is exact, not only to rounding: every sign at
+    ``x`` and ``x'`` is certain (margin above :func:`_sign_rtol`) and either no row is
+    active or fewer than ``k`` are (then a null vector exists exactly). Returns None when
+    ``x`` yields no pair (e.g. an inactive row at 0 within rounding).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    m, k = W.shape
+    if not np.any(x):
+        return None
+    x = x / np.linalg.norm(x)
+    norms = np.linalg.norm(W, axis=1)
+    tol = _sign_rtol(k) * norms
+    d = W @ x
+    active = d >= 0
+    certain = bool(np.all((np.abs(d) > tol) | (norms == 0)))
+    if not np.any(active & (norms > 0)):
+        return {"x": x, "x2": 2 * x, "kind": "all rows inactive: ReLU(W x) = ReLU(W 2x) = 0",
+                "exact": certain, "active_rows": int(np.sum(active))}
+    WS = W[active]
+    v = np.linalg.svd(WS)[2][-1] if WS.shape[0] >= k else np.linalg.svd(
+        np.vstack([WS, np.zeros((k - WS.shape[0], k))]))[2][-1]
+    inactive = ~active
+    dv = W[inactive] @ v
+    if np.any(inactive):
+        with np.errstate(divide="ignore"):
+            room = np.where(dv > 0, -d[inactive] / np.where(dv > 0, dv, 1.0), np.inf)
+        t = min(1.0, 0.5 * float(np.min(room)))
+    else:
+        t = 1.0
+    if not t > 0:
+        return None
+    x2 = x + t * v
+    d2 = W @ x2
+    certain = certain and bool(np.all((np.abs(d2[inactive]) > tol[inactive]) | (norms[inactive] == 0)))
+    return {"x": x, "x2": x2, "kind": f"{int(active.sum())} active rows of {m} do not span R^{k}: "
+            "ReLU(W x) = ReLU(W (x + t v)), v in their null space",
+            "exact": certain and int(active.sum()) < k, "active_rows": int(active.sum())}
+
+
+def _embed_first_layer(network, kind: str, x: np.ndarray) -> np.ndarray:
+    """A latent code whose first-layer input is ``x``: the code itself for an explicit
+    ``W_1``; for a block ``B`` (stride = kernel, no padding), ``x`` as the channel vector
+    of latent position 0 and zeros elsewhere (flat channel-major)."""
+    spec = network.spec
+    if kind != "block B":
+        return x.copy()
+    npos = spec.latent_size ** spec.dims
+    z = np.zeros((spec.latent_channels, npos))
+    z[:, 0] = x
+    return z.reshape(-1)
+
+
+def certify_first_layer(network, kind: str, W: np.ndarray, witnesses, scale: float) -> dict | None:
+    """Turn a first-layer witness into an end-to-end collision ``G(z1) = G(z2)``.
+
+    A non-injective first layer makes ``G`` non-injective (``G = H o ReLU(W_1 .)``
+    whatever ``H``; its input space is the whole latent space). The pair is checked by
+    evaluating ``G`` at both codes: certified when ``||G(z1) - G(z2)||`` is within
+    ``CERT_RTOL * scale * max ||z||`` and the codes are at least ``CERT_MIN_SEPARATION``
+    apart (relative), so rounding cannot make a collision. Returns the first certified
+    candidate (or the best failed one, ``certified`` False; None if there is none).
+    """
+    best = None
+    for source, x in witnesses:
+        if x is None:
+            continue
+        pair = collision_from_witness(W, x)
+        if pair is None:
+            continue
+        z1 = _embed_first_layer(network, kind, pair["x"])
+        z2 = _embed_first_layer(network, kind, pair["x2"])
+        g = network.forward(np.stack([z1, z2]))
+        size = max(np.linalg.norm(z1), np.linalg.norm(z2))
+        diff = float(np.linalg.norm(g[0] - g[1]))
+        sep = float(np.linalg.norm(z1 - z2))
+        relu_diff = float(np.linalg.norm(np.maximum(W @ pair["x"], 0) - np.maximum(W @ pair["x2"], 0)))
+        rec = {"source": source, "kind": pair["kind"], "exact": pair["exact"],
+               "active_rows": pair["active_rows"], "z1": z1.tolist(), "z2": z2.tolist(),
+               "layer_output_difference": relu_diff,
+               "output_difference": diff, "separation": sep,
+               "normalised_ratio": diff / (scale * sep) if sep > 0 else math.inf,
+               "tolerance": CERT_RTOL * scale * size,
+               "certified": bool(diff <= CERT_RTOL * scale * size
+                                 and sep >= CERT_MIN_SEPARATION * size)}
+        if rec["certified"]:
+            return rec
+        if best is None:
+            best = rec
+    return best
 
 
 def layer_matrices(network) -> list[tuple[str, np.ndarray | None, str]]:
@@ -471,17 +614,40 @@ def check(instance, *, rng, quick):
     col = collapse_fraction(net, rng=r_ball, n=st["ball_samples"])
 
     layers = []
+    first_cert = None
     for i, (kind, W, note) in enumerate(layer_matrices(net)):
+        layer = net.spec.layers[i]
+        relu_free = layer.activation == "relu" and not layer.affine
+        if W is None and i == 0 and relu_free and net.spec.widths[0] <= 4096:
+            # fewer rows than columns: the explicit W_1 still gives a witness
+            W = net.layer_matrix(0).toarray()
         if W is None:
+            n_out, n_in = net.spec.widths[i + 1], net.spec.widths[i]
+            short = relu_free and n_out < n_in
             layers.append({"layer": i + 1, "matrix": kind, "rows": None, "cols": None,
-                           "method": "not applicable", "injective": None, "note": note})
+                           "method": "not applicable", "injective": False if short else None,
+                           "rows_below_2k": bool(short), "note": note})
             continue
         res = layer_criterion(W, rng=r_layer, n_random=st["random_x"],
                               n_adversarial=st["adversarial_x"])
-        layers.append({"layer": i + 1, "matrix": kind, "rows": W.shape[0], "cols": W.shape[1],
-                       **res, "note": note})
+        m, k = W.shape
+        below = m < 2 * k
+        entry = {"layer": i + 1, "matrix": kind, "rows": m, "cols": k, **res,
+                 "rows_below_2k": below, "note": note}
+        if below:
+            entry["injective"] = False
+            entry["note"] = (note + "; " if note else "") + (
+                f"m = {m} < 2k = {2 * k} rows: never injective (Puthawala et al., JMLR 2022: "
+                "m >= 2k is necessary)")
+        if i == 0 and entry["injective"] is False:
+            cands = [("layer-wise search", res["witness"]),
+                     ("m < 2k", two_k_witness(W, rng=r_layer) if below else None)]
+            first_cert = certify_first_layer(net, kind, W, cands, scale)
+            entry["certificate"] = first_cert
+        layers.append(entry)
     holds = all(l["injective"] is True for l in layers)
     certified = holds and all(l["method"].startswith("exhaustive") for l in layers)
+    refuted = first_cert is not None and first_cert["certified"]
 
     sweep = expansion_sweep(rng=r_sweep, draws=st["sweep_draws"])
     lost = {}
@@ -499,13 +665,37 @@ def check(instance, *, rng, quick):
                           "normalised_ratio": nratio, "separation": cs["separation"],
                           "start": np.where(np.arange(len(nratio)) < len(nratio) // 2,
                                             "close", "independent")})
+    power = (f"detects a pair with normalised ratio <= {COLLISION_RTOL:.3g} (sqrt(eps)) reached "
+             f"by {len(nratio)} local searches ({st['steps']} Adam steps) from random starts; "
+             + (f"95% upper bound on the fraction of starts that lead to a collision: "
+                f"{zero_failure_bound(len(nratio)):.3g}" if n_coll == 0 else
+                f"{n_coll} collisions found"))
     headline = Criterion("min_normalised_collision_ratio", float(nratio[best]), COLLISION_RTOL,
                          ">=", "min over pairs of ||G(z1)-G(z2)|| / (||z1-z2|| * RMS ||G(u)||); "
-                         "0 is a collision")
+                         f"0 is a collision. Power: {power}")
     crit = Criterion("collapsed_fraction", col["fraction"], 0.0, "<=",
                      f"fraction of the latent ball of radius {BALL_RADIUS} where G is locally "
                      f"constant ({col['count']}/{col['n']}, 95% CI [{col['ci_low']:.3g}, "
                      f"{col['ci_high']:.3g}])")
+    l1 = layers[0] if layers else {}
+    if refuted:
+        fc = first_cert
+        why = ("m < 2k rows, " if l1.get("rows_below_2k") else "") + (
+            f"{l1.get('method')} layer-wise criterion")
+        lnote = (f"layer 1 ({l1.get('matrix')}, {l1.get('rows')} x {l1.get('cols')}) is not "
+                 f"injective ({why}; Puthawala et al., JMLR 2022), so neither is G: witness "
+                 f"z1 = {np.round(fc['z1'], 6).tolist()}, z2 = z1 + "
+                 f"{np.round(np.subtract(fc['z2'], fc['z1']), 6).tolist()} ({fc['kind']}); "
+                 f"||G(z1) - G(z2)|| = {fc['output_difference']:.3g} <= tolerance "
+                 f"{fc['tolerance']:.3g}, ||z1 - z2|| = {fc['separation']:.3g}; "
+                 + ("exact (all signs certain)" if fc["exact"] else "to rounding tolerance"))
+    elif l1.get("injective") is False:
+        lnote = ("layer 1 fails the layer-wise criterion but no witness pair was certified "
+                 "end to end (rounding): not counted")
+    else:
+        lnote = ("no layer-1 witness of non-injectivity (later layers need only be injective "
+                 "on the previous layer's image, so they do not decide G)")
+    layer_crit = Criterion("first_layer_certified_non_injective", float(refuted), 0.0, "<=", lnote)
     details = {
         "min_ratio": float(cs["ratio"][best]), "min_normalised_ratio": float(nratio[best]),
         "scale_rms_G_unit": scale, "collision_rtol": COLLISION_RTOL,
@@ -517,16 +707,27 @@ def check(instance, *, rng, quick):
         "layerwise": layers, "layerwise_criterion_holds_on_all_tested": holds,
         "layerwise_certified_injective": certified,
         "layerwise_note": "sufficient, not necessary: a layer need only be injective on the "
-                          "previous layer's image",
+                          "previous layer's image; a non-injective FIRST layer (latent space "
+                          "as input) makes G non-injective, and fails the check when its "
+                          "witness pair is certified by evaluating G",
+        "layerwise_refutes_G": refuted, "first_layer_certificate": first_cert,
+        "layers_below_2k": [l["layer"] for l in layers if l.get("rows_below_2k")],
+        "collision_search_power": {
+            "detects_normalised_ratio_at_most": COLLISION_RTOL, "searches": int(len(nratio)),
+            "steps": st["steps"],
+            "collision_start_rate_upper_95": zero_failure_bound(len(nratio)) if n_coll == 0 else None,
+            "note": power},
         "expansion_threshold": lost,
         "literature": "Puthawala et al. (JMLR 2022): Gaussian W injective w.h.p. for m/k >= 10.5, "
                       "not for m/k <= 3.4 (large k); m >= 2k necessary for every W",
     }
-    return Outcome(headline=headline, criteria=(crit,), n_samples=len(nratio) + col["n"],
+    return Outcome(headline=headline, criteria=(crit, layer_crit), n_samples=len(nratio) + col["n"],
                    details=details, table=table,
                    tables={"expansion_sweep": sweep, "layerwise": pd.DataFrame(
-                       [{k: v for k, v in l.items() if k != "witness"} for l in layers])},
-                   settings={**st, "collision_rtol": COLLISION_RTOL, "ball_radius": BALL_RADIUS})
+                       [{k: v for k, v in l.items() if k not in ("witness", "certificate")}
+                        for l in layers])},
+                   settings={**st, "collision_rtol": COLLISION_RTOL, "ball_radius": BALL_RADIUS,
+                             "cert_rtol": CERT_RTOL, "cert_min_separation": CERT_MIN_SEPARATION})
 
 
 FIGURES = (figure_expansion_sweep, figure_collision_ratios)

@@ -147,3 +147,69 @@ def test_bad_matrix_refused():
 
     with pytest.raises(VerifyError, match="W"):
         inj.arrangement_patterns(np.zeros((4, 5)))
+
+
+# ----------------------------------------------------------- layer-wise verdict (issue 13)
+def _issue13_config():
+    """``1-D 8 -> 12 (k1) -> 128 (k4 s4)``: the first ReLU block has m = 12 < 2k = 16."""
+    from verify.measurements import MaskSpec
+    from verify.presets import Config
+    from verify.spec import LayerSpec, NetworkSpec
+    from verify.weights import WeightLaw
+
+    spec = NetworkSpec(dims=1, latent_channels=8,
+                       layers=(LayerSpec(12, 1, 1), LayerSpec(128, 4, 4)))
+    return Config("issue13-m-below-2k", spec, WeightLaw("gaussian"), MaskSpec("full", 1.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_first_layer_below_2k_fails_with_certified_witness(seed):
+    r = run_check("injectivity", _issue13_config(), seed=seed, quick=True)
+    assert not r.passed
+    l1 = r.details["layerwise"][0]
+    assert l1["rows_below_2k"] and l1["injective"] is False
+    assert r.details["layers_below_2k"] == [1] and r.details["layerwise_refutes_G"]
+    crit = {c.name: c for c in r.criteria}["first_layer_certified_non_injective"]
+    assert not crit.holds and "layer 1" in crit.note and "witness" in crit.note
+    # the witness is checked here independently: G(z1) = G(z2) for z1 != z2
+    cert = r.details["first_layer_certificate"]
+    assert cert["certified"]
+    net = _issue13_config().instantiate(seed).network
+    z1, z2 = np.asarray(cert["z1"]), np.asarray(cert["z2"])
+    g1, g2 = net.forward(z1), net.forward(z2)
+    assert np.linalg.norm(z1 - z2) >= inj.CERT_MIN_SEPARATION * np.linalg.norm(z1)
+    assert np.linalg.norm(g1 - g2) <= inj.CERT_RTOL * (np.linalg.norm(g1) + np.linalg.norm(g2) + 1)
+    # the first layer's output agrees: the collision happens there
+    W = net.dense_block(0)
+    assert np.allclose(np.maximum(W @ z1, 0), np.maximum(W @ z2, 0), rtol=0,
+                       atol=inj.CERT_RTOL * np.linalg.norm(W) * np.linalg.norm(z2))
+
+
+def test_two_k_witness_is_exact():
+    rng = np.random.default_rng(4)
+    for m, k in ((12, 8), (5, 3), (3, 2), (6, 6)):
+        W = rng.standard_normal((m, k))
+        x = inj.two_k_witness(W, rng=rng)
+        assert x is not None and np.sum(W @ x >= 0) < k
+        pair = inj.collision_from_witness(W, x)
+        assert pair["exact"] and np.linalg.norm(pair["x2"] - pair["x"]) > 0
+        assert np.allclose(np.maximum(W @ pair["x"], 0), np.maximum(W @ pair["x2"], 0),
+                           rtol=0, atol=1e-12)
+    assert inj.two_k_witness(rng.standard_normal((8, 4)), rng=rng) is None
+
+
+def test_all_negative_witness_doubles():
+    W = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [0.5, -2.0]])
+    pair = inj.collision_from_witness(W, [-1.0, 0.0])
+    assert pair["exact"] and np.allclose(pair["x2"], 2 * pair["x"])
+    assert pair["active_rows"] == 0
+
+
+@pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
+def test_presets_state_search_power_and_keep_passing(preset):
+    r = run_check("injectivity", preset, seed=0, quick=True)
+    assert r.passed and not r.details["layerwise_refutes_G"]
+    p = r.details["collision_search_power"]
+    assert p["detects_normalised_ratio_at_most"] == inj.COLLISION_RTOL
+    assert 0 < p["collision_start_rate_upper_95"] < 1
+    assert "normalised ratio <=" in p["note"]
