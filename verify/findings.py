@@ -132,6 +132,7 @@ class KnownFinding:
             return False
         if not self.criteria:
             return True
+        # the criteria that do not hold: failing, or uninformative (nothing tested)
         failing = {c.name for c in result.criteria if not c.holds}
         return failing <= set(self.criteria)
 

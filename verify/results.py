@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .findings import KnownFinding
 
 Sense = Literal["<=", ">=", "=="]
+Verdict = Literal["holds", "fails", "uninformative"]
 
 
 def _finite_or_none(x: Any) -> Any:
@@ -53,6 +54,13 @@ class Criterion:
 
     ``margin`` is signed so that positive means "holds with room to spare":
     ``bound - statistic`` for ``<=``, ``statistic - bound`` for ``>=``.
+
+    ``ceiling`` is the statistic's trivial ceiling (for ``<=``: the largest value it can
+    take on any network of this shape; for ``>=``: the smallest, a floor), or None when
+    not stated. A bound at or past it is met by every network: the criterion is then
+    ``uninformative`` (:attr:`why_uninformative` says why), never holding. ``untested``
+    marks a criterion uninformative for a reason of the check's own (e.g. every run it
+    summarises tested nothing).
     """
 
     name: str
@@ -60,9 +68,31 @@ class Criterion:
     bound: float
     sense: Sense = "<="
     note: str = ""
+    ceiling: float | None = None
+    untested: str = ""
 
     @property
-    def holds(self) -> bool:
+    def why_uninformative(self) -> str:
+        """Why nothing was tested ("" when the criterion is informative)."""
+        if self.untested:
+            return self.untested
+        if self.ceiling is None:
+            return ""
+        c, b = float(self.ceiling), float(self.bound)
+        if math.isnan(c) or math.isnan(b):
+            return ""
+        if self.sense == "<=" and b >= c:
+            return (f"bound {b:.4g} is at or above the trivial ceiling {c:.4g} (the largest "
+                    "value the statistic can take): every network meets it")
+        if self.sense == ">=" and b <= c:
+            return (f"bound {b:.4g} is at or below the trivial floor {c:.4g} (the smallest "
+                    "value the statistic can take): every network meets it")
+        return ""
+
+    @property
+    def satisfied(self) -> bool:
+        """The bare comparison ``statistic <sense> bound`` (NaN: False), whatever the
+        ceiling."""
         s, b = float(self.statistic), float(self.bound)
         if math.isnan(s) or math.isnan(b):
             return False
@@ -71,6 +101,19 @@ class Criterion:
         if self.sense == ">=":
             return s >= b
         return s == b
+
+    @property
+    def verdict(self) -> Verdict:
+        """"uninformative" when the bound is at or past the ceiling (or ``untested``),
+        else "holds" or "fails"."""
+        if self.why_uninformative:
+            return "uninformative"
+        return "holds" if self.satisfied else "fails"
+
+    @property
+    def holds(self) -> bool:
+        """The criterion holds and is informative (an uninformative one never holds)."""
+        return self.verdict == "holds"
 
     @property
     def margin(self) -> float:
@@ -84,7 +127,16 @@ class Criterion:
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"name": self.name, "statistic": self.statistic, "bound": self.bound,
                          "sense": self.sense, "holds": self.holds, "margin": self.margin,
-                         "note": self.note})
+                         "note": self.note, "ceiling": self.ceiling, "verdict": self.verdict,
+                         "why_uninformative": self.why_uninformative})
+
+
+def combined_verdict(criteria) -> Verdict:
+    """"fails" if any criterion fails, else "uninformative" if any is, else "holds"."""
+    vs = [c.verdict for c in criteria]
+    if "fails" in vs:
+        return "fails"
+    return "uninformative" if "uninformative" in vs else "holds"
 
 
 @dataclass(frozen=True)
@@ -119,8 +171,13 @@ class Outcome:
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def verdict(self) -> Verdict:
+        return combined_verdict((self.headline,) + tuple(self.criteria))
+
+    @property
     def passed(self) -> bool:
-        return self.headline.holds and all(c.holds for c in self.criteria)
+        """True only for the verdict "holds"."""
+        return self.verdict == "holds"
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +228,8 @@ class CheckResult:
     @property
     def matches_expectation(self) -> bool:
         """The verdict agrees with what the preset is expected to give."""
-        return self.error is None and self.passed == (self.expected == "pass")
+        return self.error is None and self.verdict == ("holds" if self.expected == "pass"
+                                                       else "fails")
 
     @property
     def status(self) -> str:
@@ -191,15 +249,27 @@ class CheckResult:
 
     @property
     def verdict(self) -> str:
+        """"holds", "fails", "uninformative" or "error" (module docstring). From the
+        criteria when there are any (the headline first); ``passed`` False never gives
+        "holds"."""
         if self.error is not None:
             return "error"
-        return "pass" if self.passed else "fail"
+        if not self.criteria:
+            return "holds" if self.passed else "fails"
+        v = combined_verdict(self.criteria)
+        return "fails" if v == "holds" and not self.passed else v
+
+    @property
+    def why_uninformative(self) -> str:
+        """The reasons of the uninformative criteria ("" when there are none)."""
+        return "; ".join(f"{c.name}: {c.why_uninformative}" for c in self.criteria
+                         if c.verdict == "uninformative")
 
     def to_json(self) -> dict[str, Any]:
         """The object of ``verify check --json`` (CLI.md), with a few additions."""
         out = {
             "lemma": self.lemma, "preset": self.preset, "seed": self.seed,
-            "passed": self.passed, "expected": self.expected,
+            "passed": self.passed, "verdict": self.verdict, "expected": self.expected,
             "statistic": self.statistic, "bound": self.bound, "margin": self.margin,
             "config": self.config, "details": self.details,
             "elapsed_s": round(self.elapsed_s, 4), "version": self.version,
@@ -215,6 +285,8 @@ class CheckResult:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.verdict == "uninformative":
+            out["why_uninformative"] = self.why_uninformative
         return jsonable(out)
 
     def summary(self) -> str:
@@ -225,10 +297,11 @@ class CheckResult:
         st = self.status
         if st not in ("match", "new mismatch"):
             exp += f" ({st})"
-        return (f"{self.lemma} [{self.preset}] {self.verdict.upper()}{exp}: statistic "
+        label = {"holds": "PASS", "fails": "FAIL"}.get(self.verdict, self.verdict.upper())
+        return (f"{self.lemma} [{self.preset}] {label}{exp}: statistic "
                 f"{self.statistic:.4g} {self.sense} bound {self.bound:.4g}, margin "
                 f"{self.margin:.4g}, n = {self.n_samples}, seed {self.seed}, "
                 f"{self.elapsed_s:.2f} s")
 
 
-__all__ = ["Criterion", "Outcome", "CheckResult", "jsonable"]
+__all__ = ["Criterion", "Outcome", "CheckResult", "combined_verdict", "jsonable"]

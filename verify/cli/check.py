@@ -35,9 +35,14 @@ def run(args) -> int:
     else:
         print(result.summary())
         for c in result.criteria[1:]:
-            mark = "ok  " if c.holds else "FAIL"
+            mark = {"holds": "ok  ", "fails": "FAIL"}.get(c.verdict, "⚪ ")
             print(f"  [{mark}] {c.name}: {c.statistic:.4g} {c.sense} {c.bound:.4g}"
                   + (f"  ({c.note})" if c.note else ""))
+            if c.verdict == "uninformative":
+                print(f"         uninformative: {c.why_uninformative}")
+        h = result.criteria[0] if result.criteria and result.error is None else None
+        if h is not None and h.verdict == "uninformative":
+            print(f"  headline uninformative: {h.why_uninformative}")
         f = result.finding
         status = result.status
         if f is not None and status in ("known finding", "finding no longer reproduces"):

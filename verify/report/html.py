@@ -22,6 +22,7 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .xfail{background:#eef0ff;color:#3a3f9e;font-style:italic;font-weight:600}
 .known{background:#fff1dc;color:#8a4500;font-style:italic;font-weight:600}
 .bad{background:#fde2e1;color:#a0110c;font-weight:700}
+.uninformative{background:#f0f0f0;color:#555;font-style:italic;font-weight:600}
 .error{background:#fff0c2;color:#7a4b00;font-weight:700}
 .banner{padding:.6em 1em;border-radius:4px;margin:1em 0}
 .note{color:#7a4b00;background:#fff8e0;padding:.4em .7em;border-left:3px solid #e0a800}
@@ -39,6 +40,8 @@ LEGEND = (
     'registered, examined finding (listed below), <span class="bad">FAIL</span> / '
     '<span class="bad">PASS (expected fail)</span>: does not match its expectation '
     '(a new mismatch, or a registered finding that no longer reproduces), '
+    '<span class="uninformative">uninformative</span>: a bound at or past its statistic\'s '
+    'trivial ceiling, met by any network (nothing was tested; never a pass), '
     '<span class="error">ERROR</span>: the check crashed. Margin is signed: positive means '
     'the statement holds with room to spare.</p>')
 

@@ -16,7 +16,9 @@ LEGEND = (
     "to fail; 🔶 *FAIL (known finding)*: differs as a registered, examined finding "
     "(listed below); ❌ **FAIL** / **PASS (expected fail)**: does not match its "
     "expectation (a new mismatch, or a registered finding that no longer "
-    "reproduces); ⚠️ **ERROR**: the check crashed. Margin is signed: positive means "
+    "reproduces); ⚪ *uninformative*: a bound at or past its statistic's trivial "
+    "ceiling, met by any network (nothing was tested; never a pass); "
+    "⚠️ **ERROR**: the check crashed. Margin is signed: positive means "
     "the statement holds with room to spare.")
 
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
@@ -44,6 +46,8 @@ def label(s: str) -> str:
         return "☑️ *fail (expected)*"
     if s == "ERROR":
         return "⚠️ **ERROR**"
+    if s.startswith("uninformative"):
+        return f"⚪ *{s}*"
     if s.endswith("(known finding)"):
         return f"🔶 *{s}*"
     return f"❌ **{s}**"

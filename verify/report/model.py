@@ -65,15 +65,21 @@ def status(result: CheckResult) -> tuple[str, str]:
 
     ``pass`` / ``fail (expected)`` match the expectation; ``FAIL (known finding)``
     differs as a registered finding (exit 0); ``FAIL`` (expected to pass), ``PASS
-    (expected fail)``, ``... (finding no longer reproduces)`` and ``ERROR`` do not.
+    (expected fail)``, ``... (finding no longer reproduces)`` and ``ERROR`` do not;
+    ``uninformative`` (a bound at or past its statistic's trivial ceiling: nothing was
+    tested) matches no expectation.
     """
     if result.error is not None:
         return "ERROR", "error"
     st = result.status
-    if result.expected == "pass":
-        label, cls = ("pass", "ok") if result.passed else ("FAIL", "bad")
+    v = result.verdict
+    if v == "uninformative":  # nothing was tested: matches neither expectation
+        label, cls = (("uninformative", "uninformative") if result.expected == "pass"
+                      else ("uninformative (expected fail)", "uninformative"))
+    elif result.expected == "pass":
+        label, cls = ("pass", "ok") if v == "holds" else ("FAIL", "bad")
     else:
-        label, cls = (("PASS (expected fail)", "bad") if result.passed
+        label, cls = (("PASS (expected fail)", "bad") if v == "holds"
                       else ("fail (expected)", "xfail"))
     if st == findings.KNOWN:
         return f"{label.split(' (')[0]} (known finding)", "known"

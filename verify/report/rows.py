@@ -182,11 +182,15 @@ def anchor(lemma: str) -> str:
 
 
 def why(r: CheckResult) -> str:
-    """What decided a failing verdict: the criteria that do not hold, or the error."""
+    """What decided a failing or uninformative verdict: the criteria that do not hold,
+    the reasons nothing was tested, or the error."""
     if r.error is not None:
         return r.error if len(r.error) <= 100 else r.error[:97] + "..."
-    failing = [c.name for c in r.criteria if not c.holds]
-    return ("does not hold: " + ", ".join(failing)) if failing else ""
+    failing = [c.name for c in r.criteria if c.verdict == "fails"]
+    out = ("does not hold: " + ", ".join(failing)) if failing else ""
+    if not failing and r.verdict == "uninformative":
+        out = "uninformative: " + one_line(r.why_uninformative)
+    return out
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[CellLike]]) -> Table:
@@ -274,7 +278,9 @@ def _result_view(e: Entry) -> ResultView:
         if r.criteria:
             criteria = _table(CRITERIA_COLUMNS, [
                 [("headline: " if i == 0 else "") + c.name, fmt(c.statistic), c.sense,
-                 fmt(c.bound), fmt(c.margin), "yes" if c.holds else "NO", one_line(c.note)]
+                 fmt(c.bound), fmt(c.margin),
+                 {"holds": "yes", "fails": "NO"}.get(c.verdict, "uninformative"),
+                 one_line("; ".join(x for x in (c.note, c.why_uninformative) if x))]
                 for i, c in enumerate(r.criteria)])
         drows = [[str(k), fmt(v)] for k, v in r.details.items() if k != "traceback"]
         details = _table(("detail", "value"), drows) if drows else None

@@ -104,7 +104,10 @@ def _check(t: Task, config) -> dict[str, Any]:
             "statistic": result.statistic, "bound": result.bound, "sense": result.sense,
             "margin": result.margin, "n_samples": result.n_samples,
             "check_elapsed_s": result.elapsed_s,
-            "failed_criteria": [_criterion(c) for c in result.criteria if not c.holds],
+            "failed_criteria": [_criterion(c) for c in result.criteria
+                                if c.verdict == "fails"],
+            "uninformative_criteria": [_criterion(c) for c in result.criteria
+                                       if c.verdict == "uninformative"],
             "details": result.details}
 
 
@@ -122,7 +125,7 @@ def _recovery(t: Task, config) -> dict[str, Any]:
     rate = float(stats.success_rate)
     crit = Criterion("success rate", rate, RECOVERY_BOUND, ">=")
     res = stats.result
-    out.update({"passed": crit.holds, "verdict": "pass" if crit.holds else "fail",
+    out.update({"passed": crit.holds, "verdict": crit.verdict,
                 "statistic": rate, "bound": RECOVERY_BOUND, "sense": ">=",
                 "n_samples": stats.trials, "observed": result.observed,
                 "failed_criteria": [] if crit.holds else [_criterion(crit)],
