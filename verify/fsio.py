@@ -23,7 +23,8 @@ from typing import IO, Iterator
 from .errors import VerifyError
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (read without changing it for longer than one call)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -54,7 +55,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 -> what open() would give
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
             fh.flush()
@@ -112,4 +113,4 @@ def check_writable_dir(path: str | Path, flag: str = "--out") -> Path:
     return path
 
 
-__all__ = ["atomic_write", "write_text", "write_bytes", "check_writable_dir"]
+__all__ = ["current_umask", "atomic_write", "write_text", "write_bytes", "check_writable_dir"]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import findings
 from ..errors import invalid
-from ..fsio import atomic_write, check_writable_dir, write_bytes, write_text
+from ..fsio import atomic_write, check_writable_dir, current_umask, write_bytes, write_text
 from ..results import CheckResult, jsonable
 from . import html, markdown
 from .figures import can_fork_helpers, helper_main
@@ -218,12 +218,6 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
 
 
 # --------------------------------------------------------------- the swap
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _swap_into_place(tmp: Path, out: Path) -> None:
     """Rename ``tmp`` to ``out``; a previous ``out`` is moved aside first and removed
     only once the new report is in place (restored if the rename fails, and by the next
@@ -312,7 +306,7 @@ def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any],
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         write_files(tmp, entries, prov, sweeps)
         _swap_into_place(tmp, out)
     except BaseException:
