@@ -73,6 +73,11 @@ class KnownFinding:
     network : dict or None
         For a configuration that is not a preset: its ``[network]`` table, which the
         result's must equal (so another architecture of the same name is not covered).
+    single_draw : bool or None
+        For a check judged over network draws (:mod:`verify.verdicts`): True, the
+        finding is about single-draw runs (``--draws 1``, e.g. one network draw that
+        breaks the statement) and covers only those; False, it is about the verdict
+        over many draws and covers only those; None: both.
     lemma : str
         Filled in by :func:`verify.registry.register`.
     """
@@ -86,6 +91,7 @@ class KnownFinding:
     quick: bool | None = None
     criteria: tuple[str, ...] = ()
     network: dict[str, Any] | None = field(default=None, compare=False)
+    single_draw: bool | None = None
     lemma: str = ""
 
     def __post_init__(self) -> None:
@@ -106,6 +112,8 @@ class KnownFinding:
         if not all(isinstance(c, str) and c for c in crit):
             raise invalid("KnownFinding.criteria", "a tuple of criterion names", self.criteria)
         object.__setattr__(self, "criteria", crit)
+        if self.single_draw is not None and not isinstance(self.single_draw, bool):
+            raise invalid("KnownFinding.single_draw", "True, False or None", self.single_draw)
         if self.network is not None and not isinstance(self.network, dict):
             raise invalid("KnownFinding.network", "a dict (a [network] table) or None",
                         self.network)
@@ -113,11 +121,15 @@ class KnownFinding:
     # ------------------------------------------------------------ matching
     @property
     def key(self) -> tuple:
-        return (self.lemma, self.preset, self.seeds, self.quick)
+        return (self.lemma, self.preset, self.seeds, self.quick, self.single_draw)
 
-    def covers(self, lemma: str, preset: str, network: dict[str, Any] | None = None) -> bool:
-        """Whether results of ``lemma`` on ``preset`` (with that network) are about it."""
+    def covers(self, lemma: str, preset: str, network: dict[str, Any] | None = None,
+               draws: int = 1) -> bool:
+        """Whether results of ``lemma`` on ``preset`` (with that network, judged over
+        ``draws`` network draws) are about it."""
         if lemma != self.lemma or preset != self.preset:
+            return False
+        if self.single_draw is not None and self.single_draw != (int(draws) == 1):
             return False
         return self.network is None or network == self.network
 
@@ -142,13 +154,16 @@ class KnownFinding:
                  "seed " + ", ".join(map(str, self.seeds)) if len(self.seeds) == 1 else
                  "seeds " + ", ".join(map(str, self.seeds)))
         runs = {None: "full and --quick runs", True: "--quick runs", False: "full runs"}
-        return f"{seeds}; {runs[self.quick]}"
+        draws = {None: "", True: "; single-draw runs (--draws 1)",
+                 False: "; verdicts over many network draws"}
+        return f"{seeds}; {runs[self.quick]}{draws[self.single_draw]}"
 
     def to_json(self) -> dict[str, Any]:
         return {"lemma": self.lemma, "preset": self.preset, "differs": self.differs,
                 "why": self.why, "evidence": self.evidence, "replay": self.replay,
                 "seeds": None if self.seeds is None else list(self.seeds),
                 "quick": self.quick, "criteria": list(self.criteria),
+                "single_draw": self.single_draw,
                 "scope": self.scope()}
 
 
@@ -173,10 +188,11 @@ def validate(lemma: str, findings: Iterable[KnownFinding]) -> tuple[KnownFinding
 
 
 def finding_for(findings: Sequence[KnownFinding], lemma: str, preset: str,
-                network: dict[str, Any] | None, seed: int, quick: bool) -> KnownFinding | None:
+                network: dict[str, Any] | None, seed: int, quick: bool,
+                draws: int = 1) -> KnownFinding | None:
     """The finding that covers this run: one whose strict scope includes it first,
-    else any that covers its (lemma, preset)."""
-    covering = [f for f in findings if f.covers(lemma, preset, network)]
+    else any that covers its (lemma, preset, number of draws)."""
+    covering = [f for f in findings if f.covers(lemma, preset, network, draws)]
     strict = [f for f in covering if f.strict_on(seed, quick)]
     return (strict or covering or [None])[0]
 
@@ -240,7 +256,8 @@ def section_items(checks: Sequence[Any], results: Sequence["CheckResult"],
                 continue
             seen.add(f.key)
             r = by_key.get((f.lemma, f.preset))
-            if r is None or not f.covers(r.lemma, r.preset, network_of(r)):
+            if r is None or not f.covers(r.lemma, r.preset, network_of(r),
+                                         getattr(r, "draws", 1)):
                 outcome = "not run"
             elif r.finding is None or r.finding.key != f.key:
                 outcome = "not required here"  # another record of the same preset applies

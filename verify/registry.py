@@ -28,6 +28,8 @@ from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
 from .results import CheckResult, Outcome
 from .rng import Streams
+from .verdicts import DRAW_COLUMNS, DrawRule, KnownBad, judge_draws, validate_known_bad, \
+    draws_count
 
 CheckFn = Callable[..., Outcome]  # fn(instance, *, rng, quick[, reruns]) -> Outcome
 
@@ -80,6 +82,13 @@ class LemmaCheck:
         The module that registered the check (``lemmas.angle``).
     reruns : tuple of str
         Other checks whose results this check receives (:class:`Reruns`).
+    draw_rule : DrawRule or None
+        For a statement that holds with high probability over the weights: how it is
+        judged over independent network draws (:mod:`verify.verdicts`). None: one draw
+        decides (exact identities, fixed trained weights).
+    known_bad : tuple of KnownBad
+        Configurations that violate the statement's hypotheses, which the check must
+        reject (the power table).
     """
 
     id: str
@@ -98,11 +107,18 @@ class LemmaCheck:
     cost: float = field(default=1.0, compare=False)
     module: str = ""
     reruns: tuple[str, ...] = ()
+    draw_rule: DrawRule | None = field(default=None, compare=False)
+    known_bad: tuple[KnownBad, ...] = field(default=(), compare=False)
 
     def finding_on(self, preset: str, network: dict | None, seed: int,
-                   quick: bool) -> KnownFinding | None:
+                   quick: bool, draws: int = 1) -> KnownFinding | None:
         """The registered finding covering a run on ``preset`` (None if there is none)."""
-        return _findings.finding_for(self.findings, self.id, preset, network, seed, quick)
+        return _findings.finding_for(self.findings, self.id, preset, network, seed, quick,
+                                     draws)
+
+    def default_draws(self) -> int:
+        """The number of network draws a verdict rests on by default (1 without a rule)."""
+        return 1 if self.draw_rule is None else self.draw_rule.draws
 
     def expected_on(self, config: Config) -> Literal["pass", "fail"]:
         if config.name in self.presets:
@@ -191,6 +207,7 @@ class Registry:
                  check: CheckFn, configs=None, counter_configs=None, figures=(), findings=(),
                  cost: float = 1.0, requires=None, expect=None,
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
+                 draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
                  module: str | None = None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
@@ -199,7 +216,11 @@ class Registry:
         (``PROOF``) orders the check. ``findings``: the
         :class:`~verify.findings.KnownFinding` records of this check. ``reruns``: the
         registered checks whose results the check receives as ``reruns=``
-        (:class:`Reruns`). Registering an id again replaces it."""
+        (:class:`Reruns`). ``draws``: the :class:`~verify.verdicts.DrawRule` of a
+        statement that holds with high probability over the weights. ``known_bad``: the
+        :class:`~verify.verdicts.KnownBad` configurations it must reject (each drawn
+        once here: one that cannot be built is a registration error). Registering an id
+        again replaces it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -208,12 +229,15 @@ class Registry:
         if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost > 0:
             raise invalid(f"{id}: cost", "CPU seconds > 0", cost)
         records = _findings.validate(id, findings)
+        if draws is not None and not isinstance(draws, DrawRule):
+            raise invalid(f"{id}: draws", "a verify.verdicts.DrawRule or None", draws)
+        bad = validate_known_bad(id, known_bad)
         mod = module or getattr(check, "__module__", "") or ""
         self._checks.pop(id, None)
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
-            float(cost), mod, tuple(reruns))
+            float(cost), mod, tuple(reruns), draws, bad)
         return self._checks[id]
 
     # ------------------------------------------------------------ looking up
@@ -252,9 +276,11 @@ class Registry:
     # ------------------------------------------------------------ running
     def run_check(self, lemma: str, config: Config | str | None = None, *,
                   seed: "int | Streams" = 0, quick: bool = False,
-                  catch: bool = False) -> CheckResult:
+                  catch: bool = False, draws: int | None = 1,
+                  progress: Callable[[int, int], None] | None = None) -> CheckResult:
         """See :func:`run_check`."""
         check = self.get(lemma)
+        n_draws = check.default_draws() if draws is None else draws_count(draws)
         if config is None:
             config = next(iter(check.presets))
         if isinstance(config, str):
@@ -263,37 +289,87 @@ class Registry:
             reason = check.requires(config)
             if reason:
                 raise VerifyError(f"lemma {lemma!r} does not apply to {config.name!r}: {reason}")
+        rule = check.draw_rule
+        if rule is None:
+            n_draws = 1  # one draw decides: the statement is exact or the weights fixed
         streams = Streams.of(seed)
         seed_id = streams.seed if streams.seed is not None else str(streams)
         expected = check.expected_on(config)
         base_config = {"preset": config.name, **config.to_dict()}
-        finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick)
+        finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick,
+                                   n_draws)
+        start = time.perf_counter()
+        first = self._outcome(check, config, streams, quick, catch)
+        if isinstance(first, BaseException):
+            return CheckResult.from_error(check, config.name, seed_id, quick, first,
+                                          time.perf_counter() - start, config=base_config,
+                                          expected=expected, finding=finding)
+        if progress is not None:
+            progress(1, n_draws)
+        criteria = (first.headline,) + tuple(first.criteria)
+        passed, details, tables = first.passed, dict(first.details), dict(first.tables)
+        settings = first.settings
+        draw_summary: dict[str, Any] = {}
+        if rule is not None and n_draws == 1:
+            draw_summary = {"draws": 1, "draw_note": (
+                "judged on a single network draw (--draws 1): the verdict is this draw's, "
+                f"not a probability statement; the default is {rule.draws} draws")}
+        elif rule is not None:
+            rows = [self._draw_row(0, streams, first)]
+            for i in range(1, n_draws):
+                out = self._outcome(check, config, streams.draw(i), quick, catch,
+                                    run=rule.check or check.run)
+                if isinstance(out, BaseException):
+                    return CheckResult.from_error(
+                        check, config.name, seed_id, quick, out, time.perf_counter() - start,
+                        config=base_config, expected=expected, finding=finding)
+                rows.append(self._draw_row(i, streams, out))
+                if progress is not None:
+                    progress(i + 1, n_draws)
+            import pandas as pd
+
+            crit, draw_summary = judge_draws([r["verdict"] for r in rows], rule)
+            tables["draws"] = pd.DataFrame(rows, columns=list(DRAW_COLUMNS))
+            details["draw0"] = {"seed": seed_id, "verdict": first.verdict,
+                                "criteria": [c.to_dict() for c in criteria]}
+            criteria = (crit,)
+            passed = crit.holds
+            settings = {**settings, "draws": rule.to_dict() | {"draws": n_draws}}
+        elapsed = time.perf_counter() - start
+        h = criteria[0]
+        return CheckResult(
+            lemma=lemma, preset=config.name, seed=seed_id, passed=passed,
+            expected=expected, statistic=float(h.statistic), bound=float(h.bound),
+            margin=float(h.margin),
+            config={**base_config, "check": settings, "quick": quick},
+            details=details, elapsed_s=elapsed, version=__version__,
+            statement=check.statement, reference=check.reference, sense=h.sense,
+            n_samples=int(first.n_samples), criteria=criteria, table=first.table,
+            tables=tables, quick=quick, finding=finding, draws=n_draws,
+            draw_summary=draw_summary)
+
+    def _outcome(self, check: LemmaCheck, config: Config, streams: Streams, quick: bool,
+                 catch: bool, run: CheckFn | None = None) -> "Outcome | BaseException":
+        """One draw's Outcome (an exception instead, with ``catch``)."""
         extra = ({"reruns": Reruns(self, check.reruns, streams, quick)} if check.reruns
                  else {})
-        start = time.perf_counter()
         try:
             instance: Instance = config.instantiate(streams)
-            outcome = check.run(instance, rng=streams.check(), quick=quick, **extra)
+            return (run or check.run)(instance, rng=streams.check(), quick=quick, **extra)
         except VerifyError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             if not catch:
                 raise
-            return CheckResult.from_error(check, config.name, seed_id, quick, exc,
-                                          time.perf_counter() - start, config=base_config,
-                                          expected=expected, finding=finding)
-        elapsed = time.perf_counter() - start
-        h = outcome.headline
-        criteria = (h,) + tuple(outcome.criteria)
-        return CheckResult(
-            lemma=lemma, preset=config.name, seed=seed_id, passed=outcome.passed,
-            expected=expected, statistic=float(h.statistic), bound=float(h.bound),
-            margin=float(h.margin),
-            config={**base_config, "check": outcome.settings, "quick": quick},
-            details=outcome.details, elapsed_s=elapsed, version=__version__,
-            statement=check.statement, reference=check.reference, sense=h.sense,
-            n_samples=int(outcome.n_samples), criteria=criteria, table=outcome.table,
-            tables=dict(outcome.tables), quick=quick, finding=finding)
+            return exc
+
+    @staticmethod
+    def _draw_row(i: int, streams: Streams, out: Outcome) -> dict[str, Any]:
+        h = out.headline
+        v = out.verdict
+        return {"draw": i, "seed": str(streams.draw(i)), "verdict": v,
+                "statistic": float(h.statistic), "bound": float(h.bound),
+                "margin": float(h.margin), "failed": v == "fails"}
 
 
 #: The registry of the ``lemmas`` package.
@@ -350,7 +426,8 @@ def require_memory(config: Config, batch: int = CHECK_BATCH) -> None:
 
 
 def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | Streams" = 0,
-              quick: bool = False, catch: bool = False) -> CheckResult:
+              quick: bool = False, catch: bool = False, draws: int | None = 1,
+              progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Run one lemma's check on a configuration and freeze its result.
 
     ``config`` is a Config, a preset name, or None for the lemma's first default
@@ -359,9 +436,19 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | St
     check draws from its ``check`` stream (a check that declares ``reruns`` receives
     them on ``task(j)``, :class:`Reruns`). With ``catch=True`` a check that raises
     gives an error result (the report's error row) instead of propagating.
+
+    ``draws``: for a statement judged over network draws (the check's
+    :class:`~verify.verdicts.DrawRule`), how many independent networks the verdict rests
+    on: 1 (the default here, for speed in tests and sweeps) judges the seed's own
+    network and labels the result as a single draw; None takes the rule's default (what
+    ``verify check`` and ``verify report`` do); N >= 2 runs draws 0..N-1 (draw 0 is the
+    seed's own network, with the full tables and figures) and judges the failure rate
+    (:func:`verify.verdicts.judge_draws`). Checks without a rule ignore it.
+    ``progress(done, total)`` is called after each draw.
     """
-    return default().run_check(lemma, config, seed=seed, quick=quick, catch=catch)
+    return default().run_check(lemma, config, seed=seed, quick=quick, catch=catch,
+                               draws=draws, progress=progress)
 
 
-__all__ = ["LemmaCheck", "KnownFinding", "Registry", "Reruns", "DEFAULT", "default", "use",
+__all__ = ["LemmaCheck", "KnownFinding", "DrawRule", "KnownBad", "Registry", "Reruns", "DEFAULT", "default", "use",
            "register", "discover", "get_check", "run_check", "require_memory", "CHECK_BATCH"]

@@ -206,6 +206,8 @@ class CheckResult:
     quick: bool = False
     error: str | None = None
     finding: "KnownFinding | None" = None
+    draws: int = 1
+    draw_summary: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_error(cls, check, preset: str, seed: int | str, quick: bool, exc: BaseException,
@@ -283,6 +285,7 @@ class CheckResult:
                 "reproduced": self.finding.reproduced_by(self),
                 "required_here": self.finding.strict_on(self.seed, self.quick)},
         }
+        out.update(self.draw_summary)
         if self.error is not None:
             out["error"] = self.error
         if self.verdict == "uninformative":
@@ -298,7 +301,14 @@ class CheckResult:
         if st not in ("match", "new mismatch"):
             exp += f" ({st})"
         label = {"holds": "PASS", "fails": "FAIL"}.get(self.verdict, self.verdict.upper())
-        return (f"{self.lemma} [{self.preset}] {label}{exp}: statistic "
+        d = self.draw_summary
+        if "failure_rate" in d:
+            return (f"{self.lemma} [{self.preset}] {label}{exp}: {d['draws_failed']}/"
+                    f"{d['draws_tested']} network draws fail, rate {d['failure_rate']:.3g} "
+                    f"[{d['failure_ci_low']:.3f}, {d['failure_ci_high']:.3f}] vs tolerance "
+                    f"{d['tolerance']:g}, base seed {self.seed}, {self.elapsed_s:.2f} s")
+        one = " (single draw)" if d.get("draws") == 1 else ""
+        return (f"{self.lemma} [{self.preset}] {label}{exp}{one}: statistic "
                 f"{self.statistic:.4g} {self.sense} bound {self.bound:.4g}, margin "
                 f"{self.margin:.4g}, n = {self.n_samples}, seed {self.seed}, "
                 f"{self.elapsed_s:.2f} s")

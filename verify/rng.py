@@ -11,6 +11,8 @@ weights    ``spawn_key + (0,)``       drawing the network's weights
 mask       ``spawn_key + (1,)``       drawing the measurement (a random mask, A)
 check      ``spawn_key + (2,)``       the check's or the recovery's own draws
 task(i)    ``spawn_key + (3, i)``     the i-th task of a sweep: a Streams of its own
+draw(i)    ``spawn_key + (4, i)``     network draw i >= 1 of a check judged over draws
+                                      (draw 0 is these streams themselves)
 =========  =========================  ==========================================
 
 Children are built directly from ``(entropy, spawn_key)``, which is exactly what
@@ -33,13 +35,16 @@ from .errors import invalid
 LAYOUT = {"weights": 0, "mask": 1, "check": 2}
 #: Child index under which the tasks of a sweep hang.
 TASKS = 3
+#: Child index under which the network draws of a multi-draw check hang.
+DRAWS = 4
 
 
 def describe_layout() -> str:
     """The seed layout in one line (for provenance: where every number's randomness came from)."""
     named = ", ".join(f"{name} from child ({i},)" for name, i in LAYOUT.items())
     return (f"verify.rng.Streams of SeedSequence(seed): {named}; "
-            f"sweep task i from child ({TASKS}, i)")
+            f"sweep task i from child ({TASKS}, i); network draw i >= 1 of a multi-draw "
+            f"check from child ({DRAWS}, i) (draw 0: the seed's own streams)")
 
 
 def as_generator(rng=None) -> np.random.Generator:
@@ -123,6 +128,13 @@ class Streams:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
             raise invalid("task", "an integer >= 0", i)
         return Streams(self.entropy, self.spawn_key + (TASKS, int(i)))
+
+    def draw(self, i: int) -> "Streams":
+        """The streams of network draw ``i`` of a check judged over draws: draw 0 is
+        these streams themselves, draw i >= 1 the child ``(4, i)``."""
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
+            raise invalid("draw", "an integer >= 0", i)
+        return self if i == 0 else Streams(self.entropy, self.spawn_key + (DRAWS, int(i)))
 
     # ------------------------------------------------------------ identity
     @property
