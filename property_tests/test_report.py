@@ -180,7 +180,8 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     assert set(prov["configs"]) == set(PRESETS)
     assert data["summary"] == {"results": 2, "matched": 2, "mismatched": 0, "errors": 0,
                                "expected_failures": 1, "exit_code": 0, "new_mismatches": 0,
-                               "known_findings": 0, "findings_not_reproduced": 0}
+                               "known_findings": 0, "findings_not_reproduced": 0,
+                               "known_bad": 0, "known_bad_rejected": 0}
     assert data["findings"] == []  # no finding registered, none listed
 
     # figures: one PNG per (preset, working figure function); the broken one is a note

@@ -52,6 +52,26 @@ def add_seed(parser: argparse.ArgumentParser, default: int = 0, *, streams: bool
                            if streams else ""))
 
 
+def draws_arg(text: str) -> int:
+    """``--draws N``: an integer >= 1 (:func:`verify.verdicts.draws_count`)."""
+    from ..verdicts import draws_count
+
+    try:
+        return draws_count(text)
+    except VerifyError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+
+
+def add_draws(parser: argparse.ArgumentParser) -> None:
+    """``--draws N``: network draws a probabilistic statement is judged over."""
+    parser.add_argument(
+        "--draws", type=draws_arg, default=None, metavar="N",
+        help="independent network draws a 'with high probability' statement is judged "
+             "over (failure rate with its exact interval against the lemma's tolerance); "
+             "default: the lemma's own (enough to decide), 1: the seed's network alone, "
+             "labelled as a single draw. Exact statements and fixed weights ignore it")
+
+
 def _size(text: str) -> int:
     try:
         return budget.parse_size(text)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..presets import Config, get_preset
 from ..registry import get_check, require_memory, run_check
-from ._common import add_json, add_max_memory, add_seed, print_json
+from ._common import add_draws, add_json, add_max_memory, add_seed, print_json
 
 
 
@@ -14,6 +16,7 @@ def configure(p) -> None:
     src.add_argument("--preset", metavar="P", help="a preset name (default: the lemma's first)")
     src.add_argument("--config", metavar="FILE.toml", help="a configuration file")
     add_seed(p, streams=True)
+    add_draws(p)
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
     add_max_memory(p)
     add_json(p)
@@ -29,11 +32,26 @@ def run(args) -> int:
     if config is None:
         config = get_preset(args.preset or next(iter(check.presets)))
         require_memory(config)
-    result = run_check(args.lemma, config, seed=args.seed, quick=args.quick)
+    progress = None
+    if not args.json and sys.stderr.isatty() and check.draw_rule is not None:
+        def progress(done: int, total: int) -> None:
+            print(f"\r{args.lemma}: network draw {done}/{total}", end="" if done < total
+                  else "\n", file=sys.stderr, flush=True)
+    result = run_check(args.lemma, config, seed=args.seed, quick=args.quick,
+                       draws=args.draws, progress=progress)
     if args.json:
         print_json(result.to_json())
     else:
         print(result.summary())
+        d = result.draw_summary
+        if "failure_rate" in d:
+            print(f"  tolerance {d['tolerance']:g}: {d['tolerance_reason']}")
+            r0 = result.details.get("draw0", {})
+            print(f"  draw 0 (seed {r0.get('seed')}, the network of the tables and "
+                  f"figures): {r0.get('verdict')}; per-draw verdicts in the 'draws' table; "
+                  f"replay a draw with --seed <its seed> --draws 1")
+        elif d.get("draw_note"):
+            print(f"  {d['draw_note']}")
         for c in result.criteria[1:]:
             mark = {"holds": "ok  ", "fails": "FAIL"}.get(c.verdict, "⚪ ")
             print(f"  [{mark}] {c.name}: {c.statistic:.4g} {c.sense} {c.bound:.4g}"

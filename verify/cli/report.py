@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from ._common import add_max_memory, add_seed, positive_int
+from ._common import add_draws, add_max_memory, add_seed, positive_int
 
 DESCRIPTION = (
     "Runs every registered lemma check on each of its default presets and writes, "
@@ -28,6 +28,7 @@ def configure(p) -> None:
     p.add_argument("--quick", action="store_true",
                    help="smaller sample counts for a fast look, same verdict rules")
     add_seed(p)
+    add_draws(p)
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="checks run at once, each in its own process (default: 2 on a "
                         "machine with 2+ CPUs, else 1); results do not depend on it")
@@ -47,6 +48,7 @@ def run(args) -> int:
     validate_out(args.out)  # bad output path: exit 2 before any work
     command = "verify report " + shlex.join(
         ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+        + ([] if args.draws is None else ["--draws", str(args.draws)])
         + ([] if args.jobs is None else ["--jobs", str(args.jobs)])
         + [a for d in args.sweep for a in ("--sweep", d)])
     t0 = time.perf_counter()
@@ -57,7 +59,7 @@ def run(args) -> int:
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = build_report(args.out, quick=args.quick, seed=args.seed, command=command,
-                              jobs=args.jobs, sweeps=args.sweep)
+                              jobs=args.jobs, sweeps=args.sweep, draws=args.draws)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -69,9 +71,15 @@ def run(args) -> int:
     known = sum(r.status == "known finding" for r in report.results)
     if not report.results:
         print("verify report: no lemma checks are registered", file=sys.stderr)
+    for e in report.power:
+        mark = "rejected" if e.rejected else "NOT REJECTED"
+        print(f"{'known-bad ' + mark:<20} {e.result.lemma} [{e.known_bad.name}: "
+              f"{e.result.preset}] verdict {e.result.verdict}")
     print(f"{matched}/{len(report.results)} results match their expectation, {known} "
           f"differ as registered known findings, "
-          f"{sum(not r.accepted for r in report.results)} do not; report written to "
+          f"{sum(not r.accepted for r in report.results)} do not; "
+          f"{sum(e.rejected for e in report.power)} of {len(report.power)} known-bad "
+          f"configurations rejected; report written to "
           f"{report.out} (index.html, REPORT.md, results.json, results.csv) in {wall:.1f} s")
     if report.fallback_reason is not None:
         print(f"verify report: error: {report.fallback_reason}; the report was written to "

@@ -16,6 +16,7 @@ import numpy as np
 from .. import runner
 from ..errors import invalid
 from ..registry import LemmaCheck
+from ..verdicts import draws_count
 from .checks import previous_costs, require_presets_fit, resolve_checks, run_checks
 from .figures import FigureRenderer
 from .model import Report
@@ -31,7 +32,8 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
                  checks: Iterable[LemmaCheck | str] | None = None,
                  progress: bool | None = None, command: str | None = None,
                  parallel_figures: bool | None = None, jobs: int | None = None,
-                 sweeps: Iterable[str | os.PathLike] = ()) -> Report:
+                 sweeps: Iterable[str | os.PathLike] = (), draws: int | None = None,
+                 power: bool = True) -> Report:
     """Run every check on its default presets and write the report into ``out``.
 
     Parameters
@@ -60,6 +62,12 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     sweeps : iterable of paths
         Folders written by ``verify sweep``: each becomes a "Parameter sweeps" section
         (phase table and heat map). Read and validated before any check runs.
+    draws : int or None
+        Network draws per probabilistic check (``--draws``; None: each check's
+        :class:`~verify.verdicts.DrawRule` default, 1: single-draw verdicts, labelled).
+    power : bool
+        Also run every registered known-bad configuration (the power table); one that
+        a check does not reject sets the exit code to 1.
 
     Returns
     -------
@@ -76,9 +84,12 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
         raise invalid("jobs", "an integer >= 1", jobs)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise invalid("seed", "an integer >= 0", seed)
+    if draws is not None:
+        draws = draws_count(draws)
     if command is None:
         command = "verify report " + shlex.join(
-            ["--out", str(out), "--seed", str(int(seed))] + (["--quick"] if quick else []))
+            ["--out", str(out), "--seed", str(int(seed))] + (["--quick"] if quick else [])
+            + ([] if draws is None else ["--draws", str(draws)]))
     started = time.time()
     t0 = time.perf_counter()
     sweep_sections = load_sweeps(sweeps)  # bad sweep folders: an error before any check
@@ -90,29 +101,33 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     # started before the checks' workers: helpers forked from a process without pool threads
     renderer = FigureRenderer(parallel_figures, workers=jobs)
     try:
-        entries = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
-                             on_entry=renderer.submit, jobs=jobs,
-                             costs=previous_costs(path, quick))
+        ran = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
+                         on_entry=renderer.submit, jobs=jobs,
+                         costs=previous_costs(path, quick), draws=draws, power=power)
+        entries = [e for e in ran if e.known_bad is None]
+        power_entries = [e for e in ran if e.known_bad is not None]
         renderer.finish(entries)
     except BaseException:
         renderer.close(wait=False)
         raise
     renderer.close()
-    prov = provenance(entries, seed=int(seed), quick=quick, command=command, started=started,
-                      wall_s=time.perf_counter() - t0, jobs=jobs)
+    prov = provenance(entries + power_entries, seed=int(seed), quick=quick, command=command,
+                      started=started, wall_s=time.perf_counter() - t0, jobs=jobs)
+    prov["draws"] = ("each check's DrawRule default" if draws is None else draws)
     if sweep_sections:
         prov["sweeps"] = [sw.record() for sw in sweep_sections]
     try:
-        write_report(path, entries, prov, sweep_sections)
+        write_report(path, entries, prov, sweep_sections, power_entries)
     except OSError as exc:  # e.g. the folder became read-only while the checks ran
         reason = f"{path} could not be written ({exc.strerror or exc})"
         fallback = Path(tempfile.mkdtemp(prefix="verify-report-")) / path.name
         try:
-            write_report(fallback, entries, prov, sweep_sections)
+            write_report(fallback, entries, prov, sweep_sections, power_entries)
         except OSError:
             raise exc from None
-        return Report(fallback, tuple(entries), prov, fallback_reason=reason)
-    return Report(path, tuple(entries), prov)
+        return Report(fallback, tuple(entries), prov, fallback_reason=reason,
+                      power=tuple(power_entries))
+    return Report(path, tuple(entries), prov, power=tuple(power_entries))
 
 
 __all__ = ["DEFAULT_OUT", "build_report"]

@@ -23,7 +23,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .. import runner
 from ..errors import VerifyError, invalid
@@ -47,6 +47,9 @@ class CheckTask:
     preset: str
     seed: int | Streams
     quick: bool
+    draws: int | None = None   # network draws (None: the check's DrawRule default)
+    config: Any = None         # a Config to run instead of the preset (a known-bad case)
+    known_bad: str = ""        # the known-bad case's name (the power table)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def _refused(task: CheckTask, exc: BaseException, elapsed: float) -> CheckResult
     try:
         from ..presets import get_preset
 
-        config = {"preset": task.preset, **get_preset(task.preset).to_dict()}
+        cfg = task.config if task.config is not None else get_preset(task.preset)
+        config = {"preset": task.preset, **cfg.to_dict()}
     except Exception:  # noqa: BLE001 - the preset itself may be what is wrong
         config = {"preset": task.preset}
     return CheckResult.from_error(
@@ -108,8 +112,9 @@ def run_task(task: CheckTask) -> CheckRun:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = run_check(task.lemma, task.preset, seed=task.seed, quick=task.quick,
-                               catch=True)
+            result = run_check(task.lemma, task.config if task.config is not None
+                               else task.preset, seed=task.seed, quick=task.quick,
+                               catch=True, draws=task.draws)
         except Exception as exc:  # noqa: BLE001 - refused by run_check (VerifyError), or
             # raised before the check itself ran: an error row, never the whole report
             result = _refused(task, exc, time.perf_counter() - start)
@@ -196,9 +201,16 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
                progress: bool | None = None,
                on_entry: Callable[[Entry], None] | None = None,
                jobs: int = 1,
-               costs: dict[tuple[str, str], float] | None = None) -> list[Entry]:
+               costs: dict[tuple[str, str], float] | None = None,
+               draws: int | None = None, power: bool = False) -> list[Entry]:
     """Run every check on each of its default presets through :func:`verify.runner.run`;
     a crash becomes an error row.
+
+    ``draws``: network draws per probabilistic check (None: each check's
+    :class:`~verify.verdicts.DrawRule` default). ``power``: also run every registered
+    known-bad configuration (:class:`~verify.verdicts.KnownBad`, on its own seed, with
+    the same ``quick`` and ``draws``); their entries carry ``known_bad`` and come after
+    the presets' entries (``on_entry`` is not called for them: they have no figures).
 
     ``jobs > 1``: that many forked workers (the runner's ``processes`` backend), the
     costliest checks first (``costs``: measured seconds per (lemma, preset), else the
@@ -207,7 +219,15 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
     the order they ran in.
     """
     todo = [(c, p) for c in checks for p in c.presets]
-    tasks = [CheckTask(c.id, p, int(seed), bool(quick)) for c, p in todo]
+    tasks = [CheckTask(c.id, p, int(seed), bool(quick), draws) for c, p in todo]
+    bad: dict[int, Any] = {}
+    if power:
+        for c in checks:
+            for kb in getattr(c, "known_bad", ()):
+                bad[len(tasks)] = kb
+                todo.append((c, kb.config.name))
+                tasks.append(CheckTask(c.id, kb.config.name, kb.seed, bool(quick), draws,
+                                       kb.config, kb.name))
     index = {id(t): i for i, t in enumerate(tasks)}  # the runner yields the tasks given
     backend = runner.Backend.choose(min(jobs, len(tasks)))
     cost = None
@@ -217,6 +237,9 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
 
     def label(task: CheckTask, run: CheckRun) -> str:
         r = run.result
+        if task.known_bad:
+            return (f"{r.lemma} [known-bad: {task.known_bad}] {r.verdict} "
+                    f"({r.elapsed_s:.2f} s)")
         return f"{r.lemma} [{r.preset}] {status(r)[0]} ({r.elapsed_s:.2f} s)"
 
     display = runner.Progress(len(tasks), progress, name="report", unit="check", label=label)
@@ -225,9 +248,9 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
                                 cost=cost, progress=display):
         i = index[id(task)]
         e = Entry(todo[i][0], run.result, peak_rss_mb=run.peak_rss_mb, cpu_s=run.cpu_s,
-                  warnings=list(run.warnings))
+                  warnings=list(run.warnings), known_bad=bad.get(i))
         entries[i] = e
-        if on_entry is not None:
+        if on_entry is not None and e.known_bad is None:
             on_entry(e)
     return [e for e in entries if e is not None]
 

@@ -8,7 +8,7 @@ import html
 from typing import Any, Sequence
 
 from .model import Entry, FigureOut
-from .rows import FINDINGS_INTRO, NUMERIC, Cell, CellLike, Page, ResultView, Table, page
+from .rows import FINDINGS_INTRO, NUMERIC, POWER_INTRO, Cell, CellLike, Page, ResultView, Table, page
 from .sweeps import SweepSection
 
 CSS = """
@@ -147,6 +147,10 @@ def render(p: Page) -> str:
              LEGEND, "<h2>Summary</h2>",
              table(p.summary) if p.summary.rows else "<p>No lemma checks are registered.</p>"]
     parts += _findings(p)
+    if p.power is not None:
+        parts += ['<h2 id="power">Power: known-bad configurations</h2>',
+                  f"<p>{_h(POWER_INTRO)}</p>", f"<p><b>{_h(p.power_line)}.</b></p>",
+                  table(p.power)]
     for lv in p.lemmas:
         parts += [f'<h2 id="{lv.anchor}">{_h(lv.lemma)}: {_h(lv.reference)}</h2>',
                   f"<p><i>{_h(lv.statement)}</i></p>"]
@@ -164,9 +168,9 @@ def render(p: Page) -> str:
 
 
 def render_html(entries: Sequence[Entry], prov: dict[str, Any],
-                sweeps: Sequence[SweepSection] = ()) -> str:
+                sweeps: Sequence[SweepSection] = (), power: Sequence[Entry] = ()) -> str:
     """The self-contained page (inline CSS, base64 figures, no script, no network)."""
-    return render(page(entries, prov, sweeps))
+    return render(page(entries, prov, sweeps, power))
 
 
 __all__ = ["render_html", "render", "table", "CSS"]

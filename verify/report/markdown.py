@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from .checks import one_line
 from .model import Entry, FigureOut
-from .rows import FINDINGS_INTRO, Cell, CellLike, Page, ResultView, Table, page
+from .rows import FINDINGS_INTRO, POWER_INTRO, Cell, CellLike, Page, ResultView, Table, page
 from .sweeps import SweepSection
 
 LEGEND = (
@@ -131,6 +131,9 @@ def render(p: Page) -> str:
              f"**{p.overall}**", "", LEGEND, "", "## Summary", "",
              table(p.summary) if p.summary.rows else "No lemma checks are registered."]
     lines += _findings(p)
+    if p.power is not None:
+        lines += ["", '<a id="power"></a>', "", "## Power: known-bad configurations", "",
+                  text(POWER_INTRO), "", f"**{text(p.power_line)}.**", "", table(p.power)]
     for lv in p.lemmas:
         lines += ["", f'<a id="{lv.anchor}"></a>', "",
                   f"## {text(lv.lemma)}: {text(lv.reference)}", "", f"*{text(lv.statement)}*"]
@@ -152,9 +155,9 @@ def render(p: Page) -> str:
 
 
 def render_markdown(entries: Sequence[Entry], prov: dict[str, Any],
-                    sweeps: Sequence[SweepSection] = ()) -> str:
+                    sweeps: Sequence[SweepSection] = (), power: Sequence[Entry] = ()) -> str:
     """The same report in Markdown; figures are the PNG files in ``figures/``."""
-    return render(page(entries, prov, sweeps))
+    return render(page(entries, prov, sweeps, power))
 
 
 __all__ = ["render_markdown", "render", "table"]

@@ -35,6 +35,13 @@ class Entry:
     cpu_s: float = 0.0  # CPU time of the check (all threads): robust to a loaded machine
     warnings: list[str] = field(default_factory=list)  # warnings the check raised
     figures_done: bool = False  # figures already drawn
+    known_bad: Any = None  # the KnownBad case this entry ran (the power table), or None
+
+    @property
+    def rejected(self) -> bool:
+        """For a known-bad entry: the check rejected it (no error, an allowed verdict)."""
+        return (self.known_bad is not None and self.result.error is None
+                and self.known_bad.rejected_by(self.result.verdict))
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Report:
     #: Why the report is not in the folder asked for (``out`` is then the temporary
     #: folder it was written to instead); None when it is.
     fallback_reason: str | None = None
+    #: The known-bad configurations' entries (the power table).
+    power: tuple[Entry, ...] = ()
 
     @property
     def results(self) -> list[CheckResult]:
@@ -55,9 +64,15 @@ class Report:
     @property
     def exit_code(self) -> int:
         """0 when every verdict matches its expectation or differs only as a registered
-        known finding, 1 otherwise (errors and findings that no longer reproduce
-        included)."""
-        return findings.exit_code(self.results)
+        known finding, and every known-bad configuration is rejected; 1 otherwise
+        (errors and findings that no longer reproduce included)."""
+        return exit_code(self.entries, self.power)
+
+
+def exit_code(entries, power=()) -> int:
+    """The report's exit code (:attr:`Report.exit_code`)."""
+    ok = findings.exit_code(e.result for e in entries) == 0
+    return 0 if ok and all(e.rejected for e in power) else 1
 
 
 def status(result: CheckResult) -> tuple[str, str]:
@@ -98,4 +113,4 @@ def table_file(lemma: str, name: str) -> str:
     return f"tables/{slug(lemma)}-{slug(name)}.csv.gz"
 
 
-__all__ = ["FigureOut", "Entry", "Report", "status", "slug", "table_file"]
+__all__ = ["FigureOut", "Entry", "Report", "status", "slug", "table_file", "exit_code"]

@@ -31,14 +31,24 @@ HEAD_ROWS = 8
 HEAD_ROWS_EXTRA = 5
 
 SUMMARY_COLUMNS = ("lemma", "statement", "reference", "preset", "verdict", "expected",
-                   "statistic", "sense", "bound", "margin", "n", "time (s)",
-                   "failing criteria / error")
+                   "statistic", "sense", "bound", "margin", "n", "draws",
+                   "failure rate [95% CI] / tau", "time (s)", "failing criteria / error")
+POWER_COLUMNS = ("lemma", "known-bad case", "configuration", "why it must be rejected",
+                 "verdict", "rejected", "draws", "failure rate [95% CI]", "time (s)")
 CRITERIA_COLUMNS = ("criterion", "statistic", "sense", "bound", "margin", "holds", "note")
 TIMING_COLUMNS = ("lemma", "preset", "elapsed (s)", "share", "CPU (s)", "figures (s)",
                   "peak RSS after (MB)")
 #: Columns whose cells are numbers (right-aligned in HTML).
-NUMERIC = {"statistic", "bound", "margin", "n", "time (s)", "elapsed (s)", "share", "CPU (s)",
+NUMERIC = {"statistic", "bound", "margin", "n", "draws", "time (s)", "elapsed (s)", "share", "CPU (s)",
            "figures (s)", "peak RSS after (MB)"}
+
+POWER_INTRO = (
+    "Each check registers configurations that provably violate its statement's "
+    "hypotheses (a ReLU layer with fewer than 2k rows, no expansion, non-zero-mean "
+    "weights, too few observed pixels...). A check that passed one of them would be "
+    "saying nothing; each must be rejected (its verdict \"fails\", or \"uninformative\" "
+    "where the lemma states why that is the honest answer). A case that is not rejected "
+    "sets the exit code to 1.")
 
 FINDINGS_INTRO = (
     "Mismatches that have been examined are registered with their lemma (what differs, why, "
@@ -152,6 +162,8 @@ class Page:
     timing: Table
     provenance: Table
     configs_json: str
+    power: Table | None = None
+    power_line: str = ""
 
 
 # ---------------------------------------------------------------- formatting
@@ -239,6 +251,19 @@ def findings_items(entries: Sequence[Entry], prov: dict[str, Any]) -> list[dict[
 
 
 # ------------------------------------------------------------------- tables
+def draws_cells(r: CheckResult) -> tuple[str, str]:
+    """The "draws" and "failure rate [95% CI] / tau" cells of a result."""
+    d = r.draw_summary
+    if r.error is not None or not d:
+        return "1", "–"
+    if "failure_rate" not in d:
+        return "1 (single draw)", "–"
+    conf = 100 * (1 - float(d["alpha"]))
+    return (str(d["draws"]), f"{d['draws_failed']}/{d['draws_tested']} = "
+            f"{fmt(d['failure_rate'])} [{d['failure_ci_low']:.3f}, "
+            f"{d['failure_ci_high']:.3f}] ({conf:g}%) vs {fmt(d['tolerance'])}")
+
+
 def summary_table(entries: Sequence[Entry]) -> Table:
     """One row per result; the statement and reference only on a lemma's first row."""
     rows = []
@@ -252,8 +277,33 @@ def summary_table(entries: Sequence[Entry]) -> Table:
                      r.reference if first else "", r.preset, Cell(label, status=cls),
                      r.expected, fmt(r.statistic), r.sense if r.error is None else "–",
                      fmt(r.bound), fmt(r.margin), fmt(r.n_samples) if r.error is None else "–",
-                     f"{r.elapsed_s:.2f}", why(r)])
+                     *draws_cells(r), f"{r.elapsed_s:.2f}", why(r)])
     return _table(SUMMARY_COLUMNS, rows)
+
+
+def power_line(power: Sequence[Entry]) -> str:
+    """"k of k known-bad configurations rejected" (with the ones that were not)."""
+    if not power:
+        return ""
+    ok = sum(e.rejected for e in power)
+    out = f"{ok} of {len(power)} known-bad configurations rejected"
+    missed = [f"{e.result.lemma}: {e.known_bad.name} ({e.result.verdict})"
+              for e in power if not e.rejected]
+    return out + ("; NOT rejected: " + "; ".join(missed) if missed else "")
+
+
+def power_table(power: Sequence[Entry]) -> Table:
+    """One row per known-bad configuration: its reason and the check's verdict on it."""
+    rows = []
+    for e in power:
+        r, kb = e.result, e.known_bad
+        verdict = r.verdict if r.error is None else "ERROR: " + one_line(r.error)[:80]
+        cls = "xfail" if e.rejected else "bad"
+        rows.append([Cell(r.lemma, href=anchor(r.lemma)), kb.name, Cell(r.preset, code=True),
+                     one_line(kb.reason), Cell(verdict, status=cls),
+                     "yes" if e.rejected else "NO", *draws_cells(r)[:1],
+                     draws_cells(r)[1], f"{r.elapsed_s:.2f}"])
+    return _table(POWER_COLUMNS, rows)
 
 
 def timing_table(entries: Sequence[Entry]) -> Table:
@@ -313,7 +363,7 @@ def _finding_view(it: dict[str, Any]) -> FindingView:
 
 
 def page(entries: Sequence[Entry], prov: dict[str, Any],
-         sweeps: Sequence[SweepSection] = ()) -> Page:
+         sweeps: Sequence[SweepSection] = (), power: Sequence[Entry] = ()) -> Page:
     """Everything both pages show, decided once."""
     lemmas: dict[str, list[Entry]] = {}
     for e in entries:
@@ -324,6 +374,11 @@ def page(entries: Sequence[Entry], prov: dict[str, Any],
             label, cls = status(e.result)
             mismatches.append(Mismatch(e.result.lemma, anchor(e.result.lemma), e.result.preset,
                                        label, cls, why(e.result)))
+    for e in power:
+        if not e.rejected:
+            mismatches.append(Mismatch(e.result.lemma, "power", e.result.preset,
+                                       "known-bad configuration NOT rejected", "bad",
+                                       f"{e.known_bad.name}: verdict {e.result.verdict}"))
     return Page(
         version=str(prov.get("version")), command=str(prov.get("command")),
         quick=bool(prov.get("quick")), overall=overall(entries),
@@ -338,10 +393,12 @@ def page(entries: Sequence[Entry], prov: dict[str, Any],
                                frame_table(sw.table, HEAD_ROWS_EXTRA)) for sw in sweeps),
         timing=timing_table(entries),
         provenance=_table(("item", "value"), provenance_rows(prov)),
-        configs_json=json.dumps(prov.get("configs", {}), indent=1, default=str))
+        configs_json=json.dumps(prov.get("configs", {}), indent=1, default=str),
+        power=power_table(power) if power else None, power_line=power_line(power))
 
 
 __all__ = ["Page", "Table", "Cell", "Head", "ResultView", "LemmaView", "Mismatch",
            "FindingView", "SweepView", "page", "fmt", "counts", "overall", "findings_items",
            "why", "anchor", "summary_table", "timing_table", "HEAD_ROWS", "HEAD_ROWS_EXTRA",
-           "NUMERIC", "FINDINGS_INTRO"]
+           "NUMERIC", "FINDINGS_INTRO", "POWER_INTRO", "power_table", "power_line",
+           "draws_cells"]

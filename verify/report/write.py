@@ -30,7 +30,7 @@ from ..fsio import atomic_write, check_writable_dir, current_umask, write_bytes,
 from ..results import CheckResult, jsonable
 from . import html, markdown
 from .figures import can_fork_helpers, helper_main
-from .model import Entry, table_file
+from .model import Entry, exit_code, table_file
 from .rows import counts, findings_items, page
 from .sweeps import SweepSection
 
@@ -163,18 +163,23 @@ def _table_writer_child(folder: Path, main: pd.DataFrame, extra: dict[str, pd.Da
 
 
 # -------------------------------------------------------------------- files
-def results_payload(entries: Sequence[Entry], prov: dict[str, Any]) -> dict[str, Any]:
-    """``results.json``: every result (``verify check --json`` objects) + provenance."""
+def results_payload(entries: Sequence[Entry], prov: dict[str, Any],
+                    power: Sequence[Entry] = ()) -> dict[str, Any]:
+    """``results.json``: every result (``verify check --json`` objects) + provenance, and
+    the known-bad configurations' results (``power``)."""
     return jsonable({"schema": SCHEMA, "provenance": prov,
-                     "summary": {**counts(entries), "exit_code": findings.exit_code(
-                         e.result for e in entries)},
+                     "summary": {**counts(entries), "exit_code": exit_code(entries, power),
+                                 "known_bad": len(power),
+                                 "known_bad_rejected": sum(e.rejected for e in power)},
                      "findings": findings_items(entries, prov),
                      "results": [{**e.result.to_json(), "warnings": list(e.warnings)}
-                                 for e in entries]})
+                                 for e in entries],
+                     "power": [{**e.known_bad.to_dict(), "rejected": e.rejected,
+                                "result": e.result.to_json()} for e in power]})
 
 
 def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
-                sweeps: Sequence[SweepSection] = ()) -> list[str]:
+                sweeps: Sequence[SweepSection] = (), power: Sequence[Entry] = ()) -> list[str]:
     """Write every report file into ``folder`` (a fresh, empty folder).
 
     The stacked tables are written by a forked child while the pages are rendered
@@ -191,7 +196,7 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
                 write_bytes(folder / f.name, f.png)
                 written.append(f.name)
         write_text(folder / "results.json", json.dumps(
-            results_payload(entries, prov), indent=1, allow_nan=False, default=str) + "\n")
+            results_payload(entries, prov, power), indent=1, allow_nan=False, default=str) + "\n")
         written.append("results.json")
         if sweeps:
             (folder / "sweeps").mkdir()
@@ -199,7 +204,7 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
             with atomic_write(folder / "sweeps" / f"{sw.name}-phase.csv", "wb") as fh:
                 sw.table.to_csv(fh, index=False)
             written.append(f"sweeps/{sw.name}-phase.csv")
-        view = page(entries, prov, sweeps)  # one row model, two renderings
+        view = page(entries, prov, sweeps, power)  # one row model, two renderings
         write_text(folder / "REPORT.md", markdown.render(view))
         write_text(folder / "index.html", html.render(view))
         if child is not None:
@@ -301,13 +306,13 @@ def recover_interrupted(out: str | os.PathLike) -> list[str]:
 
 
 def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any],
-                 sweeps: Sequence[SweepSection] = ()) -> None:
+                 sweeps: Sequence[SweepSection] = (), power: Sequence[Entry] = ()) -> None:
     """Write the report atomically: build in a temporary sibling, then rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~current_umask())
-        write_files(tmp, entries, prov, sweeps)
+        write_files(tmp, entries, prov, sweeps, power)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
