@@ -220,3 +220,35 @@ def test_two_dimensional_and_deep_are_reachable():
     spec = find(conv_architectures(max_layers=3), lambda s: s.dims == 2 and s.depth == 3,
                 settings=_FIND)
     assert spec.dims == 2 and spec.depth == 3
+
+
+# ------------------------------------------------ power: known-bad configurations
+#: Registered checks that register no known-bad configuration, with the reason.
+NO_KNOWN_BAD = {
+    "symbolic": "its statement is a set of closed forms, not a property of a network: a "
+                "configuration cannot break it; test_symbolic.py mutates each formula by "
+                "1% and requires the check to fail instead",
+}
+KNOWN_BAD = [(c, kb) for c in _CHECKS.values() for kb in c.known_bad
+             if not c.id.startswith("fake-")]
+
+
+@pytest.mark.parametrize("lemma, case", KNOWN_BAD,
+                         ids=[f"{c.id}:{kb.name}" for c, kb in KNOWN_BAD])
+def test_known_bad_configuration_is_rejected(lemma, case):
+    """Every configuration registered as violating the statement's hypotheses is
+    rejected, judged as the report judges it (its seed, the rule's default draws)."""
+    result = run_check(lemma.id, case.config, seed=case.seed, quick=True, draws=None)
+    assert result.error is None, result.error
+    assert case.rejected_by(result.verdict), (
+        f"{lemma.id} does not reject known-bad {case.name!r} ({case.reason}): "
+        + result.summary())
+
+
+@pytest.mark.parametrize("lemma", list(_CHECKS), ids=list(_CHECKS))
+def test_every_check_registers_known_bad_configurations(lemma):
+    """A check with no configuration it must reject has shown no power (or is exempt,
+    with the reason)."""
+    if lemma.startswith("fake-") or lemma in NO_KNOWN_BAD:
+        return
+    assert _CHECKS[lemma].known_bad, f"lemma {lemma!r} registers no known_bad configuration"

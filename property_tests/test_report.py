@@ -824,3 +824,44 @@ def test_report_refuses_presets_over_the_memory_budget_before_any_check(
     assert len(err.splitlines()) == 1
     assert "theory-2layer" in err and "network." in err and "over the budget of 1 kB" in err
     assert calls == [] and not out.exists()
+
+
+# ------------------------------------------------------ power and draws (issue 13)
+def _register_with_power(reg, bad_config):
+    from verify.verdicts import DrawRule, KnownBad
+
+    def run(instance, *, rng, quick):
+        shift = 10.0 if instance.config.counterexample else 0.0
+        return Outcome(Criterion("stat", 0.5 + shift, 1.0, ceiling=100.0))
+
+    reg.register("fake-power", statement="s", reference="r", presets={"theory-2layer": "pass"},
+                 check=run, draws=DrawRule(0.1, "tests", draws=40),
+                 known_bad=(KnownBad("non-zero mean", bad_config, "U[0,1] weights"),))
+
+
+def test_power_table_counts_rejections_and_an_unrejected_case_exits_1(sandbox, tmp_path):
+    from verify.presets import get_preset
+
+    bad = get_preset("paper-fig4-uniform01")
+    _register_with_power(sandbox, bad)
+    rep = build_report(tmp_path / "a", quick=True, progress=False, jobs=1)
+    assert rep.exit_code == 0 and len(rep.power) == 1 and rep.power[0].rejected
+    data = load(tmp_path / "a")
+    assert data["summary"]["known_bad"] == 1 and data["summary"]["known_bad_rejected"] == 1
+    assert data["power"][0]["name"] == "non-zero mean" and data["power"][0]["rejected"]
+    assert data["results"][0]["draws"] == 40 and data["results"][0]["verdict"] == "holds"
+    md = (tmp_path / "a" / "REPORT.md").read_text()
+    assert "1 of 1 known-bad configurations rejected" in md and "## Power" in md
+    assert "0/40 = 0 [0.000, 0.088]" in md
+    # a "known-bad" case the check passes: the power table says NOT rejected, exit 1
+    good = bad.with_weights("gaussian")
+    _register_with_power(sandbox, good)
+    rep = build_report(tmp_path / "b", quick=True, progress=False, jobs=1)
+    assert rep.exit_code == 1 and not rep.power[0].rejected
+    md = (tmp_path / "b" / "REPORT.md").read_text()
+    assert "0 of 1 known-bad configurations rejected; NOT rejected" in md
+    check_html(tmp_path / "b" / "index.html")
+    # --draws 1: single-draw verdicts, labelled
+    rep = build_report(tmp_path / "c", quick=True, progress=False, jobs=1, draws=1)
+    r = load(tmp_path / "c")["results"][0]
+    assert r["draws"] == 1 and "single network draw" in r["draw_note"]
