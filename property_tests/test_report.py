@@ -853,6 +853,10 @@ def test_power_table_counts_rejections_and_an_unrejected_case_exits_1(sandbox, t
     md = (tmp_path / "a" / "REPORT.md").read_text()
     assert "1 of 1 known-bad configurations rejected" in md and "## Power" in md
     assert "0/40 = 0 [0.000, 0.088]" in md
+    summary = pd.read_csv(tmp_path / "a" / "summary.csv")
+    assert summary["verdict"].tolist() == ["holds", "fails"]
+    assert summary["known_bad"].fillna("").tolist() == ["", "non-zero mean"]
+    assert summary.loc[0, "draws"] == 40 and summary.loc[1, "status"] == "rejected"
     # a "known-bad" case the check passes: the power table says NOT rejected, exit 1
     good = bad.with_weights("gaussian")
     _register_with_power(sandbox, good)

@@ -111,6 +111,33 @@ def stacked_tables(entries: Sequence[Entry]) -> tuple[pd.DataFrame, dict[str, pd
     return (pd.concat(main, ignore_index=True, sort=False) if main else empty), extra
 
 
+SUMMARY_CSV_COLUMNS = ("lemma", "preset", "seed", "known_bad", "verdict", "passed", "expected",
+                       "status", "statistic", "sense", "bound", "margin", "n_samples", "draws",
+                       "failure_rate", "failure_ci_low", "failure_ci_high", "alpha",
+                       "tolerance", "quick", "elapsed_s", "error")
+
+
+def summary_frame(entries: Sequence[Entry], power: Sequence[Entry] = ()) -> pd.DataFrame:
+    """``summary.csv``: one row per result (the presets', then the known-bad cases'), with
+    its three-state verdict and, for verdicts over network draws, the failure rate and
+    its interval."""
+    rows = []
+    for e in [*entries, *power]:
+        r = e.result
+        d = r.draw_summary
+        rows.append({"lemma": r.lemma, "preset": r.preset, "seed": r.seed,
+                     "known_bad": e.known_bad.name if e.known_bad is not None else "",
+                     "verdict": r.verdict, "passed": r.passed, "expected": r.expected,
+                     "status": ("rejected" if e.rejected else "NOT rejected")
+                     if e.known_bad is not None else r.status,
+                     "statistic": r.statistic, "sense": r.sense, "bound": r.bound,
+                     "margin": r.margin, "n_samples": r.n_samples, "draws": r.draws,
+                     **{k: d.get(k) for k in ("failure_rate", "failure_ci_low",
+                                              "failure_ci_high", "alpha", "tolerance")},
+                     "quick": r.quick, "elapsed_s": r.elapsed_s, "error": r.error or ""})
+    return pd.DataFrame(rows, columns=list(SUMMARY_CSV_COLUMNS))
+
+
 def _write_tables(folder: Path, main: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> list[str]:
     """``results.csv``, ``tables/*.csv.gz`` and (with pyarrow) ``results.parquet``."""
     written = ["results.csv"]
@@ -204,6 +231,9 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
             with atomic_write(folder / "sweeps" / f"{sw.name}-phase.csv", "wb") as fh:
                 sw.table.to_csv(fh, index=False)
             written.append(f"sweeps/{sw.name}-phase.csv")
+        with atomic_write(folder / "summary.csv", "wb") as fh:
+            summary_frame(entries, power).to_csv(fh, index=False)
+        written.append("summary.csv")
         view = page(entries, prov, sweeps, power)  # one row model, two renderings
         write_text(folder / "REPORT.md", markdown.render(view))
         write_text(folder / "index.html", html.render(view))
@@ -319,5 +349,6 @@ def write_report(out: Path, entries: Sequence[Entry], prov: dict[str, Any],
         raise
 
 
-__all__ = ["SCHEMA", "validate_out", "stacked_tables", "results_payload", "write_files",
+__all__ = ["SCHEMA", "validate_out", "stacked_tables", "summary_frame", "results_payload",
+           "write_files",
            "write_report", "recover_interrupted"]
