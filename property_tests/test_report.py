@@ -853,6 +853,8 @@ def test_power_table_counts_rejections_and_an_unrejected_case_exits_1(sandbox, t
     md = (tmp_path / "a" / "REPORT.md").read_text()
     assert "1 of 1 known-bad configurations rejected" in md and "## Power" in md
     assert "0/40 = 0 [0.000, 0.088]" in md
+    figs = sorted(p.name for p in (tmp_path / "a" / "figures").iterdir())
+    assert figs == ["fake-power-theory-2layer-1.png"]  # the per-draw margins
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
     assert summary["verdict"].tolist() == ["holds", "fails"]
     assert summary["known_bad"].fillna("").tolist() == ["", "non-zero mean"]

@@ -18,7 +18,10 @@ def run(args) -> int:
     if args.json:
         print_json({
             "lemmas": [{"id": c.id, "statement": c.statement, "reference": c.reference,
-                        "presets": c.presets} for c in checks.values()],
+                        "presets": c.presets,
+                        "draws": None if c.draw_rule is None else c.draw_rule.to_dict(),
+                        "known_bad": [kb.to_dict() for kb in c.known_bad]}
+                       for c in checks.values()],
             "presets": [{"name": c.name, "description": c.description,
                          "network": c.spec.describe(), "weights": c.weights.to_dict(),
                          "mask": c.mask.to_dict(), "counterexample": c.counterexample}
@@ -31,6 +34,10 @@ def run(args) -> int:
         print("  (none registered)")
     for c in checks.values():
         print(f"  {c.id:<{width}}  {c.reference}: {c.statement}")
+        rule = c.draw_rule
+        judged = ("one draw decides (exact, or fixed weights)" if rule is None else
+                  f"judged over {rule.draws} network draws, failure rate <= {rule.tolerance:g}")
+        print(f"  {'':<{width}}  [{judged}; {len(c.known_bad)} known-bad configurations]")
     print("\nPresets (--preset P):")
     width = max(len(n) for n in table)
     for c in table.values():

@@ -21,14 +21,38 @@ from ..results import CheckResult
 from .model import Entry, FigureOut, slug
 
 
+def figure_draws(result: CheckResult):
+    """Per network draw: the headline margin (positive: the statement holds on that draw),
+    failing draws in red, with the failure rate's exact interval against the tolerance."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    t = result.tables["draws"]
+    d = result.draw_summary
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    palette = {"holds": "#2a7d2e", "fails": "#c0392b", "uninformative": "#888888"}
+    sns.stripplot(data=t, x="margin", hue="verdict", palette=palette, ax=ax, jitter=0.25,
+                  size=5, hue_order=[v for v in palette if v in set(t["verdict"])])
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.set_xlabel("headline margin per draw (bound - statistic; > 0 holds)")
+    ax.set_title(f"{result.lemma} on {result.preset}: {d['draws_failed']}/"
+                 f"{d['draws_tested']} draws fail, rate in [{d['failure_ci_low']:.3f}, "
+                 f"{d['failure_ci_high']:.3f}] vs tolerance {d['tolerance']:g}", fontsize=9)
+    return fig
+
+
 def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
-    """Draw the registration's figures from the result (never recomputes)."""
-    if result.error is not None or not check.figures:
+    """Draw the registration's figures from the result (never recomputes), then, for a
+    verdict over network draws, :func:`figure_draws`."""
+    fns = list(check.figures)
+    if "draws" in result.tables and "failure_rate" in result.draw_summary:
+        fns.append(figure_draws)
+    if result.error is not None or not fns:
         return []
     from ..plotting import render
 
     figs = []
-    for n, fn in enumerate(check.figures, start=1):
+    for n, fn in enumerate(fns, start=1):
         png, note = render(fn, result)
         doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
         caption = doc[0].strip() if doc else getattr(fn, "__name__", f"figure {n}")
@@ -100,7 +124,7 @@ class FigureRenderer:
 
     def submit(self, entry: Entry) -> None:
         if (self.pool is None or entry.figures_done or entry.result.error is not None
-                or not entry.check.figures):
+                or not (entry.check.figures or "draws" in entry.result.tables)):
             return
         try:
             self.futures[id(entry)] = self.pool.submit(_render_worker, entry.result.lemma,
