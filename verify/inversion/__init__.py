@@ -11,7 +11,8 @@ One concern per module:
                     (:func:`gauss_newton_direction`, :func:`damped_newton`).
 :mod:`.lp`          Lei et al. (NeurIPS 2019): layer-wise linear programming
                     (:func:`invert_lp`), the second solver.
-:mod:`.recovery`    :func:`invert`, :func:`recover`, :func:`measure` and scoring.
+:mod:`.recovery`    :func:`invert`, :func:`recover`, :func:`measure`, :func:`polish`
+                    (a few damped Gauss-Newton steps on an answer) and scoring.
 :mod:`.experiment`  the one recovery experiment: :class:`InvertOptions` and
                     :func:`run_recovery` (``verify invert``, sweeps and checks use it).
 
@@ -27,14 +28,16 @@ from .optimisers import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_LR, CALLBACK_EVE
                          GD_BACKOFF, GD_LR_SCALE, GD_RISE_TOL, GN_RCOND, NEWTON_ALPHAS, Method,
                          blas_limit, damped_newton, default_lr, descend, gauss_newton_direction,
                          gd_lr, pinv_apply)
-from .recovery import (SUCCESS_TOL, TOL, InversionResult, Negation, RecoveryStats, invert,
-                       measure, recover, relative_errors)
+from .recovery import (POLISH_ITERS, POLISH_ROUNDING, SUCCESS_TOL, TOL, InversionResult,
+                       Negation, RecoveryStats, invert, measure, polish, recover,
+                       relative_errors)
 from .experiment import InvertOptions, RecoveryResult, run_recovery
 
 __all__ = [
     # recovery
     "InversionResult", "RecoveryStats", "invert", "recover", "measure",
-    "relative_errors", "SUCCESS_TOL", "TOL", "Method", "Negation",
+    "relative_errors", "polish", "SUCCESS_TOL", "TOL", "POLISH_ROUNDING", "POLISH_ITERS",
+    "Method", "Negation",
     # the experiment
     "InvertOptions", "RecoveryResult", "run_recovery",
     # LP
