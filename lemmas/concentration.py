@@ -32,6 +32,7 @@ from verify.registry import KnownFinding, register
 from verify.results import Criterion, Outcome
 from verify.spec import block_spec
 from verify.stats import wilson_interval
+from verify.verdicts import DrawRule, KnownBad
 
 from ._formulas import Q  # the closed form; Q_batch is its batched twin (checked in tests)
 
@@ -134,6 +135,25 @@ STRUCTURED_ANGLES = (0.0, 1e-8, 1e-4, 1e-2, 0.1, np.pi / 2 - 0.01, np.pi / 2,
                      np.pi)
 
 
+def wdc_ceiling(B: np.ndarray) -> tuple[float, float]:
+    """(||B||_2^2, max(||B||_2^2, 1/2)): the trivial ceiling of ||B_{+,u}^T B_{+,v} -
+    Q_{u,v}||_2 over ALL pairs (u, v), measured on the (scaled) block ``B``.
+
+    Derivation. B_{+,u}^T B_{+,v} = B^T D_u D_v B with D_u = diag(1[Bu > 0]): the
+    product of the two 0/1 masks is itself a 0/1 mask, so the matrix is positive
+    semidefinite for every pair, u = v or not, with norm <= ||B||^2 (dropping rows
+    never increases the spectral norm). Q_{u,v} = E[1[g.u > 0] 1[g.v > 0] g g^T] (g ~
+    N(0, I_k)) is an expectation of PSD matrices, so PSD, and Q_{u,v} <= E[1[g.u > 0]
+    g g^T] = I/2 in the PSD order, so ||Q_{u,v}|| <= 1/2 (Q_{u,0} = 0). For PSD X, Y,
+    -Y <= X - Y <= X, so ||X - Y|| <= max(||X||, ||Y||) <= max(||B||^2, 1/2). Every pair
+    the check tests (random, structured, adversarial, zero vectors) is covered; an eps
+    bound at or above this value is met by any block of this B and tests nothing.
+    (Without the PSD argument the triangle inequality gives only ||B||^2 + 1/2.)
+    """
+    n2 = float(np.linalg.norm(np.asarray(B, float), 2)) ** 2
+    return n2, max(n2, 0.5)
+
+
 def structured_pairs(B: np.ndarray, rng: np.random.Generator, per_angle: int):
     """Pairs at the angles of :data:`STRUCTURED_ANGLES` (v = cos t u + sin t w, w _|_ u;
     v = -u exactly at pi), plus pairs built from B: its top right singular vector t
@@ -217,7 +237,7 @@ def _guided_directions(B, U, V, R):
 def eps_hat(B: np.ndarray, rng: np.random.Generator,
             budget: dict) -> tuple[float, pd.DataFrame, dict]:
     """eps_hat = sup of ||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 over random, structured and
-    adversarially searched pairs (Lemma Sup.2 / WDC). ``B`` must already be scaled to
+    adversarially searched pairs, and the diagonal pair (u, u) of each (Lemma Sup.2 / WDC). ``B`` must already be scaled to
     entries of second moment 1/m. Returns (eps_hat, per-pair table, summary)."""
     k = B.shape[1]
     R = row_outer_products(B)
@@ -233,24 +253,29 @@ def eps_hat(B: np.ndarray, rng: np.random.Generator,
                                            iters=budget["iters"],
                                            candidates=budget["candidates"], R=R)
     U, V = np.vstack([U, Ua]), np.vstack([V, Va])
+    gain = float(da.max() - dev.max())
     dev = np.concatenate([dev, da])
     kinds += ["adversarial"] * len(Ua)
-    # H&V: ||B_{+,u}||^2 for the u of every tested pair (the diagonal case v = u).
+    # The diagonal pairs (u, u) for the u of every tested pair: ||B_{+,u}||^2 (H&V's
+    # corollary) and the deviation from Q_{u,u} = I/2, which joins eps_hat, so that
+    # max ||B_{+,u}||^2 <= 1/2 + eps_hat holds by construction (see :func:`hv_norm2`).
     g_uu = masked_gram(B, U, U, R=R)
     norm2 = np.linalg.eigvalsh(g_uu)[:, -1]
-    table = pd.DataFrame({"kind": kinds, "theta": _theta(U, V), "deviation": dev})
+    dev_uu = np.abs(np.linalg.eigvalsh(g_uu - Q_batch(U, U))).max(axis=1)
+    table = pd.DataFrame({"kind": kinds + ["diagonal"] * len(U),
+                          "theta": np.concatenate([_theta(U, V), np.zeros(len(U))]),
+                          "deviation": np.concatenate([dev, dev_uu])})
     by_kind = table.groupby("kind")["deviation"].agg(["max", "count"])
-    summary = {"eps_hat": float(dev.max()),
+    e = float(table["deviation"].max())
+    summary = {"eps_hat": e,
                "by_kind": {kd: {"max": float(r["max"]), "pairs": int(r["count"])}
                            for kd, r in by_kind.iterrows()},
-               "adversarial_gain": float(da.max() - dev[: len(dev) - len(da)].max()),
+               "adversarial_gain": gain,
                "adversarial_trace": trace,
                "max_norm2_B_plus_u": float(norm2.max()),
-               "max_dev_uu_from_half_I": float(np.abs(np.linalg.eigvalsh(
-                   g_uu - 0.5 * np.eye(k)[None])).max())
-               if len(U) else float("nan"),
-               "pairs": int(len(dev))}
-    return float(dev.max()), table, summary
+               "max_dev_uu_from_half_I": float(dev_uu.max()) if len(U) else float("nan"),
+               "pairs": int(len(table))}
+    return e, table, summary
 
 
 # -------------------------------------------------------------- weight laws
@@ -393,6 +418,13 @@ def conv_form(net, i: int, X: np.ndarray, Y: np.ndarray, scale: float):
     Yp = Y[:, cp].reshape(len(Y), D, k)
     blocks = masked_gram(B, Xp.reshape(-1, k), Yp.reshape(-1, k)).reshape(len(X), D, k, k)
     Qp = Q_batch(Xp.reshape(-1, k), Yp.reshape(-1, k)).reshape(len(X), D, k, k)
+    # A pre-activation within rounding of 0 is a tie: its mask entry is decided by the
+    # order of summation (the sparse and the dense product differ), i.e. by the convention
+    # for ReLU' at 0, not by the identity. Discrete laws (Rademacher) on network inputs
+    # produce exact cancellations; such pairs are marked and left out of the comparison.
+    absW = abs(W)
+    tie = ((np.abs(WX) <= m * ROUNDING * (absW @ np.abs(X.T)))
+           | (np.abs(WY) <= m * ROUNDING * (absW @ np.abs(Y.T))))
     rows = []
     Wt = W.T.tocsr()
     for p in range(len(X)):  # the whole-layer product: the slow reference, a few pairs
@@ -407,7 +439,7 @@ def conv_form(net, i: int, X: np.ndarray, Y: np.ndarray, scale: float):
         whole = float(np.abs(np.linalg.eigvalsh(scale**2 * Gs - Q(x, y))).max()) \
             if Gs.shape[0] <= 2048 else float("nan")
         rows.append({"layer": i + 1, "pair": p, "positions": D, "off_block_nonzeros": off_nz,
-                     "max_err_over_tol": ratio, "dev_from_blockdiag_Q": dev_pred,
+                     "ties": int(tie[:, p].sum()), "max_err_over_tol": ratio, "dev_from_blockdiag_Q": dev_pred,
                      "dev_from_whole_vector_Q": whole})
     return rows
 
@@ -473,10 +505,15 @@ def configs():
     from verify.strategies import conv_architectures
     from verify.weights import WeightLaw
 
-    # stride = kernel, every block expansive (m >= 4 k), small enough for < 1 s.
-    archs = conv_architectures(strides="kernel", min_layers=1, max_layers=2, max_channels=16,
+    # stride = kernel, one layer with m >= 48 k rows: the a-priori eps(m, k) is then below
+    # the trivial ceiling max(||B||^2, 1/2) (at m/k = 16 it is not, and the verdict would
+    # be "uninformative" by design). Up to 3 latent positions, so the conv form is tested
+    # across positions; two such layers would need n_2 >= 48^2 C_0 outputs (too slow for
+    # a property test: the theory presets cover two layers).
+    archs = conv_architectures(strides="kernel", min_layers=1, max_layers=1, max_channels=16,
                                min_kernel=1, max_kernel=3, min_latent_channels=2,
-                               max_latent_channels=6, min_expansion=4, max_output=1024)
+                               max_latent_channels=4, max_latent_size=3, min_expansion=48,
+                               max_output=2048)
     # Gaussian only: E[B_{+,u}^T B_{+,v}] = Q is a Gaussian identity; for Rademacher or
     # uniform entries the mean differs from Q (measured: the Monte Carlo test rejects it).
     return st.builds(lambda spec: Config("generated-expansive", spec, WeightLaw("gaussian")),
@@ -540,12 +577,23 @@ def check(instance, *, rng, quick):
     """The WDC on every layer's dense block B_i, its expectation, its conv form and
     its scaling (Lemma Sup.2; MATH.md section 3).
 
-    Passes when, for every layer, eps_hat (random, structured and adversarial pairs)
-    is within :func:`eps_bound` of the block's (m, k) and the largest ||B_{+,u}||^2
-    within 1/2 + that bound (H&V); the Monte Carlo mean matches Q (z-test at
-    :data:`MC_ALPHA`) with error slope in N within [-0.65, -0.35]; the conv form holds
-    to rounding on every stride = kernel layer; and eps_hat ~ m^slope over the sweep of
-    widths with slope in [-0.65, -0.35].
+    Passes when, for every layer, eps_hat (random, structured, adversarial and diagonal
+    pairs) is within :func:`eps_bound` of the block's (m, k); the Monte Carlo mean
+    matches Q (z-test at :data:`MC_ALPHA`) with error slope in N within [-0.65, -0.35];
+    the conv form holds to rounding on every stride = kernel layer; and eps_hat ~ m^slope
+    over the sweep of widths with slope in [-0.65, -0.35].
+
+    Trivial ceilings (issue 13; MATH.md section 11): eps_hat can never exceed
+    max(||B||^2, 1/2) (:func:`wdc_ceiling`, measured on the drawn block); a layer whose
+    bound is at or past its ceiling makes the verdict "uninformative" (nothing was
+    tested), never a pass. H&V's corollary max ||B_{+,u}||^2 <= 1/2 + eps is reported
+    per layer (``layers[].hv_norm2``, with its own ceiling ||B||^2) but is not a verdict
+    criterion: eps_hat includes every diagonal pair (u, u), so the corollary follows from
+    the headline (||B_{+,u}||^2 <= ||Q_{u,u}|| + eps_hat = 1/2 + eps_hat) and could only
+    ever add "uninformative" (it is vacuous below m / k of about 130: :func:`hv_norm2`).
+
+    Over network draws (``DRAWS``): draw 0 runs this check; draws 1..N-1 run
+    :func:`check_draw`, the same per-layer criteria without the law-level steps.
 
     Applicability: the block statistic needs only the i.i.d. entries of B_i, true for
     any stride, so there is no ``requires``; the conv form W_{+,x}^T W_{+,y} =
@@ -562,9 +610,27 @@ def check(instance, *, rng, quick):
         return _check(instance, rng=rng, quick=quick)
 
 
-def _check(instance, *, rng, quick):
+def check_draw(instance, *, rng, quick):
+    """The per-draw check of ``DRAWS`` (draws 1..N-1): every criterion of :func:`check`
+    that depends on the drawn network, on the same streams (so a draw's per-layer
+    numbers are those the full check gives on it), without the law-level steps.
+
+    Left out: the Monte Carlo test of E[B_{+,u}^T B_{+,v}] = Q_{u,v} and the eps_hat ~
+    m^-1/2 sweep. Both draw fresh matrices from the weight law and never touch the
+    network's weights, so repeating them per network draw would test the same
+    statement of the law N times (and add N chances of a false alarm at
+    :data:`MC_ALPHA` to the failure count); they are judged once, on draw 0.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _check(instance, rng=rng, quick=quick, law_steps=False)
+
+
+def _check(instance, *, rng, quick, law_steps: bool = True):
     """The steps: per layer the block WDC, the conv form and (once per k) the expectation,
-    then the scaling sweep; each draws from its own stream spawned from ``rng``."""
+    then the scaling sweep; each draws from its own stream spawned from ``rng``.
+    ``law_steps=False``: the per-layer steps only (:func:`check_draw`)."""
     budget = BUDGETS[bool(quick)]
     net, config = instance.network, instance.config
     spec = net.spec
@@ -574,48 +640,74 @@ def _check(instance, *, rng, quick):
     mc_tables, mc_info = [], {}
     for i in range(spec.depth):
         r_pairs, r_conv, r_mc = streams[3 * i: 3 * i + 3]
-        head, hv, info, pairs, block = _step_block_wdc(net, config, i, r_pairs, budget)
+        head, info, pairs, block = _step_block_wdc(net, config, i, r_pairs, budget)
         heads.append(head)
-        criteria.append(hv)
         pair_tables.append(pairs)
         conv, info["conv_form"], rows = _step_conv_form(net, i, *block, r_conv, budget)
         criteria.extend(conv)
         conv_rows.extend(rows)
         k = info["k"]
-        if k not in mc_info:  # the expectation depends on k only: once per distinct k
+        if law_steps and k not in mc_info:  # the expectation depends on k only
             mc, mc_info[k], table = _step_expectation(draw, k, r_mc, budget)
             criteria.extend(mc)
             mc_tables.append(table)
         layers_info.append(info)
-    slope, sc_table, sc_info = _step_scaling(draw, spec, streams[-1], budget)
-    criteria.append(slope)
-    tables = {"scaling": sc_table, "monte_carlo": pd.concat(mc_tables, ignore_index=True)}
+    tables = {}
+    details = {"layers": layers_info,
+               "bound": "eps(m, k) = sqrt(6 k log m / m), stated a priori (see eps_bound)",
+               "ceiling": "max(||B||^2, 1/2) per layer, measured on the drawn block "
+                          "(see wdc_ceiling)",
+               "hv_failure_probability": "H&V: WDC fails with probability <= 8 m exp(-gamma k) "
+                                         "for m > c k log k (gamma, c unspecified); measured "
+                                         "over network draws: verify check concentration "
+                                         "--draws N (DRAWS)"}
+    settings = {k_: (list(v) if isinstance(v, tuple) else v) for k_, v in budget.items()}
+    settings.update({"rounding": ROUNDING, "law_steps": law_steps})
+    if law_steps:
+        slope, sc_table, sc_info = _step_scaling(draw, spec, streams[-1], budget)
+        criteria.append(slope)
+        tables = {"scaling": sc_table, "monte_carlo": pd.concat(mc_tables, ignore_index=True)}
+        details.update({"monte_carlo": {str(k): v for k, v in mc_info.items()},
+                        "scaling": sc_info})
+        settings.update({"mc_alpha": MC_ALPHA,
+                         "slope_window": [SLOPE_TARGET - SLOPE_WINDOW,
+                                          SLOPE_TARGET + SLOPE_WINDOW],
+                         "sweep_k": sc_info["k"]})
     if conv_rows:
         tables["conv_form"] = pd.DataFrame(conv_rows)
     # headline: the layer with the least room (largest eps_hat / bound)
     worst = max(range(len(heads)), key=lambda j: heads[j].statistic / heads[j].bound)
     criteria = [h for j, h in enumerate(heads) if j != worst] + criteria
-    details = {"layers": layers_info, "monte_carlo": {str(k): v for k, v in mc_info.items()},
-               "scaling": sc_info,
-               "bound": "eps(m, k) = sqrt(6 k log m / m), stated a priori (see eps_bound)",
-               "hv_failure_probability": "H&V: WDC fails with probability <= 8 m exp(-gamma k) "
-                                         "for m > c k log k (gamma, c unspecified); measured: "
-                                         "see scaling.failure_probability_wilson95 and "
-                                         "layers[].random_pairs_over_bound_wilson95"}
-    settings = {k_: (list(v) if isinstance(v, tuple) else v) for k_, v in budget.items()}
-    settings.update({"mc_alpha": MC_ALPHA, "slope_window": [SLOPE_TARGET - SLOPE_WINDOW,
-                                                            SLOPE_TARGET + SLOPE_WINDOW],
-                     "sweep_k": sc_info["k"], "rounding": ROUNDING})
     return Outcome(headline=heads[worst], criteria=tuple(criteria),
                    n_samples=int(sum(len(t) for t in pair_tables)), details=details,
                    table=pd.concat(pair_tables, ignore_index=True), tables=tables,
                    settings=settings)
 
 
+def hv_norm2(statistic: float, bound: float, norm2_B: float) -> Criterion:
+    """H&V's corollary of the WDC, max ||B_{+,u}||^2 <= 1/2 + eps, with its trivial
+    ceiling ||B||^2 (dropping rows never increases the spectral norm).
+
+    Reported in the layer's details, not a verdict criterion. The check's eps_hat includes
+    the diagonal pair (u, u) of every u the statistic is taken over, and
+    ||B_{+,u}||^2 = ||B_{+,u}^T B_{+,u}|| <= ||Q_{u,u}|| + ||B_{+,u}^T B_{+,u} - Q_{u,u}||
+    <= 1/2 + eps_hat, so it holds whenever the headline does. It is also informative
+    only when 1/2 + eps < ||B||^2 ~ (1 + sqrt(k/m))^2: with eps = sqrt(6 k log m / m)
+    that needs m / k of about 130 or more (measured: at m / k = 64, 1/2 + eps is at or
+    above ||B||^2 on 77% (k = 4) to 100% (k = 16) of Gaussian draws), so as a criterion
+    it would turn informative verdicts into "uninformative" and add nothing else.
+    """
+    return Criterion("hv_norm2", statistic, 0.5 + bound, "<=",
+                     note=f"max ||B_{{+,u}}||^2 <= 1/2 + eps (H&V); trivial ceiling ||B||^2 = "
+                          f"{norm2_B:.4g}; implied by eps_hat <= eps (diagonal pairs)",
+                     ceiling=norm2_B)
+
+
 def _step_block_wdc(net, config, i: int, rng, budget: dict):
-    """The WDC on layer i's dense block B_i, eps_hat <= eps(m, k), and max ||B_{+,u}||^2
-    <= 1/2 + eps (Lemma Sup.2, H&V's WDC). Returns the two criteria, the layer's details,
-    its pair table and (B_raw, scale) for the conv form."""
+    """The WDC on layer i's dense block B_i, eps_hat <= eps(m, k) with the trivial ceiling
+    max(||B||^2, 1/2) (Lemma Sup.2, H&V's WDC; MATH.md section 11). Returns the criterion,
+    the layer's details (with H&V's norm corollary, :func:`hv_norm2`), its pair table and
+    (B_raw, scale) for the conv form."""
     spec = net.spec
     B_raw = net.dense_block(i)
     m, k = B_raw.shape
@@ -623,19 +715,24 @@ def _step_block_wdc(net, config, i: int, rng, budget: dict):
     scale = 1.0 / math.sqrt(m * s2)
     e, tbl, summ = eps_hat(scale * B_raw, rng, budget)
     bound = eps_bound(m, k)
+    norm2_B, ceil_eps = wdc_ceiling(scale * B_raw)
     rand = tbl[tbl["kind"] == "random"]["deviation"]
     over = int((rand > bound).sum())
     lo, hi = wilson_interval(over, len(rand))
+    hv = hv_norm2(summ["max_norm2_B_plus_u"], bound, norm2_B)
     info = {"layer": i + 1, "m": m, "k": k, "expansion": expansion(m, k),
             "m_over_k": m / k, "eps_hat": e, "bound": bound, "scale": scale,
+            "norm2_B": norm2_B, "eps_hat_ceiling": ceil_eps,
+            "bound_over_ceiling": bound / ceil_eps,
+            "hv_norm2": hv.to_dict(),
             "normalisation": how, **summ,
             "random_pairs_over_bound": over,
             "random_pairs_over_bound_wilson95": [lo, hi]}
     head = Criterion(f"layer{i + 1}_eps_hat", e, bound, "<=",
-                     note=f"m = {m}, k = {k}, {summ['pairs']} pairs")
-    hv = Criterion(f"layer{i + 1}_hv_norm2", summ["max_norm2_B_plus_u"], 0.5 + bound, "<=",
-                   note="max ||B_{+,u}||^2 <= 1/2 + eps")
-    return head, hv, info, tbl.assign(layer=i + 1, m=m, k=k), (B_raw, scale)
+                     note=f"m = {m}, k = {k}, {summ['pairs']} pairs; trivial ceiling "
+                          f"max(||B||^2, 1/2) = {ceil_eps:.4g}",
+                     ceiling=ceil_eps)
+    return head, info, tbl.assign(layer=i + 1, m=m, k=k), (B_raw, scale)
 
 
 def _step_conv_form(net, i: int, B_raw, scale: float, rng, budget: dict):
@@ -655,12 +752,16 @@ def _step_conv_form(net, i: int, B_raw, scale: float, rng, budget: dict):
     Y = np.vstack([rng.normal(size=(n // 2, spec.widths[i])),
                    _layer_inputs(net, i, n - n // 2, rng)])
     rows = conv_form(net, i, X, Y, scale)
-    worst = max(float("inf") if r["off_block_nonzeros"] else r["max_err_over_tol"]
-                for r in rows)
+    clean = [r for r in rows if not r["ties"]]  # the random half never ties (a.s.)
+    worst = max((float("inf") if r["off_block_nonzeros"] else r["max_err_over_tol"]
+                 for r in clean), default=float("nan"))
     criterion = Criterion(f"layer{i + 1}_conv_form_err_over_rounding", worst, 1.0, "<=",
                           note="W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p}, "
-                               "tolerance m * 2 eps |B|^T|B|")
-    info = {"pairs": len(rows), "positions": rows[0]["positions"],
+                               "tolerance m * 2 eps |B|^T|B|; "
+                               f"{len(rows) - len(clean)} pairs with a tie left out",
+                          untested="" if clean else "every pair had a pre-activation tie")
+    info = {"pairs": len(rows), "pairs_with_ties": len(rows) - len(clean),
+            "positions": rows[0]["positions"],
             "max_err_over_rounding_tol": worst,
             "max_dev_from_blockdiag_Q": max(r["dev_from_blockdiag_Q"] for r in rows),
             "max_dev_from_whole_vector_Q": max(r["dev_from_whole_vector_Q"] for r in rows)}
@@ -707,7 +808,67 @@ FINDINGS = (
                  "else fails (property_tests/test_concentration.py replays it; finding.toml "
                  "is the README's, section Tests and Hypothesis profiles)",
         replay="verify check concentration --config finding.toml --seed 28075 --quick",
-        seeds=(28075,), quick=True, criteria=("layer1_eps_hat", "layer1_hv_norm2")),
+        seeds=(28075,), quick=True, criteria=("layer1_eps_hat",), single_draw=True),
+)
+
+#: Lemma Sup.2 holds with high probability over the weights: H&V give >= 1 - 8 m
+#: exp(-gamma k) for m > c k log k, with gamma and c unspecified, so no rate follows from
+#: the paper at the presets' widths. tau = 0.1 reads "with high probability" as at least
+#: 90% of network draws (the project's guideline, issue 13). 80 draws: zero failures bound
+#: the rate by 0.045 and up to two stray failures still decide "holds" (upper end 0.087);
+#: measured (seed 0, 80 draws): theory-2layer 40 CPU-s, theory-2layer-2d 27,
+#: paper-fig4-uniform01 17, so the three preset rows of the report take about 85 CPU-s
+#: (quick: 24 + 16 + 11 = 50).
+DRAWS = DrawRule(
+    tolerance=0.1, draws=80, check=check_draw,
+    reason="'with high probability' (H&V: >= 1 - 8 m exp(-gamma k), constants unspecified) "
+           "read as: at most 10% of network draws have a layer whose eps_hat exceeds the "
+           "a-priori eps(m, k); chosen before any multi-draw run, as the project's common "
+           "tolerance for the w.h.p. statements")
+
+
+def _known_bad(name: str, spec, law: str, reason: str, verdicts=("fails",)) -> KnownBad:
+    from verify.presets import Config
+    from verify.weights import WeightLaw
+
+    return KnownBad(name, Config(f"known-bad-{name.split(' ')[0]}", spec, WeightLaw(law),
+                                 counterexample=(law == "uniform01")),
+                    reason, verdicts=verdicts)
+
+
+#: Configurations that violate Lemma Sup.2's hypotheses (issue 13, item 2).
+KNOWN_BAD = (
+    _known_bad(
+        "no expansion (m = k/8)", block_spec(1, (16, 2), (1,)), "gaussian",
+        "1-D 16 -> 2, kernel 1: the block B is 2 x 16, m = k/8 rows. With fewer rows than "
+        "columns some u has B u = 1 (every row active), so B_{+,u}^T B_{+,u} = B^T B and "
+        "||B^T B - I/2|| = ||B||^2 - 1/2 ~ (1 + sqrt(k/m))^2 - 1/2 ~ 14, far above "
+        "eps(2, 16) = 5.8 and below the ceiling ||B||^2: the WDC cannot hold without "
+        "expansion"),
+    _known_bad(
+        "uniform01 weights", block_spec(1, (4, 16), (4,)), "uniform01",
+        "U[0, 1] entries are not zero-mean: B = (1/2) 1 1^T sqrt(3/m) + noise has a rank-one "
+        "part of norm^2 3k/4 that no width removes, so E[B_{+,u}^T B_{+,v}] != Q_{u,v} (the "
+        "Fig. 4(d) counter-example); the deviation stays about 3k/4 - 1/2 = 2.5 > eps(64, 4) "
+        "= 1.25 on every draw"),
+    _known_bad(
+        "fewer rows than columns (m = k/2)", block_spec(1, (16, 8), (1,)), "gaussian",
+        "1-D 16 -> 8, kernel 1: m = 8 < k = 16, no expansion, so the WDC cannot hold (as "
+        "above, eps_hat >= ||B||^2 - 1/2). The a-priori eps(8, 16) = 5.0 lies in the range "
+        "of ||B||^2 (about 4.5 to 7), so a single draw is uninformative (eps >= ||B||^2), "
+        "fails (||B||^2 > eps + 1/2) or even holds (in between: about 1 draw in 5); over "
+        "the default draws the failure rate among the informative ones is about 1/2, "
+        "and the verdict is 'fails'. 'uninformative' is accepted too: on an unlucky seed too "
+        "few draws may be informative to decide, and that is the honest answer then",
+        verdicts=("fails", "uninformative")),
+    _known_bad(
+        "too narrow (m = 2k, k = 16)", block_spec(1, (16, 8), (4,)), "gaussian",
+        "1-D 16 -> 8, kernel 4: a 32 x 16 block, m = 2k below H&V's m > c k log k "
+        "(k log k = 44). The WDC with a small eps fails here, but the check's a-priori "
+        "eps(32, 16) = 3.2 is above the trivial ceiling max(||B||^2, 1/2) ~ (1 + sqrt(1/2))^2 "
+        "= 2.9 on essentially every draw: every block meets it, so the honest verdict is "
+        "'uninformative' (the check cannot test widths this small), never 'holds'",
+        verdicts=("uninformative",)),
 )
 
 register("concentration",
@@ -717,4 +878,5 @@ register("concentration",
          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
                   "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs,
-         figures=FIGURES, findings=FINDINGS, cost=2.0, requires=None)
+         figures=FIGURES, findings=FINDINGS, cost=2.0, requires=None,
+         draws=DRAWS, known_bad=KNOWN_BAD)

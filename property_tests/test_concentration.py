@@ -15,7 +15,7 @@ from lemmas.concentration import (MC_ALPHA, Q_batch, adversarial_search, conv_fo
                                   unit_sampler)
 from test_common import assert_check_holds
 from verify.presets import Config
-from verify.registry import run_check
+from verify.registry import get_check, run_check
 from verify.spec import block_spec
 from verify.strategies import seeds
 from verify.weights import WeightLaw, draw_network
@@ -149,13 +149,36 @@ def test_conv_form_is_block_diagonal_and_not_whole_vector_Q():
 
 
 # ------------------------------------------------------------------ verdicts
-def test_theory_preset_passes_quick():
-    res = run_check("concentration", "theory-2layer", quick=True)
-    assert res.passed and res.matches_expectation
+@pytest.mark.parametrize("preset", ["theory-2layer", "theory-2layer-2d"])
+def test_theory_presets_pass_with_the_bound_below_the_ceiling(preset):
+    """Issue 13: on the presets that pass, every layer's a-priori eps(m, k) lies clearly
+    below the trivial ceiling max(||B||^2, 1/2) (the presets have m/k >= 40), so the
+    pass is informative; H&V's norm corollary follows from eps_hat (diagonal pairs)."""
+    res = run_check("concentration", preset, quick=True)
+    assert res.verdict == "holds" and res.passed and res.matches_expectation
     assert res.statistic <= res.bound
+    for layer, crit in zip(res.details["layers"],
+                           sorted((c for c in res.criteria if c.name.endswith("_eps_hat")),
+                                  key=lambda c: c.name)):
+        assert layer["m_over_k"] >= 40
+        assert layer["bound"] <= 0.8 * layer["eps_hat_ceiling"], layer
+        assert crit.ceiling == layer["eps_hat_ceiling"] and crit.why_uninformative == ""
+        assert layer["eps_hat"] <= layer["bound"]
+        assert layer["max_norm2_B_plus_u"] <= 0.5 + layer["eps_hat"] + 1e-12
+        assert layer["hv_norm2"]["statistic"] == layer["max_norm2_B_plus_u"]
+    assert not any(c.name.endswith("hv_norm2") for c in res.criteria)
     sc = res.tables["scaling"]
     assert {"m", "expansion", "eps_hat", "bound"} <= set(sc.columns)
     assert -0.65 <= res.details["scaling"]["slope"] <= -0.35
+
+
+def test_theory_presets_are_different_draws():
+    """Issue 13, item 6: theory-2layer-2d has its own block shapes, not the 1-D ones."""
+    from verify.presets import get_preset
+
+    a, b = (get_preset(p).instantiate(0).network for p in ("theory-2layer", "theory-2layer-2d"))
+    shapes = [[net.dense_block(i).shape for i in range(net.spec.depth)] for net in (a, b)]
+    assert shapes[0] != shapes[1] and not set(shapes[0]) & set(shapes[1])
 
 
 @pytest.mark.parametrize("channels,kernel", [((32, 2), 1), ((24, 1), 2)])
@@ -222,9 +245,73 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
     res = run_check("concentration", config, seed=FINDING_SEED, quick=True)
     assert not res.passed and res.error is None
     failing = {c.name for c in res.criteria if not c.holds}
-    assert failing == {"layer1_eps_hat", "layer1_hv_norm2"}
+    assert failing == {"layer1_eps_hat"}  # informative: the ceiling ||B||^2 > 3 > 1.77
+    assert res.draws == 1  # the finding is about this one draw (single_draw=True)
     assert res.details["layers"][0]["eps_hat"] > 3.0 and eps_bound(8, 2) < 1.77
     assert signature(res)
     assert res.status == "known finding"  # registered in lemmas/concentration.py: exit 0
     counter = run_check("concentration", "paper-fig4-uniform01", seed=0, quick=True)
     assert not counter.passed and not signature(counter)
+
+
+# ------------------------------------------------- trivial ceilings (issue 13)
+@settings(max_examples=4, deadline=None)
+@given(seed=seeds(), m=st.sampled_from([4, 8, 24, 64]), k=st.sampled_from([2, 3, 8]))
+def test_ceiling_bounds_every_measured_deviation(seed, m, k):
+    """max(||B||^2, 1/2) bounds ||B_{+,u}^T B_{+,v} - Q_{u,v}|| for every pair tested
+    (random, structured, adversarial, diagonal), and ||B||^2 bounds every ||B_{+,u}||^2;
+    H&V's corollary ||B_{+,u}||^2 <= 1/2 + eps_hat holds by construction."""
+    from lemmas.concentration import BUDGETS, eps_hat, wdc_ceiling
+
+    rng = np.random.default_rng(seed)
+    B = rng.normal(size=(m, k)) / math.sqrt(m)
+    n2, ceil = wdc_ceiling(B)
+    e, tbl, summ = eps_hat(B, rng, BUDGETS[True])
+    tol = 1e-9 * max(1.0, ceil)
+    assert tbl["deviation"].max() <= ceil + tol and e <= ceil + tol
+    assert summ["max_norm2_B_plus_u"] <= n2 + tol
+    assert summ["max_norm2_B_plus_u"] <= 0.5 + e + tol
+    assert "diagonal" in set(tbl["kind"])
+    U, V = rng.normal(size=(200, k)), rng.normal(size=(200, k))
+    assert deviations(B, U, V).max() <= ceil + tol
+
+
+def test_lean_draw_check_gives_the_full_checks_per_layer_criteria():
+    """DRAWS.check (draws 1..N-1) computes the per-layer criteria exactly as the full
+    check does on the same draw, leaving out only the law-level steps."""
+    from lemmas.concentration import check, check_draw
+    from verify.presets import get_preset
+    from verify.rng import Streams
+
+    inst = get_preset("theory-2layer-2d").instantiate(Streams(5).draw(3))
+    full = check(inst, rng=inst.streams.check(), quick=True)
+    lean = check_draw(inst, rng=inst.streams.check(), quick=True)
+    per_draw = {c.name: c for c in (full.headline, *full.criteria)
+                if c.name.startswith("layer")}
+    assert {c.name: c for c in (lean.headline, *lean.criteria)} == per_draw
+    assert not any(c.name.startswith(("mc_", "scaling")) for c in lean.criteria)
+
+
+# ------------------------------------------------- verdicts over draws (issue 13)
+def test_multi_draw_verdict_on_theory_2layer_holds():
+    """Lemma Sup.2 judged over the default network draws (DRAWS, quick): the exact
+    interval of the failure rate lies below tau = 0.1."""
+    from lemmas.concentration import DRAWS
+
+    res = run_check("concentration", "theory-2layer", seed=0, quick=True, draws=None)
+    ds = res.draw_summary
+    assert res.draws == DRAWS.draws and ds["draws_tested"] == DRAWS.draws
+    assert res.verdict == "holds" and res.matches_expectation, res.summary()
+    assert ds["failure_ci_high"] <= DRAWS.tolerance and ds["draws_failed"] <= 2
+    assert len(res.tables["draws"]) == DRAWS.draws
+    assert res.details["draw0"]["verdict"] == "holds"
+
+
+@pytest.mark.parametrize("case", get_check("concentration").known_bad,
+                         ids=lambda kb: kb.name)
+def test_known_bad_configurations_are_rejected(case):
+    """Each KNOWN_BAD case, run as the report's power table runs it (its seed, quick,
+    the default draws), gets one of its rejecting verdicts, never "holds"."""
+    res = run_check("concentration", case.config, seed=case.seed, quick=True, draws=None)
+    assert res.error is None
+    assert case.rejected_by(res.verdict) and res.verdict != "holds", res.summary()
