@@ -33,8 +33,8 @@ def _reruns(seed: int) -> Reruns:
 
 
 def test_descent_rerun_separates_zero_mean_laws_from_uniform01():
-    # theory-2layer (C0 = 8): with C0 = 3 Rademacher layer-1 rows take only 2^3 values
-    # and genuine spurious minima appear, outside Conjecture 3's (expansive) regime.
+    # theory-2layer (C0 = 4): with C0 = 2 or 3 Rademacher layer-1 rows take only 4 or 8
+    # values and genuine spurious minima appear, outside Conjecture 3's (expansive) regime.
     table = SG.rerun_table(get_preset("theory-2layer"), _reruns(1), checks=("descent",))
     assert set(table["law"]) == {"gaussian", "rademacher", "uniform", "uniform01"}
     ran = table.set_index("law")
@@ -71,7 +71,13 @@ def test_gaussian_only_criteria_do_not_count_for_zero_mean_laws():
         failed = [n for n in r["criteria_failed"].split(", ") if n]
         gonly = [n for n in r["gaussian_only_failed"].split(", ") if n]
         assert set(gonly) <= set(failed)
-        assert r["conclusion_passed"] == (len(failed) == len(gonly))
+        uninf = [n for n in r["criteria_uninformative"].split(", ") if n]
+        # an uninformative criterion (bound at or past its trivial ceiling) never counts
+        # as holding
+        assert r["conclusion_passed"] == (len(failed) == len(gonly) and not uninf)
+        assert r["verdict"] in ("holds", "fails", "uninformative", "error")
+        assert r["conclusion"] == ("fails" if len(failed) > len(gonly) else
+                                   "uninformative" if uninf else "holds")
     ctl = table.set_index("law").loc["uniform01"]
     assert not ctl["conclusion_passed"]
 
@@ -87,4 +93,20 @@ def test_subgaussian_check_verdict_on_small_network():
     assert res.details["control_failures"] >= 1
     zm = res.table[res.table["zero_mean"]]
     assert res.passed == bool(zm["conclusion_passed"].all())
+    assert set(res.table["verdict"].dropna()) <= {"holds", "fails", "uninformative", "error"}
+    if (zm["conclusion"] == "uninformative").any() and not zm["conclusion"].isin(
+            ["fails", "error"]).any():
+        assert res.verdict == "uninformative" and not res.passed
     assert np.isfinite(res.statistic)
+
+
+@pytest.mark.parametrize("case", SG.KNOWN_BAD, ids=lambda kb: kb.name)
+def test_known_bad_configurations_are_rejected(case):
+    """Outside Conjecture 3's hypotheses (a contracting network) the zero-mean laws must
+    not pass: the verdict is a rejecting one, never "holds" (single draw: no DrawRule)."""
+    if len(_available()) < len(SG.RERUNS):
+        pytest.skip("not every rerun check is registered")
+    res = run_check("subgaussian", case.config, seed=case.seed, quick=True, draws=None)
+    assert res.error is None and res.draws == 1
+    assert case.rejected_by(res.verdict), res.summary()
+    assert res.details["zero_mean_failures"] >= 1
