@@ -804,10 +804,13 @@ FINDINGS = (
             "nothing for k = 2: the bound is an asymptotic statement about wide blocks. The "
             "Monte Carlo identity E[B_+u^T B_+v] = Q_{u,v} still holds on the same draw",
         evidence="1-D 2 -> 8, kernel 1: 5 of 40 weight seeds exceed the bound; seed 28075 "
-                 "with --quick: eps_hat 3.08 > 1.77 and max ||B_+u||^2 3.49 > 2.27, nothing "
-                 "else fails (property_tests/test_concentration.py replays it; finding.toml "
-                 "is the README's, section Tests and Hypothesis profiles)",
-        replay="verify check concentration --config finding.toml --seed 28075 --quick",
+                 "with --quick: eps_hat 3.08 > 1.77 (ceiling max(||B||^2, 1/2) >= 3.49: "
+                 "informative), nothing else fails; H&V's max ||B_+u||^2 3.49 > 2.27 is "
+                 "reported (property_tests/test_concentration.py replays it; finding.toml "
+                 "is the README's, section Tests and Hypothesis profiles). A finding about "
+                 "this one draw: it covers --draws 1 runs only",
+        replay="verify check concentration --config finding.toml --seed 28075 --quick "
+               "--draws 1",
         seeds=(28075,), quick=True, criteria=("layer1_eps_hat",), single_draw=True),
 )
 
