@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import sympy as sp
 
 from lemmas import _formulas as F
@@ -53,3 +54,17 @@ def test_iterate_bounds_golden():
     th = F.angle_map_iterates(math.pi, 12)
     i = np.arange(12)
     assert np.all(th >= np.pi / (i + 1) - 1e-12) and np.all(th <= 3 * np.pi / (i + 3) + 1e-12)
+
+
+# ------------------------------------------------------------------- power
+@pytest.mark.parametrize("name", ["Q", "angle_map", "rho"])
+def test_a_formula_off_by_one_percent_makes_symbolic_fail(monkeypatch, name):
+    """The check's power: Q, g or rho of lemmas._formulas (the code every other check
+    uses) off by 1% makes `symbolic` fail, and the row that catches it names it."""
+    original = getattr(F, name)
+    monkeypatch.setattr(F, name, lambda *a, **k: 1.01 * np.asarray(original(*a, **k)))
+    r = run_check("symbolic", "theory-2layer", seed=0, quick=True)
+    assert r.verdict == "fails", r.summary()
+    failed = set(r.table.loc[~r.table["holds"], "identity"])
+    assert {"Q": {"Q_code"}, "angle_map": {"g_code"}, "rho": {"rho_2_code"}}[name] <= failed
+    assert all(i.endswith("_code") for i in failed)  # the derivations do not use the code
