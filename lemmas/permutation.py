@@ -31,6 +31,8 @@ from verify.measurements import MaskSpec, Subsampling
 from verify.presets import Config
 from verify.registry import register
 from verify.results import Criterion, Outcome
+from verify.spec import LayerSpec, NetworkSpec
+from verify.verdicts import KnownBad
 from verify.weights import WeightLaw
 
 
@@ -288,6 +290,10 @@ def check(instance, *, rng, quick):
     an overlapping stride (or padding) do not have the identical-block form: that is
     reported (component count) and fails the check, whatever the weight law (the
     statement is structural).
+
+    Ceilings: the headline counts layers without the form, so its trivial ceiling is the
+    number of layers (a bound of 0 is informative on any network); every other criterion
+    is an exact identity checked with ``==`` (no tolerance), which has no ceiling.
     """
     net = instance.network
     spec = net.spec
@@ -347,7 +353,8 @@ def check(instance, *, rng, quick):
             "applies": False,
             "reason": f"measurement {type(meas).__name__} is not a subsampling"}
     headline = Criterion("layers_without_identical_block_form", n_bad, 0, "<=",
-                         note="P W_i Q = I (x) B_i checked with ==")
+                         note="P W_i Q = I (x) B_i checked with ==; trivial ceiling: the "
+                              f"number of layers ({spec.depth})", ceiling=float(spec.depth))
     return Outcome(headline=headline, criteria=tuple(criteria),
                    n_samples=int(sum(r["components"] for r in rows)), details=details,
                    table=table.drop(columns=["block_shapes"]).assign(
@@ -364,6 +371,27 @@ def _expect(config) -> str:
 FIGURES = (figure_blocks,)
 FINDINGS = ()
 
+#: Configurations outside the statement's hypothesis (stride = kernel, no padding): the
+#: check must reject each (the statement is an exact structural identity; no draws).
+KNOWN_BAD = (
+    KnownBad(
+        "stride < kernel",
+        Config("permutation-overlapping", NetworkSpec(dims=1, latent_channels=2,
+               latent_size=3, layers=(LayerSpec(4, 4, 2),)), WeightLaw("gaussian"),
+               MaskSpec("random", 0.5)),
+        "kernel 4, stride 2 on 3 input positions: neighbouring positions share output rows, "
+        "so the bipartite graph of W's non-zeros is connected (1 component, not 3) and no "
+        "permutations make P W Q = I (x) B; Fig. 2's identity holds only for stride = "
+        "kernel"),
+    KnownBad(
+        "padding",
+        Config("permutation-padding", NetworkSpec(dims=1, latent_channels=2, latent_size=3,
+               layers=(LayerSpec(4, 4, 4, padding=1),)), WeightLaw("gaussian"),
+               MaskSpec("random", 0.5)),
+        "stride = kernel = 4 but padding 1: the first and last blocks lose a row each, so "
+        "the blocks are not all equal to B (Fig. 2 assumes no padding)"),
+)
+
 register("permutation",
          statement="P W_i Q = I (x) B_i exactly for stride = kernel (D_{i-1}^dims identical "
                    "blocks equal to the filter block); A W_d keeps a row subset of each block; "
@@ -372,7 +400,8 @@ register("permutation",
          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass", "paper-fig4": "fail",
                   "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=1.0, expect=_expect, detects_counterexample=False)
+         findings=FINDINGS, cost=1.0, expect=_expect, detects_counterexample=False,
+         known_bad=KNOWN_BAD)
 
 
 __all__ = ["BlockForm", "block_diagonal_form", "permuted", "exact_block_identity",

@@ -12,7 +12,7 @@ from lemmas.permutation import (activation_commutes, block_diagonal_form, exact_
                                 kept_rows_per_block, kink_vectors, permuted)
 from verify.measurements import MaskSpec, Subsampling
 from verify.presets import Config
-from verify.registry import run_check
+from verify.registry import get_check, run_check
 from verify.spec import LayerSpec, NetworkSpec, block_spec
 from verify.strategies import conv_architectures, seeds
 from verify.weights import WeightLaw, draw_network
@@ -167,3 +167,21 @@ def test_registered_strategies_give_the_stated_verdicts(data):
     chk = get_check("permutation")
     assert run_check("permutation", data.draw(chk.configs()), quick=True).passed
     assert not run_check("permutation", data.draw(chk.counter_configs()), quick=True).passed
+
+
+# ---------------------------------------------------------- ceilings and power
+def test_headline_states_its_ceiling_and_exact_criteria_have_none():
+    """The headline counts layers without the form (trivial ceiling: the depth, above
+    the bound 0); every other criterion is an exact '==' identity, with no ceiling."""
+    r = run_check("permutation", "theory-2layer", seed=0, quick=True)
+    assert r.verdict == "holds"
+    head = r.criteria[0]
+    assert head.ceiling == 2 and head.bound < head.ceiling and not head.why_uninformative
+    assert all(c.sense == "==" and c.ceiling is None for c in r.criteria[1:])
+
+
+@pytest.mark.parametrize("case", get_check("permutation").known_bad, ids=lambda kb: kb.name)
+def test_known_bad_rejected(case):
+    r = run_check("permutation", case.config, seed=case.seed, quick=True)
+    assert r.verdict == "fails", r.summary()
+    assert get_check("permutation").draw_rule is None  # an exact identity: one draw decides
