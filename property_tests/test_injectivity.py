@@ -213,3 +213,40 @@ def test_presets_state_search_power_and_keep_passing(preset):
     assert p["detects_normalised_ratio_at_most"] == inj.COLLISION_RTOL
     assert 0 < p["collision_start_rate_upper_95"] < 1
     assert "normalised ratio <=" in p["note"]
+
+
+# ---------------------------------------------------------- ceilings, draws, power
+@pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
+def test_bounds_below_their_ceilings_on_passing_presets(preset):
+    """Every criterion states its trivial ceiling (floor 0 for the headline: a collision;
+    1 for the collapse fraction and the 0/1 certificate) and sits inside it."""
+    r = run_check("injectivity", preset, seed=0, quick=True)
+    assert r.verdict == "holds"
+    assert [c.ceiling for c in r.criteria] == [0.0, 1.0, 1.0]
+    assert not any(c.why_uninformative for c in r.criteria)
+
+
+def test_draw_check_gives_the_full_checks_verdict():
+    """Draws 1..N-1 run check_draw: the judged evidence on the same streams, so the same
+    criteria (the sweep and the later layers' criterion are reported, not judged)."""
+    from verify.presets import get_preset
+    from verify.rng import Streams
+
+    for preset in ("paper-fig4", "paper-fig4-uniform01"):
+        s = Streams.of(3).draw(2)
+        inst = get_preset(preset).instantiate(s)
+        full = inj.check(inst, rng=s.check(), quick=True)
+        lean = inj.check_draw(inst, rng=s.check(), quick=True)
+        assert [c.to_dict() for c in (full.headline,) + full.criteria] == \
+            [c.to_dict() for c in (lean.headline,) + lean.criteria]
+    rule = get_check("injectivity").draw_rule
+    assert rule.tolerance == 0.1 and rule.check is inj.check_draw and rule.reason
+
+
+@pytest.mark.parametrize("case", inj.KNOWN_BAD, ids=lambda kb: kb.name)
+def test_known_bad_rejected_on_one_draw(case):
+    """Each known-bad configuration fails on its seed's own draw with a certified
+    first-layer witness (the common test runs the rule's default draws)."""
+    r = run_check("injectivity", case.config, seed=case.seed, quick=True)
+    assert r.verdict == "fails", r.summary()
+    assert r.details["layerwise_refutes_G"]
