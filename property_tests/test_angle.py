@@ -104,7 +104,7 @@ def test_patch_prediction_is_theta_bar_for_stride_equal_kernel(spec, seed):
     net = draw_network(spec, rng=rng)
     op = A._Layer(net, 0, 1.0)
     x, y = rng.standard_normal((2, 4, spec.widths[0]))
-    pred, th_in, _ = op.predict(x, y)
+    pred, th_in = op.predict(x, y)[:2]
     for b in range(4):
         xp, yp = op.per_position(x[b:b + 1])[0], op.per_position(y[b:b + 1])[0]
         assert abs(pred[b] - theta_bar(xp, yp)) <= SQRT_TOL
@@ -121,7 +121,7 @@ def test_patch_prediction_matches_explicit_rows(spec, seed):
     net = draw_network(spec, rng=rng)
     op = A._Layer(net, 0, 1.0)
     x, y = rng.standard_normal((2, 3, spec.widths[0]))
-    pred, _, nx = op.predict(x, y)
+    pred, _, nx, _ = op.predict(x, y)
     S = (abs(net.layer_matrix(0)) > 0).astype(float)
     S.data[:] = 1.0
     rowsum = lambda v: S @ v  # noqa: E731
@@ -221,3 +221,62 @@ def test_figures_draw_from_tables():
             fig = fig_fn(r)
         assert len(fig.axes) >= 1
         plt.close(fig)
+
+
+# ---------------------------------------------------------- ceilings, draws, power
+@settings(max_examples=10, deadline=None)
+@given(conv_architectures(strides="any", padding=True, max_layers=1, max_channels=3,
+                          max_kernel=4, max_latent_size=4), seeds())
+def test_norm_ceiling_is_never_exceeded(spec, seed):
+    """The relative norm error's trivial ceiling max(1, lam - 1) holds on every pair,
+    also on the pair that attains lam (the top generalised eigenvector) and its negation."""
+    rng = np.random.default_rng(seed)
+    net = draw_network(spec, rng=rng)
+    op = A._Layer(net, 0, 1.0 / (spec.layers[0].channels * spec.layers[0].kernel ** spec.dims))
+    ceiling = op.norm_ceiling()
+    x = rng.standard_normal((64, spec.widths[0]))
+    r = A._evaluate(op, x, rng.standard_normal(x.shape))
+    assert np.nanmax(r["norm_err"]) <= ceiling * (1 + 1e-9)
+    B = net.dense_block(0)
+    blk = A._Block(B, op.m2)
+    rb = A._evaluate(blk, rng.standard_normal((64, B.shape[1])), rng.standard_normal((64, B.shape[1])))
+    assert np.nanmax(rb["norm_err"]) <= blk.norm_ceiling() * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("preset", ["theory-2layer", "theory-2layer-2d"])
+def test_bounds_below_their_ceilings_on_passing_presets(preset):
+    """Every criterion that states a trivial ceiling has its bound below it (the check
+    can fail) on the presets where it is expected to pass; the headline states one."""
+    r = run_check("angle", preset, seed=0, quick=True)
+    with_ceiling = [c for c in r.criteria if c.ceiling is not None]
+    assert r.criteria[0].ceiling == A.GAP_CEILING  # the headline: pi/2
+    assert len(with_ceiling) >= 7 * get_preset(preset).spec.depth
+    vacuous = [(c.name, c.bound, c.ceiling) for c in with_ceiling if c.why_uninformative]
+    assert not vacuous, vacuous
+
+
+def test_draw_check_gives_the_full_checks_verdict():
+    """Draws 1..N-1 run check_draw: the same settings and criteria on the same streams."""
+    from verify.rng import Streams
+
+    s = Streams.of(5).draw(3)
+    inst = get_preset("theory-2layer").instantiate(s)
+    full = A.check(inst, rng=s.check(), quick=True)
+    lean = A.check_draw(inst, rng=s.check(), quick=True)
+    assert [c.to_dict() for c in (full.headline,) + full.criteria] == \
+        [c.to_dict() for c in (lean.headline,) + lean.criteria]
+    assert lean.table.empty and not lean.tables
+
+
+def test_draw_rule_is_registered_with_a_reason():
+    rule = get_check("angle").draw_rule
+    assert rule.tolerance == 0.1 and rule.draws >= rule.draws_needed()
+    assert "delta" in rule.reason and rule.check is A.check_draw
+
+
+@pytest.mark.parametrize("case", A.KNOWN_BAD, ids=lambda kb: kb.name)
+def test_known_bad_rejected_on_one_draw(case):
+    """Each known-bad configuration fails already on its seed's own draw (the common
+    test runs the rule's default draws)."""
+    r = run_check("angle", case.config, seed=case.seed, quick=True)
+    assert r.verdict == "fails", r.summary()
