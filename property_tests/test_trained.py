@@ -250,6 +250,38 @@ def test_trained_weights_check_on_the_shipped_generator_reports_every_layer():
     assert res.passed == rule
 
 
+def test_trained_weights_ceilings_are_attained_and_informative():
+    """|excess kurtosis| <= n and |skewness| <= sqrt(n) for any n numbers (one value apart
+    from the others attains both), and on the passing sanity control (paper-fig4's
+    Gaussian draw) the rule's bounds lie far below them."""
+    from scipy import stats
+
+    from lemmas import trained_weights as tw
+    from verify.registry import run_check
+
+    for n in (50, 333, 4096):
+        x = np.zeros(n)
+        x[0] = 1.0
+        assert np.isclose(stats.kurtosis(x, bias=False), tw.kurtosis_ceiling(n))
+        assert np.isclose(stats.skew(x, bias=False), tw.skew_ceiling(n))
+        y = np.random.default_rng(n).standard_t(2, n)  # heavy tails stay below the ceilings
+        assert abs(stats.kurtosis(y, bias=False)) <= tw.kurtosis_ceiling(n)
+    ok = run_check("trained-weights", "paper-fig4", seed=0, quick=True)
+    assert ok.verdict == "holds"
+    head, skew, mean = ok.criteria
+    assert head.bound < head.ceiling and skew.bound < skew.ceiling and mean.ceiling is None
+
+
+def test_trained_weights_known_bad_rejected():
+    from verify.registry import get_check, run_check
+
+    check = get_check("trained-weights")
+    assert check.draw_rule is None and len(check.known_bad) >= 2  # fixed weights: no draws
+    for case in check.known_bad:
+        r = run_check("trained-weights", case.config, seed=case.seed, quick=True, draws=None)
+        assert r.verdict == "fails", (case.name, r.summary())
+
+
 def test_trained_recovery_quick_tables_agree_and_figures_draw():
     """The quick check on the shipped generator: its tables are consistent with each other
     and with the verdict rule, and every figure draws from them alone."""
