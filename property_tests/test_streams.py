@@ -68,3 +68,22 @@ def test_a_sweep_tasks_streams_replay_from_the_command_line(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["check", "angle", "--seed", "0/x"])
     assert exit_.value.code == 2
+
+
+def test_theory_presets_are_independent_draws():
+    """theory-2layer-2d draws from its own weights stream (issue 13, item 6): its
+    standardised entries are not the 1-D preset's normals laid out again."""
+    import numpy as np
+
+    from verify.presets import Config, get_preset
+
+    one = get_preset("theory-2layer").instantiate(0).network.weights[0].filters.ravel()
+    two = get_preset("theory-2layer-2d").instantiate(0).network.weights[0].filters.ravel()
+    n = min(one.size, two.size)
+    a, b = one[:n] / one.std(), two[:n] / two.std()
+    assert not np.allclose(a, b)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 4 / np.sqrt(n)
+    cfg = get_preset("theory-2layer-2d")
+    assert cfg.weights.stream == 1 and Config.from_dict(cfg.to_dict()) == cfg
+    # stream 0 stays the seed's weights stream: every other network is drawn as before
+    assert get_preset("paper-fig4").weights.stream == 0

@@ -58,7 +58,8 @@ class Config:
         if self.loader is not None:
             network = self.loader()
         else:
-            network = draw_network(self.spec, self.weights, rng=streams.weights())
+            network = draw_network(self.spec, self.weights,
+                                   rng=streams.weights(self.weights.stream))
         measurement = self.mask.build(self.spec.output_shape, rng=streams.mask())
         return Instance(self, streams.seed if streams.seed is not None else -1, network,
                         measurement, streams)
@@ -154,10 +155,9 @@ THEORY_1D = NetworkSpec(dims=1, latent_channels=4, layers=(
 #: theory-2layer-2d: its own shapes, not the 1-D blocks again (issue 13, item 6): C0 = 4;
 #: layer 1: C1 = 10, 5x5: m = 250, k = 4, m/k = 62.5 (250 >= 22.2); layer 2: C2 = 45,
 #: 3x3: m = 405, k = 10, m/k = 40.5 (405 >= 4 C1 log C1 = 92.1). Widths
-#: n = 4 -> 250 -> 10125 (45 ch x 15 x 15). Both presets draw their weights from the
-#: seed's one weight stream, so the entries are the same normals laid out in blocks of
-#: other shapes: every statistic differs, but the draws are not independent in the strict
-#: sense (that would need a per-configuration stream).
+#: n = 4 -> 250 -> 10125 (45 ch x 15 x 15). Its weights come from weights stream 1
+#: (``WeightLaw(stream=1)``), independent of the 1-D preset's stream 0: with one stream
+#: both would be the same normals laid out in blocks of other shapes.
 THEORY_2D = NetworkSpec(dims=2, latent_channels=4, layers=(
     LayerSpec(channels=10, kernel=5, stride=5), LayerSpec(channels=45, kernel=3, stride=3)))
 
@@ -176,7 +176,7 @@ register_preset(Config(
     "blocks 256x4 and 640x16, m/k 64 and 40), N(0, 1/(C_i l)), each layer C_i l >= "
     "4 C_{i-1} log C_{i-1}; full observation"))
 register_preset(Config(
-    "theory-2layer-2d", THEORY_2D, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "theory-2layer-2d", THEORY_2D, WeightLaw("gaussian", stream=1), MaskSpec("full", 1.0),
     "2-D, latent 4 (one position), two stride=kernel ReLU layers (4->10 ch 5x5 -> 45 ch "
     "3x3; blocks 250x4 and 405x10, m/k 62.5 and 40.5), N(0, 1/(C_i l^2)), each layer C_i l^2 >= "
     "4 C_{i-1} log C_{i-1}; full observation"))

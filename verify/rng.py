@@ -114,8 +114,12 @@ class Streams:
             raise invalid("stream", "one of " + ", ".join(LAYOUT), name)
         return np.random.default_rng(self.child(LAYOUT[name]))
 
-    def weights(self) -> np.random.Generator:
-        return self.generator("weights")
+    def weights(self, variant: int = 0) -> np.random.Generator:
+        """The weights stream; ``variant`` k >= 1 an independent one, child ``(0, k)``
+        (:attr:`verify.weights.WeightLaw.stream`)."""
+        if variant == 0:
+            return self.generator("weights")
+        return np.random.default_rng(self.child(LAYOUT["weights"], int(variant)))
 
     def mask(self) -> np.random.Generator:
         return self.generator("mask")

@@ -34,10 +34,18 @@ LAWS = ("gaussian", "rademacher", "uniform", "uniform01")
 
 @dataclass(frozen=True)
 class WeightLaw:
-    """A distribution for the filter entries; ``std=None`` means 1/sqrt(C_i l^dims)."""
+    """A distribution for the filter entries; ``std=None`` means 1/sqrt(C_i l^dims).
+
+    ``stream`` picks the weights stream (:meth:`verify.rng.Streams.weights`): 0, the
+    default, is the seed's weights stream; another value an independent one. Two
+    configurations whose weight arrays have the same number of entries would otherwise
+    be drawn from the same normals (the same seed, the same stream), merely laid out in
+    other shapes; a preset meant as an independent draw sets its own stream.
+    """
 
     name: str = "gaussian"
     std: float | None = None
+    stream: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or self.name not in LAWS:
@@ -45,6 +53,8 @@ class WeightLaw:
         if self.std is not None and (isinstance(self.std, bool) or not (
                 isinstance(self.std, (int, float)) and math.isfinite(self.std) and self.std > 0)):
             raise invalid("weights.std", "a finite number > 0", self.std)
+        if isinstance(self.stream, bool) or not isinstance(self.stream, int) or self.stream < 0:
+            raise invalid("weights.stream", "an integer >= 0", self.stream)
 
     @property
     def zero_mean(self) -> bool:
@@ -68,16 +78,20 @@ class WeightLaw:
         return rng.uniform(0.0, 1.0, size=shape)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"law": self.name} | ({} if self.std is None else {"std": self.std})
+        return ({"law": self.name} | ({} if self.std is None else {"std": self.std})
+                | ({"stream": self.stream} if self.stream else {}))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "WeightLaw":
         if not isinstance(data, Mapping):
-            raise invalid("weights", "a [weights] table (law, std)", type(data).__name__)
-        unknown = set(data) - {"law", "std"}
+            raise invalid("weights", "a [weights] table (law, std, stream)",
+                          type(data).__name__)
+        unknown = set(data) - {"law", "std", "stream"}
         if unknown:
-            raise invalid(f"weights.{sorted(unknown)[0]}", "one of law, std", "unknown key")
-        return cls(name=data.get("law", "gaussian"), std=data.get("std"))
+            raise invalid(f"weights.{sorted(unknown)[0]}", "one of law, std, stream",
+                          "unknown key")
+        return cls(name=data.get("law", "gaussian"), std=data.get("std"),
+                   stream=data.get("stream", 0))
 
 
 def draw_network(spec: NetworkSpec, law: WeightLaw | str = "gaussian", *, rng=None) -> Network:
