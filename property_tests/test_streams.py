@@ -57,8 +57,8 @@ def test_a_sweep_tasks_streams_replay_from_the_command_line(capsys):
     from verify.cli import main
     from verify.registry import run_check
 
-    code = main(["check", "angle", "--preset", "theory-2layer", "--quick", "--seed", "0/3.5",
-                 "--json"])
+    code = main(["check", "angle", "--preset", "theory-2layer", "--quick", "--draws", "1",
+                 "--seed", "0/3.5", "--json"])
     out = json.loads(capsys.readouterr().out)
     direct = run_check("angle", "theory-2layer", seed=Streams(0).task(5), quick=True)
     assert code in (0, 1) and out["seed"] == "0/3.5" == direct.seed
