@@ -304,9 +304,8 @@ class ArcLoss:
     an iteration is a 2 x 2 product per trial, and (Q, c) are rebuilt (one (2, n_d)
     by (n_d, 5) product) only for trials that crossed into another arc.
 
-    The arcs are found by splitting, layer by layer, at every zero of a row of the
-    previous arcs' linear maps; a row's sign inside an arc is read at its midpoint,
-    with the engine's convention ReLU'(0) = 0 (a row that vanishes on an arc is off).
+    The arcs are the exact linear regions of :func:`verify.cones.enumerate_cones`
+    (split layer by layer at every zero of a unit's pre-activation; ReLU'(0) = 0).
     ``value`` (the loss the result reports) is the exact residual of
     :class:`BatchLastLoss`; the quadratic-form J returned with the gradient carries
     absolute rounding ~eps ||A y||^2, so this loss serves Adam without the per-iteration
@@ -330,35 +329,18 @@ class ArcLoss:
     def build(cls, network: Network) -> "ArcLoss | None":
         """The arc tables, or None when the network is not a 2-D-latent, bias-free ReLU
         network or its arcs would exceed :attr:`MAX_BYTES`."""
+        from ..cones import enumerate_cones
+        from ..errors import VerifyError
+
         spec = network.spec
         if spec.latent_dim != 2 or any(l.activation != "relu" or l.affine for l in spec.layers):
             return None
-        edges = np.array([-np.pi, np.pi])
-        P = np.eye(2)[None]                                   # (arcs, n_i, 2)
-        for i in range(spec.depth):
-            W = network.layer_matrix(i)
-            K, n_prev = P.shape[0], P.shape[1]
-            if 4 * K * W.shape[0] * 2 * 8 > cls.MAX_BYTES:  # pre, t, both candidates
-                return None
-            flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
-            pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
-            # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that minus/plus pi
-            t = np.arctan2(pre[..., 0], -pre[..., 1])
-            nz = (pre[..., 0] != 0) | (pre[..., 1] != 0)
-            cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
-            lo, hi = edges[:-1, None], edges[1:, None]
-            inside = (cand > lo) & (cand < hi) & nz
-            new_edges = np.unique(np.concatenate([edges, cand[inside]]))
-            K2 = new_edges.size - 1
-            if K2 * pre.shape[1] * 5 * 8 > cls.MAX_BYTES:
-                return None
-            mid = 0.5 * (new_edges[:-1] + new_edges[1:])
-            parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, K - 1)
-            pp = pre[parent]
-            on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
-            P = pp * on[..., None]
-            edges = new_edges
-        return cls(network, edges, np.ascontiguousarray(P))
+        try:  # the tables (arcs, n_out, 5) must stay within MAX_BYTES
+            cones = enumerate_cones(network, max_cones=int(
+                cls.MAX_BYTES // (5 * 8 * max(spec.widths[1:]))))
+        except VerifyError:
+            return None
+        return cls(network, cones.edges, cones.M)
 
     def forward(self, z):
         return self.exact.forward(z)

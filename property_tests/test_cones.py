@@ -1,0 +1,128 @@
+"""Exact linear regions and the exact stationary set of J (issue 17; MATH.md Sec. 12).
+
+The cones are checked against the network itself (G(z) = M_C z at sampled points, to
+rounding), the stationary set against what is known (z* is a global minimum, J = 0;
+the origin's one-sided derivatives) and against a sampled method (gradient descent from
+many starts ends at one of the exact stationary points)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from verify.cones import enumerate_cones, not_applicable
+from verify.errors import VerifyError
+from verify.inversion import invert
+from verify.presets import get_preset
+from verify.spec import LayerSpec, NetworkSpec
+from verify.stationary import stationary_points
+from verify.weights import WeightLaw, draw_network
+
+pytestmark = pytest.mark.numerics
+
+
+def _net(k, widths=(6, 3), act="relu", seed=0, dims=1, kernel=2):
+    layers = tuple(LayerSpec(channels=c, kernel=kernel, stride=kernel, activation=act)
+                   for c in widths)
+    spec = NetworkSpec(dims=dims, latent_channels=k, layers=layers)
+    return draw_network(spec, WeightLaw("gaussian"), rng=np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("k, act", [(2, "relu"), (2, "leaky_relu"), (3, "relu"),
+                                    (3, "leaky_relu")])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_G_is_linear_on_every_cone(k, act, seed):
+    net = _net(k, act=act, seed=seed)
+    cones = enumerate_cones(net)
+    rng = np.random.default_rng(seed + 10)
+    z = rng.normal(size=(400, k)) * rng.uniform(0.1, 10, size=(400, 1))
+    idx = cones.locate(z)
+    assert (idx >= 0).all()
+    G = net.forward(z)
+    lin = np.einsum("bnk,bk->bn", cones.M[idx], z)
+    assert np.abs(lin - G).max() <= 1e-12 * max(1.0, np.abs(G).max())
+    # every cone is visited by its own interior point, and is where it says it is
+    inner = cones.interior_point()
+    assert (cones.locate(inner) == np.arange(cones.count)).all()
+
+
+def test_cone_count_of_a_single_relu_layer_is_the_arrangement_count():
+    """One ReLU layer of m units in general position on a 2-D latent: m lines through the
+    origin cut the circle into 2m arcs (plus the 4 quadrant boundaries, unless a unit's
+    line is an axis)."""
+    net = _net(2, widths=(5,), kernel=1)
+    cones = enumerate_cones(net)
+    assert cones.count == 2 * 5 + 4
+    net3 = _net(3, widths=(4,), kernel=1)
+    # 4 great circles in general position: 4*3 + 2 = 14 cells; the octant planes split
+    # them further, so at least 14
+    assert enumerate_cones(net3).count >= 14
+
+
+@pytest.mark.parametrize("what, spec_kw, match", [
+    ("sigmoid", {"act": "sigmoid"}, "not piecewise linear"),
+    ("latent 4", {"k": 4}, "latent dimension is 4"),
+])
+def test_the_exact_method_says_why_it_does_not_apply(what, spec_kw, match):
+    net = _net(spec_kw.get("k", 2), act=spec_kw.get("act", "relu"))
+    assert match in not_applicable(net)
+    with pytest.raises(VerifyError, match=match):
+        enumerate_cones(net)
+
+
+def test_a_cone_budget_is_refused_with_the_count():
+    net = get_preset("paper-fig4").instantiate(0).network
+    with pytest.raises(VerifyError, match="linear regions"):
+        enumerate_cones(net, max_cones=50)
+
+
+def _fig4(seed):
+    inst = get_preset("paper-fig4").instantiate(seed)
+    z_star = np.random.default_rng(100 + seed).normal(size=2)
+    y = inst.network.forward(z_star)
+    w = inst.measurement.mask.ravel().astype(float)
+    return inst.network, z_star, y, w
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_z_star_is_a_global_minimum_and_the_origin_a_local_maximum(seed):
+    net, z_star, y, w = _fig4(seed)
+    land = stationary_points(net, y, w)
+    pts = land.relative_to(z_star, 1 / np.pi)
+    at_z = pts[pts["dist_zstar"] < 1e-9]
+    assert len(at_z) == 1 and at_z["classification"].iloc[0] == "local minimum"
+    assert at_z["J"].iloc[0] <= 1e-20 * float(y @ y)
+    origin = pts[pts["kind"] == "origin"].iloc[0]
+    # Theorem 1 / 4: D_w J(0) < 0 in every direction
+    assert origin["classification"] == "local maximum" and origin["d_max"] < 0
+    # every stationary point other than z* has J > 0 (z* is the unique zero here)
+    assert (pts.loc[pts["dist_zstar"] >= 1e-9, "J"] > 0).all()
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_gradient_descent_ends_at_an_exact_stationary_point(seed):
+    """The sampled method's end points (Adam, many starts, run to a tight tolerance) lie
+    at exact local minima (or at z*): the exact set contains what sampling finds."""
+    net, z_star, y, w = _fig4(seed)
+    land = stationary_points(net, y, w)
+    minima = np.stack(land.minima()["z"].to_list())
+    rng = np.random.default_rng(seed)
+    b = 64
+    res = invert(net, np.tile(y, (b, 1)), np.tile(w > 0, (b, 1)), method="adam",
+                 lr=0.01, iterations=6000, tol=1e-12, rng=rng, backend="batch-last")
+    ends = res.z_hat
+    d = np.linalg.norm(ends[:, None, :] - minima[None], axis=2).min(axis=1)
+    scale = np.linalg.norm(z_star)
+    # Adam ends within its step-size noise of a minimum; a kink minimum is approached
+    # along the kink, so allow 1% of ||z*||
+    assert np.quantile(d / scale, 0.9) < 1e-2, np.sort(d / scale)[-8:]
+
+
+def test_three_dimensional_latent_minima_include_z_star():
+    net = _net(3, widths=(8, 4), seed=2)
+    z_star = np.array([0.3, -1.0, 0.7])
+    y = net.forward(z_star)
+    land = stationary_points(net, y)
+    pts = land.relative_to(z_star, 1 / np.pi)
+    assert ((pts["dist_zstar"] < 1e-9) & (pts["classification"] == "local minimum")).sum() == 1
+    assert pts[pts["kind"] == "origin"]["classification"].iloc[0] == "local maximum"

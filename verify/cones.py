@@ -1,0 +1,263 @@
+"""Exact linear regions of a bias-free piecewise-linear network with a 2-D or 3-D latent.
+
+MATH.md Sec. 12. With ReLU, leaky ReLU or identity activations and no biases, G is
+positively homogeneous, G(tz) = t G(z) for t > 0, so its activation pattern depends only
+on the direction of z. The directions with one pattern form a polyhedral cone C, on which
+G(z) = M_C z with M_C = D_L W_L ... D_1 W_1 (D_i the diagonal matrices of the pattern:
+1 for an active unit, 0 or the leaky slope for an inactive one). This module finds every
+cone exactly (to floating-point rounding of the boundaries) by splitting, layer by
+layer, each cone of the previous layers at the zeros of the units' pre-activations,
+which are linear on it:
+
+- latent dimension 2: a cone is an arc of angles [phi_lo, phi_hi] (its boundary rays);
+- latent dimension 3: a cone is a convex spherical polygon, stored as its extreme rays
+  in cyclic order; a unit's zero set is a great circle, and splitting a polygon by it is
+  polygon clipping on the sphere.
+
+Splitting starts from the quadrants (octants) of the latent space, so every cone is
+pointed and spans less than a half-space; the coordinate boundaries this adds are not
+kinks (the two sides have the same M) and are harmless to everything built on the
+cones. A unit whose pre-activation vanishes on a whole cone is inactive there (the
+engine's convention ReLU'(0) = 0).
+
+Nothing here knows a lemma. The stationary points of J built on these cones are in
+:mod:`verify.stationary`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import budget
+from .errors import VerifyError
+from .network import Network
+
+#: Activations whose networks are positively homogeneous and piecewise linear.
+PIECEWISE_LINEAR = ("relu", "leaky_relu", "identity")
+#: Latent dimensions the exact method handles.
+LATENT_DIMS = (2, 3)
+#: Copies of a layer's (cones, units, k) table alive while it is split.
+TABLE_COPIES = 3
+
+
+def not_applicable(network: Network) -> str | None:
+    """Why the exact method does not apply to ``network`` (None when it does)."""
+    spec = network.spec
+    if spec.latent_dim not in LATENT_DIMS:
+        return (f"the latent dimension is {spec.latent_dim}: the exact cone enumeration "
+                f"handles {' and '.join(map(str, LATENT_DIMS))} only")
+    for i, layer in enumerate(spec.layers):
+        if layer.activation not in PIECEWISE_LINEAR:
+            return (f"layer {i} has a {layer.activation} activation: G is not piecewise "
+                    "linear on cones (only relu, leaky_relu and identity are)")
+        if layer.affine:
+            return (f"layer {i} has a bias (affine): G is not positively homogeneous, so "
+                    "its linear regions are not cones")
+    return None
+
+
+@dataclass(frozen=True)
+class Cones:
+    """The linear regions of G: ``rays[c]`` are cone c's extreme rays (unit vectors; for
+    k = 3 in cyclic order, padded with NaN rows to the longest polygon; for k = 2 the
+    two boundary rays lo, hi), ``M[c]`` the (n_out, k) matrix with G(z) = M[c] z on it.
+    For k = 2 ``edges`` are the boundary angles (K + 1,) from -pi to pi, cone c being
+    [edges[c], edges[c + 1]]."""
+
+    k: int
+    rays: np.ndarray           # (K, r, k)
+    n_rays: np.ndarray         # (K,) rays of each cone
+    M: np.ndarray              # (K, n_out, k)
+    edges: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.M.shape[0])
+
+    def interior_point(self) -> np.ndarray:
+        """A unit direction inside each cone (the normalised mean of its rays): (K, k)."""
+        r = np.where(np.isnan(self.rays), 0.0, self.rays).sum(axis=1)
+        return r / np.linalg.norm(r, axis=1, keepdims=True)
+
+    def locate(self, z: np.ndarray) -> np.ndarray:
+        """The cone index of each row of ``z`` (b, k) (k = 2: by angle; k = 3: the cone
+        whose boundary half-spaces hold it, -1 if none to rounding)."""
+        z = np.atleast_2d(np.asarray(z, float))
+        if self.k == 2:
+            phi = np.arctan2(z[:, 1], z[:, 0])
+            return np.clip(np.searchsorted(self.edges, phi, side="right") - 1, 0,
+                           self.count - 1)
+        normals = self.normals()                       # (K, r, 3), inward
+        s = np.einsum("krj,bj->bkr", np.nan_to_num(normals), z)
+        ok = np.where(np.isnan(normals[..., 0])[None], True, s >= -1e-12 * np.linalg.norm(
+            z, axis=1)[:, None, None])
+        inside = ok.all(axis=2)
+        return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+
+    def normals(self) -> np.ndarray:
+        """Inward unit normals of each cone's facets, (K, r, k): for k = 2 the two boundary
+        rays' normals; for k = 3, facet j joins rays j and j + 1 (NaN on padding)."""
+        if self.k == 2:
+            lo, hi = self.rays[:, 0], self.rays[:, 1]
+            n_lo = np.stack([-lo[:, 1], lo[:, 0]], axis=1)    # rotate lo by +90 deg: inward
+            n_hi = np.stack([hi[:, 1], -hi[:, 0]], axis=1)    # rotate hi by -90 deg
+            return np.stack([n_lo, n_hi], axis=1)
+        K, r, _ = self.rays.shape
+        nxt = np.roll(self.rays, -1, axis=1)
+        # the last real ray joins the first: fix the padded polygons' wrap-around
+        idx = np.arange(r)[None, :]
+        last = (self.n_rays - 1)[:, None]
+        nxt = np.where((idx == last)[..., None], self.rays[:, :1], nxt)
+        nrm = np.cross(self.rays, nxt)
+        nrm /= np.linalg.norm(nrm, axis=2, keepdims=True)
+        inner = self.interior_point()
+        flip = np.einsum("krj,kj->kr", nrm, inner) < 0
+        return np.where(flip[..., None], -nrm, nrm)
+
+
+def _factor(activation: str, slope: float, on: np.ndarray) -> np.ndarray:
+    if activation == "relu":
+        return on.astype(float)
+    if activation == "leaky_relu":
+        return np.where(on, 1.0, slope)
+    return np.ones_like(on, dtype=float)
+
+
+def _require(count: int, units: int, k: int, what: str) -> None:
+    budget.require(TABLE_COPIES * 8.0 * count * units * k, what,
+                   hint=f"{count:,} linear regions (cones) x {units:,} units x {k} before "
+                        "this layer's split; the exact method needs the table in memory")
+
+
+def enumerate_cones(network: Network, *, max_cones: int | None = None) -> Cones:
+    """Every linear region of G (module docstring), or VerifyError when the exact method
+    does not apply (:func:`not_applicable`) or the tables would exceed the memory budget
+    or ``max_cones``."""
+    reason = not_applicable(network)
+    if reason is not None:
+        raise VerifyError(f"exact cone enumeration does not apply: {reason}")
+    k = network.spec.latent_dim
+    if k == 2:
+        return _arcs(network, max_cones)
+    return _cells(network, max_cones)
+
+
+# ----------------------------------------------------------------- k = 2: arcs
+def _arcs(network: Network, max_cones: int | None) -> Cones:
+    spec = network.spec
+    edges = np.array([-np.pi, -np.pi / 2, 0.0, np.pi / 2, np.pi])
+    P = np.broadcast_to(np.eye(2), (4, 2, 2)).copy()           # (arcs, n_i, 2)
+    for i, layer in enumerate(spec.layers):
+        W = network.layer_matrix(i)
+        K, n_prev = P.shape[0], P.shape[1]
+        _require(K, W.shape[0], 4, f"network.layers[{i}]")
+        flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
+        pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
+        if layer.activation != "identity":
+            # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that -/+ pi
+            t = np.arctan2(pre[..., 0], -pre[..., 1])
+            nz = (pre[..., 0] != 0) | (pre[..., 1] != 0)
+            cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
+            inside = (cand > edges[:-1, None]) & (cand < edges[1:, None]) & nz
+            edges_new = np.unique(np.concatenate([edges, cand[inside]]))
+        else:
+            edges_new = edges
+        K2 = edges_new.size - 1
+        if max_cones is not None and K2 > max_cones:
+            raise VerifyError(f"network.layers[{i}]: {K2:,} linear regions (arcs) after this "
+                              f"layer, over the limit of {max_cones:,}")
+        _require(K2, W.shape[0], 2, f"network.layers[{i}]")
+        mid = 0.5 * (edges_new[:-1] + edges_new[1:])
+        parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, K - 1)
+        pp = pre[parent]
+        on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
+        P = pp * _factor(layer.activation, layer.slope, on)[..., None]
+        edges = edges_new
+    rays = np.stack([np.stack([np.cos(edges[:-1]), np.sin(edges[:-1])], axis=1),
+                     np.stack([np.cos(edges[1:]), np.sin(edges[1:])], axis=1)], axis=1)
+    return Cones(2, rays, np.full(rays.shape[0], 2), np.ascontiguousarray(P), edges)
+
+
+# ------------------------------------------------------- k = 3: spherical polygons
+def _octants() -> list[np.ndarray]:
+    out = []
+    for sx in (1, -1):
+        for sy in (1, -1):
+            for sz in (1, -1):
+                r = np.diag([sx, sy, sz]).astype(float)
+                # cyclic order (any orientation): e1, e2, e3
+                out.append(r)
+    return out
+
+
+def _clip(poly: np.ndarray, p: np.ndarray, tol: float) -> tuple[np.ndarray | None,
+                                                               np.ndarray | None]:
+    """Split the convex spherical polygon ``poly`` (r, 3) by the plane p . z = 0 into the
+    parts with p . z >= 0 and <= 0 (None for an empty part)."""
+    d = poly @ p
+    scale = np.linalg.norm(p)
+    pos, neg = d > tol * scale, d < -tol * scale
+    if not neg.any():
+        return poly, None
+    if not pos.any():
+        return None, poly
+    a_out, b_out = [], []
+    r = len(poly)
+    for j in range(r):
+        u, v = poly[j], poly[(j + 1) % r]
+        du, dv = d[j], d[(j + 1) % r]
+        if not neg[j]:
+            a_out.append(u)
+        if not pos[j]:
+            b_out.append(u)
+        if (pos[j] and neg[(j + 1) % r]) or (neg[j] and pos[(j + 1) % r]):
+            # on the plane (p . w = du dv - dv du = 0) and, with the sign of du, a
+            # positive combination of u and v: on the arc between them
+            w = np.sign(du) * (du * v - dv * u)
+            w = w / np.linalg.norm(w)
+            a_out.append(w)
+            b_out.append(w)
+    A = np.array(a_out) if len(a_out) >= 3 else None
+    B = np.array(b_out) if len(b_out) >= 3 else None
+    return A, B
+
+
+def _cells(network: Network, max_cones: int | None, tol: float = 1e-13) -> Cones:
+    spec = network.spec
+    polys = _octants()
+    mats = [np.eye(3) for _ in polys]                         # (n_i, 3) per cell
+    for i, layer in enumerate(spec.layers):
+        W = network.layer_matrix(i)
+        _require(len(polys), W.shape[0], 3, f"network.layers[{i}]")
+        new_polys, new_mats = [], []
+        for poly, Mp in zip(polys, mats):
+            pre = np.asarray(W @ Mp)                         # (n_i, 3): unit j is pre[j] . z
+            pieces = [poly]
+            if layer.activation != "identity":
+                for p in pre:
+                    if not p.any():
+                        continue
+                    nxt = []
+                    for q in pieces:
+                        a, b = _clip(q, p, tol)
+                        nxt += [x for x in (a, b) if x is not None]
+                    pieces = nxt
+            for q in pieces:
+                c = q.mean(axis=0)
+                on = pre @ c > 0
+                new_polys.append(q)
+                new_mats.append(pre * _factor(layer.activation, layer.slope, on)[:, None])
+            if max_cones is not None and len(new_polys) > max_cones:
+                raise VerifyError(f"network.layers[{i}]: more than {max_cones:,} linear "
+                                  "regions (cones) after this layer")
+        polys, mats = new_polys, new_mats
+    r = max(len(p) for p in polys)
+    rays = np.full((len(polys), r, 3), np.nan)
+    for c, p in enumerate(polys):
+        rays[c, :len(p)] = p
+    return Cones(3, rays, np.array([len(p) for p in polys]), np.stack(mats))
+
+
+__all__ = ["Cones", "enumerate_cones", "not_applicable", "PIECEWISE_LINEAR", "LATENT_DIMS"]

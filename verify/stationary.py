@@ -1,0 +1,276 @@
+"""Every stationary point of J(z) = 1/2 ||y - A G(z)||^2, exactly, for a bias-free
+piecewise-linear network with a 2-D or 3-D latent (MATH.md Sec. 12).
+
+On each cone C of :func:`verify.cones.enumerate_cones`, G(z) = M_C z, so
+J(z) = 1/2 z^T H_C z - b_C^T z + J(0) with H_C = M_C^T A M_C (positive semidefinite)
+and b_C = M_C^T A y. The candidates are, face by face of the cone complex:
+
+- **interior**: the solution of H_C z = b_C, kept when it lies in the open cone. A
+  convex quadratic has no saddle, so an interior stationary point is a local minimum
+  (strict when H_C is positive definite). A singular H_C with b_C in its range gives a
+  non-isolated set (``flat``): a valley, or with M_C A = 0 a whole region mapped to one
+  output (the U[0, 1] counter-example of Fig. 4(d)).
+- **boundary** (a ray for k = 2; a facet or a ray for k = 3): the minimiser of J on the
+  face's span, kept when it lies in the face's relative interior. There every adjacent
+  piece has the same J, so their gradients agree along the face; the one-sided
+  derivatives D_v J (MATH.md Sec. 5) across it decide. ``local minimum`` when J rises
+  into every adjacent cone (each piece is convex, so it is then a local minimum of J);
+  ``saddle`` (non-differentiable critical point) when 0 is in the convex hull of the
+  adjacent pieces' gradients (Clarke) but some direction descends; otherwise it is not
+  stationary and is dropped.
+- **the origin**: D_w J(0) = -b_C . w on cone C, linear on each cone, so its sign over
+  every direction is read at the cones' rays: ``local maximum`` when every direction
+  descends (Theorem 1's D_w J(0) < 0), ``local minimum`` when none does, else ``saddle``.
+
+Decisions use a relative tolerance ``tol`` on derivatives (scaled by ||A y|| ||A G(u)||),
+stated in the result. Nothing here knows a lemma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .cones import Cones, enumerate_cones
+from .network import Network
+
+#: Relative tolerance on derivatives and positions (rounding of the cone boundaries).
+TOL = 1e-9
+COLUMNS = ("kind", "cone", "z", "norm", "J", "classification", "d_min", "d_max")
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """The exact stationary set of J: one row per stationary point (``points``), the cone
+    count, and the tolerance used."""
+
+    points: pd.DataFrame
+    n_cones: int
+    k: int
+    tol: float
+
+    def minima(self) -> pd.DataFrame:
+        return self.points[self.points["classification"] == "local minimum"]
+
+    def relative_to(self, z_star: np.ndarray, rho: float) -> pd.DataFrame:
+        """The points with their distances to z* and -rho z*, in units of ||z*||."""
+        zs = np.asarray(z_star, float)
+        nz = float(np.linalg.norm(zs))
+        Z = np.stack(self.points["z"].to_list()) if len(self.points) else np.zeros((0, self.k))
+        out = self.points.copy()
+        out["dist_zstar"] = np.linalg.norm(Z - zs, axis=1) / nz if len(Z) else []
+        out["dist_neg_rho"] = np.linalg.norm(Z + rho * zs, axis=1) / nz if len(Z) else []
+        return out
+
+
+def _J(network: Network, Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    if len(Z) == 0:
+        return np.zeros(0)
+    r = network.forward(np.atleast_2d(Z)) - y
+    return 0.5 * np.einsum("bn,bn->b", r * w, r)
+
+
+def stationary_points(network: Network, y: np.ndarray, w: np.ndarray | None = None, *,
+                      cones: Cones | None = None, tol: float = TOL,
+                      max_cones: int | None = None) -> Landscape:
+    """The exact stationary set of J for observations ``y`` (n_out,) through the diagonal
+    mask ``w`` (n_out,) of 0/1 weights (None: every pixel observed)."""
+    y = np.asarray(y, float).ravel()
+    w = np.ones_like(y) if w is None else np.asarray(w, float).ravel()
+    cones = enumerate_cones(network, max_cones=max_cones) if cones is None else cones
+    H = np.einsum("cnk,n,cnl->ckl", cones.M, w, cones.M)
+    b = np.einsum("cnk,n->ck", cones.M, w * y)
+    scale = float(np.linalg.norm(w * y)) or 1.0
+    rows = _interior(cones, H, b, tol)
+    if cones.k == 2:
+        rows += _rays_2d(cones, H, b, w, tol, scale)
+    else:
+        rows += _faces_3d(cones, H, b, w, tol, scale)
+    rows.append(_origin(cones, b, tol, scale))
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    if len(df):
+        Z = np.stack(df["z"].to_list())
+        df["J"] = _J(network, Z, y, w)
+    return Landscape(df.reset_index(drop=True), cones.count, cones.k, tol)
+
+
+def _interior(cones: Cones, H: np.ndarray, b: np.ndarray, tol: float) -> list[dict]:
+    """Solutions of H_C z = b_C inside the open cone; singular H_C: flat sets."""
+    k = cones.k
+    normals = np.nan_to_num(cones.normals())
+    real = ~np.isnan(cones.normals()[..., 0])
+    ev = np.linalg.eigvalsh(H)                                  # (K, k) ascending
+    top = np.maximum(ev[:, -1], 1e-300)
+    regular = ev[:, 0] > 1e-10 * top
+    rows = []
+    idx = np.flatnonzero(regular)
+    if idx.size:
+        Z = np.linalg.solve(H[idx], b[idx][..., None])[..., 0]
+        nz = np.linalg.norm(Z, axis=1)
+        s = np.einsum("crk,ck->cr", normals[idx], Z)
+        inside = np.where(real[idx], s > tol * nz[:, None], True).all(axis=1) & (nz > 0)
+        for c, z in zip(idx[inside], Z[inside]):
+            rows.append({"kind": "interior", "cone": int(c), "z": z, "norm": float(
+                np.linalg.norm(z)), "classification": "local minimum", "d_min": 0.0,
+                "d_max": 0.0})
+    for c in np.flatnonzero(~regular):
+        # singular: stationary points exist in the span iff b is in the range of H
+        vals, vecs = np.linalg.eigh(H[c])
+        keep = vals > 1e-10 * max(vals[-1], 1e-300)
+        proj = vecs[:, keep] @ (vecs[:, keep].T @ b[c])
+        if np.linalg.norm(b[c] - proj) > 1e-9 * max(np.linalg.norm(b[c]), 1e-300) and \
+                np.linalg.norm(b[c]) > 0:
+            continue
+        # the minimum-norm solution plus any null-space vector: is some of it inside?
+        z0 = vecs[:, keep] @ ((vecs[:, keep].T @ b[c]) / vals[keep]) if keep.any() \
+            else np.zeros(k)
+        ray = cones.interior_point()[c]
+        null = vecs[:, ~keep]
+        # a representative: z0 moved along the null space toward the cone's centre ray
+        z = z0 + null @ (null.T @ (ray * max(1.0, np.linalg.norm(z0)) - z0))
+        rows.append({"kind": "flat", "cone": int(c), "z": z, "norm": float(np.linalg.norm(z)),
+                     "classification": "flat", "d_min": 0.0, "d_max": 0.0})
+    return rows
+
+
+def _classify(d_lo: float, d_hi: float, tol: float) -> str | None:
+    """From the one-sided derivatives into the two sides of a boundary point."""
+    if min(d_lo, d_hi) >= -tol:
+        return "local minimum"
+    if max(d_lo, d_hi) <= tol:
+        return "saddle"
+    return None
+
+
+def _rays_2d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
+    """Boundary rays between consecutive arcs (and the wrap-around at +-pi)."""
+    K = cones.count
+    phi = cones.edges[:-1]                                      # ray e: start of arc e
+    lo = (np.arange(K) - 1) % K                                 # arc before the ray
+    hi = np.arange(K)
+    u = np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    t = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    Gu = 0.5 * (np.einsum("cnk,ck->cn", cones.M[lo], u) + np.einsum("cnk,ck->cn",
+                                                                      cones.M[hi], u))
+    a = np.einsum("cn,n,cn->c", Gu, w, Gu)
+    c = np.einsum("ck,ck->c", b[hi], u)
+    ok = (a > 0) & (c > 0)
+    rows = []
+    for e in np.flatnonzero(ok):
+        z = (c[e] / a[e]) * u[e]
+        g_lo = H[lo[e]] @ z - b[lo[e]]
+        g_hi = H[hi[e]] @ z - b[hi[e]]
+        d_plus, d_minus = float(t[e] @ g_hi), float(-t[e] @ g_lo)
+        unit = tol * scale * np.sqrt(a[e])
+        cls = _classify(d_minus, d_plus, unit)
+        if cls is None:
+            continue
+        rows.append({"kind": "ray", "cone": int(hi[e]), "z": z, "norm": float(np.linalg.norm(z)),
+                     "classification": cls, "d_min": min(d_minus, d_plus),
+                     "d_max": max(d_minus, d_plus)})
+    return rows
+
+
+def _origin(cones: Cones, b: np.ndarray, tol: float, scale: float) -> dict:
+    """D_w J(0) = -b_C . w, read at every cone's rays."""
+    rays = np.nan_to_num(cones.rays)
+    real = ~np.isnan(cones.rays[..., 0])
+    d = -np.einsum("crk,ck->cr", rays, b)
+    d = d[real]
+    unit = tol * scale * max(1.0, float(np.abs(d).max()) if d.size else 1.0)
+    if d.size and d.max() < -unit:
+        cls = "local maximum"
+    elif d.size and d.min() >= -unit:
+        cls = "local minimum"
+    else:
+        cls = "saddle"
+    return {"kind": "origin", "cone": -1, "z": np.zeros(cones.k), "norm": 0.0,
+            "classification": cls, "d_min": float(d.min()) if d.size else 0.0,
+            "d_max": float(d.max()) if d.size else 0.0}
+
+
+def _faces_3d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
+    """Facets (2-D faces between two cells) and rays (edges of the spherical polygons)
+    of a 3-D latent: candidates from each cell (vectorised over cells and edges),
+    merged, then judged across every cell whose closure holds them."""
+    from scipy.optimize import nnls
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    normals = cones.normals()
+    real = ~np.isnan(normals[..., 0])                           # (K, r)
+    U = np.nan_to_num(cones.rays)                               # (K, r, 3)
+    idx = np.arange(U.shape[1])[None, :]
+    nxt = np.roll(U, -1, axis=1)
+    V = np.where((idx == (cones.n_rays - 1)[:, None])[..., None], U[:, :1], nxt)
+    HU = np.einsum("ckl,crl->crk", H, U)
+    HV = np.einsum("ckl,crl->crk", H, V)
+    uu = np.einsum("crk,crk->cr", U, HU)
+    uv = np.einsum("crk,crk->cr", V, HU)
+    vv = np.einsum("crk,crk->cr", V, HV)
+    bu = np.einsum("ck,crk->cr", b, U)
+    bv = np.einsum("ck,crk->cr", b, V)
+    det = uu * vv - uv * uv
+    ok = real & (det > 1e-10 * np.maximum((uu + vv) ** 2, 1e-300))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a0 = (vv * bu - uv * bv) / det
+        a1 = (uu * bv - uv * bu) / det
+        r_ray = bu / uu
+    face = ok & (a0 > tol * (np.abs(a0) + np.abs(a1))) & (a1 > tol * (np.abs(a0) + np.abs(a1)))
+    ray = real & (uu > 0) & (bu > 0)
+    Zf = (a0[..., None] * U + a1[..., None] * V)[face]
+    Zr = (r_ray[..., None] * U)[ray]
+    Z = np.concatenate([Zf, Zr])
+    kinds = np.array(["facet"] * len(Zf) + ["ray"] * len(Zr))
+    if not len(Z):
+        return []
+    # merge the copies of one point found from several cells
+    nz = np.linalg.norm(Z, axis=1)
+    pairs = cKDTree(Z).query_pairs(1e-7 * float(nz.max()), output_type="ndarray")
+    n = len(Z)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) \
+        if len(pairs) else coo_matrix((n, n))
+    _, label = connected_components(graph, directed=False)
+    first = np.unique(label, return_index=True)[1]
+    Z, kinds, nz = Z[first], kinds[first], nz[first]
+    rows: list[dict] = []
+    nrm = np.nan_to_num(normals)
+    for start in range(0, len(Z), 256):
+        Zc = Z[start:start + 256]
+        s = np.einsum("crk,bk->bcr", nrm, Zc)                   # (chunk, K, r)
+        near = np.where(real[None], s >= -1e-7 * nz[start:start + 256, None, None], True)
+        near = near.all(axis=2)
+        for q in range(len(Zc)):
+            z, zn = Zc[q], nz[start + q]
+            adj = np.flatnonzero(near[q])
+            grads = np.einsum("ckl,l->ck", H[adj], z) - b[adj]
+            unit = tol * scale * max(1.0, float(np.abs(grads).max()) if len(adj) else 1.0)
+            is_min, worst = True, 0.0
+            for c, g in zip(adj, grads):
+                act = real[c] & (np.abs(s[q, c]) <= 1e-7 * zn)
+                N = normals[c][act].T                           # (3, active)
+                res = float(np.linalg.norm(g)) if N.shape[1] == 0 else nnls(N, g)[1]
+                worst = min(worst, -res)
+                is_min &= res <= unit
+            if is_min:
+                cls = "local minimum"
+            else:
+                # Clarke: 0 in the convex hull of the adjacent pieces' gradients
+                G = grads.T                                     # (3, m)
+                big = 1e3 * max(1.0, float(np.abs(G).max()))   # sum(lambda) = 1, softly
+                lam, _ = nnls(np.vstack([G, np.full((1, G.shape[1]), big)]),
+                              np.r_[np.zeros(3), big])
+                cls = "saddle" if np.linalg.norm(G @ lam) <= unit * max(1.0, lam.sum()) \
+                    else None
+            if cls is None:
+                continue
+            rows.append({"kind": str(kinds[start + q]), "cone": int(adj[0]) if len(adj) else -1,
+                         "z": z, "norm": float(zn), "classification": cls,
+                         "d_min": float(worst), "d_max": 0.0})
+    return rows
+
+
+__all__ = ["Landscape", "stationary_points", "TOL"]
