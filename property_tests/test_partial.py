@@ -23,17 +23,17 @@ pytestmark = pytest.mark.numerics
 
 
 def test_rows_per_block_counts_kept_rows_of_each_block():
-    spec = get_preset("theory-2layer").spec          # last layer: 4 blocks of 128 x 4 rows
+    spec = get_preset("theory-2layer").spec          # last layer: 16 blocks of 40 x 16 rows
     full = sample_masks("full", spec.output_shape, 1.0, 1)
-    assert np.array_equal(rows_per_block(spec, full), [[512, 512, 512, 512]])
-    top = sample_masks("top", spec.output_shape, 0.5, 1)  # positions 0..7 = blocks 0, 1
-    assert np.array_equal(rows_per_block(spec, top), [[512, 512, 0, 0]])
+    assert np.array_equal(rows_per_block(spec, full), [[640] * 16])
+    top = sample_masks("top", spec.output_shape, 0.5, 1)  # positions 0..127 = blocks 0..7
+    assert np.array_equal(rows_per_block(spec, top), [[640] * 8 + [0] * 8])
     rnd = sample_masks("random", spec.output_shape, 0.3, 5, rng=0)
     assert np.array_equal(rows_per_block(spec, rnd).sum(axis=1), rnd.sum(axis=1))
     spec2 = get_preset("theory-2layer-2d").spec
     m2 = sample_masks("random", spec2.output_shape, 0.4, 3, rng=1)
     kept = rows_per_block(spec2, m2)
-    assert kept.shape == (3, 4) and np.array_equal(kept.sum(axis=1), m2.sum(axis=1))
+    assert kept.shape == (3, 25) and np.array_equal(kept.sum(axis=1), m2.sum(axis=1))
     assert rows_per_block(get_preset("paper-fig4").spec, m2[:, :289]) is None  # stride != kernel
 
 
