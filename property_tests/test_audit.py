@@ -228,3 +228,14 @@ def test_cli_audit_json_and_exit_codes(tmp_path, capsys):
     assert main(["audit", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pickle" in err[0]
+
+
+def test_anderson_darling_p_value_is_monotone_for_huge_statistics():
+    """Rademacher weights give A^2 in the hundreds: the table's fit must not overflow or
+    climb back to p = 1 there (it used to: 'looks normal' above A^2 ~ 307, a crash
+    above ~400)."""
+    from verify.audit import _ad_pvalue
+
+    ps = [_ad_pvalue(a2, 1000) for a2 in (0.1, 0.5, 1.0, 5.0, 50.0, 200.0, 307.0, 450.0, 1e6)]
+    assert all(a >= b for a, b in zip(ps, ps[1:]))
+    assert ps[-1] == ps[-2] == ps[-3] and ps[-1] < 1e-100

@@ -102,6 +102,10 @@ def _ad_pvalue(a2: float, n: int) -> float:
     variance (D'Agostino & Stephens 1986, Table 4.9, with the small-sample factor)."""
     z = a2 * (1.0 + 0.75 / n + 2.25 / n**2)
     if z >= 0.6:
+        # the fitted exponent is a parabola with its minimum at z = 5.709 / 0.0372 = 153.5
+        # (p there is about e^-437): past it the fit would rise again, overflow near
+        # z = 400 and read as "normal"; p is non-increasing in z, so hold it there
+        z = min(z, 5.709 / (2 * 0.0186))
         p = math.exp(1.2937 - 5.709 * z + 0.0186 * z * z)
     elif z >= 0.34:
         p = math.exp(0.9177 - 4.279 * z - 1.38 * z * z)
