@@ -226,3 +226,76 @@ def test_not_applicable_to_sigmoid():
 
     with pytest.raises(VerifyError, match="piecewise-linear"):
         run_check("descent", "paper-fig4-sigmoid", seed=0, quick=True)
+
+
+# ------------------------------------------- verdict power: ceilings, draws, known-bad
+#: The criteria that state Theorem 1 (the others are engine self-checks).
+CLAIMS = ("eps_hat", "min_rate_outside_balls", "worst_kink_dd", "min_kappa_w")
+
+
+def _criteria(outcome):
+    return (outcome.headline,) + tuple(outcome.criteria)
+
+
+def test_draw_check_judges_by_the_same_criteria():
+    """Draws 1..N-1 (DRAWS.check) compare the same statistics with the same bounds and
+    ceilings; on the check's own search sizes they are the check's numbers exactly."""
+    from verify.rng import Streams
+
+    config, st = get_preset("paper-fig4"), Streams.of(3)
+    full = D.check(config.instantiate(st), rng=st.check(), quick=True)
+    same = D._criteria_only(config.instantiate(st), st.check(), D._settings(True))
+    lean = D.check_draw(config.instantiate(st), rng=st.check(), quick=True)
+    key = [(c.name, c.bound, c.sense, c.ceiling) for c in _criteria(full)]
+    assert [(c.name, c.bound, c.sense, c.ceiling) for c in _criteria(lean)] == key
+    assert [(c.name, c.statistic) for c in _criteria(same)] == \
+        [(c.name, c.statistic) for c in _criteria(full)]
+    assert D.DRAWS.check is D.check_draw and D.DRAWS.tolerance == 0.1
+    assert D.DRAWS.best_upper(D.DRAWS.draws) <= D.DRAWS.tolerance
+
+
+@pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
+def test_ceilings_informative_where_the_check_passes(preset):
+    """Every claim states its trivial ceiling (floor), and the bound lies strictly on
+    the informative side of it on the presets where the single-draw check passes."""
+    res = run_check("descent", preset, seed=0, quick=True, draws=1)
+    assert res.verdict == "holds", res.summary()
+    by = {c.name: c for c in res.criteria}
+    for name in CLAIMS:
+        c = by[name]
+        assert c.ceiling is not None and c.verdict == "holds", name
+        assert (c.bound < c.ceiling) if c.sense == "<=" else (c.bound > c.ceiling), name
+    # the floors are sound: s(z) >= 0 and, ReLU outputs being >= 0, kappa >= 0
+    assert by["min_rate_outside_balls"].ceiling == 0.0 and by["min_kappa_w"].ceiling == 0.0
+    assert res.details["kappa_min"] >= 0.0 and res.details["min_rate_outside_balls"] >= 0.0
+    assert math.isinf(by["eps_hat"].ceiling) and math.isinf(by["worst_kink_dd"].ceiling)
+
+
+def test_kappa_floor_by_output_activation():
+    assert D.kappa_floor(get_preset("paper-fig4").spec) == 0.0
+    assert D.kappa_floor(get_preset("paper-fig4-leaky").spec) == -math.inf
+
+
+@pytest.mark.parametrize("case", get_check("descent").known_bad, ids=lambda c: c.name)
+def test_known_bad_rejected_for_its_reason(case):
+    """Each known-bad network breaks the statement the way its reason says (a flat or
+    null region of stationary points outside the balls: eps_hat far above 0.25, s = 0
+    there, and D_w J(0) = 0 exactly for some w) and is rejected over the default draws."""
+    one = run_check("descent", case.config, seed=case.seed, quick=True, draws=1)
+    assert one.details["n_stationary_outside_balls"] > 0 and one.statistic > 1.0
+    assert one.details["min_rate_outside_balls"] == 0.0 and one.details["kappa_min"] == 0.0
+    res = run_check("descent", case.config, seed=case.seed, quick=True, draws=None)
+    assert res.draws == D.DRAWS.draws and case.rejected_by(res.verdict)
+    assert res.draw_summary["draws_failed"] == res.draw_summary["draws_tested"] == res.draws
+
+
+@pytest.mark.slow  # 2 x 40 quick draws of paper-fig4: ~20 s
+def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
+    """The verdict over draws does not hinge on the base seed (issue 13): on paper-fig4
+    both base seeds find the failure rate above tau, the registered multi-draw finding."""
+    a = run_check("descent", "paper-fig4", seed=0, quick=True, draws=None)
+    b = run_check("descent", "paper-fig4", seed=1, quick=True, draws=None)
+    assert a.draws == b.draws == D.DRAWS.draws
+    assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
+    assert a.status == b.status == "known finding"
+    assert a.finding.single_draw is False
