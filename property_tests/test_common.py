@@ -112,6 +112,25 @@ def _judge_high_probability(lemma, config, seed, result):
         f"failure rate >= {lo:.2f} (95%), not 'with high probability'")
 
 
+def _partial_observations():
+    from lemmas.partial import DISPERSED, MONOTONE
+
+    return {DISPERSED, MONOTONE}
+
+
+#: Criteria that generated configurations often cannot test, by lemma, with the reason.
+#: There the check's verdict is (rightly) "uninformative"; the test then asserts that
+#: nothing fails, that every other criterion holds, and that only these are
+#: uninformative. The verdict itself never counts them as holding.
+UNTESTABLE_ON_GENERATED = {
+    "partial": (_partial_observations,
+                "Sec. 3's observations on r compare where success rises with the rate; a "
+                "generated network whose smallest contiguous pattern (one row) already "
+                "holds more pixels than the latent dimension recovers at every rate of the "
+                "grid, so no transition exists to compare"),
+}
+
+
 def assert_check_holds(lemma, config, seed: int):
     """The check passes on ``config``; for a statement that holds with high probability,
     it may instead fail with its known signature, rarely (_judge_high_probability).
@@ -119,6 +138,13 @@ def assert_check_holds(lemma, config, seed: int):
     result = run_check(lemma.id, config, seed=seed, quick=True)
     note(result.summary())
     assert result.error is None
+    if result.verdict == "uninformative" and lemma.id in UNTESTABLE_ON_GENERATED:
+        allowed, why = UNTESTABLE_ON_GENERATED[lemma.id]
+        unin = {c.name for c in result.criteria if c.verdict == "uninformative"}
+        note(f"uninformative on {sorted(unin)}: {why}")
+        assert all(c.verdict != "fails" for c in result.criteria), result.summary()
+        assert unin <= allowed(), (unin - allowed(), result.summary())
+        return result
     signature = WHP_SIGNATURES.get(lemma.id)
     if not result.passed and signature is not None and signature(result):
         _judge_high_probability(lemma, config, seed, result)
