@@ -23,11 +23,36 @@ quasi-convexity violation beyond rounding. Where a claim does not reproduce the 
 says so in ``details["findings"]`` (e.g. a second minimum next to ``-rho_d z*``, which
 Theorem 1 allows, or non-convex sublevel sets far from ``z*``). ``z*`` is drawn
 ``N(0, I_2)`` from the check's stream; the window is ``z* +- 2.5 ||z*||`` per axis.
+
+Method (issue 17; MATH.md Sec. 12)
+----------------------------------
+For a bias-free ReLU / leaky-ReLU network observed through a 0/1 mask the grid is only
+a picture: :func:`verify.stationary.stationary_points` lists every stationary point of
+J exactly (J is a quadratic on each of the K cones of G). There the criteria
+``local_minima`` and ``flat_fraction`` come from that list (``method: exact``, in
+``details["method"]`` and in the criteria's notes), on the same y = A G(z*) and mask,
+and the grid's numbers stay beside them in ``details["sampled"]``:
+
+* ``local_minima``: 1 (z*, J = 0) plus the exact rows classified ``local minimum``
+  farther than ZSTAR_TOL ||z*|| from z*, anywhere in the plane (not only in the window).
+  Trivial ceiling 2K + 1: at most one stationary point per cone (a convex quadratic),
+  one per boundary ray (J is a quadratic in the radius along it) and the origin.
+* ``flat_fraction``: the fraction of directions (angle / 2 pi) of the cones whose
+  quadratic is singular with stationary points (rows ``flat``: a region mapped to one
+  output, or a valley of minimisers); ceiling 1.
+
+Otherwise (sigmoid, tanh, biases, a dense A, a latent dimension other than 2) the grid's
+numbers are the criteria (``method: sampled``, with the reason the exact method does not
+apply in ``details["method_reason"]``). Quasi-convexity (sigmoid / tanh) is always
+sampled. :func:`check_draw` uses the same method as :func:`check`; where the exact
+method applies it skips the grid (draw 0, the full check, keeps it for the figure and
+the comparison).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +75,9 @@ HALF_WIDTH = 2.5
 CHUNK = 8192
 #: At most this many grid minima are refined by continuous descent.
 MAX_REFINE = 16
+#: An exact local minimum closer than this to z* (relative to ||z*||) is z* itself:
+#: the cone solve reproduces z* to rounding (~1e-15 relative, measured on paper-fig4).
+ZSTAR_TOL = 1e-6
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
@@ -319,11 +347,22 @@ def figure_landscape(result):
     m = result.table
     if len(m):
         ax.plot(m["z1"], m["z2"], "o", mfc="none", mec="red", ms=8, label="grid minima")
+    ex = result.tables.get("stationary_points")
+    if ex is not None and len(ex):
+        R = d["half_width"]
+        inside = ex[(np.abs(ex["z1"] - zs[0]) <= R) & (np.abs(ex["z2"] - zs[1]) <= R)]
+        for cls, mk in (("local minimum", "+"), ("saddle", "x"), ("local maximum", "^")):
+            e = inside[inside["classification"] == cls]
+            if len(e):
+                ax.plot(e["z1"], e["z2"], mk, color="orange", ms=7, ls="",
+                        label=f"exact {cls}")
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
     ax.set_aspect("equal")
     ttl = (f"J landscape [{result.preset}], {d['activation']}: "
-           f"{d['distinct_minima_after_refinement']} minimum(a), flat {d['flat_fraction']:.1%}")
+           f"{d['distinct_minima_after_refinement']} minimum(a), flat {d['flat_fraction']:.1%}"
+           + (f"; exact: {1 + d['exact']['other_minima']} minimum(a)"
+              if d.get("method") == "exact" else ""))
     ax.set_title(ttl, fontsize=8)
     ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
     fig.tight_layout()
@@ -371,25 +410,46 @@ FINDINGS = (
     # Verdicts over network draws (DRAWS): the rates, measured with the default draws.
     KnownFinding(
         preset="paper-fig4",
-        differs="over network draws the ReLU landscape of Fig. 4(a) often has a second "
-                "local minimum: the failure rate's interval lies above tau = 0.1 (the "
-                "paper shows one draw, with one minimum, and reports never converging "
-                "elsewhere)",
-        why="Theorem 1 / 4 allow a stationary point near -rho z*, and on this network, "
-            "outside their hypotheses (stride 3 < kernel 5, C_2 l^2 = 25 < C_1 log C_1), it "
-            "is a true local minimum on about a third of the draws: every extra minimum "
-            "found lies on the negative side, near -rho_2 z*, and holds 5-15% of the window "
-            "in its basin, so descent from there does converge to it. Seed 0's own "
-            "network has one minimum (the reference's draw 0)",
+        differs="over network draws the ReLU landscape of Fig. 4(a) almost always has "
+                "local minima other than z*: the failure rate's interval lies above tau = "
+                "0.1 (the paper shows one draw, with one minimum, and reports never "
+                "converging elsewhere)",
+        why="Theorem 1 / 4 allow stationary points near -rho z*, and on this network, "
+            "outside their hypotheses (stride 3 < kernel 5, C_2 l^2 = 25 < C_1 log C_1), "
+            "they are true local minima. The exact stationary set (method: exact, every "
+            "stationary point of the cone quadratics) shows them on most draws: 1 to 14 "
+            "minima per failing draw, in a cluster of tiny cones 0.05-0.75 ||z*|| from the "
+            "origin on the negative side (0.002-0.55 ||z*|| from -rho_2 z*), at J = 0.72-"
+            "0.997 of J(0), so shallow that J rises by 1e-10 of its value 1e-4 ||z*|| away "
+            "(checked on a circle around every minimum of draws 1, 5, 6 and 38). The 121-point grid resolves only the "
+            "wider ones (11-14 of 40 draws), which hold 5-15% of the window in their "
+            "basin. Seed 0's own network has none (the reference's draw 0)",
         evidence="40 draws (draw 0 the full check, 1..39 check_draw), 95% exact interval of "
-                 "the failure rate: full run, seed 0: 14/40 fail, [0.206, 0.517]; --quick "
-                 "(121-point grid on draws 1..39): seed 0 11/40, [0.146, 0.439]; seed 1 "
-                 "12/40, [0.166, 0.465]. Every failing draw fails on local_minima alone (2 "
-                 "or 3 minima). Single draws, full runs of seeds 0-11: seeds 1, 7, 9, 10, 11 "
-                 "show 2-3 minima, 0.02-0.65 ||z*|| from -rho_2 z*, 7-14% of the grid "
-                 "descending to them",
+                 "the failure rate, method exact: seed 0, full and --quick (the exact "
+                 "criteria do not depend on the grid): 35/40, [0.732, 0.958]; seed 1 "
+                 "--quick: 36/40, [0.763, 0.972]. Every failing draw fails on local_minima "
+                 "alone. The grid on the same draws (details['sampled']; the method before "
+                 "issue 17): seed 0 full 14/40 [0.206, 0.517], --quick (121-point grid) "
+                 "11/40 [0.146, 0.439]; seed 1 --quick 12/40 [0.166, 0.465]",
         replay="verify check landscape --preset paper-fig4 --draws 40",
         single_draw=False),
+    KnownFinding(
+        preset="paper-fig4-leaky",
+        differs="over network draws the leaky-ReLU landscape of Fig. 4 has local minima "
+                "other than z* on 5-7 of 40 draws: the failure rate's interval straddles "
+                "tau = 0.1, so the verdict is uninformative where the paper's figure "
+                "suggests a unique minimum",
+        why="the exact stationary set (method: exact) finds, on those draws, 2-9 kink "
+            "minima on cone boundary rays between the origin and -rho_2 z* (0.002-0.16 "
+            "||z*|| from the origin, J within 2% of J(0)), each a true local minimum (J "
+            "rises on a circle around it) but far too shallow and narrow for the grid: "
+            "the grid, on the same draws, sees none",
+        evidence="40 draws, 95% exact interval, method exact: seed 0, full and --quick: "
+                 "5/40, [0.042, 0.268]; seed 1 --quick: 7/40, [0.073, 0.328]; every "
+                 "failing draw fails on local_minima alone. The grid on the same draws: "
+                 "seed 0 --quick 0/40 [0, 0.088]",
+        replay="verify check landscape --preset paper-fig4-leaky --draws 40",
+        seeds=(0, 1), single_draw=False),
     KnownFinding(
         preset="paper-fig4-sigmoid",
         differs="over network draws the sigmoid landscape is not quasi-convex on most of "
@@ -456,7 +516,9 @@ def check(instance, *, rng, quick):
     jtol = 4 * A.m * EPS * float(grid.J.max())
     qc = _step_quasiconvexity(grid, st, jtol, rng)
     minima = _step_minima(grid, mins)
-    return _outcome(net, st, grid, mins, flat, jtol, qc, minima)
+    why = _exact_reason(net, A)
+    exact = _step_exact(net, A, grid.z_star) if why is None else None
+    return _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact, why)
 
 
 def check_draw(instance, *, rng, quick):
@@ -466,13 +528,27 @@ def check_draw(instance, *, rng, quick):
     one network and the same sizes, :func:`_criteria_only`, its criteria are exactly
     :func:`check`'s). Skipped: the segments within ||z*||, the rays, the basin and the
     figure's tables (details and figures only). Sample sizes: :func:`_draw_settings`
-    (--quick draws use a finer grid than the --quick run's own draw)."""
+    (--quick draws use a finer grid than the --quick run's own draw). Where the exact
+    method applies (:func:`_exact_reason`) the grid is skipped: z* is drawn as the grid
+    would draw it and the criteria are the exact stationary set's, as in :func:`check`."""
     return _criteria_only(instance, rng, _draw_settings(quick))
 
 
-def _criteria_only(instance, rng, st: dict) -> Outcome:
-    """The criterion-carrying steps of :func:`check` on sample sizes ``st``."""
+def _criteria_only(instance, rng, st: dict, *, method: str = "auto") -> Outcome:
+    """The criterion-carrying steps of :func:`check` on sample sizes ``st``. Where the
+    exact method applies (``method="auto"``) only z* is drawn (the grid's first draw, so
+    z* is :func:`check`'s) and the criteria are the exact ones; ``method="sampled"``
+    forces the grid (the comparison of the two methods over draws)."""
     net, A = instance.network, instance.measurement
+    why = _exact_reason(net, A) if method == "auto" else f"method={method!r} requested"
+    if why is None:
+        z_star = rng.standard_normal(2)
+        exact = _step_exact(net, A, z_star)
+        headline, criteria = _criteria(-1, -1, math.nan, False, 0, 0, 0.0, exact)
+        return Outcome(headline=headline, criteria=criteria, n_samples=exact["n_cones"],
+                       details={"lean_draw_check": True, "z_star": z_star.tolist(),
+                                **_exact_details(exact, None)},
+                       settings={"method": "exact"})
     grid = _step_grid(net, A, st, rng)
     mins = grid_local_minima(grid.J)
     flat = _step_flat_region(grid, mins)
@@ -485,6 +561,7 @@ def _criteria_only(instance, rng, st: dict) -> Outcome:
                                    violations, len(viol), jtol)
     return Outcome(headline=headline, criteria=criteria, n_samples=grid.side ** 2 + viol.size,
                    details={"lean_draw_check": True, "z_star": grid.z_star.tolist(),
+                            "method": "sampled", "method_reason": why,
                             "local_minima": int(mins.count),
                             "distinct_minima_after_refinement": len(clusters),
                             "flat_fraction": flat["fraction"],
@@ -610,27 +687,98 @@ def _step_minima(grid: _Grid, mins: GridMinima) -> dict:
 
 
 def _criteria(n_true: int, n_min: int, flat_fraction: float, quasi_claim: bool,
-              violations: int, segments: int, jtol: float):
+              violations: int, segments: int, jtol: float, exact: dict | None = None):
     """The claims as criteria, each with its trivial ceiling (module docstring): the
     headline (one local minimum), the flat region and, for sigmoid / tanh, quasi-convexity.
-    One place for :func:`check` and :func:`check_draw`."""
-    headline = Criterion("local_minima", float(n_true), 1.0, "<=",
-                         f"distinct local minima of J: the {n_min} grid minima (8-neighbour, "
-                         "plateaus joined) refined by continuous descent, merged within a "
-                         f"cell; trivial ceiling {MAX_REFINE} (the most grid minima refined)",
-                         ceiling=float(MAX_REFINE))
-    criteria = [Criterion("flat_fraction", flat_fraction, 0.0, "<=",
-                          "fraction of the grid on plateaus mapped to one output (mode "
-                          "collapse); trivial ceiling 1 (the whole grid)", ceiling=1.0)]
+    With ``exact`` (:func:`_step_exact`) the first two come from the exact stationary
+    set (``method: exact``), else from the grid (``method: sampled``). One place for
+    :func:`check` and :func:`check_draw`."""
+    if exact is not None:
+        K = exact["n_cones"]
+        headline = Criterion(
+            "local_minima", float(1 + exact["other_minima"]), 1.0, "<=",
+            f"method: exact. Local minima of J from its complete stationary set "
+            f"(verify.stationary, {K} cones): z* plus {exact['other_minima']} other(s) "
+            f"farther than {ZSTAR_TOL:g} ||z*|| from it (anywhere in the plane). Trivial "
+            f"ceiling 2K + 1 = {2 * K + 1} (one per cone, one per boundary ray, the origin)",
+            ceiling=float(2 * K + 1))
+        flat = Criterion(
+            "flat_fraction", float(exact["flat_fraction"]), 0.0, "<=",
+            f"method: exact. Fraction of directions (angle / 2 pi) in the "
+            f"{exact['flat_cones']} cone(s) where J is flat (singular quadratic with "
+            f"stationary points: a region mapped to one output, or a valley); trivial "
+            f"ceiling 1 (every direction)", ceiling=1.0)
+    else:
+        headline = Criterion("local_minima", float(n_true), 1.0, "<=",
+                             f"method: sampled. Distinct local minima of J: the {n_min} grid "
+                             "minima (8-neighbour, plateaus joined) refined by continuous "
+                             f"descent, merged within a cell; trivial ceiling {MAX_REFINE} "
+                             "(the most grid minima refined)", ceiling=float(MAX_REFINE))
+        flat = Criterion("flat_fraction", flat_fraction, 0.0, "<=",
+                         "method: sampled. Fraction of the grid on plateaus mapped to one "
+                         "output (mode collapse); trivial ceiling 1 (the whole grid)",
+                         ceiling=1.0)
+    criteria = [flat]
     if quasi_claim:
         criteria.append(Criterion("quasiconvexity_violations", float(violations), 0.0,
-                                  "<=", f"segments with max J > max endpoint J + {jtol:.2g} "
-                                        f"(of {segments}; trivial ceiling {segments})",
-                                  ceiling=float(segments)))
+                                  "<=", f"method: sampled. Segments with max J > max endpoint "
+                                        f"J + {jtol:.2g} (of {segments}; trivial ceiling "
+                                        f"{segments})", ceiling=float(segments)))
     return headline, tuple(criteria)
 
 
-def _outcome(net, st, grid, mins, flat, jtol, qc, minima) -> Outcome:
+def _exact_reason(net, A) -> str | None:
+    """Why the exact method does not apply (None when it does): the network's reason
+    (:func:`verify.cones.not_applicable`), a latent dimension other than 2, or a dense A."""
+    from verify.cones import not_applicable
+
+    why = not_applicable(net)
+    if why is None and net.spec.latent_dim != 2:
+        why = f"the latent dimension is {net.spec.latent_dim}: this check's exact path is 2-D"
+    if why is None and A.observed is None:
+        why = (f"the measurement is dense ({getattr(A, 'kind', type(A).__name__)}): the "
+               "exact method handles 0/1 masks only")
+    return why
+
+
+def _step_exact(net, A, z_star: np.ndarray) -> dict:
+    """Every stationary point of J exactly (MATH.md Sec. 12), on the check's y = A G(z*)
+    and mask: the local minima other than z*, the flat cones and their angular fraction,
+    the origin's classification. No random draw (the streams stay the grid's)."""
+    from verify.cones import enumerate_cones
+    from verify.stationary import stationary_points
+
+    t0 = time.process_time()
+    cones = enumerate_cones(net)
+    land = stationary_points(net, net.forward(z_star), A.observed.astype(float), cones=cones)
+    r = rho(net.spec.depth)
+    pts = land.relative_to(z_star, r)
+    Z = np.stack(pts["z"].to_list()) if len(pts) else np.zeros((0, 2))
+    pts = pts.drop(columns="z").assign(z1=Z[:, 0], z2=Z[:, 1])
+    is_min = pts["classification"] == "local minimum"
+    other = is_min & (pts["dist_zstar"] > ZSTAR_TOL)
+    flat = pts["classification"] == "flat"
+    flat_cones = np.unique(pts.loc[flat, "cone"].to_numpy().astype(int))
+    width = np.diff(cones.edges)
+    origin = pts[pts["kind"] == "origin"]
+    return {"points": pts, "n_cones": cones.count, "other_minima": int(other.sum()),
+            "z_star_found": bool((is_min & ~other).any()),
+            "flat_cones": int(flat_cones.size),
+            "flat_fraction": float(width[flat_cones].sum() / (2 * math.pi)),
+            "saddles": int((pts["classification"] == "saddle").sum()),
+            "origin": str(origin["classification"].iloc[0]) if len(origin) else None,
+            "others": pts.loc[other, ["kind", "z1", "z2", "J", "dist_zstar",
+                                      "dist_neg_rho"]].to_dict(orient="records"),
+            "tolerance": land.tol, "seconds": time.process_time() - t0}
+
+
+def _exact_details(exact: dict | None, why: str | None) -> dict:
+    if exact is None:
+        return {"method": "sampled", "method_reason": why}
+    return {"method": "exact", "exact": {k: v for k, v in exact.items() if k != "points"}}
+
+
+def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None) -> Outcome:
     """The claims as criteria (headline: one local minimum), details and tables."""
     z_star, J, N, h = grid.z_star, grid.J, grid.side, grid.spacing
     n_true, n_min = len(minima["clusters"]), mins.count
@@ -638,7 +786,7 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima) -> Outcome:
     viol, bad_levels, first_dec = qc["violation"], qc["bad_levels"], qc["first_decrease"]
     r = rho(net.spec.depth)
     headline, criteria = _criteria(n_true, n_min, flat["fraction"], quasi_claim,
-                                   qc["violations"], len(viol), jtol)
+                                   qc["violations"], len(viol), jtol, exact)
     table = minima["table"]
     details = {
         "z_star": z_star.tolist(), "half_width": grid.half_width, "grid_points": N * N,
@@ -677,13 +825,28 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima) -> Outcome:
                             float(np.nanmin(first_dec) / np.linalg.norm(z_star))
                             if np.any(np.isfinite(first_dec)) else None},
     }
+    details.update(_exact_details(exact, why))
+    details["sampled"] = {"local_minima": n_true, "grid_minima": int(n_min),
+                          "flat_fraction": flat["fraction"],
+                          "quasiconvexity_violations": qc["violations"]}
     details["findings"] = _findings_text(grid, flat, qc, minima, details, quasi_claim, r)
+    if exact is not None:
+        for o in exact["others"]:
+            details["findings"].append(
+                f"exact: a local minimum of J other than z* at ({o['z1']:.4g}, "
+                f"{o['z2']:.4g}), {o['dist_neg_rho']:.3g} ||z*|| from -rho_d z* ({o['kind']})")
+        if exact["flat_cones"]:
+            details["findings"].append(
+                f"exact: J is flat on {exact['flat_cones']} cone(s), "
+                f"{exact['flat_fraction']:.1%} of the directions")
     grid_df = pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1], "J": J.ravel(),
                             "flat": flat["mask"].ravel(), "basin_of_z_star": minima["in_basin"]})
+    tables = {"grid": grid_df, "rays": qc["rays"], "segments": pd.DataFrame(
+        {"violation": viol, "relative_violation": qc["relative"]})}
+    if exact is not None:
+        tables["stationary_points"] = exact["points"]
     return Outcome(headline=headline, criteria=criteria, n_samples=N * N + viol.size,
-                   details=details, table=table,
-                   tables={"grid": grid_df, "rays": qc["rays"], "segments": pd.DataFrame(
-                       {"violation": viol, "relative_violation": qc["relative"]})},
+                   details=details, table=table, tables=tables,
                    settings={**st, "half_width_over_norm_z_star": HALF_WIDTH,
                              "quasiconvexity_tolerance": jtol})
 

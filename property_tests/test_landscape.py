@@ -235,6 +235,11 @@ def test_draw_check_gives_the_checks_criteria(preset):
     lean = ls.check_draw(config.instantiate(st), rng=st.check(), quick=True)
     assert [(c.name, c.bound, c.ceiling) for c in _criteria(lean)] == \
         [(c.name, c.bound, c.ceiling) for c in _criteria(full)]
+    # the same method on both; the exact criteria do not depend on the grid's size
+    assert lean.details["method"] == full.details["method"]
+    if full.details["method"] == "exact":
+        assert [(c.name, c.statistic, c.note) for c in _criteria(lean)] == \
+            [(c.name, c.statistic, c.note) for c in _criteria(full)]
     assert ls._draw_settings(False) == ls._settings(False)
     assert ls.DRAWS.check is ls.check_draw and ls.DRAWS.tolerance == 0.1
 
@@ -249,7 +254,9 @@ def test_ceilings_informative_where_the_check_passes(preset):
         assert c.ceiling is not None and c.sense == "<=" and c.bound < c.ceiling, c.name
         assert 0.0 <= c.statistic <= c.ceiling, c.name
     by = {c.name: c for c in r.criteria}
-    assert by["local_minima"].ceiling == ls.MAX_REFINE and by["flat_fraction"].ceiling == 1.0
+    # exact method: at most one stationary point per cone, per boundary ray, the origin
+    K = r.details["exact"]["n_cones"]
+    assert by["local_minima"].ceiling == 2 * K + 1 and by["flat_fraction"].ceiling == 1.0
     # J(z*) = 0 = min J on every network: z*'s pixel is always a grid minimum, so that
     # is a self-check in the details, never a criterion that could pass
     assert r.details["z_star_is_minimum"] and "z_star_is_the_minimum" not in by
@@ -283,3 +290,65 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
     assert a.status == b.status == "known finding" and a.finding.single_draw is False
     assert a.details["draw0"]["verdict"] == "holds"
+
+
+# ------------------------------------------------- exact stationary set (issue 17)
+@pytest.mark.parametrize("preset, method", [("paper-fig4", "exact"),
+                                            ("paper-fig4-leaky", "exact"),
+                                            ("paper-fig4-sigmoid", "sampled")])
+def test_method_is_stated(preset, method):
+    """The exact method where it applies (bias-free ReLU / leaky ReLU, 2-D latent, a
+    0/1 mask), else the grid, with the reason the exact method does not apply."""
+    r = run_check("landscape", preset, seed=0, quick=True, draws=1)
+    assert r.details["method"] == method
+    assert all(c.note.startswith(f"method: {method}") for c in r.criteria
+               if c.name != "quasiconvexity_violations")
+    # the grid's numbers stay beside the criteria for comparison
+    assert set(r.details["sampled"]) >= {"local_minima", "flat_fraction"}
+    if method == "sampled":
+        assert "not piecewise linear" in r.details["method_reason"]
+        assert "stationary_points" not in r.tables
+    else:
+        pts = r.tables["stationary_points"]
+        at_z = pts[(pts["dist_zstar"] <= ls.ZSTAR_TOL)
+                   & (pts["classification"] == "local minimum")]
+        assert len(at_z) == 1 and r.details["exact"]["z_star_found"]
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_sampled_minima_are_exact_stationary_points(seed):
+    """paper-fig4 draws whose grid finds a second minimum (seeds 1 and 7, the
+    single-draw evidence): every refined grid minimum lies within 1e-3 ||z*|| of an
+    exact stationary point, and the exact set has at least as many minima."""
+    r = run_check("landscape", "paper-fig4", seed=seed, quick=True, draws=1)
+    assert r.details["method"] == "exact"
+    pts = r.tables["stationary_points"]
+    Z = pts[["z1", "z2"]].to_numpy()
+    zs = np.asarray(r.details["z_star"])
+    found = np.array([[m["refined_z1"], m["refined_z2"]] for m in r.details["minima"]])
+    d = np.linalg.norm(found[:, None, :] - Z[None], axis=2).min(axis=1)
+    assert (d <= 1e-3 * np.linalg.norm(zs)).all(), d / np.linalg.norm(zs)
+    assert r.criteria[0].statistic >= r.details["sampled"]["local_minima"]
+
+
+def test_exact_minima_are_local_minima_of_J():
+    """Every exact 'local minimum' of a paper-fig4 draw is one: J on a small circle
+    around it is not below J there (the J of the cone quadratics, to rounding)."""
+    from verify.objective import Objective
+    from verify.presets import get_preset
+    from verify.rng import Streams
+
+    st = Streams.of(0).draw(6)
+    inst = get_preset("paper-fig4").instantiate(st)
+    z_star = st.check().standard_normal(2)
+    ex = ls._step_exact(inst.network, inst.measurement, z_star)
+    obj = Objective.from_truth(inst.network, inst.measurement, z_star)
+    mins = ex["points"][ex["points"]["classification"] == "local minimum"]
+    assert ex["other_minima"] >= 1
+    th = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    circle = np.stack([np.cos(th), np.sin(th)], 1)
+    for row in mins.itertuples():
+        z = np.array([row.z1, row.z2])
+        for r in (1e-6, 1e-8):
+            around = obj.value(z + r * np.linalg.norm(z_star) * circle)
+            assert around.min() >= float(obj.value(z)) - 1e-9 * max(float(obj.value(z)), 1.0)
