@@ -152,10 +152,14 @@ def test_partial_fails_on_the_uniform01_counterexample():
     assert res.verdict == "fails"
 
 
-@settings(max_examples=2)
+@settings(max_examples=1)
 @given(config=configs())
 def test_strategy_configs_pass(config):
-    assert run_check("partial", config, seed=0, quick=True).passed
+    """The common test's rule (test_common.assert_check_holds): Sec. 3's comparisons may
+    be untestable on a generated network, nothing may fail."""
+    from test_common import assert_check_holds
+
+    assert_check_holds(get_check("partial"), config, 0)
 
 
 @settings(max_examples=2)

@@ -420,10 +420,13 @@ def test_validate_out_rules(tmp_path):
 
 @pytest.mark.slow  # every real lemma with --quick: budget 20 s, measured far more (see report)
 def test_cli_quick_on_the_real_registry(tmp_path):
-    """``verify report --quick`` end to end, on every registered lemma (CI)."""
+    """``verify report --quick`` end to end, on every registered lemma and known-bad
+    configuration (CI). With ``--draws 2`` every verdict over network draws runs the
+    multi-draw path (and comes out uninformative: two draws decide nothing) at a fraction
+    of the default's cost; the default draws are judged in the lemmas' own tests."""
     out = tmp_path / "latest"
-    proc = subprocess.run([sys.executable, "-m", "verify", "report", "--quick", "--out",
-                           str(out)], capture_output=True, text=True, timeout=600,
+    proc = subprocess.run([sys.executable, "-m", "verify", "report", "--quick", "--draws", "2",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
                           cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     data = load(out)
@@ -435,6 +438,9 @@ def test_cli_quick_on_the_real_registry(tmp_path):
     assert [(r["lemma"], r["preset"]) for r in data["results"]] == expected
     for r in data["results"]:
         assert CLI_KEYS <= set(r) and r["quick"] is True
+    multi = [r for r in data["results"] if r["draws"] == 2]
+    assert multi and all("failure_rate" in r and r["verdict"] != "holds" for r in multi)
+    assert data["summary"]["known_bad"] == len(data["power"]) > 0
     check_html(out / "index.html")
     assert all(is_png(f.read_bytes()) for f in (out / "figures").iterdir())
     errors = [f"{r['lemma']}[{r['preset']}]: {r['error']}" for r in data["results"]

@@ -52,7 +52,7 @@ def test_sizes_follow_the_transposed_convolution_formula():
     assert spec.sizes == (1, 5, 17)          # (1-1)*3+5 = 5, (5-1)*3+5 = 17
     assert spec.widths == (2, 16 * 25, 289)
     theory = get_preset("theory-2layer").spec
-    assert theory.sizes == (1, 4, 16) and theory.is_block
+    assert theory.sizes == (1, 16, 256) and theory.is_block
     # The preset's promise: every layer C_i l >= 4 C_{i-1} log C_{i-1}.
     assert all(e >= 4 for e in theory.expansivity())
     assert all(e >= 4 for e in get_preset("theory-2layer-2d").spec.expansivity())

@@ -285,6 +285,7 @@ class CheckResult:
                 "reproduced": self.finding.reproduced_by(self),
                 "required_here": self.finding.strict_on(self.seed, self.quick)},
         }
+        out["draws"] = self.draws
         out.update(self.draw_summary)
         if self.error is not None:
             out["error"] = self.error
