@@ -942,6 +942,11 @@ register("landscape",
          reference="Fig. 4; Sec. 4.2; Theorem 1",
          presets={"paper-fig4": "pass", "paper-fig4-sigmoid": "pass", "paper-fig4-tanh": "pass",
                   "paper-fig4-leaky": "pass", "paper-fig4-uniform01": "fail"},
-         check=check, configs=configs, counter_configs=counter_configs,
+         # No configs() in the common test: "a unique local minimum" is the paper's
+         # empirical claim for Fig. 4-like networks, not a theorem's conclusion (Theorem 1
+         # allows a stationary point near -rho z*), and the exact stationary set shows it
+         # fails on most such draws (the registered findings). configs() stays importable
+         # for explore and the lemma's own tests; counter_configs() keeps the power test.
+         check=check, configs=None, counter_configs=counter_configs,
          figures=FIGURES, findings=FINDINGS, cost=1.0, requires=_requires, draws=DRAWS,
          known_bad=KNOWN_BAD)

@@ -188,9 +188,14 @@ def test_leaky_fig4_single_minimum_at_z_star():
 @settings(max_examples=2)
 @given(data=st.data())
 def test_strategies(data):
+    """Counter-configurations (flat regions) never pass. The Fig. 4-like configurations
+    are not asserted to pass: over draws the exact method finds extra minima on most of
+    them (the registered findings); nothing may error, and the method is stated."""
+    from lemmas.landscape import configs
+
+    ok = run_check("landscape", data.draw(configs()), seed=0, quick=True)
+    assert ok.error is None and ok.details.get("method") in ("exact", "sampled")
     check = get_check("landscape")
-    ok = run_check("landscape", data.draw(check.configs()), seed=0, quick=True)
-    assert ok.passed, ok.details
     bad = run_check("landscape", data.draw(check.counter_configs()), seed=0, quick=True)
     assert not bad.passed and bad.details["flat_fraction"] > 0
 

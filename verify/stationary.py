@@ -156,7 +156,10 @@ def _rays_2d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
                                                                       cones.M[hi], u))
     a = np.einsum("cn,n,cn->c", Gu, w, Gu)
     c = np.einsum("ck,ck->c", b[hi], u)
-    ok = (a > 0) & (c > 0)
+    # a ray the mask sees only at rounding level (A G(u) ~ 0 while G(u) is not) has no
+    # meaningful minimiser along it: it would sit at t = c / a ~ 1e17
+    full = np.einsum("cn,cn->c", Gu, Gu)
+    ok = (a > 1e-20 * full) & (a > 0) & (c > 0)
     rows = []
     for e in np.flatnonzero(ok):
         z = (c[e] / a[e]) * u[e]
