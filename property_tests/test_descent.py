@@ -250,6 +250,8 @@ def test_draw_check_judges_by_the_same_criteria():
     assert [(c.name, c.bound, c.sense, c.ceiling) for c in _criteria(lean)] == key
     assert [(c.name, c.statistic) for c in _criteria(same)] == \
         [(c.name, c.statistic) for c in _criteria(full)]
+    # the same method (exact on paper-fig4) in the check and its lean draws
+    assert full.details["method"] == lean.details["method"] == same.details["method"] == "exact"
     assert D.DRAWS.check is D.check_draw and D.DRAWS.tolerance == 0.1
     assert D.DRAWS.best_upper(D.DRAWS.draws) <= D.DRAWS.tolerance
 
@@ -299,3 +301,40 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
     assert a.status == b.status == "known finding"
     assert a.finding.single_draw is False
+
+
+# ------------------------------------------------- exact stationary set (issue 17)
+def test_method_is_stated():
+    """Exact on paper-fig4 (bias-free ReLU, 2-D latent), sampled with the reason on a
+    4-D latent; the search's numbers stay beside the exact ones."""
+    r = run_check("descent", "paper-fig4", seed=0, quick=True, draws=1)
+    assert r.details["method"] == "exact"
+    by = {c.name: c for c in r.criteria}
+    assert by["eps_hat"].note.startswith("method: exact")
+    assert by["min_rate_outside_balls"].note.startswith("method: sampled")
+    ex = r.details["exact"]
+    # Theorem 1's D_w J(0) < 0: the origin is a local maximum for every pair
+    assert set(ex["origin"]) == {"local maximum"} and by["origin_not_local_maximum"].statistic == 0
+    assert by["origin_not_local_maximum"].ceiling == 1.0
+    assert "eps_hat" in r.details["sampled"]
+    assert (r.table["search"] == "exact").sum() == ex["n_stationary"]
+    s = run_check("descent", "theory-2layer-2d", seed=0, quick=True, draws=1)
+    assert s.details["method"] == "sampled" and "latent dimension is 4" in \
+        s.details["method_reason"]
+    assert "origin_not_local_maximum" not in {c.name for c in s.criteria}
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_searched_stationary_points_are_exact_stationary_points(seed):
+    """paper-fig4 (seed 5: a single draw with a stationary point outside the balls):
+    every stationary end point of the search lies, in the (par, perp) coordinates of
+    its own (measurement, target), within 1e-2 ||z*|| of an exact stationary point."""
+    r = run_check("descent", "paper-fig4", seed=seed, quick=True, draws=1)
+    t = r.table
+    ex = t[t["search"] == "exact"]
+    found = t[t["stationary"] & ~t["search"].isin(["exact", "sample"])]
+    assert len(found)
+    for row in found.itertuples():
+        mine = ex[(ex["measurement"] == row.measurement) & (ex["target"] == row.target)]
+        d = np.hypot(mine["par"] - row.par, mine["perp"] - row.perp).min()
+        assert d <= 1e-2, (row, d)
