@@ -196,10 +196,35 @@ def test_kink_descent_direction_and_fd_cross_check():
     prob = D.Problem.build(net, np.ones((1, net.spec.output_dim), bool), ["full"],
                            rng.normal(size=(1, net.spec.latent_dim)))
     s = np.zeros(len(z0), int)
-    dd, fd, verified, simple = D.kink_derivatives(prob, z0, n, s, s, units)
-    assert verified.all() and simple.all()
-    assert np.all(np.abs(dd - fd) <= D.FD_TOL)
+    dd, fd, verified, simple, isolated = D.kink_derivatives(prob, z0, n, s, s, units)
+    assert verified.all() and simple.all() and isolated.mean() > 0.9
+    assert np.all(np.abs(dd - fd)[isolated] <= D.FD_TOL)
     assert np.all(dd.min(axis=1) < 0)
+
+
+def test_segment_region_detects_a_kink_within_the_step():
+    """The finite-difference step is judged only where it stays in one region: a segment
+    that crosses a first-layer hyperplane is flagged, the same segment stopped short of
+    it is not, and the quotient across the kink is indeed off by the slope jump."""
+    net, z0, n, units, rng = _kink()
+    W1 = net.layer_matrix(0).toarray()
+    other = (units + 1) % W1.shape[0]
+    w = W1[other]
+    # from z0, walk along -w-direction-of-sign towards the other unit's hyperplane
+    p = np.sum(z0 * w, axis=1)
+    v = -np.sign(p)[:, None] * w / np.linalg.norm(w)
+    reach = np.abs(p) / np.linalg.norm(w)                     # distance to that plane
+    assert not D.segment_in_one_region(net, z0, v, 2.0 * reach).any()
+    # and it agrees with a dense walk along shorter segments from points off the kink
+    start = z0 + 1e-3 * reach[:, None] * n
+    for frac in (0.5, 0.05, 0.005):
+        t = frac * reach
+        got = D.segment_in_one_region(net, start, v, t)
+        pats = [np.concatenate([p > 0 for p in net.layer_outputs(start + u * t[:, None] * v)],
+                               axis=1) for u in np.linspace(D.ISOLATION_START, 1.0, 401)]
+        dense = np.stack([(q == pats[-1]).all(axis=1) for q in pats]).all(axis=0)
+        assert np.array_equal(got, dense), frac
+    assert got.any() and not got.all()
 
 
 @pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4-uniform01"])
