@@ -73,7 +73,8 @@ def test_config_toml_round_trip_and_unknown_keys(tmp_path):
 
 
 # ---------------------------------------------------------------------- weights
-@pytest.mark.parametrize("law", ["gaussian", "rademacher", "uniform"])
+@pytest.mark.parametrize("law", ["gaussian", "rademacher", "uniform", "triangular",
+                                 "truncated_gaussian", "centred_exponential"])
 def test_zero_mean_laws_have_the_theory_variance(law):
     """Variance 1/(C_i l^dims): a chi-square-free check with the sample variance's
     own standard error; 5 sigma => false-alarm probability < 1e-6 per law."""
@@ -92,6 +93,31 @@ def test_uniform01_is_not_zero_mean():
     spec = NetworkSpec(dims=1, latent_channels=4, layers=(LayerSpec(8, 3, 3),))
     w = draw_network(spec, "uniform01", rng=0).weights[0].filters
     assert w.min() >= 0 and abs(w.mean() - 0.5) < 0.1
+
+
+@pytest.mark.parametrize("law, bound", [("triangular", math.sqrt(6)),
+                                        ("truncated_gaussian", 2.0 / math.sqrt(0.77371))])
+def test_bounded_conjecture3_laws_stay_in_their_support(law, bound):
+    """Conjecture 3's bounded examples: |x| <= a sigma (a = sqrt 6 for the triangular law;
+    2 / sqrt(Var of N(0,1) given |x| <= 2) for the truncated Gaussian), and the centred
+    exponential is skewed (third standardised moment 2) with its minimum at -sigma."""
+    x = WeightLaw(law).sample((200_000,), 1.0, np.random.default_rng(5))
+    assert np.abs(x).max() <= bound * (1 + 1e-4)
+    assert np.abs(x).max() >= 0.95 * bound          # the support is reached
+    e = WeightLaw("centred_exponential").sample((200_000,), 1.0, np.random.default_rng(5))
+    assert e.min() >= -1.0 and abs(stats.skew(e) - 2.0) < 0.2
+
+
+def test_unknown_law_in_a_config_exits_2_naming_the_field(tmp_path):
+    cfg = get_preset("paper-fig4").to_dict()
+    cfg["weights"] = {"law": "laplace"}
+    import tomli_w
+    path = tmp_path / "bad.toml"
+    path.write_text(tomli_w.dumps(cfg))
+    out = subprocess.run([sys.executable, "-m", "verify", "check", "partial", "--config",
+                          str(path), "--quick"], capture_output=True, text=True)
+    assert out.returncode == 2 and "weights.law" in out.stderr
+    assert "centred_exponential" in out.stderr  # the allowed names are listed
 
 
 def test_weight_law_validation():

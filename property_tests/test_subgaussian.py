@@ -36,7 +36,8 @@ def test_descent_rerun_separates_zero_mean_laws_from_uniform01():
     # theory-2layer (C0 = 4): with C0 = 2 or 3 Rademacher layer-1 rows take only 4 or 8
     # values and genuine spurious minima appear, outside Conjecture 3's (expansive) regime.
     table = SG.rerun_table(get_preset("theory-2layer"), _reruns(1), checks=("descent",))
-    assert set(table["law"]) == {"gaussian", "rademacher", "uniform", "uniform01"}
+    assert set(table["law"]) == {"gaussian", "rademacher", "uniform", "triangular",
+                                 "truncated_gaussian", "centred_exponential", "uniform01"}
     ran = table.set_index("law")
     assert (ran["status"] == "ran").all()
     for law in SG.ZERO_MEAN:
@@ -47,7 +48,7 @@ def test_descent_rerun_separates_zero_mean_laws_from_uniform01():
 
 def test_unregistered_check_is_listed_not_run():
     table = SG.rerun_table(SMALL, _reruns(0), checks=("no-such-lemma",))
-    assert (table["status"] == "not registered").all() and len(table) == 4
+    assert (table["status"] == "not registered").all() and len(table) == len(SG.ZERO_MEAN) + 1
 
 
 def test_reruns_use_the_registry_with_each_law():
@@ -89,10 +90,16 @@ def test_subgaussian_check_verdict_on_small_network():
     task = Streams(0).task(1)  # a sweep task's streams: no integer seed to re-seed from
     res = run_check("subgaussian", SMALL, seed=task, quick=True)
     assert res.details["rerun_seeds"]["descent"] == str(task.task(2))
-    assert isinstance(res.table, pd.DataFrame) and len(res.table) == 12
+    assert isinstance(res.table, pd.DataFrame) and len(res.table) == 3 * (len(SG.ZERO_MEAN) + 1)
     assert res.details["control_failures"] >= 1
     zm = res.table[res.table["zero_mean"]]
-    assert res.passed == bool(zm["conclusion_passed"].all())
+    # the paper's centred exponential is not subgaussian by the conjecture's definition
+    # (the registered finding): the check never passes, whatever the reruns say
+    crit = {c.name: c for c in res.criteria}
+    assert crit[SG.PAPER_EXAMPLES_CRITERION].verdict == "fails" and not res.passed
+    assert crit[SG.TAIL_CONTROL_CRITERION].verdict == "holds"
+    if not bool(zm["conclusion_passed"].all()):
+        assert crit["zero_mean_failures"].verdict != "holds"
     assert set(res.table["verdict"].dropna()) <= {"holds", "fails", "uninformative", "error"}
     if (zm["conclusion"] == "uninformative").any() and not zm["conclusion"].isin(
             ["fails", "error"]).any():
@@ -110,3 +117,72 @@ def test_known_bad_configurations_are_rejected(case):
     assert res.error is None and res.draws == 1
     assert case.rejected_by(res.verdict), res.summary()
     assert res.details["zero_mean_failures"] >= 1
+
+
+# ------------------------------------------------------- Conjecture 3's tail definition
+def _fit(law: str, seed: int, n: int = SG.TAIL_SAMPLES[True]):
+    return SG.tail_fit(SG._unit_samples(law, n, np.random.default_rng(seed)))
+
+
+def test_tail_fit_classifies_gaussian_as_subgaussian_and_laplace_as_not():
+    """The definition P(|x| > t) <= c exp(-gamma t^2): the slope of -log P against t^2
+    stays put for the Gaussian (R ~ 0.9) and falls like 1/t for the Laplace (R ~ 0.43)."""
+    g = _fit("gaussian", 11)
+    lap = _fit("laplace (reference)", 12)
+    assert g["class"] == "subgaussian" and lap["class"] == "not subgaussian"
+    assert 0.45 < g["gamma_far_low"] and g["gamma_far_high"] < 0.65   # -> 1/2
+    assert lap["ratio_high"] < 0.6 and 0.8 < g["ratio_low"]
+    # the effective tail exponents: ~2 (Gaussian, with its log t correction), ~1
+    assert 1.6 < g["alpha_eff"] < 2.2 and 0.8 < lap["alpha_eff"] < 1.3
+
+
+def test_tail_fit_on_the_weight_laws():
+    """Bounded laws (atoms, a support edge) come out subgaussian (gamma_far = inf for
+    Rademacher: no mass beyond 1); the centred exponential does not."""
+    assert _fit("rademacher", 1, 400_000)["gamma_far"] == np.inf
+    for law in ("uniform", "triangular", "truncated_gaussian"):
+        assert _fit(law, 2, 400_000)["class"] == "subgaussian", law
+    e = _fit("centred_exponential", 3)
+    assert e["class"] == "not subgaussian" and e["ratio_high"] < SG.R_MIN
+
+
+def test_exact_tails_agree_with_the_samples():
+    """The listed CDFs at the sample's quantiles give back the exceedance probability
+    (within 6 binomial standard errors)."""
+    rng = np.random.default_rng(4)
+    n = 400_000
+    for law in ("gaussian", "uniform", "triangular", "truncated_gaussian",
+                "centred_exponential", "laplace (reference)"):
+        a = np.abs(SG._unit_samples(law, n, rng))
+        for p in (0.3, 0.05, 0.01):
+            t = np.quantile(a, 1 - p)
+            assert abs(SG.exact_tail(law, np.array([t]))[0] - p) <= 6 * np.sqrt(p / n), (law, p)
+
+
+def test_tail_fit_refuses_too_few_samples():
+    with pytest.raises(ValueError, match="too few"):
+        SG.tail_fit(np.random.default_rng(0).normal(size=5_000))
+
+
+def test_tail_criteria_are_three_state():
+    """The paper-examples criterion fails on a non-subgaussian example, is uninformative
+    when one is only undecided, holds otherwise; the controls criterion fails when the
+    fit misclassifies a control."""
+    rows = [{"law": law, "class": "subgaussian", "ratio": 1.0, "ratio_low": 0.9,
+             "ratio_high": 1.1, "gamma_far": 0.5, "gamma_exact_20": 0.5}
+            for law in SG.PAPER_EXAMPLES]
+    rows.append({"law": "laplace (reference)", "class": "not subgaussian"})
+    tab = pd.DataFrame(rows)
+    ctl, ex = SG.tail_criteria(tab)
+    assert ctl.verdict == "holds" and ex.verdict == "holds"
+    tab.loc[tab.law == "centred_exponential", "class"] = "undecided"
+    assert SG.tail_criteria(tab)[1].verdict == "uninformative"
+    tab.loc[tab.law == "centred_exponential", "class"] = "not subgaussian"
+    assert SG.tail_criteria(tab)[1].verdict == "fails"
+    tab.loc[tab.law == "laplace (reference)", "class"] = "subgaussian"
+    assert SG.tail_criteria(tab)[0].verdict == "fails"
+
+
+def test_the_centred_exponential_finding_is_registered_on_the_tail_criterion():
+    (f,) = SG.FINDINGS
+    assert f.preset == "theory-2layer" and f.criteria == (SG.PAPER_EXAMPLES_CRITERION,)

@@ -7,7 +7,19 @@ Laws
 ``rademacher``  +-sigma with equal probability (Conjecture 3).
 ``uniform``     U[-sqrt(3) sigma, sqrt(3) sigma]: zero mean, the same variance.
 ``uniform01``   U[0, 1]: the paper's Fig. 4(d) counter-example (not zero-mean).
+``triangular``  the symmetric triangular law on [-sqrt(6) sigma, sqrt(6) sigma]: a
+                symmetric bounded law other than the uniform (Conjecture 3: "any bounded
+                distribution").
+``truncated_gaussian``
+                N(0, 1) conditioned on |x| <= TRUNCATION (2), rescaled to variance
+                sigma^2 (Conjecture 3's examples; bounded).
+``centred_exponential``
+                sigma (E - 1) with E ~ Exp(1): zero mean, variance sigma^2; the
+                "exponential distribution" Conjecture 3 lists as subgaussian, whose
+                tail P(|x| > t) = exp(-1 - t/sigma) (t >= sigma) is not
+                (``lemmas/subgaussian.py`` checks the definition).
 A given ``std`` replaces the default sigma (the paper's Sec. 4.2 uses N(0, 1)).
+Every law's variance is sigma^2 except ``uniform01`` (MATH.md section 1).
 """
 
 from __future__ import annotations
@@ -29,7 +41,13 @@ from .network import LayerWeights, Network
 from .rng import as_generator
 from .spec import NetworkSpec
 
-LAWS = ("gaussian", "rademacher", "uniform", "uniform01")
+LAWS = ("gaussian", "rademacher", "uniform", "uniform01", "triangular", "truncated_gaussian",
+        "centred_exponential")
+#: Where ``truncated_gaussian`` cuts N(0, 1) (in its standard deviations), and the
+#: variance of N(0, 1) conditioned on |x| <= a: 1 - 2 a phi(a) / (2 Phi(a) - 1).
+TRUNCATION = 2.0
+_TRUNC_VAR = 1.0 - 2.0 * TRUNCATION * math.exp(-TRUNCATION ** 2 / 2) / math.sqrt(2 * math.pi) \
+    / math.erf(TRUNCATION / math.sqrt(2))
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,18 @@ class WeightLaw:
         if self.name == "uniform":
             a = math.sqrt(3.0) * std
             return rng.uniform(-a, a, size=shape)
+        if self.name == "triangular":
+            a = math.sqrt(6.0) * std  # variance a^2 / 6
+            return rng.triangular(-a, 0.0, a, size=shape)
+        if self.name == "truncated_gaussian":
+            # inverse CDF on [Phi(-a), Phi(a)]: exact, one uniform per entry
+            from scipy.special import ndtr, ndtri
+
+            lo = float(ndtr(-TRUNCATION))
+            u = rng.uniform(lo, 1.0 - lo, size=shape)
+            return (std / math.sqrt(_TRUNC_VAR)) * ndtri(u)
+        if self.name == "centred_exponential":
+            return std * (rng.exponential(1.0, size=shape) - 1.0)
         return rng.uniform(0.0, 1.0, size=shape)
 
     def to_dict(self) -> dict[str, Any]:
@@ -307,6 +337,6 @@ def load_network(path: str | Path, spec: NetworkSpec | None = None) -> Network:
         raise VerifyError(f"{where}: {exc}") from None
 
 
-__all__ = ["LAWS", "WeightLaw", "draw_network", "save_network", "load_network",
+__all__ = ["LAWS", "TRUNCATION", "WeightLaw", "draw_network", "save_network", "load_network",
            "check_dtype", "check_tensor", "require_spec", "READ_ERRORS", "ALLOWED_DTYPES",
            "MAX_ABS_WEIGHT"]
