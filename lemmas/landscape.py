@@ -66,6 +66,7 @@ from verify.findings import KnownFinding
 from verify.objective import Objective
 from verify.registry import register
 from verify.results import Criterion, Outcome
+from verify.stats import exact_interval
 from verify.verdicts import DrawRule, KnownBad
 
 EPS = np.finfo(np.float64).eps
@@ -548,6 +549,7 @@ def _criteria_only(instance, rng, st: dict, *, method: str = "auto") -> Outcome:
         return Outcome(headline=headline, criteria=criteria, n_samples=exact["n_cones"],
                        details={"lean_draw_check": True, "z_star": z_star.tolist(),
                                 **_exact_details(exact, None)},
+                       tables={"stationary_points": exact["points"]},
                        settings={"method": "exact"})
     grid = _step_grid(net, A, st, rng)
     mins = grid_local_minima(grid.J)
@@ -775,7 +777,45 @@ def _step_exact(net, A, z_star: np.ndarray) -> dict:
 def _exact_details(exact: dict | None, why: str | None) -> dict:
     if exact is None:
         return {"method": "sampled", "method_reason": why}
-    return {"method": "exact", "exact": {k: v for k, v in exact.items() if k != "points"}}
+    pts = exact["points"]
+    rest = pts[(pts["kind"] != "origin") & (pts["dist_zstar"] > ZSTAR_TOL)]
+    # the certificate of this draw: how many stationary points besides z* (and the
+    # origin, Theorem 1's excluded point), and the smallest eps for which every one lies
+    # in B(z*, eps ||z*||) or B(-rho_d z*, eps ||z*||)
+    eps = float(np.minimum(rest["dist_zstar"], rest["dist_neg_rho"]).max()) \
+        if len(rest) else 0.0
+    per_draw = {"certified_other_stationary": int(len(rest)),
+                "certified_other_minima": int(exact["other_minima"]),
+                "certified_eps_hat": eps}
+    return {"method": "exact", "per_draw": per_draw,
+            "exact": {k: v for k, v in exact.items() if k != "points"}}
+
+
+def summarise_draws(draws: pd.DataFrame, by_draw: dict) -> dict:
+    """Fig. 4(a) as a certificate over network draws (issue: certified landscapes):
+    from each draw's exact stationary set, the rate of draws with any stationary point
+    other than z* (the origin aside), with more than one (so not just the one near
+    -rho_d z* that Theorem 4 allows), and with a local minimum other than z*, each with
+    its exact 95% interval; and the quantiles of the certified eps (every stationary
+    point within eps ||z*|| of z* or of -rho_d z*). Empty where the method was sampled."""
+    if "certified_other_stationary" not in draws or draws["certified_other_stationary"].isna().any():
+        return {}
+    n = len(draws)
+    out: dict = {"draws": n, "method": "exact"}
+    for key, mask in (("any_other_stationary", draws["certified_other_stationary"] > 0),
+                      ("more_than_one_other_stationary",
+                       draws["certified_other_stationary"] > 1),
+                      ("other_local_minimum", draws["certified_other_minima"] > 0)):
+        k = int(mask.sum())
+        lo, hi = exact_interval(k, n)
+        out[key] = {"draws": k, "rate": k / n, "ci95": [lo, hi]}
+    eps = draws["certified_eps_hat"].to_numpy(float)
+    out["eps_hat_quantiles"] = {q: float(np.quantile(eps, float(q)))
+                                for q in ("0.5", "0.9", "1.0")}
+    pts = by_draw.get("stationary_points")
+    if pts is not None:
+        out["stationary_points_listed"] = int(len(pts))
+    return out
 
 
 def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None) -> Outcome:
@@ -878,7 +918,44 @@ def _findings_text(grid, flat, qc, minima, details, quasi_claim, r) -> list[str]
     return findings
 
 
-FIGURES = (figure_landscape,)
+def figure_certificate(result):
+    """Fig. 4(a) as a certificate over network draws: every exact stationary point
+    besides z* and the origin, of every draw (``stationary_points_by_draw``), in the frame of its own z* (z* at (1, 0),
+    -rho_d z* at (-rho_d, 0), units of ||z*||), by class. None without the exact table."""
+    t = result.tables.get("stationary_points_by_draw")
+    if t is None or t.empty or "along_zstar" not in t:
+        return None
+    import matplotlib.pyplot as plt
+
+    d, od = result.details, result.details.get("over_draws", {})
+    t = t[(t["kind"] != "origin") & (t["dist_zstar"] > ZSTAR_TOL)]
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for cls, mk, col in (("local minimum", "o", "tab:red"), ("saddle", "x", "tab:blue"),
+                         ("local maximum", "^", "tab:green"), ("flat", "s", "tab:gray")):
+        e = t[t["classification"] == cls]
+        if len(e):
+            ax.plot(e["along_zstar"], e["across_zstar"], mk, color=col, ms=5, ls="",
+                    mfc="none", alpha=0.7, label=f"{cls} ({len(e)})")
+    r = d["rho_d"]
+    ax.plot(1, 0, "*", ms=14, color="gold", mec="k", ls="", label="z*")
+    ax.plot(-r, 0, "X", ms=9, color="white", mec="k", ls="", label=f"-rho_d z* ({r:.3f})")
+    ax.axhline(0, color="k", lw=0.4)
+    ax.set_xlabel("<z, z*> / ||z*||^2")
+    ax.set_ylabel("component across z* / ||z*||")
+    ax.set_aspect("equal")
+    n = len(result.tables["draws"])
+    other = od.get("other_local_minimum", {})
+    ax.set_title(f"exact stationary points of {n} draws [{result.preset}]"
+                 + (f"; other minimum on {other['draws']}/{n} draws" if other else ""),
+                 fontsize=8)
+    ax.legend(fontsize=7, loc="best", framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
+figure_certificate.applies = lambda result: "along_zstar" in result.tables.get(
+    "stationary_points_by_draw", pd.DataFrame())
+FIGURES = (figure_landscape, figure_certificate)
 
 #: Fig. 4 shows one network per activation; the claims are about such networks in
 #: general (Sec. 4.2), so they are judged over network draws.
@@ -890,7 +967,7 @@ DRAWS = DrawRule(
            "the claims must hold on at least 90% of network draws (tau = 0.1), fixed before "
            "any multi-draw run. A draw fails when any claim fails on it (a second local "
            "minimum, a flat region, a quasi-convexity violation for sigmoid / tanh)",
-    draws=40, check=check_draw)
+    draws=40, check=check_draw, per_draw=("stationary_points",), summarise=summarise_draws)
 
 
 def _known_bad_configs():

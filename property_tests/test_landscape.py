@@ -295,6 +295,29 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
     assert a.status == b.status == "known finding" and a.finding.single_draw is False
     assert a.details["draw0"]["verdict"] == "holds"
+    for r in (a, b):
+        _certificate_over_draws_is_consistent(r)
+
+
+def _certificate_over_draws_is_consistent(r):
+    """The certified list per draw (issue 17, item 3) matches each draw's own counts,
+    the over-draws rates are those counts' rates, and the z*-frame coordinates put each
+    draw's z* at (1, 0)."""
+    t, pts, od = r.tables["draws"], r.tables["stationary_points_by_draw"], r.details["over_draws"]
+    rest = pts[(pts["kind"] != "origin") & (pts["dist_zstar"] > ls.ZSTAR_TOL)]
+    per = rest.groupby("draw").size().reindex(t["draw"], fill_value=0).to_numpy()
+    assert np.array_equal(per, t["certified_other_stationary"].to_numpy())
+    mins = rest[rest["classification"] == "local minimum"].groupby("draw").size()
+    assert np.array_equal(mins.reindex(t["draw"], fill_value=0).to_numpy(),
+                          t["certified_other_minima"].to_numpy())
+    # a draw fails exactly when it has another local minimum (ReLU: no flat cone)
+    assert od["other_local_minimum"]["draws"] == int(t["failed"].sum())
+    lo, hi = od["any_other_stationary"]["ci95"]
+    assert lo <= od["any_other_stationary"]["rate"] <= hi
+    at = pts[pts["dist_zstar"] <= ls.ZSTAR_TOL]
+    assert len(at) == len(t)   # z* found on every draw
+    assert np.allclose(at["along_zstar"], 1.0, atol=1e-6) and np.allclose(
+        at["across_zstar"], 0.0, atol=1e-6)
 
 
 # ------------------------------------------------- exact stationary set (issue 17)

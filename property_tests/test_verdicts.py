@@ -193,6 +193,43 @@ def test_multi_draw_result_replays_each_draw_and_keeps_draw_0(sandbox):
     assert "single draw" in one.summary() and "draw_note" in one.to_json()
 
 
+def _check_with_points(instance, *, rng, quick):
+    """The fake check, plus a per-draw scalar and a per-draw table of that draw's
+    weights above 1 (their count varies across draws)."""
+    out = _noisy_check(instance, rng=rng, quick=quick)
+    w0 = np.ravel(instance.network.weights[0].filters)
+    big = w0[w0 / np.std(w0) > 1.0]
+    import pandas as pd
+
+    return Outcome(out.headline, details={"per_draw": {"n_big": int(big.size)}},
+                   tables={"big": pd.DataFrame({"w": big})})
+
+
+def test_per_draw_tables_and_summaries_are_collected(sandbox):
+    seen = {}
+
+    def summarise(draws, by_draw):
+        seen["args"] = (draws.copy(), {k: v.copy() for k, v in by_draw.items()})
+        return {"total_big": int(draws["n_big"].sum())}
+
+    rule = DrawRule(0.1, "a-priori tolerance of the test", draws=40, per_draw=("big",),
+                    summarise=summarise)
+    sandbox.register("fake-draws", statement="s", reference="r",
+                     presets={"theory-2layer": "pass"}, check=_check_with_points, draws=rule)
+    r = registry.run_check("fake-draws", seed=3, draws=12)
+    t, big = r.tables["draws"], r.tables["big_by_draw"]
+    assert t["n_big"].tolist() == big.groupby("draw").size().reindex(range(12), fill_value=0).tolist()
+    assert r.details["over_draws"] == {"total_big": len(big)}
+    assert sorted(big["draw"].unique()) == sorted(t.loc[t["n_big"] > 0, "draw"])
+    assert len(set(t["n_big"])) > 1   # the draws differ: rows are not copies of draw 0
+    # each draw's rows are that draw's own: draw 5 alone gives the same table
+    seed = t.loc[5, "seed"]
+    base, _, key = seed.partition("/")
+    alone = registry.run_check("fake-draws", seed=Streams(int(base), tuple(
+        int(k) for k in key.split("."))), draws=1)
+    assert np.array_equal(alone.tables["big"]["w"], big.loc[big["draw"] == 5, "w"])
+
+
 def test_checks_without_a_rule_ignore_draws(sandbox):
     _register(sandbox, draws=None)
     r = registry.run_check("fake-draws", draws=25)

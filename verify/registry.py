@@ -316,6 +316,7 @@ class Registry:
                 f"not a probability statement; the default is {rule.draws} draws")}
         elif rule is not None:
             rows = [self._draw_row(0, streams, first)]
+            per_draw = {name: [first.tables.get(name)] for name in rule.per_draw}
             for i in range(1, n_draws):
                 out = self._outcome(check, config, streams.draw(i), quick, catch,
                                     run=rule.check or check.run)
@@ -324,12 +325,23 @@ class Registry:
                         check, config.name, seed_id, quick, out, time.perf_counter() - start,
                         config=base_config, expected=expected, finding=finding)
                 rows.append(self._draw_row(i, streams, out))
+                for name in rule.per_draw:
+                    per_draw[name].append(out.tables.get(name))
                 if progress is not None:
                     progress(i + 1, n_draws)
             import pandas as pd
 
             crit, draw_summary = judge_draws([r["verdict"] for r in rows], rule)
-            tables["draws"] = pd.DataFrame(rows, columns=list(DRAW_COLUMNS))
+            extra = [c for c in rows[0] if c not in DRAW_COLUMNS]
+            tables["draws"] = pd.DataFrame(rows, columns=list(DRAW_COLUMNS) + extra)
+            by_draw = {name: pd.concat([df.assign(draw=i) for i, df in enumerate(parts)
+                                        if df is not None], ignore_index=True)
+                       for name, parts in per_draw.items()
+                       if any(df is not None for df in parts)}
+            for name, df in by_draw.items():
+                tables[f"{name}_by_draw"] = df
+            if rule.summarise is not None:
+                details["over_draws"] = rule.summarise(tables["draws"], by_draw)
             details["draw0"] = {"seed": seed_id, "verdict": first.verdict,
                                 "criteria": [c.to_dict() for c in criteria]}
             criteria = (crit,)
@@ -369,7 +381,8 @@ class Registry:
         v = out.verdict
         return {"draw": i, "seed": str(streams.draw(i)), "verdict": v,
                 "statistic": float(h.statistic), "bound": float(h.bound),
-                "margin": float(h.margin), "failed": v == "fails"}
+                "margin": float(h.margin), "failed": v == "fails",
+                **out.details.get("per_draw", {})}
 
 
 #: The registry of the ``lemmas`` package.

@@ -62,6 +62,12 @@ class Landscape:
         out = self.points.copy()
         out["dist_zstar"] = np.linalg.norm(Z - zs, axis=1) / nz if len(Z) else []
         out["dist_neg_rho"] = np.linalg.norm(Z + rho * zs, axis=1) / nz if len(Z) else []
+        if self.k == 2:
+            # coordinates in the frame of z* (units of ||z*||): z* at (1, 0), -rho z* at
+            # (-rho, 0), so that points of different draws can be drawn together
+            u = zs / nz
+            out["along_zstar"] = Z @ u / nz if len(Z) else []
+            out["across_zstar"] = (Z[:, 1] * u[0] - Z[:, 0] * u[1]) / nz if len(Z) else []
         return out
 
 

@@ -63,6 +63,15 @@ class DrawRule:
         ``check(instance, *, rng, quick) -> Outcome`` for draws 1..N-1, when a lighter
         function than the full check gives the same verdict (it skips tables made only
         for figures); None: the full check.
+    per_draw : tuple of str
+        Names of tables that every draw's outcome carries (draw 0's full check and the
+        lighter ``check`` alike); the runner stacks them over the draws, with a
+        ``draw`` column, as ``tables[name + "_by_draw"]``.
+    summarise : callable or None
+        ``summarise(draws, by_draw) -> dict``: statistics over the draws beyond the
+        failure rate (the per-draw table with each outcome's ``details["per_draw"]``
+        scalars as columns, and the stacked ``per_draw`` tables by name). Stored as
+        ``details["over_draws"]``.
     """
 
     tolerance: float
@@ -70,6 +79,8 @@ class DrawRule:
     draws: int = 30
     alpha: float = 0.05
     check: Callable[..., Any] | None = field(default=None, compare=False)
+    per_draw: tuple[str, ...] = ()
+    summarise: Callable[..., dict] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.tolerance, (int, float)) or not 0 < self.tolerance < 1:

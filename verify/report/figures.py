@@ -44,7 +44,9 @@ def figure_draws(result: CheckResult):
 def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
     """Draw the registration's figures from the result (never recomputes), then, for a
     verdict over network draws, :func:`figure_draws`."""
-    fns = list(check.figures)
+    # a figure function may say which results it draws (``fn.applies(result)``)
+    fns = [fn for fn in check.figures
+           if getattr(fn, "applies", None) is None or fn.applies(result)]
     if "draws" in result.tables and "failure_rate" in result.draw_summary:
         fns.append(figure_draws)
     if result.error is not None or not fns:
