@@ -126,3 +126,91 @@ def test_three_dimensional_latent_minima_include_z_star():
     pts = land.relative_to(z_star, 1 / np.pi)
     assert ((pts["dist_zstar"] < 1e-9) & (pts["classification"] == "local minimum")).sum() == 1
     assert pts[pts["kind"] == "origin"]["classification"].iloc[0] == "local maximum"
+
+
+# ------------------------------------------------- known answers (issue 17's tests)
+def _hand_built():
+    """A two-layer bias-free ReLU network with a spurious local minimum by construction.
+
+    Layer 1 splits the latent into its signed parts, h = (z1+, z1-, z2+, z2-); layer 2
+    has non-negative weights, so G(z) = V h with columns V0 = (1, 1, 1), V1 = (2, 0, 0),
+    V2 = (0, 2, 0), V3 = (1, 0, 0). With z* = (1, 0), y = V0. In the quadrant z1 < 0 <
+    z2, G(z) = -z1 V1 + z2 V2 and J is the quadratic 1/2 ||a V1 + b V2 - V0||^2 in
+    (a, b) = (-z1, z2): its minimiser a = b = 1/2 lies inside the quadrant, so
+    z = (-1/2, 1/2) is a strict local minimum with J = 1/2 (the residual (0, 0, 1)).
+    """
+    from verify.network import Network
+    from verify.weights import LayerWeights
+
+    layers = (LayerSpec(channels=4, kernel=1, stride=1, activation="relu"),
+              LayerSpec(channels=3, kernel=1, stride=1, activation="relu"))
+    spec = NetworkSpec(dims=1, latent_channels=2, layers=layers)
+    W = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])     # (4, 2)
+    V = np.array([[1.0, 2.0, 0.0, 1.0], [1.0, 0.0, 2.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    net = Network(spec, [LayerWeights(W.T[:, :, None].copy()),
+                         LayerWeights(V.T[:, :, None].copy())])
+    return net, np.array([1.0, 0.0])
+
+
+def test_a_hand_built_spurious_minimum_is_found_and_classified():
+    net, z_star = _hand_built()
+    y = net.forward(z_star)
+    assert np.array_equal(y, [1.0, 1.0, 1.0])
+    pts = stationary_points(net, y).relative_to(z_star, 1 / np.pi)
+    minima = pts[pts["classification"] == "local minimum"]
+    Z = np.stack(minima["z"].to_list())
+    spurious = np.linalg.norm(Z - [-0.5, 0.5], axis=1) < 1e-12
+    assert spurious.sum() == 1
+    row = minima[spurious].iloc[0]
+    assert row["kind"] == "interior" and abs(row["J"] - 0.5) < 1e-12
+    # and z* itself, the only other local minimum
+    assert len(minima) == 2 and (minima["dist_zstar"] < 1e-12).sum() == 1
+    # the spurious point is a minimum of J on a ring around it (independent of the cones)
+    ang = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    for r in (1e-3, 1e-1):
+        ring = np.array([-0.5, 0.5]) + r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        J = 0.5 * np.sum((net.forward(ring) - y) ** 2, axis=1)
+        assert J.min() > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_the_stationary_set_scales_with_z_star(seed):
+    """Positive homogeneity: y = G(c z*) has the stationary set of y = G(z*) scaled by c,
+    with the same classes, and J scaled by c^2."""
+    net, z_star, y, w = _fig4(seed)
+    c = 3.75
+    a = stationary_points(net, y, w).points
+    b = stationary_points(net, net.forward(c * z_star), w).points
+    assert len(a) == len(b)
+    key = lambda p: np.lexsort(np.stack(p["z"].to_list()).T)  # noqa: E731
+    a, b = a.iloc[key(a)], b.iloc[key(b)]
+    Za, Zb = np.stack(a["z"].to_list()), np.stack(b["z"].to_list())
+    scale = np.linalg.norm(z_star)
+    assert np.abs(c * Za - Zb).max() <= 1e-9 * c * scale
+    assert list(a["classification"]) == list(b["classification"])
+    assert np.allclose(c ** 2 * a["J"].to_numpy(), b["J"].to_numpy(), rtol=1e-9,
+                       atol=1e-12 * c ** 2 * float(y @ y))
+
+
+def test_cones_agree_with_sign_patterns_on_a_fine_circle():
+    """Brute force: the activation pattern of every layer at 20,000 angles is constant
+    inside each enumerated cone, and every change of pattern between neighbouring
+    angles crosses a cone edge."""
+    net = get_preset("paper-fig4").instantiate(0).network
+    cones = enumerate_cones(net)
+    n = 20_000
+    th = (np.arange(n) + 0.5) * 2 * np.pi / n
+    z = np.stack([np.cos(th), np.sin(th)], axis=1)
+    pats = np.concatenate([p > 0 for p in net.layer_outputs(z)], axis=1)
+    idx = cones.locate(z)
+    assert (idx >= 0).all()
+    # constant inside each cone: every angle's pattern is its cone's first angle's
+    cones_seen, first = np.unique(idx, return_index=True)
+    rep = np.empty(cones.count, int)
+    rep[cones_seen] = first
+    assert (pats == pats[rep[idx]]).all()
+    # a change of pattern between neighbours happens across a cone boundary
+    change = np.any(pats != np.roll(pats, -1, axis=0), axis=1)
+    assert (idx[change] != np.roll(idx, -1)[change]).all()
+    # and the enumeration is not trivially fine: most cones show a distinct pattern
+    assert len(np.unique(pats[first], axis=0)) >= 0.5 * cones.count
