@@ -482,6 +482,13 @@ BUDGETS = {
            "mc_sizes": (500, 1000, 2000, 4000), "mc_reps": 3,
            "ratios": (4, 16, 64, 256), "scaling_reps": 2, "conv_pairs": 4},
 }
+#: The exact supremum on blocks with k <= 3 columns (:func:`_step_exact`): tolerance of
+#: the certified bracket and its work budget (verify.wdc; about 1e-7 s a unit, so a few
+#: seconds at most per block; a k = 2 block of 400 rows needs well under 1e6).
+EXACT = {False: {"exact_tol": 1e-3, "exact_work": 6e7},
+         True: {"exact_tol": 1e-3, "exact_work": 3e7}}
+for _q in (False, True):
+    BUDGETS[_q].update(EXACT[_q])
 #: The slope window of the issue: eps_hat ~ m^slope with slope in [-0.65, -0.35].
 SLOPE_TARGET, SLOPE_WINDOW = -0.5, 0.15
 #: Columns of the block used in the scaling sweep (the first layer's k, clipped).
@@ -581,7 +588,11 @@ def check(instance, *, rng, quick):
     pairs) is within :func:`eps_bound` of the block's (m, k); the Monte Carlo mean
     matches Q (z-test at :data:`MC_ALPHA`) with error slope in N within [-0.65, -0.35];
     the conv form holds to rounding on every stride = kernel layer; and eps_hat ~ m^slope
-    over the sweep of widths with slope in [-0.65, -0.35].
+    over the sweep of widths with slope in [-0.65, -0.35]. On blocks with k <= 3 columns
+    the supremum over ALL pairs is also certified (:func:`_step_exact`): where its
+    bracket decides, the layer's statistic is the certified upper end instead of the
+    sampled eps_hat (``layers[].method`` "exact"; both in table ``exact_wdc``), and the
+    sampled eps_hat must lie below that upper end (a self-check).
 
     Trivial ceilings (issue 13; MATH.md section 11): eps_hat can never exceed
     max(||B||^2, 1/2) (:func:`wdc_ceiling`, measured on the drawn block); a layer whose
@@ -637,11 +648,15 @@ def _check(instance, *, rng, quick, law_steps: bool = True):
     draw = unit_sampler(config)
     streams = rng.spawn(3 * spec.depth + 1)  # per layer: pairs, conv form, Monte Carlo
     heads, criteria, layers_info, pair_tables, conv_rows = [], [], [], [], []
+    exact_rows = []
     mc_tables, mc_info = [], {}
     for i in range(spec.depth):
         r_pairs, r_conv, r_mc = streams[3 * i: 3 * i + 3]
-        head, info, pairs, block = _step_block_wdc(net, config, i, r_pairs, budget)
+        head, exact, info, pairs, exact_row, block = _step_block_wdc(net, config, i, r_pairs,
+                                                                     budget)
         heads.append(head)
+        criteria.extend(exact)
+        exact_rows.append(exact_row)
         pair_tables.append(pairs)
         conv, info["conv_form"], rows = _step_conv_form(net, i, *block, r_conv, budget)
         criteria.extend(conv)
@@ -652,8 +667,13 @@ def _check(instance, *, rng, quick, law_steps: bool = True):
             criteria.extend(mc)
             mc_tables.append(table)
         layers_info.append(info)
-    tables = {}
+    tables = {"exact_wdc": pd.DataFrame(exact_rows)}
     details = {"layers": layers_info,
+               "exact": "k <= 3: the certified sup over ALL pairs (verify.wdc, branch and "
+                        "bound, bracket of width <= tol) beside the sampled eps_hat; "
+                        "layers[].method is 'exact' where the bracket decides the WDC "
+                        "against eps (layer{i}_eps_hat then takes the certified upper "
+                        "end), else 'sampled'; table exact_wdc",
                "bound": "eps(m, k) = sqrt(6 k log m / m), stated a priori (see eps_bound)",
                "ceiling": "max(||B||^2, 1/2) per layer, measured on the drawn block "
                           "(see wdc_ceiling)",
@@ -666,7 +686,8 @@ def _check(instance, *, rng, quick, law_steps: bool = True):
     if law_steps:
         slope, sc_table, sc_info = _step_scaling(draw, spec, streams[-1], budget)
         criteria.append(slope)
-        tables = {"scaling": sc_table, "monte_carlo": pd.concat(mc_tables, ignore_index=True)}
+        tables.update({"scaling": sc_table,
+                       "monte_carlo": pd.concat(mc_tables, ignore_index=True)})
         details.update({"monte_carlo": {str(k): v for k, v in mc_info.items()},
                         "scaling": sc_info})
         settings.update({"mc_alpha": MC_ALPHA,
@@ -705,9 +726,11 @@ def hv_norm2(statistic: float, bound: float, norm2_B: float) -> Criterion:
 
 def _step_block_wdc(net, config, i: int, rng, budget: dict):
     """The WDC on layer i's dense block B_i, eps_hat <= eps(m, k) with the trivial ceiling
-    max(||B||^2, 1/2) (Lemma Sup.2, H&V's WDC; MATH.md section 11). Returns the criterion,
-    the layer's details (with H&V's norm corollary, :func:`hv_norm2`), its pair table and
-    (B_raw, scale) for the conv form."""
+    max(||B||^2, 1/2) (Lemma Sup.2, H&V's WDC; MATH.md section 11), and for k <= 3 the
+    certified supremum beside it (:func:`_step_exact`). Returns the criterion, the exact
+    criteria, the layer's details (with H&V's norm corollary, :func:`hv_norm2`, and
+    ``method``), its pair table, its row of the exact_wdc table and (B_raw, scale) for
+    the conv form."""
     spec = net.spec
     B_raw = net.dense_block(i)
     m, k = B_raw.shape
@@ -728,11 +751,73 @@ def _step_block_wdc(net, config, i: int, rng, budget: dict):
             "normalisation": how, **summ,
             "random_pairs_over_bound": over,
             "random_pairs_over_bound_wilson95": [lo, hi]}
-    head = Criterion(f"layer{i + 1}_eps_hat", e, bound, "<=",
-                     note=f"m = {m}, k = {k}, {summ['pairs']} pairs; trivial ceiling "
-                          f"max(||B||^2, 1/2) = {ceil_eps:.4g}",
-                     ceiling=ceil_eps)
-    return head, info, tbl.assign(layer=i + 1, m=m, k=k), (B_raw, scale)
+    exact, info["exact"], row = _step_exact(scale * B_raw, i, e, bound, budget)
+    decides = bool(info["exact"].get("decides"))
+    info["method"] = row["method"] = "exact" if decides else "sampled"
+    row["ceiling"] = ceil_eps
+    if decides:  # the certified supremum over ALL pairs; the sampled eps_hat beside it
+        ex = info["exact"]
+        stat = ex["upper"]
+        note = (f"method: exact, m = {m}, k = {k}: certified sup over ALL pairs in "
+                f"[{ex['lower']:.4g}, {ex['upper']:.4g}] (tol {ex['tol']:g}, "
+                f"{ex['seconds']:.2f} s); sampled eps_hat {e:.4g} over {summ['pairs']} "
+                f"pairs; trivial ceiling max(||B||^2, 1/2) = {ceil_eps:.4g}")
+    else:
+        stat = e
+        note = (f"method: sampled, m = {m}, k = {k}, {summ['pairs']} pairs; trivial "
+                f"ceiling max(||B||^2, 1/2) = {ceil_eps:.4g}")
+    info["statistic"] = stat
+    head = Criterion(f"layer{i + 1}_eps_hat", stat, bound, "<=", note=note, ceiling=ceil_eps)
+    return head, exact, info, tbl.assign(layer=i + 1, m=m, k=k), row, (B_raw, scale)
+
+
+def _step_exact(B: np.ndarray, i: int, e: float, bound: float, budget: dict):
+    """The certified supremum of ||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 over ALL pairs for a
+    block with k <= 3 columns (verify.wdc: branch and bound over pairs of cells, a bracket
+    [lower, upper] of width <= tol, or wider when the work budget stops it), beside the
+    sampled eps_hat. Returns (criteria, details, table row).
+
+    Where the bracket decides the WDC against eps(m, k) (upper <= eps: it holds for
+    every pair; lower > eps: it fails for some pair), the layer's criterion
+    ``layer{i}_eps_hat`` takes the certified upper end as its statistic ("method:
+    exact"; the same bound and trivial ceiling max(||B||^2, 1/2)). A bracket that
+    straddles eps (at most tol wide, or a partial one) leaves the statistic to the
+    sampled eps_hat ("method: sampled", the reason in the details).
+
+    Criterion ``layer{i}_sampled_le_exact`` (whenever the bracket exists): the sampled
+    eps_hat <= the certified upper end. Every sampled pair is one of the pairs the
+    supremum is over, so it fails only if the sampler, Q or the masks disagree with the
+    certificate: a self-check of the engine, with no ceiling.
+    """
+    from verify.wdc import SUPPORTED_K, exact_sup
+
+    m, k = B.shape
+    row = {"layer": i + 1, "m": m, "k": k, "sampled_eps_hat": e, "bound": bound}
+    if k not in SUPPORTED_K:
+        why = (f"k = {k} columns: the exact supremum is computed for k = 2 or 3 only "
+               "(the branch and bound splits a pair of patches of S^{k-1} into "
+               "2^(2(k-1)) children, 64 or more for k >= 4)")
+        row.update({"exact_lower": np.nan, "exact_upper": np.nan, "tol": np.nan,
+                    "complete": False, "seconds": 0.0, "note": why})
+        return (), {"applies": False, "reason": why}, row
+    sup = exact_sup(B, tol=budget["exact_tol"], max_work=budget["exact_work"],
+                    on_budget="partial")
+    decides = sup.upper <= bound or sup.lower > bound
+    info = {"applies": True, **sup.to_dict(), "decides": decides, "sampled_eps_hat": e,
+            "sampled_below_lower_by": sup.lower - e}
+    if not decides:
+        info["reason"] = (f"the bracket [{sup.lower:.4g}, {sup.upper:.4g}] "
+                          f"({'complete' if sup.complete else 'partial: work budget'}) "
+                          f"straddles eps = {bound:.4g}: the sampled statistic decides")
+    note = ("complete" if sup.complete else
+            f"partial (work budget {budget['exact_work']:.3g}): width {sup.width:.3g}")
+    row.update({"exact_lower": sup.lower, "exact_upper": sup.upper, "tol": sup.tol,
+                "complete": sup.complete, "seconds": sup.seconds,
+                "note": f"{note}; {sup.pairs_evaluated} pairs of patches"})
+    check = Criterion(f"layer{i + 1}_sampled_le_exact", e, sup.upper, "<=",
+                      note=f"self-check: sampled eps_hat within the certified sup "
+                           f"[{sup.lower:.4g}, {sup.upper:.4g}] ({note})")
+    return (check,), info, row
 
 
 def _step_conv_form(net, i: int, B_raw, scale: float, rng, budget: dict):
@@ -808,7 +893,10 @@ FINDINGS = (
                  "informative), nothing else fails; H&V's max ||B_+u||^2 3.49 > 2.27 is "
                  "reported (property_tests/test_concentration.py replays it; finding.toml "
                  "is the README's, section Tests and Hypothesis profiles). A finding about "
-                 "this one draw: it covers --draws 1 runs only",
+                 "this one draw: it covers --draws 1 runs only. The block has k = 2, so the "
+                 "statistic is the certified supremum over ALL pairs (method: exact): in "
+                 "[3.0826, 3.0832] (tol 1e-3, 0.05 s), the sampled eps_hat 3.078 (quick) / "
+                 "3.0826 (full) below it",
         replay="verify check concentration --config finding.toml --seed 28075 --quick "
                "--draws 1",
         seeds=(28075,), quick=True, criteria=("layer1_eps_hat",), single_draw=True),

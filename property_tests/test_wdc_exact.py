@@ -135,3 +135,47 @@ def test_other_shapes_are_refused_with_the_reason(shape):
 def test_bad_arguments_are_refused(kw):
     with pytest.raises(VerifyError):
         exact_sup(np.ones((4, 2)), **kw)
+
+
+# ------------------------------------------------------- in the concentration check
+def test_the_concentration_result_carries_the_exact_supremum_on_a_k2_block():
+    """The finding's 2 -> 8 block (k = 2, m = 8): the layer's statistic is the certified
+    upper end (method: exact), the sampled eps_hat lies below it (self-check criterion),
+    and the table exact_wdc has both; a k = 4 layer says why it is sampled."""
+    from verify.presets import Config
+    from verify.registry import run_check
+    from verify.spec import block_spec
+    from verify.weights import WeightLaw
+
+    cfg = Config("k2", block_spec(1, (2, 8), (1,)), WeightLaw("gaussian"))
+    res = run_check("concentration", cfg, seed=28075, quick=True)
+    layer = res.details["layers"][0]
+    ex = layer["exact"]
+    assert layer["method"] == "exact" and ex["applies"] and ex["complete"]
+    assert 0 <= ex["upper"] - ex["lower"] <= ex["tol"] == 1e-3
+    assert layer["eps_hat"] <= ex["upper"] and ex["seconds"] > 0
+    crit = {c.name: c for c in res.criteria}
+    assert crit["layer1_eps_hat"].statistic == ex["upper"] > crit["layer1_eps_hat"].bound
+    assert crit["layer1_sampled_le_exact"].holds
+    row = res.tables["exact_wdc"].iloc[0]
+    assert row["method"] == "exact" and row["exact_upper"] == ex["upper"]
+    assert row["sampled_eps_hat"] == layer["eps_hat"]
+
+    wide = run_check("concentration", Config("k4", block_spec(1, (4, 16), (4,)),
+                                            WeightLaw("gaussian")), seed=0, quick=True)
+    layer = wide.details["layers"][0]
+    assert layer["method"] == "sampled" and not layer["exact"]["applies"]
+    assert "k = 4" in layer["exact"]["reason"]
+    assert not any(c.name.endswith("sampled_le_exact") for c in wide.criteria)
+
+
+def test_the_exact_step_self_check_can_fail_and_a_straddling_bracket_defers():
+    from lemmas.concentration import BUDGETS, _step_exact
+
+    B = _block(8, 2, 0)
+    sup = exact_sup(B, tol=BUDGETS[True]["exact_tol"])
+    (check,), info, row = _step_exact(B, 0, sup.upper + 0.1, 10.0, BUDGETS[True])
+    assert check.verdict == "fails" and info["decides"]      # a sampler above the sup
+    mid = 0.5 * (sup.lower + sup.upper)
+    (check,), info, row = _step_exact(B, 0, sup.lower, mid, BUDGETS[True])
+    assert check.holds and not info["decides"] and "straddles" in info["reason"]
