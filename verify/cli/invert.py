@@ -16,7 +16,8 @@ from dataclasses import replace
 
 from .. import __version__, budget
 from ..errors import VerifyError, invalid
-from ..inversion import SUCCESS_TOL, TOL, InvertOptions, run_recovery
+from ..inversion import SUCCESS_TOL, SUCCESS_TOL32_MIN, InvertOptions, run_recovery
+from ..inversion.memory import chunk_size, trial_bytes
 from ..measurements import RATE_KINDS
 from ..presets import Config, get_preset
 from ._common import add_json, add_max_memory, add_seed, print_json
@@ -58,7 +59,11 @@ def configure(p) -> None:
                    help="negation safeguard: restart from -z_hat and keep the better (the "
                         "paper's script, default), flip when J(-z) < J(z) (Huang et al.), none")
     p.add_argument("--success-tol", metavar="T", type=_text, default=str(SUCCESS_TOL),
-                   help=f"success iff ||z_hat - z*|| / ||z*|| <= T (default {SUCCESS_TOL})")
+                   help=f"success iff ||z_hat - z*|| / ||z*|| <= T (default {SUCCESS_TOL}; "
+                        f"with float32 at least {SUCCESS_TOL32_MIN:g})")
+    p.add_argument("--dtype", metavar="TYPE", type=_text, default="float64",
+                   help="what the descent computes in: float64 (default) or float32 (half "
+                        "the memory, faster on large networks; answers to ~1e-5 relative)")
     add_max_memory(p)
     add_seed(p, streams=True)
     add_json(p)
@@ -75,28 +80,41 @@ def _number(name: str, text, *, integer=False, allowed: str):
 
 
 def _config(args) -> Config:
-    """The preset, or the --config file, with the --weights file's fixed weights."""
+    """The preset, or the --config file, with the --weights file's fixed weights.
+
+    With --config the file's [network] table is the architecture the weights are read
+    against (a tensor of another shape is refused); with --preset the weights must be
+    that preset's architecture; with --weights alone the file's own architecture is
+    inverted (named after the file; paper-fig4's mask and rate unless --mask / --rate)."""
     if args.preset is not None and args.config is not None:
         raise VerifyError(f"--config: expected either --preset or --config, got both "
                           f"(--preset {args.preset!r})")
     config = Config.load(args.config) if args.config is not None \
         else get_preset(args.preset or "paper-fig4")
     if args.weights is not None:
+        from pathlib import Path
+
         from ..weightfiles import load_any
 
         network = load_any(args.weights, args.config)
-        config = replace(config, spec=network.spec, loader=lambda: network)
+        if args.preset is not None and network.spec != config.spec:
+            raise VerifyError(f"--weights: the file {args.weights!r} holds the network "
+                              f"{network.spec.describe()}; preset {args.preset!r} is "
+                              f"{config.spec.describe()} (give the file's architecture "
+                              f"with --config FILE.toml, or no preset)")
+        name = config.name if (args.preset or args.config) else Path(args.weights).stem
+        config = replace(config, name=name, spec=network.spec, loader=lambda: network,
+                         description=f"fixed weights from {args.weights}")
     return config
 
 
-def require_memory(spec, trials: int) -> None:
+def require_memory(spec, trials: int, dtype: str = "float64") -> int:
     """Refuse (exit 2) before anything is allocated: the network itself (naming its
-    field), then ``trials`` batched samples (naming ``--trials``): the forward and
-    backward passes of every trial plus its mask (:mod:`verify.budget`)."""
+    field), then a budget below one trial's need (naming ``--max-memory``) or trials
+    whose masks alone fill it (naming ``--trials``). Returns the trials per chunk
+    (:func:`verify.inversion.memory.chunk_size`)."""
     budget.require_network(spec)
-    need = budget.network_bytes(spec, trials) + trials * spec.output_dim
-    budget.require(need, "--trials", hint=f"{trials:,} trials of {spec.output_dim:,} output "
-                   f"features each; lower --trials")
+    return chunk_size(spec, trials, dtype)
 
 
 def _options(args) -> InvertOptions:
@@ -111,7 +129,7 @@ def _options(args) -> InvertOptions:
                          iterations=num("--iterations", args.iterations, "an integer >= 1", True),
                          lr=num("--lr", args.lr, "a finite number > 0"), negation=args.negation,
                          success_tol=num("--success-tol", args.success_tol, "a finite number > 0"),
-                         where="--")
+                         dtype=args.dtype, where="--")
 
 
 def run(args) -> int:
@@ -119,7 +137,8 @@ def run(args) -> int:
     options = _options(args)
     pattern = options.pattern(config)
     kind, rate, trials, iterations = pattern.kind, pattern.rate, options.trials, options.iterations
-    require_memory(config.spec, trials)
+    chunk = require_memory(config.spec, trials, options.dtype) if options.method != "lp" \
+        else None
     passes = 2 if options.negation == "restart" else 1
 
     bar = None
@@ -136,7 +155,7 @@ def run(args) -> int:
 
     start = time.perf_counter()
     try:
-        result = run_recovery(config, options, args.seed,
+        result = run_recovery(config, options, args.seed, chunk=chunk,
                               callback=progress if bar is not None else None)
     finally:
         if bar is not None:
@@ -153,8 +172,12 @@ def run(args) -> int:
                            "invert": {"mask": kind, "rate": rate, "trials": trials,
                                       "noise": noise, "method": args.method,
                                       "lr": stats.result.settings["lr"],
-                                      "iterations_cap": iterations, "tol": TOL,
+                                      "iterations_cap": iterations,
+                                      "tol": stats.result.settings["tol"],
                                       "negation": negation, "success_tol": tol,
+                                      "dtype": options.dtype,
+                                      "chunk": chunk or trials,
+                                      "bytes_per_trial": trial_bytes(config.spec, options.dtype),
                                       "z_star": "N(0, I) per trial",
                                       "init": "N(0, I) per trial",
                                       "network": "one draw from --seed"}}})
@@ -166,4 +189,9 @@ def run(args) -> int:
               f"(95% Wilson [{stats.ci_low:.3f}, {stats.ci_high:.3f}]), median rel. error "
               f"{stats.median_rel_error:.3g}, median iterations {out['iterations']:g}, "
               f"{elapsed:.2f} s, seed {args.seed}")
+        print(f"  {options.dtype}: success iff ||z_hat - z*|| / ||z*|| <= {tol:g}"
+              + (" (float32 answers carry ~1e-5 relative rounding)"
+                 if options.dtype == "float32" else "")
+              + (f"; {trials:,} trials in chunks of {chunk:,} (--max-memory)"
+                 if chunk is not None and chunk < trials else ""))
     return 0

@@ -28,7 +28,8 @@ import numpy as np
 from ..errors import invalid
 from ..measurements import RATE_KINDS, MaskSpec, check_rate
 from ..rng import Streams
-from .recovery import SUCCESS_TOL, RecoveryStats, recover
+from .losses import DTYPES
+from .recovery import SUCCESS_TOL, SUCCESS_TOL32_MIN, RecoveryStats, recover
 
 METHODS = ("adam", "gd", "lp")
 NEGATIONS = ("restart", "flip", "none")
@@ -57,6 +58,7 @@ class InvertOptions:
     lr: float | None = None
     negation: str = "restart"
     success_tol: float = SUCCESS_TOL
+    dtype: str = "float64"
     where: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +88,15 @@ class InvertOptions:
             raise invalid(name("method"), "one of " + ", ".join(METHODS), self.method)
         if self.negation not in NEGATIONS:
             raise invalid(name("negation"), "one of " + ", ".join(NEGATIONS), self.negation)
+        if not isinstance(self.dtype, str) or self.dtype not in DTYPES:
+            raise invalid(name("dtype"), "float64 or float32", self.dtype)
+        if self.dtype == "float32" and self.method == "lp":
+            raise invalid(name("dtype"), "float64 with method lp (the LP solver computes in "
+                          "float64)", self.dtype)
+        if self.dtype == "float32" and self.success_tol < SUCCESS_TOL32_MIN:
+            raise invalid(name("success-tol" if self.where.startswith("--") else "success_tol"),
+                          f"a tolerance >= {SUCCESS_TOL32_MIN:g} with float32 (its answers "
+                          "carry ~1e-5 relative rounding), or dtype float64", self.success_tol)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "") -> "InvertOptions":
@@ -99,8 +110,12 @@ class InvertOptions:
         return cls(**dict(data), where=where)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields; ``dtype`` only when it is not the default float64, so that a
+        sweep's plan hash and task ids stay what they were before the field existed."""
         out = asdict(self)
         out.pop("where")
+        if out["dtype"] == "float64":
+            out.pop("dtype")
         return out
 
     def pattern(self, config) -> MaskSpec:
@@ -117,7 +132,8 @@ class InvertOptions:
         if self.method == "lp":
             return {"method": "lp"}
         return {"method": self.method, "iterations": self.iterations, "lr": self.lr,
-                "negation": None if self.negation == "none" else self.negation}
+                "negation": None if self.negation == "none" else self.negation,
+                "dtype": self.dtype}
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,13 +177,17 @@ class RecoveryResult:
 
 
 def run_recovery(config, options: InvertOptions | None = None,
-                 streams: Streams | int = 0, *, instance=None, callback=None) -> RecoveryResult:
+                 streams: Streams | int = 0, *, instance=None, callback=None,
+                 chunk: int | None = None) -> RecoveryResult:
     """Run the recovery experiment (module docstring) and return its result.
 
     ``config``: a Config or a preset name; ``streams``: a :class:`Streams` or an integer
     seed; ``instance``: an already instantiated network for these streams (saves the
     draw; it must come from the same config and streams); ``callback`` is passed to the
-    descent loop (progress display).
+    descent loop (progress display). ``chunk``: trials measured and inverted at a time
+    (default: as many as the memory budget allows, :func:`~verify.inversion.memory.
+    chunk_size`, which refuses a budget below one trial's need naming ``--max-memory``);
+    the answers are the same for every chunk size.
     """
     from ..presets import Config, get_preset
 
@@ -188,6 +208,11 @@ def run_recovery(config, options: InvertOptions | None = None,
     solver = options.solver()
     if callback is not None and options.method != "lp":
         solver["callback"] = callback
+    if options.method != "lp":
+        from .memory import chunk_size
+
+        solver["chunk"] = chunk if chunk is not None else \
+            chunk_size(spec, options.trials, options.dtype)
     stats = recover(net, z_star, masks, noise=options.noise,
                     success_tol=options.success_tol, rng=gen, **solver)
     return RecoveryResult(config, options, streams, pattern, stats, masks)

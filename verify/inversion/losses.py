@@ -36,6 +36,19 @@ from ..network import Network
 
 #: The backends :func:`select_loss` accepts.
 BACKENDS = ("auto", "arcs", "batch-last", "engine")
+#: The floating-point types recovery computes in (float64 is the default everywhere).
+DTYPES = ("float64", "float32")
+
+
+def check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """``dtype`` as a numpy dtype, if it is float64 or float32 (else refused by ``name``)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES or isinstance(dtype, bool):
+        raise invalid(name, "float64 or float32", dtype)
+    return dt
 
 
 @runtime_checkable
@@ -68,16 +81,23 @@ class _Workspace:
     """Reusable flat buffers: the loop's arrays are a few MB each, and allocating them
     afresh every iteration costs more in page faults than the arithmetic itself."""
 
-    def __init__(self):
+    def __init__(self, dtype=np.float64):
         self._bufs: dict = {}
+        self.dtype = np.dtype(dtype)
 
-    def get(self, key, shape, dtype=np.float64) -> np.ndarray:
+    def get(self, key, shape, dtype=None) -> np.ndarray:
+        dtype = self.dtype if dtype is None else dtype
         size = int(np.prod(shape))
         buf = self._bufs.get((key, np.dtype(dtype)))
         if buf is None or buf.size < size:
             buf = np.empty(size, dtype)
             self._bufs[(key, np.dtype(dtype))] = buf
         return buf[:size].reshape(shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffers (what :func:`~verify.inversion.memory` estimates)."""
+        return sum(buf.nbytes for buf in self._bufs.values())
 
 
 
@@ -86,21 +106,33 @@ class BatchLastLoss:
 
     name = "batch-last"
 
-    def __init__(self, network: Network):
+    def __init__(self, network: Network, dtype=np.float64):
         spec = network.spec
         self.network, self.spec = network, spec
-        self.ws = _Workspace()
+        self.dtype = check_dtype(dtype)
+        self.ws = _Workspace(self.dtype)
         self.F, self.Ft, self.affine = [], [], []
         for i, w in enumerate(network.weights):
             cin = spec.channels[i]
             # (C_in, C_out l^d), columns ordered (c_out, kernel offset): the product
             # F^T x then lands in the output's channel-major order.
-            F = np.ascontiguousarray(w.filters.reshape(cin, -1))
+            F = np.ascontiguousarray(w.filters.reshape(cin, -1), dtype=self.dtype)
             self.F.append(F)
             self.Ft.append(np.ascontiguousarray(F.T))
             shape = (-1,) + (1,) * (spec.dims + 1)
             self.affine.append(None if w.scale is None
-                               else (w.scale.reshape(shape), w.bias.reshape(shape)))
+                               else (w.scale.reshape(shape).astype(self.dtype),
+                                     w.bias.reshape(shape).astype(self.dtype)))
+        # Buffers: the column products (forward) and gathered gradients (backward), the
+        # gradient buffers, the activation derivatives and a layer's uncropped output are
+        # scratch, dead once the layer is done, so one buffer of each serves every layer;
+        # only what the backward pass reads (activations, kept pre-activations) is per
+        # layer. A layer's uncropped output is scratch when what is kept is a copy: an
+        # affine layer (its own buffer), or a padded ReLU / tanh / sigmoid layer (the
+        # cropped activation is written to its own buffer).
+        self._scratch_full = [l.affine or (l.padding > 0 and l.activation in
+                                           ("relu", "tanh", "sigmoid"))
+                              for l in spec.layers]
 
     def _conv(self, i: int, x: np.ndarray) -> np.ndarray:
         """Layer i's transposed convolution, ``(C_in, *S_in, b) -> (C_out, *S_out, b)``.
@@ -113,13 +145,16 @@ class BatchLastLoss:
         l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
         cout, din, b = spec.channels[i + 1], spec.sizes[i], x.shape[-1]
         x2 = x.reshape(x.shape[0], -1)
-        cols = np.matmul(self.Ft[i], x2, out=ws.get(("cols", i), (self.Ft[i].shape[0], x2.shape[1])))
-        if din == 1 and p == 0:  # a latent vector: the product is the output
+        latent = din == 1 and p == 0  # a latent vector: the product is the output
+        cols = np.matmul(self.Ft[i], x2, out=ws.get(("out", i) if latent else "cols",
+                                                    (self.Ft[i].shape[0], x2.shape[1])))
+        if latent:
             return cols.reshape((cout,) + (l,) * dims + (b,))
         cols = cols.reshape((cout,) + (l,) * dims + (din,) * dims + (b,))
         nfull = (din - 1) * s + l
         span = (din - 1) * s + 1
-        full = ws.get(("full", i), (cout,) + (nfull,) * dims + (b,))
+        full = ws.get("full" if self._scratch_full[i] else ("full", i),
+                      (cout,) + (nfull,) * dims + (b,))
         tiled = l >= s
         if not tiled:
             full.fill(0.0)
@@ -153,10 +188,10 @@ class BatchLastLoss:
         gathers from, so the gradient is written straight into it (no np.pad)."""
         p, dims = self.spec.layers[i].padding, self.spec.dims
         if not p:
-            buf = self.ws.get(("g", i), shape)
+            buf = self.ws.get("g", shape)
             return buf, buf
         n = shape[1] + 2 * p
-        buf = self.ws.get(("gpad", i), (shape[0],) + (n,) * dims + (shape[-1],))
+        buf = self.ws.get("g", (shape[0],) + (n,) * dims + (shape[-1],))
         buf[:, :p] = 0.0
         buf[:, n - p:] = 0.0
         if dims == 2:
@@ -173,10 +208,10 @@ class BatchLastLoss:
         cin = spec.channels[i]
         F = self.F[i]
         if din == 1 and p == 0:
-            out = np.matmul(F, g.reshape(-1, b), out=ws.get(("gx", i), (cin, b)))
+            out = np.matmul(F, g.reshape(-1, b), out=ws.get("gx", (cin, b)))
             return out.reshape((cin,) + (1,) * dims + (b,))
         span = (din - 1) * s + 1
-        gcols = ws.get(("gcols", i), (cout,) + (l,) * dims + (din,) * dims + (b,))
+        gcols = ws.get("cols", (cout,) + (l,) * dims + (din,) * dims + (b,))
         if dims == 1:
             for k in range(l):
                 gcols[:, k] = g[:, k:k + span:s]
@@ -184,7 +219,7 @@ class BatchLastLoss:
             for ki in range(l):
                 for kj in range(l):
                     gcols[:, ki, kj] = g[:, ki:ki + span:s, kj:kj + span:s]
-        gx = np.matmul(F, gcols.reshape(F.shape[1], -1), out=ws.get(("gx", i), (cin, din**dims * b)))
+        gx = np.matmul(F, gcols.reshape(F.shape[1], -1), out=ws.get("gx", (cin, din**dims * b)))
         return gx.reshape((cin,) + (din,) * dims + (b,))
 
     def _forward(self, z: np.ndarray, keep: bool):
@@ -246,18 +281,18 @@ class BatchLastLoss:
             layer, pre, act = spec.layers[i], pres[i], spec.layers[i].activation
             buf, dst = self._grad_buffer(i, pre.shape)
             if act == "relu":
-                on = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                on = np.greater(pre, 0.0, out=ws.get("mask", pre.shape, bool))
                 np.multiply(g, on, out=dst)
             elif act == "leaky_relu":
-                on = np.greater(pre, 0.0, out=ws.get(("mask", i), pre.shape, bool))
+                on = np.greater(pre, 0.0, out=ws.get("mask", pre.shape, bool))
                 np.multiply(g, layer.slope, out=dst)   # g * where(a > 0, 1, slope)
                 np.copyto(dst, g, where=on)
             elif act == "tanh":                        # 1 - tanh(a)^2 from the output
-                d = np.multiply(pre, pre, out=ws.get(("d", i), pre.shape))
+                d = np.multiply(pre, pre, out=ws.get("d", pre.shape))
                 np.subtract(1.0, d, out=d)
                 np.multiply(g, d, out=dst)
             elif act == "sigmoid":                     # s (1 - s) from the output
-                d = np.subtract(1.0, pre, out=ws.get(("d", i), pre.shape))
+                d = np.subtract(1.0, pre, out=ws.get("d", pre.shape))
                 d *= pre
                 np.multiply(g, d, out=dst)
             else:                                      # identity
@@ -273,6 +308,7 @@ class EngineLoss:
     """J and grad J through the engine's ``forward_with_cache`` / ``vjp`` (batch-first)."""
 
     name = "engine"
+    dtype = np.dtype(np.float64)
 
     def __init__(self, network: Network):
         self.network = network
@@ -316,17 +352,19 @@ class ArcLoss:
     #: bound on the arc tables (bytes); beyond it the network is not a candidate
     MAX_BYTES = 160e6
 
-    def __init__(self, network: Network, edges: np.ndarray, P: np.ndarray):
+    def __init__(self, network: Network, edges: np.ndarray, P: np.ndarray, dtype=np.float64):
         self.network, self.spec = network, network.spec
-        self.exact = BatchLastLoss(network)
+        self.dtype = check_dtype(dtype)
+        self.exact = BatchLastLoss(network, self.dtype)
         self.edges = edges
         p0, p1 = P[..., 0], P[..., 1]
-        self.T = np.ascontiguousarray(np.stack([p0 * p0, p0 * p1, p1 * p1, p0, p1], axis=-1))
+        self.T = np.ascontiguousarray(np.stack([p0 * p0, p0 * p1, p1 * p1, p0, p1], axis=-1),
+                                      dtype=self.dtype)
         self.n_arcs = P.shape[0]
         self._y = None
 
     @classmethod
-    def build(cls, network: Network) -> "ArcLoss | None":
+    def build(cls, network: Network, dtype=np.float64) -> "ArcLoss | None":
         """The arc tables, or None when the network is not a 2-D-latent, bias-free ReLU
         network or its arcs would exceed :attr:`MAX_BYTES`."""
         from ..cones import enumerate_cones
@@ -340,7 +378,7 @@ class ArcLoss:
                 cls.MAX_BYTES // (5 * 8 * max(spec.widths[1:]))))
         except VerifyError:
             return None
-        return cls(network, cones.edges, cones.M)
+        return cls(network, cones.edges, cones.M, dtype)
 
     def forward(self, z):
         return self.exact.forward(z)
@@ -355,8 +393,8 @@ class ArcLoss:
         self._k0 = 0.5 * np.einsum("pb,pb->b", wy, y)
         b = y.shape[1]
         self._arc = np.full(b, -1, np.int64)
-        self._q = np.empty((3, b))
-        self._c = np.empty((2, b))
+        self._q = np.empty((3, b), self.dtype)
+        self._c = np.empty((2, b), self.dtype)
 
     def value_and_grad(self, z, y, w):
         """(J, grad J) per column of z (2, b); per-trial arc state is kept while the
@@ -390,22 +428,32 @@ class ArcLoss:
 
 
 
-def select_loss(network: Network, backend: str = "auto", method: str = "adam",
-                negation=None) -> Loss:
+def select_loss(network: Network, backend="auto", method: str = "adam",
+                negation=None, dtype=np.float64) -> Loss:
     """The loss :func:`~verify.inversion.invert` runs for ``backend``:
 
     ``"auto"``: the arc tables (:class:`ArcLoss`) for Adam without the per-iteration
     negation test (``negation != "flip"``) on a 2-D-latent, bias-free ReLU network, else
     :class:`BatchLastLoss`. ``"arcs"`` insists on the arc tables (an error where they do
-    not apply), ``"batch-last"`` and ``"engine"`` pick that backend.
+    not apply), ``"batch-last"`` and ``"engine"`` pick that backend. A :class:`Loss`
+    instance is returned as it is (so chunks of one recovery share one loss and its
+    tables). ``dtype``: float64 (default) or float32 (``"engine"``: float64 only).
     """
+    dtype = check_dtype(dtype)
+    if isinstance(backend, Loss):
+        if getattr(backend, "dtype", np.dtype(np.float64)) != dtype:
+            raise invalid("backend", f"a loss computing in {dtype}", backend.dtype)
+        return backend
     if backend in ("auto", "arcs") and method == "adam" and negation != "flip":
-        loss = ArcLoss.build(network)
+        loss = ArcLoss.build(network, dtype)
         if loss is not None:
             return loss
     if backend in ("auto", "batch-last"):
-        return BatchLastLoss(network)
+        return BatchLastLoss(network, dtype)
     if backend == "engine":
+        if dtype != np.float64:
+            raise invalid("dtype", "float64 with backend 'engine' (the engine computes in "
+                          "float64)", str(dtype))
         return EngineLoss(network)
     if backend == "arcs":
         raise invalid("backend", "'arcs' only for Adam without 'flip' on a 2-D-latent, "
@@ -413,4 +461,5 @@ def select_loss(network: Network, backend: str = "auto", method: str = "adam",
     raise invalid("backend", "'auto', 'arcs', 'batch-last' or 'engine'", backend)
 
 
-__all__ = ["Loss", "BatchLastLoss", "EngineLoss", "ArcLoss", "select_loss", "BACKENDS"]
+__all__ = ["Loss", "BatchLastLoss", "EngineLoss", "ArcLoss", "select_loss", "BACKENDS",
+           "DTYPES", "check_dtype"]

@@ -59,7 +59,9 @@ def gd_lr(loss, z0: np.ndarray, w: np.ndarray) -> np.ndarray:
     """GD's step size per trial, GD_LR_SCALE / L_t with L_t = ||A_t G(z0)||^2 / ||z0||^2
     (the curvature of J along z for a positively homogeneous network); ``z0`` (n0, b),
     ``w`` the mask weights (n_d, b)."""
-    ax = loss.forward(z0) * w
+    b = z0.shape[1]
+    zp, wp = pad_columns(z0, _padded_width(b)), pad_columns(w, _padded_width(b))
+    ax = (loss.forward(zp) * wp)[:, :b]
     curv = np.einsum("ij,ij->j", ax, ax) / np.maximum(np.einsum("ij,ij->j", z0, z0), TINY)
     return GD_LR_SCALE / np.maximum(curv, TINY)
 
@@ -75,15 +77,17 @@ def descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
     loss rises is sent back to its previous point with its step halved (a monotone
     safeguard costing no extra pass).
     """
-    n0, b = z.shape
-    z = z.copy()
+    n0, b_in = z.shape
+    lr = np.broadcast_to(np.asarray(lr, float), (b_in,))
+    b = _padded_width(b_in)
+    z, y, w, lrw = (pad_columns(a, b) for a in (z, y, w, lr))
+    lrw = lrw.astype(z.dtype)
     used = np.zeros(b, np.int64)
     conv = np.zeros(b, bool)
     flips = np.zeros(b, np.int64)
     idx = np.arange(b)                      # trials in the working arrays
-    live = np.ones(b, bool)                 # ... of which still running
+    live = np.arange(b) < b_in              # ... of which still running (not padding)
     zw, yw, ww = z, y, w
-    lrw = np.broadcast_to(np.asarray(lr, float), (b,)).copy()
     m = np.zeros_like(zw)
     v = np.zeros_like(zw)
     z_prev, val_prev = zw.copy(), np.full(b, np.inf)
@@ -133,13 +137,38 @@ def descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
             break
         dead = ~live
         if dead.any() and (it % compact_every == 0 or dead.mean() > 0.25):
-            z[:, idx[dead]] = zw[:, dead]
-            idx, zw, yw, ww = idx[live], zw[:, live], yw[:, live], ww[:, live]
-            m, v, lrw = m[:, live], v[:, live], lrw[live]
-            z_prev, val_prev = z_prev[:, live], val_prev[live]
-            live = np.ones(idx.size, bool)
+            keep = live.copy()  # the live columns, plus dead ones up to a multiple of PAD
+            keep[np.flatnonzero(dead)[:(-int(live.sum())) % PAD]] = True
+            if not keep.all():
+                z[:, idx[dead]] = zw[:, dead]
+                idx, zw, yw, ww = idx[keep], zw[:, keep], yw[:, keep], ww[:, keep]
+                m, v, lrw = m[:, keep], v[:, keep], lrw[keep]
+                z_prev, val_prev = z_prev[:, keep], val_prev[keep]
+                live = live[keep]
     z[:, idx] = zw
-    return z, loss.value(z, y, w), used, conv, flips
+    return (z[:, :b_in], loss.value(z, y, w)[:b_in], used[:b_in], conv[:b_in],
+            flips[:b_in])
+
+
+#: The working arrays of :func:`descend` (and :func:`gd_lr`) always hold a multiple of
+#: PAD columns (zero columns pad a batch; compaction keeps some frozen columns): a BLAS
+#: kernel treats a column at the ragged edge of a product with another instruction
+#: sequence (OpenBLAS: an edge kernel, or gemv for one column) and so another rounding,
+#: which would make a trial's bits depend on how many others run beside it. With every
+#: width a multiple of PAD (8: the widest unroll of the double and single kernels), each
+#: trial's arithmetic is the same in any batch or chunk (tested bit for bit).
+PAD = 8
+
+
+def _padded_width(b: int) -> int:
+    return -(-b // PAD) * PAD
+
+
+def pad_columns(a: np.ndarray, width: int) -> np.ndarray:
+    """``a`` (..., b) with zero columns appended up to ``width`` (a copy either way)."""
+    out = np.zeros(a.shape[:-1] + (width,), a.dtype)
+    out[..., :a.shape[-1]] = a
+    return out
 
 
 def blas_limit(threads: int | None):
@@ -230,5 +259,5 @@ def damped_newton(z: np.ndarray, direction: Callable, merit: Callable, *, iters:
 
 __all__ = ["ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "ADAM_LR", "GD_LR_SCALE", "GD_RISE_TOL",
            "GD_BACKOFF", "COMPACT_EVERY", "CALLBACK_EVERY", "GN_RCOND", "NEWTON_ALPHAS",
-           "Method", "default_lr", "gd_lr", "descend", "blas_limit", "pinv_apply",
+           "Method", "PAD", "pad_columns", "default_lr", "gd_lr", "descend", "blas_limit", "pinv_apply",
            "gauss_newton_direction", "damped_newton"]

@@ -34,9 +34,9 @@ from ..network import Network
 from ..rng import as_generator
 from ..stats import wilson_interval
 from ._inputs import as_masks, check_network, positive
-from .losses import BatchLastLoss, select_loss
+from .losses import BatchLastLoss, check_dtype, select_loss
 from .lp import invert_lp
-from .optimisers import Method, blas_limit, default_lr, descend, gd_lr
+from .optimisers import PAD, Method, blas_limit, default_lr, descend, gd_lr, pad_columns
 
 Negation = Literal[None, "restart", "flip"]
 
@@ -47,6 +47,14 @@ Negation = Literal[None, "restart", "flip"]
 SUCCESS_TOL = 1e-3
 #: Default relative-change tolerance: a trial stops when ||z_{t+1} - z_t|| <= tol ||z_t||.
 TOL = 1e-9
+#: The same in float32: a relative step of 1e-6 is ~8 float32 epsilons (1.19e-7), the
+#: rounding level of z itself; 1e-9 could only be met by a step that rounds away.
+TOL32 = 1e-6
+#: The smallest success tolerance float32 recovery is judged at: its answers carry a
+#: relative error of ~1e-5 from rounding (the residual's float32 rounding, amplified by
+#: the conditioning of A J_G); a threshold of 1e-4 leaves a factor 10 above that. The
+#: default, SUCCESS_TOL = 1e-3, is reachable by both types.
+SUCCESS_TOL32_MIN = 1e-4
 
 
 # ============================================================== results
@@ -125,10 +133,11 @@ class RecoveryStats:
 
 # ============================================================== inversion
 def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "adam",
-           lr: float | None = None, iterations: int = 1000, tol: float = TOL,
+           lr: float | None = None, iterations: int = 1000, tol: float | None = None,
            negation: Negation = None, init: np.ndarray | None = None, rng=None,
-           init_scale: float = 1.0, backend: str = "auto",
-           blas_threads: int | None = 1, callback=None) -> InversionResult:
+           init_scale: float = 1.0, backend="auto",
+           blas_threads: int | None = 1, callback=None, dtype="float64",
+           chunk: int | None = None) -> InversionResult:
     """Minimise J(z) = 1/2 ||A_t (G(z) - y_t)||^2 for every trial t of a batch.
 
     Parameters
@@ -147,8 +156,10 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
         homogeneous network), halved whenever that trial's loss rises.
     iterations : int
         Iteration cap (per pass).
-    tol : float
+    tol : float, optional
         Per-trial stop when ||z_{t+1} - z_t|| <= tol ||z_t||; stopped trials stop changing.
+        Default :data:`TOL` in float64, :data:`TOL32` in float32 (a relative step below
+        ~8 float32 epsilons is rounding).
     negation : {None, "restart", "flip"}
         The negation safeguard (module docstring).
     init : ndarray (b, n0), optional
@@ -160,7 +171,16 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
     blas_threads : int or None
         BLAS threads during the loop (None: leave the library's setting).
     callback : callable, optional
-        ``callback(pass_index, iteration, n_running)`` every 25 iterations (progress bars).
+        ``callback(pass_index, iteration, n_running)`` every 25 iterations (progress bars;
+        with chunks, ``iteration`` runs over the chunks' iterations in turn).
+    dtype : {"float64", "float32"}
+        What the descent computes in (the loss, its buffers, z and the optimiser's state);
+        ``z_hat`` is returned as float64 either way.
+    chunk : int, optional
+        Trials per block: blocks run one after the other through one loss (its buffers
+        sized for one block), so memory is bounded by the block, not the batch. Every
+        trial's arithmetic is its own, so the answers are the same for every chunk size.
+        None: one block.
 
     Returns
     -------
@@ -191,12 +211,16 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
     if negation not in (None, "restart", "flip"):
         raise invalid("negation", "None, 'restart' or 'flip'", negation)
     iterations = positive("iterations", iterations, integer=True)
+    dtype = check_dtype(dtype)
+    if tol is None:
+        tol = TOL if dtype == np.float64 else TOL32
     tol = float(tol) if (isinstance(tol, (int, float)) and not isinstance(tol, bool)
                          and math.isfinite(tol) and tol >= 0) else None
     if tol is None:
         raise invalid("tol", "a finite number >= 0", tol)
     lr = positive("lr", lr, allow_none=True)
-    loss = select_loss(network, backend, method, negation)
+    chunk = b if chunk is None else min(b, positive("chunk", chunk, integer=True))
+    loss = select_loss(network, backend, method, negation, dtype)
     if init is None:
         positive("init_scale", init_scale)
         z0 = as_generator(rng).normal(0.0, init_scale, size=(n0, b))
@@ -209,31 +233,47 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
         if not np.all(np.isfinite(init)):
             raise invalid("init", "finite values", "NaN or infinite entries")
         z0 = np.ascontiguousarray(init.T)
-    yT = np.ascontiguousarray(np.where(mk, y, 0.0).T)
-    wT = np.ascontiguousarray(mk.T, dtype=np.float64)
+    parts = []
+    with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
+        for lo in range(0, b, chunk):
+            rows = slice(lo, min(b, lo + chunk))
+            parts.append(_invert_block(loss, y[rows], mk[rows], z0[:, rows], method, lr,
+                                       iterations, tol, negation, dtype, callback))
+    z, val, used, conv, flips, lr_used = (np.concatenate(a, axis=-1) for a in zip(*parts))
+    lr_out = float(lr_used[0]) if lr is not None or default_lr(method) is not None \
+        else "per trial: 1/(2 ||A G(z0)||^2/||z0||^2)"
+    settings = {"method": method, "lr": lr_out, "iterations_cap": iterations, "tol": tol,
+                "negation": negation, "backend": loss.name, "dtype": dtype.name}
+    if chunk < b:
+        settings["chunk"] = chunk
+    return InversionResult(np.ascontiguousarray(z.T, dtype=np.float64), val, used, conv, flips,
+                           method, negation, settings, time.perf_counter() - t0)
+
+
+def _invert_block(loss, y, mk, z0, method, lr, iterations, tol, negation, dtype, callback):
+    """One block of :func:`invert`: its trials' descent (and restart) through ``loss``.
+    Returns (z (n0, c), J (c,), iterations, converged, flips, step sizes (c,))."""
+    z0 = np.ascontiguousarray(z0, dtype=dtype)
+    yT = np.ascontiguousarray(np.where(mk, y, 0.0).T, dtype=dtype)
+    wT = np.ascontiguousarray(mk.T, dtype=dtype)
     if lr is None:
         lr = default_lr(method)
         if lr is None:
             lr = gd_lr(loss, z0, wT)
+    lr = np.broadcast_to(np.asarray(lr, np.float64), (z0.shape[1],))
     kw = dict(method=method, lr=lr, iterations=iterations, tol=tol, flip=negation == "flip")
-    with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
-        cb = None if callback is None else (lambda it, k: callback(0, it, k))
-        z, val, used, conv, flips = descend(loss, z0, yT, wT, callback=cb, **kw)
-        if negation == "restart":
-            cb = None if callback is None else (lambda it, k: callback(1, it, k))
-            z2, val2, used2, conv2, _ = descend(loss, -z, yT, wT, callback=cb, **kw)
+    cb = None if callback is None else (lambda it, k: callback(0, it, k))
+    z, val, used, conv, flips = descend(loss, z0, yT, wT, callback=cb, **kw)
     if negation == "restart":
+        cb = None if callback is None else (lambda it, k: callback(1, it, k))
+        z2, val2, used2, conv2, _ = descend(loss, -z, yT, wT, callback=cb, **kw)
         better = val2 < val
         z[:, better] = z2[:, better]
         val = np.where(better, val2, val)
         used = used + used2
         conv = np.where(better, conv2, conv)
         flips = better.astype(np.int64)
-    lr_out = float(lr) if np.ndim(lr) == 0 else "per trial: 1/(2 ||A G(z0)||^2/||z0||^2)"
-    settings = {"method": method, "lr": lr_out, "iterations_cap": iterations, "tol": tol,
-                "negation": negation, "backend": loss.name}
-    return InversionResult(np.ascontiguousarray(z.T), val, used, conv, flips, method, negation,
-                           settings, time.perf_counter() - t0)
+    return z, np.asarray(val, np.float64), used, conv, flips, lr
 
 
 #: :func:`polish` stops a row whose loss is at rounding level: J <= POLISH_ROUNDING *
@@ -341,11 +381,56 @@ def measure(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
             rng=None) -> np.ndarray:
     """y = A G(z*) + sigma * xi (xi ~ N(0, I) on the observed entries), full-length
     ``(b, n_d)`` with zeros outside each mask."""
-    x = network.forward(z_star)
+    z_star = np.asarray(z_star, dtype=np.float64)
+    b = len(z_star)
+    # a multiple of PAD rows, so that each trial's bits do not depend on the batch
+    # (see verify.inversion.optimisers.PAD)
+    x = network.forward(pad_columns(z_star.T, -(-b // PAD) * PAD).T)[:b]
     mk = as_masks(masks, x.shape[0], x.shape[1])
     if noise:
         x = x + noise * as_generator(rng).normal(size=x.shape)
     return np.where(mk, x, 0.0)
+
+
+def _recover_in_chunks(network, z_star, mk, noise, gen, chunk, kw) -> InversionResult:
+    """:func:`recover`'s measurement and inversion, ``chunk`` trials at a time, drawing
+    from ``gen`` exactly what the one-block path draws: the noise of every trial in
+    trial order (replayed block by block from a copy of the stream), then the starts."""
+    import copy
+
+    b, n0 = z_star.shape
+    noise_gen = copy.deepcopy(gen) if noise else None
+    if noise:  # advance past the noise block by block (never the whole (b, n_d) at once)
+        n = network.spec.output_dim
+        for lo in range(0, b, chunk):
+            gen.normal(size=(min(b, lo + chunk) - lo, n))
+    init = kw.pop("init", None)
+    if init is None:
+        init_scale = positive("init_scale", kw.pop("init_scale", 1.0))
+        init = gen.normal(0.0, init_scale, size=(n0, b)).T
+    else:
+        init = np.asarray(init, dtype=np.float64)
+        if init.ndim == 1:
+            init = init[None, :]
+        if init.shape != (b, n0):
+            raise invalid("init", f"shape ({b}, {n0})", init.shape)
+    kw.pop("rng", None)
+    loss = select_loss(network, kw.pop("backend", "auto"), kw.get("method", "adam"),
+                       kw.get("negation"), kw.get("dtype", "float64"))
+    parts = []
+    t0 = time.perf_counter()
+    for lo in range(0, b, chunk):
+        rows = slice(lo, min(b, lo + chunk))
+        with blas_limit(kw.get("blas_threads", 1)):
+            y = measure(network, z_star[rows], mk[rows], noise=noise, rng=noise_gen)
+        parts.append(invert(network, y, mk[rows], init=init[rows], backend=loss, **kw))
+    first = parts[0]
+    settings = dict(first.settings, chunk=chunk)
+    if not all(isinstance(p.settings["lr"], float) for p in parts):
+        settings["lr"] = "per trial: 1/(2 ||A G(z0)||^2/||z0||^2)"
+    return InversionResult(*(np.concatenate([getattr(p, k) for p in parts])
+                             for k in ("z_hat", "loss", "iterations", "converged", "flips")),
+                           first.method, first.negation, settings, time.perf_counter() - t0)
 
 
 def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 0.0,
@@ -365,8 +450,11 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
     rng : Generator, int or None
         Noise first, then the starting points (one stream, in that order).
     **invert_kwargs
-        Passed to :func:`invert` (method, lr, iterations, tol, negation, init, backend);
-        ``method="lp"`` uses :func:`invert_lp` instead (ReLU networks).
+        Passed to :func:`invert` (method, lr, iterations, tol, negation, init, backend,
+        dtype); ``method="lp"`` uses :func:`invert_lp` instead (ReLU networks).
+        ``chunk``: trials per block, measured and inverted one block at a time (the
+        measurements of one block in memory, not the batch's), with the same draws from
+        ``rng`` in the same order as without blocks, so the answers are the same.
 
     Returns
     -------
@@ -388,11 +476,17 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
     gen = as_generator(rng)
     b = z_star.shape[0]
     mk = as_masks(masks, b, network.spec.output_dim)
-    y = measure(network, z_star, mk, noise=float(noise), rng=gen)
+    chunk = invert_kwargs.pop("chunk", None)
+    chunk = b if chunk is None else min(b, positive("chunk", chunk, integer=True))
     if invert_kwargs.get("method") == "lp":
-        res = _lp_as_result(network, y, mk)
-    else:
+        res = _lp_as_result(network, measure(network, z_star, mk, noise=float(noise), rng=gen),
+                            mk)
+    elif chunk >= b:
+        with blas_limit(invert_kwargs.get("blas_threads", 1)):
+            y = measure(network, z_star, mk, noise=float(noise), rng=gen)
         res = invert(network, y, mk, rng=gen, **invert_kwargs)
+    else:
+        res = _recover_in_chunks(network, z_star, mk, float(noise), gen, chunk, invert_kwargs)
     err = relative_errors(res.z_hat, z_star)
     success = err <= success_tol  # NaN (diverged) compares False: not recovered
     k = int(success.sum())
@@ -402,5 +496,5 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
 
 
 __all__ = ["InversionResult", "RecoveryStats", "invert", "recover", "measure",
-           "relative_errors", "polish", "SUCCESS_TOL", "TOL", "POLISH_ROUNDING",
+           "relative_errors", "polish", "SUCCESS_TOL", "TOL", "TOL32", "SUCCESS_TOL32_MIN", "POLISH_ROUNDING",
            "POLISH_ITERS", "Method", "Negation"]
