@@ -203,3 +203,28 @@ def test_chunk_size_refuses_a_budget_below_one_trial():
         chunk_size(spec, 10, limit=per // 2)
     with pytest.raises(VerifyError, match="^--trials:"):
         chunk_size(spec, 10 ** 8, limit=10 ** 8)
+
+
+# ----------------------------------------------------------------- PyTorch stays optional
+def test_engine_and_recovery_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from verify.inversion import run_recovery, InvertOptions\n"
+            "import verify.bench\n"
+            "run_recovery('paper-fig4', InvertOptions(trials=2, iterations=3), 0)\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_torch_cases_report_skipped_with_the_reason_without_torch(monkeypatch):
+    from verify.bench import BenchContext
+    from verify.benchmarks import torch_peer
+
+    monkeypatch.setattr(torch_peer, "_torch", lambda: (None, "PyTorch cannot be imported"))
+    row = torch_peer.dcgan32_vs_torch_f32(BenchContext(quick=True, gemm_gflops=1.0))
+    assert row.met is None and row.notes.startswith("skipped: PyTorch cannot be imported")
+    assert row.target

@@ -234,6 +234,24 @@ def test_cli_invert_is_run_recovery_on_its_seed(capsys):
     assert out["success_rate"] == direct.stats.success_rate
 
 
+def test_invert_tasks_take_dtype_and_keep_their_hash_without_it():
+    """[sweep.invert] dtype = "float32" runs the float32 recovery; a file without it
+    keeps the options (and so the plan hash and task ids) it had before dtype existed."""
+    from verify.inversion.experiment import InvertOptions, run_recovery
+    from verify.spec import parse_toml
+
+    plain = parse_sweep(parse_toml(INVERT, "sweep"))
+    assert "dtype" not in plain.options
+    f32 = parse_sweep(parse_toml(INVERT + 'dtype = "float32"\n', "sweep"))
+    assert f32.options["dtype"] == "float32"
+    task = f32.task(0)
+    result = run_recovery(_tiny_config(task.config["mask"]["kind"], task.config["mask"]["rate"]),
+                          InvertOptions(**task.options), task.streams)
+    assert result.stats.result.settings["dtype"] == "float32"
+    with pytest.raises(VerifyError, match="sweep.invert.dtype"):
+        parse_sweep(parse_toml(INVERT + 'dtype = "float16"\n', "sweep"))
+
+
 def test_invert_options_are_invert_options():
     """[sweep.invert] is InvertOptions (one validation, one set of defaults): without
     ``trials`` a sweep runs InvertOptions' default count, and ``lp`` is a method."""

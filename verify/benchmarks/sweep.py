@@ -90,6 +90,7 @@ def dask_overhead(ctx: BenchContext):
         dask_s = _timed(sweep, scheduler=client)
     per_task = (dask_s - procs) / n
     return ratio_row(DASK_CASE, dask_s, "the same tasks on 2 local processes", procs,
-                     notes=f"overhead {per_task * 1e3:+.1f} ms/task over processes "
+                     target_ratio=0.8,
+                     notes="target: Dask within 25% of local processes; overhead {per_task * 1e3:+.1f} ms/task over processes "
                            f"({dask_s / n * 1e3:.1f} vs {procs / n * 1e3:.1f} ms/task); "
                            f"cluster start-up {startup:.1f} s not included; " + _load())

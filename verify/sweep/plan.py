@@ -399,6 +399,13 @@ def _guard_resources(sweep: Sweep, sw: Mapping[str, Any]) -> None:
         field_ = budget.blame(spec)
         field_ = field_.replace("network.", f"{where}.", 1) if field_.startswith("network.") \
             else f"{where}: {field_}"
+        if sweep.kind == "invert":  # trials run in chunks sized from the budget
+            from ..inversion.memory import chunk_size
+
+            budget.require(budget.network_bytes(spec, 1), field_)
+            chunk_size(spec, batch, sweep.options.get("dtype", "float64"),
+                       trials_what="sweep.invert.trials")
+            continue
         hint = f"{batch} trials at a time" if batch > 1 else ""
         budget.require(budget.network_bytes(spec, batch), field_, hint=hint)
     # the axis with most entries is the one to shorten

@@ -1,0 +1,179 @@
+"""Recovery against the peer a user would reach for: batched PyTorch (issue 16).
+
+Each case inverts the same network, from the same masks and the same starting points,
+for the same number of Adam iterations (lr 0.01, betas 0.9/0.999, eps 1e-8, no
+stopping, no negation safeguard), once with :func:`verify.inversion.invert` and once
+with PyTorch: ``conv_transpose2d`` layers, the masked loss summed over the batch,
+``backward()`` and ``torch.optim.Adam`` on the (trials, latent) tensor, which is the
+same per-coordinate update. Both run on one thread (``invert``'s default BLAS policy,
+``torch.set_num_threads(1)``). The ratio is PyTorch's time over ours per
+trial-iteration; the notes give both success rates.
+
+PyTorch is optional (the training extra): it is imported only inside the case
+functions, and a case reports itself skipped, with the reason, when it cannot be
+imported. The engine and the checks never import it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..bench import BenchContext, BenchRow, bench_case, ratio_row
+from ..inversion import invert, measure, relative_errors, trial_bytes
+from ..measurements import sample_masks
+from ..presets import get_preset
+from ..spec import LayerSpec, NetworkSpec
+from ..weights import draw_network
+
+LR = 0.01
+SUCCESS_TOL = 1e-3
+
+
+def dcgan_like(size: int) -> NetworkSpec:
+    """latent 64 -> 256 x 4^2 (k4 s1) -> ... -> 3 x size^2, k4 s2 p1, halving the
+    channels at every doubling; ReLU, tanh output (DCGAN's generator, random weights)."""
+    layers = [LayerSpec(256, 4, 1, 0, "relu")]
+    ch, side = 256, 4
+    while side * 2 < size:
+        ch, side = ch // 2, side * 2
+        layers.append(LayerSpec(ch, 4, 2, 1, "relu"))
+    layers.append(LayerSpec(3, 4, 2, 1, "tanh"))
+    return NetworkSpec(dims=2, latent_channels=64, layers=tuple(layers))
+
+
+def _skipped(case: str, why: str) -> BenchRow:
+    return BenchRow(case, float("nan"), "batched PyTorch", float("nan"), float("nan"),
+                    target="ratio >= 1 (skipped)", met=None, notes=f"skipped: {why}")
+
+
+def _torch():
+    try:
+        import torch
+    except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+        return None, f"PyTorch cannot be imported ({type(exc).__name__}: {exc}); " \
+                     "pip install -e '.[training]'"
+    return torch, ""
+
+
+def _torch_adam(torch, net, y, masks, init, iterations, dtype):
+    """Batched Adam in PyTorch on the same problem; returns (z_hat, seconds)."""
+    import torch.nn.functional as F
+
+    spec = net.spec
+    tdt = torch.float32 if dtype == "float32" else torch.float64
+    W = [torch.tensor(w.filters, dtype=tdt) for w in net.weights]
+    yt = torch.tensor(np.where(masks, y, 0.0), dtype=tdt)
+    mt = torch.tensor(masks, dtype=tdt)
+    z = torch.tensor(init, dtype=tdt).requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    acts = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+            "identity": lambda x: x}
+
+    def G(zz):
+        x = zz.view(zz.shape[0], spec.latent_channels, *(spec.latent_size,) * spec.dims)
+        for w, layer in zip(W, spec.layers):
+            x = F.conv_transpose2d(x, w, stride=layer.stride, padding=layer.padding)
+            x = F.leaky_relu(x, layer.slope) if layer.activation == "leaky_relu" \
+                else acts[layer.activation](x)
+        return x.reshape(zz.shape[0], -1)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            opt.zero_grad(set_to_none=True)
+            r = (G(z) - yt) * mt
+            loss = 0.5 * (r * r).sum()
+            loss.backward()
+            opt.step()
+        elapsed = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
+    return z.detach().double().numpy(), elapsed
+
+
+def _problem(net, trials, seed=1):
+    rng = np.random.default_rng(seed)
+    spec = net.spec
+    masks = sample_masks("random", spec.output_shape, 0.5, trials, rng=rng)
+    z_star = rng.normal(size=(trials, spec.latent_dim))
+    init = rng.normal(size=(trials, spec.latent_dim))
+    return masks, z_star, init, measure(net, z_star, masks)
+
+
+def _compare(case, net, trials, iterations, dtype, *, target, backend="auto", extra="",
+             torch_dtype=None):
+    torch_dtype = torch_dtype or dtype
+    torch, why = _torch()
+    if torch is None:
+        return _skipped(case, why)
+    masks, z_star, init, y = _problem(net, trials)
+    kw = dict(method="adam", lr=LR, iterations=iterations, tol=0.0, dtype=dtype,
+              backend=backend)
+    invert(net, y[:8], masks[:8], init=init[:8], **dict(kw, iterations=2))  # warm-up
+    t0 = time.perf_counter()
+    ours = invert(net, y, masks, init=init, **kw)
+    ours_s = time.perf_counter() - t0
+    _torch_adam(torch, net, y[:8], masks[:8], init[:8], 2, torch_dtype)     # warm-up
+    z_t, torch_s = _torch_adam(torch, net, y, masks, init, iterations, torch_dtype)
+    ok = relative_errors(ours.z_hat, z_star) <= SUCCESS_TOL
+    ok_t = relative_errors(z_t, z_star) <= SUCCESS_TOL
+    per = trials * iterations
+    notes = (f"{net.spec.describe()}; {trials} trials x {iterations} Adam iterations (lr {LR}, "
+             f"tol 0, no negation), random 50% masks, same starts; ours {dtype}, PyTorch "
+             f"{torch_dtype}, 1 thread each; "
+             f"ours {ours_s / per * 1e6:.1f} us per trial-iteration (backend "
+             f"{ours.settings['backend']!r}), PyTorch {torch.__version__} "
+             f"{torch_s / per * 1e6:.1f} us; success (rel. error <= {SUCCESS_TOL}): ours "
+             f"{ok.mean():.3f}, PyTorch {ok_t.mean():.3f} "
+             f"({int(np.sum(ok != ok_t))} trials differ); ours holds "
+             f"{trial_bytes(net.spec, dtype) / 1e6:.2f} MB per trial (estimate, "
+             f"verify.inversion.trial_bytes){extra}")
+    return ratio_row(case, ours_s, f"batched PyTorch {torch_dtype} (conv_transpose2d + "
+                     "torch.optim.Adam)", torch_s, target_ratio=target, notes=notes)
+
+
+FIG4_CASE = "paper-fig4 recovery vs batched PyTorch float32"
+DCGAN32_CASES = {d: f"DCGAN-like 32x32 recovery vs batched PyTorch {d}"
+                 for d in ("float32", "float64")}
+DCGAN64_CASE = "DCGAN-like 64x64 recovery vs batched PyTorch float32"
+
+
+@bench_case(FIG4_CASE, order=60)
+def fig4_vs_torch(ctx: BenchContext):
+    """The paper's network: ours picks the exact arc tables (float64); PyTorch float32.
+    Target: at least 5x (the tables make an iteration a 2 x 2 product per trial)."""
+    net = get_preset("paper-fig4").instantiate(0).network
+    trials, iterations = (200, 200) if ctx.quick else (1000, 1000)
+    return _compare(FIG4_CASE, net, trials, iterations, "float64", target=5.0,
+                    torch_dtype="float32")
+
+
+def _dcgan_case(case, size, dtype, ctx, trials, iterations):
+    net = draw_network(dcgan_like(size), rng=np.random.default_rng(0))
+    return _compare(case, net, trials, iterations, dtype, target=1.0, backend="batch-last")
+
+
+@bench_case(DCGAN32_CASES["float32"], order=61)
+def dcgan32_vs_torch_f32(ctx: BenchContext):
+    """DCGAN-like 32^2, the general path in float32 against PyTorch float32.
+    Target: parity (ratio >= 1) per trial-iteration on the same core (issue 16)."""
+    trials, iterations = (32, 10) if ctx.quick else (128, 40)
+    return _dcgan_case(DCGAN32_CASES["float32"], 32, "float32", ctx, trials, iterations)
+
+
+@bench_case(DCGAN32_CASES["float64"], order=62)
+def dcgan32_vs_torch_f64(ctx: BenchContext):
+    """The same in float64 against PyTorch float64. Target: parity."""
+    trials, iterations = (32, 10) if ctx.quick else (128, 40)
+    return _dcgan_case(DCGAN32_CASES["float64"], 32, "float64", ctx, trials, iterations)
+
+
+@bench_case(DCGAN64_CASE, order=63)
+def dcgan64_vs_torch_f32(ctx: BenchContext):
+    """DCGAN-like 64^2 in float32 against PyTorch float32 (the issue's goal: parity)."""
+    trials, iterations = (16, 5) if ctx.quick else (64, 20)
+    return _dcgan_case(DCGAN64_CASE, 64, "float32", ctx, trials, iterations)
