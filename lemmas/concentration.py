@@ -909,7 +909,8 @@ FINDINGS = (
 #: the rate by 0.045 and up to two stray failures still decide "holds" (upper end 0.087);
 #: measured (seed 0, 80 draws): theory-2layer 40 CPU-s, theory-2layer-2d 27,
 #: paper-fig4-uniform01 17, so the three preset rows of the report take about 85 CPU-s
-#: (quick: 24 + 16 + 11 = 50).
+#: (quick: 24 + 16 + 11 = 50). The certified supremum of paper-fig4-uniform01's k = 2
+#: first block adds about 0.1 s a draw (quick, 80 draws: 16 CPU-s measured with it).
 DRAWS = DrawRule(
     tolerance=0.1, draws=80, check=check_draw,
     reason="'with high probability' (H&V: >= 1 - 8 m exp(-gamma k), constants unspecified) "
