@@ -123,6 +123,8 @@ def test_the_budget_refuses_with_the_bracket_or_returns_it_partial():
     assert not part.complete and part.width > part.tol
     assert part.lower <= full.upper and full.lower <= part.upper  # both certificates
     assert part.work <= 2e5
+    nothing = exact_sup(B, max_work=10.0, on_budget="partial")  # not even the first level
+    assert nothing.lower == -np.inf and nothing.upper == np.inf and not nothing.complete
 
 
 @pytest.mark.parametrize("shape", [(10, 1), (10, 4), (10,)])

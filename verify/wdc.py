@@ -313,7 +313,7 @@ def exact_sup(B: np.ndarray, *, tol: float = TOL, max_work: float = MAX_WORK,
     N, level = N0, 0
     best, at = -np.inf, (np.zeros(k), np.zeros(k))
     settled, work, evaluated = -np.inf, 0.0, 0
-    pending = -np.inf
+    pending = np.inf                            # nothing evaluated yet: no upper bound
     rng = np.random.default_rng(0)              # the climb's steps: any point is valid
     kids = sphere.corners.astype(int)           # child offsets per side
     nk = len(kids)
