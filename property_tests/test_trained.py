@@ -1,5 +1,5 @@
-"""The digits dataset, the GLO training, the shipped digits-dcgan generator and the
-trained-weights / trained-recovery checks (issue 6)."""
+"""The digits dataset, the GLO and GAN training, the shipped digits-glo / digits-gan
+generators and the trained-weights / trained-recovery checks (issues 6, 15, 14 item 8)."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def test_training_gradients_against_finite_differences():
 def shipped():
     from verify.presets import get_preset
 
-    return get_preset("digits-dcgan").instantiate(0).network
+    return get_preset("digits-glo").instantiate(0).network
 
 
 def test_shipped_generator_is_the_preset_architecture(shipped, tmp_path):
@@ -262,8 +262,8 @@ def test_trained_weights_check_on_the_shipped_generator_reports_every_layer():
     from verify.registry import run_check
     from verify.presets import get_preset
 
-    res = run_check("trained-weights", "digits-dcgan", seed=0)
-    net = get_preset("digits-dcgan").instantiate(0).network
+    res = run_check("trained-weights", "digits-glo", seed=0)
+    net = get_preset("digits-glo").instantiate(0).network
     assert list(res.table["layer"]) == [1, 2, 3, 4]
     for i, w in enumerate(net.weights):
         st = weight_normality(w.filters)
@@ -317,7 +317,7 @@ def test_trained_recovery_quick_tables_agree_and_figures_draw():
     from lemmas.trained_recovery import MASKS, mask_verdict, rule_verdict
     from verify.registry import get_check, run_check
 
-    res = run_check("trained-recovery", "digits-dcgan", seed=0, quick=True)
+    res = run_check("trained-recovery", "digits-glo", seed=0, quick=True)
     R = res.config["check"]["max_starts"]
     restarts, trials, masks = res.tables["restarts"], res.table, res.tables["masks"]
     assert list(masks["mask"]) == list(MASKS)  # quick: no full-observation reference
@@ -340,6 +340,276 @@ def test_trained_recovery_quick_tables_agree_and_figures_draw():
     assert len(res.tables["grid"]) == len(MASKS) * 3 * 32 * 32
     for fig_fn in get_check("trained-recovery").figures:
         plt.close(fig_fn(res))
-    w = run_check("trained-weights", "digits-dcgan", seed=0)
+    w = run_check("trained-weights", "digits-glo", seed=0)
     for fig_fn in get_check("trained-weights").figures:
         plt.close(fig_fn(w))
+
+
+# --------------------------------------------------------------- the adversarial GAN
+#: float32 forward (torch) against the float64 engine on the same float32 weights: four
+#: layers of O(100)-term sums of products of float32 numbers, outputs in [-1, 1].
+F32_TOL = 1e-5
+
+
+def _torch():
+    return pytest.importorskip("torch", reason="PyTorch is not installed (the [train] extra)")
+
+
+def _tiny_gan(torch, seed=0):
+    """An untrained generator whose batch-norm running statistics are not the defaults
+    (filters N(0, 0.2): outputs of order 1, not DCGAN's near-zero start)."""
+    from verify.training import GanSettings, build_gan
+
+    torch.manual_seed(seed)
+    gen, _ = build_gan(GanSettings(init_std=0.2))
+    gen.train()
+    with torch.no_grad():
+        for _ in range(3):
+            gen(torch.randn(32, 20, 1, 1))
+    gen.eval()
+    return gen
+
+
+def test_old_preset_name_is_an_alias_of_digits_glo():
+    from verify.presets import get_preset, presets
+
+    assert get_preset("digits-dcgan") is get_preset("digits-glo")
+    assert "digits-dcgan" not in presets() and {"digits-glo", "digits-gan"} <= set(presets())
+
+
+def test_toolkit_forward_matches_torch_through_the_safetensors_export(tmp_path):
+    torch = _torch()
+    from verify.trained import GAN_SPEC, load_gan_generator
+    from verify.training import save_gan, torch_forward
+    from verify.weightfiles import load_conditional
+
+    gen = _tiny_gan(torch)
+    path = tmp_path / "g.safetensors"
+    save_gan(gen, path, {"verify.seed": "0"})
+    full, k = load_conditional(path)
+    assert k == 10 and full.spec.latent_dim == 20
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 10))
+    for label in (0, 7):
+        net = load_gan_generator(path, label)
+        assert net.spec == GAN_SPEC and net.label == label
+        ref = torch_forward(gen, z, [label] * 6)
+        ours = net.forward(z)
+        assert np.max(np.abs(ref)) > 0.1  # not a near-zero output
+        assert np.max(np.abs(ours - ref)) <= F32_TOL * max(1.0, np.max(np.abs(ref)))
+    # a different class gives a different image (the class input is not ignored)
+    assert np.max(np.abs(load_gan_generator(path, 1).forward(z) - ours)) > 0.01
+
+
+def test_class_fixed_network_is_the_full_network_on_cat_z_onehot(tmp_path):
+    """The loader's conditional input: fixing class y is feeding cat(z, e_y) to the full
+    network; the Jacobian, vjp and the explicit matrices agree with it; the batch-last
+    inversion loss, which would drop the position-dependent class bias, refuses."""
+    torch = _torch()
+    from verify.inversion import invert
+    from verify.trained import load_gan_generator
+    from verify.training import save_gan
+
+    path = tmp_path / "g.safetensors"
+    save_gan(_tiny_gan(torch, 1), path)
+    net = load_gan_generator(path, 4)
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(3, 10))
+    onehot = np.zeros((3, 10))
+    onehot[:, 4] = 1.0
+    full_out = net.full.forward(np.concatenate([z, onehot], axis=1))
+    assert np.max(np.abs(net.forward(z) - full_out)) <= FOLD_TOL
+    assert np.max(np.abs(net.explicit_forward(z) - full_out)) <= FOLD_TOL
+    _, jac = net.jacobian(z)
+    _, jac_full = net.full.jacobian(np.concatenate([z, onehot], axis=1))
+    assert np.max(np.abs(jac - jac_full[:, :, :10])) <= FOLD_TOL * max(1.0, np.abs(jac).max())
+    g = rng.normal(size=full_out.shape)
+    vjp = net.vjp(net.forward_with_cache(z), g)
+    assert np.allclose(vjp, np.einsum("bnk,bn->bk", jac, g), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError):
+        invert(net, full_out, None, iterations=2, rng=0)  # default (batch-last) backend
+    res = invert(net, full_out, None, iterations=2, rng=0, backend="engine")
+    assert np.all(np.isfinite(res.loss))
+
+
+def test_conditional_metadata_and_mismatched_files_are_refused(tmp_path):
+    torch = _torch()
+    from safetensors.torch import save_file
+
+    from verify.trained import load_gan_generator
+    from verify.training import gan_spec
+    from verify.weightfiles import load_conditional
+
+    state = {k: v.contiguous() for k, v in _tiny_gan(torch).state_dict().items()}
+    bad = tmp_path / "bad.safetensors"
+    save_file(state, str(bad), metadata={"verify.spec": gan_spec().to_toml(),
+                                         "verify.condition": "onehot:25"})
+    with pytest.raises(VerifyError, match="verify.condition"):
+        load_conditional(bad)
+    plain = tmp_path / "plain.safetensors"
+    save_file(state, str(plain), metadata={"verify.spec": gan_spec().to_toml()})
+    assert load_conditional(plain)[1] is None
+    with pytest.raises(VerifyError, match="digits-gan"):  # no condition: not the generator
+        load_gan_generator(plain)
+    state["3.weight"] = state["3.weight"][:, :16].contiguous()
+    wrong = tmp_path / "wrong.safetensors"
+    save_file(state, str(wrong), metadata={"verify.spec": gan_spec().to_toml(),
+                                           "verify.condition": "onehot:10"})
+    with pytest.raises(VerifyError, match="3.weight"):
+        load_gan_generator(wrong)
+    with pytest.raises(VerifyError, match="train-digits --method gan"):
+        load_gan_generator(tmp_path / "absent.safetensors")
+
+
+def test_gan_training_prefix_is_deterministic_for_a_seed(digits):
+    """A few adversarial steps on 64 images: the same seed gives the same weights, another
+    seed other weights, and the generator moved from its initialisation."""
+    torch = _torch()
+    from verify.training import GanSettings, build_gan, gan_state_arrays, train_gan
+
+    images, labels = digits[0][:64], digits[1][:64]
+    settings = GanSettings(epochs=2, batch=32)
+    a = train_gan(images, labels, seed=5, settings=settings, progress=False, max_steps=3)
+    b = train_gan(images, labels, seed=5, settings=settings, progress=False, max_steps=3)
+    c = train_gan(images, labels, seed=6, settings=settings, progress=False, max_steps=3)
+    sa, sb, sc = (gan_state_arrays(r.generator) for r in (a, b, c))
+    assert a.steps == 3 and len(a.history) == 2
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert np.array_equal(sa[k], sb[k]), k
+    assert any(not np.array_equal(sa[k], sc[k]) for k in sa if sa[k].dtype.kind == "f")
+    torch.manual_seed(5)
+    init, _ = build_gan(settings)
+    s0 = gan_state_arrays(init)
+    assert not np.array_equal(s0["0.weight"], sa["0.weight"])
+    assert a.history == b.history and np.all(np.isfinite([h["loss_d"] for h in a.history]))
+
+
+def test_shipped_gan_file_loads_and_matches_its_recorded_hash():
+    from verify.presets import get_preset
+    from verify.trained import GAN_SHA256, GAN_WEIGHTS_PATH, file_sha256
+
+    assert GAN_WEIGHTS_PATH.stat().st_size < 5_000_000
+    assert file_sha256(GAN_WEIGHTS_PATH) == GAN_SHA256
+    net = get_preset("digits-gan").instantiate(0).network
+    out = net.forward(np.random.default_rng(0).normal(size=(4, 10)))
+    assert out.shape == (4, 1024) and np.all(np.abs(out) <= 1.0)
+
+
+def test_conditional_recovery_fixes_the_class_and_recovers_z():
+    """recover_with_restarts with per-trial classes on the shipped GAN: from the top half
+    with up to 3 starts, the observations' own class recovers z* exactly on at least one
+    trial, results go back to their rows, and measuring with the classes equals measuring
+    each row with its own class."""
+    from lemmas.trained_recovery import _masks, measure_labelled, recover_with_restarts
+    from verify.inversion import SUCCESS_TOL, measure, relative_errors
+    from verify.presets import get_preset
+
+    net = get_preset("digits-gan").instantiate(0).network
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(4, 10))
+    labels = np.array([3, 8, 3, 1])
+    masks = _masks("top", 0.5, 4, net.spec.output_shape, rng)
+    y = measure_labelled(net, z, masks, labels)
+    for i in range(4):
+        assert np.array_equal(y[i], measure(net.with_label(int(labels[i])), z[i:i + 1],
+                                            masks[i:i + 1])[0])
+    z_hat, loss, starts, by_start, first = recover_with_restarts(
+        net, z, masks, max_starts=3, rng=np.random.default_rng(7), labels=labels,
+        iterations=300, restart_iterations=150)
+    err = relative_errors(z_hat, z)
+    assert np.array_equal(by_start[:, -1], err <= SUCCESS_TOL)
+    assert by_start[:, -1].sum() >= 1
+    assert np.all(first <= by_start[:, 0]) and np.all((1 <= starts) & (starts <= 3))
+
+
+def test_train_digits_gan_without_torch_exits_2_with_the_install_command(monkeypatch, capsys,
+                                                                         tmp_path):
+    from verify.cli import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert main(["train-digits", "--method", "gan", "--out",
+                 str(tmp_path / "g.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install -e ".[train]"' in err
+    assert not (tmp_path / "g.safetensors").exists()
+
+
+def test_train_digits_bad_flags_exit_2_naming_the_flag(capsys, tmp_path):
+    from verify.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["train-digits", "--epochs", "0"])
+    assert exc.value.code == 2 and "--epochs" in capsys.readouterr().err
+    assert main(["train-digits", "--data", str(tmp_path / "nowhere"), "--out",
+                 str(tmp_path / "g.npz")]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def _write_idx(path, arr: np.ndarray):
+    import gzip
+
+    head = bytes([0, 0, 8, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(head + arr.astype(np.uint8).tobytes())
+
+
+def test_mnist_idx_files_are_read_and_a_missing_one_is_named(tmp_path):
+    from verify.datasets import load_mnist_images
+
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, size=(5, 28, 28))
+    raw[0] = 0
+    raw[1] = 255
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", raw)
+    with pytest.raises(VerifyError, match="train-labels-idx1-ubyte"):
+        load_mnist_images(tmp_path)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(5))
+    x, y = load_mnist_images(tmp_path)
+    assert x.shape == (5, 32, 32) and list(y) == [0, 1, 2, 3, 4]
+    assert np.all(x[0] == -1.0) and np.all(x[1] == 1.0) and x.min() >= -1 and x.max() <= 1
+    (tmp_path / "train-labels-idx1-ubyte.gz").unlink()
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(4))
+    with pytest.raises(VerifyError, match="5 images but 4 labels"):
+        load_mnist_images(tmp_path)
+
+
+def test_generator_quality_tells_digits_from_noise_and_collapse(digits):
+    """Real held-out-like digits draw digits; uniform noise and a generator that always
+    draws the same image (mode collapse: asked for every class, draws one) do not."""
+    from verify.training import generator_quality
+
+    images, labels = digits
+    rng = np.random.default_rng(0)
+    idx = rng.choice(len(images), 100, replace=False)
+    real = generator_quality(images[idx].reshape(100, -1) + 0.05 * rng.normal(size=(100, 1024)),
+                             images, labels, labels[idx])
+    noise = generator_quality(rng.uniform(-1, 1, (100, 1024)), images, labels)
+    collapse = generator_quality(np.repeat(images[idx[:1]].reshape(1, -1), 100, axis=0),
+                                 images, labels, np.arange(100) % 10)
+    assert real["draws_digits"] and real["label_agreement"] > 0.9
+    assert not noise["draws_digits"] and noise["nn_ratio"] > 2
+    assert not collapse["draws_digits"] and collapse["label_agreement"] < 0.2
+
+
+def test_trained_weights_table_has_intervals_and_the_last_layer_apart():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from verify.registry import get_check, run_check
+
+    res = run_check("trained-weights", "digits-glo", seed=0)
+    t = res.table
+    assert list(t["role"]) == ["hidden"] * 3 + ["last"]
+    for stat, lo, hi in (("mean", "mean_ci_low", "mean_ci_high"),
+                         ("sd", "sd_ci_low", "sd_ci_high"),
+                         ("excess_kurtosis", "kurtosis_ci_low", "kurtosis_ci_high"),
+                         ("skewness", "skewness_ci_low", "skewness_ci_high")):
+        assert np.all((t[lo] < t[stat]) & (t[stat] < t[hi])), stat
+    # the interval shrinks with n: the last layer (256 weights) has the widest mean interval
+    width = (t["mean_ci_high"] - t["mean_ci_low"]) / t["sd"]
+    assert width.idxmax() == 3
+    for fig_fn in get_check("trained-weights").figures:
+        plt.close(fig_fn(res))

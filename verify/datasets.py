@@ -54,4 +54,66 @@ def load_digits_images(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * big / GREY_MAX - 1.0, labels
 
 
-__all__ = ["load_digits_images", "INSTALL_HINT", "GREY_MAX"]
+
+
+
+#: MNIST's standard training files (``.gz`` or not), as distributed by LeCun et al.
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+
+def _read_idx(path, where: str, ndim: int) -> np.ndarray:
+    """One IDX file (magic 0x0000 08 ndim, big-endian sizes, unsigned bytes)."""
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise VerifyError(f"{where}: cannot be read ({exc})") from None
+    if len(data) < 4 + 4 * ndim or data[:2] != b"\0\0" or data[2] != 8 or data[3] != ndim:
+        raise VerifyError(f"{where}: not an IDX file of unsigned bytes with {ndim} "
+                          f"dimension(s) (magic {data[:4].hex() if len(data) >= 4 else data.hex()!s})")
+    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    body = data[4 + 4 * ndim:]
+    if len(body) != int(np.prod(dims)):
+        raise VerifyError(f"{where}: header says {dims} ({int(np.prod(dims))} bytes), the "
+                          f"file holds {len(body)}")
+    return np.frombuffer(body, np.uint8).reshape(dims)
+
+
+def load_mnist_images(directory, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training set from its IDX files in ``directory``
+    (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``), resized from
+    28x28 to ``size x size`` (bilinear, as the paper rescales MNIST to 32x32) and scaled
+    from 0..255 to [-1, 1]. A missing directory or file is named in the error."""
+    from pathlib import Path
+
+    from scipy.ndimage import zoom
+
+    d = Path(directory)
+    if not d.is_dir():
+        raise VerifyError(f"--data {str(d)!r}: not a directory; expected a folder holding "
+                          f"{MNIST_FILES[0]}[.gz] and {MNIST_FILES[1]}[.gz]")
+    found = []
+    for name in MNIST_FILES:
+        cands = [d / name, d / (name + ".gz")]
+        hit = next((c for c in cands if c.is_file()), None)
+        if hit is None:
+            raise VerifyError(f"--data {str(d)!r}: missing file {name} (or {name}.gz); "
+                              "expected MNIST's standard IDX training files")
+        found.append(hit)
+    raw = _read_idx(found[0], f"--data file {str(found[0])!r}", 3)
+    labels = _read_idx(found[1], f"--data file {str(found[1])!r}", 1).astype(np.int64)
+    if len(raw) != len(labels):
+        raise VerifyError(f"--data {str(d)!r}: {len(raw)} images but {len(labels)} labels")
+    if labels.size and labels.max() > 9:
+        raise VerifyError(f"--data file {str(found[1])!r}: labels outside 0..9")
+    x = raw.astype(np.float64)
+    if x.shape[1:] != (size, size):
+        x = zoom(x, (1, size / x.shape[1], size / x.shape[2]), order=1, mode="nearest",
+                 grid_mode=True)
+    x = np.clip(x, 0.0, 255.0)
+    return 2.0 * x / 255.0 - 1.0, labels
+
+__all__ = ["load_digits_images", "load_mnist_images", "MNIST_FILES", "INSTALL_HINT", "GREY_MAX"]

@@ -199,8 +199,15 @@ def presets() -> dict[str, Config]:
     return dict(_PRESETS)
 
 
+#: Old preset names still accepted (not listed): the GLO digits generator was
+#: ``digits-dcgan`` before the adversarially trained ``digits-gan`` existed.
+ALIASES = {"digits-dcgan": "digits-glo"}
+
+
 def get_preset(name: str) -> Config:
     table = presets()
+    if name not in table and isinstance(name, str) and ALIASES.get(name) in table:
+        return table[ALIASES[name]]
     if name not in table:
         raise invalid("preset", "one of " + ", ".join(table), name)
     return table[name]
@@ -212,7 +219,7 @@ def _load_plugins() -> None:
     import importlib.util
 
     if importlib.util.find_spec("verify.trained") is not None:
-        importlib.import_module("verify.trained")  # registers digits-dcgan
+        importlib.import_module("verify.trained")  # registers digits-glo, digits-gan
 
 
 __all__ = ["Config", "Instance", "register_preset", "presets", "get_preset",

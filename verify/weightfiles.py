@@ -33,6 +33,12 @@
         from safetensors.torch import save_file
         save_file(model.state_dict(), "generator.safetensors")
 
+Conditional generators (a class enters as one-hot input channels, as in a conditional
+DCGAN whose input is ``cat(z, one_hot(y))``): the metadata key ``verify.condition`` =
+``"onehot:K"`` says the last ``K`` of the latent channels are the class.
+:func:`load_conditional` returns the network over all channels and ``K``;
+:func:`verify.trained.ClassConditionedNetwork` fixes a class and leaves the code free.
+
 Refused (``VerifyError``, exit code 2): a tensor whose shape disagrees with the
 architecture, a missing tensor, NaN or infinite values, and pickles (``.pt``, ``.pth``,
 ``.pkl`` and zip archives holding ``data.pkl``: never unpickled).
@@ -313,6 +319,39 @@ def load_safetensors(path: str | Path, spec: NetworkSpec | None = None) -> Netwo
         raise VerifyError(f"{where}: {exc}") from None
 
 
+def _condition(meta: dict[str, str], spec: NetworkSpec, where: str) -> int | None:
+    """The metadata's ``verify.condition`` (``"onehot:K"``) as K, or None."""
+    raw = meta.get("verify.condition")
+    if raw is None:
+        return None
+    kind, _, count = str(raw).partition(":")
+    try:
+        k = int(count)
+    except ValueError:
+        k = -1
+    if kind != "onehot" or not 1 <= k < spec.latent_channels or spec.latent_size != 1:
+        raise VerifyError(f"{where}: metadata 'verify.condition': expected 'onehot:K' with "
+                          f"1 <= K < {spec.latent_channels} (the latent channels; the last K "
+                          f"are the one-hot class) and a one-position latent, got {raw!r}")
+    return k
+
+
+def load_conditional(path: str | Path, arch: str | Path | None = None
+                     ) -> tuple[Network, int | None]:
+    """:func:`load_any` plus the conditional input of a ``.safetensors`` file: the number
+    of one-hot class channels at the end of the latent (metadata ``verify.condition``),
+    or None for an unconditional network (and for ``.npz`` files)."""
+    net = load_any(path, arch)
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors":
+        return net, None
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as fh:
+        meta = fh.metadata() or {}
+    return net, _condition(meta, net.spec, f"weights file {str(path)!r}")
+
+
 def save_safetensors(network: Network, path: str | Path) -> None:
     """Export in the ``nn.Sequential`` convention (module docstring): layer i is module
     ``3i`` (ConvTranspose weight), ``3i+1`` (BatchNorm holding the affine as
@@ -337,4 +376,4 @@ def save_safetensors(network: Network, path: str | Path) -> None:
                                              "bn_eps": repr(BN_EPS)}))
 
 
-__all__ = ["BN_EPS", "load_any", "load_safetensors", "save_safetensors"]
+__all__ = ["BN_EPS", "load_any", "load_conditional", "load_safetensors", "save_safetensors"]
