@@ -114,6 +114,31 @@ def test_rho2_from_minimum_along_negative_ray():
     assert abs(t_min.mean() - 1 / math.pi) <= RHO_TOL
 
 
+#: Four network draws at width 1024: the ray minimiser's network-to-network spread is
+#: about 0.03 there (seeds 1, 2, 12345: rho_3 draws 0.47-0.53, rho_4 draws 0.57-0.64),
+#: so the mean of four lies within 0.05 of rho_d (about 3 standard errors).
+RHO_DEEP_TOL = 0.05
+
+
+@pytest.mark.parametrize("d", [3, 4])
+def test_rho_d_from_minimum_along_negative_ray(d):
+    """Issue 14 item 1: on wide random d-layer networks the minimiser of J(-t z*) sits
+    near rho_d (rho_3 ~ 0.4937, rho_4 ~ 0.6048; MATH.md section 5), and nearer to it
+    than to rho_{d-1}: the depth dependence of Theorem 1's negative-side point is real."""
+    assert rho(3) == pytest.approx(0.4937, abs=1e-4) and rho(4) == pytest.approx(0.6048,
+                                                                                   abs=1e-4)
+    means = []
+    for seed in range(4):
+        rng = np.random.default_rng(1000 + seed)
+        net = draw_network(block_spec(1, (4,) + (1024,) * d, (1,) * d), rng=rng)
+        zs = rng.normal(size=(32, 4))
+        gp, gm = net.forward(zs), net.forward(-zs)
+        means.append(np.mean(np.sum(gp * gm, -1) / np.sum(gm * gm, -1)))
+    m = float(np.mean(means))
+    assert abs(m - rho(d)) <= RHO_DEEP_TOL, (m, means)
+    assert abs(m - rho(d)) < abs(m - rho(d - 1))
+
+
 #: Kink points are built in exact arithmetic: first-layer filters on the grid 2^-GRID_W
 #: and latents on 2^-GRID_W-GRID_T, so every first-layer product and partial sum is a
 #: dyadic number far below 2^53 in units of its grid. The engine's pre-activations there
