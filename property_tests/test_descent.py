@@ -388,3 +388,19 @@ def test_searched_stationary_points_are_exact_stationary_points(seed):
         mine = ex[(ex["measurement"] == row.measurement) & (ex["target"] == row.target)]
         d = np.hypot(mine["par"] - row.par, mine["perp"] - row.perp).min()
         assert d <= 1e-2, (row, d)
+
+
+def test_deeper_presets_use_their_depth_and_reproduce_their_findings():
+    """theory-3layer and theory-4layer (issue 14 item 1): the check measures against
+    rho_3 / rho_4, the exact method applies (2-D latent), and over two draws each fails
+    as its registered multi-draw finding says (40/40 draws fail at these widths)."""
+    for preset, d in (("theory-3layer", 3), ("theory-4layer", 4)):
+        r = run_check("descent", preset, seed=0, quick=True, draws=2)
+        assert r.details["draw0"]["verdict"] == "fails"
+        assert r.verdict == "fails" and r.status == "known finding", r.summary()
+        assert r.finding.single_draw is False
+        assert r.details["rho_d"] == pytest.approx(rho(d))
+        assert r.details["method"] == "exact"
+        # draw 0 fails on Theorem 1's conclusion, not on an engine self-check
+        bad = {c["name"] for c in r.details["draw0"]["criteria"] if c["verdict"] == "fails"}
+        assert bad and bad <= {"eps_hat", "min_rate_outside_balls"}, bad

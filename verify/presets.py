@@ -160,6 +160,20 @@ THEORY_1D = NetworkSpec(dims=1, latent_channels=4, layers=(
 #: both would be the same normals laid out in blocks of other shapes.
 THEORY_2D = NetworkSpec(dims=2, latent_channels=4, layers=(
     LayerSpec(channels=10, kernel=5, stride=5), LayerSpec(channels=45, kernel=3, stride=3)))
+#: Deeper networks (issue 14, item 1; Sec. 4.2: "the same conclusion empirically
+#: extends"): Theorem 1 is stated for d layers, with rho_d moving out with depth
+#: (rho_3 ~ 0.494, rho_4 ~ 0.605). A 2-D latent (one position) so that descent's
+#: stationary set is exact (verify/cones.py). theory-3layer: 2 -> 8 ch k8 -> 8 ch k4 ->
+#: 8 ch k4: blocks 64x2, 32x8, 32x8; each C_i l >= C_{i-1} log C_{i-1} (64 >= 1.4,
+#: 32 >= 16.6), output 8 ch x 128 = 1,024. theory-4layer: 2 -> 8 k4 -> 8 k4 -> 8 k2 ->
+#: 8 k2: blocks 32x2, 32x8, 16x8, 16x8 (the last two below 8 log 8 = 16.6 by a hair:
+#: the expansion condition holds up to its constant only), output 8 ch x 64 = 512.
+THEORY_3LAYER = NetworkSpec(dims=1, latent_channels=2, layers=(
+    LayerSpec(channels=8, kernel=8, stride=8), LayerSpec(channels=8, kernel=4, stride=4),
+    LayerSpec(channels=8, kernel=4, stride=4)))
+THEORY_4LAYER = NetworkSpec(dims=1, latent_channels=2, layers=(
+    LayerSpec(channels=8, kernel=4, stride=4), LayerSpec(channels=8, kernel=4, stride=4),
+    LayerSpec(channels=8, kernel=2, stride=2), LayerSpec(channels=8, kernel=2, stride=2)))
 
 _PRESETS: dict[str, Config] = {}
 
@@ -180,6 +194,15 @@ register_preset(Config(
     "2-D, latent 4 (one position), two stride=kernel ReLU layers (4->10 ch 5x5 -> 45 ch "
     "3x3; blocks 250x4 and 405x10, m/k 62.5 and 40.5), N(0, 1/(C_i l^2)), each layer C_i l^2 >= "
     "4 C_{i-1} log C_{i-1}; full observation"))
+register_preset(Config(
+    "theory-3layer", THEORY_3LAYER, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 2 (one position), three stride=kernel ReLU layers (2->8 ch k8 -> 8 ch k4 "
+    "-> 8 ch k4; blocks 64x2, 32x8, 32x8), N(0, 1/(C_i l)); full observation; rho_3 ~ 0.494"))
+register_preset(Config(
+    "theory-4layer", THEORY_4LAYER, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 2 (one position), four stride=kernel ReLU layers (2->8 ch k4 -> 8 ch k4 "
+    "-> 8 ch k2 -> 8 ch k2; blocks 32x2, 32x8, 16x8, 16x8), N(0, 1/(C_i l)); full "
+    "observation; rho_4 ~ 0.605"))
 register_preset(Config(
     "paper-fig4", _fig4("relu"), WeightLaw("gaussian", 1.0), MaskSpec("random", 0.5),
     "paper Sec. 4.2: 2-D latent 2 -> 16 ch -> 1 ch, k5 s3, ReLU, N(0, 1), 50% random pixels"))
