@@ -22,7 +22,17 @@ audit``'s loader (:func:`verify.weightfiles.load_conditional`, batch-norm folded
 fixed class turns it into a generator of z alone (:class:`ClassConditionedNetwork`):
 the class's one-hot column adds a position-dependent bias to layer 1. The preset's
 network is conditioned on class :data:`DEFAULT_CLASS`; the trained-recovery check uses
-every class (``network.full``).
+every class (``network.full``). Shipped file: ``verify train-digits --method gan --seed
+0`` (scikit-learn's digits, 60 epochs = 1,680 steps of batch 64, 676 s of wall time and
+258 s of CPU on a loaded 2-core machine; torch 2.13 CPU, one thread), SHA-256
+:data:`GAN_SHA256`, 245 KiB; the command stores itself, the seed and the data source in
+the file's metadata. Quality (200 samples, z ~ N(0, I), classes in turn): 92% labelled
+confidently by a digits classifier (real held-out digits: 79%), every sample labelled as
+the class asked for; median distance to the nearest training image 6.27 against the
+training set's own 5.80 (ratio 1.08: near the data, not copies of it). Retraining with
+the same seed on the same machine and torch build reproduces the file (checked: a second
+run, 624 s, gave identical tensors and the same SHA-256; the export sorts the header's
+keys, which safetensors writes in a per-process hash order).
 
 Both presets' default measurement is 50% of the pixels observed uniformly at random
 (``MaskSpec("random", 0.5)``); the trained-recovery check also runs the paper's four
@@ -50,7 +60,7 @@ _DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS_PATH = _DATA / "digits_glo.npz"
 GAN_WEIGHTS_PATH = _DATA / "digits_gan.safetensors"
 #: SHA-256 of the shipped GAN file (README, "Trained generators").
-GAN_SHA256 = "36c65b868b150dfd28f8f83cc2a78f02baf3ec1c52bd16434f672ed22037e64c"
+GAN_SHA256 = "0df45f24db0ccb8ada08b7cc63ed0393bfd1bc4b3b04861626500ba93dcb9b5d"
 DIGITS_SPEC = generator_spec()
 #: The conditional generator over its 20 input channels, and with the class fixed.
 GAN_FULL_SPEC = gan_spec()

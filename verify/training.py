@@ -576,17 +576,35 @@ def gan_state_arrays(generator) -> dict[str, np.ndarray]:
 
 
 def save_gan(generator, path, metadata: dict[str, str] | None = None) -> None:
-    """Export with ``safetensors.torch.save_file(generator.state_dict(), path, metadata)``,
+    """Export with ``safetensors.torch.save(generator.state_dict(), metadata)`` (what
+    ``save_file`` writes), the header then canonicalised (:func:`canonical_safetensors`),
     the metadata holding the architecture (``verify.spec``), the conditional input
     (``verify.condition``: the last 10 latent channels are a one-hot class) and
     ``bn_eps``, plus whatever the caller adds (training command, seed, data source)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from .fsio import write_bytes
 
     meta = {"verify.spec": gan_spec().to_toml(),
             "verify.condition": f"onehot:{N_CLASSES}", "bn_eps": repr(BN_EPS)}
     meta.update(metadata or {})
     state = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
-    save_file(state, str(path), metadata=meta)
+    write_bytes(path, canonical_safetensors(save(state, metadata=meta)))
+
+
+def canonical_safetensors(data: bytes) -> bytes:
+    """The same safetensors file with its JSON header written with sorted keys (padded
+    with spaces to 8 bytes, as the format allows): the library writes the metadata in
+    hash-map order, which changes between processes, so identical tensors would give
+    files with different SHA-256. The tensor bytes are untouched (offsets are relative
+    to the end of the header)."""
+    import json
+
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + n:]
 
 
 def torch_forward(generator, z: np.ndarray, labels) -> np.ndarray:
@@ -724,4 +742,4 @@ def sample_grid_png(samples: np.ndarray, path, rows: int = 10, title: str = "") 
 __all__ = ["LATENT_DIM", "CHANNELS", "N_CLASSES", "generator_spec", "gan_spec", "TrainSettings",
            "TrainResult", "GanSettings", "GanResult", "train_gan", "save_gan", "build_gan",
            "torch_forward", "generator_quality", "sample_grid_png", "require_torch",
-           "gan_state_arrays", "train_glo", "fold", "reconstruction_mse"]
+           "gan_state_arrays", "canonical_safetensors", "train_glo", "fold", "reconstruction_mse"]
