@@ -680,8 +680,8 @@ def figure_samples(result):
     ax.imshow(grid, cmap="gray", vmin=-1, vmax=1)
     ax.set_axis_off()
     verdict = "draws digits" if q.get("draws_digits") else "DRAWS NO DIGITS"
-    ax.set_title(f"{result.preset}: samples, z ~ N(0, I) ({verdict}; "
-                 f"{_quality_note(q)})", fontsize=7)
+    ax.set_title(f"{result.preset}: samples, z ~ N(0, I): {verdict}\n{_quality_note(q)}",
+                 fontsize=7)
     fig.tight_layout()
     return fig
 
