@@ -59,20 +59,20 @@ reruns=RERUNS)``) and receives their results from the registry
 the registry runs the j-th declared check on ``streams.task(j)``, a child of the
 streams this check was given (so it works the same inside a sweep task, whose streams
 have no integer seed), and each cell's result keeps its seed (``0/3.2``), which
-``verify check descent --config ... --seed 0/3.2`` replays. All four laws of one check
+``verify check descent --config ... --seed 0/3.2`` replays. All seven laws of one check
 share its streams (common random numbers: the same masks and check draws, the weights
 drawn by each law from the same stream), so the laws are compared on equal terms; the
 three checks are independent of each other and of this check's own instance.
 
 Judged on one network draw (no ``DrawRule``). Conjecture 3 is a probabilistic statement
-like the ones it reruns, but one run of this check is twelve whole checks (three checks
-x four laws, about 35 CPU-s at theory-2layer in full); the 40 or more draws a
+like the ones it reruns, but one run of this check is 21 whole checks (three checks
+x seven laws, about 30 CPU-s at theory-2layer with --quick); the 40 or more draws a
 tolerance of 0.1 needs would take over 20 CPU-minutes per preset. The reruns themselves
 are single draws too (``Reruns`` runs them with ``draws=1``); the multi-draw verdicts of
 the WDC, the angle lemmas and Theorem 1 for Gaussian weights are those checks' own rows.
 
 Known-bad configurations (``KNOWN_BAD``). The check replaces the configuration's weight
-law by each of its four laws, so a configuration cannot break the conjecture through
+law by each of its seven laws, so a configuration cannot break the conjecture through
 its law (a U[0, 1] or heavy-tailed configuration is run exactly as a Gaussian one; the
 weight module has no heavy-tailed law anyway, and U[0, 1] is the control inside every
 run). What a configuration can break is the hypothesis Conjecture 3 keeps from
@@ -305,7 +305,7 @@ def rerun_table(config: Config, reruns: Reruns, *, checks=RERUNS,
     from verify.errors import VerifyError
 
     rows = []
-    for check in checks:  # three checks x four laws: each cell is a whole check run
+    for check in checks:  # three checks x seven laws: each cell is a whole check run
         for law in laws:
             row = {"law": law, "check": check, "zero_mean": law != CONTROL}
             if not reruns.registered(check):
@@ -446,7 +446,7 @@ def figure_laws(result):
     return fig
 
 
-#: No generated configurations: each example would rerun three checks under four laws
+#: No generated configurations: each example would rerun three checks under seven laws
 #: (12 runs); those checks are in the common property test themselves, and U[0, 1] is
 #: the negative control inside every run.
 configs = None
@@ -532,5 +532,5 @@ register(
     reference="Conjecture 3",
     presets={"theory-2layer": "pass"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-    findings=FINDINGS, cost=16.0, detects_counterexample=False, reruns=RERUNS,
+    findings=FINDINGS, cost=30.0, detects_counterexample=False, reruns=RERUNS,
     known_bad=KNOWN_BAD)
