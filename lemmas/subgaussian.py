@@ -447,7 +447,7 @@ def figure_laws(result):
 
 
 #: No generated configurations: each example would rerun three checks under seven laws
-#: (12 runs); those checks are in the common property test themselves, and U[0, 1] is
+#: (21 runs); those checks are in the common property test themselves, and U[0, 1] is
 #: the negative control inside every run.
 configs = None
 counter_configs = None
