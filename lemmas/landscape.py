@@ -18,11 +18,37 @@
   collapse of Fig. 4(d)).
 
 Verdict (the paper's claims): one local minimum (distinct limits of the refined grid
-minima), at ``z*``, a flat region of zero area, and, for sigmoid and tanh, no
+minima), at ``z*``, a flat region of zero area, gradient descent from a grid of starts
+ending only at ``z*`` (``gd_only_to_z_star``), and, for sigmoid and tanh, no
 quasi-convexity violation beyond rounding. Where a claim does not reproduce the result
 says so in ``details["findings"]`` (e.g. a second minimum next to ``-rho_d z*``, which
 Theorem 1 allows, or non-convex sublevel sets far from ``z*``). ``z*`` is drawn
 ``N(0, I_2)`` from the check's stream; the window is ``z* +- 2.5 ||z*||`` per axis.
+
+Fig. 4 as the paper states it (issue 14)
+---------------------------------------
+* Fig. 4(a): Theorem 4 allows a stationary point near ``-rho_d z*``; the empirical claim
+  is that descent never converges anywhere but z* ("experimentally we do not observe
+  convergence to any point other than the global minimum"). The criterion
+  ``gd_only_to_z_star`` runs it as the paper does (Adam, lr 0.1, up to 1000 iterations,
+  :func:`verify.inversion.invert` with all starts as one batch) from an 8 x 8 (--quick) or
+  16 x 16 grid of starts on the window ``z* +- 2.5 ||z*||``: its statistic is the fraction
+  of starts that end farther than 1e-3 ||z*|| from z*, with its exact interval, bound 0,
+  ceiling 1. It is judged apart from ``local_minima`` (a narrow extra minimum may catch no
+  start), on every draw (:func:`check_draw` too), and over the draws on its own
+  (``details["over_draws"]["claims"]``). A draw still fails when any claim fails on it.
+* Fig. 4(b, c): quasi-convexity is judged on the figure's window only; beside it,
+  :func:`quasiconvexity_by_window` reports it at window radii 0.5, 1, 1.5, 2.5 ||z*||
+  (table ``quasiconvexity_by_window``; over draws, the rate per radius and the smallest
+  radius at which it fails), so the finding says where it starts to fail.
+* Sec. 4.2, "Leaky ReLU has the same landscape as a regular ReLU": on a leaky network
+  the same weights and mask with ReLU (:func:`_relu_twin`; on the presets, paper-fig4's
+  network) side by side: both exact stationary sets, their minima relative to z* and
+  ``-rho_d z*``, the grid basin of z* and gradient descent on both, and measured
+  distances between the landscapes (relative sup / L2 difference of J on the window grid,
+  rank correlation, the Hausdorff distance between the two sets of local minima in units
+  of ||z*||). Reported (details ``leaky_vs_relu``, tables, a figure), not judged: the
+  paper states no bound on how close the two must be.
 
 Method (issue 17; MATH.md Sec. 12)
 ----------------------------------
@@ -63,11 +89,12 @@ from scipy.sparse.csgraph import connected_components
 from lemmas._formulas import rho
 from verify.errors import invalid
 from verify.findings import KnownFinding
+from verify.inversion.recovery import SUCCESS_TOL
 from verify.objective import Objective
 from verify.registry import register
 from verify.results import Criterion, Outcome
 from verify.stats import exact_interval
-from verify.verdicts import DrawRule, KnownBad
+from verify.verdicts import DrawRule, KnownBad, judge_draws
 
 EPS = np.finfo(np.float64).eps
 #: Grid half-width in units of ||z*||: the window holds z*, the origin, -rho z* and -z*.
@@ -79,6 +106,20 @@ MAX_REFINE = 16
 #: An exact local minimum closer than this to z* (relative to ||z*||) is z* itself:
 #: the cone solve reproduces z* to rounding (~1e-15 relative, measured on paper-fig4).
 ZSTAR_TOL = 1e-6
+#: Window radii (units of ||z*||) at which quasi-convexity is reported (Fig. 4(b, c);
+#: issue 14): the last is the figure's window, the only one the criterion judges.
+WINDOW_RADII = (0.5, 1.0, 1.5, HALF_WIDTH)
+#: Gradient descent of Fig. 4(a) as the paper runs it (Sec. 4.3): Adam, lr 0.1, up to
+#: 1000 iterations ("usually converges within 500"), a start stopping when its relative
+#: step is below GD_TOL. With 1e-7 the starts that reach z* end within 1e-4 ||z*|| of it
+#: (measured on 10 draws each of paper-fig4 and -sigmoid: at most 9.7e-5), a factor 10
+#: inside GD_SUCCESS; 1e-8 costs ~20% more iterations, 1e-6 ends up to 4e-4 away.
+GD_LR = 0.1
+GD_ITERATIONS = 1000
+GD_TOL = 1e-7
+#: A start ends at z* when within this many ||z*|| of it (the recovery checks' success
+#: tolerance, 1e-3: recovery is bimodal, ~1e-6 or O(1)).
+GD_SUCCESS = SUCCESS_TOL
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
@@ -227,11 +268,110 @@ def refine_minima(objective, points: np.ndarray, *, max_iter: int = 200) -> np.n
     return np.array(out).reshape(-1, 2)
 
 
+def _window_radius(radius) -> float:
+    """A window half-width in units of ||z*||: a finite number > 0, else VerifyError
+    naming ``window radius`` (the CLI's exit 2)."""
+    ok = (isinstance(radius, (int, float, np.integer, np.floating)) and not isinstance(radius, bool)
+          and math.isfinite(float(radius)) and float(radius) > 0)
+    if not ok:
+        raise invalid("window radius", "a finite number > 0 (the half-width of the window "
+                      "z* +- r ||z*||, in units of ||z*||)", radius)
+    return float(radius)
+
+
+def start_grid(z_star: np.ndarray, radius: float = HALF_WIDTH, side: int = 8) -> np.ndarray:
+    """``side x side`` starts evenly spaced on the window ``z* +- radius ||z*||`` (per
+    axis, corners included; z* itself is a start only for odd ``side``), ``(side^2, 2)``."""
+    r = _window_radius(radius)
+    if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or side < 2:
+        raise invalid("starts per axis", "an integer >= 2", side)
+    z_star = np.asarray(z_star, float)
+    ax = np.linspace(-1.0, 1.0, int(side)) * r * float(np.linalg.norm(z_star))
+    Z1, Z2 = np.meshgrid(z_star[0] + ax, z_star[1] + ax, indexing="ij")
+    return np.stack([Z1.ravel(), Z2.ravel()], axis=1)
+
+
+def descent_from_grid(net, observed: np.ndarray, z_star: np.ndarray, *,
+                      radius: float = HALF_WIDTH, side: int = 8, lr: float = GD_LR,
+                      iterations: int = GD_ITERATIONS, tol: float = GD_TOL,
+                      success: float = GD_SUCCESS, cones=None) -> dict:
+    """Fig. 4(a)'s empirical claim as the paper tests it: gradient descent (Adam, lr 0.1,
+    :func:`verify.inversion.invert`, all starts as one batch) on J from every start of
+    :func:`start_grid`; a start *misses* when it ends farther than ``success`` ||z*||
+    from z* (stopped by the iteration cap or at another stationary point).
+
+    Returns a dict: ``table`` (per start: start, end, distance to z* / ||z*||, J at the
+    end, iterations, converged, at_z_star), ``missed``, ``starts``, ``fraction``
+    (missed / starts) and its exact 95% interval ``ci95``, ``backend``, ``seconds``.
+    ``cones`` (:func:`verify.cones.enumerate_cones` of ``net``, bias-free ReLU or leaky
+    ReLU) runs the descent on the exact arc tables
+    (:class:`verify.inversion.losses.ArcLoss`), several times faster than the generic
+    loss and equal to it to rounding: G is linear on each of these cones for leaky ReLU
+    too (property_tests/test_cones.py), which is all the arc tables use."""
+    from verify.inversion import invert
+    from verify.inversion.losses import ArcLoss
+
+    starts = start_grid(z_star, radius, side)
+    backend = "auto" if cones is None else ArcLoss(net, cones.edges, cones.M)
+    t0 = time.process_time()
+    b = len(starts)
+    y = np.asarray(net.forward(np.asarray(z_star, float)), float).reshape(-1)
+    mk = np.asarray(observed, bool).reshape(-1)
+    res = invert(net, np.tile(y, (b, 1)), np.tile(mk, (b, 1)), method="adam", lr=lr,
+                 iterations=iterations, tol=tol, init=starts, backend=backend)
+    nz = float(np.linalg.norm(z_star))
+    dist = np.linalg.norm(res.z_hat - z_star, axis=1) / nz
+    at = dist <= success
+    k = int(np.sum(~at))
+    lo, hi = exact_interval(k, b)
+    table = pd.DataFrame({"start_z1": starts[:, 0], "start_z2": starts[:, 1],
+                          "end_z1": res.z_hat[:, 0], "end_z2": res.z_hat[:, 1],
+                          "distance_to_z_star": dist, "J_end": res.loss,
+                          "iterations": res.iterations, "converged": res.converged,
+                          "at_z_star": at})
+    return {"table": table, "missed": k, "starts": b, "fraction": k / b, "ci95": [lo, hi],
+            "backend": res.settings.get("backend"), "radius": float(radius), "side": int(side),
+            "seconds": time.process_time() - t0}
+
+
+def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segments: int,
+                             n_t: int, rng, rel_tol: float) -> pd.DataFrame:
+    """Quasi-convexity as a function of the window (Fig. 4(b, c), issue 14): for each
+    radius r, ``segments`` segments with ends uniform on the square ``z* +- r ||z*||``
+    (one common draw of unit-square ends, scaled per window, so the windows differ only
+    in their size) and their violations (:func:`quasiconvexity_violation`); a violation
+    counts above ``rel_tol`` times the window's largest end value (rounding). Rows:
+    ``radius_over_norm_z_star``, ``segments``, ``violations``, ``fraction`` with its exact
+    95% interval, ``max_relative_violation`` (of the window's sampled J range), ``tolerance``."""
+    radii = tuple(_window_radius(r) for r in np.atleast_1d(np.asarray(radii, dtype=object)))
+    if not radii:
+        raise invalid("window radius", "at least one radius", radii)
+    z_star = np.asarray(z_star, float)
+    nz = float(np.linalg.norm(z_star))
+    u = rng.uniform(-1.0, 1.0, (2, int(segments), 2))
+    rows = []
+    for r in radii:
+        a, b = z_star + r * nz * u[0], z_star + r * nz * u[1]
+        fa, fb = np.asarray(f(a)), np.asarray(f(b))
+        viol = quasiconvexity_violation(f, a, b, n_t=n_t)
+        top = float(max(fa.max(), fb.max()))
+        tol = rel_tol * top
+        k = int(np.sum(viol > tol))
+        lo, hi = exact_interval(k, len(viol))
+        span = max(top - float(min(fa.min(), fb.min())), 1e-300)
+        rows.append({"radius_over_norm_z_star": r, "segments": len(viol), "violations": k,
+                     "fraction": k / len(viol), "ci_low": lo, "ci_high": hi,
+                     "max_relative_violation": float(viol.max()) / span, "tolerance": tol})
+    return pd.DataFrame(rows)
+
+
 # ============================================================ the check
 def _settings(quick: bool) -> dict:
     if quick:
-        return {"grid": 61, "segments": 300, "segment_points": 8, "rays": 60, "ray_points": 40}
-    return {"grid": 161, "segments": 1000, "segment_points": 12, "rays": 120, "ray_points": 80}
+        return {"grid": 61, "segments": 300, "segment_points": 8, "rays": 60, "ray_points": 40,
+                "gd_side": 8}
+    return {"grid": 161, "segments": 1000, "segment_points": 12, "rays": 120, "ray_points": 80,
+            "gd_side": 16}
 
 
 def _draw_settings(quick: bool) -> dict:
@@ -357,6 +497,13 @@ def figure_landscape(result):
             if len(e):
                 ax.plot(e["z1"], e["z2"], mk, color="orange", ms=7, ls="",
                         label=f"exact {cls}")
+    dsc = result.tables.get("descent")
+    if dsc is not None and len(dsc) and not dsc["at_z_star"].all():
+        miss = dsc[~dsc["at_z_star"]]
+        ax.plot(miss["start_z1"], miss["start_z2"], ".", color="red", ms=6, ls="",
+                label=f"GD start not ending at z* ({len(miss)}/{len(dsc)})")
+        ax.plot(miss["end_z1"], miss["end_z2"], "s", mfc="none", mec="red", ms=6, ls="",
+                label="its end")
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
     ax.set_aspect("equal")
@@ -507,7 +654,10 @@ class _Grid:
 
 def check(instance, *, rng, quick):
     """J on a grid around z*: minima, basin, flat region, quasi-convexity (Fig. 4), one
-    step per claim. The steps draw from ``rng`` in this order: it fixes the numbers."""
+    step per claim; gradient descent from a grid of starts (Fig. 4(a)'s empirical claim);
+    for sigmoid / tanh quasi-convexity by window radius; for leaky ReLU the same network
+    with ReLU beside it (Sec. 4.2). The steps draw from ``rng`` in this order: it fixes
+    the numbers (gradient descent and the ReLU twin draw nothing)."""
     net, A = instance.network, instance.measurement
     st = _settings(quick)
     grid = _step_grid(net, A, st, rng)
@@ -519,7 +669,12 @@ def check(instance, *, rng, quick):
     minima = _step_minima(grid, mins)
     why = _exact_reason(net, A)
     exact = _step_exact(net, A, grid.z_star) if why is None else None
-    return _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact, why)
+    gd = _step_descent(net, A, grid.z_star, st, exact)
+    sweep = _step_window_sweep(grid, A, st, rng) if _quasi_claim(net) else None
+    twin = _step_relu_twin(net, A, grid, st, exact, minima, gd) \
+        if _relu_twin(net) is not None else None
+    return _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact, why, gd=gd,
+                    sweep=sweep, twin=twin)
 
 
 def check_draw(instance, *, rng, quick):
@@ -539,18 +694,27 @@ def _criteria_only(instance, rng, st: dict, *, method: str = "auto") -> Outcome:
     """The criterion-carrying steps of :func:`check` on sample sizes ``st``. Where the
     exact method applies (``method="auto"``) only z* is drawn (the grid's first draw, so
     z* is :func:`check`'s) and the criteria are the exact ones; ``method="sampled"``
-    forces the grid (the comparison of the two methods over draws)."""
+    forces the grid (the comparison of the two methods over draws). Gradient descent from
+    the grid of starts is run on every draw (a criterion); the quasi-convexity sweep over
+    window radii (sigmoid / tanh, cheap) and the ReLU twin's exact stationary set (leaky
+    ReLU) feed the per-draw scalars of :func:`summarise_draws`, not the verdict."""
     net, A = instance.network, instance.measurement
     why = _exact_reason(net, A) if method == "auto" else f"method={method!r} requested"
     if why is None:
         z_star = rng.standard_normal(2)
         exact = _step_exact(net, A, z_star)
-        headline, criteria = _criteria(-1, -1, math.nan, False, 0, 0, 0.0, exact)
+        gd = _step_descent(net, A, z_star, st, exact)
+        headline, criteria = _criteria(-1, -1, math.nan, False, 0, 0, 0.0, exact, gd)
+        twin = None
+        if _relu_twin(net) is not None:
+            twin = _twin_exact(net, A, z_star, exact)
+        details = _exact_details(exact, None)
+        details["per_draw"] = {**details["per_draw"],
+                               **_per_draw(headline, criteria, gd, None, twin)}
         return Outcome(headline=headline, criteria=criteria, n_samples=exact["n_cones"],
-                       details={"lean_draw_check": True, "z_star": z_star.tolist(),
-                                **_exact_details(exact, None)},
+                       details={"lean_draw_check": True, "z_star": z_star.tolist(), **details},
                        tables={"stationary_points": exact["points"]},
-                       settings={"method": "exact"})
+                       settings={"method": "exact", "gd_side": st["gd_side"]})
     grid = _step_grid(net, A, st, rng)
     mins = grid_local_minima(grid.J)
     flat = _step_flat_region(grid, mins)
@@ -559,17 +723,58 @@ def _criteria_only(instance, rng, st: dict, *, method: str = "auto") -> Outcome:
     viol = _window_segments(grid, st, rng)[2] if quasi else np.zeros(0)
     clusters = _refined_minima(grid, mins)[3]
     violations = int(np.sum(viol > jtol))
+    gd = _step_descent(net, A, grid.z_star, st)
     headline, criteria = _criteria(len(clusters), mins.count, flat["fraction"], quasi,
-                                   violations, len(viol), jtol)
+                                   violations, len(viol), jtol, None, gd)
+    sweep = _step_window_sweep(grid, A, st, rng) if quasi else None
     return Outcome(headline=headline, criteria=criteria, n_samples=grid.side ** 2 + viol.size,
                    details={"lean_draw_check": True, "z_star": grid.z_star.tolist(),
                             "method": "sampled", "method_reason": why,
                             "local_minima": int(mins.count),
                             "distinct_minima_after_refinement": len(clusters),
                             "flat_fraction": flat["fraction"],
-                            "quasiconvexity_violations": violations},
+                            "quasiconvexity_violations": violations,
+                            "per_draw": _per_draw(headline, criteria, gd, sweep, None)},
                    settings={**st, "half_width_over_norm_z_star": HALF_WIDTH,
                              "quasiconvexity_tolerance": jtol})
+
+
+def _step_descent(net, A, z_star: np.ndarray, st: dict,
+                  exact: dict | None = None) -> dict | None:
+    """:func:`descent_from_grid` on the check's y = A G(z*) and mask, ``st["gd_side"]``
+    starts per axis on the figure's window (on the exact arc tables when ``exact`` holds
+    the network's cones); None for a dense A (the engine's descent takes 0/1 masks),
+    said in the details."""
+    if A.observed is None:
+        return None
+    return descent_from_grid(net, A.observed, z_star, side=st["gd_side"],
+                             cones=None if exact is None else exact["cones"])
+
+
+def _step_window_sweep(grid: "_Grid", A, st: dict, rng) -> pd.DataFrame:
+    """:func:`quasiconvexity_by_window` on the check's J at WINDOW_RADII, as many
+    segments per window as the judged criterion has (``st["segments"]``)."""
+    return quasiconvexity_by_window(grid.f, grid.z_star, WINDOW_RADII,
+                                    segments=st["segments"], n_t=st["segment_points"],
+                                    rng=rng, rel_tol=4 * A.m * EPS)
+
+
+def _per_draw(headline, criteria, gd, sweep, twin) -> dict:
+    """The scalars of one draw that :func:`summarise_draws` reads: each claim's own
+    verdict (``claim_<name>``), gradient descent's misses, the quasi-convexity violations
+    per window radius, the ReLU twin's exact minima (leaky ReLU)."""
+    out = {f"claim_{c.name}": c.verdict for c in (headline,) + tuple(criteria)}
+    if gd is not None:
+        out.update(gd_missed=gd["missed"], gd_starts=gd["starts"])
+    if sweep is not None:
+        for row in sweep.itertuples():
+            out[f"qc_violations_r{row.radius_over_norm_z_star:g}"] = int(row.violations)
+            out[f"qc_segments_r{row.radius_over_norm_z_star:g}"] = int(row.segments)
+    if twin is not None:
+        out.update(relu_twin_other_minima=twin["relu_other_minima"],
+                   leaky_other_minima=twin["leaky_other_minima"],
+                   minima_hausdorff_over_norm_z_star=twin["hausdorff"])
+    return out
 
 
 def _step_grid(net, A, st: dict, rng) -> _Grid:
@@ -689,11 +894,15 @@ def _step_minima(grid: _Grid, mins: GridMinima) -> dict:
 
 
 def _criteria(n_true: int, n_min: int, flat_fraction: float, quasi_claim: bool,
-              violations: int, segments: int, jtol: float, exact: dict | None = None):
+              violations: int, segments: int, jtol: float, exact: dict | None = None,
+              gd: dict | None = None):
     """The claims as criteria, each with its trivial ceiling (module docstring): the
     headline (one local minimum), the flat region and, for sigmoid / tanh, quasi-convexity.
     With ``exact`` (:func:`_step_exact`) the first two come from the exact stationary
-    set (``method: exact``), else from the grid (``method: sampled``). One place for
+    set (``method: exact``), else from the grid (``method: sampled``). With ``gd``
+    (:func:`descent_from_grid`), Fig. 4(a)'s empirical claim, judged apart from the
+    headline: the fraction of starts that do not end at z* (bound 0, the paper's "we do
+    not observe convergence to any point other than the global minimum"). One place for
     :func:`check` and :func:`check_draw`."""
     if exact is not None:
         K = exact["n_cones"]
@@ -726,6 +935,16 @@ def _criteria(n_true: int, n_min: int, flat_fraction: float, quasi_claim: bool,
                                   "<=", f"method: sampled. Segments with max J > max endpoint "
                                         f"J + {jtol:.2g} (of {segments}; trivial ceiling "
                                         f"{segments})", ceiling=float(segments)))
+    if gd is not None:
+        lo, hi = gd["ci95"]
+        criteria.append(Criterion(
+            "gd_only_to_z_star", float(gd["fraction"]), 0.0, "<=",
+            f"method: gradient descent (Adam, lr {GD_LR:g}, <= {GD_ITERATIONS} iterations, "
+            f"relative step tol {GD_TOL:g}) from a {gd['side']} x {gd['side']} grid of starts "
+            f"on z* +- {gd['radius']:g} ||z*||: {gd['missed']}/{gd['starts']} starts end "
+            f"farther than {GD_SUCCESS:g} ||z*|| from z* (exact 95% interval [{lo:.3f}, "
+            f"{hi:.3f}]); bound 0 (Sec. 4.2: convergence only to z*, a stationary point near "
+            f"-rho z* allowed); trivial ceiling 1 (every start)", ceiling=1.0))
     return headline, tuple(criteria)
 
 
@@ -763,7 +982,8 @@ def _step_exact(net, A, z_star: np.ndarray) -> dict:
     flat_cones = np.unique(pts.loc[flat, "cone"].to_numpy().astype(int))
     width = np.diff(cones.edges)
     origin = pts[pts["kind"] == "origin"]
-    return {"points": pts, "n_cones": cones.count, "other_minima": int(other.sum()),
+    return {"points": pts, "cones": cones, "n_cones": cones.count,
+            "other_minima": int(other.sum()),
             "z_star_found": bool((is_min & ~other).any()),
             "flat_cones": int(flat_cones.size),
             "flat_fraction": float(width[flat_cones].sum() / (2 * math.pi)),
@@ -772,6 +992,124 @@ def _step_exact(net, A, z_star: np.ndarray) -> dict:
             "others": pts.loc[other, ["kind", "z1", "z2", "J", "dist_zstar",
                                       "dist_neg_rho"]].to_dict(orient="records"),
             "tolerance": land.tol, "seconds": time.process_time() - t0}
+
+
+def _relu_twin(net):
+    """The same network, weights and all, with every leaky-ReLU layer a ReLU (Sec. 4.2:
+    "Leaky ReLU has the same landscape as a regular ReLU"); None without a leaky layer.
+    On the presets this is paper-fig4's network: paper-fig4 and paper-fig4-leaky draw
+    their weights and masks from the same streams (asserted by the tests)."""
+    from dataclasses import replace
+
+    from verify.network import Network
+
+    if not any(l.activation == "leaky_relu" for l in net.spec.layers):
+        return None
+    layers = tuple(replace(l, activation="relu") if l.activation == "leaky_relu" else l
+                   for l in net.spec.layers)
+    return Network(replace(net.spec, layers=layers), net.weights)
+
+
+def minima_hausdorff(P: np.ndarray, Q: np.ndarray) -> float:
+    """Hausdorff distance between two finite point sets ``(k, 2)`` (NaN if one is empty)."""
+    P, Q = np.atleast_2d(np.asarray(P, float)), np.atleast_2d(np.asarray(Q, float))
+    if P.size == 0 or Q.size == 0:
+        return math.nan
+    d = np.linalg.norm(P[:, None, :] - Q[None, :, :], axis=2)
+    return float(max(d.min(axis=1).max(), d.min(axis=0).max()))
+
+
+def _exact_minima(exact: dict) -> np.ndarray:
+    pts = exact["points"]
+    m = pts[pts["classification"] == "local minimum"]
+    return m[["z1", "z2"]].to_numpy(float)
+
+
+def _twin_exact(net, A, z_star: np.ndarray, exact: dict) -> dict:
+    """The ReLU twin's exact stationary set on the same y-generating z* and mask, beside
+    the leaky one's (``exact``): other minima of each, and the Hausdorff distance between
+    the two sets of local minima (z* included in both) in units of ||z*||."""
+    ex_r = _step_exact(_relu_twin(net), A, z_star)
+    nz = float(np.linalg.norm(z_star))
+    return {"relu": ex_r, "relu_other_minima": int(ex_r["other_minima"]),
+            "leaky_other_minima": int(exact["other_minima"]),
+            "hausdorff": minima_hausdorff(_exact_minima(exact), _exact_minima(ex_r)) / nz}
+
+
+def _set_summary(exact: dict | None, r: float) -> dict:
+    """Counts and positions of an exact stationary set, relative to z* and -rho_d z*."""
+    if exact is None:
+        return {}
+    pts = exact["points"]
+    rest = pts[(pts["kind"] != "origin") & (pts["dist_zstar"] > ZSTAR_TOL)]
+    om = rest[rest["classification"] == "local minimum"]
+    return {"local_minima": int(1 + exact["other_minima"]), "other_minima": int(len(om)),
+            "other_stationary": int(len(rest)),
+            "saddles": int((rest["classification"] == "saddle").sum()),
+            "flat_cones": int(exact["flat_cones"]),
+            "other_minima_dist_neg_rho_min": float(om["dist_neg_rho"].min()) if len(om)
+            else None,
+            "other_minima_dist_neg_rho_max": float(om["dist_neg_rho"].max()) if len(om)
+            else None,
+            "certified_eps_hat": float(np.minimum(rest["dist_zstar"], rest["dist_neg_rho"]).max())
+            if len(rest) else 0.0}
+
+
+def _step_relu_twin(net, A, grid: "_Grid", st: dict, exact: dict | None, minima: dict,
+                    gd: dict | None) -> dict:
+    """Sec. 4.2's "Leaky ReLU has the same landscape as a regular ReLU", side by side on
+    one network (:func:`_relu_twin`): J of both on the window grid and its measured
+    distance (relative sup and L2 difference, Spearman rank correlation), the grid basin
+    of z* of both, gradient descent from the same starts on both, and (exact method) both
+    stationary sets with the Hausdorff distance of their local minima (units ||z*||)."""
+    from scipy.stats import spearmanr
+
+    t0 = time.process_time()
+    twin = _relu_twin(net)
+    z_star, N = grid.z_star, grid.side
+    obj = Objective.from_truth(twin, A, z_star)
+    fJ = _ExplicitJ(obj)
+    J_r = _chunked(fJ, grid.points).reshape(N, N)
+    grid_r = _Grid(z_star, obj, fJ, grid.half_width, grid.axis, grid.points, J_r, math.nan)
+    minima_r = _step_minima(grid_r, grid_local_minima(J_r))
+    pair = _twin_exact(net, A, z_star, exact) if exact is not None else None
+    gd_r = _step_descent(twin, A, z_star, st, pair["relu"] if pair else None) \
+        if gd is not None else None
+    J_l = grid.J
+    diff = J_l - J_r
+    r = rho(net.spec.depth)
+    sets = {"leaky_relu": _set_summary(exact, r),
+            "relu": _set_summary(pair["relu"] if pair else None, r)}
+    rows = []
+    for act, mn, g in (("leaky_relu", minima, gd), ("relu", minima_r, gd_r)):
+        rows.append({"activation": act, **sets[act],
+                     "grid_distinct_minima": len(mn["clusters"]),
+                     "grid_basin_of_z_star": mn["basin"],
+                     "gd_starts": g["starts"] if g else None,
+                     "gd_at_z_star_fraction": 1 - g["fraction"] if g else None})
+    distance = {
+        "J_relative_sup_difference": float(np.abs(diff).max() / max(float(np.abs(J_r).max()),
+                                                                       1e-300)),
+        "J_relative_l2_difference": float(np.linalg.norm(diff)
+                                          / max(float(np.linalg.norm(J_r)), 1e-300)),
+        # the shapes apart from the scale: each J divided by its window maximum
+        "J_normalised_sup_difference": float(np.abs(
+            J_l / max(float(J_l.max()), 1e-300) - J_r / max(float(J_r.max()), 1e-300)).max()),
+        "J_spearman_rank_correlation": float(spearmanr(J_l.ravel(), J_r.ravel())[0]),
+        "minima_hausdorff_over_norm_z_star": pair["hausdorff"] if pair else None,
+        "J_ratio_leaky_over_relu_median": float(np.median(
+            J_l.ravel()[J_r.ravel() > 0] / J_r.ravel()[J_r.ravel() > 0]))}
+    points = None
+    if pair is not None:
+        points = pd.concat([exact["points"].assign(activation="leaky_relu"),
+                            pair["relu"]["points"].assign(activation="relu")],
+                           ignore_index=True)
+    return {"table": pd.DataFrame(rows), "distance": distance, "points": points,
+            "grid": pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1],
+                                  "J_leaky_relu": J_l.ravel(), "J_relu": J_r.ravel()}),
+            "pair": pair, "slope": [l.slope for l in net.spec.layers
+                                    if l.activation == "leaky_relu"][0],
+            "seconds": time.process_time() - t0}
 
 
 def _exact_details(exact: dict | None, why: str | None) -> dict:
@@ -788,20 +1126,83 @@ def _exact_details(exact: dict | None, why: str | None) -> dict:
                 "certified_other_minima": int(exact["other_minima"]),
                 "certified_eps_hat": eps}
     return {"method": "exact", "per_draw": per_draw,
-            "exact": {k: v for k, v in exact.items() if k != "points"}}
+            "exact": {k: v for k, v in exact.items() if k not in ("points", "cones")}}
 
 
 def summarise_draws(draws: pd.DataFrame, by_draw: dict) -> dict:
-    """Fig. 4(a) as a certificate over network draws (issue: certified landscapes):
-    from each draw's exact stationary set, the rate of draws with any stationary point
-    other than z* (the origin aside), with more than one (so not just the one near
-    -rho_d z* that Theorem 4 allows), and with a local minimum other than z*, each with
-    its exact 95% interval; and the quantiles of the certified eps (every stationary
-    point within eps ||z*|| of z* or of -rho_d z*). Empty where the method was sampled."""
-    if "certified_other_stationary" not in draws or draws["certified_other_stationary"].isna().any():
-        return {}
+    """Statistics over network draws beyond the combined failure rate.
+
+    * ``claims``: each claim judged on its own over the draws (the draws where its
+      criterion fails, the rate with its exact 95% interval, and the verdict by the
+      DrawRule's own rule against tau), so that e.g. "gradient descent converges only to
+      z*" is judged apart from "a unique local minimum";
+    * ``gradient_descent``: draws with a start that misses z*, and the starts pooled
+      (descriptive: the starts of one draw are not independent);
+    * ``quasiconvexity_by_window`` (sigmoid / tanh): per window radius, the draws with a
+      violating segment, their rate and verdict against tau, and the smallest radius
+      whose rate's interval lies above tau (where the claim starts to fail);
+    * ``leaky_vs_relu`` (leaky ReLU, exact method): the ReLU twin's other minima per draw
+      beside the leaky network's, and the Hausdorff distance of the two minima sets;
+    * Fig. 4(a) as a certificate (exact method; issue: certified landscapes): from each
+      draw's exact stationary set, the rate of draws with any stationary point other than
+      z* (the origin aside), with more than one (so not just the one near -rho_d z* that
+      Theorem 4 allows), and with a local minimum other than z*, each with its exact 95%
+      interval; and the quantiles of the certified eps (every stationary point within
+      eps ||z*|| of z* or of -rho_d z*).
+    """
     n = len(draws)
-    out: dict = {"draws": n, "method": "exact"}
+    out: dict = {"draws": n}
+    claims = [c for c in draws.columns if c.startswith("claim_")]
+    if claims:
+        out["claims"] = {}
+        for c in claims:
+            v = draws[c].dropna().astype(str).tolist()
+            crit, f = judge_draws(v, DRAWS)
+            out["claims"][c[len("claim_"):]] = {
+                "draws_failed": f["draws_failed"], "draws_tested": f["draws_tested"],
+                "rate": f["failure_rate"], "ci95": [f["failure_ci_low"], f["failure_ci_high"]],
+                "verdict": crit.verdict}
+    if "gd_missed" in draws and draws["gd_missed"].notna().all():
+        miss, starts = draws["gd_missed"].to_numpy(int), draws["gd_starts"].to_numpy(int)
+        k = int((miss > 0).sum())
+        lo, hi = exact_interval(k, n)
+        out["gradient_descent"] = {
+            "draws_with_a_missed_start": k, "rate": k / n, "ci95": [lo, hi],
+            "starts_missed": int(miss.sum()), "starts": int(starts.sum()),
+            "pooled_fraction_missed": float(miss.sum() / starts.sum()),
+            "largest_fraction_on_a_draw": float((miss / starts).max())}
+    radii = sorted({float(c[len("qc_violations_r"):]) for c in draws.columns
+                    if c.startswith("qc_violations_r")})
+    if radii and all(draws[f"qc_violations_r{r:g}"].notna().all() for r in radii):
+        rows = []
+        for r in radii:
+            bad = draws[f"qc_violations_r{r:g}"].to_numpy(int) > 0
+            crit, f = judge_draws(["fails" if b else "holds" for b in bad], DRAWS)
+            rows.append({"radius_over_norm_z_star": r, "draws_with_a_violation": int(bad.sum()),
+                         "rate": float(bad.mean()),
+                         "ci95": [f["failure_ci_low"], f["failure_ci_high"]],
+                         "verdict": crit.verdict,
+                         "violations_median": float(np.median(
+                             draws[f"qc_violations_r{r:g}"].to_numpy(float)))})
+        failing = [w["radius_over_norm_z_star"] for w in rows if w["verdict"] == "fails"]
+        holding = [w["radius_over_norm_z_star"] for w in rows if w["verdict"] == "holds"]
+        out["quasiconvexity_by_window"] = {
+            "windows": rows, "smallest_failing_radius": min(failing) if failing else None,
+            "largest_holding_radius": max(holding) if holding else None}
+    if "relu_twin_other_minima" in draws and draws["relu_twin_other_minima"].notna().all():
+        r_o = draws["relu_twin_other_minima"].to_numpy(int)
+        l_o = draws["leaky_other_minima"].to_numpy(int)
+        h = draws["minima_hausdorff_over_norm_z_star"].to_numpy(float)
+        out["leaky_vs_relu"] = {
+            "draws_relu_other_minimum": int((r_o > 0).sum()),
+            "draws_leaky_other_minimum": int((l_o > 0).sum()),
+            "draws_both": int(((r_o > 0) & (l_o > 0)).sum()),
+            "draws_same_minima": int((h <= ZSTAR_TOL).sum()),
+            "hausdorff_quantiles": {q: float(np.quantile(h, float(q)))
+                                    for q in ("0.5", "0.9", "1.0")}}
+    if "certified_other_stationary" not in draws or draws["certified_other_stationary"].isna().any():
+        return out
+    out["method"] = "exact"
     for key, mask in (("any_other_stationary", draws["certified_other_stationary"] > 0),
                       ("more_than_one_other_stationary",
                        draws["certified_other_stationary"] > 1),
@@ -818,7 +1219,8 @@ def summarise_draws(draws: pd.DataFrame, by_draw: dict) -> dict:
     return out
 
 
-def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None) -> Outcome:
+def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None, *,
+             gd=None, sweep=None, twin=None) -> Outcome:
     """The claims as criteria (headline: one local minimum), details and tables."""
     z_star, J, N, h = grid.z_star, grid.J, grid.side, grid.spacing
     n_true, n_min = len(minima["clusters"]), mins.count
@@ -826,7 +1228,7 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None) 
     viol, bad_levels, first_dec = qc["violation"], qc["bad_levels"], qc["first_decrease"]
     r = rho(net.spec.depth)
     headline, criteria = _criteria(n_true, n_min, flat["fraction"], quasi_claim,
-                                   qc["violations"], len(viol), jtol, exact)
+                                   qc["violations"], len(viol), jtol, exact, gd)
     table = minima["table"]
     details = {
         "z_star": z_star.tolist(), "half_width": grid.half_width, "grid_points": N * N,
@@ -866,6 +1268,23 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None) 
                             if np.any(np.isfinite(first_dec)) else None},
     }
     details.update(_exact_details(exact, why))
+    details["per_draw"] = {**details.get("per_draw", {}), **_per_draw(
+        headline, criteria, gd, sweep, twin["pair"] if twin is not None else None)}
+    gd_table = _descent_table(gd, exact)
+    details["gradient_descent"] = _descent_details(gd, gd_table) if gd is not None else {
+        "not_run": "the measurement is dense: the engine's descent takes 0/1 masks"}
+    if sweep is not None:
+        details["quasiconvexity"]["by_window"] = sweep.to_dict(orient="records")
+        bad = sweep.loc[sweep["violations"] > 0, "radius_over_norm_z_star"]
+        details["quasiconvexity"]["smallest_window_with_a_violation"] = \
+            float(bad.min()) if len(bad) else None
+    if twin is not None:
+        details["leaky_vs_relu"] = {
+            "slope": twin["slope"], "distance": twin["distance"],
+            "by_activation": twin["table"].to_dict(orient="records"),
+            "note": "the same weights and mask with ReLU (paper-fig4's network on the "
+                    "presets); no criterion: the paper states no bound on how close the two "
+                    "landscapes are"}
     details["sampled"] = {"local_minima": n_true, "grid_minima": int(n_min),
                           "flat_fraction": flat["fraction"],
                           "quasiconvexity_violations": qc["violations"]}
@@ -879,16 +1298,65 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None) 
             details["findings"].append(
                 f"exact: J is flat on {exact['flat_cones']} cone(s), "
                 f"{exact['flat_fraction']:.1%} of the directions")
+    details["findings"] += _new_findings_text(details)
     grid_df = pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1], "J": J.ravel(),
                             "flat": flat["mask"].ravel(), "basin_of_z_star": minima["in_basin"]})
     tables = {"grid": grid_df, "rays": qc["rays"], "segments": pd.DataFrame(
         {"violation": viol, "relative_violation": qc["relative"]})}
     if exact is not None:
         tables["stationary_points"] = exact["points"]
+    if gd_table is not None:
+        tables["descent"] = gd_table
+    if sweep is not None:
+        tables["quasiconvexity_by_window"] = sweep
+    if twin is not None:
+        tables["leaky_vs_relu"] = twin["table"]
+        tables["leaky_vs_relu_grid"] = twin["grid"]
+        if twin["points"] is not None:
+            tables["leaky_vs_relu_stationary_points"] = twin["points"]
     return Outcome(headline=headline, criteria=criteria, n_samples=N * N + viol.size,
                    details=details, table=table, tables=tables,
                    settings={**st, "half_width_over_norm_z_star": HALF_WIDTH,
-                             "quasiconvexity_tolerance": jtol})
+                             "quasiconvexity_tolerance": jtol, "gd_lr": GD_LR,
+                             "gd_iterations": GD_ITERATIONS, "gd_tol": GD_TOL,
+                             "gd_success": GD_SUCCESS,
+                             "window_radii_over_norm_z_star": list(WINDOW_RADII)})
+
+
+def _descent_table(gd: dict | None, exact: dict | None) -> pd.DataFrame | None:
+    """Gradient descent's per-start table; with the exact set, each end's nearest exact
+    stationary point (distance / ||z*||, its class and its distance to -rho_d z*)."""
+    if gd is None:
+        return None
+    t = gd["table"]
+    if exact is None or not len(exact["points"]):
+        return t
+    pts = exact["points"]
+    P = pts[["z1", "z2"]].to_numpy(float)
+    E = t[["end_z1", "end_z2"]].to_numpy(float)
+    zs = pts.loc[pts["dist_zstar"] <= ZSTAR_TOL, ["z1", "z2"]].to_numpy(float)
+    nz = float(np.linalg.norm(zs[0])) if len(zs) else 1.0
+    d = np.linalg.norm(E[:, None, :] - P[None], axis=2)
+    k = d.argmin(axis=1)
+    return t.assign(nearest_exact_distance=d[np.arange(len(E)), k] / nz,
+                    nearest_exact_class=pts["classification"].to_numpy()[k],
+                    nearest_exact_dist_neg_rho=pts["dist_neg_rho"].to_numpy()[k])
+
+
+def _descent_details(gd: dict, table: pd.DataFrame) -> dict:
+    miss = table[~table["at_z_star"]]
+    out = {"starts": gd["starts"], "missed": gd["missed"], "fraction_missed": gd["fraction"],
+           "ci95": gd["ci95"], "window_radius_over_norm_z_star": gd["radius"],
+           "starts_per_axis": gd["side"], "backend": gd["backend"],
+           "converged": int(table["converged"].sum()),
+           "iterations_median": float(table["iterations"].median()),
+           "iterations_max": int(table["iterations"].max()),
+           "end_distance_at_z_star_max": float(table.loc[table["at_z_star"],
+                                                         "distance_to_z_star"].max())
+           if table["at_z_star"].any() else None}
+    if len(miss):
+        out["missed_ends"] = miss.drop(columns=["at_z_star"]).to_dict(orient="records")
+    return out
 
 
 def _findings_text(grid, flat, qc, minima, details, quasi_claim, r) -> list[str]:
@@ -916,6 +1384,49 @@ def _findings_text(grid, flat, qc, minima, details, quasi_claim, r) -> list[str]
         findings.append(f"mode collapse: {flat['fraction']:.1%} of the grid lies on plateaus "
                         f"each mapped to one output ({flat['components']} such region(s))")
     return findings
+
+
+def _new_findings_text(details: dict) -> list[str]:
+    """Findings of gradient descent, the quasi-convexity window sweep and the ReLU twin."""
+    out = []
+    g = details.get("gradient_descent", {})
+    if g.get("missed"):
+        ends = g.get("missed_ends", [])
+        where = ""
+        if ends and "nearest_exact_class" in ends[0]:
+            cls = sorted({e["nearest_exact_class"] for e in ends})
+            where = (f"; their ends lie {min(e['nearest_exact_distance'] for e in ends):.2g}-"
+                     f"{max(e['nearest_exact_distance'] for e in ends):.2g} ||z*|| from an "
+                     f"exact stationary point ({', '.join(cls)}), "
+                     f"{min(e['nearest_exact_dist_neg_rho'] for e in ends):.2g}-"
+                     f"{max(e['nearest_exact_dist_neg_rho'] for e in ends):.2g} ||z*|| of it "
+                     f"from -rho_d z*")
+        out.append(f"gradient descent (Adam, lr {GD_LR:g}) ends away from z* from "
+                   f"{g['missed']}/{g['starts']} starts of the window{where} (the paper: "
+                   f"never observed)")
+    q = details.get("quasiconvexity", {})
+    if q.get("by_window"):
+        parts = ", ".join(f"r = {w['radius_over_norm_z_star']:g}: {w['violations']}/"
+                          f"{w['segments']}" for w in q["by_window"])
+        first = q.get("smallest_window_with_a_violation")
+        out.append(f"quasi-convexity by window z* +- r ||z*|| (violating segments): {parts}"
+                   + (f"; the first window with a violation is r = {first:g}" if first
+                      else "; none in any window"))
+    lv = details.get("leaky_vs_relu")
+    if lv:
+        d, rows = lv["distance"], {r["activation"]: r for r in lv["by_activation"]}
+        mins = ""
+        if "local_minima" in rows["relu"]:
+            mins = (f"local minima (exact) leaky {rows['leaky_relu']['local_minima']}, ReLU "
+                    f"{rows['relu']['local_minima']}, Hausdorff distance "
+                    f"{d['minima_hausdorff_over_norm_z_star']:.3g} ||z*||; ")
+        out.append(f"leaky ReLU (slope {lv['slope']:g}) vs ReLU on the same weights: {mins}"
+                   f"J differs by {d['J_relative_sup_difference']:.2g} (relative sup) / "
+                   f"{d['J_relative_l2_difference']:.2g} (relative L2) on the window, rank "
+                   f"correlation {d['J_spearman_rank_correlation']:.3f}; grid basin of z* "
+                   f"{rows['leaky_relu']['grid_basin_of_z_star']:.1%} vs "
+                   f"{rows['relu']['grid_basin_of_z_star']:.1%}")
+    return out
 
 
 def figure_certificate(result):
@@ -955,7 +1466,63 @@ def figure_certificate(result):
 
 figure_certificate.applies = lambda result: "along_zstar" in result.tables.get(
     "stationary_points_by_draw", pd.DataFrame())
-FIGURES = (figure_landscape, figure_certificate)
+
+
+def figure_leaky_vs_relu(result):
+    """Leaky ReLU beside ReLU on the same weights (Sec. 4.2): log10(1 + J) of both on the
+    window, one colour scale, with each one's exact local minima, z* and -rho_d z*. None
+    without the table ``leaky_vs_relu_grid``."""
+    g = result.tables.get("leaky_vs_relu_grid")
+    if g is None or g.empty:
+        return None
+    import matplotlib.pyplot as plt
+
+    d = result.details
+    lv = d["leaky_vs_relu"]
+    gs = g.sort_values(["z1", "z2"])
+    z1, z2 = np.unique(gs["z1"].to_numpy()), np.unique(gs["z2"].to_numpy())
+    shape = (len(z1), len(z2))
+    Js = {a: np.log10(1.0 + gs[f"J_{a}"].to_numpy().reshape(shape))
+          for a in ("leaky_relu", "relu")}
+    vmax = max(float(v.max()) for v in Js.values())
+    pts = result.tables.get("leaky_vs_relu_stationary_points")
+    zs, mr = np.asarray(d["z_star"]), np.asarray(d["minus_rho_z_star"])
+    R = d["half_width"]
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.4), sharey=True)
+    rows = {r["activation"]: r for r in lv["by_activation"]}
+    for ax, act in zip(axes, ("leaky_relu", "relu")):
+        im = ax.pcolormesh(z1, z2, Js[act].T, shading="auto", cmap="viridis", vmin=0,
+                           vmax=vmax)
+        ax.contour(z1, z2, Js[act].T, levels=12, colors="white", linewidths=0.4, alpha=0.6)
+        ax.plot(*zs, marker="*", ms=14, color="gold", mec="k", ls="", label="z*")
+        ax.plot(*mr, marker="X", ms=9, color="white", mec="k", ls="", label="-rho_d z*")
+        if pts is not None:
+            e = pts[(pts["activation"] == act) & (pts["classification"] == "local minimum")
+                    & (pts["dist_zstar"] > ZSTAR_TOL)
+                    & (np.abs(pts["z1"] - zs[0]) <= R) & (np.abs(pts["z2"] - zs[1]) <= R)]
+            if len(e):
+                ax.plot(e["z1"], e["z2"], "+", color="orange", ms=9, ls="",
+                        label=f"other exact minima ({len(e)})")
+        r = rows[act]
+        ax.set_title(f"{act}: " + (f"{r['local_minima']} exact minimum(a), "
+                                   if "local_minima" in r else "")
+                     + f"grid basin of z* {r['grid_basin_of_z_star']:.0%}", fontsize=8)
+        ax.set_xlabel("z1")
+        ax.set_aspect("equal")
+        ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
+    axes[0].set_ylabel("z2")
+    fig.colorbar(im, ax=axes, label="log10(1 + J(z))", shrink=0.8)
+    dist = lv["distance"]
+    h = dist.get("minima_hausdorff_over_norm_z_star")
+    fig.suptitle(f"[{result.preset}] same weights, slope {lv['slope']:g}: J relative sup "
+                 f"difference {dist['J_relative_sup_difference']:.2g}, rank correlation "
+                 f"{dist['J_spearman_rank_correlation']:.3f}"
+                 + (f", minima Hausdorff {h:.2g} ||z*||" if h is not None else ""), fontsize=9)
+    return fig
+
+
+figure_leaky_vs_relu.applies = lambda result: "leaky_vs_relu_grid" in result.tables
+FIGURES = (figure_landscape, figure_certificate, figure_leaky_vs_relu)
 
 #: Fig. 4 shows one network per activation; the claims are about such networks in
 #: general (Sec. 4.2), so they are judged over network draws.
@@ -966,7 +1533,10 @@ DRAWS = DrawRule(
            "over the weights); read as the toolkit's guideline for 'with high probability', "
            "the claims must hold on at least 90% of network draws (tau = 0.1), fixed before "
            "any multi-draw run. A draw fails when any claim fails on it (a second local "
-           "minimum, a flat region, a quasi-convexity violation for sigmoid / tanh)",
+           "minimum, a flat region, a quasi-convexity violation for sigmoid / tanh; added "
+           "with issue 14, after the first multi-draw runs: a start of the window's grid "
+           "from which gradient descent does not end at z*, which is also judged on its "
+           "own over the draws in details.over_draws.claims)",
     draws=40, check=check_draw, per_draw=("stationary_points",), summarise=summarise_draws)
 
 

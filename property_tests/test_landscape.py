@@ -175,6 +175,10 @@ def test_uniform01_flat_region_detected():
     assert r.details["flat_components_one_output"] >= 1
     g = r.tables["grid"]
     assert g["flat"].mean() == pytest.approx(r.details["flat_fraction"])
+    # gradient descent can fail (issue 14): U[0, 1] weights leave many starts on the
+    # flat region or elsewhere
+    c = {c.name: c for c in r.criteria}["gd_only_to_z_star"]
+    assert c.verdict == "fails" and c.statistic > 0.2 and len(r.tables["descent"]) == 64
 
 
 def test_leaky_fig4_single_minimum_at_z_star():
@@ -247,6 +251,9 @@ def test_draw_check_gives_the_checks_criteria(preset):
             [(c.name, c.statistic, c.note) for c in _criteria(full)]
     assert ls._draw_settings(False) == ls._settings(False)
     assert ls.DRAWS.check is ls.check_draw and ls.DRAWS.tolerance == 0.1
+    if preset == "paper-fig4-tanh":   # issue 14: the window sweep on a fixed network
+        v = _assert_violations_grow_with_the_window(full)
+        assert v[-1] > 10
 
 
 @pytest.mark.parametrize("preset", ["paper-fig4", "paper-fig4-leaky"])
@@ -265,6 +272,11 @@ def test_ceilings_informative_where_the_check_passes(preset):
     # J(z*) = 0 = min J on every network: z*'s pixel is always a grid minimum, so that
     # is a self-check in the details, never a criterion that could pass
     assert r.details["z_star_is_minimum"] and "z_star_is_the_minimum" not in by
+    # gradient descent from the 8 x 8 starts: every start reaches z* here (issue 14)
+    g = r.details["gradient_descent"]
+    assert by["gd_only_to_z_star"].statistic == 0.0 and by["gd_only_to_z_star"].ceiling == 1.0
+    assert g["starts"] == 64 and g["end_distance_at_z_star_max"] < 1e-3 * 0.5
+    assert g["backend"] == "arcs"
 
 
 def test_quasiconvexity_ceiling_is_the_segment_count():
@@ -310,8 +322,16 @@ def _certificate_over_draws_is_consistent(r):
     mins = rest[rest["classification"] == "local minimum"].groupby("draw").size()
     assert np.array_equal(mins.reindex(t["draw"], fill_value=0).to_numpy(),
                           t["certified_other_minima"].to_numpy())
-    # a draw fails exactly when it has another local minimum (ReLU: no flat cone)
-    assert od["other_local_minimum"]["draws"] == int(t["failed"].sum())
+    # a draw fails exactly when a claim fails on it: another local minimum (ReLU: no
+    # flat cone) or a start of the grid from which gradient descent misses z*
+    assert np.array_equal(t["failed"].to_numpy(), ((t["certified_other_minima"] > 0)
+                                                   | (t["gd_missed"] > 0)).to_numpy())
+    claims = [c for c in t.columns if c.startswith("claim_")]
+    assert np.array_equal(t["failed"].to_numpy(), (t[claims] == "fails").any(axis=1).to_numpy())
+    by = od["claims"]
+    assert by["local_minima"]["draws_failed"] == od["other_local_minimum"]["draws"]
+    assert by["gd_only_to_z_star"]["draws_failed"] == int((t["gd_missed"] > 0).sum()) \
+        == od["gradient_descent"]["draws_with_a_missed_start"]
     lo, hi = od["any_other_stationary"]["ci95"]
     assert lo <= od["any_other_stationary"]["rate"] <= hi
     at = pts[pts["dist_zstar"] <= ls.ZSTAR_TOL]
@@ -330,7 +350,7 @@ def test_method_is_stated(preset, method):
     r = run_check("landscape", preset, seed=0, quick=True, draws=1)
     assert r.details["method"] == method
     assert all(c.note.startswith(f"method: {method}") for c in r.criteria
-               if c.name != "quasiconvexity_violations")
+               if c.name not in ("quasiconvexity_violations", "gd_only_to_z_star"))
     # the grid's numbers stay beside the criteria for comparison
     assert set(r.details["sampled"]) >= {"local_minima", "flat_fraction"}
     if method == "sampled":
@@ -380,3 +400,184 @@ def test_exact_minima_are_local_minima_of_J():
         for r in (1e-6, 1e-8):
             around = obj.value(z + r * np.linalg.norm(z_star) * circle)
             assert around.min() >= float(obj.value(z)) - 1e-9 * max(float(obj.value(z)), 1.0)
+
+
+# ------------------------------------ Fig. 4 as the paper states it (issue 14, items 2-3)
+def test_window_radius_must_be_positive():
+    f = _quad
+    rng = np.random.default_rng(0)
+    for bad in (0.0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(VerifyError, match="window radius"):
+            ls.quasiconvexity_by_window(f, [0.3, -0.2], (0.5, bad), segments=10, n_t=4,
+                                        rng=rng, rel_tol=1e-12)
+        with pytest.raises(VerifyError, match="window radius"):
+            ls.start_grid([1.0, 0.0], bad)
+    with pytest.raises(VerifyError, match="starts per axis"):
+        ls.start_grid([1.0, 0.0], 2.5, 1)
+
+
+def test_window_sweep_counts_where_the_function_is_not_quasiconvex():
+    """Known answers: a convex quadratic has no violation in any window; the double
+    well (minima at +-1, z* = (1, 0)) none within 0.5 of z* (one well), many in the
+    window that holds both wells."""
+    rng = np.random.default_rng(1)
+    t = ls.quasiconvexity_by_window(_quad, [0.3, -0.2], segments=200, n_t=8, rng=rng,
+                                    rel_tol=1e-12)
+    assert list(t["radius_over_norm_z_star"]) == list(ls.WINDOW_RADII)
+    assert (t["violations"] == 0).all() and (t["segments"] == 200).all()
+    t = ls.quasiconvexity_by_window(_double_well, [1.0, 0.0], (0.5, 2.5), segments=200,
+                                    n_t=8, rng=rng, rel_tol=1e-12)
+    assert t["violations"].iloc[0] == 0 and t["violations"].iloc[1] >= 5
+    assert (t["ci_low"] <= t["fraction"]).all() and (t["fraction"] <= t["ci_high"]).all()
+
+
+def _assert_violations_grow_with_the_window(r):
+    """On a fixed network the violation count is non-decreasing in the window radius
+    (the claim fails far from z*, not near it), none within 0.5 ||z*||."""
+    t = r.tables["quasiconvexity_by_window"] if hasattr(r, "tables") else r
+    assert list(t["radius_over_norm_z_star"]) == list(ls.WINDOW_RADII)
+    v = t["violations"].to_numpy()
+    assert np.all(np.diff(v) >= 0) and v[0] == 0, v
+    return v
+
+
+def test_quasiconvexity_violations_grow_with_the_window():
+    """sigmoid, seed 0 (tanh: in test_draw_check_gives_the_checks_criteria)."""
+    r = run_check("landscape", "paper-fig4-sigmoid", seed=0, quick=True, draws=1)
+    v = _assert_violations_grow_with_the_window(r)
+    q = r.details["quasiconvexity"]
+    assert q["by_window"][-1]["violations"] == v[-1]
+    first = q["smallest_window_with_a_violation"]
+    assert first is None or v[list(ls.WINDOW_RADII).index(first)] > 0
+
+
+def test_gradient_descent_finds_a_hand_built_spurious_minimum():
+    """A network with a strict local minimum at (-1/2, 1/2) besides z* = (1, 0)
+    (test_cones._hand_built): descent from the window's starts in its quadrant ends
+    there, so the criterion's statistic is positive; the generic loss and the arc tables
+    give the same ends."""
+    from verify.cones import enumerate_cones
+    from verify.network import Network
+    from verify.spec import LayerSpec, NetworkSpec
+    from verify.weights import LayerWeights
+
+    layers = (LayerSpec(channels=4, kernel=1, stride=1, activation="relu"),
+              LayerSpec(channels=3, kernel=1, stride=1, activation="relu"))
+    W = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    V = np.array([[1.0, 2.0, 0.0, 1.0], [1.0, 0.0, 2.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    net = Network(NetworkSpec(dims=1, latent_channels=2, layers=layers),
+                  [LayerWeights(W.T[:, :, None].copy()), LayerWeights(V.T[:, :, None].copy())])
+    z_star, mask = np.array([1.0, 0.0]), np.ones(3, bool)
+    gd = ls.descent_from_grid(net, mask, z_star, side=8, cones=enumerate_cones(net))
+    t = gd["table"]
+    assert 0 < gd["missed"] < gd["starts"] and gd["fraction"] == gd["missed"] / 64
+    ends = t.loc[~t["at_z_star"], ["end_z1", "end_z2"]].to_numpy()
+    # every miss ends (to Adam's step noise) at the spurious minimum or in the valley of
+    # the quadrant z1, z2 < 0, where G(z) = -z1 V1 - z2 V3 and J is minimal on the line
+    # -2 z1 - z2 = 1 (a flat set of minimisers)
+    at_min = np.linalg.norm(ends - [-0.5, 0.5], axis=1) < 1e-3
+    in_valley = (np.abs(-2 * ends[:, 0] - ends[:, 1] - 1) < 1e-3) & (ends < 0).all(axis=1)
+    assert np.all(at_min | in_valley), ends
+    # every start in the spurious minimum's quadrant misses z*
+    quad = (t["start_z1"] < 0) & (t["start_z2"] > 0)
+    assert quad.sum() >= 10 and not t.loc[quad, "at_z_star"].any()
+    lo, hi = gd["ci95"]
+    assert lo <= gd["fraction"] <= hi
+    generic = ls.descent_from_grid(net, mask, z_star, side=8)
+    assert np.array_equal(generic["table"]["at_z_star"], t["at_z_star"])
+    c = ls._criteria(-1, -1, 0.0, False, 0, 0, 0.0, None, gd)[1][-1]
+    assert c.name == "gd_only_to_z_star" and c.verdict == "fails" and c.ceiling == 1.0
+
+
+def test_arc_tables_match_the_generic_loss_on_leaky_relu():
+    """descent_from_grid runs leaky networks on the exact arc tables: J and grad J there
+    equal the generic loss's to rounding at random points."""
+    from verify.cones import enumerate_cones
+    from verify.inversion.losses import ArcLoss, BatchLastLoss
+    from verify.presets import get_preset
+
+    inst = get_preset("paper-fig4-leaky").instantiate(2)
+    net = inst.network
+    cones = enumerate_cones(net)
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(2, 40)) * 2
+    y = np.tile(net.forward(rng.normal(size=2)).reshape(-1, 1), (1, 40))
+    w = np.tile(inst.measurement.observed.reshape(-1, 1).astype(float), (1, 40))
+    v1, g1 = ArcLoss(net, cones.edges, cones.M).value_and_grad(Z.copy(), y, w)
+    v2, g2 = BatchLastLoss(net).value_and_grad(Z.copy(), y, w)
+    assert np.abs(g1 - g2).max() <= 1e-10 * np.abs(g2).max()
+    assert np.abs(v1 - v2).max() <= 1e-10 * np.abs(v2).max()
+
+
+def test_leaky_and_relu_presets_share_weights_and_the_twin_is_paper_fig4():
+    """paper-fig4 and paper-fig4-leaky draw the same weights and mask at one seed (and
+    draw); the leaky result's ReLU twin is paper-fig4's network: its J on the window is
+    paper-fig4's grid J, its exact minima paper-fig4's."""
+    from verify.presets import get_preset
+    from verify.rng import Streams
+
+    for st in (Streams.of(0), Streams.of(1).draw(3)):
+        a, b = get_preset("paper-fig4").instantiate(st), get_preset("paper-fig4-leaky").instantiate(st)
+        assert all(np.array_equal(x.filters, y.filters)
+                   for x, y in zip(a.network.weights, b.network.weights))
+        assert np.array_equal(a.measurement.observed, b.measurement.observed)
+    relu = run_check("landscape", "paper-fig4", seed=1, quick=True, draws=1)
+    leaky = run_check("landscape", "paper-fig4-leaky", seed=1, quick=True, draws=1)
+    g = leaky.tables["leaky_vs_relu_grid"]
+    assert np.allclose(g["J_relu"], relu.tables["grid"]["J"], rtol=1e-10, atol=0)
+    assert np.allclose(g["J_leaky_relu"], leaky.tables["grid"]["J"], rtol=0, atol=0)
+    rows = {r["activation"]: r for r in leaky.details["leaky_vs_relu"]["by_activation"]}
+    assert rows["relu"]["local_minima"] == relu.criteria[0].statistic
+    assert rows["leaky_relu"]["local_minima"] == leaky.criteria[0].statistic
+    d = leaky.details["leaky_vs_relu"]["distance"]
+    assert 0 < d["J_relative_l2_difference"] and 0 < d["J_relative_sup_difference"]
+    assert -1 <= d["J_spearman_rank_correlation"] <= 1
+    # seed 1: ReLU has minima near -rho z* that the leaky network lacks; the Hausdorff
+    # distance is then the farthest of them from z*
+    pts = leaky.tables["leaky_vs_relu_stationary_points"]
+    rm = pts[(pts["activation"] == "relu") & (pts["classification"] == "local minimum")]
+    zs = np.asarray(leaky.details["z_star"])
+    if rows["leaky_relu"]["local_minima"] == 1:
+        far = np.linalg.norm(rm[["z1", "z2"]].to_numpy() - zs, axis=1).max()
+        assert d["minima_hausdorff_over_norm_z_star"] == pytest.approx(
+            far / np.linalg.norm(zs), rel=1e-12)
+    assert "leaky_vs_relu" not in relu.details
+    import matplotlib
+    matplotlib.use("Agg")
+    assert ls.figure_leaky_vs_relu.applies(leaky) and not ls.figure_leaky_vs_relu.applies(relu)
+    assert len(ls.figure_leaky_vs_relu(leaky).axes) >= 2
+
+
+def test_minima_hausdorff():
+    P = np.array([[0.0, 0.0], [1.0, 0.0]])
+    assert ls.minima_hausdorff(P, P) == 0.0
+    assert ls.minima_hausdorff(P, P[:1]) == 1.0
+    assert ls.minima_hausdorff(P[:1], np.array([[0.0, 2.0], [0.0, 0.5]])) == 2.0
+    assert np.isnan(ls.minima_hausdorff(P, np.zeros((0, 2))))
+
+
+def test_summarise_judges_each_claim_on_its_own():
+    """Over draws: a claim failing on 7 of 40 draws is uninformative against tau = 0.1
+    while the combined rate may fail; the quasi-convexity windows say the smallest
+    failing radius; all from the per-draw scalars."""
+    import pandas as pd
+
+    n = 40
+    lm = ["fails"] * 35 + ["holds"] * 5
+    gd = ["fails"] * 7 + ["holds"] * 33
+    qc = {0.5: [0] * n, 1.0: [1] * 2 + [0] * 38, 2.5: [3] * 30 + [0] * 10}
+    t = pd.DataFrame({"claim_local_minima": lm, "claim_gd_only_to_z_star": gd,
+                      "gd_missed": [2] * 7 + [0] * 33, "gd_starts": [64] * n,
+                      **{f"qc_violations_r{r:g}": v for r, v in qc.items()}})
+    od = ls.summarise_draws(t, {})
+    assert od["claims"]["local_minima"]["verdict"] == "fails"
+    assert od["claims"]["gd_only_to_z_star"]["verdict"] == "uninformative"
+    assert od["claims"]["gd_only_to_z_star"]["draws_failed"] == 7
+    g = od["gradient_descent"]
+    assert g["starts_missed"] == 14 and g["starts"] == 64 * n
+    assert g["draws_with_a_missed_start"] == 7
+    w = od["quasiconvexity_by_window"]
+    # 2/40 draws: the interval [0.006, 0.169] contains tau, too few draws to decide
+    assert [x["verdict"] for x in w["windows"]] == ["holds", "uninformative", "fails"]
+    assert w["smallest_failing_radius"] == 2.5 and w["largest_holding_radius"] == 0.5
+    assert "method" not in od   # no exact columns: no certificate
