@@ -17,8 +17,8 @@ any network, and measures rates:
 * **a conditional generator** (``digits-gan``: the class enters as a one-hot input) has
   the class fixed in every trial and z recovered: a training code keeps its digit's
   class, a fresh point gets a uniform class; the trials run per class
-  (:class:`verify.trained.ClassConditionedNetwork`, the engine's passes: its layer-1
-  bias depends on the position);
+  (:class:`verify.trained.ClassConditionedNetwork`: its layer-1 bias depends on the
+  position, which the inversion's batch-last loss broadcasts);
 * **generator quality** (issue 15): 200 samples at z ~ N(0, I) against the training
   digits (:func:`verify.training.generator_quality`: nearest-training-image distances
   and a digits classifier's confident labels); a generator that draws no digits makes
@@ -219,12 +219,6 @@ def _per_label(network, labels, fn, *arrays):
     return out
 
 
-def _backend(network) -> str:
-    """The inversion's batch-last loss reads per-channel biases only; a class-fixed
-    network's layer-1 bias is position-dependent, so it runs on the engine's passes."""
-    return "engine" if is_conditional(network) else "auto"
-
-
 def forward(network, z, labels=None) -> np.ndarray:
     return _per_label(network, labels, lambda n, zz: (n.forward(zz),), z)[0]
 
@@ -256,7 +250,7 @@ def training_codes(network, b: int, rng) -> tuple[np.ndarray | None, dict]:
 
     def fit(n, xx):
         res = invert(n, xx, None, method="adam", lr=LR, iterations=CODE_ITERATIONS, rng=rng,
-                     backend=_backend(n))
+                     backend="auto")
         return res.z_hat, res.loss
 
     z_all, loss = _per_label(network, np.repeat(lab, CODE_STARTS), fit, xs)
@@ -307,7 +301,7 @@ def recover_with_restarts(network, z_star, masks, *, max_starts, rng, lr=LR,
 
             def run(n, yy, mm):
                 res = invert(n, yy, mm, method="adam", lr=lr, iterations=its, rng=rng,
-                             backend=_backend(n))
+                             backend="auto")
                 return res.z_hat, res.loss
 
             z_new, j_new = _per_label(network, None if lab is None else lab[active], run,

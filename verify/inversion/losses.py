@@ -120,9 +120,14 @@ class BatchLastLoss:
             self.F.append(F)
             self.Ft.append(np.ascontiguousarray(F.T))
             shape = (-1,) + (1,) * (spec.dims + 1)
+            # a bias is one per channel, or one per output position (a fixed class of a
+            # conditional generator, verify.trained.ClassConditionedNetwork): (C, *spatial)
+            # then broadcasts over the batch-last axis as it is
+            bshape = shape if w.bias is None or np.size(w.bias) == spec.channels[i + 1] \
+                else np.shape(w.bias) + (1,)
             self.affine.append(None if w.scale is None
                                else (w.scale.reshape(shape).astype(self.dtype),
-                                     w.bias.reshape(shape).astype(self.dtype)))
+                                     w.bias.reshape(bshape).astype(self.dtype)))
         # Buffers: the column products (forward) and gathered gradients (backward), the
         # gradient buffers, the activation derivatives and a layer's uncropped output are
         # scratch, dead once the layer is done, so one buffer of each serves every layer;
