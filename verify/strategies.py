@@ -94,8 +94,12 @@ def conv_architectures(draw, *, min_layers: int = 1, max_layers: int = 3,
 
 
 def weight_laws(*, laws: Sequence[str] = LAWS, zero_mean: bool | None = None) -> st.SearchStrategy[WeightLaw]:
-    """Weight laws; ``zero_mean=True`` excludes ``uniform01``."""
-    names = [n for n in laws if zero_mean is None or (n != "uniform01") == zero_mean]
+    """Weight laws; ``zero_mean=True`` draws the laws inside Conjecture 3 (zero-mean and
+    subgaussian: not ``uniform01``, and not ``centred_exponential``, whose tails are
+    exp(-t)), ``zero_mean=False`` only ``uniform01``."""
+    outside = {"uniform01", "centred_exponential"}
+    names = [n for n in laws if zero_mean is None
+             or (zero_mean and n not in outside) or (not zero_mean and n == "uniform01")]
     return st.sampled_from(names).map(WeightLaw)
 
 
