@@ -186,7 +186,7 @@ def test_lemma_fails_when_condition_broken(lemma, data):
 EXEMPT = {
     "trained-recovery": "runs on the shipped trained generator's fixed weights",
     "subgaussian": "each example reruns concentration, angle and descent under the laws "
-                   "(12 checks); those three are in the common test themselves and "
+                   "(three checks per law); those three are in the common test themselves and "
                    "test_subgaussian.py checks its verdicts",
 }
 
