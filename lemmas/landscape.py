@@ -578,7 +578,12 @@ FINDINGS = (
                  "--quick: 36/40, [0.763, 0.972]. Every failing draw fails on local_minima "
                  "alone. The grid on the same draws (details['sampled']; the method before "
                  "issue 17): seed 0 full 14/40 [0.206, 0.517], --quick (121-point grid) "
-                 "11/40 [0.146, 0.439]; seed 1 --quick 12/40 [0.166, 0.465]",
+                 "11/40 [0.146, 0.439]; seed 1 --quick 12/40 [0.166, 0.465]. Gradient "
+                 "descent from 8 x 8 starts (gd_only_to_z_star, issue 14; re-measured seed 0 "
+                 "--quick, still 35/40): it misses z* on 7 of the 40 draws (2-5 of 64 starts "
+                 "each, 17 of 2,560 in all), every one a draw that fails on local_minima "
+                 "already, so the draw verdicts are unchanged; judged alone over the draws "
+                 "7/40 [0.073, 0.328], uninformative at tau",
         replay="verify check landscape --preset paper-fig4 --draws 40",
         single_draw=False),
     KnownFinding(
@@ -595,7 +600,13 @@ FINDINGS = (
         evidence="40 draws, 95% exact interval, method exact: seed 0, full and --quick: "
                  "5/40, [0.042, 0.268]; seed 1 --quick: 7/40, [0.073, 0.328]; every "
                  "failing draw fails on local_minima alone. The grid on the same draws: "
-                 "seed 0 --quick 0/40 [0, 0.088]",
+                 "seed 0 --quick 0/40 [0, 0.088]. Re-measured with gradient descent "
+                 "(issue 14), seed 0 --quick: still 5/40; descent from 8 x 8 starts reaches "
+                 "z* from every start on all 40 draws (gd_only_to_z_star 0/40, [0, 0.088], "
+                 "holds on its own). The ReLU twin (same weights and mask; paper-fig4's "
+                 "draws) has other minima on 35 of the same 40 draws, the leaky network on "
+                 "5, each of them among the 35; the two minima sets differ on 35 draws "
+                 "(Hausdorff distance median 1.2 ||z*||, max 1.8)",
         replay="verify check landscape --preset paper-fig4-leaky --draws 40",
         seeds=(0, 1), single_draw=False),
     KnownFinding(
@@ -607,7 +618,11 @@ FINDINGS = (
             "unique (no draw fails on local_minima or the flat region)",
         evidence="40 draws, 95% exact interval: full run, seed 0: 27/40 fail, [0.509, "
                  "0.814]; --quick: seed 0 21/40, [0.361, 0.685]; seed 1 19/40, [0.315, "
-                 "0.639]. Every failing draw fails on quasiconvexity_violations alone",
+                 "0.639]. Every failing draw fails on quasiconvexity_violations alone "
+                 "(re-measured with gradient descent, issue 14, seed 0 --quick: 21/40, "
+                 "gd_only_to_z_star 0/40). By window (300 segments each, seed 0 --quick): "
+                 "draws with a violation 0/40 at 0.5, 1 and 1.5 ||z*||, 22/40 at 2.5 ||z*||: "
+                 "the claim holds up to 1.5 ||z*|| and fails only in the figure's window",
         replay="verify check landscape --preset paper-fig4-sigmoid --draws 40",
         single_draw=False),
     KnownFinding(
@@ -620,7 +635,13 @@ FINDINGS = (
         evidence="40 draws, 95% exact interval: full run, seed 0: 40/40 fail, [0.912, 1]; "
                  "--quick, seeds 0 and 1: 40/40, [0.912, 1]. Every draw fails on "
                  "quasiconvexity_violations; on 3 and 9 of the 40 --quick draws (seeds 0, 1) "
-                 "a second local minimum too",
+                 "a second local minimum too. Re-measured with gradient descent (issue 14), "
+                 "seed 0 --quick: still 40/40; descent from 8 x 8 starts misses z* on 3 "
+                 "draws (gd_only_to_z_star 3/40, uninformative alone). By window (300 "
+                 "segments each, seed 0 --quick): draws with a violation 1/40 at 0.5 ||z*||, "
+                 "7/40 at 1, 38/40 at 1.5, 40/40 at 2.5: it starts to fail between 1 and 1.5 "
+                 "||z*|| (fails from 1.5 on); a single network (seed 1, full) has violating "
+                 "segments even within 0.5 ||z*|| (1 of 1,000, 1.6e-3 of the J range there)",
         replay="verify check landscape --preset paper-fig4-tanh --draws 40",
         single_draw=False),
 )
