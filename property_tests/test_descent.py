@@ -344,10 +344,12 @@ def test_known_bad_rejected_for_its_reason(case):
 @pytest.mark.slow  # 2 x 40 quick draws of paper-fig4: ~20 s
 def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     """The verdict over draws does not hinge on the base seed (issue 13): on paper-fig4
-    both base seeds find the failure rate above tau, the registered multi-draw finding."""
-    a = run_check("descent", "paper-fig4", seed=0, quick=True, draws=None)
-    b = run_check("descent", "paper-fig4", seed=1, quick=True, draws=None)
-    assert a.draws == b.draws == D.DRAWS.draws
+    both base seeds find the failure rate above tau, the registered multi-draw finding.
+    Twenty draws each (half the default, for the suite's time): at the measured rate
+    (31-32 of 40) the interval's lower end stays far above tau = 0.1."""
+    a = run_check("descent", "paper-fig4", seed=0, quick=True, draws=20)
+    b = run_check("descent", "paper-fig4", seed=1, quick=True, draws=20)
+    assert a.draws == b.draws == 20
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
     assert a.status == b.status == "known finding"
     assert a.finding.single_draw is False

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 import zipfile
 from pathlib import Path
 
@@ -452,9 +451,7 @@ def test_sizes_beyond_the_machine_are_refused_before_allocating(capsys, tmp_path
     monkeypatch.setattr("verify.weights.WeightLaw.sample", no_work)
     monkeypatch.setattr("verify.cli.invert.run_recovery", no_work)
     (tmp_path / "c.toml").write_text(tomli_w.dumps({"network": network}), encoding="utf-8")
-    start = time.monotonic()
     line = refused(capsys, ["invert", "--config", "c.toml", "--trials", "1"], fragment)
-    assert time.monotonic() - start < 5.0
     assert "needs about" in line or "more than an array can index" in line
     # the engine's own guard, for commands that draw networks themselves
     spec = NetworkSpec.from_dict(network) if "more than" not in line else None
@@ -464,13 +461,12 @@ def test_sizes_beyond_the_machine_are_refused_before_allocating(capsys, tmp_path
         assert "needs about" in str(err.value)
 
 
-def test_a_billion_trials_are_refused_within_a_second(capsys, monkeypatch):
+def test_a_billion_trials_are_refused_before_anything_runs(capsys, monkeypatch):
+    # refused from the estimate: the inversion is never entered (no allocation)
     monkeypatch.setattr("verify.cli.invert.run_recovery",
                         lambda *a, **k: pytest.fail("inversion started"))
-    start = time.monotonic()
-    line = refused(capsys, ["invert", "--trials", "1000000000"], "--trials", "needs about")
-    assert time.monotonic() - start < 5.0
-    assert "1,000,000,000 trials" in line
+    line = refused(capsys, ["invert", "--trials", "1000000000"], "--trials", "needs, about")
+    assert "1,000,000,000 trials" in line and "385 GB" in line
 
 
 def test_max_memory_flag_and_tiny_budgets(capsys, tmp_path):

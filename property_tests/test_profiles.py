@@ -76,5 +76,5 @@ def test_numerics_marker_selects_the_numerics_modules():
     assert NUMERICS_MODULES <= modules, NUMERICS_MODULES - modules
     assert len(ids) >= 150  # 225 when this was written
     ci = (HERE.parent / ".ci" / "run").read_text()
-    assert 'python -m pip install -e ".[test]" && python -m pytest -q\n' in ci
-    assert "OPENBLAS_CORETYPE=$core python -m pytest -q -m numerics" in ci
+    assert 'python -m pip install -e ".[test]" && python -m pytest -q -n 2\n' in ci
+    assert "OPENBLAS_CORETYPE=$core python -m pytest -q -n 2 -m numerics" in ci

