@@ -132,6 +132,19 @@ class RecoveryStats:
 
 
 # ============================================================== inversion
+
+def _given_init(init, b: int, n0: int) -> np.ndarray:
+    """The caller's starting points as a finite float64 ``(b, n0)`` array (one row is
+    taken as a batch of one), or VerifyError naming ``init``."""
+    init = np.asarray(init, dtype=np.float64)
+    if init.ndim == 1:
+        init = init[None, :]
+    if init.shape != (b, n0):
+        raise invalid("init", f"shape ({b}, {n0})", init.shape)
+    if not np.all(np.isfinite(init)):
+        raise invalid("init", "finite values", "NaN or infinite entries")
+    return init
+
 def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "adam",
            lr: float | None = None, iterations: int = 1000, tol: float | None = None,
            negation: Negation = None, init: np.ndarray | None = None, rng=None,
@@ -225,14 +238,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
         positive("init_scale", init_scale)
         z0 = as_generator(rng).normal(0.0, init_scale, size=(n0, b))
     else:
-        init = np.asarray(init, dtype=np.float64)
-        if init.ndim == 1:
-            init = init[None, :]
-        if init.shape != (b, n0):
-            raise invalid("init", f"shape ({b}, {n0})", init.shape)
-        if not np.all(np.isfinite(init)):
-            raise invalid("init", "finite values", "NaN or infinite entries")
-        z0 = np.ascontiguousarray(init.T)
+        z0 = np.ascontiguousarray(_given_init(init, b, n0).T)
     parts = []
     with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
         for lo in range(0, b, chunk):
@@ -409,11 +415,7 @@ def _recover_in_chunks(network, z_star, mk, noise, gen, chunk, kw) -> InversionR
         init_scale = positive("init_scale", kw.pop("init_scale", 1.0))
         init = gen.normal(0.0, init_scale, size=(n0, b)).T
     else:
-        init = np.asarray(init, dtype=np.float64)
-        if init.ndim == 1:
-            init = init[None, :]
-        if init.shape != (b, n0):
-            raise invalid("init", f"shape ({b}, {n0})", init.shape)
+        init = _given_init(init, b, n0)
     kw.pop("rng", None)
     loss = select_loss(network, kw.pop("backend", "auto"), kw.get("method", "adam"),
                        kw.get("negation"), kw.get("dtype", "float64"))
