@@ -458,65 +458,6 @@ class _ExplicitJ:
         return 0.5 * np.sum(r * r, axis=-1)
 
 
-def figure_landscape(result):
-    """The Fig. 4 panel of one result: log10(1 + J) on the grid, z*, -rho_d z*, the
-    grid minima and the flat (collapsed) region, drawn from the result's tables only."""
-    import matplotlib.pyplot as plt
-
-    g = result.tables["grid"]
-    d = result.details
-    z1 = np.unique(g["z1"].to_numpy())
-    z2 = np.unique(g["z2"].to_numpy())
-    shape = (len(z1), len(z2))
-    gs = g.sort_values(["z1", "z2"])
-    J = gs["J"].to_numpy().reshape(shape)
-    flat = gs["flat"].to_numpy().reshape(shape)
-    fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    im = ax.pcolormesh(z1, z2, np.log10(1.0 + J - J.min()).T, shading="auto", cmap="viridis")
-    ax.contour(z1, z2, np.log10(1.0 + J - J.min()).T, levels=12, colors="white",
-               linewidths=0.4, alpha=0.6)
-    fig.colorbar(im, ax=ax, label="log10(1 + J(z) - min J)")
-    if flat.any():
-        ax.contourf(z1, z2, flat.T.astype(float), levels=[0.5, 1.5], colors="none",
-                    hatches=["////"])
-        ax.contour(z1, z2, flat.T.astype(float), levels=[0.5], colors="red", linewidths=1.2)
-    zs = np.asarray(d["z_star"])
-    mr = np.asarray(d["minus_rho_z_star"])
-    ax.plot(*zs, marker="*", ms=14, color="gold", mec="k", ls="", label="z*")
-    ax.plot(*mr, marker="X", ms=9, color="white", mec="k", ls="",
-            label=f"-rho_d z* (rho = {d['rho_d']:.3f})")
-    m = result.table
-    if len(m):
-        ax.plot(m["z1"], m["z2"], "o", mfc="none", mec="red", ms=8, label="grid minima")
-    ex = result.tables.get("stationary_points")
-    if ex is not None and len(ex):
-        R = d["half_width"]
-        inside = ex[(np.abs(ex["z1"] - zs[0]) <= R) & (np.abs(ex["z2"] - zs[1]) <= R)]
-        for cls, mk in (("local minimum", "+"), ("saddle", "x"), ("local maximum", "^")):
-            e = inside[inside["classification"] == cls]
-            if len(e):
-                ax.plot(e["z1"], e["z2"], mk, color="orange", ms=7, ls="",
-                        label=f"exact {cls}")
-    dsc = result.tables.get("descent")
-    if dsc is not None and len(dsc) and not dsc["at_z_star"].all():
-        miss = dsc[~dsc["at_z_star"]]
-        ax.plot(miss["start_z1"], miss["start_z2"], ".", color="red", ms=6, ls="",
-                label=f"GD start not ending at z* ({len(miss)}/{len(dsc)})")
-        ax.plot(miss["end_z1"], miss["end_z2"], "s", mfc="none", mec="red", ms=6, ls="",
-                label="its end")
-    ax.set_xlabel("z1")
-    ax.set_ylabel("z2")
-    ax.set_aspect("equal")
-    ttl = (f"J landscape [{result.preset}], {d['activation']}: "
-           f"{d['distinct_minima_after_refinement']} minimum(a), flat {d['flat_fraction']:.1%}"
-           + (f"; exact: {1 + d['exact']['other_minima']} minimum(a)"
-              if d.get("method") == "exact" else ""))
-    ax.set_title(ttl, fontsize=8)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
-    fig.tight_layout()
-    return fig
-
-
 #: Examined mismatches (verify.findings): the paper's quasi-convexity claim for the
 #: sigmoid and tanh landscapes of Fig. 4(b, c) does not reproduce.
 FINDINGS = (
@@ -1450,99 +1391,9 @@ def _new_findings_text(details: dict) -> list[str]:
     return out
 
 
-def figure_certificate(result):
-    """Fig. 4(a) as a certificate over network draws: every exact stationary point
-    besides z* and the origin, of every draw (``stationary_points_by_draw``), in the frame of its own z* (z* at (1, 0),
-    -rho_d z* at (-rho_d, 0), units of ||z*||), by class. None without the exact table."""
-    t = result.tables.get("stationary_points_by_draw")
-    if t is None or t.empty or "along_zstar" not in t:
-        return None
-    import matplotlib.pyplot as plt
+from lemmas._landscape_figures import (figure_certificate, figure_landscape,  # noqa: E402
+                                      figure_leaky_vs_relu)
 
-    d, od = result.details, result.details.get("over_draws", {})
-    t = t[(t["kind"] != "origin") & (t["dist_zstar"] > ZSTAR_TOL)]
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
-    for cls, mk, col in (("local minimum", "o", "tab:red"), ("saddle", "x", "tab:blue"),
-                         ("local maximum", "^", "tab:green"), ("flat", "s", "tab:gray")):
-        e = t[t["classification"] == cls]
-        if len(e):
-            ax.plot(e["along_zstar"], e["across_zstar"], mk, color=col, ms=5, ls="",
-                    mfc="none", alpha=0.7, label=f"{cls} ({len(e)})")
-    r = d["rho_d"]
-    ax.plot(1, 0, "*", ms=14, color="gold", mec="k", ls="", label="z*")
-    ax.plot(-r, 0, "X", ms=9, color="white", mec="k", ls="", label=f"-rho_d z* ({r:.3f})")
-    ax.axhline(0, color="k", lw=0.4)
-    ax.set_xlabel("<z, z*> / ||z*||^2")
-    ax.set_ylabel("component across z* / ||z*||")
-    ax.set_aspect("equal")
-    n = len(result.tables["draws"])
-    other = od.get("other_local_minimum", {})
-    ax.set_title(f"exact stationary points of {n} draws [{result.preset}]"
-                 + (f"; other minimum on {other['draws']}/{n} draws" if other else ""),
-                 fontsize=8)
-    ax.legend(fontsize=7, loc="best", framealpha=0.8)
-    fig.tight_layout()
-    return fig
-
-
-figure_certificate.applies = lambda result: "along_zstar" in result.tables.get(
-    "stationary_points_by_draw", pd.DataFrame())
-
-
-def figure_leaky_vs_relu(result):
-    """Leaky ReLU beside ReLU on the same weights (Sec. 4.2): log10(1 + J) of both on the
-    window, one colour scale, with each one's exact local minima, z* and -rho_d z*. None
-    without the table ``leaky_vs_relu_grid``."""
-    g = result.tables.get("leaky_vs_relu_grid")
-    if g is None or g.empty:
-        return None
-    import matplotlib.pyplot as plt
-
-    d = result.details
-    lv = d["leaky_vs_relu"]
-    gs = g.sort_values(["z1", "z2"])
-    z1, z2 = np.unique(gs["z1"].to_numpy()), np.unique(gs["z2"].to_numpy())
-    shape = (len(z1), len(z2))
-    Js = {a: np.log10(1.0 + gs[f"J_{a}"].to_numpy().reshape(shape))
-          for a in ("leaky_relu", "relu")}
-    vmax = max(float(v.max()) for v in Js.values())
-    pts = result.tables.get("leaky_vs_relu_stationary_points")
-    zs, mr = np.asarray(d["z_star"]), np.asarray(d["minus_rho_z_star"])
-    R = d["half_width"]
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.4), sharey=True)
-    rows = {r["activation"]: r for r in lv["by_activation"]}
-    for ax, act in zip(axes, ("leaky_relu", "relu")):
-        im = ax.pcolormesh(z1, z2, Js[act].T, shading="auto", cmap="viridis", vmin=0,
-                           vmax=vmax)
-        ax.contour(z1, z2, Js[act].T, levels=12, colors="white", linewidths=0.4, alpha=0.6)
-        ax.plot(*zs, marker="*", ms=14, color="gold", mec="k", ls="", label="z*")
-        ax.plot(*mr, marker="X", ms=9, color="white", mec="k", ls="", label="-rho_d z*")
-        if pts is not None:
-            e = pts[(pts["activation"] == act) & (pts["classification"] == "local minimum")
-                    & (pts["dist_zstar"] > ZSTAR_TOL)
-                    & (np.abs(pts["z1"] - zs[0]) <= R) & (np.abs(pts["z2"] - zs[1]) <= R)]
-            if len(e):
-                ax.plot(e["z1"], e["z2"], "+", color="orange", ms=9, ls="",
-                        label=f"other exact minima ({len(e)})")
-        r = rows[act]
-        ax.set_title(f"{act}: " + (f"{r['local_minima']} exact minimum(a), "
-                                   if "local_minima" in r else "")
-                     + f"grid basin of z* {r['grid_basin_of_z_star']:.0%}", fontsize=8)
-        ax.set_xlabel("z1")
-        ax.set_aspect("equal")
-        ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
-    axes[0].set_ylabel("z2")
-    fig.colorbar(im, ax=axes, label="log10(1 + J(z))", shrink=0.8)
-    dist = lv["distance"]
-    h = dist.get("minima_hausdorff_over_norm_z_star")
-    fig.suptitle(f"[{result.preset}] same weights, slope {lv['slope']:g}: J relative sup "
-                 f"difference {dist['J_relative_sup_difference']:.2g}, rank correlation "
-                 f"{dist['J_spearman_rank_correlation']:.3f}"
-                 + (f", minima Hausdorff {h:.2g} ||z*||" if h is not None else ""), fontsize=9)
-    return fig
-
-
-figure_leaky_vs_relu.applies = lambda result: "leaky_vs_relu_grid" in result.tables
 FIGURES = (figure_landscape, figure_certificate, figure_leaky_vs_relu)
 
 #: Fig. 4 shows one network per activation; the claims are about such networks in
