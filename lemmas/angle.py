@@ -671,12 +671,10 @@ def check(instance, *, rng, quick):
 
 
 def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    """BLAS threads per the toolkit's one policy (:func:`verify.threads.blas_threads`)."""
+    from verify.threads import blas_threads
+
+    return blas_threads()
 
 
 def check_draw(instance, *, rng, quick):

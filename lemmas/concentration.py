@@ -612,12 +612,13 @@ def check(instance, *, rng, quick):
     or a single input position) and is reported "not applicable" on other layers.
     This lets the check give its verdict on paper-fig4-uniform01 (overlapping stride).
 
-    BLAS runs single-threaded here: the products are small and many, and on a shared
+    BLAS threads follow the toolkit's policy (verify.threads; default one): the
+    products are small and many, and on a shared
     machine threaded BLAS on small matrices is many times slower (measured: 30x).
     """
-    from threadpoolctl import threadpool_limits
+    from verify.threads import blas_threads
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads():
         return _check(instance, rng=rng, quick=quick)
 
 
@@ -632,9 +633,9 @@ def check_draw(instance, *, rng, quick):
     statement of the law N times (and add N chances of a false alarm at
     :data:`MC_ALPHA` to the failure count); they are judged once, on draw 0.
     """
-    from threadpoolctl import threadpool_limits
+    from verify.threads import blas_threads
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads():
         return _check(instance, rng=rng, quick=quick, law_steps=False)
 
 

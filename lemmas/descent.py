@@ -695,14 +695,13 @@ def _project(z, zstar):
 
 
 def _single_thread_blas():
-    """BLAS limited to one thread: the products here are skinny (inner dimension
-    C_{i-1} = 8..32), where OpenBLAS threads cost more than they give (measured on the
-    65,536-output bench: 102 s wall with default threads, 32 s with one)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    """BLAS threads per the toolkit's one policy (:func:`verify.threads.blas_threads`;
+    default one thread: the products here are skinny, inner dimension C_{i-1} = 8..32,
+    where OpenBLAS threads cost more than they give; measured on the 65,536-output
+    bench: 102 s wall with default threads, 32 s with one)."""
+    from verify.threads import blas_threads
+
+    return blas_threads()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,135 @@
+"""One BLAS thread policy for every hot path (issue 16).
+
+Every hot path of the toolkit -- the checks' engine passes (``lemmas/descent.py``,
+``lemmas/concentration.py``, ``lemmas/angle.py``), inversion
+(:func:`verify.inversion.invert` and the chunked path), training, and the bench cases --
+runs its products inside :func:`blas_threads`, so the number of BLAS threads they use
+is decided in one place:
+
+1. an explicit ``blas_threads(n)`` (used by ``verify bench`` to time a hot path at one
+   thread and at all cores); inside it, hot paths that ask for the policy get ``n``;
+2. otherwise the environment variable :data:`ENV_VAR` (``VERIFY_BLAS_THREADS``), a
+   positive integer or ``all`` (every core ``os.cpu_count()`` reports); the
+   ``--threads N`` flag of the commands that run hot paths sets it, so worker
+   processes started afterwards inherit it;
+3. otherwise :data:`DEFAULT_THREADS`.
+
+The default, 1 thread, is chosen by measurement: ``verify bench`` has a "BLAS threads"
+case per hot path that times it at one thread and at all cores (ratios quoted below
+once measured).
+
+The limits are set with ``threadpoolctl`` on entry and the previous limits restored on
+exit; without ``threadpoolctl`` the context manager does nothing. Thread counts never
+change results beyond the rounding of a BLAS kernel's summation order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+ENV_VAR = "VERIFY_BLAS_THREADS"
+DEFAULT_THREADS = 1
+
+# innermost explicit blas_threads(n): what hot paths asking for the policy get
+_ACTIVE: list[int] = []
+
+
+def all_cores() -> int:
+    """The number of cores ``os.cpu_count()`` reports (at least 1)."""
+    return max(1, int(os.cpu_count() or 1))
+
+
+def parse_threads(text) -> int:
+    """A thread count from user text: a positive integer or ``all``.
+
+    Raises ``ValueError`` (with the reason) on anything else."""
+    s = str(text).strip().lower()
+    if s == "all":
+        return all_cores()
+    try:
+        n = int(s)
+    except ValueError:
+        raise ValueError(f"expected a positive integer or 'all', got {text!r}") from None
+    if n < 1:
+        raise ValueError(f"expected a positive integer or 'all', got {text!r}")
+    return n
+
+
+def policy_threads() -> int:
+    """The thread count in force for a hot path that asks for the policy (module
+    docstring: innermost explicit :func:`blas_threads`, then :data:`ENV_VAR`, then
+    :data:`DEFAULT_THREADS`). A malformed environment value raises ``ValueError``."""
+    if _ACTIVE:
+        return _ACTIVE[-1]
+    raw = os.environ.get(ENV_VAR)
+    if raw is not None and raw.strip() != "":
+        try:
+            return parse_threads(raw)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_VAR}: {exc}") from None
+    return DEFAULT_THREADS
+
+
+def policy_source() -> str:
+    """Where :func:`policy_threads` takes its value from: ``"explicit"``, ``"env"`` or
+    ``"default"``."""
+    if _ACTIVE:
+        return "explicit"
+    raw = os.environ.get(ENV_VAR)
+    return "env" if raw is not None and raw.strip() != "" else "default"
+
+
+def describe_policy() -> str:
+    """One line for reports: the thread count in force and where it comes from."""
+    n, src = policy_threads(), policy_source()
+    where = {"explicit": "set by the caller",
+             "env": f"{ENV_VAR}={os.environ.get(ENV_VAR)!s} (or --threads)",
+             "default": f"default; override with --threads N or {ENV_VAR}"}[src]
+    return f"BLAS threads: {n} of {all_cores()} cores ({where})"
+
+
+def set_threads(n: int) -> None:
+    """Make ``n`` the policy for this process and the processes it starts afterwards
+    (sets :data:`ENV_VAR`; what ``--threads N`` does)."""
+    n = parse_threads(n)
+    os.environ[ENV_VAR] = str(n)
+
+
+def current_blas_threads() -> int | None:
+    """The BLAS libraries' current thread limit (the smallest over loaded BLAS
+    libraries), or None without ``threadpoolctl`` or a BLAS it can see."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return None
+    counts = [d["num_threads"] for d in threadpool_info() if d.get("user_api") == "blas"]
+    return min(counts) if counts else None
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int | None = None) -> Iterator[int]:
+    """Run the block with BLAS limited to ``threads`` (None: :func:`policy_threads`).
+
+    Yields the thread count applied. Inside the block, nested ``blas_threads()`` calls
+    (None) get the same count, so a caller can time a hot path at a chosen count.
+    The previous limits are restored on exit, also when the block raises."""
+    n = policy_threads() if threads is None else parse_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        limiter = contextlib.nullcontext()
+    else:
+        limiter = threadpool_limits(limits=n, user_api="blas")
+    _ACTIVE.append(n)
+    try:
+        with limiter:
+            yield n
+    finally:
+        _ACTIVE.pop()
+
+
+__all__ = ["ENV_VAR", "DEFAULT_THREADS", "all_cores", "parse_threads", "policy_threads",
+           "policy_source", "describe_policy", "set_threads", "current_blas_threads",
+           "blas_threads"]
