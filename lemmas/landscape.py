@@ -87,6 +87,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from lemmas._formulas import rho
+from verify import settings as user_settings
 from verify.errors import invalid
 from verify.findings import KnownFinding
 from verify.inversion.recovery import SUCCESS_TOL
@@ -109,6 +110,14 @@ ZSTAR_TOL = 1e-6
 #: Window radii (units of ||z*||) at which quasi-convexity is reported (Fig. 4(b, c);
 #: issue 14): the last is the figure's window, the only one the criterion judges.
 WINDOW_RADII = (0.5, 1.0, 1.5, HALF_WIDTH)
+#: What a config file may set in its [checks.landscape] table (verify.settings; issue
+#: 14: a radius <= 0 is bad input).
+SETTINGS = {
+    "window_radii": user_settings.numbers(
+        WINDOW_RADII, "window radii z* +- r ||z*|| at which quasi-convexity is reported "
+        "(sigmoid / tanh; table quasiconvexity_by_window); the judged criterion keeps the "
+        f"figure's window {HALF_WIDTH:g}", above=0.0, unit="(units of ||z*||)"),
+}
 #: Gradient descent of Fig. 4(a) as the paper runs it (Sec. 4.3): Adam, lr 0.1, up to
 #: 1000 iterations ("usually converges within 500"), a start stopping when its relative
 #: step is below GD_TOL. With 1e-7 the starts that reach z* end within 1e-4 ||z*|| of it
@@ -366,22 +375,25 @@ def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segme
 
 
 # ============================================================ the check
-def _settings(quick: bool) -> dict:
+def _settings(quick: bool, settings: dict | None = None) -> dict:
+    """The sample sizes, and the user's settings (:data:`SETTINGS`, defaults when None)."""
+    user = user_settings.values(SETTINGS, settings)
+    radii = {"window_radii": tuple(user["window_radii"])}
     if quick:
         return {"grid": 61, "segments": 300, "segment_points": 8, "rays": 60, "ray_points": 40,
-                "gd_side": 8}
+                "gd_side": 8, **radii}
     return {"grid": 161, "segments": 1000, "segment_points": 12, "rays": 120, "ray_points": 80,
-            "gd_side": 16}
+            "gd_side": 16, **radii}
 
 
-def _draw_settings(quick: bool) -> dict:
+def _draw_settings(quick: bool, settings: dict | None = None) -> dict:
     """Sample sizes of :func:`check_draw` (draws 1..N-1 of the verdict over draws): the
     check's own, except that --quick draws use a 121-point grid instead of 61. A second
     local minimum near -rho z* is often narrow, and a coarse grid misses it: on
     paper-fig4, draws 1..39 of base seeds 0 and 1, grids of 61 / 81 / 101 / 121 / 161
     points found 5-6 / 8-13 / 7-11 / 11-11 / 14-12 failing draws. The --quick run's own
     draw keeps 61 points (its single-draw numbers are unchanged)."""
-    st = _settings(quick)
+    st = _settings(quick, settings)
     return {**st, "grid": 121} if quick else st
 
 
@@ -614,14 +626,15 @@ class _Grid:
         return _chunked(self.fJ, Z)
 
 
-def check(instance, *, rng, quick):
+def check(instance, *, rng, quick, settings=None):
     """J on a grid around z*: minima, basin, flat region, quasi-convexity (Fig. 4), one
     step per claim; gradient descent from a grid of starts (Fig. 4(a)'s empirical claim);
     for sigmoid / tanh quasi-convexity by window radius; for leaky ReLU the same network
     with ReLU beside it (Sec. 4.2). The steps draw from ``rng`` in this order: it fixes
-    the numbers (gradient descent and the ReLU twin draw nothing)."""
+    the numbers (gradient descent and the ReLU twin draw nothing). ``settings``:
+    :data:`SETTINGS`' values (the registry's; defaults when None)."""
     net, A = instance.network, instance.measurement
-    st = _settings(quick)
+    st = _settings(quick, settings)
     grid = _step_grid(net, A, st, rng)
     mins = grid_local_minima(grid.J)
     flat = _step_flat_region(grid, mins)
@@ -639,7 +652,7 @@ def check(instance, *, rng, quick):
                     sweep=sweep, twin=twin)
 
 
-def check_draw(instance, *, rng, quick):
+def check_draw(instance, *, rng, quick, settings=None):
     """One further network draw of the verdict over draws (``DRAWS.check``, draws
     1..N-1): the grid, its minima refined, the flat region and (sigmoid / tanh) the
     window's segments, on the same stream in the same order as :func:`check` (so that on
@@ -649,7 +662,7 @@ def check_draw(instance, *, rng, quick):
     (--quick draws use a finer grid than the --quick run's own draw). Where the exact
     method applies (:func:`_exact_reason`) the grid is skipped: z* is drawn as the grid
     would draw it and the criteria are the exact stationary set's, as in :func:`check`."""
-    return _criteria_only(instance, rng, _draw_settings(quick))
+    return _criteria_only(instance, rng, _draw_settings(quick, settings))
 
 
 def _criteria_only(instance, rng, st: dict, *, method: str = "auto") -> Outcome:
@@ -714,9 +727,10 @@ def _step_descent(net, A, z_star: np.ndarray, st: dict,
 
 
 def _step_window_sweep(grid: "_Grid", A, st: dict, rng) -> pd.DataFrame:
-    """:func:`quasiconvexity_by_window` on the check's J at WINDOW_RADII, as many
-    segments per window as the judged criterion has (``st["segments"]``)."""
-    return quasiconvexity_by_window(grid.f, grid.z_star, WINDOW_RADII,
+    """:func:`quasiconvexity_by_window` on the check's J at the window radii
+    (``st["window_radii"]``, :data:`WINDOW_RADII` unless set), as many segments per
+    window as the judged criterion has (``st["segments"]``)."""
+    return quasiconvexity_by_window(grid.f, grid.z_star, st["window_radii"],
                                     segments=st["segments"], n_t=st["segment_points"],
                                     rng=rng, rel_tol=4 * A.m * EPS)
 
@@ -1282,7 +1296,7 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None, 
                              "quasiconvexity_tolerance": jtol, "gd_lr": GD_LR,
                              "gd_iterations": GD_ITERATIONS, "gd_tol": GD_TOL,
                              "gd_success": GD_SUCCESS,
-                             "window_radii_over_norm_z_star": list(WINDOW_RADII)})
+                             "window_radii_over_norm_z_star": list(st["window_radii"])})
 
 
 def _descent_table(gd: dict | None, exact: dict | None) -> pd.DataFrame | None:
@@ -1468,4 +1482,4 @@ register("landscape",
          # for explore and the lemma's own tests; counter_configs() keeps the power test.
          check=check, configs=None, counter_configs=counter_configs,
          figures=FIGURES, findings=FINDINGS, cost=1.0, requires=_requires, draws=DRAWS,
-         known_bad=KNOWN_BAD)
+         known_bad=KNOWN_BAD, settings=SETTINGS)

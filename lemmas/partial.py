@@ -81,6 +81,7 @@ from verify.registry import KnownFinding, register
 from verify.results import Criterion, Outcome
 from verify.stats import wilson_interval
 from verify.verdicts import KnownBad
+from verify import settings as _settings
 
 #: Success is claimed with high probability (Theorem 4 via Theorem 1's landscape plus
 #: the negation safeguard): the verdict asks the 95% Wilson lower bound on the success
@@ -113,6 +114,15 @@ LP_TRIALS = {False: 5, True: 2}
 #: half the active entries and chooses which.
 ADV_RATE = 0.75
 ADV_BUDGET = 40
+#: What a config file may set in its [checks.partial] table (verify.settings): the
+#: adversarial search's rate and budget (issue 14: a budget of 0 is bad input).
+SETTINGS = {
+    "adversarial_budget": _settings.integer(
+        ADV_BUDGET, "greedy rounds of the adversarial mask search (step 6)", minimum=1),
+    "adversarial_rate": _settings.number(
+        ADV_RATE, "share of the output entries the adversarial mask keeps (step 6)",
+        above=0.0, at_most=1.0),
+}
 #: Steps 6 and 7 cost one recovery (or Adam run) per network, and a loss evaluation
 #: grows with the output (25 ms CPU on theory-2layer's 10240 outputs, 0.6 ms on Fig. 4's
 #: 289): step 6 runs on min(ADV_TRIALS, max(4, T * STEP_OUTPUT / n_d)) of step 1's
@@ -687,10 +697,12 @@ def iterations_step(spec, nets, rate: float, *, rng, quick: bool):
 
 
 # ---------------------------------------------------------------- the check
-def check(instance, *, rng, quick):
+def check(instance, *, rng, quick, settings=None):
     """Theorem 4 at the check rate over independent networks (step 1, the verdict's
     headline), Sec. 3's observations on the rate (step 2), noise and the LP solver
-    (reported)."""
+    (reported). ``settings``: :data:`SETTINGS`' values (the registry's; defaults when
+    None)."""
+    s = _settings.values(SETTINGS, settings)
     net, config = instance.network, instance.config
     spec = net.spec
     rate = check_rate_of(config)
@@ -716,7 +728,9 @@ def check(instance, *, rng, quick):
                ": no robustness or speed of recovery to measure")
     if random_ok:
         adv_table, adv = adversarial_step(spec, nets[:n_adv], firsts["all_z_star"][:n_adv],
-                                          rng=r_adv, quick=quick)
+                                          rng=r_adv, quick=quick,
+                                          rate=s["adversarial_rate"],
+                                          budget=s["adversarial_budget"])
     else:
         adv_table, adv = pd.DataFrame(), {"skipped": why_not}
     if not random_ok:
@@ -773,7 +787,8 @@ def check(instance, *, rng, quick):
                 "noise_levels": list(NOISE_LEVELS), "kinds": list(table.kind),
                 "check_rate": rate, "success_tol": SUCCESS_TOL, "p_min": P_MIN,
                 "max_starts": MAX_STARTS[quick], "loss_tol": LOSS_TOL, **SOLVER,
-                "adversarial_rate": ADV_RATE, "adversarial_budget": ADV_BUDGET,
+                "adversarial_rate": s["adversarial_rate"],
+                "adversarial_budget": s["adversarial_budget"],
                 "adam_lr_sec43": PAPER_ADAM_LR, "iteration_cap": ITER_CAP,
                 "iteration_runs_per_network": ITER_RUNS}
     n = int(T * P + len(ph.table) * PHASE_TRIALS[quick]
@@ -975,4 +990,5 @@ register("partial",
          presets={"theory-2layer": "pass", "paper-fig4": "pass",
                   "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=12.0, requires=_requires, known_bad=KNOWN_BAD)
+         findings=FINDINGS, cost=12.0, requires=_requires, known_bad=KNOWN_BAD,
+         settings=SETTINGS)

@@ -40,7 +40,10 @@ class Config:
     ``counterexample`` marks configurations that violate the theorems' assumptions
     on purpose (the paper's Fig. 4(d)): checks that detect the violation are
     expected to fail on them. ``loader``, when set, supplies fixed (e.g. trained)
-    weights instead of drawing them from ``weights``.
+    weights instead of drawing them from ``weights``. ``checks``: per-check settings,
+    lemma id -> {setting: value}, the config file's ``[checks.<lemma>]`` tables
+    (:mod:`verify.settings`; validated against each check's declarations by the
+    registry before it runs).
     """
 
     name: str
@@ -50,6 +53,7 @@ class Config:
     description: str = ""
     counterexample: bool = False
     loader: Callable[[], Network] | None = field(default=None, compare=False, repr=False)
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     def instantiate(self, seed: "int | Streams" = 0) -> Instance:
         """Draw the weights (the ``weights`` stream) and the measurement (the ``mask``
@@ -78,10 +82,21 @@ class Config:
 
     # ---------------------------------------------------------------- TOML
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description,
-                "counterexample": self.counterexample,
-                "network": self.spec.to_dict(), "weights": self.weights.to_dict(),
-                "mask": self.mask.to_dict()}
+        out = {"name": self.name, "description": self.description,
+               "counterexample": self.counterexample,
+               "network": self.spec.to_dict(), "weights": self.weights.to_dict(),
+               "mask": self.mask.to_dict()}
+        if self.checks:  # only when set: the configs of before are unchanged
+            out["checks"] = {k: {n: list(v) if isinstance(v, tuple) else v
+                                 for n, v in t.items()} for k, t in self.checks.items()}
+        return out
+
+    def with_checks(self, checks: Mapping[str, Mapping[str, Any]]) -> "Config":
+        """The same configuration with per-check settings ``checks`` (lemma id ->
+        {setting: value}; :mod:`verify.settings`), structure-checked here."""
+        from .settings import check_tables
+
+        return replace(self, checks=check_tables(checks))
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
@@ -89,10 +104,16 @@ class Config:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str = "custom") -> "Config":
         """Build from a config table (``name``, ``description``, ``counterexample``,
-        ``[network]``, ``[weights]``, ``[mask]``); every error names the field path."""
+        ``[network]``, ``[weights]``, ``[mask]``, optional ``[checks.<lemma>]`` tables of
+        per-check settings); every error names the field path. The settings' keys and
+        values are validated against the checks' declarations when a check runs
+        (:func:`verify.settings.resolve`), here only their structure."""
+        from .settings import check_tables
+
         if not isinstance(data, Mapping):
             raise wrong("config", "a table", data)
-        allowed = {"name", "description", "counterexample", "network", "weights", "mask"}
+        allowed = {"name", "description", "counterexample", "network", "weights", "mask",
+                   "checks"}
         unknown = set(data) - allowed
         if unknown:
             raise invalid(sorted(unknown)[0], "one of " + ", ".join(sorted(allowed)), "unknown key")
@@ -112,10 +133,12 @@ class Config:
         if "kind" in mask and not isinstance(mask["kind"], str):
             raise wrong("mask.kind", "a string", mask["kind"])
         law = WeightLaw.from_dict(data.get("weights", {}))
+        checks = check_tables(data["checks"]) if "checks" in data else {}
         return cls(name=data.get("name", name), spec=NetworkSpec.from_dict(data["network"]),
                    weights=law, mask=MaskSpec.from_dict(mask),
                    description=data.get("description", ""),
-                   counterexample=data.get("counterexample", not law.zero_mean))
+                   counterexample=data.get("counterexample", not law.zero_mean),
+                   checks=checks)
 
     @classmethod
     def load(cls, path: str | Path, what: str = "config file") -> "Config":

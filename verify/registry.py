@@ -26,6 +26,8 @@ from . import __version__, budget, findings as _findings
 from .errors import VerifyError, invalid
 from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
+from . import settings as _settings
+from .settings import Setting
 from .results import CheckResult, Outcome
 from .rng import Streams
 from .verdicts import DRAW_COLUMNS, DrawRule, KnownBad, judge_draws, validate_known_bad, \
@@ -89,6 +91,11 @@ class LemmaCheck:
     known_bad : tuple of KnownBad
         Configurations that violate the statement's hypotheses, which the check must
         reject (the power table).
+    settings : dict
+        The parameters a config file may set in its ``[checks.<id>]`` table, name ->
+        :class:`~verify.settings.Setting` (validator, default, description). A check
+        that declares any receives their values as ``settings=`` (a dict, defaults
+        filled in); the result's ``config`` lists them under ``settings``.
     """
 
     id: str
@@ -109,6 +116,12 @@ class LemmaCheck:
     reruns: tuple[str, ...] = ()
     draw_rule: DrawRule | None = field(default=None, compare=False)
     known_bad: tuple[KnownBad, ...] = field(default=(), compare=False)
+    settings: dict[str, Setting] = field(default_factory=dict, compare=False)
+
+    def resolve_settings(self, config: Config) -> dict[str, Any]:
+        """This check's settings on ``config``: its ``[checks.<id>]`` table validated,
+        defaults filled in (VerifyError naming ``checks.<id>.<key>``)."""
+        return _settings.resolve(self.id, self.settings, config.checks.get(self.id))
 
     def finding_on(self, preset: str, network: dict | None, seed: int,
                    quick: bool, draws: int = 1) -> KnownFinding | None:
@@ -208,6 +221,7 @@ class Registry:
                  cost: float = 1.0, requires=None, expect=None,
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
                  draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
+                 settings: dict[str, Setting] | None = None,
                  module: str | None = None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
@@ -219,8 +233,10 @@ class Registry:
         (:class:`Reruns`). ``draws``: the :class:`~verify.verdicts.DrawRule` of a
         statement that holds with high probability over the weights. ``known_bad``: the
         :class:`~verify.verdicts.KnownBad` configurations it must reject (each drawn
-        once here: one that cannot be built is a registration error). Registering an id
-        again replaces it."""
+        once here: one that cannot be built is a registration error). ``settings``: the
+        parameters a config file may set for this check (``[checks.<id>]``, name ->
+        :class:`~verify.settings.Setting`; :mod:`verify.settings`), passed to the check
+        as ``settings=``. Registering an id again replaces it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -232,12 +248,13 @@ class Registry:
         if draws is not None and not isinstance(draws, DrawRule):
             raise invalid(f"{id}: draws", "a verify.verdicts.DrawRule or None", draws)
         bad = validate_known_bad(id, known_bad)
+        declared = _settings.validate_declared(id, settings or {})
         mod = module or getattr(check, "__module__", "") or ""
         self._checks.pop(id, None)
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
-            float(cost), mod, tuple(reruns), draws, bad)
+            float(cost), mod, tuple(reruns), draws, bad, declared)
         return self._checks[id]
 
     # ------------------------------------------------------------ looking up
@@ -273,6 +290,18 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry({self.package!r}, {len(self._checks)} checks)"
 
+    def validate_settings(self, config: Config) -> None:
+        """Every ``[checks.<lemma>]`` table of ``config`` names a registered check and
+        sets only what it declares, to allowed values; else VerifyError naming the field
+        path (``checks.<lemma>.<key>``). Run before any check starts, so a bad setting
+        for another lemma in the same file is refused too."""
+        checks = self.discover()
+        for lemma, table in config.checks.items():
+            if lemma not in checks:
+                raise invalid(f"checks.{lemma}", "a table named after a registered lemma (one "
+                              "of " + ", ".join(checks) + ")", "unknown lemma")
+            checks[lemma].resolve_settings(config)
+
     # ------------------------------------------------------------ running
     def run_check(self, lemma: str, config: Config | str | None = None, *,
                   seed: "int | Streams" = 0, quick: bool = False,
@@ -285,6 +314,8 @@ class Registry:
             config = next(iter(check.presets))
         if isinstance(config, str):
             config = get_preset(config)
+        self.validate_settings(config)
+        values = check.resolve_settings(config)
         if check.requires is not None:
             reason = check.requires(config)
             if reason:
@@ -299,7 +330,7 @@ class Registry:
         finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick,
                                    n_draws)
         start = time.perf_counter()
-        first = self._outcome(check, config, streams, quick, catch)
+        first = self._outcome(check, config, streams, quick, catch, values=values)
         if isinstance(first, BaseException):
             return CheckResult.from_error(check, config.name, seed_id, quick, first,
                                           time.perf_counter() - start, config=base_config,
@@ -319,7 +350,7 @@ class Registry:
             per_draw = {name: [first.tables.get(name)] for name in rule.per_draw}
             for i in range(1, n_draws):
                 out = self._outcome(check, config, streams.draw(i), quick, catch,
-                                    run=rule.check or check.run)
+                                    run=rule.check or check.run, values=values)
                 if isinstance(out, BaseException):
                     return CheckResult.from_error(
                         check, config.name, seed_id, quick, out, time.perf_counter() - start,
@@ -353,7 +384,9 @@ class Registry:
             lemma=lemma, preset=config.name, seed=seed_id, passed=passed,
             expected=expected, statistic=float(h.statistic), bound=float(h.bound),
             margin=float(h.margin),
-            config={**base_config, "check": settings, "quick": quick},
+            config={**base_config, "check": settings, "quick": quick,
+                    **({"settings": {k: list(v) if isinstance(v, tuple) else v
+                                     for k, v in values.items()}} if check.settings else {})},
             details=details, elapsed_s=elapsed, version=__version__,
             statement=check.statement, reference=check.reference, sense=h.sense,
             n_samples=int(first.n_samples), criteria=criteria, table=first.table,
@@ -361,10 +394,15 @@ class Registry:
             draw_summary=draw_summary)
 
     def _outcome(self, check: LemmaCheck, config: Config, streams: Streams, quick: bool,
-                 catch: bool, run: CheckFn | None = None) -> "Outcome | BaseException":
-        """One draw's Outcome (an exception instead, with ``catch``)."""
-        extra = ({"reruns": Reruns(self, check.reruns, streams, quick)} if check.reruns
-                 else {})
+                 catch: bool, run: CheckFn | None = None,
+                 values: dict[str, Any] | None = None) -> "Outcome | BaseException":
+        """One draw's Outcome (an exception instead, with ``catch``); ``values``: the
+        check's resolved settings, passed as ``settings=`` when it declares any."""
+        extra: dict[str, Any] = ({"reruns": Reruns(self, check.reruns, streams, quick)}
+                                 if check.reruns else {})
+        if check.settings:
+            extra["settings"] = dict(values if values is not None
+                                     else check.resolve_settings(config))
         try:
             instance: Instance = config.instantiate(streams)
             return (run or check.run)(instance, rng=streams.check(), quick=quick, **extra)
@@ -423,6 +461,11 @@ def get_check(lemma: str) -> LemmaCheck:
     return default().get(lemma)
 
 
+def validate_settings(config: Config) -> None:
+    """:meth:`Registry.validate_settings` on the registry in use."""
+    default().validate_settings(config)
+
+
 #: Samples a check pushes through its network at once, for the memory estimate made
 #: before it runs (:func:`require_memory`): the checks batch a few hundred to a few
 #: thousand samples (pairs, starts, grid points in chunks). Coarse on purpose: it decides
@@ -463,5 +506,5 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | St
                                draws=draws, progress=progress)
 
 
-__all__ = ["LemmaCheck", "KnownFinding", "DrawRule", "KnownBad", "Registry", "Reruns", "DEFAULT", "default", "use",
-           "register", "discover", "get_check", "run_check", "require_memory", "CHECK_BATCH"]
+__all__ = ["LemmaCheck", "KnownFinding", "DrawRule", "KnownBad", "Setting", "Registry", "Reruns", "DEFAULT", "default", "use",
+           "register", "discover", "get_check", "validate_settings", "run_check", "require_memory", "CHECK_BATCH"]

@@ -2,19 +2,54 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
+from ..errors import VerifyError
 from ..presets import Config, get_preset
-from ..registry import get_check, require_memory, run_check
+from ..registry import get_check, require_memory, run_check, validate_settings
 from ._common import add_draws, add_json, add_max_memory, add_seed, print_json
 
+DESCRIPTION = ("A --config file may set the check's own parameters in a [checks.LEMMA] "
+               "table; `verify check LEMMA --help` lists them for LEMMA, `verify list` for "
+               "every check.")
+
+
+class _Lemma(argparse.Action):
+    """Stores LEMMA and remembers it for ``--help`` (which then lists its settings)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        parser._lemma_for_help = values
+
+
+def _settings_help(lemma: str) -> str:
+    """The lines ``verify check LEMMA --help`` adds: LEMMA's settings, or why none."""
+    from ..settings import describe
+
+    try:
+        check = get_check(lemma)
+    except VerifyError as exc:
+        return f"\n{exc}\n"
+    lines = describe(lemma, check.settings) or [
+        f"settings: check {lemma!r} declares none ([checks.{lemma}] must stay absent)"]
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def configure(p) -> None:
-    p.add_argument("lemma", metavar="LEMMA", help="a lemma id (see `verify list`)")
+    p.add_argument("lemma", metavar="LEMMA", action=_Lemma,
+                   help="a lemma id (see `verify list`)")
+    plain = p.format_help
+
+    def format_help() -> str:  # with LEMMA before --help: its settings too
+        lemma = getattr(p, "_lemma_for_help", None)
+        return plain() + (_settings_help(lemma) if lemma else "")
+    p.format_help = format_help
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="P", help="a preset name (default: the lemma's first)")
-    src.add_argument("--config", metavar="FILE.toml", help="a configuration file")
+    src.add_argument("--config", metavar="FILE.toml",
+                     help="a configuration file (network, weights, mask, and optional "
+                          "[checks.LEMMA] tables of per-check settings)")
     add_seed(p, streams=True)
     add_draws(p)
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
@@ -32,6 +67,11 @@ def run(args) -> int:
     if config is None:
         config = get_preset(args.preset or next(iter(check.presets)))
         require_memory(config)
+    else:  # every [checks.*] table of the file, before anything runs
+        try:
+            validate_settings(config)
+        except VerifyError as exc:
+            raise VerifyError(f"config file {args.config!r}: {exc}") from None
     progress = None
     if not args.json and sys.stderr.isatty() and check.draw_rule is not None:
         def progress(done: int, total: int) -> None:

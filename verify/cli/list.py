@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..presets import presets
 from ..registry import discover
+from ..settings import describe, to_json
 from ._common import add_json, print_json
 
 
@@ -20,7 +21,8 @@ def run(args) -> int:
             "lemmas": [{"id": c.id, "statement": c.statement, "reference": c.reference,
                         "presets": c.presets,
                         "draws": None if c.draw_rule is None else c.draw_rule.to_dict(),
-                        "known_bad": [kb.to_dict() for kb in c.known_bad]}
+                        "known_bad": [kb.to_dict() for kb in c.known_bad],
+                        "settings": to_json(c.settings)}
                        for c in checks.values()],
             "presets": [{"name": c.name, "description": c.description,
                          "network": c.spec.describe(), "weights": c.weights.to_dict(),
@@ -38,6 +40,8 @@ def run(args) -> int:
         judged = ("one draw decides (exact, or fixed weights)" if rule is None else
                   f"judged over {rule.draws} network draws, failure rate <= {rule.tolerance:g}")
         print(f"  {'':<{width}}  [{judged}; {len(c.known_bad)} known-bad configurations]")
+        for line in describe(c.id, c.settings):
+            print(f"  {'':<{width}}  {line}")
     print("\nPresets (--preset P):")
     width = max(len(n) for n in table)
     for c in table.values():
