@@ -45,6 +45,8 @@ def parse_threads(text) -> int:
     """A thread count from user text: a positive integer or ``all``.
 
     Raises ``ValueError`` (with the reason) on anything else."""
+    if isinstance(text, bool):
+        raise ValueError(f"expected a positive integer or 'all', got {text!r}")
     s = str(text).strip().lower()
     if s == "all":
         return all_cores()
@@ -60,7 +62,8 @@ def parse_threads(text) -> int:
 def policy_threads() -> int:
     """The thread count in force for a hot path that asks for the policy (module
     docstring: innermost explicit :func:`blas_threads`, then :data:`ENV_VAR`, then
-    :data:`DEFAULT_THREADS`). A malformed environment value raises ``ValueError``."""
+    :data:`DEFAULT_THREADS`). A malformed environment value raises
+    :class:`~verify.errors.VerifyError` naming :data:`ENV_VAR` (exit 2 from the CLI)."""
     if _ACTIVE:
         return _ACTIVE[-1]
     raw = os.environ.get(ENV_VAR)
@@ -68,7 +71,9 @@ def policy_threads() -> int:
         try:
             return parse_threads(raw)
         except ValueError as exc:
-            raise ValueError(f"{ENV_VAR}: {exc}") from None
+            from .errors import VerifyError
+
+            raise VerifyError(f"{ENV_VAR}: {exc}") from None
     return DEFAULT_THREADS
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -251,11 +250,11 @@ def fold(spec: NetworkSpec, params: _Params, stats) -> Network:
 
 
 def _single_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    """BLAS threads per the toolkit's one policy (:func:`verify.threads.blas_threads`;
+    default one thread)."""
+    from .threads import blas_threads
+
+    return blas_threads()
 
 
 def train_glo(images: np.ndarray, *, seed: int = 0, settings: TrainSettings | None = None,

@@ -72,11 +72,11 @@ def bench_wdc(ctx: BenchContext):
         return [Wt @ sp.diags(((WX[:, p] > 0) & (WY[:, p] > 0)).astype(float)) @ W
                 for p in range(n_pairs)]
 
-    from threadpoolctl import threadpool_limits
+    from ..threads import blas_threads
 
     # both sides single-threaded: scipy.sparse products are, and small GEMMs on a shared
     # machine are slower threaded (see check's note)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         ours = best_time(blocks, repeats=5)
         base = best_time(whole, repeats=1)
     row2 = ratio_row(WDC_LAYER_CASE + f" (D = {D})", ours,

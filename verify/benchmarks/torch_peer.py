@@ -5,9 +5,15 @@ for the same number of Adam iterations (lr 0.01, betas 0.9/0.999, eps 1e-8, no
 stopping, no negation safeguard), once with :func:`verify.inversion.invert` and once
 with PyTorch: ``conv_transpose2d`` layers, the masked loss summed over the batch,
 ``backward()`` and ``torch.optim.Adam`` on the (trials, latent) tensor, which is the
-same per-coordinate update. Both run on one thread (``invert``'s default BLAS policy,
-``torch.set_num_threads(1)``). The ratio is PyTorch's time over ours per
+same per-coordinate update. Both run on the same number of threads: the BLAS thread
+policy in force (:mod:`verify.threads`, default 1) for ours, ``torch.set_num_threads``
+of the same count for PyTorch. The ratio is PyTorch's time over ours per
 trial-iteration; the notes give both success rates.
+
+The DCGAN-like cases also give the peak memory per trial of both sides, measured in
+child processes (:mod:`verify.benchmarks.peakmem`: peak resident set from ``wait4``,
+the slope between two batch sizes), with ``memory_ratio`` = ours / PyTorch and the
+issue's target ``memory_ratio <= 2``.
 
 PyTorch is optional (the training extra): it is imported only inside the case
 functions, and a case reports itself skipped, with the reason, when it cannot be
@@ -25,6 +31,7 @@ from ..inversion import invert, measure, relative_errors, trial_bytes
 from ..measurements import sample_masks
 from ..presets import get_preset
 from ..spec import LayerSpec, NetworkSpec
+from ..threads import policy_threads
 from ..weights import draw_network
 
 LR = 0.01
@@ -57,8 +64,9 @@ def _torch():
     return torch, ""
 
 
-def _torch_adam(torch, net, y, masks, init, iterations, dtype):
-    """Batched Adam in PyTorch on the same problem; returns (z_hat, seconds)."""
+def _torch_adam(torch, net, y, masks, init, iterations, dtype, threads=1):
+    """Batched Adam in PyTorch on ``threads`` threads on the same problem; returns
+    (z_hat, seconds)."""
     import torch.nn.functional as F
 
     spec = net.spec
@@ -80,7 +88,7 @@ def _torch_adam(torch, net, y, masks, init, iterations, dtype):
         return x.reshape(zz.shape[0], -1)
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(threads))
     try:
         t0 = time.perf_counter()
         for _ in range(iterations):
@@ -117,21 +125,23 @@ def _compare(case, net, trials, iterations, dtype, *, target, backend="auto", ex
     t0 = time.perf_counter()
     ours = invert(net, y, masks, init=init, **kw)
     ours_s = time.perf_counter() - t0
-    _torch_adam(torch, net, y[:8], masks[:8], init[:8], 2, torch_dtype)     # warm-up
-    z_t, torch_s = _torch_adam(torch, net, y, masks, init, iterations, torch_dtype)
+    threads = policy_threads()
+    _torch_adam(torch, net, y[:8], masks[:8], init[:8], 2, torch_dtype, threads)  # warm-up
+    z_t, torch_s = _torch_adam(torch, net, y, masks, init, iterations, torch_dtype, threads)
     ok = relative_errors(ours.z_hat, z_star) <= SUCCESS_TOL
     ok_t = relative_errors(z_t, z_star) <= SUCCESS_TOL
     per = trials * iterations
     notes = (f"{net.spec.describe()}; {trials} trials x {iterations} Adam iterations (lr {LR}, "
              f"tol 0, no negation), random 50% masks, same starts; ours {dtype}, PyTorch "
-             f"{torch_dtype}, 1 thread each; "
+             f"{torch_dtype}, {threads} thread{'s' if threads > 1 else ''} each; "
              f"ours {ours_s / per * 1e6:.1f} us per trial-iteration (backend "
              f"{ours.settings['backend']!r}), PyTorch {torch.__version__} "
              f"{torch_s / per * 1e6:.1f} us; success (rel. error <= {SUCCESS_TOL}): ours "
              f"{ok.mean():.3f}, PyTorch {ok_t.mean():.3f} "
-             f"({int(np.sum(ok != ok_t))} trials differ); ours holds "
-             f"{trial_bytes(net.spec, dtype) / 1e6:.2f} MB per trial (estimate, "
-             f"verify.inversion.trial_bytes){extra}")
+             f"({int(np.sum(ok != ok_t))} trials differ); the memory model "
+             f"(verify.inversion.trial_bytes, what --max-memory chunks by; it includes "
+             f"the measuring forward pass) counts "
+             f"{trial_bytes(net.spec, dtype) / 1e6:.2f} MB per trial{extra}")
     return ratio_row(case, ours_s, f"batched PyTorch {torch_dtype} (conv_transpose2d + "
                      "torch.optim.Adam)", torch_s, target_ratio=target, notes=notes)
 
@@ -152,9 +162,32 @@ def fig4_vs_torch(ctx: BenchContext):
                     torch_dtype="float32")
 
 
-def _dcgan_case(case, size, dtype, ctx, trials, iterations):
+#: Target of issue 16: peak memory per trial at most this multiple of PyTorch's.
+MEMORY_TARGET = 2.0
+
+
+def _dcgan_case(case, size, dtype, ctx, trials, iterations, memory_trials):
     net = draw_network(dcgan_like(size), rng=np.random.default_rng(0))
-    return _compare(case, net, trials, iterations, dtype, target=1.0, backend="batch-last")
+    row = _compare(case, net, trials, iterations, dtype, target=1.0, backend="batch-last")
+    if row.met is None:  # skipped
+        return row
+    return with_measured_memory(row, size, dtype, memory_trials)
+
+
+def with_measured_memory(row, size, dtype, trials):
+    """``row`` with the measured peak memory per trial of ours and of PyTorch
+    (:func:`verify.benchmarks.peakmem.per_trial_bytes` at ``trials = (t1, t2)``)."""
+    from .peakmem import ITERATIONS, per_trial_bytes
+
+    threads = policy_threads()
+    ours, ours_peaks = per_trial_bytes("ours", size, dtype, trials, threads=threads)
+    base, base_peaks = per_trial_bytes("torch", size, dtype, trials, threads=threads)
+    note = (f"peak memory per trial: slope of each side's peak RSS (child process, wait4 "
+            f"ru_maxrss) between {trials[0]} and {trials[1]} trials, {ITERATIONS} Adam "
+            f"iterations, inputs included (ours {ours_peaks[0] / 1e6:.0f} -> "
+            f"{ours_peaks[1] / 1e6:.0f} MB, PyTorch {base_peaks[0] / 1e6:.0f} -> "
+            f"{base_peaks[1] / 1e6:.0f} MB)")
+    return row.with_memory(ours, base, max_ratio=MEMORY_TARGET, notes=note)
 
 
 @bench_case(DCGAN32_CASES["float32"], order=61)
@@ -162,18 +195,21 @@ def dcgan32_vs_torch_f32(ctx: BenchContext):
     """DCGAN-like 32^2, the general path in float32 against PyTorch float32.
     Target: parity (ratio >= 1) per trial-iteration on the same core (issue 16)."""
     trials, iterations = (32, 10) if ctx.quick else (128, 40)
-    return _dcgan_case(DCGAN32_CASES["float32"], 32, "float32", ctx, trials, iterations)
+    return _dcgan_case(DCGAN32_CASES["float32"], 32, "float32", ctx, trials, iterations,
+                       (16, 64) if ctx.quick else (32, 160))
 
 
 @bench_case(DCGAN32_CASES["float64"], order=62)
 def dcgan32_vs_torch_f64(ctx: BenchContext):
     """The same in float64 against PyTorch float64. Target: parity."""
     trials, iterations = (32, 10) if ctx.quick else (128, 40)
-    return _dcgan_case(DCGAN32_CASES["float64"], 32, "float64", ctx, trials, iterations)
+    return _dcgan_case(DCGAN32_CASES["float64"], 32, "float64", ctx, trials, iterations,
+                       (16, 64) if ctx.quick else (32, 160))
 
 
 @bench_case(DCGAN64_CASE, order=63)
 def dcgan64_vs_torch_f32(ctx: BenchContext):
     """DCGAN-like 64^2 in float32 against PyTorch float32 (the issue's goal: parity)."""
     trials, iterations = (16, 5) if ctx.quick else (64, 20)
-    return _dcgan_case(DCGAN64_CASE, 64, "float32", ctx, trials, iterations)
+    return _dcgan_case(DCGAN64_CASE, 64, "float32", ctx, trials, iterations,
+                       (8, 32) if ctx.quick else (16, 80))

@@ -87,6 +87,36 @@ def add_max_memory(parser: argparse.ArgumentParser) -> None:
                              "bytes; default half of this machine's RAM)")
 
 
+def threads_arg(text: str) -> int:
+    """``--threads N``: a positive integer or ``all`` (:func:`verify.threads.parse_threads`)."""
+    from ..threads import parse_threads
+
+    try:
+        return parse_threads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_threads(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: BLAS threads for the command's hot paths (:mod:`verify.threads`);
+    the command applies it with :func:`apply_threads` before any work."""
+    parser.add_argument("--threads", metavar="N", type=threads_arg, default=None,
+                        help="BLAS threads for the hot paths: a positive integer or 'all' "
+                             "(default: $VERIFY_BLAS_THREADS, else 1, chosen by measurement "
+                             "in verify bench)")
+
+
+def apply_threads(args) -> int:
+    """Make ``--threads`` the process's BLAS thread policy (inherited by workers it
+    starts), and check a ``VERIFY_BLAS_THREADS`` from the environment (exit 2 naming it
+    when malformed). Returns the thread count in force."""
+    from ..threads import policy_threads, set_threads
+
+    if getattr(args, "threads", None) is not None:
+        set_threads(args.threads)
+    return policy_threads()
+
+
 def one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Make the parser's own errors (a bad flag value, a missing argument) one line on
     stderr and exit 2, as CLI.md asks, instead of argparse's usage block plus error."""

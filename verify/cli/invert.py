@@ -20,7 +20,7 @@ from ..inversion import SUCCESS_TOL, SUCCESS_TOL32_MIN, InvertOptions, run_recov
 from ..inversion.memory import chunk_size, trial_bytes
 from ..measurements import RATE_KINDS
 from ..presets import Config, get_preset
-from ._common import add_json, add_max_memory, add_seed, print_json
+from ._common import add_json, add_max_memory, add_seed, add_threads, apply_threads, print_json
 
 
 #: Runs longer than this many trial-iterations show a progress bar even off a TTY.
@@ -65,6 +65,7 @@ def configure(p) -> None:
                    help="what the descent computes in: float64 (default) or float32 (half "
                         "the memory, faster on large networks; answers to ~1e-5 relative)")
     add_max_memory(p)
+    add_threads(p)
     add_seed(p, streams=True)
     add_json(p)
 
@@ -133,6 +134,7 @@ def _options(args) -> InvertOptions:
 
 
 def run(args) -> int:
+    threads = apply_threads(args)
     config = _config(args)
     options = _options(args)
     pattern = options.pattern(config)
@@ -177,6 +179,7 @@ def run(args) -> int:
                                       "negation": negation, "success_tol": tol,
                                       "dtype": options.dtype,
                                       "chunk": chunk or trials,
+                                      "blas_threads": threads,
                                       "bytes_per_trial": trial_bytes(config.spec, options.dtype),
                                       "z_star": "N(0, I) per trial",
                                       "init": "N(0, I) per trial",

@@ -12,7 +12,6 @@ exactly the Gauss-Newton matrix H = J_G^T A^T A J_G.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable, Literal
 
 import numpy as np
@@ -171,19 +170,14 @@ def pad_columns(a: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def blas_limit(threads: int | None):
-    """Limit BLAS threads for the loop (a context manager; a no-op without threadpoolctl).
+def blas_limit(threads: int | None = None):
+    """BLAS threads for the loop: :func:`verify.threads.blas_threads` (the toolkit's one
+    policy; None: the policy in force, default one thread -- the loop's products are
+    thin, inner dimension C_{i-1}, and memory-bound; measured ratios in
+    :mod:`verify.threads`). A context manager that restores the previous limits."""
+    from ..threads import blas_threads
 
-    The loop's products are thin (inner dimension C_{i-1}) and memory-bound; on a
-    shared machine a multi-threaded BLAS spins against other processes and can be 10x
-    slower than one thread, so one thread is the default."""
-    if threads is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: scikit-learn brings it
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(threads), user_api="blas")
+    return blas_threads(threads)
 
 
 # ============================================================== Gauss-Newton

@@ -149,7 +149,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
            lr: float | None = None, iterations: int = 1000, tol: float | None = None,
            negation: Negation = None, init: np.ndarray | None = None, rng=None,
            init_scale: float = 1.0, backend="auto",
-           blas_threads: int | None = 1, callback=None, dtype="float64",
+           blas_threads: int | None = None, callback=None, dtype="float64",
            chunk: int | None = None) -> InversionResult:
     """Minimise J(z) = 1/2 ||A_t (G(z) - y_t)||^2 for every trial t of a batch.
 
@@ -182,7 +182,8 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
         ``auto``: ``arcs`` where it applies, else ``batch-last``
         (:func:`~verify.inversion.losses.select_loss`).
     blas_threads : int or None
-        BLAS threads during the loop (None: leave the library's setting).
+        BLAS threads during the loop (None: the toolkit's policy, :mod:`verify.threads`:
+        ``--threads`` / ``VERIFY_BLAS_THREADS`` / default one thread).
     callback : callable, optional
         ``callback(pass_index, iteration, n_running)`` every 25 iterations (progress bars;
         with chunks, ``iteration`` runs over the chunks' iterations in turn).
@@ -423,7 +424,7 @@ def _recover_in_chunks(network, z_star, mk, noise, gen, chunk, kw) -> InversionR
     t0 = time.perf_counter()
     for lo in range(0, b, chunk):
         rows = slice(lo, min(b, lo + chunk))
-        with blas_limit(kw.get("blas_threads", 1)):
+        with blas_limit(kw.get("blas_threads")):
             y = measure(network, z_star[rows], mk[rows], noise=noise, rng=noise_gen)
         parts.append(invert(network, y, mk[rows], init=init[rows], backend=loss, **kw))
     first = parts[0]
@@ -484,7 +485,7 @@ def recover(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 
         res = _lp_as_result(network, measure(network, z_star, mk, noise=float(noise), rng=gen),
                             mk)
     elif chunk >= b:
-        with blas_limit(invert_kwargs.get("blas_threads", 1)):
+        with blas_limit(invert_kwargs.get("blas_threads")):
             y = measure(network, z_star, mk, noise=float(noise), rng=gen)
         res = invert(network, y, mk, rng=gen, **invert_kwargs)
     else:
