@@ -145,36 +145,87 @@ def enumerate_cones(network: Network, *, max_cones: int | None = None) -> Cones:
 
 
 # ----------------------------------------------------------------- k = 2: arcs
+#: Cone x unit entries of one chunk of a layer's split (:func:`_arcs`): the tables of a
+#: chunk (pre-activations, boundary signs, zero angles) stay a few MB whatever the
+#: network, instead of several copies of cones x units x 2 at once.
+ARC_CHUNK = 1 << 19
+#: A unit whose pre-activation at an arc's boundary ray is within this fraction of its
+#: norm (|p| sin of the angle to the ray) of 0 is passed to the exact angle test even
+#: without a sign change (the sign test only prefilters, so the arcs are the same).
+_SIGN_MARGIN = 1e-7
+
+
+def _pre(W, P: np.ndarray) -> np.ndarray:
+    """The pre-activations W M_c of the cones ``P`` (K, n_prev, 2): (K, n_i, 2)."""
+    K, n_prev = P.shape[0], P.shape[1]
+    flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
+    return np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
+
+
+def _cuts(pre: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The zeros of the units' pre-activations strictly inside each arc [lo_c, hi_c]
+    (arcs narrower than pi): the angles t with pre[c, u] . (cos t, sin t) = 0.
+
+    A linear function of the direction changes sign inside an arc narrower than pi iff
+    it has a zero there, so the units whose values at the two boundary rays have
+    opposite signs (or either within :data:`_SIGN_MARGIN` |p| of 0, rounding) are the
+    only candidates; for them the zero's angle is computed and kept when strictly inside
+    the arc, the same test on the same numbers as for every unit, so the arcs are the
+    same as without the prefilter."""
+    p0, p1 = pre[..., 0], pre[..., 1]
+    s_lo = p0 * np.cos(lo)[:, None] + p1 * np.sin(lo)[:, None]
+    s_hi = p0 * np.cos(hi)[:, None] + p1 * np.sin(hi)[:, None]
+    margin = _SIGN_MARGIN * (np.abs(p0) + np.abs(p1))
+    maybe = ((s_lo <= 0) != (s_hi <= 0)) | (np.abs(s_lo) <= margin) | (np.abs(s_hi) <= margin)
+    c, u = np.nonzero(maybe)
+    q0, q1 = p0[c, u], p1[c, u]
+    # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that -/+ pi
+    t = np.arctan2(q0, -q1)
+    nz = (q0 != 0) | (q1 != 0)
+    cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
+    inside = (cand > lo[c]) & (cand < hi[c]) & nz
+    return cand[inside]
+
+
 def _arcs(network: Network, max_cones: int | None) -> Cones:
+    """The arcs of a 2-D latent, layer by layer, each layer in chunks of parent cones
+    (:data:`ARC_CHUNK` cone x unit entries): a chunk's pre-activations are computed once,
+    split at the zeros inside its arcs (:func:`_cuts`), and give its children's matrices;
+    nothing of the size cones x units x 2 is built but the children's matrices
+    themselves. A chunk's boundaries are those a split of all arcs at once would give
+    (a unit's zero lies strictly inside one parent arc), so the arcs do not depend on
+    the chunking."""
     spec = network.spec
     edges = np.array([-np.pi, -np.pi / 2, 0.0, np.pi / 2, np.pi])
     P = np.broadcast_to(np.eye(2), (4, 2, 2)).copy()           # (arcs, n_i, 2)
     for i, layer in enumerate(spec.layers):
-        W = network.layer_matrix(i)
-        K, n_prev = P.shape[0], P.shape[1]
-        _require(K, W.shape[0], 4, f"network.layers[{i}]")
-        flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
-        pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
-        if layer.activation != "identity":
-            # zeros of p . (cos t, sin t): t = atan2(p0, -p1) and that -/+ pi
-            t = np.arctan2(pre[..., 0], -pre[..., 1])
-            nz = (pre[..., 0] != 0) | (pre[..., 1] != 0)
-            cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
-            inside = (cand > edges[:-1, None]) & (cand < edges[1:, None]) & nz
-            edges_new = np.unique(np.concatenate([edges, cand[inside]]))
-        else:
-            edges_new = edges
-        K2 = edges_new.size - 1
-        if max_cones is not None and K2 > max_cones:
-            raise VerifyError(f"network.layers[{i}]: {K2:,} linear regions (arcs) after this "
-                              f"layer, over the limit of {max_cones:,}")
-        _require(K2, W.shape[0], 2, f"network.layers[{i}]")
-        mid = 0.5 * (edges_new[:-1] + edges_new[1:])
-        parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, K - 1)
-        pp = pre[parent]
-        on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
-        P = pp * _factor(layer.activation, layer.slope, on)[..., None]
-        edges = edges_new
+        W = network.layer_matrix(i).tocsr()
+        K, n = P.shape[0], W.shape[0]
+        _require(K, n, 4, f"network.layers[{i}]")
+        step = max(1, ARC_CHUNK // max(n, 1))
+        edge_parts, mats, count = [edges[:1]], [], 0
+        for a in range(0, K, step):
+            b = min(a + step, K)
+            pre = _pre(W, P[a:b])
+            if layer.activation != "identity":
+                sub = np.unique(np.concatenate([edges[a:b + 1],
+                                                _cuts(pre, edges[a:b], edges[a + 1:b + 1])]))
+            else:
+                sub = edges[a:b + 1]
+            count += sub.size - 1
+            if max_cones is not None and count > max_cones:
+                raise VerifyError(f"network.layers[{i}]: at least {count:,} linear regions "
+                                  f"(arcs) after this layer, over the limit of {max_cones:,}")
+            _require(count, n, 2, f"network.layers[{i}]")
+            mid = 0.5 * (sub[:-1] + sub[1:])
+            parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, a, b - 1)
+            pp = pre[parent - a]
+            on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
+            pp *= _factor(layer.activation, layer.slope, on)[..., None]
+            edge_parts.append(sub[1:])
+            mats.append(pp)
+        edges = np.concatenate(edge_parts)
+        P = mats[0] if len(mats) == 1 else np.concatenate(mats)
     rays = np.stack([np.stack([np.cos(edges[:-1]), np.sin(edges[:-1])], axis=1),
                      np.stack([np.cos(edges[1:]), np.sin(edges[1:])], axis=1)], axis=1)
     return Cones(2, rays, np.full(rays.shape[0], 2), np.ascontiguousarray(P), edges)
