@@ -270,3 +270,21 @@ def _load_plugins() -> None:
 
 __all__ = ["Config", "Instance", "register_preset", "presets", "get_preset",
            "THEORY_1D", "THEORY_2D"]
+
+
+# ------------------------------------------------- issue 14: stride < kernel, 3 layers
+#: theory-3layer-overlap (issue 14 item 1: "stride < kernel"): theory-3layer's depth and
+#: sizes with overlapping filters, kernel = 2 x stride on every layer (k8 s4; no
+#: padding, output (n - 1) s + k positions): 2 -> 8 ch x 8 -> 8 ch x 36 -> 8 ch x 148, widths
+#: 2 -> 64 -> 288 -> 1,184 (expansion 32, 4.5, 4.1 per layer; theory-3layer's 32, 4, 4).
+#: Outside Theorem 1's block form (Fig. 2(b) needs stride = kernel), like paper-fig4: the
+#: paper's Sec. 4.2 says its conclusion "empirically extends" to other kernels and strides.
+#: Latent 2 (one position), so the stationary set is exact (verify/cones.py).
+THEORY_3LAYER_OVERLAP = NetworkSpec(dims=1, latent_channels=2, layers=(
+    LayerSpec(channels=8, kernel=8, stride=4), LayerSpec(channels=8, kernel=8, stride=4),
+    LayerSpec(channels=8, kernel=8, stride=4)))
+register_preset(Config(
+    "theory-3layer-overlap", THEORY_3LAYER_OVERLAP, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 2 (one position), three ReLU layers with kernel 8 = 2 x stride 4 "
+    "(overlapping filters; 2 -> 8 ch x 8 -> 8 ch x 36 -> 8 ch x 148 positions, widths 64, "
+    "288, 1184), N(0, 1/(C_i l)); full observation; rho_3 ~ 0.494"))
