@@ -288,3 +288,20 @@ register_preset(Config(
     "1-D, latent 2 (one position), three ReLU layers with kernel 8 = 2 x stride 4 "
     "(overlapping filters; 2 -> 8 ch x 8 -> 8 ch x 36 -> 8 ch x 148 positions, widths 64, "
     "288, 1184), N(0, 1/(C_i l)); full observation; rho_3 ~ 0.494"))
+
+
+#: theory-2layer-latent2 (issue 14 item 5, lemmas/expansion.py): the template of Theorem
+#: 1's expansion sweep. 1-D, latent C0 = 2 at one position (so the stationary set of J is
+#: exact, verify/stationary.py), two stride = kernel ReLU layers, N(0, 1/(C_i l)):
+#: 2 -> 4 ch k16 -> 45 ch k4; blocks 64x2 and 180x4; expansion factors
+#: C_i l / (C_{i-1} log C_{i-1}) = 46.2 and 32.5; output 45 ch x 64 = 2,880. The
+#: expansion check scales the last layer down from here (C_2 = 23, 12, 6, 3, 2, 1:
+#: factors 16.6 ... 0.72); this top point costs ~2 CPU-s per draw (measured), the
+#: affordable end of a 40-draw grid.
+THEORY_2LAYER_LATENT2 = NetworkSpec(dims=1, latent_channels=2, layers=(
+    LayerSpec(channels=4, kernel=16, stride=16), LayerSpec(channels=45, kernel=4, stride=4)))
+register_preset(Config(
+    "theory-2layer-latent2", THEORY_2LAYER_LATENT2, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 2 (one position), two stride=kernel ReLU layers (2->4 ch k16 -> 45 ch k4; "
+    "blocks 64x2 and 180x4; expansion factors 46.2 and 32.5), N(0, 1/(C_i l)); full "
+    "observation; the template of Theorem 1's expansion sweep"))
