@@ -228,3 +228,30 @@ def test_torch_cases_report_skipped_with_the_reason_without_torch(monkeypatch):
     row = torch_peer.dcgan32_vs_torch_f32(BenchContext(quick=True, gemm_gflops=1.0))
     assert row.met is None and row.notes.startswith("skipped: PyTorch cannot be imported")
     assert row.target
+
+
+# ----------------------------------------------------------------- memory against PyTorch
+def test_bench_memory_is_measured_and_the_ratio_comes_from_both(monkeypatch):
+    """Ours is measured for real (two child processes on a small DCGAN-like network);
+    the PyTorch side is stood in for, so the test needs no torch: the row's ratio is
+    ours / baseline of the two figures, and the target is the issue's 2x."""
+    from verify.bench import ratio_row
+    from verify.benchmarks import peakmem, torch_peer
+
+    real = peakmem.per_trial_bytes
+
+    def fake(side, size, dtype, trials, *, threads=1):
+        if side == "torch":
+            return 123456.0, (10 ** 8, 10 ** 8 + 123456 * (trials[1] - trials[0])), "stand-in"
+        return real(side, size, dtype, trials, threads=threads)
+
+    monkeypatch.setattr(peakmem, "per_trial_bytes", fake)
+    row = torch_peer.with_measured_memory(ratio_row("case", 1.0, "b", 1.0, target_ratio=1.0),
+                                          16, "float32", (4, 36))
+    assert row.ours_bytes_per_trial > 0
+    assert row.baseline_bytes_per_trial == 123456.0
+    assert row.memory_ratio == row.ours_bytes_per_trial / 123456.0
+    assert row.memory_target == "memory_ratio <= 2" and row.memory_met == (row.memory_ratio <= 2)
+    assert "peak memory per trial" in row.notes and row.met is True
+    data = row.to_json()
+    assert data["memory_ratio"] == row.memory_ratio

@@ -180,10 +180,11 @@ def with_measured_memory(row, size, dtype, trials):
     from .peakmem import ITERATIONS, per_trial_bytes
 
     threads = policy_threads()
-    ours, ours_peaks = per_trial_bytes("ours", size, dtype, trials, threads=threads)
-    base, base_peaks = per_trial_bytes("torch", size, dtype, trials, threads=threads)
-    note = (f"peak memory per trial: slope of each side's peak RSS (child process, wait4 "
-            f"ru_maxrss) between {trials[0]} and {trials[1]} trials, {ITERATIONS} Adam "
+    ours, ours_peaks, how = per_trial_bytes("ours", size, dtype, trials, threads=threads)
+    base, base_peaks, how_t = per_trial_bytes("torch", size, dtype, trials, threads=threads)
+    how = how if how == how_t else f"ours: {how}, PyTorch: {how_t}"
+    note = (f"peak memory per trial: slope of each side's peak RSS in a child process "
+            f"({how}) between {trials[0]} and {trials[1]} trials, {ITERATIONS} Adam "
             f"iterations, inputs included (ours {ours_peaks[0] / 1e6:.0f} -> "
             f"{ours_peaks[1] / 1e6:.0f} MB, PyTorch {base_peaks[0] / 1e6:.0f} -> "
             f"{base_peaks[1] / 1e6:.0f} MB)")
