@@ -581,3 +581,27 @@ def test_summarise_judges_each_claim_on_its_own():
     assert [x["verdict"] for x in w["windows"]] == ["holds", "uninformative", "fails"]
     assert w["smallest_failing_radius"] == 2.5 and w["largest_holding_radius"] == 0.5
     assert "method" not in od   # no exact columns: no certificate
+
+
+def test_three_layer_draw_is_exact_and_its_other_minima_are_on_the_negative_side():
+    """Issue 14 item 1: the landscape check on a 3-layer 2-D-latent network (theory-3layer,
+    one --quick draw, about 1.5 s). The exact method applies (bias-free ReLU, 2-D latent,
+    full observation), z* is found as a local minimum, and the other stationary points
+    the registered finding is about lie where Theorem 1 (d = 3) allows them: on the
+    negative side of z* (<z, z*> < 0), nearer -rho_3 z* than z*."""
+    from verify.presets import get_preset
+    from verify.rng import Streams
+
+    st = Streams.of(1)
+    out = ls.check_draw(get_preset("theory-3layer").instantiate(st), rng=st.check(),
+                        quick=True)
+    assert out.details["method"] == "exact" and out.details["exact"]["z_star_found"]
+    pts = out.tables["stationary_points"]
+    z_star = np.asarray(out.details["z_star"])
+    rest = pts[(pts["kind"] != "origin") & (pts["dist_zstar"] > ls.ZSTAR_TOL)]
+    assert len(rest) > 0 and out.details["exact"]["flat_cones"] == 0
+    Z = rest[["z1", "z2"]].to_numpy(float)
+    assert (Z @ z_star < 0).all()
+    assert (rest["dist_neg_rho"] < rest["dist_zstar"]).all()
+    assert [c.name for c in _criteria(out)] == ["local_minima", "flat_fraction",
+                                                "gd_only_to_z_star"]
