@@ -3,28 +3,28 @@
 :func:`trial_bytes` estimates, from the spec alone, the bytes one trial holds while it
 is inverted: the batch-last loss's buffers (:class:`~verify.inversion.losses.BatchLastLoss`,
 counted buffer by buffer as that class allocates them), the measurements, mask weights
-and their working copies, and the engine's forward pass that measures them (float64).
+and their working copies. The engine's forward pass that measures them (float64) runs
+on at most :data:`~verify.inversion.recovery.MEASURE_BLOCK` trials at a time, so it is
+a fixed cost (:func:`measure_bytes`), not a per-trial one.
 :func:`chunk_size` divides the memory budget (``--max-memory``, :mod:`verify.budget`)
-by it, after what every trial keeps for the whole run (its mask, its z* and its
-answer): :func:`~verify.inversion.recover` then measures and inverts that many trials
-at a time, with the same answers as in one block. A budget below one trial's need is
-refused (exit 2) naming ``--max-memory``.
+by it, after the fixed costs and what every trial keeps for the whole run (its mask,
+its z* and its answer): :func:`~verify.inversion.recover` then measures and inverts
+that many trials at a time, with the same answers as in one block. A budget below one
+trial's need is refused (exit 2) naming ``--max-memory``.
 """
 
 from __future__ import annotations
 
-import numpy as np
 
 from .. import budget
 from .losses import check_dtype
 
-#: Copies of the measurements (and of the mask weights) a trial holds in the loop: the
-#: float64 measurement and its masked copy, the batch-last y and w, their padded copies
-#: in the descent and the copies a compaction makes.
-MEASUREMENT_COPIES = 6
-#: Per trial, the engine's forward pass that measures (float64 features, a few copies;
-#: calibrated: a 2,000-trial float32 DCGAN-like 64x64 run in chunks of 300 peaked at
-#: ~3.3 MB per trial above the interpreter, against 3.15 MB estimated with 2 copies).
+#: Copies of the measurements (and of the mask weights) a trial holds in the loop, in
+#: the descent's dtype: the batch-last y and w (PAD-wide, used by the descent as they
+#: are) and the copies a compaction makes; plus the float64 measurement itself.
+MEASUREMENT_COPIES = 4
+#: The engine's forward pass that measures: float64 features of a few copies per trial
+#: of a block of MEASURE_BLOCK trials (a fixed cost).
 ENGINE_COPIES = 3
 #: Per trial for the whole run: the boolean mask and a few float64 latent vectors (z*,
 #: z_hat, relative error and counters).
@@ -80,8 +80,15 @@ def trial_bytes(spec, dtype="float64") -> int:
     floats += sum(spec.widths[i + 1] for i, l in enumerate(spec.layers)
                   if l.activation == "identity" and l.padding > 0 and not l.affine)
     n = spec.output_dim
-    return (size * floats + bools + MEASUREMENT_COPIES * n * max(size, 8)
-            + ENGINE_COPIES * budget.FLOAT * sum(spec.widths))
+    return size * floats + bools + MEASUREMENT_COPIES * n * size + budget.FLOAT * n
+
+
+def measure_bytes(spec) -> int:
+    """Bytes of the engine's forward pass that measures one block of trials (float64,
+    :data:`~verify.inversion.recovery.MEASURE_BLOCK` trials): a fixed cost."""
+    from .recovery import MEASURE_BLOCK
+
+    return ENGINE_COPIES * budget.FLOAT * sum(spec.widths) * MEASURE_BLOCK
 
 
 def kept_bytes(spec) -> int:
@@ -99,7 +106,7 @@ def chunk_size(spec, trials: int, dtype="float64", limit: int | None = None,
     limit = budget.budget() if limit is None else int(limit)
     params = sum(spec.channels[i] * spec.channels[i + 1] * l.kernel ** spec.dims
                  for i, l in enumerate(spec.layers))
-    fixed = budget.FLOAT * 3 * params + trials * kept_bytes(spec)
+    fixed = budget.FLOAT * 3 * params + measure_bytes(spec) + trials * kept_bytes(spec)
     per = trial_bytes(spec, dtype)
     room = limit - fixed
     if room < per:
@@ -120,5 +127,5 @@ def budget_error(what: str, need: float, limit: int, hint: str):
                        f"recovery needs, about {budget.human(need)}; {hint}")
 
 
-__all__ = ["trial_bytes", "kept_bytes", "chunk_size", "workspace_elements",
+__all__ = ["trial_bytes", "kept_bytes", "measure_bytes", "chunk_size", "workspace_elements",
            "MEASUREMENT_COPIES", "ENGINE_COPIES"]

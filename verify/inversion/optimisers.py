@@ -79,7 +79,11 @@ def descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
     n0, b_in = z.shape
     lr = np.broadcast_to(np.asarray(lr, float), (b_in,))
     b = _padded_width(b_in)
-    z, y, w, lrw = (pad_columns(a, b) for a in (z, y, w, lr))
+    z, lrw = (pad_columns(a, b) for a in (z, lr))
+    # y and w are only read: used as they are when already PAD-wide (y, w may have more
+    # columns than z: the zero columns a caller padded them with)
+    y, w = (a if a.shape[-1] == b and a.flags.c_contiguous else pad_columns(a[..., :b_in], b)
+            for a in (y, w))
     lrw = lrw.astype(z.dtype)
     used = np.zeros(b, np.int64)
     conv = np.zeros(b, bool)

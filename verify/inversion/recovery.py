@@ -36,7 +36,8 @@ from ..stats import wilson_interval
 from ._inputs import as_masks, check_network, positive
 from .losses import BatchLastLoss, check_dtype, select_loss
 from .lp import invert_lp
-from .optimisers import PAD, Method, blas_limit, default_lr, descend, gd_lr, pad_columns
+from .optimisers import (PAD, Method, _padded_width, blas_limit, default_lr, descend, gd_lr,
+                         pad_columns)
 
 Negation = Literal[None, "restart", "flip"]
 
@@ -261,8 +262,13 @@ def _invert_block(loss, y, mk, z0, method, lr, iterations, tol, negation, dtype,
     """One block of :func:`invert`: its trials' descent (and restart) through ``loss``.
     Returns (z (n0, c), J (c,), iterations, converged, flips, step sizes (c,))."""
     z0 = np.ascontiguousarray(z0, dtype=dtype)
-    yT = np.ascontiguousarray(np.where(mk, y, 0.0).T, dtype=dtype)
-    wT = np.ascontiguousarray(mk.T, dtype=dtype)
+    # batch-last measurements (0 outside the mask) and mask weights, written straight
+    # into PAD-wide buffers (descend uses them as they are: no second copy)
+    c, width = z0.shape[1], _padded_width(z0.shape[1])
+    yT = np.zeros((y.shape[1], width), dtype)
+    np.copyto(yT[:, :c], y.T, where=mk.T, casting="same_kind")
+    wT = np.zeros((y.shape[1], width), dtype)
+    wT[:, :c] = mk.T
     if lr is None:
         lr = default_lr(method)
         if lr is None:
@@ -384,19 +390,32 @@ def relative_errors(z_hat: np.ndarray, z_star: np.ndarray) -> np.ndarray:
         return np.where(s > 0, d / np.where(s > 0, s, 1.0), np.where(d > 0, np.inf, 0.0))
 
 
+#: :func:`measure` runs the engine's forward pass on at most this many trials at a time
+#: (a multiple of PAD): its features are then a fixed cost, not a per-trial one
+#: (:mod:`verify.inversion.memory`).
+MEASURE_BLOCK = 64
+
+
 def measure(network: Network, z_star: np.ndarray, masks=None, *, noise: float = 0.0,
             rng=None) -> np.ndarray:
     """y = A G(z*) + sigma * xi (xi ~ N(0, I) on the observed entries), full-length
     ``(b, n_d)`` with zeros outside each mask."""
     z_star = np.asarray(z_star, dtype=np.float64)
     b = len(z_star)
-    # a multiple of PAD rows, so that each trial's bits do not depend on the batch
-    # (see verify.inversion.optimisers.PAD)
-    x = network.forward(pad_columns(z_star.T, -(-b // PAD) * PAD).T)[:b]
+    # blocks of MEASURE_BLOCK rows (a multiple of PAD, the last one padded to one), so
+    # that each trial's bits do not depend on the batch (see
+    # verify.inversion.optimisers.PAD) and the engine's forward pass holds one block's
+    # features, not the batch's
+    x = np.empty((b, network.spec.output_dim))
+    for lo in range(0, b, MEASURE_BLOCK):
+        hi = min(b, lo + MEASURE_BLOCK)
+        zb = pad_columns(z_star[lo:hi].T, -(-(hi - lo) // PAD) * PAD).T
+        x[lo:hi] = network.forward(zb)[:hi - lo]
     mk = as_masks(masks, x.shape[0], x.shape[1])
     if noise:
-        x = x + noise * as_generator(rng).normal(size=x.shape)
-    return np.where(mk, x, 0.0)
+        x += noise * as_generator(rng).normal(size=x.shape)
+    x[~mk] = 0.0
+    return x
 
 
 def _recover_in_chunks(network, z_star, mk, noise, gen, chunk, kw) -> InversionResult:
