@@ -28,8 +28,9 @@ from the registry (:class:`verify.registry.Reruns`).
 """
 
 #: The lemma modules in the proof's order.
-PROOF = ("permutation", "concentration", "angle", "symbolic", "descent", "injectivity",
-         "landscape", "subgaussian", "partial", "trained_weights", "trained_recovery")
+PROOF = ("permutation", "concentration", "angle", "symbolic", "descent", "expansion",
+         "injectivity", "landscape", "subgaussian", "partial", "trained_weights",
+         "trained_recovery")
 
 #: The paper's statements, quoted as the paper writes them (math in Unicode), each with
 #: the checks that judge it: ``(label, where, quote, ((lemma id, what it judges[,
