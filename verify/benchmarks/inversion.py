@@ -78,7 +78,7 @@ def fig4_recovery(ctx: BenchContext):
     W2 = net.layer_matrix(1).toarray()
     t0 = time.perf_counter()
     z_base = np.empty((subset, spec.latent_dim))
-    with blas_limit(1):
+    with blas_limit() as threads:  # the policy in force, as for the batched side
         for t in range(subset):
             rows = masks[t]
             z_base[t] = _single_adam(W1, W2[rows], y[t, rows], init[t].copy(), iterations)
@@ -92,7 +92,8 @@ def fig4_recovery(ctx: BenchContext):
              f"batched {ok.mean():.3f} on {trials} trials, {ok[:subset].mean():.3f} on the first "
              f"{subset}; baseline {ok_base.mean():.3f} on those {subset} "
              f"({'same verdicts' if same else 'VERDICTS DIFFER'}, max |z diff| {agree:.2g}). "
-             f"Baseline: one trial at a time, dense W_1 and A W_2, plain numpy, 1 BLAS thread, "
+             f"Baseline: one trial at a time, dense W_1 and A W_2, plain numpy, {threads} BLAS "
+             f"thread{'s' if threads > 1 else ''} (as ours), "
              f"timed on {subset} trials and scaled to {trials} "
              f"({base / trials * 1e3:.1f} ms per trial); ours {ours / trials * 1e3:.2f} ms per trial "
              f"(backend {res.settings['backend']!r}, setup included). The general layer-by-layer "
