@@ -31,6 +31,7 @@ def figure_failure_rate(result):
     ax.set_title(f"expansion [{result.preset}]: eps = {d['eps_ball']:g}, "
                  f"{int(t['draws'].iloc[0])} draws per point", fontsize=9)
     ax.legend(fontsize=7)
+    fig.tight_layout()
     return fig
 
 
@@ -59,6 +60,7 @@ def figure_eps_width(result):
     ax.set_title(f"expansion [{result.preset}]: smallest balls holding the stationary set",
                  fontsize=9)
     ax.legend(fontsize=7)
+    fig.tight_layout()
     return fig
 
 
