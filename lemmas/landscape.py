@@ -50,6 +50,16 @@ Fig. 4 as the paper states it (issue 14)
   of ||z*||). Reported (details ``leaky_vs_relu``, tables, a figure), not judged: the
   paper states no bound on how close the two must be.
 
+Deeper networks and settings (issue 14)
+---------------------------------------
+The check runs on the 3-layer 2-D-latent preset ``theory-3layer`` as well (Sec. 4.2: the
+Fig. 4 landscape "empirically extends"; Theorem 1 with d = 3 allows a stationary point
+near ``-rho_3 z*``): the exact method applies there, 40 draws cost about a CPU-minute,
+and the result is a registered finding (other local minima on most draws, all on the
+negative side). A config file may set the window radii of the quasi-convexity sweep
+(``[checks.landscape] window_radii``, :data:`SETTINGS`; a radius <= 0 is refused with
+exit 2 naming ``checks.landscape.window_radii``).
+
 Method (issue 17; MATH.md Sec. 12)
 ----------------------------------
 For a bias-free ReLU / leaky-ReLU network observed through a 0/1 mask the grid is only
