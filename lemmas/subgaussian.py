@@ -357,6 +357,12 @@ def rerun_table(config: Config, reruns: Reruns, *, checks=RERUNS,
     return pd.DataFrame(rows)
 
 
+#: The columns of a rerun that ran (:func:`rerun_table`).
+_RERUN_COLUMNS = ("statistic", "bound", "sense", "margin", "passed", "verdict", "conclusion",
+                  "conclusion_passed", "criteria_failed", "gaussian_only_failed",
+                  "criteria_uninformative", "n_samples", "elapsed_s", "seed", "note")
+
+
 def check(instance: Instance, *, rng, quick: bool, reruns: Reruns,
           settings=None) -> Outcome:
     """Conjecture 3 on the instance's architecture and mask: the tail definition per law
@@ -368,11 +374,12 @@ def check(instance: Instance, *, rng, quick: bool, reruns: Reruns,
     tails = tail_table(laws, rng=rng, quick=quick)
     tail_controls, tail_examples = tail_criteria(tails)
     table = rerun_table(base, reruns, laws=laws)
-    for col in ("passed", "conclusion_passed"):  # absent when nothing ran
+    # when no rerun ran (none registered, or every one refused the configuration) the
+    # table has only the status columns: add the others empty, so the details below are
+    # built the same way and the criteria say that nothing ran
+    for col in _RERUN_COLUMNS:
         if col not in table:
-            table[col] = False
-    if "conclusion" not in table:
-        table["conclusion"] = None
+            table[col] = False if col in ("passed", "conclusion_passed") else None
     ran = table[table["status"].isin(["ran", "error"])]
     zm = ran[ran["zero_mean"]]
     ctl = ran[~ran["zero_mean"]]

@@ -244,3 +244,22 @@ def test_help_and_list_show_the_settings(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "window_radii = [0.5, 1, 1.5, 2.5]" in out and "[checks.subgaussian]" in out
+
+
+def test_subgaussian_without_its_reruns_registered_fails_without_crashing():
+    """No rerun check registered: the result says nothing ran (checks_run = 0 fails, the
+    rerun table lists every cell as "not registered") instead of raising on the missing
+    columns of a table where nothing ran."""
+    from lemmas import subgaussian as sg
+
+    reg = registry.Registry()
+    reg.register("subgaussian", statement="s", reference="r", presets={}, check=sg.check,
+                 reruns=sg.RERUNS, settings=sg.SETTINGS)
+    cfg = Config("c", block_spec(1, (2, 8), (2,))).with_checks(
+        {"subgaussian": {"laws": ["gaussian"]}})
+    with registry.use(reg):
+        res = registry.run_check("subgaussian", cfg, quick=True)
+    assert res.error is None or res.error == "", res.error
+    assert not res.passed
+    assert set(res.table["status"]) == {"not registered"}
+    assert {c.name: c.statistic for c in res.criteria}["checks_run"] == 0
