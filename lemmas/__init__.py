@@ -19,7 +19,10 @@ e.g. your own, come after, in registration order). Every module follows one temp
     register("lemma-id", statement=..., reference=..., presets={...}, check=check,
              configs=configs, counter_configs=counter_configs, figures=FIGURES,
              findings=FINDINGS, cost=<CPU seconds of one default run>, requires=...,
-             expect=..., detects_counterexample=...)   # a plain call at the END
+             expect=..., detects_counterexample=...,
+             settings=SETTINGS)  # a plain call at the END; SETTINGS: the check's own
+                                 # parameters a config file may set ([checks.<id>],
+                                 # verify/settings.py), received as check(..., settings=)
 
 Randomness: a check draws only from the generator it is given, and ``rng.spawn(n)``
 for independent sub-streams; it never seeds a generator of its own. A check that needs
@@ -124,8 +127,10 @@ STATEMENTS = (
      "the same conclusion empirically extends to networks with more layers and different "
      "kernel sizes and strides.",
      (("descent", "3 and 4 layers, stride = kernel and stride < kernel, ρ_d beside the "
-                  "ray minimiser of J(−t z*)", ("theory-3layer", "theory-4layer")),
-      ("landscape", "a 3-layer 2-D-latent network"))),
+                  "ray minimiser of J(−t z*)",
+       ("theory-3layer", "theory-4layer", "theory-3layer-overlap")),
+      ("landscape", "a 3-layer 2-D-latent network: every stationary point, exactly",
+       ("theory-3layer",)))),
     ("Fig. 4(b, c)", "Sec. 4.2",
      "Sigmoid and Tanh have quasi-convex landscapes as shown in Figure 4(b) and (c), which "
      "are even more favorable than that of ReLU.",
