@@ -598,6 +598,18 @@ def _scope(config: Config) -> dict:
             "expansivity": [float(e) for e in exp]}
 
 
+def _nan_summary(rho_df: pd.DataFrame) -> dict:
+    """Mean and range of the ray minimisers (NaN where J(-t z*) has no interior minimiser
+    on any target, e.g. a contracting network: NaN then, without numpy's All-NaN warning)."""
+    ray = rho_df["rho_ray"].to_numpy(float)
+    point = rho_df["rho_point"].to_numpy(float)
+    ok, pk = np.isfinite(ray), np.isfinite(point)
+    return {"rho_ray_mean": float(ray[ok].mean()) if ok.any() else float("nan"),
+            "rho_ray_range": ([float(ray[ok].min()), float(ray[ok].max())] if ok.any()
+                              else [float("nan"), float("nan")]),
+            "rho_point_mean": float(point[pk].mean()) if pk.any() else float("nan")}
+
+
 def _measurements(instance: Instance, rng) -> tuple[np.ndarray, list[str]]:
     """Full observation (Theorem 1) and a subsampling (Theorem 4): the instance's own
     mask, or a uniformly random one at MASK_RATE when the instance observes all."""
@@ -1067,10 +1079,7 @@ def _outcome(instance, problem, cfg, redrawn, points, rho_df, kinks, dwj0, gap, 
         "targets_redrawn_for_zero_measurement": redrawn,
         "measurements": list(problem.mask_names), "targets": int(problem.zstar.shape[0]),
         **point_details,
-        "rho_ray_mean": float(np.nanmean(rho_df["rho_ray"])),
-        "rho_ray_range": [float(np.nanmin(rho_df["rho_ray"])),
-                          float(np.nanmax(rho_df["rho_ray"]))],
-        "rho_point_mean": float(np.nanmean(rho_df["rho_point"])),
+        **_nan_summary(rho_df),
         "rho_table": rho_df,
         "surrogate_scale_c2": weight_scale(net, law),
         "surrogate_gap_mean": float(gap.mean()), "surrogate_gap_max": float(gap.max()),
