@@ -15,8 +15,21 @@ is decided in one place:
 3. otherwise :data:`DEFAULT_THREADS`.
 
 The default, 1 thread, is chosen by measurement: ``verify bench`` has a "BLAS threads"
-case per hot path that times it at one thread and at all cores (ratios quoted below
-once measured).
+case per hot path that times it at one thread and at all cores, alternating the two.
+Ratio = time at 1 thread / time at all cores (> 1: all cores faster), 2-core machine
+shared with other jobs, 1 Dec 2026::
+
+                                                   loaded (--quick)   light load   idle
+    engine pass of the checks (descent, quick)          0.51            1.13       1.29
+    general-path inversion (DCGAN-like 32^2, f32)       0.42            1.39       1.47
+    arc-table inversion (paper-fig4)                    1.16            1.06       0.84
+
+All cores gain at most 1.5x on an idle machine and lose up to 2.4x when other processes
+compete for the cores -- which is the normal case here: ``verify report`` and sweeps
+run one worker per core (:func:`verify.runner.default_workers`), where every BLAS thread
+beyond one oversubscribes. So the default is 1; a user inverting alone on an idle
+machine gains with ``--threads all``. The bench's rows flag this (target: the policy
+within 10 % of the faster choice), so a machine where the default is wrong shows it.
 
 The limits are set with ``threadpoolctl`` on entry and the previous limits restored on
 exit; without ``threadpoolctl`` the context manager does nothing. Thread counts never
