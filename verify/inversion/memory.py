@@ -83,12 +83,18 @@ def trial_bytes(spec, dtype="float64") -> int:
     return size * floats + bools + MEASUREMENT_COPIES * n * size + budget.FLOAT * n
 
 
+def engine_bytes(spec) -> int:
+    """Bytes per trial of the engine's forward pass that measures (float64 features,
+    :data:`ENGINE_COPIES` copies), for the trials of one measuring block."""
+    return ENGINE_COPIES * budget.FLOAT * sum(spec.widths)
+
+
 def measure_bytes(spec) -> int:
-    """Bytes of the engine's forward pass that measures one block of trials (float64,
-    :data:`~verify.inversion.recovery.MEASURE_BLOCK` trials): a fixed cost."""
+    """Bytes of the engine's forward pass that measures one full block of trials
+    (:data:`~verify.inversion.recovery.MEASURE_BLOCK` trials): a fixed cost."""
     from .recovery import MEASURE_BLOCK
 
-    return ENGINE_COPIES * budget.FLOAT * sum(spec.widths) * MEASURE_BLOCK
+    return engine_bytes(spec) * MEASURE_BLOCK
 
 
 def kept_bytes(spec) -> int:
@@ -103,21 +109,28 @@ def chunk_size(spec, trials: int, dtype="float64", limit: int | None = None,
     ``trials``. Refused (VerifyError naming ``what``) when even one trial does not fit,
     or when the trials' kept data (masks, latents) take most of it (naming
     ``trials_what``)."""
+    from .recovery import MEASURE_BLOCK
+
     limit = budget.budget() if limit is None else int(limit)
     params = sum(spec.channels[i] * spec.channels[i + 1] * l.kernel ** spec.dims
                  for i, l in enumerate(spec.layers))
-    fixed = budget.FLOAT * 3 * params + measure_bytes(spec) + trials * kept_bytes(spec)
-    per = trial_bytes(spec, dtype)
+    fixed = budget.FLOAT * 3 * params + trials * kept_bytes(spec)
+    per, eng = trial_bytes(spec, dtype), engine_bytes(spec)
     room = limit - fixed
-    if room < per:
-        need = fixed + per
+    # a chunk below MEASURE_BLOCK is measured in one block of its own size (the engine's
+    # features per trial); from MEASURE_BLOCK on, the measuring block is a fixed cost
+    small = room // (per + eng)
+    if small < 1:
+        need = fixed + per + eng
         kept = trials * kept_bytes(spec)
         hint = (f"{trials:,} trials keep {budget.human(kept)} (masks and latents) and one "
-                f"trial needs {budget.human(per)} while it is inverted")
-        if kept > per and fixed + per > limit and kept > limit // 2:
+                f"trial needs {budget.human(per + eng)} while it is measured and inverted")
+        if kept > per + eng and kept > limit // 2:
             raise budget_error(trials_what, need, limit, hint + "; lower --trials")
         raise budget_error(what, need, limit, hint)
-    return int(min(trials, room // per))
+    if small < MEASURE_BLOCK:
+        return int(min(trials, small))
+    return int(min(trials, (room - MEASURE_BLOCK * eng) // per))
 
 
 def budget_error(what: str, need: float, limit: int, hint: str):
@@ -127,5 +140,5 @@ def budget_error(what: str, need: float, limit: int, hint: str):
                        f"recovery needs, about {budget.human(need)}; {hint}")
 
 
-__all__ = ["trial_bytes", "kept_bytes", "measure_bytes", "chunk_size", "workspace_elements",
+__all__ = ["trial_bytes", "kept_bytes", "engine_bytes", "measure_bytes", "chunk_size", "workspace_elements",
            "MEASUREMENT_COPIES", "ENGINE_COPIES"]
