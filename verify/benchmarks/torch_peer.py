@@ -143,8 +143,8 @@ def _compare(case, net, trials, iterations, dtype, *, target, backend="auto", ex
              f"{torch_s / per * 1e6:.1f} us; success (rel. error <= {SUCCESS_TOL}): ours "
              f"{ok.mean():.3f}, PyTorch {ok_t.mean():.3f} "
              f"({int(np.sum(ok != ok_t))} trials differ); the memory model "
-             f"(verify.inversion.trial_bytes, what --max-memory chunks by; it includes "
-             f"the measuring forward pass) counts "
+             f"(verify.inversion.trial_bytes, what --max-memory chunks by; the measuring "
+             f"forward pass is a fixed cost) counts "
              f"{trial_bytes(net.spec, dtype) / 1e6:.2f} MB per trial{extra}")
     return ratio_row(case, ours_s, f"batched PyTorch {torch_dtype} (conv_transpose2d + "
                      "torch.optim.Adam)", torch_s, target_ratio=target, notes=notes)
