@@ -66,7 +66,9 @@ def test_bad_environment_value_names_the_variable(no_env):
         policy_threads()
 
 
-@pytest.mark.parametrize("command", [["invert"], ["bench"]])
+@pytest.mark.parametrize("command", [["invert"], ["bench"], ["check", "symbolic"],
+                                     ["report", "--out", "unused"],
+                                     ["sweep", "unused.toml", "--out", "unused"]])
 @pytest.mark.parametrize("bad", ["0", "x"])
 def test_bad_threads_flag_exits_2_naming_it(command, bad, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -109,3 +111,30 @@ def test_thread_cases_time_the_hot_path_at_each_count(no_env):
     row = threads_row("case", lambda: np.ones(10).sum(), "tiny")
     assert row.target == "ratio >= 0.9" and row.ratio > 0
     assert "1 thread / all" in row.notes
+
+
+@needs_blas
+def test_every_check_runs_under_the_policy(no_env):
+    """The registry runs each check's draws inside blas_threads(): a check sees the
+    policy's count as the BLAS limit, and the previous limit is back afterwards."""
+    from verify import registry
+    from verify.presets import Config
+    from verify.results import Criterion, Outcome
+    from verify.spec import block_spec
+
+    seen = []
+
+    def probe(instance, *, rng, quick):
+        seen.append(current_blas_threads())
+        return Outcome(headline=Criterion("probe", 0.0, 0.0, "<="), criteria=(), n_samples=1)
+
+    reg = registry.Registry()
+    reg.register("probe", statement="s", reference="r", presets={}, check=probe)
+    cfg = Config("c", block_spec(1, (2, 8), (2,)))
+    before = current_blas_threads()
+    with registry.use(reg):
+        for n in (1, 2):
+            no_env.setenv(ENV_VAR, str(n))
+            registry.run_check("probe", cfg)
+    assert seen == [1, 2]
+    assert current_blas_threads() == before

@@ -30,6 +30,7 @@ from . import settings as _settings
 from .settings import Setting
 from .results import CheckResult, Outcome
 from .rng import Streams
+from .threads import blas_threads
 from .verdicts import DRAW_COLUMNS, DrawRule, KnownBad, judge_draws, validate_known_bad, \
     draws_count
 
@@ -404,8 +405,12 @@ class Registry:
             extra["settings"] = dict(values if values is not None
                                      else check.resolve_settings(config))
         try:
-            instance: Instance = config.instantiate(streams)
-            return (run or check.run)(instance, rng=streams.check(), quick=quick, **extra)
+            # every check runs under the one BLAS thread policy (verify/threads.py); the
+            # hot paths inside that ask for it again get the same count
+            with blas_threads():
+                instance: Instance = config.instantiate(streams)
+                return (run or check.run)(instance, rng=streams.check(), quick=quick,
+                                          **extra)
         except VerifyError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported, not hidden

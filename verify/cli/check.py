@@ -8,7 +8,8 @@ import sys
 from ..errors import VerifyError
 from ..presets import Config, get_preset
 from ..registry import get_check, require_memory, run_check, validate_settings
-from ._common import add_draws, add_json, add_max_memory, add_seed, print_json
+from ._common import add_draws, add_json, add_max_memory, add_seed, add_threads, \
+    apply_threads, print_json
 
 DESCRIPTION = ("A --config file may set the check's own parameters in a [checks.LEMMA] "
                "table; `verify check LEMMA --help` lists them for LEMMA, `verify list` for "
@@ -55,9 +56,11 @@ def configure(p) -> None:
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
     add_max_memory(p)
     add_json(p)
+    add_threads(p)
 
 
 def run(args) -> int:
+    apply_threads(args)  # a bad --threads or VERIFY_BLAS_THREADS: exit 2 before any work
     # A configuration file is read and sized before the lemmas are imported, so that a
     # network too large for this machine is refused at once, before any work.
     config = Config.load(args.config) if args.config else None

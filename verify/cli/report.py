@@ -8,7 +8,8 @@ import sys
 import threading
 import time
 
-from ._common import add_draws, add_max_memory, add_seed, positive_int
+from ._common import add_draws, add_max_memory, add_seed, add_threads, apply_threads, \
+    positive_int
 
 DESCRIPTION = (
     "Runs every registered lemma check on each of its default presets and writes, "
@@ -36,6 +37,7 @@ def configure(p) -> None:
                    help="include a finished `verify sweep` folder as a phase diagram "
                         "(verdict over expansion x sampling rate); repeatable")
     add_max_memory(p)
+    add_threads(p)
 
 
 def _interrupt(signum, frame):
@@ -46,10 +48,12 @@ def run(args) -> int:
     from ..report import build_report, status, validate_out
 
     validate_out(args.out)  # bad output path: exit 2 before any work
+    apply_threads(args)  # inherited by the report's worker processes
     command = "verify report " + shlex.join(
         ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
         + ([] if args.draws is None else ["--draws", str(args.draws)])
         + ([] if args.jobs is None else ["--jobs", str(args.jobs)])
+        + ([] if args.threads is None else ["--threads", str(args.threads)])
         + [a for d in args.sweep for a in ("--sweep", d)])
     t0 = time.perf_counter()
     previous = None

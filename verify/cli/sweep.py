@@ -7,7 +7,7 @@ sweep-file schema, the streams of each task and the folder's format are in the
 from __future__ import annotations
 
 from ..sweep import run_sweep
-from ._common import add_max_memory, positive_int, print_json
+from ._common import add_max_memory, add_threads, apply_threads, positive_int, print_json
 
 DESCRIPTION = ("Results are appended per task to DIR/results.jsonl (one atomic "
                "write per record); --resume checks the folder and skips finished tasks. "
@@ -35,9 +35,11 @@ def configure(p) -> None:
                         "line per finished task elsewhere)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_max_memory(p)
+    add_threads(p)
 
 
 def run(args) -> int:
+    apply_threads(args)  # inherited by the sweep's worker processes
     summary = run_sweep(args.file, args.out, workers=args.workers, scheduler=args.scheduler,
                         resume=args.resume, progress=not args.no_progress)
     if args.json:

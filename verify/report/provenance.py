@@ -43,6 +43,13 @@ def _library_versions() -> dict[str, str | None]:
     return out
 
 
+def _blas_threads() -> str:
+    """The BLAS thread policy every check ran under (verify/threads.py), one line."""
+    from ..threads import describe_policy
+
+    return describe_policy()
+
+
 def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str | None,
                started: float, wall_s: float, jobs: int = 1) -> dict[str, Any]:
     """Where the numbers came from: versions, commit, seeds, configs, machine, timing."""
@@ -67,6 +74,7 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         "command": command or "verify report",
         "argv": list(sys.argv),
         "seed": int(seed), "quick": bool(quick), "jobs": int(jobs),
+        "blas_threads": _blas_threads(),
         "seeds": describe_layout(),
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_s, 3),
@@ -101,6 +109,7 @@ def provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
         ["seed derivation", str(prov.get("seeds"))],
         ["quick", "yes" if prov.get("quick") else "no"],
         ["checks at once", str(prov.get("jobs", 1))],
+        ["BLAS threads per check", str(prov.get("blas_threads", "not recorded"))],
         ["started (UTC)", str(prov.get("started_utc"))],
         ["wall time", f"{prov.get('wall_time_s', float('nan')):.1f} s (checks "
                       f"{prov.get('checks_time_s', float('nan')):.1f} s, figures "
