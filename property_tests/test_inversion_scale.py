@@ -255,3 +255,27 @@ def test_bench_memory_is_measured_and_the_ratio_comes_from_both(monkeypatch):
     assert "peak memory per trial" in row.notes and row.met is True
     data = row.to_json()
     assert data["memory_ratio"] == row.memory_ratio
+
+
+def test_torch_peer_runs_on_the_requested_thread_count():
+    """The PyTorch side runs on the thread count it is given (the policy's, like ours),
+    not on PyTorch's default, and the default is restored afterwards."""
+    torch = pytest.importorskip("torch")
+    from verify.benchmarks import torch_peer
+
+    net = draw_network(torch_peer.dcgan_like(8), rng=0)
+    masks, _z, init, y = torch_peer._problem(net, 2)
+    seen = []
+    before = torch.get_num_threads()
+    real = torch.optim.Adam.step
+
+    def step(self, *a, **k):
+        seen.append(torch.get_num_threads())
+        return real(self, *a, **k)
+
+    try:
+        torch.optim.Adam.step = step
+        torch_peer._torch_adam(torch, net, y, masks, init, 2, "float32", threads=1)
+    finally:
+        torch.optim.Adam.step = real
+    assert seen == [1, 1] and torch.get_num_threads() == before

@@ -87,7 +87,7 @@ def _torch_adam(torch, net, y, masks, init, iterations, dtype, threads=1):
                 else acts[layer.activation](x)
         return x.reshape(zz.shape[0], -1)
 
-    threads = torch.get_num_threads()
+    saved = torch.get_num_threads()  # restored after (not ``threads``: that is the request)
     torch.set_num_threads(int(threads))
     try:
         t0 = time.perf_counter()
@@ -99,7 +99,7 @@ def _torch_adam(torch, net, y, masks, init, iterations, dtype, threads=1):
             opt.step()
         elapsed = time.perf_counter() - t0
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(saved)
     return z.detach().double().numpy(), elapsed
 
 
