@@ -98,7 +98,11 @@ def fake_sleeper(instance, *, rng, quick):
     that runs it), then sleeps ``$FAKE_SLOW_S`` seconds."""
     folder = os.environ.get("FAKE_PID_DIR")
     if folder:
-        (Path(folder) / f"{os.getpid()}.pid").write_text(str(os.getpid()))
+        # written under a temporary name and renamed, so a watcher never reads an
+        # empty file (the rename is atomic; write_text is not)
+        tmp = Path(folder) / f".{os.getpid()}.tmp"
+        tmp.write_text(str(os.getpid()))
+        os.replace(tmp, Path(folder) / f"{os.getpid()}.pid")
     time.sleep(float(os.environ.get("FAKE_SLOW_S", "0.05")))
     return Outcome(headline=Criterion("one", 1.0, 1.0, "=="), n_samples=1)
 

@@ -719,8 +719,8 @@ def test_forked_workers_exit_when_the_report_process_dies(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = None
     try:
-        assert _wait_for(lambda: any(pids.iterdir()), 300), "the worker never started"
-        worker = int(next(pids.iterdir()).read_text())
+        assert _wait_for(lambda: any(pids.glob("*.pid")), 300), "the worker never started"
+        worker = int(next(pids.glob("*.pid")).read_text())
         assert worker != proc.pid and report_write._alive(worker)
         proc.kill()  # SIGKILL: the parent can clean nothing up
         proc.wait()

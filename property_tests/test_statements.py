@@ -83,7 +83,9 @@ def _readme_table() -> str:
 
 def test_every_named_check_is_registered_and_every_check_judges_a_statement():
     named = {c[0] for *_, checks in lemmas.STATEMENTS for c in checks}
-    registered = set(registry.discover())
+    # the lemmas package's checks (other test modules register fakes in this process)
+    registered = {id for id, c in registry.discover().items()
+                  if c.run.__module__.startswith("lemmas.")}
     assert named - registered == set(), "STATEMENTS names checks that are not registered"
     assert registered - named == set(), "registered checks that judge no statement"
 

@@ -21,9 +21,15 @@ def run(args) -> int:
 
     apply_threads(args)
     policy = describe_policy()
-    print(f"bench: {policy}", file=sys.stderr)
-    rows = run_bench(quick=args.quick, only=args.case,
-                     progress=lambda name: print(f"bench: {name} ...", file=sys.stderr))
+    started = []
+
+    def progress(name: str) -> None:
+        if not started:  # after run_bench validated --case: bad input stays one line
+            started.append(True)
+            print(f"bench: {policy}", file=sys.stderr)
+        print(f"bench: {name} ...", file=sys.stderr)
+
+    rows = run_bench(quick=args.quick, only=args.case, progress=progress)
     if args.json:
         print_json([r.to_json() for r in rows])
         return 0
