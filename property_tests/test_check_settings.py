@@ -175,20 +175,26 @@ def _law_echo(instance, *, rng, quick):
                    n_samples=1)
 
 
-def test_laws_choose_what_subgaussian_runs():
-    """subgaussian with laws = [gaussian]: its tail fit and rerun table hold that law and
-    the control only (the reruns are cheap stand-ins in a test registry: ~1 s)."""
+def _subgaussian_gaussian_only(reruns):
+    """subgaussian with laws = [gaussian] on a tiny network, in a test registry where
+    the rerun checks are ``reruns`` (a stand-in check) or not registered (None)."""
     from lemmas import subgaussian as sg
 
     reg = registry.Registry()
-    for name in sg.RERUNS:
-        reg.register(name, statement="s", reference="r", presets={}, check=_law_echo)
+    for name in sg.RERUNS if reruns is not None else ():
+        reg.register(name, statement="s", reference="r", presets={}, check=reruns)
     reg.register("subgaussian", statement="s", reference="r", presets={}, check=sg.check,
                  reruns=sg.RERUNS, settings=sg.SETTINGS)
     cfg = Config("c", block_spec(1, (2, 8), (2,))).with_checks(
         {"subgaussian": {"laws": ["gaussian"]}})
     with registry.use(reg):
-        res = registry.run_check("subgaussian", cfg, quick=True)
+        return registry.run_check("subgaussian", cfg, quick=True)
+
+
+def test_laws_choose_what_subgaussian_runs():
+    """subgaussian with laws = [gaussian]: its tail fit and rerun table hold that law and
+    the control only (the reruns are cheap stand-ins in a test registry: ~1 s)."""
+    res = _subgaussian_gaussian_only(reruns=_law_echo)
     assert set(res.tables["tails"]["law"]) == {"gaussian", "uniform01", "laplace (reference)"}
     assert set(res.table["law"]) == {"gaussian", "uniform01"} and len(res.table) == 6
     assert res.passed  # the stand-ins: gaussian holds, the control fails
@@ -250,15 +256,7 @@ def test_subgaussian_without_its_reruns_registered_fails_without_crashing():
     """No rerun check registered: the result says nothing ran (checks_run = 0 fails, the
     rerun table lists every cell as "not registered") instead of raising on the missing
     columns of a table where nothing ran."""
-    from lemmas import subgaussian as sg
-
-    reg = registry.Registry()
-    reg.register("subgaussian", statement="s", reference="r", presets={}, check=sg.check,
-                 reruns=sg.RERUNS, settings=sg.SETTINGS)
-    cfg = Config("c", block_spec(1, (2, 8), (2,))).with_checks(
-        {"subgaussian": {"laws": ["gaussian"]}})
-    with registry.use(reg):
-        res = registry.run_check("subgaussian", cfg, quick=True)
+    res = _subgaussian_gaussian_only(reruns=None)
     assert res.error is None or res.error == "", res.error
     assert not res.passed
     assert set(res.table["status"]) == {"not registered"}
