@@ -455,4 +455,7 @@ register("expansion",
          # finding below shows the rate at affordable widths; counter_configs() keeps the
          # power test on U[0, 1] templates.
          check=check, configs=None, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=115.0, requires=_requires, known_bad=KNOWN_BAD)
+         findings=FINDINGS, cost=115.0, requires=_requires, known_bad=KNOWN_BAD,
+         judged=f"its own network draws: {DRAWS} per expansion factor, {len(STEPS)} factors "
+                f"({len(QUICK_STEPS)} with --quick); failure rate at the largest <= {TAU:g}; "
+                "--draws does not apply")

@@ -122,3 +122,15 @@ def test_not_applicable_with_the_reason(change, word):
     config = get_preset("theory-2layer-latent2")
     assert E._requires(config) is None
     assert word in E._requires(change(config))
+
+
+def test_verify_list_says_how_the_grid_is_judged(capsys):
+    """expansion runs its own draws (no DrawRule): `verify list` must not call it a
+    one-draw verdict."""
+    from verify.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("  expansion"):out.index("  injectivity")]
+    assert "one draw decides" not in block
+    assert "40 per expansion factor" in block and "--draws does not apply" in block

@@ -97,6 +97,9 @@ class LemmaCheck:
         :class:`~verify.settings.Setting` (validator, default, description). A check
         that declares any receives their values as ``settings=`` (a dict, defaults
         filled in); the result's ``config`` lists them under ``settings``.
+    judged : str
+        How the verdict is reached, when the check runs its own network draws instead of
+        a ``draw_rule`` (``verify list`` shows it; empty: from ``draw_rule``).
     """
 
     id: str
@@ -118,6 +121,7 @@ class LemmaCheck:
     draw_rule: DrawRule | None = field(default=None, compare=False)
     known_bad: tuple[KnownBad, ...] = field(default=(), compare=False)
     settings: dict[str, Setting] = field(default_factory=dict, compare=False)
+    judged: str = ""
 
     def resolve_settings(self, config: Config) -> dict[str, Any]:
         """This check's settings on ``config``: its ``[checks.<id>]`` table validated,
@@ -222,7 +226,7 @@ class Registry:
                  cost: float = 1.0, requires=None, expect=None,
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
                  draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
-                 settings: dict[str, Setting] | None = None,
+                 settings: dict[str, Setting] | None = None, judged: str = "",
                  module: str | None = None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
@@ -237,7 +241,8 @@ class Registry:
         once here: one that cannot be built is a registration error). ``settings``: the
         parameters a config file may set for this check (``[checks.<id>]``, name ->
         :class:`~verify.settings.Setting`; :mod:`verify.settings`), passed to the check
-        as ``settings=``. Registering an id again replaces it."""
+        as ``settings=``. ``judged``: how the verdict is reached, for a check that runs
+        its own network draws (``verify list``). Registering an id again replaces it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -255,7 +260,7 @@ class Registry:
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
-            float(cost), mod, tuple(reruns), draws, bad, declared)
+            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged))
         return self._checks[id]
 
     # ------------------------------------------------------------ looking up

@@ -21,6 +21,7 @@ def run(args) -> int:
             "lemmas": [{"id": c.id, "statement": c.statement, "reference": c.reference,
                         "presets": c.presets,
                         "draws": None if c.draw_rule is None else c.draw_rule.to_dict(),
+                        **({"judged": c.judged} if c.judged else {}),
                         "known_bad": [kb.to_dict() for kb in c.known_bad],
                         "settings": to_json(c.settings)}
                        for c in checks.values()],
@@ -37,8 +38,9 @@ def run(args) -> int:
     for c in checks.values():
         print(f"  {c.id:<{width}}  {c.reference}: {c.statement}")
         rule = c.draw_rule
-        judged = ("one draw decides (exact, or fixed weights)" if rule is None else
-                  f"judged over {rule.draws} network draws, failure rate <= {rule.tolerance:g}")
+        judged = (c.judged or ("one draw decides (exact, or fixed weights)" if rule is None
+                               else f"judged over {rule.draws} network draws, failure rate "
+                                    f"<= {rule.tolerance:g}"))
         print(f"  {'':<{width}}  [{judged}; {len(c.known_bad)} known-bad configurations]")
         for line in describe(c.id, c.settings):
             print(f"  {'':<{width}}  {line}")
