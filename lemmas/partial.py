@@ -510,10 +510,13 @@ def block_condition(spec, table: pd.DataFrame) -> tuple[Criterion | None, dict]:
 
 
 def smallest_singular(jac: np.ndarray) -> float:
-    """sigma_min of ``jac`` (rows, n_0): the local identifiability of z* under a mask."""
+    """sigma_min of ``jac`` (rows, n_0): the local identifiability of z* under a mask.
+    From the singular values of ``jac`` itself, not the eigenvalues of jac^T jac: a
+    rank-deficient ``jac`` then gives sigma_min ~ eps ||jac|| (not sqrt(eps) ||jac||), so
+    "rank-deficient" and "full rank" stay apart by many orders on every BLAS kernel."""
     if jac.shape[0] < jac.shape[1]:
         return 0.0
-    return float(np.sqrt(max(np.linalg.eigvalsh(jac.T @ jac)[0], 0.0)))
+    return float(np.linalg.svd(jac, compute_uv=False)[-1])
 
 
 def adversarial_mask(jac: np.ndarray, keep: int, *, budget: int = ADV_BUDGET) -> np.ndarray:

@@ -292,6 +292,10 @@ def test_adversarial_masks_harm_a_narrow_network_not_a_wide_one():
     rng = np.random.default_rng(0)
 
     def ratios(spec, n):
+        """(adversarial, random) sigma_min over the full Jacobian's, on the draws whose
+        full Jacobian has full rank (a draw with a dead unit pattern that loses rank before
+        any mask says nothing about masks; its sigma_min is rounding, ~eps ||J||, and
+        whether it prints as 0 depends on the BLAS kernel)."""
         out = []
         for _ in range(n):
             net = draw_network(spec, WeightLaw(), rng=rng)
@@ -300,14 +304,23 @@ def test_adversarial_masks_harm_a_narrow_network_not_a_wide_one():
             adv = adversarial_mask(jac, keep, budget=8)
             rnd = sample_masks("random", spec.output_shape, 0.75, 1, rng=rng)[0]
             full = smallest_singular(jac)
+            if full <= 1e-6 * np.linalg.norm(jac, 2):
+                continue
             out.append((smallest_singular(jac[adv]) / full, smallest_singular(jac[rnd]) / full))
-        return np.array(out)
+        return np.array(out).reshape(-1, 2)
 
     wide = ratios(block_spec(1, (4, 16, 40), (4, 4)), 4)
+    assert len(wide) == 4, wide
     assert (wide[:, 0] >= 0.1).all(), wide
     assert (wide[:, 0] <= wide[:, 1]).all(), wide  # it is a search: never above random
     narrow = ratios(block_spec(1, (4, 8, 4), (2, 2)), 40)
-    broken = (narrow[:, 0] <= 1e-8) & (narrow[:, 1] > 1e-3)
-    # measured: 14/40 (seed 0) and 11/40 (seed 1) draws broken by the search alone
+    assert len(narrow) >= 30, narrow
+    # rank-deficient: sigma_min at rounding (measured <= 2e-14 relative); full rank: the
+    # smallest measured over seeds 0-3 is 2.6e-4. Nothing may fall in the gap between.
+    dead = narrow <= 1e-10
+    assert not ((narrow > 1e-10) & (narrow <= 1e-6)).any(), narrow
+    broken = dead[:, 0] & ~dead[:, 1]
+    # measured (draws with a full-rank J_G kept): 17/37 (seed 0), 12/37 (seed 1),
+    # the same under the Haswell kernel
     assert broken.sum() >= 5, narrow
-    assert (narrow[:, 0] <= 1e-8).sum() > (narrow[:, 1] <= 1e-8).sum()
+    assert dead[:, 0].sum() > dead[:, 1].sum()
