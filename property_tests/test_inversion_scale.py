@@ -4,6 +4,7 @@ within a memory budget, float32 recovery, and the memory model behind the chunks
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -228,6 +229,19 @@ def test_torch_cases_report_skipped_with_the_reason_without_torch(monkeypatch):
     row = torch_peer.dcgan32_vs_torch_f32(BenchContext(quick=True, gemm_gflops=1.0))
     assert row.met is None and row.notes.startswith("skipped: PyTorch cannot be imported")
     assert row.target
+
+
+def test_steady_state_is_the_slope_and_refuses_noise():
+    """Per trial-iteration is the slope of time against iterations; the intercept is a
+    call's fixed cost. Two runs whose times do not rise by a tenth of the longer one
+    (noise larger than what is measured) give None, and the case falls back to whole runs."""
+    from verify.benchmarks.torch_peer import steady_state
+
+    per, fixed = steady_state(10, 30, 0.5 + 10 * 0.2, 0.5 + 30 * 0.2)
+    assert math.isclose(per, 0.2) and math.isclose(fixed, 0.5)
+    assert steady_state(10, 30, 2.0, 2.1) is None      # 5% rise: noise
+    assert steady_state(10, 30, 2.5, 2.0) is None      # falls: noise
+    assert steady_state(30, 10, 1.0, 3.0) is None      # not two lengths in order
 
 
 # ----------------------------------------------------------------- memory against PyTorch
