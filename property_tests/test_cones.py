@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from verify.benchmarks.cones import direct_arcs
 from verify.cones import enumerate_cones, not_applicable
 from verify.errors import VerifyError
 from verify.inversion import invert
@@ -216,35 +217,6 @@ def test_cones_agree_with_sign_patterns_on_a_fine_circle():
     assert len(np.unique(pats[first], axis=0)) >= 0.5 * cones.count
 
 
-def _arcs_reference(network):
-    """The arcs as verify.cones computed them before the chunked split (issue 14): every
-    unit's zero angles of every cone at once, no sign prefilter, no chunks."""
-    from verify.cones import _factor
-
-    edges = np.array([-np.pi, -np.pi / 2, 0.0, np.pi / 2, np.pi])
-    P = np.broadcast_to(np.eye(2), (4, 2, 2)).copy()
-    for i, layer in enumerate(network.spec.layers):
-        W = network.layer_matrix(i)
-        K, n_prev = P.shape[0], P.shape[1]
-        flat = np.ascontiguousarray(P.transpose(1, 0, 2)).reshape(n_prev, 2 * K)
-        pre = np.asarray(W @ flat).reshape(W.shape[0], K, 2).transpose(1, 0, 2)
-        if layer.activation != "identity":
-            t = np.arctan2(pre[..., 0], -pre[..., 1])
-            nz = (pre[..., 0] != 0) | (pre[..., 1] != 0)
-            cand = np.stack([t, np.where(t > 0, t - np.pi, t + np.pi)])
-            inside = (cand > edges[:-1, None]) & (cand < edges[1:, None]) & nz
-            edges_new = np.unique(np.concatenate([edges, cand[inside]]))
-        else:
-            edges_new = edges
-        mid = 0.5 * (edges_new[:-1] + edges_new[1:])
-        parent = np.clip(np.searchsorted(edges, mid, side="right") - 1, 0, K - 1)
-        pp = pre[parent]
-        on = np.einsum("knj,kj->kn", pp, np.stack([np.cos(mid), np.sin(mid)], axis=1)) > 0
-        P = pp * _factor(layer.activation, layer.slope, on)[..., None]
-        edges = edges_new
-    return edges, P
-
-
 @pytest.mark.parametrize("chunk", [1 << 19, 7])
 @pytest.mark.parametrize("case", range(6))
 def test_chunked_arcs_are_the_arcs_of_the_direct_split(monkeypatch, case, chunk):
@@ -267,7 +239,7 @@ def test_chunked_arcs_are_the_arcs_of_the_direct_split(monkeypatch, case, chunk)
             _net(2, widths=(6, 4, 3), seed=4),
             _net(2, widths=(5, 4), act="leaky_relu", seed=5, kernel=3)]
     net = nets[case]
-    edges, M = _arcs_reference(net)
+    edges, M = direct_arcs(net)
     cones = enumerate_cones(net)
     assert np.array_equal(cones.edges, edges)
     assert np.array_equal(cones.M, M)
