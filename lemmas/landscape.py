@@ -378,6 +378,19 @@ FINDINGS = (
                  "0/40 [0, 0.088]",
         replay="verify check landscape --preset theory-3layer --draws 40",
         single_draw=False),
+    KnownFinding(
+        preset="theory-3layer",
+        differs="a single network draw of the 3-layer preset (--draws 1) has local minima "
+                "other than z* (the finding over 40 draws, on one network)",
+        why="as over the draws: a cluster of shallow local minima and saddles on the "
+            "negative side around -rho_3 z*, on most draws (32/40 on seed 0's draws); one "
+            "network is one of those draws",
+        evidence="single draws, full and --quick alike, seeds 0-9: 9 of 10 fail, all on "
+                 "local_minima, seeds 0-2 on gd_only_to_z_star too; seed 4's network "
+                 "passes (a draw without another minimum, as 8 of seed 0's 40 are)",
+        replay="verify check landscape --preset theory-3layer --draws 1 --seed 0",
+        seeds=(0, 1, 2, 3, 5, 6, 7, 8, 9), criteria=("local_minima", "gd_only_to_z_star"),
+        single_draw=True),
 )
 
 
