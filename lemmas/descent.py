@@ -1050,6 +1050,24 @@ FINDINGS = (
         single_draw=False),
 )
 
+def _single_draw_finding(preset: str, what: str) -> KnownFinding:
+    """The single-draw side (--draws 1) of a deeper preset's finding over 40 draws:
+    measured on seeds 0-9, full and --quick, 10 of 10 failing on each of theory-3layer,
+    theory-4layer and theory-3layer-overlap; strict on those seeds."""
+    return KnownFinding(
+        preset=preset,
+        differs=f"a single network draw of {what} (--draws 1) has stationary points of J "
+                "outside B(z*, 0.25 ||z*||) U B(-rho z*, 0.25 ||z*||) (the finding over 40 "
+                "draws, on one network)",
+        why="as over the draws (40/40 draws fail on seed 0): every network of this preset "
+            "measured so far breaks Theorem 1's conclusion",
+        evidence="single draws, full and --quick alike, seeds 0-9: 10 of 10 fail, on eps_hat "
+                 "with min_rate_outside_balls",
+        replay=f"verify check descent --preset {preset} --draws 1 --seed 0",
+        seeds=tuple(range(10)), criteria=("eps_hat", "min_rate_outside_balls"),
+        single_draw=True)
+
+
 register(
     "descent",
     statement="every stationary point of J lies in B(z*, eps||z*||) or B(-rho z*, eps||z*||), "
@@ -1096,43 +1114,10 @@ register(
                  "0.368, max 0.90; ray minimiser of J(-t z*) 0.24-1.07 (10-90%: 0.31-0.66, "
                  "median 0.436, mean 0.467)",
         replay="verify check descent --preset theory-3layer-overlap --draws 40 --quick",
-        single_draw=False),
-    KnownFinding(
-        preset="theory-3layer",
-        differs="a single network draw of the 3-layer preset (--draws 1) has stationary points of J "
-                "outside B(z*, 0.25 ||z*||) U B(-rho z*, 0.25 ||z*||) (the finding over 40 "
-                "draws, on one network)",
-        why="as over the draws (40/40 draws fail on seed 0): every network of this "
-            "preset measured so far breaks Theorem 1's conclusion",
-        evidence="single draws, full and --quick alike, seeds 0-9: 10 of 10 fail, on eps_hat "
-                 "with min_rate_outside_balls",
-        replay="verify check descent --preset theory-3layer --draws 1 --seed 0",
-        seeds=tuple(range(10)), criteria=("eps_hat", "min_rate_outside_balls"),
-        single_draw=True),
-    KnownFinding(
-        preset="theory-4layer",
-        differs="a single network draw of the 4-layer preset (--draws 1) has stationary points of J "
-                "outside B(z*, 0.25 ||z*||) U B(-rho z*, 0.25 ||z*||) (the finding over 40 "
-                "draws, on one network)",
-        why="as over the draws (40/40 draws fail on seed 0): every network of this "
-            "preset measured so far breaks Theorem 1's conclusion",
-        evidence="single draws, full and --quick alike, seeds 0-9: 10 of 10 fail, on eps_hat "
-                 "with min_rate_outside_balls",
-        replay="verify check descent --preset theory-4layer --draws 1 --seed 0",
-        seeds=tuple(range(10)), criteria=("eps_hat", "min_rate_outside_balls"),
-        single_draw=True),
-    KnownFinding(
-        preset="theory-3layer-overlap",
-        differs="a single network draw of the overlapping 3-layer preset (--draws 1) has stationary points of J "
-                "outside B(z*, 0.25 ||z*||) U B(-rho z*, 0.25 ||z*||) (the finding over 40 "
-                "draws, on one network)",
-        why="as over the draws (40/40 draws fail on seed 0): every network of this "
-            "preset measured so far breaks Theorem 1's conclusion",
-        evidence="single draws, full and --quick alike, seeds 0-9: 10 of 10 fail, on eps_hat "
-                 "with min_rate_outside_balls",
-        replay="verify check descent --preset theory-3layer-overlap --draws 1 --seed 0",
-        seeds=tuple(range(10)), criteria=("eps_hat", "min_rate_outside_balls"),
-        single_draw=True)),
+        single_draw=False),) + tuple(
+        _single_draw_finding(p, what) for p, what in (
+            ("theory-3layer", "the 3-layer preset"), ("theory-4layer", "the 4-layer preset"),
+            ("theory-3layer-overlap", "the overlapping 3-layer preset"))),
     cost=1.0, requires=_piecewise_linear, draws=DRAWS,
     known_bad=KNOWN_BAD,
 )
