@@ -14,6 +14,7 @@ from verify.cli import main
 from verify.errors import VerifyError
 from verify.inversion import (PAD, BatchLastLoss, InvertOptions, chunk_size, invert, recover,
                               relative_errors, run_recovery, trial_bytes)
+from verify.inversion import phases
 from verify.inversion.memory import workspace_elements
 from verify.measurements import sample_masks
 from verify.presets import get_preset
@@ -93,17 +94,30 @@ def _leaky_padded():
     return draw_network(spec, rng=3)
 
 
+def _all_phased(monkeypatch):
+    """Every layer whose kernel is a multiple of its stride takes the phase path
+    (verify.inversion.phases), however small."""
+    monkeypatch.setattr(phases, "MIN_SIDE", 1)
+    monkeypatch.setattr(phases, "MIN_CHANNELS", 1)
+
+
 @pytest.mark.parametrize("name, kw", [
     ("paper-fig4", dict(method="adam", negation="restart")),     # the arc tables
     ("paper-fig4", dict(method="gd", negation=None)),
     ("leaky-padded", dict(method="adam", negation="flip")),
     ("leaky-padded", dict(method="gd", negation="restart")),
+    ("leaky-padded-phases", dict(method="adam", negation="flip")),
 ])
-def test_chunked_recovery_is_bit_for_bit_the_unchunked(name, kw):
+def test_chunked_recovery_is_bit_for_bit_the_unchunked(name, kw, monkeypatch):
     """Same trials, noise and starts: every chunk size gives the same bits in float64
     (every product's width is a multiple of PAD, so no trial meets a BLAS edge kernel
     that another chunking would not)."""
-    net = get_preset(name).instantiate(0).network if name != "leaky-padded" else _leaky_padded()
+    if name.endswith("-phases"):
+        _all_phased(monkeypatch)
+    net = get_preset(name).instantiate(0).network if not name.startswith("leaky-padded") \
+        else _leaky_padded()
+    if name.endswith("-phases"):
+        assert any(BatchLastLoss(net).plans)
     rng = np.random.default_rng(7)
     b = 19
     z_star = rng.normal(size=(b, net.spec.latent_dim))
@@ -184,8 +198,12 @@ def test_dtype_is_validated_and_left_out_of_default_options():
         LayerSpec(6, 4, 1, 0, "leaky_relu"), LayerSpec(4, 4, 2, 1, "relu", affine=True),
         LayerSpec(2, 4, 2, 1, "identity")))])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_workspace_estimate_is_the_loss_buffers(spec, dtype):
+@pytest.mark.parametrize("phased", [False, True])
+def test_workspace_estimate_is_the_loss_buffers(spec, dtype, phased, monkeypatch):
+    if phased:
+        _all_phased(monkeypatch)
     net = draw_network(spec, rng=0)
+    assert any(BatchLastLoss(net).plans) == (phased and spec.dims == 2 and spec.depth == 3)
     loss = BatchLastLoss(net, dtype)
     b = 16
     z = np.ones((spec.latent_dim, b), dtype)
@@ -194,6 +212,49 @@ def test_workspace_estimate_is_the_loss_buffers(spec, dtype):
     floats, bools = workspace_elements(spec)
     assert loss.ws.nbytes == b * (floats * np.dtype(dtype).itemsize + bools)
     assert trial_bytes(spec, dtype) > loss.ws.nbytes / b
+
+
+# ----------------------------------------------------------------- the phase path
+@pytest.mark.parametrize("layers, dims", [
+    ((LayerSpec(6, 4, 1, 0, "leaky_relu"), LayerSpec(5, 4, 2, 1, "relu"),
+      LayerSpec(2, 4, 2, 1, "tanh")), 2),                        # DCGAN's k4 s2 p1
+    ((LayerSpec(4, 3, 1, 0, "relu"), LayerSpec(3, 6, 2, 2, "relu", affine=True),
+      LayerSpec(2, 6, 3, 1, "identity")), 2),                    # m = 3, m = 2 with s = 3
+    ((LayerSpec(4, 2, 1, 0, "relu"), LayerSpec(3, 4, 2, 0, "sigmoid"),
+      LayerSpec(2, 4, 1, 3, "leaky_relu")), 2),                  # no padding; s = 1
+    ((LayerSpec(5, 4, 1, 0, "relu"), LayerSpec(3, 4, 2, 1, "relu"),
+      LayerSpec(2, 6, 2, 1, "identity")), 1),                    # 1-D
+])
+def test_phase_path_is_the_column_path_to_rounding(layers, dims, monkeypatch):
+    """Sub-pixel phases (verify.inversion.phases) give the column path's J and grad J
+    to rounding, on every padding, stride and activation, 1-D and 2-D; and the layers
+    below the thresholds keep the column path."""
+    spec = NetworkSpec(dims=dims, latent_channels=3, layers=layers)
+    net = draw_network(spec, rng=4)
+    cols = BatchLastLoss(net)
+    assert not any(cols.plans)                            # all below the thresholds
+    _all_phased(monkeypatch)
+    phased = BatchLastLoss(net)
+    assert sum(pl is not None for pl in phased.plans) >= 2
+    rng = np.random.default_rng(1)
+    b = 8
+    z = rng.normal(size=(spec.latent_dim, b))
+    w = (rng.random((spec.output_dim, b)) < 0.6).astype(float)
+    y = w * rng.normal(size=(spec.output_dim, b))
+    assert np.allclose(phased.forward(z), cols.forward(z), rtol=0, atol=1e-12)
+    v1, g1 = phased.value_and_grad(z, y, w)
+    g1 = g1.copy()
+    v2, g2 = cols.value_and_grad(z, y, w)
+    assert np.allclose(v1, v2, rtol=1e-12, atol=0)
+    assert np.max(np.abs(g1 - g2)) <= 1e-12 * np.max(np.abs(g2))
+
+
+def test_phase_path_is_taken_on_wide_layers_only():
+    from verify.benchmarks.torch_peer import dcgan_like
+
+    for size, taken in ((32, [False] * 4), (64, [False, False, False, True, False])):
+        loss = BatchLastLoss(draw_network(dcgan_like(size), rng=0), "float32")
+        assert [pl is not None for pl in loss.plans] == taken
 
 
 def test_chunk_size_refuses_a_budget_below_one_trial():

@@ -33,6 +33,7 @@ import numpy as np
 from .. import activations
 from ..errors import invalid
 from ..network import Network
+from . import phases
 
 #: The backends :func:`select_loss` accepts.
 BACKENDS = ("auto", "arcs", "batch-last", "engine")
@@ -112,6 +113,13 @@ class BatchLastLoss:
         self.dtype = check_dtype(dtype)
         self.ws = _Workspace(self.dtype)
         self.F, self.Ft, self.affine = [], [], []
+        # the layers that take the phase path (verify.inversion.phases), with W_st, W_st^T
+        self.plans = [phases.plan(l, spec.sizes[i], spec.sizes[i + 1], spec.channels[i + 1],
+                                  spec.dims) for i, l in enumerate(spec.layers)]
+        self.Wst = [None if pl is None else
+                    phases.stacked_filters(w.filters, pl, self.dtype)
+                    for pl, w in zip(self.plans, network.weights)]
+        self.WstT = [None if W is None else np.ascontiguousarray(W.T) for W in self.Wst]
         for i, w in enumerate(network.weights):
             cin = spec.channels[i]
             # (C_in, C_out l^d), columns ordered (c_out, kernel offset): the product
@@ -149,6 +157,10 @@ class BatchLastLoss:
         spec, layer, ws = self.spec, self.spec.layers[i], self.ws
         l, s, p, dims = layer.kernel, layer.stride, layer.padding, spec.dims
         cout, din, b = spec.channels[i + 1], spec.sizes[i], x.shape[-1]
+        pl = self.plans[i]
+        if pl is not None:
+            return phases.conv(pl, self.Wst[i], x, *self._phase_buffers(i, b),
+                               ws.get(("out", i), (cout,) + (pl.dout,) * dims + (b,)))
         x2 = x.reshape(x.shape[0], -1)
         latent = din == 1 and p == 0  # a latent vector: the product is the output
         cols = np.matmul(self.Ft[i], x2, out=ws.get(("out", i) if latent else "cols",
@@ -187,12 +199,20 @@ class BatchLastLoss:
             full = full[(slice(None),) + (slice(p, nfull - p),) * dims]
         return full
 
+    def _phase_buffers(self, i: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The phase path's scratch (shared by every layer): the stacked shifts of the
+        input (forward; x's gradient blocks, backward) and the output's phases."""
+        pl, dims = self.plans[i], self.spec.dims
+        tail = (pl.n,) * dims + (b,)
+        return (self.ws.get("stack", (pl.shifts ** dims, self.spec.channels[i]) + tail),
+                self.ws.get("phases", (pl.stride ** dims, self.spec.channels[i + 1]) + tail))
+
     def _grad_buffer(self, i: int, shape) -> tuple[np.ndarray, np.ndarray]:
         """(buffer for layer i's output gradient, its interior): with padding p the
         buffer is the zero-bordered ``(C_out, *(S_out + 2p), b)`` that :meth:`_conv_t`
         gathers from, so the gradient is written straight into it (no np.pad)."""
         p, dims = self.spec.layers[i].padding, self.spec.dims
-        if not p:
+        if not p or self.plans[i] is not None:   # the phase path crops itself
             buf = self.ws.get("g", shape)
             return buf, buf
         n = shape[1] + 2 * p
@@ -212,6 +232,11 @@ class BatchLastLoss:
         cout, din, b = spec.channels[i + 1], spec.sizes[i], g.shape[-1]
         cin = spec.channels[i]
         F = self.F[i]
+        pl = self.plans[i]
+        if pl is not None:
+            stack, ph = self._phase_buffers(i, b)
+            return phases.conv_t(pl, self.WstT[i], g, ph, stack,
+                                 ws.get("gx", (cin,) + (din,) * dims + (b,)))
         if din == 1 and p == 0:
             out = np.matmul(F, g.reshape(-1, b), out=ws.get("gx", (cin, b)))
             return out.reshape((cin,) + (1,) * dims + (b,))

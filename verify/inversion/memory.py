@@ -17,6 +17,7 @@ from __future__ import annotations
 
 
 from .. import budget
+from . import phases
 from .losses import check_dtype
 
 #: Copies of the measurements (and of the mask weights) a trial holds in the loop, in
@@ -48,8 +49,13 @@ def workspace_elements(spec) -> tuple[int, int]:
         din, dout = spec.sizes[i], spec.sizes[i + 1]
         out = cout * dout ** dims
         latent = din == 1 and p == 0
+        pl = phases.plan(layer, din, dout, cout, dims)
         if latent:
             own += cout * l ** dims
+        elif pl is not None:                     # stacked shifts, phases, the output
+            scratch("stack", pl.shifts ** dims * cin * pl.n ** dims)
+            scratch("phases", pl.stride ** dims * cout * pl.n ** dims)
+            own += out
         else:
             scratch("cols", cout * l ** dims * din ** dims)
             full = cout * ((din - 1) * s + l) ** dims
@@ -60,14 +66,14 @@ def workspace_elements(spec) -> tuple[int, int]:
         if layer.affine:
             own += out
         act = layer.activation
-        contiguous = latent or layer.affine or p == 0
+        contiguous = latent or layer.affine or p == 0 or pl is not None
         if act != "identity" and not (act == "relu" and contiguous):
             own += out                           # the activation's own buffer
         if act in ("relu", "leaky_relu"):
             mask = max(mask, out)
         if act in ("tanh", "sigmoid"):
             scratch("d", out)
-        scratch("g", cout * (dout + 2 * p) ** dims)
+        scratch("g", cout * (dout + (0 if pl is not None else 2 * p)) ** dims)
         scratch("gx", cin * din ** dims)
     return own + sum(shared.values()) + spec.output_dim, mask   # + the residual "r"
 
