@@ -20,8 +20,8 @@ file).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ..measurements import RATE_KINDS, MaskSpec, check_rate
 from ..rng import Streams
 from .losses import DTYPES
 from .recovery import SUCCESS_TOL, SUCCESS_TOL32_MIN, RecoveryStats, recover
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("adam", "gd", "lp")
 NEGATIONS = ("restart", "flip", "none")
