@@ -62,7 +62,7 @@ def _torch():
         import torch
     except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
         return None, f"PyTorch cannot be imported ({type(exc).__name__}: {exc}); " \
-                     "pip install -e '.[training]'"
+                     "pip install -e '.[train]'"
     return torch, ""
 
 
