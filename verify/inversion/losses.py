@@ -200,12 +200,14 @@ class BatchLastLoss:
         return full
 
     def _phase_buffers(self, i: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The phase path's scratch (shared by every layer): the stacked shifts of the
-        input (forward; x's gradient blocks, backward) and the output's phases."""
+        """The phase path's scratch: the stacked shifts of the input (forward; x's
+        gradient blocks, backward) and the output's phases. They are the column path's
+        scratch buffers ("full", "cols") under other shapes: a layer takes one path,
+        and both are dead once it is done."""
         pl, dims = self.plans[i], self.spec.dims
         tail = (pl.n,) * dims + (b,)
-        return (self.ws.get("stack", (pl.shifts ** dims, self.spec.channels[i]) + tail),
-                self.ws.get("phases", (pl.stride ** dims, self.spec.channels[i + 1]) + tail))
+        return (self.ws.get("full", (pl.shifts ** dims, self.spec.channels[i]) + tail),
+                self.ws.get("cols", (pl.stride ** dims, self.spec.channels[i + 1]) + tail))
 
     def _grad_buffer(self, i: int, shape) -> tuple[np.ndarray, np.ndarray]:
         """(buffer for layer i's output gradient, its interior): with padding p the

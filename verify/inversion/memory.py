@@ -52,9 +52,9 @@ def workspace_elements(spec) -> tuple[int, int]:
         pl = phases.plan(layer, din, dout, cout, dims)
         if latent:
             own += cout * l ** dims
-        elif pl is not None:                     # stacked shifts, phases, the output
-            scratch("stack", pl.shifts ** dims * cin * pl.n ** dims)
-            scratch("phases", pl.stride ** dims * cout * pl.n ** dims)
+        elif pl is not None:    # stacked shifts and phases (in "full", "cols"), the output
+            scratch("full", pl.shifts ** dims * cin * pl.n ** dims)
+            scratch("cols", pl.stride ** dims * cout * pl.n ** dims)
             own += out
         else:
             scratch("cols", cout * l ** dims * din ** dims)
