@@ -25,7 +25,22 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "verify" / "examples"
 
 def test_examples_folder_has_what_the_readme_lists():
     names = {p.name for p in EXAMPLES.iterdir()}
-    assert {"config.toml", "sweep.toml", "audit_arch.toml", "export_pytorch.py"} <= names
+    assert {"config.toml", "sweep.toml", "audit_arch.toml", "export_pytorch.py",
+            "dcgan64.toml"} <= names
+
+
+def test_dcgan64_example_is_the_bench_network_and_inverts(capsys):
+    """The README's 10,000-trial run: the file is ``dcgan_like(64)`` of the bench, and the
+    command as written runs (here on 2 trials, 1 iteration)."""
+    from verify.benchmarks.torch_peer import dcgan_like
+
+    cfg = Config.load(EXAMPLES / "dcgan64.toml")
+    assert cfg.spec == dcgan_like(64)
+    code = main(["invert", "--config", str(EXAMPLES / "dcgan64.toml"), "--trials", "2",
+                 "--iterations", "1", "--dtype", "float32", "--negation", "none",
+                 "--max-memory", "4GB", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["trials"] == 2
 
 
 def test_config_example_checks(capsys):
