@@ -16,13 +16,16 @@ pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
 from . import activations
 from .errors import VerifyError, invalid
 from .spec import LayerSpec, NetworkSpec
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 Path_ = Literal["auto", "fast", "general"]
 

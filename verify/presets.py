@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import numpy as np
 import tomli_w
 
 from .errors import VerifyError, invalid

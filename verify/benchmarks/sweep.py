@@ -91,6 +91,6 @@ def dask_overhead(ctx: BenchContext):
     per_task = (dask_s - procs) / n
     return ratio_row(DASK_CASE, dask_s, "the same tasks on 2 local processes", procs,
                      target_ratio=0.8,
-                     notes="target: Dask within 25% of local processes; overhead {per_task * 1e3:+.1f} ms/task over processes "
+                     notes=f"target: Dask within 25% of local processes; overhead {per_task * 1e3:+.1f} ms/task over processes "
                            f"({dask_s / n * 1e3:.1f} vs {procs / n * 1e3:.1f} ms/task); "
                            f"cluster start-up {startup:.1f} s not included; " + _load())

@@ -18,12 +18,16 @@ Masks themselves (kinds, the sampler) live in :mod:`verify.measurements.masks`.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import invalid
 from ..rng import as_generator
 from .masks import check_rate, count
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 class Measurement:

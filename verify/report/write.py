@@ -24,7 +24,6 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from .. import findings
 from ..errors import invalid
 from ..fsio import atomic_write, check_writable_dir, current_umask, write_bytes, write_text
 from ..results import CheckResult, jsonable
