@@ -144,9 +144,11 @@ def descend(loss, z, y, w, *, method, lr, iterations, tol, flip, callback=None,
             keep[np.flatnonzero(dead)[:(-int(live.sum())) % PAD]] = True
             if not keep.all():
                 z[:, idx[dead]] = zw[:, dead]
-                idx, zw, yw, ww = idx[keep], zw[:, keep], yw[:, keep], ww[:, keep]
-                m, v, lrw = m[:, keep], v[:, keep], lrw[keep]
-                z_prev, val_prev = z_prev[:, keep], val_prev[keep]
+                # (a[:, keep] comes out column-major: made row-major again, or every
+                # later pass would mix layouts, up to 20x slower on a wide output)
+                idx, lrw, val_prev = idx[keep], lrw[keep], val_prev[keep]
+                zw, yw, ww, m, v, z_prev = (np.ascontiguousarray(a[:, keep])
+                                            for a in (zw, yw, ww, m, v, z_prev))
                 live = live[keep]
     z[:, idx] = zw
     return (z[:, :b_in], loss.value(z, y, w)[:b_in], used[:b_in], conv[:b_in],
