@@ -223,7 +223,7 @@ def descent_from_grid(net, observed: np.ndarray, z_star: np.ndarray, *,
     loss and equal to it to rounding: G is linear on each of these cones for leaky ReLU
     too (property_tests/test_cones.py), which is all the arc tables use."""
     from verify.inversion import invert
-    from verify.inversion.losses import ArcLoss
+    from verify.inversion import ArcLoss
 
     starts = start_grid(z_star, radius, side)
     backend = "auto" if cones is None else ArcLoss(net, cones.edges, cones.M)

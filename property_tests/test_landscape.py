@@ -493,7 +493,7 @@ def test_arc_tables_match_the_generic_loss_on_leaky_relu():
     """descent_from_grid runs leaky networks on the exact arc tables: J and grad J there
     equal the generic loss's to rounding at random points."""
     from verify.cones import enumerate_cones
-    from verify.inversion.losses import ArcLoss, BatchLastLoss
+    from verify.inversion import ArcLoss, BatchLastLoss
     from verify.presets import get_preset
 
     inst = get_preset("paper-fig4-leaky").instantiate(2)

@@ -4,8 +4,10 @@ One concern per module:
 
 :mod:`.losses`      the loss J(z) = 1/2 ||A (G(z) - y)||^2 and its gradient, batched:
                     the :class:`Loss` protocol and its three backends
-                    (:class:`BatchLastLoss`, :class:`EngineLoss`, :class:`ArcLoss`),
-                    chosen by :func:`select_loss`.
+                    (:class:`BatchLastLoss`, :class:`EngineLoss`, and :class:`ArcLoss`
+                    in :mod:`.arcloss`), chosen by :func:`select_loss`.
+:mod:`.phases`      wide transposed convolutions as one GEMM over sub-pixel phases (the
+                    batch-last loss's path on wide layers).
 :mod:`.optimisers`  Adam and gradient descent over a batch (:func:`descend`, with the
                     constants ``ADAM_*`` and ``GD_*``), damped Gauss-Newton
                     (:func:`gauss_newton_direction`, :func:`damped_newton`).
@@ -24,7 +26,8 @@ Masks come from :mod:`verify.measurements` (``sample_masks``, ``kinds_for``,
 Every public name is importable from ``verify.inversion`` itself.
 """
 
-from .losses import BACKENDS, DTYPES, ArcLoss, BatchLastLoss, EngineLoss, Loss, check_dtype, select_loss
+from .arcloss import ArcLoss
+from .losses import BACKENDS, DTYPES, BatchLastLoss, EngineLoss, Loss, check_dtype, select_loss
 from .lp import LP_ZERO, LPResult, invert_lp
 from .optimisers import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_LR, CALLBACK_EVERY, COMPACT_EVERY,
                          GD_BACKOFF, GD_LR_SCALE, GD_RISE_TOL, GN_RCOND, NEWTON_ALPHAS, PAD, Method,
