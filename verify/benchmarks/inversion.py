@@ -8,13 +8,15 @@ import time
 import numpy as np
 
 from ..bench import BenchContext, bench_case, flop_row, ratio_row
-from ..inversion import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, blas_limit, invert, measure, relative_errors
+from ..inversion import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, BatchLastLoss, blas_limit, invert,
+                         measure, relative_errors)
 from ..measurements import sample_masks
 from ..presets import get_preset
 from ..spec import LayerSpec, NetworkSpec
 from ..weights import draw_network
 
 FIG4_CASE = "paper-fig4 recovery, 1,000 trials x 1,000 Adam iterations, 50% mask"
+PHASE_CASE = "DCGAN-like 64x64 J and grad J, float32: phase path vs column path"
 DCGAN_CASE = "DCGAN-like recovery (latent 10, 32x32, k4 s2 p1), Adam, batched"
 LR = 0.01
 SUCCESS_TOL = 1e-3
@@ -138,3 +140,44 @@ def dcgan_recovery(ctx: BenchContext):
              f"{iterations} iterations; {per / 1e6:.2f} MFLOP per trial-iteration; "
              f"final median loss {np.median(res.loss):.3g}")
     return flop_row(DCGAN_CASE, flops, ours, ctx, target_fraction=0.1, notes=notes)
+
+
+@bench_case(PHASE_CASE, order=52)
+def phase_vs_columns(ctx: BenchContext):
+    """One evaluation of J and grad J on the DCGAN-like 64x64 network (float32), with
+    its 16x16 -> 32x32 layer on the sub-pixel phase path (verify.inversion.phases)
+    against every layer on the column path; the two alternate, and each side's time is
+    its median (single evaluations move by ~20% on a shared machine). Target: not
+    slower (the phase path is taken only where it measured faster)."""
+    from .torch_peer import dcgan_like
+
+    net = draw_network(dcgan_like(64), rng=np.random.default_rng(0))
+    spec = net.spec
+    b, reps = (16, 5) if ctx.quick else (64, 15)
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(spec.latent_dim, b)).astype(np.float32)
+    w = (rng.random((spec.output_dim, b)) < 0.5).astype(np.float32)
+    y = (w * rng.normal(size=w.shape)).astype(np.float32)
+    phase, cols = BatchLastLoss(net, "float32"), BatchLastLoss(net, "float32", phase_path=False)
+    taken = [i + 1 for i, pl in enumerate(phase.plans) if pl is not None]
+    times = {"phase": [], "cols": []}
+    gaps = []
+    for loss in (phase, cols):  # warm-up: buffers allocated outside the timing
+        loss.value_and_grad(z, y, w)
+    for _ in range(reps):
+        for key, loss in (("phase", phase), ("cols", cols)):
+            t0 = time.perf_counter()
+            _, g = loss.value_and_grad(z, y, w)
+            times[key].append(time.perf_counter() - t0)
+            gaps.append(g.copy())
+    gap = float(np.max(np.abs(gaps[-2] - gaps[-1])) / np.max(np.abs(gaps[-1])))
+    ours, base = (float(np.median(times[k])) for k in ("phase", "cols"))
+    paired = np.array(times["cols"]) / np.array(times["phase"])
+    q1, q3 = np.percentile(paired, [25, 75])
+    notes = (f"{spec.describe()}; {b} trials, {reps} alternating evaluations per side, "
+             f"medians; phase path on layer{'s' if len(taken) > 1 else ''} "
+             f"{', '.join(map(str, taken))}; paired ratios median "
+             f"{np.median(paired):.3f} (quartiles {q1:.3f}-{q3:.3f}); "
+             f"grad J agrees to {gap:.1e} relative (float32 rounding)")
+    return ratio_row(PHASE_CASE, ours, "the same loss, every layer on the column path",
+                     base, target_ratio=1.0, notes=notes)
