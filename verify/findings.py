@@ -222,8 +222,10 @@ def status(result: "CheckResult") -> str:
 
 
 def accepted(result: "CheckResult") -> bool:
-    """Exit-0 material: it matches its expectation, or differs only as registered."""
-    return status(result) in ACCEPTED
+    """Exit-0 material: it matches its expectation, or differs only as registered
+    (:attr:`verify.results.CheckResult.accepted`: statement by statement where the run
+    judges statements)."""
+    return bool(result.accepted)
 
 
 def exit_code(results: Iterable["CheckResult"]) -> int:
@@ -268,6 +270,187 @@ def section_items(checks: Sequence[Any], results: Sequence["CheckResult"],
     return items
 
 
+
+# ---------------------------------------------------------------- statement findings
+#: A finding's evidence that drifted from the current run (strict scope): exit 1.
+DRIFTED = "finding evidence drifted"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One named quantity of a finding: the value it had when the finding was examined,
+    and how far the current run may be from it.
+
+    ``field`` is a path into the statement verdict's JSON (``failure_rate``,
+    ``draws_failed``, ``criteria.<name>.statistic``) or, with the prefix ``details.``,
+    into the check result's details (``details.over_draws.<key>``).
+    """
+
+    field: str
+    value: float
+    tolerance: float
+    label: str = ""
+
+    def current(self, verdict_json: dict[str, Any], details: dict[str, Any]) -> Any:
+        path = self.field.split(".")
+        if path[0] == "details":
+            node: Any = details
+            path = path[1:]
+        elif path[0] == "criteria" and len(path) >= 3:
+            node = {c["name"]: c for c in verdict_json.get("criteria", [])}
+            path = path[1:]
+        else:
+            node = verdict_json
+        for key in path:
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                return None
+        return node
+
+    def compare(self, verdict_json: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+        now = self.current(verdict_json, details)
+        try:
+            x = float(now)
+            ok = abs(x - float(self.value)) <= float(self.tolerance)
+        except (TypeError, ValueError):
+            x, ok = None, False
+        return {"field": self.field, "label": self.label or self.field,
+                "recorded": self.value, "tolerance": self.tolerance, "now": x,
+                "within": bool(ok)}
+
+
+@dataclass(frozen=True)
+class StatementFinding:
+    """An examined mismatch of one statement on one preset, loaded from a data file
+    (``lemmas/findings/<statement id>.toml``, :func:`load_statement_findings`).
+
+    ``sentence`` is the exact sentence that does not reproduce (default: the whole
+    quote); ``measured_on`` names the epsilon, widths and generator it was measured on.
+    The rest is as :class:`KnownFinding`: ``differs``, ``why``, ``replay``, ``seeds``,
+    ``quick``, ``single_draw`` give what differs and the strict scope. ``evidence``:
+    named quantities compared with each run that reproduces the finding.
+    """
+
+    statement: str
+    preset: str
+    differs: str
+    why: str
+    replay: str
+    sentence: str = ""
+    measured_on: str = ""
+    seeds: tuple[int, ...] | None = None
+    quick: bool | None = None
+    single_draw: bool | None = None
+    evidence: tuple[Evidence, ...] = ()
+    source: str = ""
+
+    def strict_on(self, seed: Any, quick: bool) -> bool:
+        return ((self.seeds is None or (isinstance(seed, int) and seed in self.seeds))
+                and (self.quick is None or bool(quick) == self.quick))
+
+    def covers(self, statement: str, preset: str, draws: int) -> bool:
+        if statement != self.statement or preset != self.preset:
+            return False
+        return self.single_draw is None or self.single_draw == (int(draws) <= 1)
+
+    def scope(self) -> str:
+        seeds = ("every seed" if self.seeds is None else
+                 "seeds " + ", ".join(map(str, self.seeds)))
+        runs = {None: "full and --quick runs", True: "--quick runs", False: "full runs"}
+        draws = {None: "", True: "; single-draw runs (--draws 1)",
+                 False: "; verdicts over many network draws"}
+        return f"{seeds}; {runs[self.quick]}{draws[self.single_draw]}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"statement": self.statement, "preset": self.preset,
+                "sentence": self.sentence, "measured_on": self.measured_on,
+                "differs": self.differs, "why": self.why, "replay": self.replay,
+                "seeds": None if self.seeds is None else list(self.seeds),
+                "quick": self.quick, "single_draw": self.single_draw,
+                "scope": self.scope(), "source": self.source,
+                "evidence": [{"field": e.field, "label": e.label, "value": e.value,
+                              "tolerance": e.tolerance} for e in self.evidence]}
+
+
+def _opt_bool(where: str, v: Any) -> bool | None:
+    if v is None or isinstance(v, bool):
+        return v
+    raise invalid(where, "true or false (or absent)", v)
+
+
+def load_statement_findings(path) -> tuple[StatementFinding, ...]:
+    """The findings of one data file: ``[[finding]]`` tables, each with ``preset``,
+    ``differs``, ``why``, ``replay`` and optional ``sentence``, ``measured_on``,
+    ``seeds``, ``quick``, ``single_draw`` and ``[finding.evidence]`` (name =
+    ``{field, value, tolerance}``); the statement id is the file's stem."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise invalid(f"findings file {path.name}", "a readable TOML file",
+                      f"{type(exc).__name__}: {exc}") from None
+    out = []
+    for i, rec in enumerate(data.get("finding", [])):
+        where = f"{path.name}: finding {i + 1}"
+        for key in ("preset", "differs", "why", "replay"):
+            if not isinstance(rec.get(key), str) or not rec[key].strip():
+                raise invalid(f"{where}: {key}", "a non-empty string", rec.get(key))
+        seeds = rec.get("seeds")
+        if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+            raise invalid(f"{where}: seeds", "a non-empty list of integers >= 0", seeds)
+        ev = []
+        for name, e in (rec.get("evidence") or {}).items():
+            if not isinstance(e, dict) or not isinstance(e.get("value"), (int, float)) \
+                    or not isinstance(e.get("tolerance"), (int, float)) \
+                    or isinstance(e.get("value"), bool) or e["tolerance"] < 0:
+                raise invalid(f"{where}: evidence.{name}",
+                              "{ field = 'path', value = number, tolerance = number >= 0 }", e)
+            ev.append(Evidence(str(e.get("field", name)), float(e["value"]),
+                               float(e["tolerance"]), str(e.get("label", name))))
+        out.append(StatementFinding(
+            statement=path.stem, preset=rec["preset"], differs=rec["differs"].strip(),
+            why=rec["why"].strip(), replay=rec["replay"].strip(),
+            sentence=str(rec.get("sentence", "")).strip(),
+            measured_on=str(rec.get("measured_on", "")).strip(),
+            seeds=None if seeds is None else tuple(seeds),
+            quick=_opt_bool(f"{where}: quick", rec.get("quick")),
+            single_draw=_opt_bool(f"{where}: single_draw", rec.get("single_draw")),
+            evidence=tuple(ev), source=path.name))
+    return tuple(out)
+
+
+def statement_finding_for(findings, statement: str, preset: str, seed, quick: bool,
+                          draws: int):
+    covering = [f for f in findings if f.covers(statement, preset, draws)]
+    strict = [f for f in covering if f.strict_on(seed, quick)]
+    return (strict or covering or [None])[0]
+
+
+def statement_status(v) -> str:
+    """A statement verdict's status: ``match`` (including ``not applicable``), ``known
+    finding``, ``finding no longer reproduces``, ``finding evidence drifted``, ``new
+    mismatch`` or ``error``."""
+    if v.verdict == "error":
+        return ERROR
+    f = v.finding
+    strict = f is not None and f.strict_on(v.seed, v.quick)
+    if v.matches_expectation:
+        return STALE if strict and v.verdict != "not applicable" else MATCH
+    if f is None:
+        return NEW
+    if strict and v.evidence and not all(e["within"] for e in v.evidence):
+        return DRIFTED
+    return KNOWN
+
+
 __all__ = ["KnownFinding", "MATCH", "KNOWN", "STALE", "NEW", "ERROR", "ACCEPTED",
            "validate", "finding_for", "network_of", "status", "accepted", "exit_code", "counts",
-           "section_items"]
+           "section_items", "Evidence", "StatementFinding", "DRIFTED",
+           "load_statement_findings", "statement_finding_for", "statement_status"]

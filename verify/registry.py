@@ -29,6 +29,7 @@ from .presets import Config, Instance, get_preset
 from . import settings as _settings
 from .settings import Setting
 from .results import CheckResult, Outcome
+from .statements import Beyond, Judge, Statement, StatementJudging
 from .rng import Streams
 from .threads import blas_threads
 from .verdicts import DRAW_COLUMNS, DrawRule, KnownBad, judge_draws, validate_known_bad, \
@@ -200,6 +201,9 @@ class Registry:
         self._checks: dict[str, LemmaCheck] = {}
         self._discovered = package is None
         self._registered = 0  # registrations so far: the order of modules not in the proof
+        self._statements: dict[str, Statement] = {}
+        self._module_order: dict[str, int] = {}
+        self._findings_loaded = package is None
 
     # ------------------------------------------------------------ registering
     @property
@@ -212,6 +216,11 @@ class Registry:
         return self._proof
 
     def _order(self, module: str) -> int:
+        if module not in self._module_order:
+            self._module_order[module] = self._order_of(module)
+        return self._module_order[module]
+
+    def _order_of(self, module: str) -> int:
         prefix = f"{self.package}." if self.package else ""
         name = (module[len(prefix):] if module.startswith(prefix) else None) if prefix \
             else module.rpartition(".")[2]
@@ -262,6 +271,75 @@ class Registry:
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
             float(cost), mod, tuple(reruns), draws, bad, declared, str(judged))
         return self._checks[id]
+
+    def register_statement(self, id: str, *, label: str, section: str, quote: str,
+                           hypotheses: str = "", judges: Sequence[Judge] | Judge = (),
+                           beyond: Sequence[Beyond] | Beyond = (), not_judged: str = "",
+                           module: str | None = None) -> Statement:
+        """Register one of the paper's statements (:class:`verify.statements.Statement`):
+        its exact quote, the hypotheses, the checks whose outcomes judge it
+        (:class:`~verify.statements.Judge`) and the criteria that ask more than it
+        (:class:`~verify.statements.Beyond`). Called at the end of the statement's
+        module; ``module`` defaults to the caller's. Statements are listed in the
+        proof's order (their module's place in ``PROOF``, then registration order).
+        An id may not be a lemma id of another meaning, nor registered twice from
+        different modules."""
+        import sys
+
+        mod = module or sys._getframe(1).f_globals.get("__name__", "")
+        st = Statement(id, label, section, quote, hypotheses, judges, beyond, not_judged,
+                       mod, (self._order(mod), len(self._statements)))
+        old = self._statements.get(id)
+        if old is not None and old.module != mod:
+            raise invalid(f"statement {id!r}", "an id registered by one module only",
+                          f"registered by {old.module} and {mod}")
+        self._statements[id] = st
+        return st
+
+    def statements(self) -> dict[str, Statement]:
+        """Every registered statement, in the proof's order (with its findings)."""
+        self.discover()
+        self._load_findings()
+        return dict(sorted(self._statements.items(), key=lambda kv: kv[1].order))
+
+    def statement(self, id: str) -> Statement:
+        sts = self.statements()
+        if id not in sts:
+            raise invalid("statement", "one of " + ", ".join(sts) if sts
+                          else "a registered statement", id)
+        return sts[id]
+
+    def statements_of(self, lemma: str) -> tuple[Statement, ...]:
+        """The statements judged by check ``lemma`` (in proof order)."""
+        return tuple(st for st in self.statements().values() if lemma in st.checks)
+
+    def _load_findings(self) -> None:
+        """Attach the statement findings of ``<package>/findings/<statement id>.toml``
+        (data files beside the lemmas) to their statements, once."""
+        if self._findings_loaded:
+            return
+        self._findings_loaded = True
+        from dataclasses import replace as _replace
+        from pathlib import Path
+
+        pkg = importlib.import_module(self.package)  # type: ignore[arg-type]
+        folder = Path(next(iter(pkg.__path__))) / "findings"
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem not in self._statements:
+                raise invalid(f"findings file {path.name}",
+                              "a file named after a registered statement id", path.stem)
+            records = _findings.load_statement_findings(path)
+            st = self._statements[path.stem]
+            self._statements[path.stem] = _replace(st, findings=tuple(records))
+
+    def add_statement_findings(self, id: str, records) -> None:
+        """Attach findings to a registered statement (tests' registries)."""
+        from dataclasses import replace as _replace
+
+        st = self._statements[id]
+        self._statements[id] = _replace(st, findings=st.findings + tuple(records))
 
     # ------------------------------------------------------------ looking up
     def discover(self) -> dict[str, LemmaCheck]:
@@ -336,11 +414,16 @@ class Registry:
         finding = check.finding_on(config.name, base_config.get("network"), seed_id, quick,
                                    n_draws)
         start = time.perf_counter()
+        judging = StatementJudging(self.statements_of(lemma), lemma, check.presets, config,
+                                   expected, seed_id, quick)
         first = self._outcome(check, config, streams, quick, catch, values=values)
         if isinstance(first, BaseException):
             return CheckResult.from_error(check, config.name, seed_id, quick, first,
                                           time.perf_counter() - start, config=base_config,
-                                          expected=expected, finding=finding)
+                                          expected=expected, finding=finding,
+                                          statements=judging.verdicts(
+                                              error=f"{type(first).__name__}: {first}"))
+        judging.add(first)
         if progress is not None:
             progress(1, n_draws)
         criteria = (first.headline,) + tuple(first.criteria)
@@ -360,7 +443,9 @@ class Registry:
                 if isinstance(out, BaseException):
                     return CheckResult.from_error(
                         check, config.name, seed_id, quick, out, time.perf_counter() - start,
-                        config=base_config, expected=expected, finding=finding)
+                        config=base_config, expected=expected, finding=finding,
+                        statements=judging.verdicts(error=f"{type(out).__name__}: {out}"))
+                judging.add(out)
                 rows.append(self._draw_row(i, streams, out))
                 for name in rule.per_draw:
                     per_draw[name].append(out.tables.get(name))
@@ -386,6 +471,8 @@ class Registry:
             settings = {**settings, "draws": rule.to_dict() | {"draws": n_draws}}
         elapsed = time.perf_counter() - start
         h = criteria[0]
+        statements = self._statement_verdicts(judging, rule if n_draws > 1 else None,
+                                              details, n_draws)
         return CheckResult(
             lemma=lemma, preset=config.name, seed=seed_id, passed=passed,
             expected=expected, statistic=float(h.statistic), bound=float(h.bound),
@@ -397,7 +484,22 @@ class Registry:
             statement=check.statement, reference=check.reference, sense=h.sense,
             n_samples=int(first.n_samples), criteria=criteria, table=first.table,
             tables=tables, quick=quick, finding=finding, draws=n_draws,
-            draw_summary=draw_summary)
+            draw_summary=draw_summary, statements=statements)
+
+    def _statement_verdicts(self, judging: StatementJudging, rule, details: dict,
+                            n_draws: int):
+        """The verdicts of the statements a run judges, each with the finding that
+        covers it and that finding's evidence compared with this run."""
+        out = []
+        for v in judging.verdicts(rule):
+            st = self._statements.get(v.statement)
+            f = _findings.statement_finding_for(st.findings if st else (), v.statement,
+                                                v.preset, v.seed, v.quick, n_draws)
+            if f is not None:
+                js = v.to_json()
+                v = v.with_finding(f, [e.compare(js, details) for e in f.evidence])
+            out.append(v)
+        return tuple(out)
 
     def _outcome(self, check: LemmaCheck, config: Config, streams: Streams, quick: bool,
                  catch: bool, run: CheckFn | None = None,
@@ -471,6 +573,24 @@ def get_check(lemma: str) -> LemmaCheck:
     return default().get(lemma)
 
 
+def register_statement(id: str, **kwargs) -> Statement:
+    """:meth:`Registry.register_statement` on the registry in use (``module`` defaults
+    to the caller's module)."""
+    import sys
+
+    kwargs.setdefault("module", sys._getframe(1).f_globals.get("__name__", ""))
+    return default().register_statement(id, **kwargs)
+
+
+def statements() -> dict[str, Statement]:
+    """Every registered statement of the registry in use, in the proof's order."""
+    return default().statements()
+
+
+def get_statement(id: str) -> Statement:
+    return default().statement(id)
+
+
 def validate_settings(config: Config) -> None:
     """:meth:`Registry.validate_settings` on the registry in use."""
     default().validate_settings(config)
@@ -517,4 +637,5 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | St
 
 
 __all__ = ["LemmaCheck", "KnownFinding", "DrawRule", "KnownBad", "Setting", "Registry", "Reruns", "DEFAULT", "default", "use",
-           "register", "discover", "get_check", "validate_settings", "run_check", "require_memory", "CHECK_BATCH"]
+           "register", "register_statement", "statements", "get_statement", "Statement",
+           "Judge", "Beyond", "discover", "get_check", "validate_settings", "run_check", "require_memory", "CHECK_BATCH"]

@@ -208,11 +208,15 @@ class CheckResult:
     finding: "KnownFinding | None" = None
     draws: int = 1
     draw_summary: dict[str, Any] = field(default_factory=dict)
+    #: The verdicts of the paper's statements this run judges
+    #: (:class:`verify.statements.StatementVerdict`, one per statement).
+    statements: tuple[Any, ...] = ()
 
     @classmethod
     def from_error(cls, check, preset: str, seed: int | str, quick: bool, exc: BaseException,
                    elapsed: float, *, config: dict[str, Any] | None = None,
-                   expected: str | None = None, finding=None) -> "CheckResult":
+                   expected: str | None = None, finding=None,
+                   statements: tuple = ()) -> "CheckResult":
         """The result of a check that raised (or that the runner refused): an error row
         with the exception and its traceback, never a verdict. ``check`` is the
         registration (:class:`~verify.registry.LemmaCheck`)."""
@@ -225,7 +229,8 @@ class CheckResult:
                    float("nan"), config or {"preset": preset},
                    {"traceback": "".join(traceback.format_exception(exc, limit=6))},
                    elapsed, __version__, check.statement, check.reference, quick=quick,
-                   error=f"{type(exc).__name__}: {exc}", finding=finding)
+                   error=f"{type(exc).__name__}: {exc}", finding=finding,
+                   statements=tuple(statements))
 
     @property
     def matches_expectation(self) -> bool:
@@ -243,10 +248,14 @@ class CheckResult:
 
     @property
     def accepted(self) -> bool:
-        """Exit 0 material (CLI.md): it matches its expectation, or differs only as a
-        registered known finding."""
+        """Exit 0 material (CLI.md). A run that judges statements is accepted when every
+        statement verdict matches its expectation or differs only as a registered
+        finding (the check's own combined verdict is then not what is judged); a check
+        no statement names falls back to its own status."""
         from .findings import ACCEPTED
 
+        if self.statements and self.error is None:
+            return all(v.accepted for v in self.statements)
         return self.status in ACCEPTED
 
     @property
@@ -287,6 +296,7 @@ class CheckResult:
         }
         out["draws"] = self.draws
         out.update(self.draw_summary)
+        out["statements"] = [v.to_json() for v in self.statements]
         if self.error is not None:
             out["error"] = self.error
         if self.verdict == "uninformative":
