@@ -30,10 +30,27 @@ other checks' results declares them (``register(..., reruns=(...))``) and receiv
 from the registry (:class:`verify.registry.Reruns`).
 """
 
-#: The lemma modules in the proof's order.
-PROOF = ("permutation", "concentration", "angle", "symbolic", "descent", "expansion",
-         "injectivity", "landscape", "subgaussian", "partial", "trained_weights",
-         "trained_recovery")
+#: The modules in the proof's order: each family's check module (the shared computation,
+#: registered under its lemma id: ``landscape``, ``descent``, ...) before the statement
+#: modules that read its outcome (each registers one statement of the paper, or a
+#: tight family, with ``verify.registry.register_statement``). A name without a module
+#: is skipped. The order of ``verify list``, the report and the statement table.
+PROOF = (
+    "permutation", "fig2_permutation", "thm4_proof_subsampling",
+    "concentration", "sup2_concentration",
+    "angle", "sup4_angle",
+    "symbolic", "closed_forms",
+    "descent", "thm1_descent",
+    "expansion", "thm1_expansion",
+    "injectivity", "cor2_injectivity",
+    "subgaussian", "conj3_subgaussian",
+    "partial", "thm4_partial", "sec3_sampling_rate",
+    "landscape", "sec3_gd", "fig4a_convergence", "fig4_unique_global_minimum",
+    "sec42_depth", "fig4bc_quasiconvexity", "sec42_leaky", "fig4d_mode_collapse",
+    "sec43_iterations",
+    "trained_weights", "fig3_trained_weights",
+    "trained_recovery", "fig5_trained_recovery", "fig6_celeba",
+)
 
 #: The paper's statements, quoted as the paper writes them (math in Unicode), each with
 #: the checks that judge it: ``(label, where, quote, ((lemma id, what it judges[,
