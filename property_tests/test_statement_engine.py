@@ -149,3 +149,41 @@ def test_run_accepted_follows_statements_not_the_combined_check():
     # though 'unique' holds
     assert not res.accepted
     assert {v.statement: v.status for v in res.statements}["unique"] == "match"
+
+
+def test_cli_checks_a_statement_by_its_id(capsys):
+    from verify.cli import main
+
+    reg = _registry()
+    with use(reg):
+        code = main(["check", "unique", "--draws", "40"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert 'Fixture (caption) (Sec. 0): "There is one."' in out
+        assert "unique [theory-2layer] holds: 0/40 network draws fail" in out
+        assert "beyond the paper (no other local minimum): fails" in out
+        code = main(["check", "half", "--draws", "40"])  # fails, no finding: exit 1
+        assert code == 1 and "half [theory-2layer] FAILS" in capsys.readouterr().out
+        assert main(["check", "unjudged"]) == 0
+        assert "not judged: no data offline" in capsys.readouterr().out
+        # the lemma id still works, and lists every statement it judges
+        code = main(["check", "two-claims", "--draws", "40"])
+        out = capsys.readouterr().out
+        assert "unique [theory-2layer] holds" in out and "half [theory-2layer] FAILS" in out
+        assert code == 1
+        assert main(["check", "nothing-of-that-name"]) == 2
+        assert "expected a lemma id" in capsys.readouterr().err
+        assert main(["check", "unique", "--preset", "paper-fig4"]) == 2
+        assert "is judged on theory-2layer" in capsys.readouterr().err
+
+
+def test_verify_list_shows_statements_in_order(capsys):
+    from verify.cli import main
+
+    with use(_registry()):
+        assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = [l.split()[0] for l in out.splitlines() if l.startswith("  ") and l.split()
+             and l.split()[0] in ("unique", "missing", "half", "unjudged")]
+    assert lines == ["unique", "missing", "half", "unjudged"]
+    assert "not judged: no data offline" in out

@@ -7,7 +7,8 @@ import sys
 
 from ..errors import VerifyError
 from ..presets import Config, get_preset
-from ..registry import get_check, require_memory, run_check, validate_settings
+from ..registry import discover, get_check, get_statement, require_memory, run_check, \
+    statements, validate_settings
 from ._common import add_draws, add_json, add_max_memory, add_seed, add_threads, \
     apply_threads, print_json
 
@@ -38,8 +39,10 @@ def _settings_help(lemma: str) -> str:
 
 
 def configure(p) -> None:
-    p.add_argument("lemma", metavar="LEMMA", action=_Lemma,
-                   help="a lemma id (see `verify list`)")
+    p.add_argument("lemma", metavar="LEMMA|STATEMENT", action=_Lemma,
+                   help="a lemma id (runs the check and judges every statement it covers) "
+                        "or a statement id (judges that statement alone); `verify list` "
+                        "lists both")
     plain = p.format_help
 
     def format_help() -> str:  # with LEMMA before --help: its settings too
@@ -59,8 +62,108 @@ def configure(p) -> None:
     add_threads(p)
 
 
+def _statement_target(name: str):
+    """``(statement, lemma)`` when ``name`` is a statement id and not a lemma id."""
+    if name in discover():
+        return None, name
+    sts = statements()
+    if name not in sts:
+        raise VerifyError(f"LEMMA|STATEMENT: expected a lemma id ({', '.join(discover())}) or "
+                          f"a statement id ({', '.join(sts)}), got {name!r}")
+    st = get_statement(name)
+    return st, (st.checks[0] if st.checks else None)
+
+
+def _print_statement(v, indent: str = "  ") -> None:
+    """A statement verdict's lines: the verdict, its failing criteria, beyond-the-paper
+    verdicts, and the finding that covers it."""
+    print(indent + v.summary())
+    if v.verdict == "uninformative" and v.why:
+        print(f"{indent}  uninformative: {v.why}")
+    for c in v.failing():
+        print(f"{indent}  [{'FAIL' if c.verdict == 'fails' else '⚪  '}] {c.name}: "
+              f"{c.statistic:.4g} {c.sense} {c.bound:.4g}"
+              + (f"  ({c.why_uninformative})" if c.verdict == "uninformative" else ""))
+    for b in v.beyond:
+        d = b.draws
+        rate = (f": {d['draws_failed']}/{d['draws_tested']} draws fail"
+                if d.get("draws_tested") else "")
+        print(f"{indent}  beyond the paper ({b.asks}): {b.verdict}{rate}")
+    f = v.finding
+    if f is not None and v.status != "match":
+        print(f"{indent}  {v.status}: {f.differs}")
+        if f.sentence:
+            print(f"{indent}    sentence: \"{f.sentence}\"")
+        if f.measured_on:
+            print(f"{indent}    measured on: {f.measured_on}")
+        print(f"{indent}    why: {f.why}")
+        for e in v.evidence:
+            print(f"{indent}    evidence {e['label']}: now {e['now']}, recorded {e['recorded']} "
+                  f"± {e['tolerance']:g} ({'ok' if e['within'] else 'DRIFTED'})")
+        print(f"{indent}    replay: {f.replay}")
+
+
 def run(args) -> int:
     apply_threads(args)  # a bad --threads or VERIFY_BLAS_THREADS: exit 2 before any work
+    statement, lemma = _statement_target(args.lemma)
+    if statement is not None:
+        return _run_statement(args, statement, lemma)
+    return _run_lemma(args)
+
+
+def _run_statement(args, statement, lemma) -> int:
+    """``verify check STATEMENT``: run the check whose draws judge it, on the statement's
+    first judged preset (or the one given), and print that statement's verdict alone."""
+    if lemma is None:
+        if args.json:
+            print_json({"statement": statement.id, "label": statement.label,
+                        "quote": statement.quote, "verdict": "not judged",
+                        "why": statement.not_judged})
+        else:
+            print(f"{statement.id}: not judged: {statement.not_judged}")
+        return 0
+    config = Config.load(args.config) if args.config else None
+    if config is not None:
+        require_memory(config)
+        try:
+            validate_settings(config)
+        except VerifyError as exc:
+            raise VerifyError(f"config file {args.config!r}: {exc}") from None
+        judge = next((j for j in statement.judges), None)
+    else:
+        preset = args.preset
+        judge = None
+        for j in statement.judges:
+            ps = j.presets or tuple(get_check(j.check).presets)
+            if preset is None or preset in ps:
+                judge, preset = j, preset or ps[0]
+                break
+        if judge is None:
+            allowed = sorted({p for j in statement.judges
+                              for p in (j.presets or get_check(j.check).presets)})
+            raise VerifyError(f"--preset: statement {statement.id!r} is judged on "
+                              f"{', '.join(allowed)}, got {preset!r}")
+        config = get_preset(preset)
+        require_memory(config)
+    lemma = judge.check
+    result = run_check(lemma, config, seed=args.seed, quick=args.quick, draws=args.draws)
+    mine = [v for v in result.statements if v.statement == statement.id]
+    if args.json:
+        print_json({"statement": statement.id, "label": statement.label,
+                    "quote": statement.quote,
+                    "verdicts": [v.to_json() for v in mine], "check": result.to_json()})
+    else:
+        print(f"{statement.label} ({statement.section}): \"{statement.quote}\"")
+        if result.error is not None:
+            print(f"  {lemma} [{config.name}] ERROR {result.error}")
+        for v in mine:
+            _print_statement(v)
+    if result.error is not None:
+        return 1
+    return 0 if all(v.accepted for v in mine) else 1
+
+
+def _run_lemma(args) -> int:
     # A configuration file is read and sized before the lemmas are imported, so that a
     # network too large for this machine is refused at once, before any work.
     config = Config.load(args.config) if args.config else None
@@ -106,7 +209,7 @@ def run(args) -> int:
             print(f"  headline uninformative: {h.why_uninformative}")
         f = result.finding
         status = result.status
-        if f is not None and status in ("known finding", "finding no longer reproduces"):
+        if f is not None and not result.statements and status in ("known finding", "finding no longer reproduces"):
             head = ("registered known finding" if status == "known finding" else
                     "REGISTERED FINDING NO LONGER REPRODUCES (required on "
                     f"{f.scope()})")
@@ -114,8 +217,13 @@ def run(args) -> int:
             print(f"    why: {f.why}")
             print(f"    evidence: {f.evidence}")
             print(f"    replay: {f.replay}")
-        elif f is not None and status == "new mismatch":
+        elif f is not None and status == "new mismatch" and not result.statements:
             print(f"  a finding is registered for {f.preset!r} ({f.differs}), but this "
                   f"result differs in another way: criteria other than "
                   f"{', '.join(f.criteria) or 'its own'} fail")
+        if result.statements:
+            print("  the paper's statements judged on these draws (each its own verdict; "
+                  "these decide the exit code):")
+            for v in result.statements:
+                _print_statement(v, indent="    ")
     return 0 if result.accepted else 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..presets import presets
-from ..registry import discover
+from ..registry import discover, statements
 from ..settings import describe, to_json
 from ._common import add_json, print_json
 
@@ -15,9 +15,11 @@ def configure(p) -> None:
 
 def run(args) -> int:
     checks = discover()
+    sts = statements()
     table = presets()
     if args.json:
         print_json({
+            "statements": [st.to_json() for st in sts.values()],
             "lemmas": [{"id": c.id, "statement": c.statement, "reference": c.reference,
                         "presets": c.presets,
                         "draws": None if c.draw_rule is None else c.draw_rule.to_dict(),
@@ -31,7 +33,16 @@ def run(args) -> int:
                         for c in table.values()],
         })
         return 0
-    print("Lemmas (verify check LEMMA):")
+    print("Statements of the paper, in the proof's order (verify check STATEMENT):")
+    swidth = max((len(i) for i in sts), default=8)
+    if not sts:
+        print("  (none registered)")
+    for st in sts.values():
+        how = (f"judged by {', '.join(st.checks)}" if st.judges
+               else f"not judged: {st.not_judged}")
+        print(f"  {st.id:<{swidth}}  {st.label} ({st.section}); {how}")
+    print()
+    print("Lemmas (verify check LEMMA; each judges the statements that name it):")
     width = max((len(i) for i in checks), default=8)
     if not checks:
         print("  (none registered)")
