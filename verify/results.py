@@ -271,6 +271,20 @@ class CheckResult:
         return "fails" if v == "holds" and not self.passed else v
 
     @property
+    def deciding(self) -> "Criterion | None":
+        """The criterion the verdict is read from: the first that fails for ``fails``,
+        the first uninformative one for ``uninformative``, else the headline. The
+        summary shows its statistic, bound and margin, so a FAIL never shows a
+        non-negative margin."""
+        if self.error is not None or not self.criteria:
+            return None
+        want = {"fails": "fails", "uninformative": "uninformative"}.get(self.verdict)
+        for c in self.criteria:
+            if want is not None and c.verdict == want:
+                return c
+        return self.criteria[0]
+
+    @property
     def why_uninformative(self) -> str:
         """The reasons of the uninformative criteria ("" when there are none)."""
         return "; ".join(f"{c.name}: {c.why_uninformative}" for c in self.criteria

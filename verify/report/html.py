@@ -8,7 +8,8 @@ import html
 from typing import Any, Sequence
 
 from .model import Entry, FigureOut
-from .rows import FINDINGS_INTRO, NUMERIC, POWER_INTRO, Cell, CellLike, Page, ResultView, Table, page
+from .rows import FINDINGS_INTRO, NUMERIC, POWER_INTRO, STATEMENT_INTRO, Cell, CellLike, Page, \
+    ResultView, Table, page
 from .sweeps import SweepSection
 
 CSS = """
@@ -143,8 +144,12 @@ def render(p: Page) -> str:
              f"<code>{_h(p.command)}</code>"
              + (" (<b>quick run</b>: smaller sample counts, same verdict rules)" if p.quick
                 else "") + ".</p>",
-             f'<p class="banner {"ok" if p.all_accepted else "bad"}">{_h(p.overall)}</p>',
-             LEGEND, "<h2>Summary</h2>",
+             f'<p class="banner {"ok" if p.all_accepted else "bad"}">{_h(p.overall)}</p>']
+    if p.statements is not None:
+        parts += ['<h2 id="statements">The paper\'s statements, each judged as written</h2>',
+                  f"<p><b>{_h(p.statements_line)}</b></p>", f"<p>{_h(STATEMENT_INTRO)}</p>",
+                  table(p.statements)]
+    parts += [LEGEND, "<h2>Checks: the computations behind the verdicts</h2>",
              table(p.summary) if p.summary.rows else "<p>No lemma checks are registered.</p>"]
     parts += _findings(p)
     if p.power is not None:

@@ -164,6 +164,10 @@ class Page:
     configs_json: str
     power: Table | None = None
     power_line: str = ""
+    #: The paper's statements, each judged as written (:mod:`verify.report.statements`):
+    #: the table the report opens with, and its one-line count.
+    statements: Table | None = None
+    statements_line: str = ""
 
 
 # ---------------------------------------------------------------- formatting
@@ -229,6 +233,23 @@ def counts(entries: Sequence[Entry]) -> dict[str, int]:
 
 def overall(entries: Sequence[Entry]) -> str:
     c = counts(entries)
+    st = [v for e in entries for v in e.result.statements]
+    if st:
+        bad_st = sum(not v.accepted for v in st)
+        bad_chk = sum(not e.result.accepted for e in entries if not e.result.statements)
+        bad = bad_st + bad_chk + c["errors"]
+        known = sum(v.status == findings.KNOWN for v in st)
+        head = ("VERDICTS THAT DO NOT MATCH THEIR EXPECTATION OR A REGISTERED FINDING: "
+                f"{bad}" if bad else
+                "EVERY STATEMENT VERDICT MATCHES ITS EXPECTATION OR A REGISTERED FINDING"
+                if known else "ALL STATEMENT VERDICTS MATCH THEIR EXPECTATIONS")
+        return (f"{head}. {len(st)} statement verdicts: "
+                f"{sum(v.verdict == 'holds' for v in st)} hold, "
+                f"{sum(v.verdict == 'fails' for v in st)} fail, "
+                f"{sum(v.verdict == 'uninformative' for v in st)} uninformative, "
+                f"{sum(v.verdict == 'not applicable' for v in st)} not applicable; "
+                f"{known} registered finding(s), {bad_st} new or stale; {c['errors']} "
+                f"check error(s).")
     bad = c["new_mismatches"] + c["findings_not_reproduced"] + c["errors"]
     if bad:
         head = f"{bad} RESULT(S) DO NOT MATCH THEIR EXPECTATION OR A REGISTERED FINDING"
@@ -265,18 +286,29 @@ def draws_cells(r: CheckResult) -> tuple[str, str]:
 
 
 def summary_table(entries: Sequence[Entry]) -> Table:
-    """One row per result; the statement and reference only on a lemma's first row."""
+    """One row per result; the statement and reference only on a lemma's first row.
+
+    The statistic, bound and margin are the deciding criterion's
+    (:attr:`~verify.results.CheckResult.deciding`), so the margin's sign agrees with the
+    verdict. A check that judges the paper's statements shows its combined verdict as
+    plain words: the statements' own verdicts (the table above it) decide."""
     rows = []
     prev = None
     for e in entries:
         r = e.result
         label, cls = status(r)
+        if r.statements and r.error is None:
+            label, cls = f"criteria combined: {r.verdict}", ""
         first = r.lemma != prev
         prev = r.lemma
+        d = r.deciding
+        stat, sense, bound, margin = ((r.statistic, r.sense, r.bound, r.margin) if d is None
+                                      else (d.statistic, d.sense, d.bound, d.margin))
         rows.append([Cell(r.lemma, href=anchor(r.lemma)), one_line(r.statement) if first else "",
-                     r.reference if first else "", r.preset, Cell(label, status=cls),
-                     r.expected, fmt(r.statistic), r.sense if r.error is None else "–",
-                     fmt(r.bound), fmt(r.margin), fmt(r.n_samples) if r.error is None else "–",
+                     r.reference if first else "", r.preset,
+                     Cell(label, status=cls) if cls else label,
+                     r.expected, fmt(stat), sense if r.error is None else "–",
+                     fmt(bound), fmt(margin), fmt(r.n_samples) if r.error is None else "–",
                      *draws_cells(r), f"{r.elapsed_s:.2f}", why(r)])
     return _table(SUMMARY_COLUMNS, rows)
 
@@ -362,6 +394,33 @@ def _finding_view(it: dict[str, Any]) -> FindingView:
                        fields)
 
 
+STATEMENT_INTRO = (
+    "Each row is one sentence of the paper, quoted, judged on one preset by the criteria "
+    "that test exactly what it says. Statements that hold \"with high probability\" "
+    "are judged over network draws: the number of draws that fail, with the exact 95% "
+    "interval of the failure rate, against the tolerance τ. Criteria that ask more than "
+    "the sentence are shown beside it as *beyond the paper*, with their own verdict; "
+    "they never decide the statement's verdict. The checks below are the computations "
+    "these verdicts are read from.")
+
+
+def statement_items(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """The statement table's items (:mod:`verify.report.statements`) of these results."""
+    from ..registry import statements as registered
+    from .statements import items_from_results
+
+    return items_from_results(list(registered().values()), [e.result for e in entries])
+
+
+def statements_table(entries: Sequence[Entry]) -> tuple[Table | None, str]:
+    from .statements import COLUMNS, overall as st_overall, table_rows
+
+    items = statement_items(entries)
+    if not items:
+        return None, ""
+    return _table(COLUMNS, table_rows(items)), st_overall(items)
+
+
 def page(entries: Sequence[Entry], prov: dict[str, Any],
          sweeps: Sequence[SweepSection] = (), power: Sequence[Entry] = ()) -> Page:
     """Everything both pages show, decided once."""
@@ -370,7 +429,17 @@ def page(entries: Sequence[Entry], prov: dict[str, Any],
         lemmas.setdefault(e.result.lemma, []).append(e)
     mismatches = []
     for e in entries:
-        if not e.result.accepted:  # what sets exit code 1
+        if e.result.statements and e.result.error is None:
+            from .statements import decided_text, label as st_label
+
+            for v in e.result.statements:
+                if not v.accepted:  # what sets exit code 1
+                    js = v.to_json()
+                    word, cls = st_label(js)
+                    mismatches.append(Mismatch(f"{v.statement} ({v.label})",
+                                               anchor(e.result.lemma), v.preset, word, cls,
+                                               decided_text(js)))
+        elif not e.result.accepted:  # what sets exit code 1
             label, cls = status(e.result)
             mismatches.append(Mismatch(e.result.lemma, anchor(e.result.lemma), e.result.preset,
                                        label, cls, why(e.result)))
@@ -394,11 +463,12 @@ def page(entries: Sequence[Entry], prov: dict[str, Any],
         timing=timing_table(entries),
         provenance=_table(("item", "value"), provenance_rows(prov)),
         configs_json=json.dumps(prov.get("configs", {}), indent=1, default=str),
-        power=power_table(power) if power else None, power_line=power_line(power))
+        power=power_table(power) if power else None, power_line=power_line(power),
+        **dict(zip(("statements", "statements_line"), statements_table(entries))))
 
 
 __all__ = ["Page", "Table", "Cell", "Head", "ResultView", "LemmaView", "Mismatch",
            "FindingView", "SweepView", "page", "fmt", "counts", "overall", "findings_items",
            "why", "anchor", "summary_table", "timing_table", "HEAD_ROWS", "HEAD_ROWS_EXTRA",
            "NUMERIC", "FINDINGS_INTRO", "POWER_INTRO", "power_table", "power_line",
-           "draws_cells"]
+           "draws_cells", "statement_items", "statements_table", "STATEMENT_INTRO"]

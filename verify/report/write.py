@@ -189,6 +189,19 @@ def _table_writer_child(folder: Path, main: pd.DataFrame, extra: dict[str, pd.Da
 
 
 # -------------------------------------------------------------------- files
+def _registered_statements():
+    from ..registry import statements
+
+    return list(statements().values())
+
+
+def _statement_counts(entries: Sequence[Entry]) -> dict[str, int]:
+    from .rows import statement_items
+    from .statements import counts as st_counts
+
+    return st_counts(statement_items(entries))
+
+
 def results_payload(entries: Sequence[Entry], prov: dict[str, Any],
                     power: Sequence[Entry] = ()) -> dict[str, Any]:
     """``results.json``: every result (``verify check --json`` objects) + provenance, and
@@ -198,6 +211,8 @@ def results_payload(entries: Sequence[Entry], prov: dict[str, Any],
                                  "known_bad": len(power),
                                  "known_bad_rejected": sum(e.rejected for e in power)},
                      "findings": findings_items(entries, prov),
+                     "statements": [st.to_json() for st in _registered_statements()],
+                     "statements_summary": _statement_counts(entries),
                      "results": [{**e.result.to_json(), "warnings": list(e.warnings)}
                                  for e in entries],
                      "power": [{**e.known_bad.to_dict(), "rejected": e.rejected,
@@ -233,6 +248,12 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
         with atomic_write(folder / "summary.csv", "wb") as fh:
             summary_frame(entries, power).to_csv(fh, index=False)
         written.append("summary.csv")
+        from .rows import statement_items
+        from .statements import frame as statements_frame
+
+        with atomic_write(folder / "statements.csv", "wb") as fh:
+            statements_frame(statement_items(entries)).to_csv(fh, index=False)
+        written.append("statements.csv")
         view = page(entries, prov, sweeps, power)  # one row model, two renderings
         write_text(folder / "REPORT.md", markdown.render(view))
         write_text(folder / "index.html", html.render(view))
