@@ -254,6 +254,11 @@ def write_files(folder: Path, entries: Sequence[Entry], prov: dict[str, Any],
         with atomic_write(folder / "statements.csv", "wb") as fh:
             statements_frame(statement_items(entries)).to_csv(fh, index=False)
         written.append("statements.csv")
+        from .narrative import render as narrative
+
+        write_text(folder / "NARRATIVE.md", narrative(json.loads(json.dumps(
+            results_payload(entries, prov, power), allow_nan=False, default=str))))
+        written.append("NARRATIVE.md")
         view = page(entries, prov, sweeps, power)  # one row model, two renderings
         write_text(folder / "REPORT.md", markdown.render(view))
         write_text(folder / "index.html", html.render(view))
