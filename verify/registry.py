@@ -437,7 +437,15 @@ class Registry:
         elif rule is not None:
             rows = [self._draw_row(0, streams, first)]
             per_draw = {name: [first.tables.get(name)] for name in rule.per_draw}
+            looks = set(rule.looks_for(n_draws))
+            stopped = None
             for i in range(1, n_draws):
+                if i in looks:  # a look after i draws: stop only if everything fails
+                    done = (judging.all_fail_early(rule, n_draws) if judging.items else
+                            rule.early_fail([r["verdict"] for r in rows], n_draws))
+                    if done:
+                        stopped = i
+                        break
                 out = self._outcome(check, config, streams.draw(i), quick, catch,
                                     run=rule.check or check.run, values=values)
                 if isinstance(out, BaseException):
@@ -454,6 +462,14 @@ class Registry:
             import pandas as pd
 
             crit, draw_summary = judge_draws([r["verdict"] for r in rows], rule)
+            draw_summary["draws_max"] = n_draws
+            draw_summary["sequential"] = (
+                f"stopped after {stopped} of at most {n_draws} draws: every statement was "
+                f"decided to fail at an early look (one-sided level "
+                f"{rule.look_level(n_draws):.4g} each; alpha {rule.alpha:g} overall)"
+                if stopped else
+                f"all {n_draws} draws ran (early looks at "
+                f"{', '.join(map(str, sorted(looks))) or 'none'} stop only for fails)")
             extra = [c for c in rows[0] if c not in DRAW_COLUMNS]
             tables["draws"] = pd.DataFrame(rows, columns=list(DRAW_COLUMNS) + extra)
             by_draw = {name: pd.concat([df.assign(draw=i) for i, df in enumerate(parts)
@@ -469,10 +485,19 @@ class Registry:
             criteria = (crit,)
             passed = crit.holds
             settings = {**settings, "draws": rule.to_dict() | {"draws": n_draws}}
+            n_draws = len(rows)
         elapsed = time.perf_counter() - start
         h = criteria[0]
         statements = self._statement_verdicts(judging, rule if n_draws > 1 else None,
                                               details, n_draws)
+        if "sequential" in draw_summary:
+            from dataclasses import replace as _replace
+
+            statements = tuple(_replace(v, draws={**v.draws, "draws_max":
+                                                  draw_summary["draws_max"],
+                                                  "sequential": draw_summary["sequential"]})
+                               if v.draws.get("failure_rate") is not None else v
+                               for v in statements)
         return CheckResult(
             lemma=lemma, preset=config.name, seed=seed_id, passed=passed,
             expected=expected, statistic=float(h.statistic), bound=float(h.bound),

@@ -482,6 +482,12 @@ class StatementJudging:
             if first:
                 self.first_beyond.append(fb)
 
+    def all_fail_early(self, rule, n_max: int) -> bool:
+        """Every statement this run judges is decided ``fails`` at an early look
+        (beyond-the-paper criteria never hold a run back: they are judged on the draws
+        that ran)."""
+        return bool(self.items) and all(rule.early_fail(rows, n_max) for rows in self.rows)
+
     def verdicts(self, rule=None, *, error: str | None = None) -> tuple[StatementVerdict, ...]:
         """Every statement's verdict: over the draws with ``rule`` (a
         :class:`~verify.verdicts.DrawRule`) when more than one draw ran, else draw 0's."""

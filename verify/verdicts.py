@@ -72,6 +72,22 @@ class DrawRule:
         failure rate (the per-draw table with each outcome's ``details["per_draw"]``
         scalars as columns, and the stacked ``per_draw`` tables by name). Stored as
         ``details["over_draws"]``.
+    looks : tuple of int
+        The early looks of the group-sequential rule (:meth:`early_fail`): after this
+        many draws the run may stop, *only* for ``fails``, when every statement the
+        check judges is already decided to fail. Looks at or past the number of draws
+        are not taken; ``()`` runs every draw.
+
+    Notes
+    -----
+    The sequential rule spends alpha / 2 on the early looks (Bonferroni: alpha / (2 L)
+    at each of the L looks, one-sided) and keeps the final look as the fixed-N test
+    (holds when the upper end of the exact 1 - alpha interval is <= tau, fails when its
+    lower end is > tau). Stopping early only for ``fails`` cannot raise the error of
+    saying ``holds`` (at most alpha / 2, as with a fixed N); the error of saying
+    ``fails`` when the rate is <= tau is at most alpha / 2 + alpha / 2 = alpha. Draws
+    run in order and stop at fixed look boundaries, so every backend stops at the same
+    draw.
     """
 
     tolerance: float
@@ -81,8 +97,14 @@ class DrawRule:
     check: Callable[..., Any] | None = field(default=None, compare=False)
     per_draw: tuple[str, ...] = ()
     summarise: Callable[..., dict] | None = field(default=None, compare=False)
+    looks: tuple[int, ...] = (4, 8, 16)
 
     def __post_init__(self) -> None:
+        looks = tuple(self.looks)
+        if any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in looks) or \
+                list(looks) != sorted(set(looks)):
+            raise invalid("DrawRule.looks", "increasing integers >= 1", self.looks)
+        object.__setattr__(self, "looks", looks)
         if not isinstance(self.tolerance, (int, float)) or not 0 < self.tolerance < 1:
             raise invalid("DrawRule.tolerance", "a failure rate in (0, 1)", self.tolerance)
         if not isinstance(self.reason, str) or not self.reason.strip():
@@ -110,9 +132,76 @@ class DrawRule:
             n += 1
         return n
 
+    def looks_for(self, n_max: int) -> tuple[int, ...]:
+        """The early looks taken when at most ``n_max`` draws run."""
+        return tuple(k for k in self.looks if k < n_max)
+
+    def look_level(self, n_max: int) -> float:
+        """The one-sided level of each early look: alpha / (2 L)."""
+        L = len(self.looks_for(n_max))
+        return self.alpha / (2 * L) if L else 0.0
+
+    def early_fail(self, verdicts: Sequence[str], n_max: int) -> bool:
+        """At an early look: the failure rate is above tau at the look's level (the
+        one-sided lower end of the exact interval, over the draws that tested
+        something, exceeds tau)."""
+        n_fail = sum(v == "fails" for v in verdicts)
+        n = n_fail + sum(v == "holds" for v in verdicts)
+        level = self.look_level(n_max)
+        if n == 0 or level <= 0:
+            return False
+        low = exact_interval(n_fail, n, 1 - 2 * level)[0]
+        return low > self.tolerance
+
     def to_dict(self) -> dict[str, Any]:
         return {"tolerance": self.tolerance, "reason": self.reason, "draws": self.draws,
-                "alpha": self.alpha}
+                "alpha": self.alpha, "looks": list(self.looks)}
+
+
+def operating_characteristics(rule: DrawRule, p: float, n_max: int | None = None
+                              ) -> dict[str, float]:
+    """The exact probabilities of each verdict of the sequential rule when every draw
+    fails independently with probability ``p`` (every draw tests something), and the
+    expected number of draws: ``{"fails", "holds", "uninformative", "expected_draws"}``.
+
+    Computed by dynamic programming over the failure count, look by look (no
+    simulation), with the same decisions as the runner: :meth:`DrawRule.early_fail` at
+    the early looks, the fixed-N test of :func:`judge_draws` at the last draw.
+    """
+    from scipy import stats
+
+    if not 0 <= p <= 1:
+        raise invalid("p", "a probability in [0, 1]", p)
+    n_max = rule.draws if n_max is None else int(n_max)
+    looks = list(rule.looks_for(n_max)) + [n_max]
+    # alive[k]: probability of k failures so far without having stopped
+    alive = {0: 1.0}
+    done_at = 0
+    out = {"fails": 0.0, "holds": 0.0, "uninformative": 0.0, "expected_draws": 0.0}
+    for look in looks:
+        step = look - done_at
+        pmf = stats.binom.pmf(range(step + 1), step, p)
+        nxt: dict[int, float] = {}
+        for k, w in alive.items():
+            for j, q in enumerate(pmf):
+                if q > 0:
+                    nxt[k + j] = nxt.get(k + j, 0.0) + w * float(q)
+        done_at = look
+        alive = {}
+        for k, w in nxt.items():
+            if look < n_max:
+                if rule.early_fail(["fails"] * k + ["holds"] * (look - k), n_max):
+                    out["fails"] += w
+                    out["expected_draws"] += w * look
+                else:
+                    alive[k] = w
+            else:
+                low, high = exact_interval(k, look, 1 - rule.alpha)
+                v = ("holds" if high <= rule.tolerance else
+                     "fails" if low > rule.tolerance else "uninformative")
+                out[v] += w
+                out["expected_draws"] += w * look
+    return out
 
 
 def judge_draws(verdicts: Sequence[str], rule: DrawRule) -> tuple[Criterion, dict[str, Any]]:
@@ -242,5 +331,5 @@ def draws_count(text_or_int: Any) -> int:
     return n
 
 
-__all__ = ["DrawRule", "KnownBad", "judge_draws", "validate_known_bad", "draws_count",
+__all__ = ["DrawRule", "KnownBad", "judge_draws", "operating_characteristics", "validate_known_bad", "draws_count",
            "DRAW_COLUMNS"]
