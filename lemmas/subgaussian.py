@@ -23,7 +23,8 @@ Two steps, both on the conjecture as the paper states it.
    :data:`PAPER_EXAMPLES` (every law the paper names as subgaussian: bounded laws,
    uniform, +-1, the exponential distribution) is subgaussian by the definition. The
    centred exponential, P(|x| > t) = exp(-1 - t) for t >= 1 (unit variance), has
-   gamma(t) = (1 + t)/t^2 -> 0: it is not, a registered finding (``FINDINGS``).
+   gamma(t) = (1 + t)/t^2 -> 0: it is not, a registered finding of statement
+   ``conj3-examples`` (``lemmas/findings/conj3-examples.toml``).
 2. **Theorem 1's conclusion per law.** The concentration (Lemma Sup.2), angle
    (Lemma Sup.4) and descent (Theorem 1) checks (:data:`RERUNS`) are rerun on the same
    architecture and mask with each weight law of MATH.md section 1 and
@@ -88,7 +89,7 @@ import pandas as pd
 
 from verify import settings as user_settings
 from verify.presets import Config, Instance
-from verify.registry import KnownFinding, Reruns, register
+from verify.registry import Reruns, register
 from verify.results import Criterion, Outcome
 from verify.spec import block_spec
 from verify.verdicts import KnownBad
@@ -517,28 +518,9 @@ def figure_tails(result):
 
 
 FIGURES = (figure_laws, figure_tails)
-FINDINGS = (
-    KnownFinding(
-        preset="theory-2layer",
-        differs="the centred exponential law, which Conjecture 3's paragraph lists as "
-                "subgaussian ('This includes ... the exponential distribution'), is not "
-                "subgaussian by the conjecture's own definition P(|x| > t) <= c "
-                "exp(-gamma t^2): its tail is exp(-1 - t)",
-        why="for x = E - 1 (unit variance) P(|x| > t) = exp(-1 - t) for t >= 1, so "
-            "-log P / t^2 = (1 + t)/t^2 -> 0 and no gamma > 0 works; the paper's gloss "
-            "('decays at least as fast as a Gaussian (i.e., exponential decay)') mixes up "
-            "subgaussian and subexponential tails. Theorem 1's conclusion (the three "
-            "reruns) nevertheless holds for it on this network, as for every zero-mean "
-            "law tried",
-        evidence="seed 0, --quick (4e6 draws per law): slope of -log P(|x| > t) against "
-                 "t^2 0.203 on the near window (exceedance 1e-1..1e-2) and 0.071 on the far "
-                 "one (1e-3..1e-4); ratio R = 0.351 [0.323, 0.374] < 0.75 (Gaussian 0.920 "
-                 "[0.861, 0.996], Laplace reference 0.431 [0.396, 0.472]); exact gamma(t) "
-                 "0.24, 0.11, 0.0525 at t = 5, 10, 20 (Gaussian 0.575, 0.525, 0.508); its "
-                 "three reruns: conclusion holds",
-        replay="verify check subgaussian --preset theory-2layer --seed 0 --quick",
-        criteria=(PAPER_EXAMPLES_CRITERION,)),
-)
+#: The examined mismatch is data: lemmas/findings/conj3-examples.toml (the sentence
+#: "This includes ... the exponential distribution", judged by ``conj3-examples``).
+FINDINGS = ()
 #: Configurations outside Conjecture 3's hypotheses (see the module docstring).
 KNOWN_BAD = (
     KnownBad(

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lemmas._formulas import M, Q
-from lemmas.concentration import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
-                                  eps_bound, masked_gram, monte_carlo, structured_pairs,
-                                  unit_sampler)
+from verify.geometry.wdc import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
+                                 eps_bound, monte_carlo, structured_pairs, unit_sampler)
+from verify.gram import masked_gram
 from test_common import assert_check_holds
 from verify.presets import Config
 from verify.registry import run_check
@@ -249,7 +249,10 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
     assert res.draws == 1  # the finding is about this one draw (single_draw=True)
     assert res.details["layers"][0]["eps_hat"] > 3.0 and eps_bound(8, 2) < 1.77
     assert signature(res)
-    assert res.status == "known finding"  # registered in lemmas/concentration.py: exit 0
+    # the statement's finding (lemmas/findings/sup2-wdc.toml), its evidence within tolerance
+    (v,) = [v for v in res.statements if v.statement == "sup2-wdc"]
+    assert v.verdict == "fails" and v.status == "known finding" and v.accepted
+    assert v.evidence and all(e["within"] for e in v.evidence)
     counter = run_check("concentration", "paper-fig4-uniform01", seed=0, quick=True)
     assert not counter.passed and not signature(counter)
 
@@ -261,7 +264,8 @@ def test_ceiling_bounds_every_measured_deviation(seed, m, k):
     """max(||B||^2, 1/2) bounds ||B_{+,u}^T B_{+,v} - Q_{u,v}|| for every pair tested
     (random, structured, adversarial, diagonal), and ||B||^2 bounds every ||B_{+,u}||^2;
     H&V's corollary ||B_{+,u}||^2 <= 1/2 + eps_hat holds by construction."""
-    from lemmas.concentration import BUDGETS, eps_hat, wdc_ceiling
+    from lemmas.concentration import BUDGETS
+    from verify.geometry.wdc import eps_hat, wdc_ceiling
 
     rng = np.random.default_rng(seed)
     B = rng.normal(size=(m, k)) / math.sqrt(m)

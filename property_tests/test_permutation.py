@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lemmas.permutation import (activation_commutes, block_diagonal_form, exact_block_identity,
-                                kept_rows_per_block, kink_vectors, permuted)
+from verify.geometry.blocks import (activation_commutes, block_diagonal_form, exact_block_identity,
+                                    kept_rows_per_block, kink_vectors, permuted)
 from verify.measurements import MaskSpec, Subsampling
 from verify.presets import Config
 from verify.registry import get_check, run_check
