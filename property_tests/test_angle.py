@@ -297,3 +297,55 @@ def test_the_angle_numerics_use_twins_of_the_closed_forms():
     got = AG.pair_angle(u, v)
     assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(got[:4]).all()
     assert np.nanmax(np.abs(got - want)) == 0.0
+
+
+# ------------------------------------------------------ the statement (sup4-angle)
+def test_sup4_angle_registers_the_exact_quote():
+    from lemmas import STATEMENTS
+    from verify.registry import get_statement
+
+    st_ = get_statement("sup4-angle")
+    assert st_.quote == next(q for lab, _, q, _ in STATEMENTS
+                             if lab == "Lemma Sup.4 (proof outline)")
+
+
+def test_sup4_angle_asks_only_that_the_angle_does_not_vanish():
+    """The angle's distance to g(theta) / theta_bar and the halved norms are beyond the
+    sentence: failing them leaves "does not vanish" holding; a zero output fails it."""
+    from verify.registry import get_statement
+    from verify.results import Criterion, Outcome
+    from verify.statements import judge_outcome
+
+    st_ = get_statement("sup4-angle")
+    judge = st_.judges[0].criteria
+
+    def outcome(ratio, zeros):
+        return Outcome(
+            headline=Criterion("layer 1 conv: largest |angle - theta_bar|", 1.0, 0.3, "<=",
+                               ceiling=math.pi / 2),
+            criteria=(Criterion("layer 1 block: largest |angle - g(theta)|", 1.0, 0.3, "<="),
+                      Criterion("layer 1 conv: largest relative error of x", 2.0, 0.5, "<="),
+                      Criterion("layer 1 conv: smallest output/input angle ratio", ratio,
+                                0.25, ">=", ceiling=0.0),
+                      Criterion("layer 1 block: smallest output/input angle ratio", 0.5,
+                                0.25, ">=", ceiling=0.0),
+                      Criterion("layer 1: zero outputs of non-zero inputs", zeros, 0, "=="),
+                      Criterion("layer 1: max(theta_bar - angle(x, y))", 1.0, 1e-7, "<="),
+                      Criterion("layer 1: a-priori gap bound informative", 2.0, 0.78, "<="),
+                      Criterion("width sweep: log-log slope of largest gap in m", 0.0, -0.25,
+                                "<=")))
+
+    out = outcome(0.5, 0)
+    verdict, crits, _ = judge_outcome(judge, out)
+    assert verdict == "holds" and len(crits) == 3
+    assert [judge_outcome(b.criteria, out)[0] for b in st_.beyond] == ["fails"] * 3
+    assert judge_outcome(judge, outcome(0.1, 0))[0] == "fails"
+    assert judge_outcome(judge, outcome(0.5, 2))[0] == "fails"
+
+
+def test_sup4_angle_on_one_quick_draw_reads_its_criteria():
+    res = run_check("angle", "theory-2layer", seed=0, quick=True, draws=1)
+    (v,) = [v for v in res.statements if v.statement == "sup4-angle"]
+    assert v.verdict == "holds" and v.criteria
+    assert all("angle ratio" in c.name or "zero outputs" in c.name for c in v.criteria)
+    assert len(v.beyond) == 3

@@ -251,3 +251,31 @@ def test_known_bad_rejected_on_one_draw(case):
     r = run_check("injectivity", case.config, seed=case.seed, quick=True)
     assert r.verdict == "fails", r.summary()
     assert r.details["layerwise_refutes_G"]
+
+
+# ------------------------------------------------------------ the statement (cor2)
+def test_cor2_registers_the_exact_quote_and_the_criteria_fig4d_reads():
+    from lemmas import STATEMENTS
+    from verify.registry import get_statement
+
+    st_ = get_statement("cor2")
+    assert st_.quote == next(q for lab, _, q, _ in STATEMENTS if lab == "Corollary 2")
+    assert st_.judges[0].criteria == ("min_normalised_collision_ratio", "collapsed_fraction",
+                                      "first_layer_certified_non_injective")
+
+
+def test_cor2_is_judged_by_its_criteria_and_only_under_theorem_1s_assumptions():
+    from verify.presets import Config
+    from verify.spec import LayerSpec, NetworkSpec
+    from verify.weights import WeightLaw
+
+    res = run_check("injectivity", "theory-2layer", seed=0, quick=True)
+    (v,) = [v for v in res.statements if v.statement == "cor2"]
+    assert v.verdict == "holds" and len(v.criteria) == 3
+    collapsed = next(c for c in res.criteria if c.name == "collapsed_fraction")
+    assert collapsed.bound == 0.0 and collapsed.sense == "<="  # any collapse fails it
+    u01 = Config("cor2-u01", NetworkSpec(dims=1, latent_channels=2, layers=(
+        LayerSpec(8, 4, 4),)), WeightLaw("uniform01"))
+    (v,) = [v for v in run_check("injectivity", u01, seed=0, quick=True).statements
+            if v.statement == "cor2"]
+    assert v.verdict == "not applicable" and "Gaussian" in v.why
