@@ -23,7 +23,8 @@ Two steps, both on the conjecture as the paper states it.
    :data:`PAPER_EXAMPLES` (every law the paper names as subgaussian: bounded laws,
    uniform, +-1, the exponential distribution) is subgaussian by the definition. The
    centred exponential, P(|x| > t) = exp(-1 - t) for t >= 1 (unit variance), has
-   gamma(t) = (1 + t)/t^2 -> 0: it is not, a registered finding (``FINDINGS``).
+   gamma(t) = (1 + t)/t^2 -> 0: it is not, a registered finding of statement
+   ``conj3-examples`` (``lemmas/findings/conj3-examples.toml``).
 2. **Theorem 1's conclusion per law.** The concentration (Lemma Sup.2), angle
    (Lemma Sup.4) and descent (Theorem 1) checks (:data:`RERUNS`) are rerun on the same
    architecture and mask with each weight law of MATH.md section 1 and
@@ -88,11 +89,13 @@ import pandas as pd
 
 from verify import settings as user_settings
 from verify.presets import Config, Instance
-from verify.registry import KnownFinding, Reruns, register
+from verify.registry import Reruns, register
 from verify.results import Criterion, Outcome
 from verify.spec import block_spec
 from verify.verdicts import KnownBad
 from verify.weights import LAWS, WeightLaw
+
+from ._subgaussian_figures import figure_laws, figure_tails
 
 #: The checks Conjecture 3 is about, in proof order (the registry reruns them).
 RERUNS = ("concentration", "angle", "descent")
@@ -174,7 +177,7 @@ def exact_tail(law: str, t: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _unit_samples(law: str, n: int, rng) -> np.ndarray:
+def unit_samples(law: str, n: int, rng) -> np.ndarray:
     """n draws of ``law`` at unit variance (the weight laws' own samplers, std 1)."""
     from verify.weights import WeightLaw
 
@@ -270,7 +273,7 @@ def tail_table(laws, *, rng, quick: bool) -> pd.DataFrame:
     names = list(dict.fromkeys(list(laws) + [c for c, _ in TAIL_CONTROLS]))
     rows = []
     for name, g in zip(names, rng.spawn(len(names))):
-        fit = tail_fit(_unit_samples(name, TAIL_SAMPLES[quick], g))
+        fit = tail_fit(unit_samples(name, TAIL_SAMPLES[quick], g))
         row = {"law": name, "control": dict(TAIL_CONTROLS).get(name, ""),
                "paper_example": name in PAPER_EXAMPLES,
                **{k: v for k, v in fit.items() if k != "t"},
@@ -444,35 +447,6 @@ def check(instance: Instance, *, rng, quick: bool, reruns: Reruns,
                              [list(NEAR), list(FAR)], "r_min": R_MIN, "quick": quick})
 
 
-def figure_laws(result):
-    """Heat map law x check of the rerun checks' verdicts, with statistic and bound."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    t = result.table
-    t = t[t["status"].isin(["ran", "error"])] if len(t) else t
-    fig, ax = plt.subplots(figsize=(5.5, 2.8))
-    if len(t):
-        laws = list(dict.fromkeys(t["law"]))
-        checks = list(dict.fromkeys(t["check"]))
-        grid = np.full((len(laws), len(checks)), np.nan)
-        for _, r in t.iterrows():
-            grid[laws.index(r["law"]), checks.index(r["check"])] = (
-                1.0 if r["passed"] else 0.75 if r["conclusion_passed"]
-                else 0.5 if r["conclusion"] == "uninformative" else 0.0)
-        ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-        for _, r in t.iterrows():
-            ax.text(checks.index(r["check"]), laws.index(r["law"]),
-                    f"{r['statistic']:.3g}\n{r['sense']} {r['bound']:.3g}", ha="center",
-                    va="center", fontsize=7)
-        ax.set_xticks(range(len(checks)), checks)
-        ax.set_yticks(range(len(laws)), laws)
-    ax.set_title(f"Conjecture 3 [{result.preset}]\ngreen: pass; light green: only "
-                 "Gaussian-only criteria fail; yellow: uninformative; red: fail", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 #: No generated configurations: each example would rerun three checks under seven laws
 #: (21 runs); those checks are in the common property test themselves, and U[0, 1] is
 #: the negative control inside every run.
@@ -480,65 +454,10 @@ configs = None
 counter_configs = None
 
 
-def figure_tails(result):
-    """-log P(|x| > t) / t^2 against t per law, sample (dots, up to its far window) and
-    exact (lines, where the CDF is listed): a subgaussian law stays above a positive level;
-    the centred exponential and the Laplace reference fall like 1/t."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    tails = result.tables.get("tails")
-    if tails is None or tails.empty:
-        ax.text(0.5, 0.5, "no tail table", ha="center")
-        return fig
-    t = np.linspace(0.5, 12.0, 200)
-    for i in range(len(tails)):
-        law, cls = tails["law"].iloc[i], tails["class"].iloc[i]
-        col = f"C{i % 10}"
-        s_ex = exact_tail(law, t)
-        if s_ex is not None:
-            with np.errstate(divide="ignore"):
-                g = -np.log(s_ex) / t ** 2
-            ok = np.isfinite(g)
-            ax.plot(t[ok], g[ok], color=col, lw=1, label=f"{law}: {cls}")
-        ps = NEAR + FAR
-        row = tails.iloc[i]
-        ts = np.array([row[f"t_{p:g}"] for p in ps])
-        ax.plot(ts, -np.log(np.array(ps)) / ts ** 2, "o", color=col, ms=3)
-    ax.set_xlabel("t (unit variance)")
-    ax.set_ylabel("-log P(|x| > t) / t^2")
-    ax.set_yscale("log")
-    ax.set_ylim(1e-2, 1e2)
-    ax.set_title(f"Conjecture 3's tail definition [{result.preset}] (dots: samples, "
-                 f"lines: exact)", fontsize=9)
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    return fig
-
-
-FIGURES = (figure_laws, figure_tails)
-FINDINGS = (
-    KnownFinding(
-        preset="theory-2layer",
-        differs="the centred exponential law, which Conjecture 3's paragraph lists as "
-                "subgaussian ('This includes ... the exponential distribution'), is not "
-                "subgaussian by the conjecture's own definition P(|x| > t) <= c "
-                "exp(-gamma t^2): its tail is exp(-1 - t)",
-        why="for x = E - 1 (unit variance) P(|x| > t) = exp(-1 - t) for t >= 1, so "
-            "-log P / t^2 = (1 + t)/t^2 -> 0 and no gamma > 0 works; the paper's gloss "
-            "('decays at least as fast as a Gaussian (i.e., exponential decay)') mixes up "
-            "subgaussian and subexponential tails. Theorem 1's conclusion (the three "
-            "reruns) nevertheless holds for it on this network, as for every zero-mean "
-            "law tried",
-        evidence="seed 0, --quick (4e6 draws per law): slope of -log P(|x| > t) against "
-                 "t^2 0.203 on the near window (exceedance 1e-1..1e-2) and 0.071 on the far "
-                 "one (1e-3..1e-4); ratio R = 0.351 [0.323, 0.374] < 0.75 (Gaussian 0.920 "
-                 "[0.861, 0.996], Laplace reference 0.431 [0.396, 0.472]); exact gamma(t) "
-                 "0.24, 0.11, 0.0525 at t = 5, 10, 20 (Gaussian 0.575, 0.525, 0.508); its "
-                 "three reruns: conclusion holds",
-        replay="verify check subgaussian --preset theory-2layer --seed 0 --quick",
-        criteria=(PAPER_EXAMPLES_CRITERION,)),
-)
+FIGURES = (figure_laws, figure_tails)  # lemmas/_subgaussian_figures.py
+#: The examined mismatch is data: lemmas/findings/conj3-examples.toml (the sentence
+#: "This includes ... the exponential distribution", judged by ``conj3-examples``).
+FINDINGS = ()
 #: Configurations outside Conjecture 3's hypotheses (see the module docstring).
 KNOWN_BAD = (
     KnownBad(

@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from lemmas import angle as A
 from lemmas._formulas import angle, angle_map, theta_bar
+from verify.geometry import angles as AG
 from verify.presets import get_preset
 from verify.registry import get_check, run_check
 from verify.spec import LayerSpec, NetworkSpec
@@ -63,16 +64,16 @@ def test_sigma_angle_matches_monte_carlo():
         a, b = np.maximum(g @ x, 0), np.maximum(g @ y, 0)
         c = math.cos(float(angle_map(th)))
         psi = (2 * a * b - c * (a * a + b * b)) / math.sin(float(angle_map(th)))
-        assert abs(psi.std() / A.angle_influence_std(th)[0] - 1) < 0.03
-    assert 0.85 < A.sigma_angle() < 1.0
+        assert abs(psi.std() / AG.angle_influence_std(th)[0] - 1) < 0.03
+    assert 0.85 < AG.sigma_angle() < 1.0
 
 
 def test_bounds_shrink_with_width_and_wdc_bound():
-    assert A.gap_bound(8, 512) < A.gap_bound(8, 128)
-    assert math.isclose(A.gap_bound(8, 512) / A.gap_bound(8, 128), 0.5)
-    assert A.wdc_angle_bound(0.0) == 0.0
-    assert A.wdc_angle_bound(0.3) == math.pi or A.wdc_angle_bound(0.3) > 1.5
-    assert A.gap_bound(3, A.required_rows(3)) <= A.INFORMATIVE < A.gap_bound(3, A.required_rows(3) - 1)
+    assert AG.gap_bound(8, 512) < AG.gap_bound(8, 128)
+    assert math.isclose(AG.gap_bound(8, 512) / AG.gap_bound(8, 128), 0.5)
+    assert AG.wdc_angle_bound(0.0) == 0.0
+    assert AG.wdc_angle_bound(0.3) == math.pi or AG.wdc_angle_bound(0.3) > 1.5
+    assert AG.gap_bound(3, AG.required_rows(3)) <= AG.INFORMATIVE < AG.gap_bound(3, AG.required_rows(3) - 1)
 
 
 # ------------------------------------------------- theta_bar (conv prediction)
@@ -102,7 +103,7 @@ def test_theta_bar_below_input_angle_and_above_half(pair):
 def test_patch_prediction_is_theta_bar_for_stride_equal_kernel(spec, seed):
     rng = np.random.default_rng(seed)
     net = draw_network(spec, rng=rng)
-    op = A._Layer(net, 0, 1.0)
+    op = AG.LayerOperator(net, 0, 1.0)
     x, y = rng.standard_normal((2, 4, spec.widths[0]))
     pred, th_in = op.predict(x, y)[:2]
     for b in range(4):
@@ -119,7 +120,7 @@ def test_patch_prediction_matches_explicit_rows(spec, seed):
     support in the explicit matrix W (rows of one pixel share the patch)."""
     rng = np.random.default_rng(seed)
     net = draw_network(spec, rng=rng)
-    op = A._Layer(net, 0, 1.0)
+    op = AG.LayerOperator(net, 0, 1.0)
     x, y = rng.standard_normal((2, 3, spec.widths[0]))
     pred, _, nx, _ = op.predict(x, y)
     S = (abs(net.layer_matrix(0)) > 0).astype(float)
@@ -138,10 +139,10 @@ def test_patch_prediction_matches_explicit_rows(spec, seed):
 # --------------------------------------------------------------- check machinery
 def test_degenerate_pairs_give_nan_and_are_counted():
     B = np.random.default_rng(0).standard_normal((64, 3)) / 8
-    op = A._Block(B, 1 / 64)
+    op = AG.BlockOperator(B, 1 / 64)
     x = np.array([[0.0, 0, 0], [1.0, 2, 3], [1.0, 0, 0]])
     y = np.array([[1.0, 0, 0], [2.0, 4, 6], [-1.0, 0, 0]])
-    r = A._evaluate(op, x, y)
+    r = AG.evaluate_pairs(op, x, y)
     assert np.isnan(r["gap"][0]) and r["zero_in"][0]
     assert r["theta_in"][1] <= SQRT_TOL and r["theta_out"][1] <= SQRT_TOL  # parallel
     assert abs(r["theta_out"][2] - math.pi / 2) <= SQRT_TOL                # antipodal -> pi/2
@@ -152,7 +153,7 @@ def test_adversarial_search_improves():
     target = rng.standard_normal(5)
     obj = lambda x, y: -np.linalg.norm(x - target, axis=1) - np.linalg.norm(y, axis=1)  # noqa
     x0, y0 = rng.standard_normal((2, 6, 5))
-    x, y, best = A.adversarial_search(obj, x0, y0, rng, steps=20, cands=6)
+    x, y, best = AG.adversarial_search(obj, x0, y0, rng, steps=20, cands=6)
     assert np.all(best >= obj(x0, y0))
     assert np.all(best == obj(x, y))
     assert np.mean(best) > np.mean(obj(x0, y0))
@@ -161,7 +162,7 @@ def test_adversarial_search_improves():
 def test_make_pairs_one_dimensional_and_one_channel():
     rng = np.random.default_rng(2)
     for n, pos, ch in ((1, 1, 1), (4, 4, 1), (6, 2, 3)):
-        x, y, kinds = A.make_pairs(n, pos, ch, rng, 16)
+        x, y, kinds = AG.make_pairs(n, pos, ch, rng, 16)
         assert x.shape == y.shape and x.shape[1] == n and len(kinds) == len(x)
         assert np.all(np.isfinite(x)) and np.all(np.isfinite(y))
 
@@ -232,14 +233,14 @@ def test_norm_ceiling_is_never_exceeded(spec, seed):
     also on the pair that attains lam (the top generalised eigenvector) and its negation."""
     rng = np.random.default_rng(seed)
     net = draw_network(spec, rng=rng)
-    op = A._Layer(net, 0, 1.0 / (spec.layers[0].channels * spec.layers[0].kernel ** spec.dims))
+    op = AG.LayerOperator(net, 0, 1.0 / (spec.layers[0].channels * spec.layers[0].kernel ** spec.dims))
     ceiling = op.norm_ceiling()
     x = rng.standard_normal((64, spec.widths[0]))
-    r = A._evaluate(op, x, rng.standard_normal(x.shape))
+    r = AG.evaluate_pairs(op, x, rng.standard_normal(x.shape))
     assert np.nanmax(r["norm_err"]) <= ceiling * (1 + 1e-9)
     B = net.dense_block(0)
-    blk = A._Block(B, op.m2)
-    rb = A._evaluate(blk, rng.standard_normal((64, B.shape[1])), rng.standard_normal((64, B.shape[1])))
+    blk = AG.BlockOperator(B, op.m2)
+    rb = AG.evaluate_pairs(blk, rng.standard_normal((64, B.shape[1])), rng.standard_normal((64, B.shape[1])))
     assert np.nanmax(rb["norm_err"]) <= blk.norm_ceiling() * (1 + 1e-9)
 
 
@@ -280,3 +281,71 @@ def test_known_bad_rejected_on_one_draw(case):
     test runs the rule's default draws)."""
     r = run_check("angle", case.config, seed=case.seed, quick=True)
     assert r.verdict == "fails", r.summary()
+
+
+def test_the_angle_numerics_use_twins_of_the_closed_forms():
+    """verify.geometry.angles keeps its own g(theta) and pair angle (no engine module
+    imports a lemma): they agree with lemmas._formulas to rounding, zero vectors NaN."""
+    rng = np.random.default_rng(3)
+    th = np.linspace(0.0, math.pi, 257)
+    assert np.max(np.abs(AG.angle_map(th) - angle_map(th))) <= 4 * np.finfo(float).eps
+    u, v = rng.normal(size=(64, 5)), rng.normal(size=(64, 5))
+    v[:4] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = angle(u, v)
+    got = AG.pair_angle(u, v)
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(got[:4]).all()
+    assert np.nanmax(np.abs(got - want)) == 0.0
+
+
+# ------------------------------------------------------ the statement (sup4-angle)
+def test_sup4_angle_registers_the_exact_quote():
+    from lemmas import STATEMENTS
+    from verify.registry import get_statement
+
+    st_ = get_statement("sup4-angle")
+    assert st_.quote == next(q for lab, _, q, _ in STATEMENTS
+                             if lab == "Lemma Sup.4 (proof outline)")
+
+
+def test_sup4_angle_asks_only_that_the_angle_does_not_vanish():
+    """The angle's distance to g(theta) / theta_bar and the halved norms are beyond the
+    sentence: failing them leaves "does not vanish" holding; a zero output fails it."""
+    from verify.registry import get_statement
+    from verify.results import Criterion, Outcome
+    from verify.statements import judge_outcome
+
+    st_ = get_statement("sup4-angle")
+    judge = st_.judges[0].criteria
+
+    def outcome(ratio, zeros):
+        return Outcome(
+            headline=Criterion("layer 1 conv: largest |angle - theta_bar|", 1.0, 0.3, "<=",
+                               ceiling=math.pi / 2),
+            criteria=(Criterion("layer 1 block: largest |angle - g(theta)|", 1.0, 0.3, "<="),
+                      Criterion("layer 1 conv: largest relative error of x", 2.0, 0.5, "<="),
+                      Criterion("layer 1 conv: smallest output/input angle ratio", ratio,
+                                0.25, ">=", ceiling=0.0),
+                      Criterion("layer 1 block: smallest output/input angle ratio", 0.5,
+                                0.25, ">=", ceiling=0.0),
+                      Criterion("layer 1: zero outputs of non-zero inputs", zeros, 0, "=="),
+                      Criterion("layer 1: max(theta_bar - angle(x, y))", 1.0, 1e-7, "<="),
+                      Criterion("layer 1: a-priori gap bound informative", 2.0, 0.78, "<="),
+                      Criterion("width sweep: log-log slope of largest gap in m", 0.0, -0.25,
+                                "<=")))
+
+    out = outcome(0.5, 0)
+    verdict, crits, _ = judge_outcome(judge, out)
+    assert verdict == "holds" and len(crits) == 3
+    assert [judge_outcome(b.criteria, out)[0] for b in st_.beyond] == ["fails"] * 3
+    assert judge_outcome(judge, outcome(0.1, 0))[0] == "fails"
+    assert judge_outcome(judge, outcome(0.5, 2))[0] == "fails"
+
+
+def test_sup4_angle_on_one_quick_draw_reads_its_criteria():
+    res = run_check("angle", "theory-2layer", seed=0, quick=True, draws=1)
+    (v,) = [v for v in res.statements if v.statement == "sup4-angle"]
+    assert v.verdict == "holds" and v.criteria
+    assert all("angle ratio" in c.name or "zero outputs" in c.name for c in v.criteria)
+    assert len(v.beyond) == 3

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lemmas._formulas import M, Q
-from lemmas.concentration import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
-                                  eps_bound, masked_gram, monte_carlo, structured_pairs,
-                                  unit_sampler)
+from verify.geometry.wdc import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
+                                 eps_bound, monte_carlo, structured_pairs, unit_sampler)
+from verify.gram import masked_gram
 from test_common import assert_check_holds
 from verify.presets import Config
 from verify.registry import run_check
@@ -249,7 +249,10 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
     assert res.draws == 1  # the finding is about this one draw (single_draw=True)
     assert res.details["layers"][0]["eps_hat"] > 3.0 and eps_bound(8, 2) < 1.77
     assert signature(res)
-    assert res.status == "known finding"  # registered in lemmas/concentration.py: exit 0
+    # the statement's finding (lemmas/findings/sup2-wdc.toml), its evidence within tolerance
+    (v,) = [v for v in res.statements if v.statement == "sup2-wdc"]
+    assert v.verdict == "fails" and v.status == "known finding" and v.accepted
+    assert v.evidence and all(e["within"] for e in v.evidence)
     counter = run_check("concentration", "paper-fig4-uniform01", seed=0, quick=True)
     assert not counter.passed and not signature(counter)
 
@@ -261,7 +264,8 @@ def test_ceiling_bounds_every_measured_deviation(seed, m, k):
     """max(||B||^2, 1/2) bounds ||B_{+,u}^T B_{+,v} - Q_{u,v}|| for every pair tested
     (random, structured, adversarial, diagonal), and ||B||^2 bounds every ||B_{+,u}||^2;
     H&V's corollary ||B_{+,u}||^2 <= 1/2 + eps_hat holds by construction."""
-    from lemmas.concentration import BUDGETS, eps_hat, wdc_ceiling
+    from lemmas.concentration import BUDGETS
+    from verify.geometry.wdc import eps_hat, wdc_ceiling
 
     rng = np.random.default_rng(seed)
     B = rng.normal(size=(m, k)) / math.sqrt(m)
@@ -305,3 +309,51 @@ def test_multi_draw_verdict_on_theory_2layer_holds():
     assert ds["failure_ci_high"] <= DRAWS.tolerance and ds["draws_failed"] <= 2
     assert len(res.tables["draws"]) == DRAWS.draws
     assert res.details["draw0"]["verdict"] == "holds"
+
+
+# ------------------------------------------------------ the statement (sup2-wdc)
+def test_sup2_wdc_registers_the_exact_quote():
+    from lemmas import STATEMENTS
+    from verify.registry import get_statement
+
+    st_ = get_statement("sup2-wdc")
+    assert st_.quote == next(q for lab, _, q, _ in STATEMENTS
+                             if lab == "Lemma Sup.2 (proof outline)")
+    assert st_.checks == ("concentration",)
+
+
+def _wdc_outcome(eps_hat, bound, ceiling, *, mc_z=1.0):
+    from verify.results import Criterion, Outcome
+
+    return Outcome(
+        headline=Criterion("layer1_eps_hat", eps_hat, bound, "<=", ceiling=ceiling),
+        criteria=(Criterion("layer2_eps_hat", 0.1, 0.5, "<=", ceiling=2.0),
+                  Criterion("layer1_conv_form_err_over_rounding", 5.0, 1.0, "<="),
+                  Criterion("mc_max_abs_z_k4", mc_z, 3.9, "<="),
+                  Criterion("scaling_slope_dev", 0.05, 0.15, "<=")))
+
+
+def test_sup2_wdc_is_judged_by_eps_hat_only_and_the_beyond_criteria_cannot_change_it():
+    from verify.registry import get_statement
+    from verify.statements import judge_outcome
+
+    st_ = get_statement("sup2-wdc")
+    judge = st_.judges[0].criteria
+    out = _wdc_outcome(0.3, 0.7, 2.5, mc_z=9.0)  # conv form and E = Q fail: beyond only
+    verdict, crits, _ = judge_outcome(judge, out)
+    assert verdict == "holds" and {c.name for c in crits} == {"layer1_eps_hat",
+                                                              "layer2_eps_hat"}
+    assert [judge_outcome(b.criteria, out)[0] for b in st_.beyond] == ["fails", "fails"]
+    assert judge_outcome(judge, _wdc_outcome(0.9, 0.7, 2.5))[0] == "fails"
+    # a bound at or past the trivial ceiling tests nothing: never "holds"
+    assert judge_outcome(judge, _wdc_outcome(0.3, 3.0, 2.5))[0] == "uninformative"
+
+
+def test_sup2_wdc_over_draws_is_its_own_verdict():
+    """Two quick network draws of theory-2layer: the statement gets its own failure count
+    over the draws, from its own criteria (the law-level Beyond is tested on draw 0)."""
+    res = run_check("concentration", "theory-2layer", seed=0, quick=True, draws=2)
+    (v,) = [v for v in res.statements if v.statement == "sup2-wdc"]
+    assert v.draws["draws"] == 2 and v.draws["draws_failed"] == 0
+    assert {c.name for c in v.criteria} == {"layer1_eps_hat", "layer2_eps_hat"}
+    assert v.verdict in ("holds", "uninformative")  # 2 draws cannot bound the rate by 0.1

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lemmas import injectivity as inj
+from verify.geometry import injectivity as IG
 from verify.registry import get_check, run_check
 
 #: Numerics-sensitive: CI reruns these under other OpenBLAS kernels (.ci/run).
@@ -26,7 +27,7 @@ def _spans(W, x):
 def test_half_plane_rows_fail_exhaustively():
     # every row in the open right half-plane: x = (-1, 0) makes all of them negative
     W = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [0.5, -2.0]])
-    res = inj.layer_criterion(W, rng=np.random.default_rng(0))
+    res = IG.layer_criterion(W, rng=np.random.default_rng(0))
     assert res["method"] == "exhaustive"
     assert not res["injective"]
     assert not _spans(W, np.asarray(res["witness"]))
@@ -36,7 +37,7 @@ def test_evenly_spread_rows_hold_exhaustively():
     # 8 unit rows at angles 2 pi j / 8: every closed half-plane holds >= 4 of them
     th = 2 * math.pi * np.arange(8) / 8
     W = np.stack([np.cos(th), np.sin(th)], axis=1)
-    res = inj.layer_criterion(W, rng=np.random.default_rng(0))
+    res = IG.layer_criterion(W, rng=np.random.default_rng(0))
     assert res["method"] == "exhaustive" and res["injective"]
     assert res["min_active"] >= 4
 
@@ -45,12 +46,12 @@ def test_three_dimensional_cases():
     rng = np.random.default_rng(0)
     # +-e_i: m = 2k, the necessary minimum, and injective
     W = np.concatenate([np.eye(3), -np.eye(3)])
-    assert inj.layer_criterion(W, rng=rng)["injective"]
+    assert IG.layer_criterion(W, rng=rng)["injective"]
     # drop one row: fewer than 2k rows can never be injective
-    assert not inj.layer_criterion(W[:-1], rng=rng)["injective"]
+    assert not IG.layer_criterion(W[:-1], rng=rng)["injective"]
     # all rows in the positive orthant: x = -(1, 1, 1) kills them all
     W = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 1.0, 1.0], [2.0, 1.0, 0.5]])
-    res = inj.layer_criterion(W, rng=rng)
+    res = IG.layer_criterion(W, rng=rng)
     assert not res["injective"] and not _spans(W, np.asarray(res["witness"]))
 
 
@@ -58,10 +59,10 @@ def test_degenerate_vertices_are_enumerated():
     # coplanar normals (e1, e2, e1+e2, -e1-e2 all in the plane x3 = 0) and repeated rows
     W = np.array([[1.0, 0, 0], [0, 1.0, 0], [1.0, 1.0, 0], [-1.0, -1.0, 0], [0, 0, 1.0],
                   [0, 0, -1.0], [-1.0, 0, 0], [-1.0, 0, 0]])
-    X, S = inj.arrangement_patterns(W)
+    X, S = IG.arrangement_patterns(W)
     # every reported pattern is the pattern of its representative point
     assert np.array_equal(S, (X @ W.T) >= 0)
-    res = inj.layer_criterion(W, rng=np.random.default_rng(1))
+    res = IG.layer_criterion(W, rng=np.random.default_rng(1))
     # dense random search agrees with the enumeration
     Xs = np.random.default_rng(2).standard_normal((20000, 3))
     found = any(not _spans(W, x) for x in Xs[:3000])
@@ -75,7 +76,7 @@ def test_exhaustive_agrees_with_dense_search(k, m, seed):
     random search violates a criterion the enumeration certified."""
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((m, k))
-    res = inj.layer_criterion(W, rng=rng)
+    res = IG.layer_criterion(W, rng=rng)
     if not res["injective"]:
         assert not _spans(W, np.asarray(res["witness"]))
     else:
@@ -88,14 +89,14 @@ def test_batched_sweep_matches_single_enumeration():
     rng = np.random.default_rng(3)
     for k, m in ((2, 5), (2, 8), (3, 9), (3, 12)):
         W = rng.standard_normal((30, m, k))
-        _, bad = inj._gram_deficiency(W, inj._batched_patterns(W))
+        _, bad = IG.gram_deficiency(W, IG.batched_patterns(W))
         batched = ~np.any(bad, axis=1)
-        single = [inj.layer_criterion(w, rng=rng)["injective"] for w in W]
+        single = [IG.layer_criterion(w, rng=rng)["injective"] for w in W]
         assert np.array_equal(batched, single)
 
 
 def test_sweep_is_monotone_in_the_limits():
-    df = inj.expansion_sweep(rng=np.random.default_rng(0), draws=60, expansions=(1.5, 12.0))
+    df = IG.expansion_sweep(rng=np.random.default_rng(0), draws=60, expansions=(1.5, 12.0))
     low, high = df[df["expansion"] < 2], df[df["expansion"] > 10]
     assert np.all(low["injective"] == 0)          # m < 2k: never injective
     assert np.all(high["fraction"] >= 0.9)
@@ -146,7 +147,7 @@ def test_bad_matrix_refused():
     from verify.errors import VerifyError
 
     with pytest.raises(VerifyError, match="W"):
-        inj.arrangement_patterns(np.zeros((4, 5)))
+        IG.arrangement_patterns(np.zeros((4, 5)))
 
 
 # ----------------------------------------------------------- layer-wise verdict (issue 13)
@@ -177,30 +178,30 @@ def test_first_layer_below_2k_fails_with_certified_witness(seed):
     net = _issue13_config().instantiate(seed).network
     z1, z2 = np.asarray(cert["z1"]), np.asarray(cert["z2"])
     g1, g2 = net.forward(z1), net.forward(z2)
-    assert np.linalg.norm(z1 - z2) >= inj.CERT_MIN_SEPARATION * np.linalg.norm(z1)
-    assert np.linalg.norm(g1 - g2) <= inj.CERT_RTOL * (np.linalg.norm(g1) + np.linalg.norm(g2) + 1)
+    assert np.linalg.norm(z1 - z2) >= IG.CERT_MIN_SEPARATION * np.linalg.norm(z1)
+    assert np.linalg.norm(g1 - g2) <= IG.CERT_RTOL * (np.linalg.norm(g1) + np.linalg.norm(g2) + 1)
     # the first layer's output agrees: the collision happens there
     W = net.dense_block(0)
     assert np.allclose(np.maximum(W @ z1, 0), np.maximum(W @ z2, 0), rtol=0,
-                       atol=inj.CERT_RTOL * np.linalg.norm(W) * np.linalg.norm(z2))
+                       atol=IG.CERT_RTOL * np.linalg.norm(W) * np.linalg.norm(z2))
 
 
 def test_two_k_witness_is_exact():
     rng = np.random.default_rng(4)
     for m, k in ((12, 8), (5, 3), (3, 2), (6, 6)):
         W = rng.standard_normal((m, k))
-        x = inj.two_k_witness(W, rng=rng)
+        x = IG.two_k_witness(W, rng=rng)
         assert x is not None and np.sum(W @ x >= 0) < k
-        pair = inj.collision_from_witness(W, x)
+        pair = IG.collision_from_witness(W, x)
         assert pair["exact"] and np.linalg.norm(pair["x2"] - pair["x"]) > 0
         assert np.allclose(np.maximum(W @ pair["x"], 0), np.maximum(W @ pair["x2"], 0),
                            rtol=0, atol=1e-12)
-    assert inj.two_k_witness(rng.standard_normal((8, 4)), rng=rng) is None
+    assert IG.two_k_witness(rng.standard_normal((8, 4)), rng=rng) is None
 
 
 def test_all_negative_witness_doubles():
     W = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, -1.0], [2.0, 0.5], [0.5, -2.0]])
-    pair = inj.collision_from_witness(W, [-1.0, 0.0])
+    pair = IG.collision_from_witness(W, [-1.0, 0.0])
     assert pair["exact"] and np.allclose(pair["x2"], 2 * pair["x"])
     assert pair["active_rows"] == 0
 
@@ -210,7 +211,7 @@ def test_presets_state_search_power_and_keep_passing(preset):
     r = run_check("injectivity", preset, seed=0, quick=True)
     assert r.passed and not r.details["layerwise_refutes_G"]
     p = r.details["collision_search_power"]
-    assert p["detects_normalised_ratio_at_most"] == inj.COLLISION_RTOL
+    assert p["detects_normalised_ratio_at_most"] == IG.COLLISION_RTOL
     assert 0 < p["collision_start_rate_upper_95"] < 1
     assert "normalised ratio <=" in p["note"]
 
@@ -250,3 +251,31 @@ def test_known_bad_rejected_on_one_draw(case):
     r = run_check("injectivity", case.config, seed=case.seed, quick=True)
     assert r.verdict == "fails", r.summary()
     assert r.details["layerwise_refutes_G"]
+
+
+# ------------------------------------------------------------ the statement (cor2)
+def test_cor2_registers_the_exact_quote_and_the_criteria_fig4d_reads():
+    from lemmas import STATEMENTS
+    from verify.registry import get_statement
+
+    st_ = get_statement("cor2")
+    assert st_.quote == next(q for lab, _, q, _ in STATEMENTS if lab == "Corollary 2")
+    assert st_.judges[0].criteria == ("min_normalised_collision_ratio", "collapsed_fraction",
+                                      "first_layer_certified_non_injective")
+
+
+def test_cor2_is_judged_by_its_criteria_and_only_under_theorem_1s_assumptions():
+    from verify.presets import Config
+    from verify.spec import LayerSpec, NetworkSpec
+    from verify.weights import WeightLaw
+
+    res = run_check("injectivity", "theory-2layer", seed=0, quick=True)
+    (v,) = [v for v in res.statements if v.statement == "cor2"]
+    assert v.verdict == "holds" and len(v.criteria) == 3
+    collapsed = next(c for c in res.criteria if c.name == "collapsed_fraction")
+    assert collapsed.bound == 0.0 and collapsed.sense == "<="  # any collapse fails it
+    u01 = Config("cor2-u01", NetworkSpec(dims=1, latent_channels=2, layers=(
+        LayerSpec(8, 4, 4),)), WeightLaw("uniform01"))
+    (v,) = [v for v in run_check("injectivity", u01, seed=0, quick=True).statements
+            if v.statement == "cor2"]
+    assert v.verdict == "not applicable" and "Gaussian" in v.why

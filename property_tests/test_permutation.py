@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lemmas.permutation import (activation_commutes, block_diagonal_form, exact_block_identity,
-                                kept_rows_per_block, kink_vectors, permuted)
+from verify.geometry.blocks import (activation_commutes, block_diagonal_form, exact_block_identity,
+                                    kept_rows_per_block, kink_vectors, permuted)
 from verify.measurements import MaskSpec, Subsampling
 from verify.presets import Config
 from verify.registry import get_check, run_check
@@ -185,3 +185,76 @@ def test_known_bad_rejected(case):
     r = run_check("permutation", case.config, seed=case.seed, quick=True)
     assert r.verdict == "fails", r.summary()
     assert get_check("permutation").draw_rule is None  # an exact identity: one draw decides
+
+
+# ------------------------------------------------ the statements (fig2, thm4-proof)
+def _statement_verdicts(res):
+    return {v.statement: v for v in res.statements}
+
+
+def _index_quote(label):
+    from lemmas import STATEMENTS
+
+    return next(q for lab, _, q, _ in STATEMENTS if lab == label)
+
+
+def test_fig2_and_thm4_proof_register_the_exact_quotes():
+    from verify.registry import get_statement
+
+    assert get_statement("fig2").quote == _index_quote("Fig. 2 (permutation)")
+    assert get_statement("thm4-proof").quote == _index_quote("Theorem 4 (proof)")
+    assert get_statement("fig2").checks == get_statement("thm4-proof").checks == ("permutation",)
+
+
+def test_fig2_and_thm4_proof_are_judged_each_by_its_own_criteria():
+    """On theory-2layer (full observation) fig2 reads the block form, thm4-proof the
+    random 50% subsampling of the same weights and the commutation on the preset's A."""
+    v = _statement_verdicts(run_check("permutation", "theory-2layer", seed=0, quick=True))
+    assert v["fig2"].verdict == "holds" and v["thm4-proof"].verdict == "holds"
+    assert {c.name for c in v["fig2"].criteria} == {
+        "layers_without_identical_block_form", "layer1_components", "layer2_components"}
+    assert {c.name for c in v["thm4-proof"].criteria} == {
+        "kept_rows_total_random_0.5", "AW_blocks_are_row_subsets_of_B_random_0.5",
+        "A_sigma_commutes_mismatches", "distinct_block_sizes"}
+    sizes = next(c for c in v["thm4-proof"].criteria if c.name == "distinct_block_sizes")
+    assert sizes.statistic >= 2
+
+
+def test_a_failing_subsampling_criterion_fails_thm4_proof_and_not_fig2():
+    from verify.registry import get_statement
+    from verify.results import Criterion, Outcome
+    from verify.statements import judge_outcome
+
+    form = Criterion("layers_without_identical_block_form", 0, 0, "<=", ceiling=2.0)
+    crits = (Criterion("layer1_components", 1, 1, "=="),
+             Criterion("kept_rows_total", 10, 10, "=="),
+             Criterion("AW_blocks_are_row_subsets_of_B", 3, 4, "=="),  # one block differs
+             Criterion("A_sigma_commutes_mismatches", 0, 0, "=="))
+    out = Outcome(headline=form, criteria=crits,
+                  details={"subsampling": {"distribution": {2: 1, 3: 3}}})
+    fig2 = get_statement("fig2").judges[0].criteria
+    thm4 = get_statement("thm4-proof").judges[0].criteria
+    assert judge_outcome(fig2, out)[0] == "holds"
+    assert judge_outcome(thm4, out)[0] == "fails"
+    # blocks all of one size (A = I): "the blocks are not identical" does not hold
+    same = Outcome(headline=form, criteria=crits[:2] + (
+        Criterion("AW_blocks_are_row_subsets_of_B", 4, 4, "=="), crits[3]),
+        details={"subsampling": {"distribution": {3: 4}}})
+    assert judge_outcome(thm4, same)[0] == "fails"
+
+
+def test_thm4_proof_is_not_applicable_to_a_dense_measurement_or_overlapping_strides():
+    """A dense Gaussian A is not a subsampling: thm4-proof is 'not applicable' there
+    (never 'holds' on criteria the check skipped)."""
+    from dataclasses import replace
+
+    from verify.presets import get_preset
+
+    dense = replace(get_preset("theory-2layer").with_mask("gaussian", 0.5), name="dense-a")
+    v = _statement_verdicts(run_check("permutation", dense, seed=0, quick=True))
+    assert v["thm4-proof"].verdict == "not applicable"
+    assert "not a subsampling" in v["thm4-proof"].why
+    over = Config("overlap-stmt", NetworkSpec(dims=1, latent_channels=2, latent_size=3,
+                  layers=(LayerSpec(4, 4, 2),)), WeightLaw("gaussian"), MaskSpec("random", 0.5))
+    v = _statement_verdicts(run_check("permutation", over, seed=0, quick=True))
+    assert v["fig2"].verdict == v["thm4-proof"].verdict == "not applicable"

@@ -105,6 +105,14 @@ def test_subgaussian_check_verdict_on_small_network():
             ["fails", "error"]).any():
         assert res.verdict == "uninformative" and not res.passed
     assert np.isfinite(res.statistic)
+    # the statements: each from its own criteria over the same run
+    v = {s.statement: s for s in res.statements}
+    ex = {c.name: c for c in v["conj3-examples"].criteria}
+    assert v["conj3-examples"].verdict == "fails"
+    assert ex["exponential_not_subgaussian"].verdict == "fails"
+    assert ex["bounded_laws_not_subgaussian"].verdict == "holds"
+    assert v["conj3"].criteria[0].name == "subgaussian_zero_mean_failures"
+    assert [b.asks for b in v["conj3"].beyond] and len(v["conj3"].beyond) == 1
 
 
 # The known-bad configuration (a contracting network) is rejected in
@@ -114,7 +122,7 @@ def test_subgaussian_check_verdict_on_small_network():
 
 # ------------------------------------------------------- Conjecture 3's tail definition
 def _fit(law: str, seed: int, n: int = SG.TAIL_SAMPLES[True]):
-    return SG.tail_fit(SG._unit_samples(law, n, np.random.default_rng(seed)))
+    return SG.tail_fit(SG.unit_samples(law, n, np.random.default_rng(seed)))
 
 
 def test_tail_fit_classifies_gaussian_as_subgaussian_and_laplace_as_not():
@@ -146,7 +154,7 @@ def test_exact_tails_agree_with_the_samples():
     n = 400_000
     for law in ("gaussian", "uniform", "triangular", "truncated_gaussian",
                 "centred_exponential", "laplace (reference)"):
-        a = np.abs(SG._unit_samples(law, n, rng))
+        a = np.abs(SG.unit_samples(law, n, rng))
         for p in (0.3, 0.05, 0.01):
             t = np.quantile(a, 1 - p)
             assert abs(SG.exact_tail(law, np.array([t]))[0] - p) <= 6 * np.sqrt(p / n), (law, p)
@@ -176,6 +184,49 @@ def test_tail_criteria_are_three_state():
     assert SG.tail_criteria(tab)[0].verdict == "fails"
 
 
-def test_the_centred_exponential_finding_is_registered_on_the_tail_criterion():
-    (f,) = SG.FINDINGS
-    assert f.preset == "theory-2layer" and f.criteria == (SG.PAPER_EXAMPLES_CRITERION,)
+def test_the_centred_exponential_finding_is_data_on_the_examples_sentence():
+    """The finding is attached to statement conj3-examples (the sentence that names the
+    exponential distribution), not to the conjecture, with evidence fields to compare."""
+    from verify.registry import get_statement
+
+    st_ = get_statement("conj3-examples")
+    assert st_.quote == ("This includes, for example, any bounded distribution and the "
+                         "exponential distribution.")
+    (f,) = st_.findings
+    assert f.preset == "theory-2layer" and f.sentence == st_.quote
+    assert {e.field for e in f.evidence} >= {
+        "criteria.exponential_not_subgaussian.statistic",
+        "details.tails.ratio.centred_exponential.0"}
+    assert not get_statement("conj3").findings and SG.FINDINGS == ()
+
+def test_conj3_counts_only_subgaussian_laws_and_its_beyond_cannot_change_it():
+    """A zero-mean law that is not subgaussian (the centred exponential) failing its
+    reruns is outside Conjecture 3: conj3 holds, the beyond-the-paper criterion over
+    every zero-mean law fails; a subgaussian law failing fails conj3."""
+    from verify.registry import get_statement
+    from verify.results import Criterion, Outcome
+    from verify.statements import judge_outcome
+
+    def outcome(failing_law):
+        rows = [{"law": law, "check": c, "status": "ran", "zero_mean": law != "uniform01",
+                 "conclusion": ("fails" if law in (failing_law, "uniform01") else "holds")}
+                for law in ("gaussian", "uniform", "centred_exponential", "uniform01")
+                for c in ("concentration", "angle")]
+        crit = (Criterion("control_failures", 2, 1, ">="), Criterion("checks_run", 2, 1, ">="),
+                Criterion(SG.TAIL_CONTROL_CRITERION, 0, 0, "<=", ceiling=2.0))
+        return Outcome(
+            headline=Criterion("zero_mean_failures", 2 if failing_law else 0, 0, "<="),
+            criteria=crit, table=pd.DataFrame(rows),
+            details={"tails": {"class": {"gaussian": "subgaussian", "uniform": "subgaussian",
+                                         "uniform01": "subgaussian",
+                                         "centred_exponential": "not subgaussian"}}})
+
+    st_ = get_statement("conj3")
+    judge, (beyond,) = st_.judges[0].criteria, st_.beyond
+    out = outcome("centred_exponential")
+    assert judge_outcome(judge, out)[0] == "holds"
+    assert judge_outcome(beyond.criteria, out)[0] == "fails"
+    assert judge_outcome(judge, outcome("uniform"))[0] == "fails"
+    ex = get_statement("conj3-examples").judges[0].criteria
+    verdict, crits, _ = judge_outcome(ex, out)
+    assert verdict == "fails" and crits[1].name == "exponential_not_subgaussian"

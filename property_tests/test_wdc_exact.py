@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from lemmas.concentration import BUDGETS, Q_batch, eps_hat, wdc_ceiling
+from lemmas.concentration import BUDGETS
 from verify.errors import VerifyError
 from verify.gram import row_outer_products
-from verify.wdc import Q_unit, _deviation, exact_sup, lipschitz
+from verify.geometry.wdc import Q_batch, eps_hat, exact_layer_sup, wdc_ceiling
+from verify.geometry.wdc_exact import Q_unit, exact_sup, lipschitz, unit_deviation
 
 pytestmark = pytest.mark.numerics
 
@@ -27,7 +28,7 @@ def _unit(x):
 
 def _dev(B, U, V):
     R = row_outer_products(B)
-    return _deviation(B, R[0], R[1], _unit(U), _unit(V))
+    return unit_deviation(B, R[0], R[1], _unit(U), _unit(V))
 
 
 def _block(m, k, seed):
@@ -172,12 +173,11 @@ def test_the_concentration_result_carries_the_exact_supremum_on_a_k2_block():
 
 
 def test_the_exact_step_self_check_can_fail_and_a_straddling_bracket_defers():
-    from lemmas.concentration import BUDGETS, _step_exact
 
     B = _block(8, 2, 0)
     sup = exact_sup(B, tol=BUDGETS[True]["exact_tol"])
-    (check,), info, row = _step_exact(B, 0, sup.upper + 0.1, 10.0, BUDGETS[True])
+    (check,), info, row = exact_layer_sup(B, 0, sup.upper + 0.1, 10.0, BUDGETS[True])
     assert check.verdict == "fails" and info["decides"]      # a sampler above the sup
     mid = 0.5 * (sup.lower + sup.upper)
-    (check,), info, row = _step_exact(B, 0, sup.lower, mid, BUDGETS[True])
+    (check,), info, row = exact_layer_sup(B, 0, sup.lower, mid, BUDGETS[True])
     assert check.holds and not info["decides"] and "straddles" in info["reason"]

@@ -85,8 +85,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import VerifyError
-from .gram import row_outer_products, unpack_upper
+from verify.errors import VerifyError
+from verify.gram import row_outer_products, unpack_upper
 
 #: Lipschitz constant of Q (spectral norm per radian of one argument): 1/pi in the plane
 #: (k = 2), sqrt(5)/(2 pi) in general (module docstring).
@@ -238,7 +238,7 @@ def _evaluate(B, R, tri, Bn, marg, cu, ru, cv, rv, L, safety):
     return lower, upper
 
 
-def _deviation(B, R, tri, U, V):
+def unit_deviation(B, R, tri, U, V):
     """||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 at unit pairs (P, k) (the masks at the points)."""
     k = B.shape[1]
     mask = ((U @ B.T) > 0) & ((V @ B.T) > 0)
@@ -259,7 +259,7 @@ def _climb(B, R, tri, U, V, f, sigma, rng, *, iters=LOCAL_ITERS, cands=LOCAL_CAN
         Vc = V[:, None] + dv
         Uc /= np.linalg.norm(Uc, axis=2, keepdims=True)
         Vc /= np.linalg.norm(Vc, axis=2, keepdims=True)
-        d = _deviation(B, R, tri, Uc.reshape(-1, k), Vc.reshape(-1, k)).reshape(S, cands)
+        d = unit_deviation(B, R, tri, Uc.reshape(-1, k), Vc.reshape(-1, k)).reshape(S, cands)
         j = np.argmax(d, axis=1)
         top = d[np.arange(S), j]
         up = top > f
