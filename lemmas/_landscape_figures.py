@@ -73,7 +73,7 @@ def figure_certificate(result):
     """Fig. 4(a) as a certificate over network draws: every exact stationary point
     besides z* and the origin, of every draw (``stationary_points_by_draw``), in the frame of its own z* (z* at (1, 0),
     -rho_d z* at (-rho_d, 0), units of ||z*||), by class. None without the exact table."""
-    from lemmas.landscape import ZSTAR_TOL
+    from verify.geometry.landscape import ZSTAR_TOL
 
     t = result.tables.get("stationary_points_by_draw")
     if t is None or t.empty or "along_zstar" not in t:
@@ -114,7 +114,7 @@ def figure_leaky_vs_relu(result):
     """Leaky ReLU beside ReLU on the same weights (Sec. 4.2): log10(1 + J) of both on the
     window, one colour scale, with each one's exact local minima, z* and -rho_d z*. None
     without the table ``leaky_vs_relu_grid``."""
-    from lemmas.landscape import ZSTAR_TOL
+    from verify.geometry.landscape import ZSTAR_TOL
 
     g = result.tables.get("leaky_vs_relu_grid")
     if g is None or g.empty:
