@@ -1,111 +1,59 @@
-"""The landscape of J for 2-D latents (paper Fig. 4, Sec. 4.2; Theorem 1; MATH.md 5-6).
+"""The landscape of J for 2-D latents (paper Fig. 4, Sec. 4.2; Theorem 1; MATH.md 5-6, 12).
 
-``J(z) = 1/2 ||A G(z*) - A G(z)||^2`` is evaluated on an ``N x N`` grid centred at
-``z*`` (one batched forward pass over all grid points) and quantified, not only drawn:
+``J(z) = 1/2 ||A G(z*) - A G(z)||^2`` on a network with a 2-D latent, z* ~ N(0, I_2) from
+the check's stream. One computation (this check, lemma id ``landscape``) serves the
+statements that read its outcome, each judged by its own criteria in its own module:
+``sec3-gd`` and ``fig4a-gd`` (gradient descent, ``lemmas.fig4a_convergence``),
+``fig4-caption`` (a unique global minimum), ``sec42-depth`` (3 layers), ``fig4bc``
+(quasi-convexity), ``sec42-leaky`` (leaky ReLU) and ``fig4d`` (the flat global minimum).
 
-* the local minima of the grid (8-neighbour comparison; a plateau of equal values is
-  one candidate, a minimum when none of its pixels has a strictly lower neighbour),
-  their locations, and whether the only one is at ``z*``;
-* the basin of ``z*``: the fraction of grid points from which discrete steepest descent
-  (move to the lowest of the 8 neighbours while it is strictly lower) ends in z*'s
-  minimum (or in a grid minimum that continuous descent takes to z*);
-* every grid minimum refined by continuous descent (BFGS): the distinct limits are
-  the true local minima (a narrow valley on a grid shows spurious discrete minima);
-* quasi-convexity (sublevel sets convex, the paper's claim for sigmoid and tanh):
-  ``J(a + t (b - a)) <= max(J(a), J(b))`` on many sampled segments between grid points;
-* the flat region: grid points on plateaus of exactly equal ``J`` on which ``G`` itself
-  is verified constant, i.e. a region of latents mapped to one output (the mode
-  collapse of Fig. 4(d)).
+The steps (numerics in :mod:`verify.geometry.grid` and :mod:`verify.geometry.landscape`):
 
-Verdict (the paper's claims): one local minimum (distinct limits of the refined grid
-minima), at ``z*``, a flat region of zero area, gradient descent from a grid of starts
-ending only at ``z*`` (``gd_only_to_z_star``), and, for sigmoid and tanh, no
-quasi-convexity violation beyond rounding. Where a claim does not reproduce the result
-says so in ``details["findings"]`` (e.g. a second minimum next to ``-rho_d z*``, which
-Theorem 1 allows, or non-convex sublevel sets far from ``z*``). ``z*`` is drawn
-``N(0, I_2)`` from the check's stream; the window is ``z* +- 2.5 ||z*||`` per axis.
+* J on an ``N x N`` grid of the window ``z* +- 2.5 ||z*||`` per axis: its local minima
+  (8 neighbours, plateaus joined) refined by continuous descent, the basin of z*, the
+  flat region (plateaus on which G is verified constant), quasi-convexity on sampled
+  segments (and by window radius for sigmoid / tanh, ``[checks.landscape] window_radii``);
+* for a bias-free ReLU / leaky-ReLU network through a 0/1 mask, every stationary point
+  of J exactly (J is a quadratic on each of the K cones of G; ``method: exact``), its
+  global minimisers (points and flat cones at J(z*) = 0 within rounding) and where the
+  other local minima lie against B(-rho_d z*, BALL_EPS ||z*||); otherwise the grid's
+  numbers (``method: sampled``, the reason in ``details["method_reason"]``);
+* gradient descent as the paper runs it (Adam, lr 0.1, <= 1000 iterations) from an 8 x 8
+  (--quick) or 16 x 16 grid of starts on the window;
+* on a leaky-ReLU network, the same weights and mask with ReLU (the ReLU twin) beside it:
+  both exact stationary sets, J on the window, the basins, descent on both.
 
-Fig. 4 as the paper states it (issue 14)
----------------------------------------
-* Fig. 4(a): Theorem 4 allows a stationary point near ``-rho_d z*``; the empirical claim
-  is that descent never converges anywhere but z* ("experimentally we do not observe
-  convergence to any point other than the global minimum"). The criterion
-  ``gd_only_to_z_star`` runs it as the paper does (Adam, lr 0.1, up to 1000 iterations,
-  :func:`verify.inversion.invert` with all starts as one batch) from an 8 x 8 (--quick) or
-  16 x 16 grid of starts on the window ``z* +- 2.5 ||z*||``: its statistic is the fraction
-  of starts that end farther than 1e-3 ||z*|| from z*, with its exact interval, bound 0,
-  ceiling 1. It is judged apart from ``local_minima`` (a narrow extra minimum may catch no
-  start), on every draw (:func:`check_draw` too), and over the draws on its own
-  (``details["over_draws"]["claims"]``). A draw still fails when any claim fails on it.
-* Fig. 4(b, c): quasi-convexity is judged on the figure's window only; beside it,
-  :func:`quasiconvexity_by_window` reports it at window radii 0.5, 1, 1.5, 2.5 ||z*||
-  (table ``quasiconvexity_by_window``; over draws, the rate per radius and the smallest
-  radius at which it fails), so the finding says where it starts to fail.
-* Sec. 4.2, "Leaky ReLU has the same landscape as a regular ReLU": on a leaky network
-  the same weights and mask with ReLU (:func:`relu_twin`; on the presets, paper-fig4's
-  network) side by side: both exact stationary sets, their minima relative to z* and
-  ``-rho_d z*``, the grid basin of z* and gradient descent on both, and measured
-  distances between the landscapes (relative sup / L2 difference of J on the window grid,
-  rank correlation, the Hausdorff distance between the two sets of local minima in units
-  of ||z*||). Reported (details ``leaky_vs_relu``, tables, a figure), not judged: the
-  paper states no bound on how close the two must be.
-
-Deeper networks and settings (issue 14)
----------------------------------------
-The check runs on the 3-layer 2-D-latent preset ``theory-3layer`` as well (Sec. 4.2: the
-Fig. 4 landscape "empirically extends"; Theorem 1 with d = 3 allows a stationary point
-near ``-rho_3 z*``): the exact method applies there, 40 draws cost about a CPU-minute,
-and the result is a registered finding (other local minima on most draws, all on the
-negative side). A config file may set the window radii of the quasi-convexity sweep
-(``[checks.landscape] window_radii``, :data:`SETTINGS`; a radius <= 0 is refused with
-exit 2 naming ``checks.landscape.window_radii``).
-
-Method (issue 17; MATH.md Sec. 12)
-----------------------------------
-For a bias-free ReLU / leaky-ReLU network observed through a 0/1 mask the grid is only
-a picture: :func:`verify.stationary.stationary_points` lists every stationary point of
-J exactly (J is a quadratic on each of the K cones of G). There the criteria
-``local_minima`` and ``flat_fraction`` come from that list (``method: exact``, in
-``details["method"]`` and in the criteria's notes), on the same y = A G(z*) and mask,
-and the grid's numbers stay beside them in ``details["sampled"]``:
-
-* ``local_minima``: 1 (z*, J = 0) plus the exact rows classified ``local minimum``
-  farther than ZSTAR_TOL ||z*|| from z*, anywhere in the plane (not only in the window).
-  Trivial ceiling 2K + 1: at most one stationary point per cone (a convex quadratic),
-  one per boundary ray (J is a quadratic in the radius along it) and the origin.
-* ``flat_fraction``: the fraction of directions (angle / 2 pi) of the cones whose
-  quadratic is singular with stationary points (rows ``flat``: a region mapped to one
-  output, or a valley of minimisers); ceiling 1.
-
-Otherwise (sigmoid, tanh, biases, a dense A, a latent dimension other than 2) the grid's
-numbers are the criteria (``method: sampled``, with the reason the exact method does not
-apply in ``details["method_reason"]``). Quasi-convexity (sigmoid / tanh) is always
-sampled. :func:`check_draw` uses the same method as :func:`check`; where the exact
-method applies it skips the grid (draw 0, the full check, keeps it for the figure and
-the comparison).
+The check's criteria (names read by the statements; kept stable): ``local_minima`` (z*
+plus the other local minima; trivial ceiling 2K + 1 exact, MAX_REFINE sampled),
+``flat_fraction`` (angle / 2 pi of the flat cones; ceiling 1), ``quasiconvexity_violations``
+(sigmoid / tanh; ceiling the segment count) and ``gd_only_to_z_star`` (share of starts
+not ending within 1e-3 ||z*|| of z*; ceiling 1). Over network draws (:data:`DRAWS`)
+:func:`check_draw` is the lighter per-draw check (the exact set without the grid where
+it applies) and :func:`summarise_draws` the statistics a narrative needs. The check's
+combined verdict is kept in the result; the statements' verdicts decide the run.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
 
 from lemmas._formulas import rho
+from lemmas._landscape_figures import (figure_certificate, figure_landscape,
+                                      figure_leaky_vs_relu, findings_text, new_findings_text)
 from verify import settings as user_settings
 from verify.geometry.grid import (GD_ITERATIONS, GD_LR, GD_SUCCESS, GD_TOL, HALF_WIDTH,
-                                  MAX_REFINE, WINDOW_RADII, ExplicitJ, Grid, chunked,
+                                  MAX_REFINE, WINDOW_RADII, Grid,
                                   descent_from_grid, flat_region, grid_local_minima,
                                   grid_minima_and_basin, quasiconvexity,
                                   quasiconvexity_by_window, refined_minima,
                                   sampled_global_minima, window_grid, window_segments)
 from verify.geometry.landscape import (ZSTAR_TOL, descent_details, descent_table,
                                        exact_details, exact_reason, exact_stationary,
-                                       relu_twin, set_summary, twin_exact)
+                                       relu_twin, twin_exact, twin_side_by_side)
 from verify.geometry.landscape import summarise_draws as _summarise
-from verify.objective import Objective
 from verify.registry import register
 from verify.results import Criterion, Outcome
 from verify.verdicts import DrawRule, KnownBad
@@ -312,9 +260,11 @@ def _per_draw(headline, criteria, gd, sweep, twin) -> dict:
             out[f"qc_violations_r{row.radius_over_norm_z_star:g}"] = int(row.violations)
             out[f"qc_segments_r{row.radius_over_norm_z_star:g}"] = int(row.segments)
     if twin is not None:
+        lk, rl = twin["classes"]["leaky_relu"], twin["classes"]["relu"]
         out.update(relu_twin_other_minima=twin["relu_other_minima"],
                    leaky_other_minima=twin["leaky_other_minima"],
-                   minima_hausdorff_over_norm_z_star=twin["hausdorff"])
+                   minima_hausdorff_over_norm_z_star=twin["hausdorff"],
+                   twin_classes_differ=sum(lk[c] != rl[c] for c in lk))
     return out
 
 
@@ -381,58 +331,10 @@ def claim_criteria(n_true: int, n_min: int, flat_fraction: float, quasi_claim: b
 def _step_relu_twin(net, A, grid: Grid, st: dict, exact: dict | None, minima: dict,
                     gd: dict | None) -> dict:
     """Sec. 4.2's "Leaky ReLU has the same landscape as a regular ReLU", side by side on
-    one network (:func:`relu_twin`): J of both on the window grid and its measured
-    distance (relative sup and L2 difference, Spearman rank correlation), the grid basin
-    of z* of both, gradient descent from the same starts on both, and (exact method) both
-    stationary sets with the Hausdorff distance of their local minima (units ||z*||)."""
-    from scipy.stats import spearmanr
-
-    t0 = time.process_time()
-    twin = relu_twin(net)
-    z_star, N = grid.z_star, grid.side
-    obj = Objective.from_truth(twin, A, z_star)
-    fJ = ExplicitJ(obj)
-    J_r = chunked(fJ, grid.points).reshape(N, N)
-    grid_r = Grid(z_star, obj, fJ, grid.half_width, grid.axis, grid.points, J_r, math.nan)
-    minima_r = grid_minima_and_basin(grid_r, grid_local_minima(J_r))
-    pair = twin_exact(net, A, z_star, exact) if exact is not None else None
-    gd_r = _step_descent(twin, A, z_star, st, pair["relu"] if pair else None) \
-        if gd is not None else None
-    J_l = grid.J
-    diff = J_l - J_r
-    r = rho(net.spec.depth)
-    sets = {"leaky_relu": set_summary(exact, r),
-            "relu": set_summary(pair["relu"] if pair else None, r)}
-    rows = []
-    for act, mn, g in (("leaky_relu", minima, gd), ("relu", minima_r, gd_r)):
-        rows.append({"activation": act, **sets[act],
-                     "grid_distinct_minima": len(mn["clusters"]),
-                     "grid_basin_of_z_star": mn["basin"],
-                     "gd_starts": g["starts"] if g else None,
-                     "gd_at_z_star_fraction": 1 - g["fraction"] if g else None})
-    distance = {
-        "J_relative_sup_difference": float(np.abs(diff).max() / max(float(np.abs(J_r).max()),
-                                                                       1e-300)),
-        "J_relative_l2_difference": float(np.linalg.norm(diff)
-                                          / max(float(np.linalg.norm(J_r)), 1e-300)),
-        # the shapes apart from the scale: each J divided by its window maximum
-        "J_normalised_sup_difference": float(np.abs(
-            J_l / max(float(J_l.max()), 1e-300) - J_r / max(float(J_r.max()), 1e-300)).max()),
-        "J_spearman_rank_correlation": float(spearmanr(J_l.ravel(), J_r.ravel())[0]),
-        "minima_hausdorff_over_norm_z_star": pair["hausdorff"] if pair else None,
-        "J_ratio_leaky_over_relu_median": float(np.median(
-            J_l.ravel()[J_r.ravel() > 0] / J_r.ravel()[J_r.ravel() > 0]))}
-    points = None
-    if pair is not None:
-        points = pd.concat([exact["points"].assign(activation="leaky_relu"),
-                            pair["relu"]["points"].assign(activation="relu")],
-                           ignore_index=True)
-    return {"table": pd.DataFrame(rows), "distance": distance, "points": points,
-            "grid": pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1],
-                                  "J_leaky_relu": J_l.ravel(), "J_relu": J_r.ravel()}),
-            "pair": pair, "slope": [l.slope for l in net.spec.layers
-                                    if l.activation == "leaky_relu"][0],
-            "seconds": time.process_time() - t0}
+    one network (:func:`verify.geometry.landscape.twin_side_by_side`), descent from the
+    same starts on both (:func:`_step_descent`)."""
+    return twin_side_by_side(net, A, grid, exact, minima, gd,
+                             lambda twin, cones: _step_descent(twin, A, grid.z_star, st, cones))
 
 
 def summarise_draws(draws: pd.DataFrame, by_draw: dict) -> dict:
@@ -516,7 +418,7 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None, 
     details["sampled"] = {"local_minima": n_true, "grid_minima": int(n_min),
                           "flat_fraction": flat["fraction"],
                           "quasiconvexity_violations": qc["violations"]}
-    details["findings"] = _findings_text(grid, flat, qc, minima, details, quasi_claim, r)
+    details["findings"] = findings_text(grid, flat, qc, minima, details, quasi_claim, r)
     if exact is not None:
         for o in exact["others"]:
             details["findings"].append(
@@ -526,7 +428,7 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None, 
             details["findings"].append(
                 f"exact: J is flat on {exact['flat_cones']} cone(s), "
                 f"{exact['flat_fraction']:.1%} of the directions")
-    details["findings"] += _new_findings_text(details)
+    details["findings"] += new_findings_text(details)
     grid_df = pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1], "J": J.ravel(),
                             "flat": flat["mask"].ravel(), "basin_of_z_star": minima["in_basin"]})
     tables = {"grid": grid_df, "rays": qc["rays"], "segments": pd.DataFrame(
@@ -550,79 +452,6 @@ def _outcome(net, st, grid, mins, flat, jtol, qc, minima, exact=None, why=None, 
                              "gd_success": GD_SUCCESS,
                              "window_radii_over_norm_z_star": list(st["window_radii"])})
 
-
-def _findings_text(grid, flat, qc, minima, details, quasi_claim, r) -> list[str]:
-    """Plain-language findings where a claim of the paper does not reproduce."""
-    z_star, h = grid.z_star, grid.spacing
-    findings = []
-    nz = float(np.linalg.norm(z_star))
-    for p in minima["clusters"]:
-        if np.linalg.norm(p - z_star) > math.sqrt(2) * h and not np.any(flat["mask"]):
-            findings.append(
-                f"a second local minimum of J at ({p[0]:.4g}, {p[1]:.4g}), "
-                f"{np.linalg.norm(p + r * z_star) / nz:.3g} ||z*|| from -rho_d z* (Theorem 1 "
-                f"allows a critical point there; the paper reports never converging to it); "
-                f"basin of z* {minima['basin']:.1%}")
-    if quasi_claim and qc["violations"]:
-        first_dec = qc["first_decrease"]
-        findings.append(
-            f"quasi-convexity (claimed for {details['activation']}) fails on "
-            f"{qc['violations']}/{len(qc['violation'])} segments, lowest violated level "
-            f"{details['quasiconvexity']['lowest_violated_level_relative']:.2g}"
-            f" of the J range; {qc['local_violations']}/{qc['local_segments']} violations within "
-            f"||z*|| of z*; J decreases along {int(np.sum(np.isfinite(first_dec)))}/"
-            f"{len(first_dec)} rays from z* (star-shaped sublevel sets if 0)")
-    if np.any(flat["mask"]):
-        findings.append(f"mode collapse: {flat['fraction']:.1%} of the grid lies on plateaus "
-                        f"each mapped to one output ({flat['components']} such region(s))")
-    return findings
-
-
-def _new_findings_text(details: dict) -> list[str]:
-    """Findings of gradient descent, the quasi-convexity window sweep and the ReLU twin."""
-    out = []
-    g = details.get("gradient_descent", {})
-    if g.get("missed"):
-        ends = g.get("missed_ends", [])
-        where = ""
-        if ends and "nearest_exact_class" in ends[0]:
-            cls = sorted({e["nearest_exact_class"] for e in ends})
-            where = (f"; their ends lie {min(e['nearest_exact_distance'] for e in ends):.2g}-"
-                     f"{max(e['nearest_exact_distance'] for e in ends):.2g} ||z*|| from an "
-                     f"exact stationary point ({', '.join(cls)}), "
-                     f"{min(e['nearest_exact_dist_neg_rho'] for e in ends):.2g}-"
-                     f"{max(e['nearest_exact_dist_neg_rho'] for e in ends):.2g} ||z*|| of it "
-                     f"from -rho_d z*")
-        out.append(f"gradient descent (Adam, lr {GD_LR:g}) ends away from z* from "
-                   f"{g['missed']}/{g['starts']} starts of the window{where} (the paper: "
-                   f"never observed)")
-    q = details.get("quasiconvexity", {})
-    if q.get("by_window"):
-        parts = ", ".join(f"r = {w['radius_over_norm_z_star']:g}: {w['violations']}/"
-                          f"{w['segments']}" for w in q["by_window"])
-        first = q.get("smallest_window_with_a_violation")
-        out.append(f"quasi-convexity by window z* +- r ||z*|| (violating segments): {parts}"
-                   + (f"; the first window with a violation is r = {first:g}" if first
-                      else "; none in any window"))
-    lv = details.get("leaky_vs_relu")
-    if lv:
-        d, rows = lv["distance"], {r["activation"]: r for r in lv["by_activation"]}
-        mins = ""
-        if "local_minima" in rows["relu"]:
-            mins = (f"local minima (exact) leaky {rows['leaky_relu']['local_minima']}, ReLU "
-                    f"{rows['relu']['local_minima']}, Hausdorff distance "
-                    f"{d['minima_hausdorff_over_norm_z_star']:.3g} ||z*||; ")
-        out.append(f"leaky ReLU (slope {lv['slope']:g}) vs ReLU on the same weights: {mins}"
-                   f"J differs by {d['J_relative_sup_difference']:.2g} (relative sup) / "
-                   f"{d['J_relative_l2_difference']:.2g} (relative L2) on the window, rank "
-                   f"correlation {d['J_spearman_rank_correlation']:.3f}; grid basin of z* "
-                   f"{rows['leaky_relu']['grid_basin_of_z_star']:.1%} vs "
-                   f"{rows['relu']['grid_basin_of_z_star']:.1%}")
-    return out
-
-
-from lemmas._landscape_figures import (figure_certificate, figure_landscape,  # noqa: E402
-                                      figure_leaky_vs_relu)
 
 FIGURES = (figure_landscape, figure_certificate, figure_leaky_vs_relu)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from verify.geometry.grid import HALF_WIDTH
+from verify.geometry.grid import FIGURE_PIXEL
 from verify.geometry.landscape import CLASSES
 from verify.registry import register_statement
 from verify.results import Criterion
@@ -31,7 +31,7 @@ from verify.statements import Judge
 
 #: Minima of the two landscapes count as the same within one pixel of the check's full
 #: Fig. 4 grid (161 points across 2 * HALF_WIDTH ||z*||), in units of ||z*||.
-SAME_TOL = 2 * HALF_WIDTH / 160
+SAME_TOL = FIGURE_PIXEL
 
 
 def same_landscape(outcome):

@@ -22,6 +22,9 @@ from verify.stats import exact_interval
 
 #: Grid half-width in units of ||z*||: the window holds z*, the origin, -rho z* and -z*.
 HALF_WIDTH = 2.5
+#: One pixel of the check's full Fig. 4 grid (161 points across 2 HALF_WIDTH ||z*||), in
+#: units of ||z*||: points closer than this cannot be told apart on the drawn landscape.
+FIGURE_PIXEL = 2 * HALF_WIDTH / 160
 #: Window radii (units of ||z*||) at which quasi-convexity is reported (Fig. 4(b, c);
 #: issue 14): the last is the figure's window, the only one the criterion judges.
 WINDOW_RADII = (0.5, 1.0, 1.5, HALF_WIDTH)

@@ -27,6 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from verify.geometry.grid import FIGURE_PIXEL
 from verify.stats import exact_interval
 
 #: An exact local minimum closer than this to z* (relative to ||z*||) is z* itself:
@@ -343,6 +344,9 @@ def summarise_draws(draws: pd.DataFrame, by_draw: dict, rule) -> dict:
             "draws_leaky_other_minimum": int((l_o > 0).sum()),
             "draws_both": int(((r_o > 0) & (l_o > 0)).sum()),
             "draws_same_minima": int((h <= ZSTAR_TOL).sum()),
+            "draws_minima_within": {f"{t:g}": int((h <= t).sum()) for t in (FIGURE_PIXEL, BALL_EPS)},
+            "draws_classes_differ": int((draws["twin_classes_differ"] > 0).sum())
+            if "twin_classes_differ" in draws else None,
             "hausdorff_quantiles": {q: float(np.quantile(h, float(q)))
                                     for q in ("0.5", "0.9", "1.0")}}
     if "certified_other_stationary" not in draws or draws["certified_other_stationary"].isna().any():
@@ -380,4 +384,66 @@ def summarise_draws(draws: pd.DataFrame, by_draw: dict, rule) -> dict:
     if pts is not None:
         out["stationary_points_listed"] = int(len(pts))
     return out
+
+
+def twin_side_by_side(net, A, grid, exact: dict | None, minima: dict, gd: dict | None,
+                      descend) -> dict:
+    """Sec. 4.2's "Leaky ReLU has the same landscape as a regular ReLU", side by side on
+    one network (:func:`relu_twin`): J of both on the window grid and its measured
+    distance (relative sup and L2 difference, Spearman rank correlation), the grid basin
+    of z* of both, gradient descent from the same starts on both, and (exact method) both
+    stationary sets with the Hausdorff distance of their local minima (units ||z*||).
+    ``grid`` is the leaky network's :class:`verify.geometry.grid.Grid`, ``minima`` its
+    :func:`~verify.geometry.grid.grid_minima_and_basin`, ``gd`` its descent, and
+    ``descend(twin, cones)`` runs the same descent on the twin."""
+    from verify.geometry.grid import (ExplicitJ, Grid, chunked, grid_local_minima,
+                                      grid_minima_and_basin)
+    from verify.objective import Objective
+    from scipy.stats import spearmanr
+
+    t0 = time.process_time()
+    twin = relu_twin(net)
+    z_star, N = grid.z_star, grid.side
+    obj = Objective.from_truth(twin, A, z_star)
+    fJ = ExplicitJ(obj)
+    J_r = chunked(fJ, grid.points).reshape(N, N)
+    grid_r = Grid(z_star, obj, fJ, grid.half_width, grid.axis, grid.points, J_r, math.nan)
+    minima_r = grid_minima_and_basin(grid_r, grid_local_minima(J_r))
+    pair = twin_exact(net, A, z_star, exact) if exact is not None else None
+    gd_r = descend(twin, pair["relu"] if pair else None) if gd is not None else None
+    J_l = grid.J
+    diff = J_l - J_r
+    r = exact["rho_d"] if exact is not None else math.nan
+    sets = {"leaky_relu": set_summary(exact, r),
+            "relu": set_summary(pair["relu"] if pair else None, r)}
+    rows = []
+    for act, mn, g in (("leaky_relu", minima, gd), ("relu", minima_r, gd_r)):
+        rows.append({"activation": act, **sets[act],
+                     "grid_distinct_minima": len(mn["clusters"]),
+                     "grid_basin_of_z_star": mn["basin"],
+                     "gd_starts": g["starts"] if g else None,
+                     "gd_at_z_star_fraction": 1 - g["fraction"] if g else None})
+    distance = {
+        "J_relative_sup_difference": float(np.abs(diff).max() / max(float(np.abs(J_r).max()),
+                                                                       1e-300)),
+        "J_relative_l2_difference": float(np.linalg.norm(diff)
+                                          / max(float(np.linalg.norm(J_r)), 1e-300)),
+        # the shapes apart from the scale: each J divided by its window maximum
+        "J_normalised_sup_difference": float(np.abs(
+            J_l / max(float(J_l.max()), 1e-300) - J_r / max(float(J_r.max()), 1e-300)).max()),
+        "J_spearman_rank_correlation": float(spearmanr(J_l.ravel(), J_r.ravel())[0]),
+        "minima_hausdorff_over_norm_z_star": pair["hausdorff"] if pair else None,
+        "J_ratio_leaky_over_relu_median": float(np.median(
+            J_l.ravel()[J_r.ravel() > 0] / J_r.ravel()[J_r.ravel() > 0]))}
+    points = None
+    if pair is not None:
+        points = pd.concat([exact["points"].assign(activation="leaky_relu"),
+                            pair["relu"]["points"].assign(activation="relu")],
+                           ignore_index=True)
+    return {"table": pd.DataFrame(rows), "distance": distance, "points": points,
+            "grid": pd.DataFrame({"z1": grid.points[:, 0], "z2": grid.points[:, 1],
+                                  "J_leaky_relu": J_l.ravel(), "J_relu": J_r.ravel()}),
+            "pair": pair, "slope": [l.slope for l in net.spec.layers
+                                    if l.activation == "leaky_relu"][0],
+            "seconds": time.process_time() - t0}
 
