@@ -344,7 +344,9 @@ def summarise_draws(draws: pd.DataFrame, by_draw: dict, rule) -> dict:
             "draws_leaky_other_minimum": int((l_o > 0).sum()),
             "draws_both": int(((r_o > 0) & (l_o > 0)).sum()),
             "draws_same_minima": int((h <= ZSTAR_TOL).sum()),
-            "draws_minima_within": {f"{t:g}": int((h <= t).sum()) for t in (FIGURE_PIXEL, BALL_EPS)},
+            "draws_minima_within_a_pixel": int((h <= FIGURE_PIXEL).sum()),
+            "draws_minima_within_ball_eps": int((h <= BALL_EPS).sum()),
+            "hausdorff_median": float(np.median(h)), "hausdorff_max": float(np.max(h)),
             "draws_classes_differ": int((draws["twin_classes_differ"] > 0).sum())
             if "twin_classes_differ" in draws else None,
             "hausdorff_quantiles": {q: float(np.quantile(h, float(q)))
