@@ -1,12 +1,18 @@
 """The figures of :mod:`lemmas.landscape` (Fig. 4; issue 17's certificate over draws;
 issue 14's leaky-vs-ReLU panels), drawn from a result's tables and details only: they
-never recompute. Kept apart from the check so that the check's module holds the steps
-and criteria, and this one what is drawn from them."""
+never recompute; and the plain-language findings of one result (:func:`findings_text`,
+:func:`new_findings_text`), written from its numbers. Kept apart from the check so that
+the check's module holds the steps and criteria, and this one what is drawn and said
+from them."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+
+from verify.geometry.grid import GD_LR
 
 def figure_landscape(result):
     """The Fig. 4 panel of one result: log10(1 + J) on the grid, z*, -rho_d z*, the
@@ -73,7 +79,7 @@ def figure_certificate(result):
     """Fig. 4(a) as a certificate over network draws: every exact stationary point
     besides z* and the origin, of every draw (``stationary_points_by_draw``), in the frame of its own z* (z* at (1, 0),
     -rho_d z* at (-rho_d, 0), units of ||z*||), by class. None without the exact table."""
-    from lemmas.landscape import ZSTAR_TOL
+    from verify.geometry.landscape import ZSTAR_TOL
 
     t = result.tables.get("stationary_points_by_draw")
     if t is None or t.empty or "along_zstar" not in t:
@@ -114,7 +120,7 @@ def figure_leaky_vs_relu(result):
     """Leaky ReLU beside ReLU on the same weights (Sec. 4.2): log10(1 + J) of both on the
     window, one colour scale, with each one's exact local minima, z* and -rho_d z*. None
     without the table ``leaky_vs_relu_grid``."""
-    from lemmas.landscape import ZSTAR_TOL
+    from verify.geometry.landscape import ZSTAR_TOL
 
     g = result.tables.get("leaky_vs_relu_grid")
     if g is None or g.empty:
@@ -166,3 +172,75 @@ def figure_leaky_vs_relu(result):
 
 
 figure_leaky_vs_relu.applies = lambda result: "leaky_vs_relu_grid" in result.tables
+
+
+# ---------------------------------------------------------------- the findings in words
+def findings_text(grid, flat, qc, minima, details, quasi_claim, r) -> list[str]:
+    """Plain-language findings where a claim of the paper does not reproduce."""
+    z_star, h = grid.z_star, grid.spacing
+    findings = []
+    nz = float(np.linalg.norm(z_star))
+    for p in minima["clusters"]:
+        if np.linalg.norm(p - z_star) > math.sqrt(2) * h and not np.any(flat["mask"]):
+            findings.append(
+                f"a second local minimum of J at ({p[0]:.4g}, {p[1]:.4g}), "
+                f"{np.linalg.norm(p + r * z_star) / nz:.3g} ||z*|| from -rho_d z* (Theorem 1 "
+                f"allows a critical point there; the paper reports never converging to it); "
+                f"basin of z* {minima['basin']:.1%}")
+    if quasi_claim and qc["violations"]:
+        first_dec = qc["first_decrease"]
+        findings.append(
+            f"quasi-convexity (claimed for {details['activation']}) fails on "
+            f"{qc['violations']}/{len(qc['violation'])} segments, lowest violated level "
+            f"{details['quasiconvexity']['lowest_violated_level_relative']:.2g}"
+            f" of the J range; {qc['local_violations']}/{qc['local_segments']} violations within "
+            f"||z*|| of z*; J decreases along {int(np.sum(np.isfinite(first_dec)))}/"
+            f"{len(first_dec)} rays from z* (star-shaped sublevel sets if 0)")
+    if np.any(flat["mask"]):
+        findings.append(f"mode collapse: {flat['fraction']:.1%} of the grid lies on plateaus "
+                        f"each mapped to one output ({flat['components']} such region(s))")
+    return findings
+
+
+def new_findings_text(details: dict) -> list[str]:
+    """Findings of gradient descent, the quasi-convexity window sweep and the ReLU twin."""
+    out = []
+    g = details.get("gradient_descent", {})
+    if g.get("missed"):
+        ends = g.get("missed_ends", [])
+        where = ""
+        if ends and "nearest_exact_class" in ends[0]:
+            cls = sorted({e["nearest_exact_class"] for e in ends})
+            where = (f"; their ends lie {min(e['nearest_exact_distance'] for e in ends):.2g}-"
+                     f"{max(e['nearest_exact_distance'] for e in ends):.2g} ||z*|| from an "
+                     f"exact stationary point ({', '.join(cls)}), "
+                     f"{min(e['nearest_exact_dist_neg_rho'] for e in ends):.2g}-"
+                     f"{max(e['nearest_exact_dist_neg_rho'] for e in ends):.2g} ||z*|| of it "
+                     f"from -rho_d z*")
+        out.append(f"gradient descent (Adam, lr {GD_LR:g}) ends away from z* from "
+                   f"{g['missed']}/{g['starts']} starts of the window{where} (the paper: "
+                   f"never observed)")
+    q = details.get("quasiconvexity", {})
+    if q.get("by_window"):
+        parts = ", ".join(f"r = {w['radius_over_norm_z_star']:g}: {w['violations']}/"
+                          f"{w['segments']}" for w in q["by_window"])
+        first = q.get("smallest_window_with_a_violation")
+        out.append(f"quasi-convexity by window z* +- r ||z*|| (violating segments): {parts}"
+                   + (f"; the first window with a violation is r = {first:g}" if first
+                      else "; none in any window"))
+    lv = details.get("leaky_vs_relu")
+    if lv:
+        d, rows = lv["distance"], {r["activation"]: r for r in lv["by_activation"]}
+        mins = ""
+        if "local_minima" in rows["relu"]:
+            mins = (f"local minima (exact) leaky {rows['leaky_relu']['local_minima']}, ReLU "
+                    f"{rows['relu']['local_minima']}, Hausdorff distance "
+                    f"{d['minima_hausdorff_over_norm_z_star']:.3g} ||z*||; ")
+        out.append(f"leaky ReLU (slope {lv['slope']:g}) vs ReLU on the same weights: {mins}"
+                   f"J differs by {d['J_relative_sup_difference']:.2g} (relative sup) / "
+                   f"{d['J_relative_l2_difference']:.2g} (relative L2) on the window, rank "
+                   f"correlation {d['J_spearman_rank_correlation']:.3f}; grid basin of z* "
+                   f"{rows['leaky_relu']['grid_basin_of_z_star']:.1%} vs "
+                   f"{rows['relu']['grid_basin_of_z_star']:.1%}")
+    return out
+

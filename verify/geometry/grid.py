@@ -1,8 +1,8 @@
 """The grid, segment and descent tools of the landscape check (paper Fig. 4, Sec. 4.2;
-MATH.md 5-6): pure functions of J sampled on a grid, of J along segments and rays, and
-gradient descent from a grid of starts. They measure; :mod:`lemmas.landscape` decides
-what the measurements say about the paper's claims (its criteria, findings and figures),
-and re-exports every name here."""
+MATH.md 5-6): pure functions of J sampled on a grid, of J along segments and rays,
+gradient descent from a grid of starts, and the grid's steps (J on the window's grid,
+its minima refined, the flat region, the quasi-convexity segments). They measure; the
+``landscape`` check decides what the measurements say about the paper's statements."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from verify.errors import invalid
+from verify.objective import Objective
 from verify.inversion.recovery import SUCCESS_TOL
 from verify.stats import exact_interval
 
 #: Grid half-width in units of ||z*||: the window holds z*, the origin, -rho z* and -z*.
 HALF_WIDTH = 2.5
+#: One pixel of the check's full Fig. 4 grid (161 points across 2 HALF_WIDTH ||z*||), in
+#: units of ||z*||: points closer than this cannot be told apart on the drawn landscape.
+FIGURE_PIXEL = 2 * HALF_WIDTH / 160
 #: Window radii (units of ||z*||) at which quasi-convexity is reported (Fig. 4(b, c);
 #: issue 14): the last is the figure's window, the only one the criterion judges.
 WINDOW_RADII = (0.5, 1.0, 1.5, HALF_WIDTH)
@@ -62,7 +66,7 @@ class GridMinima:
         return int(len(self.minima))
 
 
-def _neighbours(J: np.ndarray) -> np.ndarray:
+def neighbours(J: np.ndarray) -> np.ndarray:
     """The 8 neighbours of every pixel, ``(8, H, W)``, ``+inf`` outside the array."""
     H, W = J.shape
     pad = np.pad(J, 1, constant_values=np.inf)
@@ -91,7 +95,7 @@ def grid_local_minima(J: np.ndarray, *, atol: float = 0.0) -> GridMinima:
     if not (atol >= 0 and math.isfinite(atol)):
         raise invalid("atol", "a finite number >= 0", atol)
     H, W = J.shape
-    lower = np.any(_neighbours(J) < J - atol, axis=0)
+    lower = np.any(neighbours(J) < J - atol, axis=0)
     idx = np.arange(H * W).reshape(H, W)
     src, dst = [], []
     for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
@@ -126,7 +130,7 @@ def grid_descent_endpoints(J: np.ndarray) -> np.ndarray:
     (flat index), ``(H, W)``. Vectorised by pointer doubling."""
     J = np.asarray(J, dtype=np.float64)
     H, W = J.shape
-    nb = _neighbours(J)
+    nb = neighbours(J)
     k = np.argmin(nb, axis=0)
     best = np.take_along_axis(nb, k[None], 0)[0]
     off = np.array(_OFFSETS)
@@ -182,7 +186,7 @@ def refine_minima(objective, points: np.ndarray, *, max_iter: int = 200) -> np.n
     return np.array(out).reshape(-1, 2)
 
 
-def _window_radius(radius) -> float:
+def window_radius(radius) -> float:
     """A window half-width in units of ||z*||: a finite number > 0, else VerifyError
     naming ``window radius`` (the CLI's exit 2)."""
     ok = (isinstance(radius, (int, float, np.integer, np.floating)) and not isinstance(radius, bool)
@@ -196,7 +200,7 @@ def _window_radius(radius) -> float:
 def start_grid(z_star: np.ndarray, radius: float = HALF_WIDTH, side: int = 8) -> np.ndarray:
     """``side x side`` starts evenly spaced on the window ``z* +- radius ||z*||`` (per
     axis, corners included; z* itself is a start only for odd ``side``), ``(side^2, 2)``."""
-    r = _window_radius(radius)
+    r = window_radius(radius)
     if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or side < 2:
         raise invalid("starts per axis", "an integer >= 2", side)
     z_star = np.asarray(z_star, float)
@@ -257,7 +261,7 @@ def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segme
     counts above ``rel_tol`` times the window's largest end value (rounding). Rows:
     ``radius_over_norm_z_star``, ``segments``, ``violations``, ``fraction`` with its exact
     95% interval, ``max_relative_violation`` (of the window's sampled J range), ``tolerance``."""
-    radii = tuple(_window_radius(r) for r in np.atleast_1d(np.asarray(radii, dtype=object)))
+    radii = tuple(window_radius(r) for r in np.atleast_1d(np.asarray(radii, dtype=object)))
     if not radii:
         raise invalid("window radius", "at least one radius", radii)
     z_star = np.asarray(z_star, float)
@@ -277,3 +281,200 @@ def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segme
                      "fraction": k / len(viol), "ci_low": lo, "ci_high": hi,
                      "max_relative_violation": float(viol.max()) / span, "tolerance": tol})
     return pd.DataFrame(rows)
+
+# ---------------------------------------------------------------- the window's grid
+#: Batch size of the grid's forward passes (bounds the memory of the conv columns).
+CHUNK = 8192
+#: At most this many grid minima are refined by continuous descent.
+MAX_REFINE = 16
+
+
+def chunked(fn, Z: np.ndarray) -> np.ndarray:
+    return np.concatenate([fn(Z[s:s + CHUNK]) for s in range(0, len(Z), CHUNK)])
+
+
+class ExplicitJ:
+    """J through the explicit sparse layer matrices ``sigma(W_i x + b_i)`` (MATH.md 1),
+    built once: for the grid's tens of thousands of codes this is several times faster
+    than the strided conv path, and it is cross-checked against ``Objective.value``."""
+
+    def __init__(self, objective: Objective):
+        net = objective.network
+        self.obj = objective
+        self.layers = [(net.layer_matrix(i).tocsr(), net.layer_bias(i)[:, None], l.activation,
+                        l.slope) for i, l in enumerate(net.spec.layers)]
+
+    def outputs(self, Z: np.ndarray) -> np.ndarray:
+        """G(z) for a batch ``(b, 2)``, flat channel-major ``(b, n_d)``."""
+        from verify import activations
+
+        x = np.atleast_2d(np.asarray(Z, float)).T
+        for W, b, act, slope in self.layers:
+            x = activations.apply(act, W @ x + b, slope)
+        return np.ascontiguousarray(x.T)
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        r = self.obj.residual(self.outputs(Z))
+        return 0.5 * np.sum(r * r, axis=-1)
+
+
+@dataclass
+class Grid:
+    """J on the N x N grid centred at z* (``axis``: offsets from z* per coordinate)."""
+
+    z_star: np.ndarray
+    objective: Objective
+    fJ: ExplicitJ
+    half_width: float
+    axis: np.ndarray
+    points: np.ndarray      # (N * N, 2)
+    J: np.ndarray           # (N, N)
+    explicit_gap: float
+
+    @property
+    def side(self) -> int:
+        return len(self.axis)
+
+    @property
+    def spacing(self) -> float:
+        return float(self.axis[1] - self.axis[0])
+
+    def f(self, Z: np.ndarray) -> np.ndarray:
+        """J at any batch of latents (chunked)."""
+        return chunked(self.fJ, Z)
+
+
+def window_grid(net, A, st: dict, rng) -> Grid:
+    """J(z) = 1/2 ||A G(z*) - A G(z)||^2 on an N x N grid of z* +- 2.5 ||z*|| (Fig. 4;
+    Sec. 4.2), z* ~ N(0, I_2), the explicit sparse path cross-checked on 64 points."""
+    N = st["grid"]
+    z_star = rng.standard_normal(2)
+    obj = Objective.from_truth(net, A, z_star)
+    R = HALF_WIDTH * float(np.linalg.norm(z_star))
+    axis = np.linspace(-R, R, N)
+    Z1, Z2 = np.meshgrid(z_star[0] + axis, z_star[1] + axis, indexing="ij")
+    Zg = np.stack([Z1.ravel(), Z2.ravel()], axis=1)
+    fJ = ExplicitJ(obj)
+    J = chunked(fJ, Zg).reshape(N, N)
+    probe = Zg[rng.integers(0, N * N, 64)]
+    explicit_gap = float(np.max(np.abs(fJ(probe) - obj.value(probe)))
+                         / max(float(np.max(obj.value(probe))), 1e-300))
+    return Grid(z_star, obj, fJ, R, axis, Zg, J, explicit_gap)
+
+
+def flat_region(grid: Grid, mins: GridMinima) -> dict:
+    """The flat region: plateaus of >= 2 pixels of equal J on which G is verified
+    constant, latents mapped to one output (Fig. 4(d): mode collapse)."""
+    N, labels = grid.side, mins.labels
+    plateau = mins.plateau_size >= 2
+    flat = np.zeros((N, N), bool)
+    distinct_outputs = 0
+    if np.any(plateau):
+        pl = np.flatnonzero(plateau.ravel())
+        out = chunked(grid.fJ.outputs, grid.points[pl])
+        lab = labels.ravel()[pl]
+        order = np.argsort(lab, kind="stable")
+        lab, out, pl = lab[order], out[order], pl[order]
+        start = np.r_[0, np.flatnonzero(np.diff(lab)) + 1]
+        ref = np.repeat(out[start], np.diff(np.r_[start, len(lab)]), axis=0)
+        same = np.all(out == ref, axis=1)
+        comp_ok = np.minimum.reduceat(same.astype(int), start).astype(bool)
+        ok_pix = np.repeat(comp_ok, np.diff(np.r_[start, len(lab)]))
+        flat.ravel()[pl[ok_pix]] = True
+        distinct_outputs = int(np.sum(comp_ok))
+    return {"mask": flat, "fraction": float(flat.mean()), "components": distinct_outputs,
+            "area": float(flat.sum() * grid.spacing ** 2)}
+
+
+def window_segments(grid: Grid, st: dict, rng):
+    """The quasi-convexity criterion's segments between random grid points of the window
+    and their violations max_t J(a + t (b - a)) - max(J(a), J(b))."""
+    NN, Zg = grid.side ** 2, grid.points
+    ia = rng.integers(0, NN, st["segments"])
+    ib = rng.integers(0, NN, st["segments"])
+    return ia, ib, quasiconvexity_violation(grid.f, Zg[ia], Zg[ib], n_t=st["segment_points"])
+
+
+def quasiconvexity(grid: Grid, st: dict, tol: float, rng) -> dict:
+    """Sublevel sets convex, J(a + t (b - a)) <= max(J(a), J(b)) on sampled segments, on
+    the window and within ||z*|| of z* (Sec. 4.2: sigmoid, tanh quasi-convex, Fig. 4(b, c));
+    and J non-decreasing along rays from z* (star-shaped sublevel sets)."""
+    J, Zg, z_star = grid.J, grid.points, grid.z_star
+    ia, ib, viol = window_segments(grid, st, rng)
+    # the same restricted to segments within ||z*|| of z* (is the claim local?)
+    ball = np.flatnonzero(np.linalg.norm(Zg - z_star, axis=1) <= np.linalg.norm(z_star))
+    la, lb = ball[rng.integers(0, ball.size, st["segments"] // 2)], \
+        ball[rng.integers(0, ball.size, st["segments"] // 2)]
+    viol_loc = quasiconvexity_violation(grid.f, Zg[la], Zg[lb], n_t=st["segment_points"])
+    levels = np.maximum(J.ravel()[ia], J.ravel()[ib])
+    rays = ray_monotonicity(grid.f, z_star, grid.half_width, n_rays=st["rays"],
+                            n_r=st["ray_points"])
+    return {"violation": viol, "relative": viol / max(float(J.max() - J.min()), 1e-300),
+            "violations": int(np.sum(viol > tol)), "bad_levels": levels[viol > tol],
+            "local_segments": int(len(viol_loc)),
+            "local_violations": int(np.sum(viol_loc > tol)), "rays": rays,
+            "first_decrease": rays["first_decrease_radius"].to_numpy()}
+
+
+def refined_minima(grid: Grid, mins: GridMinima):
+    """The (up to MAX_REFINE lowest) grid minima, refined by continuous descent, and the
+    distinct limits (merged within a cell's diagonal): the headline's local minima."""
+    z_star, axis, h = grid.z_star, grid.axis, grid.spacing
+    gm = mins.minima.head(MAX_REFINE)
+    starts = np.stack([z_star[0] + axis[gm["i"].to_numpy()],
+                       z_star[1] + axis[gm["j"].to_numpy()]], 1)
+    refined = refine_minima(grid.objective, starts)
+    to_star = np.linalg.norm(refined - z_star, axis=1)
+    clusters = []
+    for p in refined:
+        if not any(np.linalg.norm(p - q) <= math.sqrt(2) * h for q in clusters):
+            clusters.append(p)
+    return gm, refined, to_star, clusters
+
+
+def grid_minima_and_basin(grid: Grid, mins: GridMinima) -> dict:
+    """The grid minima refined by continuous descent: distinct local minima of J, and
+    the basin of z* (Fig. 4: a unique minimum; Theorem 1 allows one near -rho z*)."""
+    z_star, axis, h = grid.z_star, grid.axis, grid.spacing
+    c = grid.side // 2  # z* is the centre pixel
+    labels, star_label = mins.labels, mins.labels[c, c]
+    ends = grid_descent_endpoints(grid.J)
+    gm, refined, to_star, clusters = refined_minima(grid, mins)
+    # basin of z*: descent ends in z*'s plateau or in a grid minimum that refines to z*
+    # (a narrow valley through z* shows one-cell artefact minima next to it)
+    star_like = set(gm["label"][to_star <= math.sqrt(2) * h].tolist()) | {int(star_label)}
+    in_basin = np.isin(labels.ravel()[ends.ravel()], list(star_like))
+    table = gm.assign(
+        refined_z1=refined[:, 0], refined_z2=refined[:, 1],
+        refined_distance_to_z_star=to_star / np.linalg.norm(z_star)).assign(
+            z1=lambda d: z_star[0] + axis[d["i"]], z2=lambda d: z_star[1] + axis[d["j"]],
+            at_z_star=lambda d: d["label"] == star_label)
+    return {"table": table, "clusters": clusters, "in_basin": in_basin,
+            "basin": float(np.mean(in_basin)),
+            "basin_cell_only": float(np.mean(labels.ravel()[ends.ravel()] == star_label)),
+            "star_is_min": bool(np.any(mins.minima["label"] == star_label))}
+
+
+
+#: A refined grid minimum is at J's minimum (J(z*) = 0) when its J is within this
+#: fraction of the window's J range: BFGS from a grid minimum (gtol 1e-12) stops there.
+GLOBAL_REL_TOL = 1e-8
+
+
+def sampled_global_minima(grid: Grid, clusters, flat: dict, jtol: float) -> dict:
+    """The global minimisers of J as the grid sees them (``method: sampled``): the
+    distinct refined minima (``clusters``, :func:`refined_minima`) whose J is within
+    ``GLOBAL_REL_TOL`` of the window's J range of J(z*) = 0, and the flat region's pixels
+    (:func:`flat_region`) within ``jtol`` of it. ``minimisers`` counts each point once and
+    a flat region at the minimum twice (a continuum of minimisers, never a unique one);
+    trivial ceiling MAX_REFINE + 2."""
+    P = np.asarray(clusters, float).reshape(-1, 2)
+    tol = GLOBAL_REL_TOL * max(float(grid.J.max() - grid.J.min()), 1e-300)
+    Jp = grid.f(P) if len(P) else np.zeros(0)
+    points = int(np.sum(Jp <= tol))
+    flat_min = bool(np.any(flat["mask"] & (grid.J <= jtol)))
+    return {"method": "sampled", "points": points, "flat_cones": int(flat_min),
+            "flat_fraction": float(np.mean(flat["mask"] & (grid.J <= jtol))),
+            "minimisers": points + 2 * int(flat_min), "ceiling": MAX_REFINE + 2,
+            "tolerance": tol, "z_star_among": bool(points > 0 or flat_min),
+            "any_flat_fraction": float(flat["fraction"])}
