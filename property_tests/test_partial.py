@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from lemmas.partial import (DISPERSED, P_MIN, check_rate_of, configs,
-                            false_fail_rate, pattern_verdict, recover_with_restarts,
-                            rows_per_block)
+from lemmas.partial import DISPERSED, check_rate_of, configs
+from verify.recovery_experiments import (P_MIN, false_fail_rate, pattern_verdict,
+                                         recover_with_restarts, rows_per_block)
 from verify.measurements import sample_masks
 from verify.presets import get_preset
 from verify.registry import get_check, run_check
@@ -61,7 +61,7 @@ def test_partial_on_paper_fig4_with_tables_and_figures():
     assert {"phase", "phase_fits", "noise", "restarts", "adversarial", "iterations"} <= set(
         res.tables)
     # Sec. 4.3's iterations (judged) and the adversarial masks (reported)
-    from lemmas.partial import ITERATIONS
+    from verify.recovery_experiments import ITERATIONS
     assert {c.name: c.verdict for c in res.criteria}[ITERATIONS] == "holds"
     it = res.details["iterations"]
     assert it["within_claim"] <= it["reached"] <= it["runs"] and it["quantiles_10_50_90_99"][1] < 500
@@ -185,7 +185,7 @@ def _small(chans, seed):
 
 
 def test_adversarial_budget_and_keep_are_validated_by_name():
-    from lemmas.partial import adversarial_mask
+    from verify.recovery_experiments import adversarial_mask
     from verify.errors import VerifyError
 
     jac = np.random.default_rng(0).normal(size=(20, 2))
@@ -200,7 +200,7 @@ def test_adversarial_budget_and_keep_are_validated_by_name():
 def test_adversarial_mask_lowers_sigma_min_below_random_masks():
     """The greedy search keeps exactly ceil(r n) rows and its sigma_min is below that of
     every one of 50 random masks of the same size (on a Gaussian Jacobian)."""
-    from lemmas.partial import adversarial_mask, smallest_singular
+    from verify.recovery_experiments import adversarial_mask, smallest_singular
 
     rng = np.random.default_rng(1)
     jac = rng.normal(size=(200, 3))
@@ -218,7 +218,7 @@ def test_adversarial_search_hurts_a_narrow_network_not_a_wide_one():
     sigma_min on every network) on both; on a wide network (2 -> 32 -> 128 channels) it
     still recovers about as well as random, on a narrow one (2 -> 6 -> 12) its recovery
     interval lies below random's."""
-    from lemmas.partial import adversarial_step, trial_networks
+    from verify.recovery_experiments import adversarial_step, trial_networks
 
     out = {}
     for name, chans, T in (("wide", (2, 32, 128), 20), ("narrow", (2, 6, 12), 30)):
@@ -238,7 +238,7 @@ def test_adversarial_search_hurts_a_narrow_network_not_a_wide_one():
 def test_iterations_to_success_counts_and_censors():
     """Starting at z* it takes one iteration; from N(0, I) on a wide network Adam (lr 0.1)
     gets there well within 500; one observed entry never identifies z* (-1: censored)."""
-    from lemmas.partial import ITER_CAP, iterations_to_success
+    from verify.recovery_experiments import ITER_CAP, iterations_to_success
 
     inst = _small((2, 32, 128), 0)
     net, spec = inst.network, inst.config.spec
@@ -285,7 +285,7 @@ def test_adversarial_masks_harm_a_narrow_network_not_a_wide_one():
     many draws where a random mask at the same rate keeps it full rank."""
     import math
 
-    from lemmas.partial import adversarial_mask, smallest_singular
+    from verify.recovery_experiments import adversarial_mask, smallest_singular
     from verify.spec import block_spec
     from verify.weights import WeightLaw, draw_network
 
