@@ -77,7 +77,7 @@ from verify.phase import noise_sweep, phase_transition
 from verify.presets import Config
 from verify.recovery_experiments import (ADV_BUDGET, ADV_RATE, ITER_CAP, ITER_RUNS, LOSS_TOL,
                                          MAX_STARTS, P_MIN, PAPER_ADAM_LR, SOLVER,
-                                         SUCCESS_TOL, adversarial_step,
+                                         SUCCESS_TOL, adversarial_step, block_condition,
                                          false_fail_rate, iterations_step, lp_comparison,
                                          pattern_verdict, recover_with_restarts,
                                          rows_per_block, significant_rise, trial_networks)
@@ -117,8 +117,6 @@ SETTINGS = {
 STEP_OUTPUT = 2048
 ADV_TRIALS = {False: 40, True: 8}
 ITER_NETWORKS = {False: 40, True: 8}
-#: The criterion of the rows-per-block condition (step 6).
-BLOCK_CONDITION = "rows per observed block of A W_d >= 2 C_{d-1} [random masks]"
 
 
 def check_rate_of(config: Config) -> float:
@@ -325,41 +323,6 @@ def noise_step(net, rate: float, quick: bool, rng):
 
 
 # ------------------------------------------- Theorem 4 for arbitrary masks (issue 14)
-def block_condition(spec, table: pd.DataFrame) -> tuple[Criterion | None, dict]:
-    """The rows-per-block condition of the last layer, judged (Theorem 4 via Theorem 1
-    applied to A W_d, Fig. 2(b)).
-
-    Theorem 1 asks each block of A W_d (C_d l^dims rows, k = C_{d-1} columns) to be
-    expansive, C l >= c k log k with c unstated, so the sufficient condition cannot be
-    judged without inventing c. Its constant-free necessary part can (MATH.md section
-    11, Puthawala et al.): a ReLU block with m < 2k rows is not injective on its input.
-    The criterion: on the random masks of step 1 (Theorem 4's "arbitrary subsampling
-    matrix" at rate r, the pattern whose blocks keep r of their rows on average), the
-    fewest rows any observed block keeps, over 2 C_{d-1}; holds when >= 1. Floor 0 (a
-    mask can empty a block). A block the mask leaves empty drops out with the outputs
-    of layer d-1 that feed it (the network that remains is the one Theorem 1 applies
-    to), so it is not counted; the contiguous patterns' counts are in the table and in
-    ``details['rows_per_block']``. None where the last layer's stride differs from its
-    kernel (no block form)."""
-    if "min_rows_per_observed_block" not in table:
-        return None, {}
-    k = spec.channels[-2]
-    full = spec.channels[-1] * spec.layers[-1].kernel ** spec.dims
-    by = table.set_index("kind")
-    meets = {kind: bool(r.min_rows_per_observed_block >= 2 * k) for kind, r in by.iterrows()}
-    rnd = by.loc["random"]
-    stat = float(rnd.min_rows_per_observed_block) / (2 * k)
-    crit = Criterion(
-        BLOCK_CONDITION, stat, 1.0, ">=",
-        f"random masks at rate {rnd.rate:g}: every observed block keeps >= "
-        f"{int(rnd.min_rows_per_observed_block)} of its {full} rows (k = {k}: need {2 * k}); "
-        "patterns meeting it: " + ", ".join(k_ for k_, v in meets.items() if v)
-        + "; not: " + (", ".join(k_ for k_, v in meets.items() if not v) or "none"),
-        ceiling=0.0)
-    return crit, {"meets_by_pattern": meets, "need_2k": 2 * k,
-                  "min_rows_per_observed_block": dict(zip(
-                      table.kind, table.min_rows_per_observed_block.astype(int))),
-                  "unobserved_blocks_mean": dict(zip(table.kind, table.unobserved_blocks))}
 
 
 # ---------------------------------------------------------------- the check

@@ -259,7 +259,7 @@ def test_block_condition_is_judged_on_random_masks():
     at a rate that leaves some block with fewer, absent without block form."""
     import pandas as pd
 
-    from lemmas.partial import BLOCK_CONDITION, block_condition
+    from verify.recovery_experiments import BLOCK_CONDITION, block_condition
 
     spec = get_preset("theory-2layer").spec
     rows = []

@@ -344,4 +344,11 @@ def quality_note(q: dict) -> str:
             f"digits; nearest-training-image distance ratio {q.get('nn_ratio', float('nan')):.2f}")
 
 
-__all__ = ["MASKS", "MAIN", "SOURCES", "RATE", "LR", "ITERATIONS", "RESTART_ITERATIONS", "POLISH_STEPS", "LOSS_TOL", "P_MIN", "CONFIDENCE", "FIT_TOL", "CODE_STARTS", "CODE_ITERATIONS", "QUALITY_SAMPLES", "GRID_SAMPLES", "mask_verdict", "rule_verdict", "false_fail_rate", "masks_for", "is_conditional", "per_label", "forward", "measure_labelled", "training_codes", "recover_with_restarts", "rate_row", "restart_curve", "mask_summary", "trial_table", "image_grid", "generator_quality_of", "quality_note"]
+__all__ = [
+    "MASKS", "MAIN", "SOURCES", "RATE", "LR", "ITERATIONS", "RESTART_ITERATIONS",
+    "POLISH_STEPS", "LOSS_TOL", "P_MIN", "CONFIDENCE", "FIT_TOL", "CODE_STARTS",
+    "CODE_ITERATIONS", "QUALITY_SAMPLES", "GRID_SAMPLES", "mask_verdict",
+    "rule_verdict", "false_fail_rate", "masks_for", "is_conditional", "per_label",
+    "forward", "measure_labelled", "training_codes", "recover_with_restarts",
+    "rate_row", "restart_curve", "mask_summary", "trial_table", "image_grid",
+    "generator_quality_of", "quality_note"]
