@@ -21,18 +21,10 @@ channel, 256 weights) is drawn apart in the QQ and statistics figures. A class-
 conditional generator is measured over all its trained filters (layer 1's one-hot class
 rows included).
 
-Finding on the shipped ``digits-gan`` generator (the paper's recipe: a conditional DCGAN
-trained adversarially, 60 epochs): it FAILS as well, on both rules. Layer 1's excess
-kurtosis is 1.82 (code rows alone 1.19; the class rows' sd is 3.4 times the code
-rows'), layer 2's mean is -0.21 sd (38 SE), the last layer's -0.70 sd (11 SE); layers
-2-4 are Gaussian-like in shape. So neither training method gives the paper's Fig. 3.
-
-Finding on the shipped ``digits-glo`` generator (trained from DCGAN's N(0, 0.02)
-initialisation): every layer is Gaussian-like in shape (excess kurtosis 0.46, 0.14,
-0.85, 0.57; |skewness| <= 0.22), but the check FAILS on the zero-mean rule: layer 2's
-mean is -0.16 sd (28 SE) and the last layer's -1.31 sd (21 SE), which darkens the
-background towards tanh's -1. Exact normality is rejected by Anderson-Darling in every
-layer (p < 0.02). Variances are 47, 26, 6.7 and 0.08 times 1/(C_i l^2).
+The statement judged (Fig. 3's sentence, its criteria and the findings on the shipped
+digits generators, which are not the paper's MNIST DCGAN) is registered by
+:mod:`lemmas.fig3_trained_weights`; the findings are data in
+``lemmas/findings/fig3.toml``.
 """
 
 from __future__ import annotations
@@ -45,7 +37,6 @@ from hypothesis import strategies as st
 
 from verify.audit import (MAX_ABS_KURTOSIS, MAX_ABS_SKEW, MIN_ENTRIES, ZERO_MEAN_EFFECT,
                           ZERO_MEAN_SE, layer_expected_var, weight_normality)
-from verify.findings import KnownFinding
 from verify.measurements import MaskSpec
 from verify.presets import Config
 from verify.registry import register
@@ -224,41 +215,6 @@ def figure_layer_stats(result):
     return fig
 
 
-#: Examined mismatches (verify.findings).
-FINDINGS = (
-    KnownFinding(
-        preset="digits-glo",
-        differs="the shipped GLO generator's filters are Gaussian in shape but not zero-mean "
-                "(the paper's Fig. 3 shows zero-mean weights)",
-        why="training moves whole layers' means: layer 2's filters drift to -0.16 sd and "
-            "the last layer's to -1.31 sd, which darkens the background towards tanh's "
-            "-1; the shape stays Gaussian, so only the zero-mean rule fails",
-        evidence="every layer: |excess kurtosis| <= 0.85, |skewness| <= 0.22; |mean| / "
-                 "max(4 SE, 0.1 sd) = 5.2 at worst (layer 4: mean -1.31 sd, 21 SE; layer 2: "
-                 "-0.16 sd, 28 SE). The weights are a shipped file: the same on every seed, "
-                 "and --quick changes nothing",
-        replay="verify check trained-weights --preset digits-glo",
-        criteria=("max |mean| / max(4 SE, 0.1 sd) over layers",)),
-    KnownFinding(
-        preset="digits-gan",
-        differs="the adversarially trained generator's filters (the paper's recipe) are "
-                "not zero-mean Gaussian either: layer 1 is heavy-tailed and layers 2 and 4 "
-                "are not zero-mean",
-        why="layer 1 (its 10 code rows and 10 one-hot class rows together) has excess "
-            "kurtosis 1.82: the code rows alone 1.19, and the class rows have 3.4 times "
-            "their sd, a scale mixture; layer 2's mean drifts to -0.21 sd and the last "
-            "layer's to -0.70 sd (the background towards tanh's -1, as in the GLO "
-            "generator). Training moved every layer well away from its N(0, 0.02) start "
-            "(||W - W0|| / ||W0|| 1.0 to 3.0), so this is training, not the initialisation",
-        evidence="seed-independent (a shipped file): kurtosis 1.82 [1.75, 1.89], 0.12, "
-                 "0.51, -0.96 [-1.56, -0.36]; |skewness| <= 0.27; mean / sd -0.04, -0.21 "
-                 "(38 SE), -0.06, -0.70 (11 SE); Anderson-Darling p < 0.01 in every layer",
-        replay="verify check trained-weights --preset digits-gan",
-        criteria=("max |excess kurtosis| over layers",
-                  "max |mean| / max(4 SE, 0.1 sd) over layers")),
-)
-
-
 def intervals(st_: dict, confidence: float = CONFIDENCE) -> dict:
     """Normal-theory intervals of one layer's statistics: the mean (t), the sd
     (chi-square), the excess kurtosis and the skewness (+- z SE with the normal-sample
@@ -389,4 +345,4 @@ register(
     presets={"digits-glo": "pass", "digits-gan": "pass", "paper-fig4": "pass",
              "paper-fig4-uniform01": "fail"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-    findings=FINDINGS, cost=1.0, requires=_requires, known_bad=KNOWN_BAD)
+    findings=(), cost=1.0, requires=_requires, known_bad=KNOWN_BAD)

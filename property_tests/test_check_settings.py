@@ -229,14 +229,14 @@ def test_partial_receives_its_settings(monkeypatch):
 
 def test_adversarial_step_uses_the_rate_and_budget():
     """... and its adversarial step keeps ceil(rate n) entries with the given budget."""
-    from lemmas import partial
+    from verify.recovery_experiments import adversarial_step
     from verify.weights import draw_network
 
     spec = block_spec(1, (2, 8, 16), (2, 2))
     net = draw_network(spec, WeightLaw("gaussian"), rng=np.random.default_rng(3))
     z = np.random.default_rng(4).standard_normal((1, 2))
-    _, summary = partial.adversarial_step(spec, [net], z, rng=np.random.default_rng(5),
-                                          quick=True, rate=0.9, budget=2)
+    _, summary = adversarial_step(spec, [net], z, rng=np.random.default_rng(5),
+                                  quick=True, rate=0.9, budget=2)
     assert summary["budget"] == 2 and summary["rate"] == 0.9
     assert summary["kept"] == int(np.ceil(0.9 * spec.output_dim))
     assert len(summary["worst_mask"]["observed"]) == summary["kept"]

@@ -190,13 +190,13 @@ def test_missing_weights_file_is_refused(tmp_path):
 
 def test_recovery_from_top_half_near_the_truth_is_exact(shipped):
     """Local exactness from a half mask: started within 5% of z*, Adam converges to z*."""
-    from lemmas.trained_recovery import _masks
+    from verify.digits_recovery import masks_for
     from verify.inversion import SUCCESS_TOL, invert, measure, relative_errors
 
     rng = np.random.default_rng(11)
     z = rng.normal(size=(4, 10))
     z *= np.sqrt(10) / np.linalg.norm(z, axis=1, keepdims=True)
-    masks = _masks("top", 0.5, 4, shipped.spec.output_shape, rng)
+    masks = masks_for("top", 0.5, 4, shipped.spec.output_shape, rng)
     y = measure(shipped, z, masks)
     init = z + 0.05 * rng.normal(size=z.shape)  # ||z*|| = sqrt(10): ~5% of it
     res = invert(shipped, y, masks, method="adam", lr=0.01, iterations=500, init=init)
@@ -207,12 +207,12 @@ def test_recovery_with_restarts_from_top_half(shipped):
     """From random starts, deterministic for the seed: 4 trials with up to 4 starts
     recover at least one, every success is exact, the first start's plain-Adam success
     never exceeds the polished curve's, and the restart curve is monotone."""
-    from lemmas.trained_recovery import _masks, recover_with_restarts
+    from verify.digits_recovery import masks_for, recover_with_restarts
     from verify.inversion import SUCCESS_TOL, relative_errors
 
     rng = np.random.default_rng(2024)
     z = rng.normal(size=(4, 10))
-    masks = _masks("top", 0.5, 4, shipped.spec.output_shape, rng)
+    masks = masks_for("top", 0.5, 4, shipped.spec.output_shape, rng)
     z_hat, loss, starts, by_start, first = recover_with_restarts(
         shipped, z, masks, max_starts=4, rng=np.random.default_rng(7))
     err = relative_errors(z_hat, z)
@@ -229,7 +229,7 @@ def test_trained_recovery_rule_false_fail_rate_at_ninety_percent():
     anything but "holds" less than 10% of the time (and "fails" essentially never), in
     agreement with the exact rate; the old rule (every point estimate over 6 trials
     >= 0.8) failed 88% of the time at 80%."""
-    from lemmas.trained_recovery import MASKS, false_fail_rate, rule_verdict
+    from verify.digits_recovery import MASKS, false_fail_rate, rule_verdict
 
     rng = np.random.default_rng(0)
     sims = 20_000
@@ -314,7 +314,7 @@ def test_trained_recovery_quick_tables_agree_and_figures_draw():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lemmas.trained_recovery import MASKS, mask_verdict, rule_verdict
+    from verify.digits_recovery import MASKS, mask_verdict, rule_verdict
     from verify.registry import get_check, run_check
 
     res = run_check("trained-recovery", "digits-glo", seed=0, quick=True)
@@ -506,7 +506,7 @@ def test_conditional_recovery_fixes_the_class_and_recovers_z():
     with up to 2 starts, the observations' own class recovers z* exactly on at least one
     trial, results go back to their rows, and measuring with the classes equals measuring
     each row with its own class."""
-    from lemmas.trained_recovery import _masks, measure_labelled, recover_with_restarts
+    from verify.digits_recovery import masks_for, measure_labelled, recover_with_restarts
     from verify.inversion import SUCCESS_TOL, measure, relative_errors
     from verify.presets import get_preset
 
@@ -514,7 +514,7 @@ def test_conditional_recovery_fixes_the_class_and_recovers_z():
     rng = np.random.default_rng(3)
     z = rng.normal(size=(4, 10))
     labels = np.array([3, 8, 3, 1])
-    masks = _masks("top", 0.5, 4, net.spec.output_shape, rng)
+    masks = masks_for("top", 0.5, 4, net.spec.output_shape, rng)
     y = measure_labelled(net, z, masks, labels)
     for i in range(4):
         assert np.array_equal(y[i], measure(net.with_label(int(labels[i])), z[i:i + 1],
