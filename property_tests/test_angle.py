@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lemmas import angle as A
-from lemmas._formulas import angle, angle_map, theta_bar
+from verify.formulas import angle, angle_map, theta_bar
 from verify.presets import get_preset
 from verify.registry import get_check, run_check
 from verify.spec import LayerSpec, NetworkSpec

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 
 from lemmas import descent as D
-from lemmas._formulas import rho
+from verify.formulas import rho
 from test_common import _descent_negative_side_fluctuation as _negative_side_fluctuation
 from test_common import assert_check_holds
 from verify import Config

@@ -1,26 +1,96 @@
-"""The computations behind :mod:`lemmas.descent` (Theorem 1, Eq. (4)-(5)): J on a batch
+"""The numerics of Theorem 1, Eq. (4)-(5) (the ``descent`` and ``expansion`` checks): J on a batch
 of targets z*_k and masks A_s (:class:`Problem`), its gradient and exact one-sided
 directional derivatives D_v J, the Newton search for stationary points and the
 steepest-descent rate s(z), the kinks of the first layer and the one-sided derivatives
 across them (finite differences only as a cross-check, on steps that stay in one linear
 region), the search for the worst direction w of D_w J(0), and H&V's surrogate h_{z,z*}.
 
-The check's module keeps the statement, its steps, criteria and verdict; this one the
-mathematics they call. Tolerances are named here with their reasons.
+The check's module (``lemmas/descent.py``) keeps its steps, criteria and verdict; this
+public module the mathematics they call and the constants the checks share (the ball
+radius :data:`EPS_BALL`, the tolerances), named here with their reasons, so that no lemma
+imports another and tests import them directly.
+
+Search (every run of every target and every measurement advances as one array)
+-----------------------------------------------------------------------------
+For a ReLU network without bias, G is piecewise linear and positively homogeneous, so
+inside a linear region J is the convex quadratic 1/2 ||A M z - y||^2 and its Hessian is
+exactly the Gauss-Newton matrix H = J_G^T A^T A J_G. Two searches use the step
+d = H^+ grad J (the critical point of the region's quadratic):
+
+* descent: damped Gauss-Newton on J (line search on J) from initialisations on shells
+  of several radii around 0, in random and structured directions;
+* critical points of any kind: Newton on 1/2 ||grad J||^2 (line search on ||grad J||^2)
+  from the same kind of initialisations and from points near -t z*. Within a region a
+  critical point is a minimum of that region's quadratic, so saddles and maxima of J
+  can only sit on kinks; there the measure below, not ||grad J||, decides.
+
+Stationarity measure
+--------------------
+The steepest descent rate found at z, from the engine's exact one-sided
+D_v J(z) (:meth:`verify.objective.Objective.directional_derivative`)::
+
+    s(z) = max(0, max_v -D_v J(z) / ||v||) / (L ||z*||),   L = ||A G(z*)||^2 / ||z*||^2,
+
+over v = -grad J(z), -grad J(z + delta u_i) (gradients of the neighbouring regions)
+and minus the minimum-norm element of their convex hull (gradient sampling). At a
+differentiable point s(z) = ||grad J(z)|| / (L ||z*||). The normalisation by L makes s
+invariant to the weights' scale and to ||z*|| (G is positively homogeneous), so the
+same tolerance serves N(0, 1/(C_i l)) and N(0, 1) weights. A point is stationary when
+s(z) <= STAT_TOL.
+
+Scaling of H&V's surrogate
+--------------------------
+H&V's h_{z,x0} is the limit of grad J for weights N(0, 1/n_i) per layer. Writing the
+layer's filters with second moment m2_i, grad J scales by c^2 = prod_i m2_i C_i l^dims
+(= 1 for the theory's N(0, 1/(C_i l^dims)), each dense block B then has E[B^T B] = I),
+and a subsampling of rate r multiplies E[W_{+}^T W_{+}] by r. The gap reported is
+||grad J - c^2 r h|| / (c^2 r ||z*||).
+
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from lemmas._formulas import hv_surrogate, rho
+from verify.formulas import hv_surrogate, rho
 from verify.inversion.optimisers import GN_RCOND, damped_newton, gauss_newton_direction
-from verify.measurements import MaskBatch
+from verify.measurements import MaskBatch, make_mask
 from verify.network import Network
 from verify.objective import Objective
-from verify.weights import WeightLaw
+from verify.spec import LayerSpec, NetworkSpec
+from verify.weights import WeightLaw, draw_network
+
+#: Ball radius eps (relative to ||z*||) of Theorem 1's B(z*, eps ||z*||) and
+#: B(-rho z*, eps ||z*||). Theorem 1 holds for any fixed eps > 0 given enough expansion;
+#: 0.25 is the largest quarter-step below rho_2 = 1/pi, so that B(-rho_2 z*, eps ||z*||)
+#: excludes the origin and the two balls are disjoint. The ``descent`` and ``expansion``
+#: checks judge at this eps (statement verdicts and findings name it).
+EPS_BALL = 0.25
+#: Cross-check tolerance on |FD - D_v J| / max(L ||z*||, |D_v J|) (unit v): the O(t)
+#: curvature term t ||H|| / 2 plus cancellation eps J / t (both ~1e-7 at t = 1e-7
+#: relative), with a factor 1000 of room.
+FD_TOL = 1e-4
+#: Self-check tolerance, reverse-mode gradient against J_G^T A^T r (normalised):
+#: two summation orders of n_d terms, far below any rate the check compares.
+SELF_TOL = 1e6 * np.finfo(float).eps
+#: Strictly positive: above the rounding error of an n_d-term dot product.
+POS_TOL_PER_TERM = 4 * np.finfo(float).eps
+# Trivial ceilings (a bound at or past one of these is met by every network, and the
+# criterion is then uninformative).
+#: eps_hat has no finite ceiling: on a ray z = t u, J's stationary point sits at
+#: t = <A G(u), y> / ||A G(u)||^2, unbounded over networks as ||A G(u)|| -> 0, so no
+#: ball radius is met by every network.
+EPS_HAT_CEILING = float("inf")
+#: s(z) = max(0, ...) / (L ||z*||) is never negative: "s >= 0" is met by every network.
+RATE_FLOOR = 0.0
+#: min_v D_v J(z0) at a kink has no finite ceiling (both one-sided derivatives can be
+#: positive: a kink can be a local minimum of J).
+KINK_DD_CEILING = float("inf")
 
 #: Stationarity tolerance on the normalised steepest descent rate s(z): a thousandth
 #: of the rate the surrogate predicts at unit relative distance from z*
@@ -67,7 +137,8 @@ def weight_scale(network: Network, law: WeightLaw | None) -> float:
     return c2
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
+    """The rows of ``v`` scaled to unit norm."""
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
@@ -139,6 +210,25 @@ class Problem:
         r = rho(self.d)
         return (np.linalg.norm(z - zs, axis=-1) / nz,
                 np.linalg.norm(z + r * zs, axis=-1) / nz)
+
+    def ray_minimisers(self) -> np.ndarray:
+        """(S, K) the minimiser t of J(-t z*) per (measurement, target):
+        <A G(z*), A G(-z*)> / ||A G(-z*)||^2 (G positively homogeneous), the network's own
+        rho in place of the infinite-width rho_d (NaN where A G(-z*) = 0)."""
+        gp, gm = self.network.forward(self.zstar), self.network.forward(-self.zstar)
+        num = np.einsum("sn,kn->sk", self.masks.astype(float), gp * gm)
+        den = np.einsum("sn,kn->sk", self.masks.astype(float), gm * gm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    def distances_fitted(self, z, s, k) -> np.ndarray:
+        """Relative distance to the nearer of z* and -t z*, t the pair's ray minimiser
+        (:meth:`ray_minimisers`): eps_hat with rho fitted per case."""
+        zs = self.zstar[k]
+        nz = np.linalg.norm(zs, axis=-1)
+        t = self.ray_minimisers()[s, k]
+        neg = np.linalg.norm(z + np.nan_to_num(t, nan=rho(self.d))[:, None] * zs, axis=-1)
+        return np.minimum(np.linalg.norm(z - zs, axis=-1), neg) / nz
 
 
 def newton_direction(problem: Problem, z, s, k):
@@ -226,7 +316,7 @@ def descent_rates(problem: Problem, z, s, k, rng, *, neighbours: int):
     low = np.flatnonzero((rate < 100 * STAT_TOL) & ~zero)
     if low.size:
         zl, sl, kl = z[low], s[low], k[low]
-        u = _unit(rng.normal(size=(low.size, neighbours, n0)))
+        u = unit(rng.normal(size=(low.size, neighbours, n0)))
         pts = zl[:, None, :] + DELTA * nz[low, None, None] * u
         gq = problem.gradient(pts.reshape(-1, n0), np.repeat(sl, neighbours),
                               np.repeat(kl, neighbours))
@@ -269,7 +359,7 @@ def kink_points(network: Network, z: np.ndarray, units: np.ndarray, *, ulps: int
     w = W1[units]                                                    # (b, n0)
     b, n0 = z.shape
     if n0 < 2:
-        return z.copy(), np.zeros(b, bool), _unit(w)
+        return z.copy(), np.zeros(b, bool), unit(w)
     ia, ib = n0 - 2, n0 - 1
     z = z.copy()
     zb = z[:, ib]
@@ -285,7 +375,7 @@ def kink_points(network: Network, z: np.ndarray, units: np.ndarray, *, ulps: int
         & (wa != 0)[:, None]
     ok = hit.any(axis=1)
     z0 = cand[np.arange(b), np.argmax(hit, axis=1)]
-    return z0, ok, _unit(w)
+    return z0, ok, unit(w)
 
 
 def kink_derivatives(problem: Problem, z0, normals, s, k, units):
@@ -359,7 +449,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
     ny2 = problem.y_norm2[s, k]
     norm = nz / ny2
     # random w, and the identity D_w J(0) = -<A G(z*), A G(w)>
-    W = _unit(rng.normal(size=(pairs, n_random, n0)))
+    W = unit(rng.normal(size=(pairs, n_random, n0)))
     ss, kk = np.repeat(s, n_random), np.repeat(k, n_random)
     Wf = W.reshape(-1, n0)
     dd0 = problem.dd(np.zeros_like(Wf), Wf, ss, kk)
@@ -371,7 +461,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
     # adversarial: start at the worst random ones and at -z*
     order = np.argsort(inner.reshape(pairs, n_random), axis=1)[:, :max(n_adv - 1, 0)]
     starts = np.concatenate([W[np.arange(pairs)[:, None], order],
-                             -_unit(problem.zstar[k])[:, None, :]], axis=1)
+                             -unit(problem.zstar[k])[:, None, :]], axis=1)
     na = starts.shape[1]
     w = starts.reshape(-1, n0)
     sa, ka = np.repeat(s, na), np.repeat(k, na)
@@ -387,7 +477,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
         tg = g - np.sum(g * w, axis=-1, keepdims=True) * w
         tn = np.linalg.norm(tg, axis=-1, keepdims=True)
         eta = 0.5 * 0.93**j
-        w = _unit(w - eta * tg / np.where(tn > 0, tn, 1.0))
+        w = unit(w - eta * tg / np.where(tn > 0, tn, 1.0))
     kap_adv = best.reshape(pairs, na).min(axis=1)
     return np.minimum(kap_rand, kap_adv), kap_rand, kap_adv, identity_gap
 
@@ -412,3 +502,227 @@ def _hv_batched(z, x0, d):
         sel = inverse.reshape(-1) == j
         out[sel] = hv_surrogate(z[sel], t, d)
     return out
+
+
+# ------------------------------------------------ the check's points, kinks, exact set
+def kappa_floor(spec) -> float:
+    """The smallest value kappa(w) can take on any network of this shape: 0 when the
+    last layer is a ReLU (G >= 0 entrywise and the masks are 0/1, so <A G(z*), A G(w)>
+    >= 0 always and only the strict inequality is a claim); -inf for a leaky ReLU."""
+    return 0.0 if spec.layers[-1].activation == "relu" else -math.inf
+
+
+def starts(problem: Problem, rng, radii, per_radius, near_negative: bool):
+    """Initialisations on shells radius * ||z*|| in random directions, plus -z* and a
+    direction orthogonal to z* on every shell (and points near -t z* if asked),
+    for every (measurement, target) pair. Returns z, s, k, kind."""
+    S, K = problem.masks.shape[0], problem.zstar.shape[0]
+    n0 = problem.zstar.shape[1]
+    zh = unit(problem.zstar)
+    ortho = unit(rng.normal(size=(K, n0)))
+    ortho = unit(ortho - np.sum(ortho * zh, axis=-1, keepdims=True) * zh)
+    rows_z, rows_k, kinds = [], [], []
+    for r in radii:  # loop over a handful of radii; directions are arrays
+        d = unit(rng.normal(size=(K, per_radius, n0)))
+        d = np.concatenate([d, -zh[:, None], ortho[:, None]], axis=1)
+        rows_z.append(r * np.linalg.norm(problem.zstar, axis=-1)[:, None, None] * d)
+        rows_k.append(np.repeat(np.arange(K)[:, None], d.shape[1], axis=1))
+        kinds.append(np.array(["shell"] * per_radius + ["-z*", "orthogonal"])[None]
+                     .repeat(K, axis=0))
+    if near_negative:
+        ts = np.array([0.5, 1.0, 1.5]) * rho(problem.d)
+        pert = 0.05 * unit(rng.normal(size=(K, ts.size, n0)))
+        d = -ts[None, :, None] * problem.zstar[:, None, :] + pert * np.linalg.norm(
+            problem.zstar, axis=-1)[:, None, None]
+        rows_z.append(d)
+        rows_k.append(np.repeat(np.arange(K)[:, None], ts.size, axis=1))
+        kinds.append(np.array(["near -rho z*"] * ts.size)[None].repeat(K, axis=0))
+    z = np.concatenate(rows_z, axis=1).reshape(-1, n0)
+    k = np.concatenate(rows_k, axis=1).reshape(-1)
+    kind = np.concatenate(kinds, axis=1).reshape(-1)
+    nrow = z.shape[0]
+    return (np.tile(z, (S, 1)), np.repeat(np.arange(S), nrow), np.tile(k, S),
+            np.tile(kind, S))
+
+
+
+def width_sweep(config: Config, instance: Instance, rate, factors, n_samples, rng):
+    """The surrogate gap (and the minimiser rho of J along -t z*, two targets) on
+    networks whose channels (all but the latent's) are scaled by each factor, full
+    observation and a random mask at the instance's rate."""
+    spec = config.spec
+    rows = []
+    rate = float(rate)
+    for f in factors:  # a handful of widths
+        layers = tuple(LayerSpec(max(1, int(round(f * l.channels))), l.kernel, l.stride,
+                                 l.padding, l.activation, l.slope, l.affine)
+                       for l in spec.layers)
+        sp = NetworkSpec(spec.dims, spec.latent_channels, layers, spec.latent_size)
+        if sp.output_dim * n_samples * 4 > (1 << 24):
+            continue
+        net = (instance.network if f == 1.0 else
+               draw_network(sp, config.weights, rng=rng))
+        masks = np.stack([np.ones(sp.output_dim, bool),
+                          make_mask("random", sp.output_shape, rate, rng=rng).reshape(-1)])
+        zstar = rng.normal(size=(2, sp.latent_dim))
+        z = rng.normal(size=(2, 2, n_samples, sp.latent_dim)) * rng.choice(
+            [0.3, 1.0, 3.0], size=(2, 2, n_samples, 1))
+        s = np.repeat(np.arange(2), 2 * n_samples)
+        k = np.tile(np.repeat(np.arange(2), n_samples), 2)
+        z = z.reshape(-1, sp.latent_dim) * np.linalg.norm(zstar[k], axis=-1, keepdims=True) \
+            / math.sqrt(sp.latent_dim)
+        gap = surrogate_gap(net, config.weights if config.loader is None else None,
+                            masks, zstar, z, s, k)
+        gp, gm = net.forward(zstar), net.forward(-zstar)
+        for si, name in enumerate(("full", f"random r={rate:g}")):
+            g = gap[s == si]
+            m = masks[si]
+            ray = np.sum(m * gp * gm, axis=-1) / np.maximum(np.sum(m * gm * gm, axis=-1), 1e-300)
+            rows.append({"factor": f, "channels": "-".join(map(str, sp.channels)),
+                         "rho_ray_mean": float(ray.mean()),
+                         "block_rows": int(sp.layers[-1].channels * sp.layers[-1].kernel
+                                           ** sp.dims),
+                         "measurement": name, "gap_mean": float(g.mean()),
+                         "gap_max": float(g.max()), "n": int(g.size)})
+    return pd.DataFrame(rows)
+
+
+def project(z, zstar):
+    """Coordinates in span{z*, the point's own perpendicular direction}, / ||z*||."""
+    nz = np.linalg.norm(zstar, axis=-1)
+    par = np.sum(z * zstar, axis=-1) / nz**2
+    perp = np.linalg.norm(z - par[:, None] * zstar, axis=-1) / nz
+    return par, perp
+
+
+@dataclass
+class Points:
+    """The points where the descent rate is measured, one row each: end points of the
+    two searches and unsearched shell samples (``search``: descent / critical / sample),
+    with their rates and distances to the balls (filled by :func:`_step_descent_rates`)."""
+
+    z: np.ndarray
+    s: np.ndarray
+    k: np.ndarray
+    search: np.ndarray
+    start: np.ndarray
+    n_critical: int
+    n_sample: int
+    evaluations: int
+    self_check: float
+    rate: np.ndarray | None = None
+    gnorm: np.ndarray | None = None
+    d_pos: np.ndarray | None = None
+    d_neg: np.ndarray | None = None
+    par: np.ndarray | None = None
+    perp: np.ndarray | None = None
+
+    @property
+    def stationary(self) -> np.ndarray:
+        return self.rate <= STAT_TOL
+
+    @property
+    def inside(self) -> np.ndarray:
+        return np.minimum(self.d_pos, self.d_neg) <= EPS_BALL
+
+    @property
+    def found(self) -> np.ndarray:
+        """Stationary end points of a search (shell samples excluded)."""
+        return self.stationary & (self.search != "sample")
+
+
+@dataclass
+class Kinks:
+    """Kink points (a first-layer pre-activation exactly 0) and the exact one-sided
+    D_v J there, against one-sided finite differences (:func:`_step_kinks`)."""
+
+    s: np.ndarray
+    k: np.ndarray
+    units: np.ndarray
+    dist: np.ndarray
+    dd: np.ndarray
+    fd: np.ndarray
+    verified: np.ndarray
+    simple: np.ndarray
+    isolated: np.ndarray
+
+    @property
+    def outside(self) -> np.ndarray:
+        """Usable kinks (exact zero verified, no rounding-residue neighbour) outside the balls."""
+        return (self.dist > EPS_BALL) & self.verified & self.simple
+
+
+@dataclass
+class Exact:
+    """The exact stationary set per (measurement, target) pair (:func:`exact_stationary_set`):
+    every point but the origin, with its pair and distances, and the origins' classes."""
+
+    z: np.ndarray
+    s: np.ndarray
+    k: np.ndarray
+    kind: np.ndarray
+    classification: np.ndarray
+    d_pos: np.ndarray
+    d_neg: np.ndarray
+    origin: np.ndarray          # (S * K,) classification of the origin per pair
+    n_cones: int
+    seconds: float
+
+    @property
+    def outside(self) -> np.ndarray:
+        return np.minimum(self.d_pos, self.d_neg) > EPS_BALL
+
+
+@dataclass
+class DwJ0:
+    """kappa(w) over random and adversarial unit w per (measurement, target) pair."""
+
+    s: np.ndarray
+    k: np.ndarray
+    kappa: np.ndarray
+    kappa_random: np.ndarray
+    kappa_adversarial: np.ndarray
+    identity_gap: float
+
+
+def exact_reason(network: Network) -> str | None:
+    """Why the exact stationary set does not apply (None when it does)."""
+    from verify.cones import not_applicable
+
+    if network.spec.latent_dim == 3:
+        # verify.stationary's 3-D facets are judged in a Python loop (seconds per call,
+        # eight calls per draw) and not yet cross-checked against descent runs: sampled
+        return ("the 3-D exact stationary set is not yet fast or cross-checked enough for "
+                "a per-draw check (issue 17); the search is used")
+    return not_applicable(network)
+
+
+def exact_stationary_set(problem: Problem) -> Exact:
+    """Every stationary point of J exactly (MATH.md Sec. 12) for every (measurement,
+    target) pair of the search, on the same y = A G(z*) and masks; the cones once per
+    network. No random draw."""
+    from verify.cones import enumerate_cones
+    from verify.stationary import stationary_points
+
+    t0 = time.process_time()
+    net = problem.network
+    cones = enumerate_cones(net)
+    g = net.forward(problem.zstar)
+    S, K = problem.masks.shape[0], problem.zstar.shape[0]
+    rows, origin = [], []
+    for si in range(S):          # two measurements
+        for kk in range(K):      # a few targets
+            land = stationary_points(net, g[kk], problem.masks[si].astype(float),
+                                     cones=cones)
+            pts = land.relative_to(problem.zstar[kk], rho(problem.d))
+            is_origin = pts["kind"] == "origin"
+            origin.append(str(pts.loc[is_origin, "classification"].iloc[0])
+                          if is_origin.any() else "none")
+            rows.append(pts[~is_origin].assign(s=si, k=kk))
+    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    n0 = problem.zstar.shape[1]
+    z = np.stack(df["z"].to_list()) if len(df) else np.zeros((0, n0))
+    return Exact(z, df["s"].to_numpy(int), df["k"].to_numpy(int), df["kind"].to_numpy(str),
+                  df["classification"].to_numpy(str), df["dist_zstar"].to_numpy(float),
+                  df["dist_neg_rho"].to_numpy(float), np.array(origin), cones.count,
+                  time.process_time() - t0)
