@@ -43,7 +43,7 @@ layers, with constants the paper does not give. The verdict is therefore the fai
 rate over DRAWS.draws independent networks at the preset's widths, judged against
 tau = DRAWS.tolerance (:mod:`verify.verdicts`); draw 0 is the full check on the seed's
 network, draws 1..N-1 run :func:`check_draw`: the same criteria and tolerances on a
-cheaper search (:func:`_draw_settings`: more targets z*, fewer starts per target, which
+cheaper search (:func:`draw_search_sizes`: more targets z*, fewer starts per target, which
 finds as many failing draws as the full search where they were measured), without the
 rho table and the surrogate-gap width sweep (details and figures only). ``--draws 1`` is
 one network's verdict, labelled as such.
@@ -78,7 +78,7 @@ MASK_RATE = 0.5
 
 
 
-def _settings(quick: bool) -> dict:
+def search_sizes(quick: bool) -> dict:
     if quick:
         return dict(targets=2, radii=(0.3, 1.0, 3.0), dirs_per_radius=3, gn_iters=20,
                     newton_iters=20, neighbours=4, kink_points=8, w_random=64,
@@ -90,7 +90,7 @@ def _settings(quick: bool) -> dict:
                 widths=(0.5, 1.0, 2.0, 4.0), gap_samples=32)
 
 
-def _draw_settings(quick: bool) -> dict:
+def draw_search_sizes(quick: bool) -> dict:
     """Search sizes of :func:`check_draw` (draws 1..N-1 of the verdict over draws).
 
     The same criteria as :func:`check`, on a cheaper search that spreads its starts over
@@ -198,7 +198,7 @@ def _timed(timings: dict, key: str):
 def check(instance: Instance, *, rng, quick: bool) -> Outcome:
     """Theorem 1 / Theorem 4 on one drawn network (MATH.md section 5), one step per
     sub-claim. The steps draw from ``rng`` in this order: it fixes the numbers."""
-    cfg = _settings(quick)
+    cfg = search_sizes(quick)
     timings: dict[str, float] = {}
     with _single_thread_blas():
         with _timed(timings, "descent_s"):
@@ -224,14 +224,14 @@ def check_draw(instance: Instance, *, rng, quick: bool) -> Outcome:
     """One further network draw of the verdict over draws (``DRAWS.check``, draws
     1..N-1): the steps of :func:`check` that carry a criterion (targets, both searches,
     descent rates, kinks, D_w J(0)) with the same criteria and tolerances, on the search
-    sizes of :func:`_draw_settings` (more targets, fewer starts each: as powerful on the
+    sizes of :func:`draw_search_sizes` (more targets, fewer starts each: as powerful on the
     failures seen, cheaper). Skipped: the rho table and the surrogate gap with its width
-    sweep (details and figures only). :func:`_criteria_only` with ``_settings(quick)``
+    sweep (details and figures only). :func:`criteria_only` with ``search_sizes(quick)``
     gives exactly :func:`check`'s criteria on the same stream (a test holds it to that)."""
-    return _criteria_only(instance, rng, _draw_settings(quick))
+    return criteria_only(instance, rng, draw_search_sizes(quick))
 
 
-def _criteria_only(instance: Instance, rng, cfg: dict) -> Outcome:
+def criteria_only(instance: Instance, rng, cfg: dict) -> Outcome:
     """The criterion-carrying steps of :func:`check` on search sizes ``cfg``."""
     timings: dict[str, float] = {}
     with _single_thread_blas():
