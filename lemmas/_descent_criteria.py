@@ -1,7 +1,25 @@
 """The descent check's criteria from its steps' results (:mod:`lemmas.descent`): the
 headline eps_hat and the descent rate outside the balls, the kinks' one-sided
 derivatives, D_w J(0) and the engine's self-checks, with their details and tables. The
-names of the criteria are read by the statements (thm1, sec42-depth, thm4): keep them."""
+names of the criteria are read by the statements (thm1, sec42-depth, thm4): keep them.
+
+Ceilings (MATH.md 11: the value every network would meet)
+---------------------------------------------------------
+* ``eps_hat`` (headline, <= EPS_BALL): no finite ceiling. On a ray z = t u the
+  stationary point of J is at t = <A G(u), y> / ||A G(u)||^2, unbounded over networks, so
+  no radius is met by every network: any eps < inf can fail (KNOWN_BAD shows it does).
+* ``min_rate_outside_balls`` (>= STAT_TOL): floor 0 (s is a max with 0); STAT_TOL > 0.
+* ``worst_kink_dd`` (<= -STAT_TOL): no finite ceiling (a kink can be a local minimum).
+* ``min_kappa_w`` (>= 4 eps n_d): floor 0 for a ReLU output layer (G >= 0 and 0/1 masks
+  make <A G(z*), A G(w)> >= 0 on every network), so the bound sits just above it: the
+  claim is the strict inequality D_w J(0) < 0, which U[0, 1] weights break (kappa = 0).
+  Leaky ReLU: floor -inf.
+* ``gradient_self_check``, ``kink_fd_discrepancy``, ``dwj0_identity_gap``: numerical
+  self-checks of the engine (reverse vs tangent mode, finite differences, an identity),
+  not claims of the theorem: they have no trivial ceiling.
+A criterion that summarises nothing (no point or kink outside the balls) is
+``untested``: uninformative, never a pass.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +29,8 @@ import pandas as pd
 from verify.formulas import rho
 from verify.geometry.descent import (EPS_BALL, EPS_HAT_CEILING, FD_STEP, FD_TOL,
                                      KINK_DD_CEILING, POS_TOL_PER_TERM, RATE_FLOOR, SELF_TOL,
-                                     STAT_TOL, DwJ0, Exact, Kinks, Points, Problem,
-                                     kappa_floor)
+                                     STAT_TOL, Problem)
+from verify.geometry.descent_points import DwJ0, Exact, Kinks, Points, kappa_floor
 from verify.network import Network
 from verify.results import Criterion
 from verify.stats import wilson_interval, zero_failure_bound

@@ -4,22 +4,7 @@ z* and near -rho z*, and D_w J(0) < 0 for every w != 0 (MATH.md section 5).
 The check searches for stationary points of J(z) = 1/2 ||A G(z) - A G(z*)||^2 and
 verifies that every one found lies in B(z*, eps ||z*||) U B(-rho_d z*, eps ||z*||).
 
-Ceilings (MATH.md 11: the value every network would meet)
----------------------------------------------------------
-* ``eps_hat`` (headline, <= EPS_BALL): no finite ceiling. On a ray z = t u the
-  stationary point of J is at t = <A G(u), y> / ||A G(u)||^2, unbounded over networks, so
-  no radius is met by every network: any eps < inf can fail (KNOWN_BAD shows it does).
-* ``min_rate_outside_balls`` (>= STAT_TOL): floor 0 (s is a max with 0); STAT_TOL > 0.
-* ``worst_kink_dd`` (<= -STAT_TOL): no finite ceiling (a kink can be a local minimum).
-* ``min_kappa_w`` (>= 4 eps n_d): floor 0 for a ReLU output layer (G >= 0 and 0/1 masks
-  make <A G(z*), A G(w)> >= 0 on every network), so the bound sits just above it: the
-  claim is the strict inequality D_w J(0) < 0, which U[0, 1] weights break (kappa = 0).
-  Leaky ReLU: floor -inf.
-* ``gradient_self_check``, ``kink_fd_discrepancy``, ``dwj0_identity_gap``: numerical
-  self-checks of the engine (reverse vs tangent mode, finite differences, an identity),
-  not claims of the theorem: they have no trivial ceiling.
-A criterion that summarises nothing (no point or kink outside the balls) is
-``untested``: uninformative, never a pass.
+Ceilings: see :mod:`lemmas._descent_criteria` (each criterion's trivial ceiling).
 
 Method (issue 17; MATH.md Sec. 12)
 ----------------------------------
@@ -59,11 +44,12 @@ import pandas as pd
 
 from lemmas._descent_criteria import (by_measurement, dwj0_summary, kinks_summary, ordered,
                                       points_summary)
-from verify.geometry.descent import (DELTA, EPS_BALL, FD_STEP, FD_TOL, STAT_TOL, DwJ0,
-                                     Kinks, Points, Problem, descent_rates,
-                                     exact_reason, exact_stationary_set, kink_derivatives,
-                                     kink_points, newton_search, project, starts,
-                                     surrogate_gap, unit, weight_scale, width_sweep, worst_w)
+from verify.geometry.descent import (DELTA, EPS_BALL, FD_STEP, FD_TOL, STAT_TOL, Problem,
+                                     descent_rates, kink_derivatives, kink_points,
+                                     newton_search, surrogate_gap, unit, weight_scale, worst_w)
+from verify.geometry.descent_points import (DwJ0, Kinks, Points, exact_reason,
+                                            exact_stationary_set, project, rho_summary,
+                                            rho_table, starts, width_sweep)
 from verify.formulas import rho
 from verify.measurements import make_mask
 from verify.presets import Config, Instance
@@ -142,18 +128,6 @@ def _scope(config: Config) -> dict:
             "expansivity": [float(e) for e in exp]}
 
 
-def _nan_summary(rho_df: pd.DataFrame) -> dict:
-    """Mean and range of the ray minimisers (NaN where J(-t z*) has no interior minimiser
-    on any target, e.g. a contracting network: NaN then, without numpy's All-NaN warning)."""
-    ray = rho_df["rho_ray"].to_numpy(float)
-    point = rho_df["rho_point"].to_numpy(float)
-    ok, pk = np.isfinite(ray), np.isfinite(point)
-    return {"rho_ray_mean": float(ray[ok].mean()) if ok.any() else float("nan"),
-            "rho_ray_range": ([float(ray[ok].min()), float(ray[ok].max())] if ok.any()
-                              else [float("nan"), float("nan")]),
-            "rho_point_mean": float(point[pk].mean()) if pk.any() else float("nan")}
-
-
 def _measurements(instance: Instance, rng) -> tuple[np.ndarray, list[str]]:
     """Full observation (Theorem 1) and a subsampling (Theorem 4): the instance's own
     mask, or a uniformly random one at MASK_RATE when the instance observes all."""
@@ -206,7 +180,7 @@ def check(instance: Instance, *, rng, quick: bool) -> Outcome:
         points = _step_search(problem, cfg, rng, timings)
         with _timed(timings, "rates_s"):
             _step_descent_rates(problem, points, cfg, rng)
-        rho_df = _step_rho(problem, points)
+        rho_df = rho_table(problem, points)
         with _timed(timings, "kinks_s"):
             kinks = _step_kinks(problem, cfg, rng)
         with _timed(timings, "dwj0_s"):
@@ -312,37 +286,6 @@ def _step_descent_rates(problem: Problem, points: Points, cfg: dict, rng) -> Non
     points.par, points.perp = project(points.z, problem.zstar[points.k])
 
 
-def _step_rho(problem: Problem, points: Points) -> pd.DataFrame:
-    """Where the negative-side critical point sits, against rho_d (Theorem 1's rho, H&V):
-    the ray minimiser of J along -t z* and the searched point nearest -rho_d z*."""
-    S, K = problem.masks.shape[0], problem.zstar.shape[0]
-    gp, gm = problem.network.forward(problem.zstar), problem.network.forward(-problem.zstar)
-    stationary, rate, par = points.stationary, points.rate, points.par
-    rows = []
-    for si in range(S):  # two measurements
-        m = problem.masks[si]
-        num, den = np.sum(m * gp * gm, axis=-1), np.sum(m * gm * gm, axis=-1)
-        ray = np.where(den > 0, np.maximum(num, 0.0) / np.where(den > 0, den, 1.0), np.nan)
-        for kk in range(K):
-            sel = (points.s == si) & (points.k == kk) & (points.search != "sample") & (par < 0)
-            stat_sel = sel & stationary
-            if stat_sel.any():
-                j = np.flatnonzero(stat_sel)[np.argmin(points.d_neg[stat_sel])]
-                src = "stationary point"
-            elif sel.any():
-                j = np.flatnonzero(sel)[np.argmin(rate[sel])]
-                src = "least-rate point (no stationary point on the negative side)"
-            else:
-                j, src = None, "none"
-            rows.append({"measurement": problem.mask_names[si], "target": kk,
-                         "rho_ray": float(ray[kk]),
-                         "rho_point": float(-par[j]) if j is not None else float("nan"),
-                         "point_rate": float(rate[j]) if j is not None else float("nan"),
-                         "point_perp": float(points.perp[j]) if j is not None else float("nan"),
-                         "point_source": src, "rho_d": rho(problem.d)})
-    return pd.DataFrame(rows)
-
-
 def _step_kinks(problem: Problem, cfg: dict, rng) -> Kinks:
     """At kinks of J (a first-layer unit exactly at 0), the exact one-sided D_v J(z) < 0
     outside the balls (Theorem 1, eq. (4) where J is not differentiable)."""
@@ -420,7 +363,7 @@ def _outcome(instance, problem, cfg, redrawn, points, rho_df, kinks, dwj0, gap, 
         "targets_redrawn_for_zero_measurement": redrawn,
         "measurements": list(problem.mask_names), "targets": int(problem.zstar.shape[0]),
         **point_details,
-        **_nan_summary(rho_df),
+        **rho_summary(rho_df),
         "rho_table": rho_df,
         "surrogate_scale_c2": weight_scale(net, law),
         "surrogate_gap_mean": float(gap.mean()), "surrogate_gap_max": float(gap.max()),

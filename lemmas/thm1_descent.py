@@ -32,8 +32,9 @@ QUOTE = ("For all nonzero z and z*, there exists v_{z,z*} ∈ ℝ^{n₀} such th
          "D_{v_{z,z*}} J(z) < 0, ∀z ∉ B(z*, ε‖z*‖₂) ∪ B(−ρz*, ε‖z*‖₂) ∪ {0}, "
          "D_z J(0) < 0, ∀z ≠ 0")
 
-#: The descent presets inside Theorem 1's hypotheses.
-PRESETS = ("theory-2layer", "theory-2layer-2d")
+#: Every descent preset: inside Theorem 1's hypotheses (theory-2layer, theory-2layer-2d)
+#: it is judged, on the others its verdict is ``not applicable`` with the reason.
+PRESETS = None
 
 
 def outside_hypotheses(config) -> str | None:

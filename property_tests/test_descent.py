@@ -12,6 +12,7 @@ from hypothesis import given, settings
 
 from lemmas import descent as D
 from verify.geometry import descent as G
+from verify.geometry import descent_points as P
 from verify.formulas import rho
 from test_common import _descent_negative_side_fluctuation as _negative_side_fluctuation
 from test_common import assert_check_holds
@@ -330,8 +331,8 @@ def test_ceilings_informative_where_the_check_passes(preset):
 
 
 def test_kappa_floor_by_output_activation():
-    assert G.kappa_floor(get_preset("paper-fig4").spec) == 0.0
-    assert G.kappa_floor(get_preset("paper-fig4-leaky").spec) == -math.inf
+    assert P.kappa_floor(get_preset("paper-fig4").spec) == 0.0
+    assert P.kappa_floor(get_preset("paper-fig4-leaky").spec) == -math.inf
 
 
 @pytest.mark.parametrize("case", get_check("descent").known_bad, ids=lambda c: c.name)
