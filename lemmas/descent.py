@@ -4,7 +4,14 @@ z* and near -rho z*, and D_w J(0) < 0 for every w != 0 (MATH.md section 5).
 The check searches for stationary points of J(z) = 1/2 ||A G(z) - A G(z*)||^2 and
 verifies that every one found lies in B(z*, eps ||z*||) U B(-rho_d z*, eps ||z*||).
 
-Ceilings: see :mod:`lemmas._descent_criteria` (each criterion's trivial ceiling).
+The numerics (J, exact one-sided D_v J, the Newton search, kinks, D_w J(0), the
+surrogate gap) are public in :mod:`verify.geometry.descent` and
+:mod:`verify.geometry.descent_points`; the criteria and their trivial ceilings in
+:mod:`lemmas._descent_criteria`. The statements this check judges, each by its own
+criteria (at the ball radius eps = EPS_BALL = 0.25): ``thm1`` (Theorem 1 on A = I),
+``sec42-depth`` (Sec. 4.2's extension to more layers and other strides), ``thm4``.
+``details["by_measurement"]`` has the claim's statistics per measurement and
+``details["over_draws"]`` eps_hat per draw (against rho_d and with rho fitted per case).
 
 Method (issue 17; MATH.md Sec. 12)
 ----------------------------------
@@ -15,7 +22,8 @@ of J exactly, per (measurement, target) pair, on the same y = A G(z*) and masks.
 ``eps_hat`` is the largest distance of an exact stationary point other than the origin
 (local minima, saddles, kinks, flat sets' representatives) to the nearer of z* and
 -rho_d z*, and ``origin_not_local_maximum`` is the fraction of pairs whose origin is
-not a local maximum of J (Theorem 1's D_w J(0) < 0 for every w; trivial ceiling 1). The search's numbers stay beside them (``details["sampled"]``) and the
+not a local maximum of J (Theorem 1's D_w J(0) < 0 for every w; trivial ceiling 1).
+The search's numbers stay beside them (``details["sampled"]``) and the
 exact points join the table (``search == "exact"``). The descent-rate, kink, D_w J(0)
 and self-check criteria stay sampled. Otherwise (latent dimension above 3, or what
 :func:`verify.cones.not_applicable` names) everything is sampled (``method: sampled``,
@@ -518,11 +526,12 @@ register(
              "theory-3layer": "pass", "theory-4layer": "pass",
              # Stride < kernel at depth 3 (issue 14 item 1: kernel 8 = 2 x stride 4):
              # outside Theorem 1's block form; expected "pass" is Sec. 4.2's empirical
-             # extension, fixed before the first run (the result: lemmas/findings/sec42-depth.toml).
+             # extension, fixed before the first run (the result:
+             # lemmas/findings/sec42-depth.toml).
              "theory-3layer-overlap": "pass",
              "paper-fig4-uniform01": "fail"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-    # findings are data: lemmas/findings/<statement id>.toml (thm1, sec42-depth)
+    # findings are data: lemmas/findings/<statement id>.toml (sec42-depth)
     findings=(),
     cost=1.0, requires=_piecewise_linear, draws=DRAWS,
     known_bad=KNOWN_BAD,
