@@ -17,7 +17,7 @@ other than the origin lies within EPS_BALL ||z*|| of z* or of -rho_d z*, and (b)
 origin is a local maximum (D_w J(0) < 0 for all w). A flat row (a cone whose quadratic
 is singular: a segment, ray or whole cone of stationary points) counts with the
 farthest point of its stationary set; an unbounded one gives eps_hat = inf.
-EPS_BALL = 0.25 is :data:`lemmas.descent.EPS_BALL`, imported so both checks judge the
+EPS_BALL = 0.25 is :data:`verify.geometry.descent.EPS_BALL`, shared so both checks judge the
 same balls (the largest quarter-step below rho_2 = 1/pi: the balls are disjoint and
 exclude the origin). Per draw, eps_hat = the smallest radius (units of ||z*||) of two
 balls holding every stationary point but the origin, scale-invariant (G(tz) = t G(z)).
@@ -68,9 +68,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from lemmas._formulas import rho
-from lemmas.descent import EPS_BALL
-from verify.findings import KnownFinding
+from verify.formulas import rho
+from verify.geometry.descent import EPS_BALL
 from verify.registry import register
 from verify.results import Criterion, Outcome
 from verify.spec import LayerSpec, NetworkSpec
@@ -414,34 +413,6 @@ KNOWN_BAD = (
              "reaching far outside both balls on every draw"),
 )
 
-FINDINGS = (
-    KnownFinding(
-        "theory-2layer-latent2",
-        differs="Theorem 1's conclusion (eps = 0.25) is not shown to hold on >= 90% of draws "
-                "at any affordable expansion: the failure rate's interval still contains tau = "
-                "0.1 at the grid's top (expansion 32.5); --quick's top (4.33) fails outright",
-        why="the rate falls with expansion as Theorem 1 says, but slowly: in every failing "
-            "draw examined (expansion 8.66 and 16.6: 6 draws) the farthest stationary point is "
-            "a saddle on a cone boundary ray between the origin and -rho_2 z* (-0.07 to -0.17 "
-            "||z*|| along z*), 0.25-0.31 ||z*|| from -rho_2 z*; eps_hat shrinks only as ~ "
-            "n_d^-0.1, so at eps = 0.25 the rate sits near 10% up to the widest grid network "
-            "(2,880 outputs, ~2 CPU-s a draw); the next doubling (5,760 outputs) costs ~9.5 "
-            "CPU-s a draw. At C_0 = 2 the theorem's "
-            "own failure bound kappa D_1 C_1 e^{-gamma C_0} does not shrink with width, so it "
-            "promises no rate here: this is a measurement the paper does not quantify, not a "
-            "contradiction",
-        evidence="seed 0, 40 draws per point, expansion 0.72 / 1.44 / 2.16 / 4.33 / 8.66 / "
-                 "16.6 / 32.5: failures 24 / 23 / 16 / 12 / 5 / 1 / 4 of 40 (exact 95% "
-                 "intervals [0.43, 0.75] ... [0.0006, 0.132] at 16.6, [0.028, 0.237] at 32.5); "
-                 "no grid point's interval below 0.1, point estimate below 0.1 from 16.6; "
-                 "eps_hat median 0.27 -> 0.19, 90% quantile 0.33 -> 0.25; fit log eps_hat = a "
-                 "+ b log n_d: b = -0.096, bootstrap 95% [-0.129, -0.061]; 112 CPU-s (--quick, "
-                 "expansion 0.72 / 1.44 / 4.33: the same draws, 24 / 23 / 12 of 40; 12/40 "
-                 "[0.166, 0.465] at its top: fails; ~5 CPU-s)",
-        replay="verify check expansion --preset theory-2layer-latent2 --seed 0",
-        seeds=(0,), criteria=("top_failure_rate",)),
-)
-
 from lemmas._expansion_figures import FIGURES  # noqa: E402  (figures read the tables only)
 
 register("expansion",
@@ -452,10 +423,10 @@ register("expansion",
          reference="Theorem 1 (probability and expansion condition)",
          presets={"theory-2layer-latent2": "pass"},
          # No configs(): the statement is asymptotic (an unstated constant), and the
-         # finding below shows the rate at affordable widths; counter_configs() keeps the
-         # power test on U[0, 1] templates.
+         # finding (lemmas/findings/thm1-probability.toml) shows the rate at affordable
+         # widths; counter_configs() keeps the power test on U[0, 1] templates.
          check=check, configs=None, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=115.0, requires=_requires, known_bad=KNOWN_BAD,
+         findings=(), cost=115.0, requires=_requires, known_bad=KNOWN_BAD,
          judged=f"its own network draws: {DRAWS} per expansion factor, {len(STEPS)} factors "
                 f"({len(QUICK_STEPS)} with --quick); failure rate at the largest <= {TAU:g}; "
                 "--draws does not apply")

@@ -40,7 +40,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lemmas._formulas import rho
+from verify.formulas import rho
 from lemmas._landscape_figures import (figure_certificate, figure_landscape,
                                       figure_leaky_vs_relu, findings_text, new_findings_text)
 from verify import settings as user_settings

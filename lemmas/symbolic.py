@@ -11,7 +11,7 @@ Established here, each with how:
   0 <= g(t) <= t, g(t) <= (1/(3 pi) + 1/t)^-1, g(t) >= (1/pi + 1/t)^-1 >= t/2, and the
   H&V iterates g^i(pi) in [pi/(i+1), 3 pi/(i+3)] for every i (induction on the two bounds).
 * rho_d for d = 1..4 in closed form (Theorem 1; H&V).
-* The code the other checks use, ``lemmas._formulas`` Q, angle_map (g) and rho, against
+* The code the other checks use, ``verify.formulas`` Q, angle_map (g) and rho, against
   these closed forms, evaluated afresh on every run (the derivations are cached).
 
 Inequalities that sympy cannot close are CERTIFIED: Taylor's theorem with a Lagrange
@@ -34,9 +34,9 @@ from mpmath import iv
 from verify.registry import register
 from verify.results import Criterion, Outcome
 
-from . import _formulas as F
+from verify import formulas as F
 
-#: Float cross-checks of the closed forms against lemmas._formulas: a handful of
+#: Float cross-checks of the closed forms against verify.formulas: a handful of
 #: operations on numbers of size <= 1, each exact to 1/2 ulp, arccos conditioning
 #: <= 1/sin(theta_i) ~ 1.1 for the angles involved: 64 eps is ample.
 FLOAT_TOL = 64 * np.finfo(float).eps
@@ -220,7 +220,7 @@ def derive_symbolic() -> tuple[dict, ...]:
 
 def derive_all() -> tuple[dict, ...]:
     """Every identity of the module, as table rows: :func:`derive_symbolic` (cached), then
-    the code of ``lemmas._formulas`` (Q, g, rho, which the other checks use) against the
+    the code of ``verify.formulas`` (Q, g, rho, which the other checks use) against the
     derived closed forms, evaluated afresh on every call (a changed formula fails here)."""
     return (*derive_symbolic(), *code_rows())
 
@@ -240,12 +240,12 @@ def _closed_forms():
 
 
 def code_rows() -> list[dict]:
-    """lemmas._formulas.Q, .angle_map and .rho against the closed forms derived here."""
+    """verify.formulas.Q, .angle_map and .rho against the closed forms derived here."""
     return [_code_Q(), _code_g(), *_code_rho()]
 
 
 def _code_Q() -> dict:
-    """lemmas._formulas.Q against the derived integral in a 5-dimensional embedding. The
+    """verify.formulas.Q against the derived integral in a 5-dimensional embedding. The
     8 pairs come from a FIXED seed on purpose: the table is deterministic (the same on
     every run and seed), not a draw of the check's stream."""
     Qf, pw, _, _ = _closed_forms()
@@ -261,17 +261,17 @@ def _code_Q() -> dict:
         P_perp = np.eye(5) - E @ E.T
         Qs = E @ np.asarray(Qf(th), float) @ E.T + pw(th) * P_perp
         worst = max(worst, float(np.max(np.abs(Qs - F.Q(u, v)))))
-    return _row("Q_code", "lemmas._formulas.Q equals the derived integral (k = 5, 8 pairs)",
+    return _row("Q_code", "verify.formulas.Q equals the derived integral (k = 5, 8 pairs)",
                 f"float cross-check, tolerance {FLOAT_TOL:.2e} (64 eps)", worst <= FLOAT_TOL,
                 worst)
 
 
-#: Angles at which lemmas._formulas.angle_map is compared with g (0 and pi included).
+#: Angles at which verify.formulas.angle_map is compared with g (0 and pi included).
 G_GRID = 64
 
 
 def _code_g() -> dict:
-    """lemmas._formulas.angle_map against g evaluated at 30 digits (mpmath) on a grid of
+    """verify.formulas.angle_map against g evaluated at 30 digits (mpmath) on a grid of
     [0, pi]. arccos turns a rounding error ~eps of the cosine into eps / sin g(t) of the
     angle (and sqrt(2 eps) at t = 0), so the tolerance at t is FLOAT_TOL / sin g(t),
     capped at sqrt(FLOAT_TOL): a 1% change of g is ~1e-3 even at the smallest t > 0."""
@@ -285,19 +285,19 @@ def _code_g() -> dict:
             exact = g_mp(mpmath.mpf(float(t)))
             tol = min(math.sqrt(FLOAT_TOL), FLOAT_TOL / max(float(mpmath.sin(exact)), 1e-300))
             worst = max(worst, float(abs(c - exact)) / tol)
-    return _row("g_code", f"lemmas._formulas.angle_map equals g(t) = arccos(c(t)) on {G_GRID} "
+    return _row("g_code", f"verify.formulas.angle_map equals g(t) = arccos(c(t)) on {G_GRID} "
                 "angles of [0, pi]", "float cross-check against 30-digit mpmath, tolerance "
                 "64 eps / sin g(t) (arccos conditioning); residual in units of it",
                 worst <= 1.0, worst)
 
 
 def _code_rho() -> list[dict]:
-    """lemmas._formulas.rho(d) against the exact rho_d, d = 1..4."""
+    """verify.formulas.rho(d) against the exact rho_d, d = 1..4."""
     _, _, _, rho = _closed_forms()
     rows = []
     for d, ex in rho.items():
         err = abs(float(sp.N(ex, 30)) - F.rho(d))
-        rows.append(_row(f"rho_{d}_code", f"lemmas._formulas.rho({d}) equals the exact rho_{d}",
+        rows.append(_row(f"rho_{d}_code", f"verify.formulas.rho({d}) equals the exact rho_{d}",
                          f"float cross-check, tolerance {FLOAT_TOL:.1e}", err <= FLOAT_TOL, err))
     return rows
 
@@ -440,7 +440,7 @@ def check(instance, *, rng, quick):
 
     The headline is an exact count, ``identities that failed == 0``: an exact statement
     has no trivial ceiling (no bound any formula would meet). Its power is shown by
-    mutating ``lemmas._formulas`` (Q, g or rho off by 1%): the check then fails
+    mutating ``verify.formulas`` (Q, g or rho off by 1%): the check then fails
     (property_tests/test_symbolic.py)."""
     table = pd.DataFrame(list(derive_all()))
     failed = int((~table["holds"]).sum())

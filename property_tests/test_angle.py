@@ -13,8 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lemmas import angle as A
-from lemmas._formulas import angle, angle_map, theta_bar
+<<<<<<< HEAD
+from verify.formulas import angle, angle_map, theta_bar
 from verify.geometry import angles as AG
+=======
+from verify.formulas import angle, angle_map, theta_bar
+>>>>>>> stmt-f2
 from verify.presets import get_preset
 from verify.registry import get_check, run_check
 from verify.spec import LayerSpec, NetworkSpec
@@ -285,7 +289,7 @@ def test_known_bad_rejected_on_one_draw(case):
 
 def test_the_angle_numerics_use_twins_of_the_closed_forms():
     """verify.geometry.angles keeps its own g(theta) and pair angle (no engine module
-    imports a lemma): they agree with lemmas._formulas to rounding, zero vectors NaN."""
+    imports a lemma): they agree with verify.formulas to rounding, zero vectors NaN."""
     rng = np.random.default_rng(3)
     th = np.linspace(0.0, math.pi, 257)
     assert np.max(np.abs(AG.angle_map(th) - angle_map(th))) <= 4 * np.finfo(float).eps

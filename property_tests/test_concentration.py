@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lemmas._formulas import M, Q
+from verify.formulas import M, Q
 from verify.geometry.wdc import (MC_ALPHA, Q_batch, adversarial_search, conv_form, deviations,
                                  eps_bound, monte_carlo, structured_pairs, unit_sampler)
 from verify.gram import masked_gram

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 
 from lemmas import descent as D
-from lemmas._formulas import rho
+from verify.geometry import descent as G
+from verify.geometry import descent_points as P
+from verify.formulas import rho
 from test_common import _descent_negative_side_fluctuation as _negative_side_fluctuation
 from test_common import assert_check_holds
 from verify import Config
@@ -53,8 +55,8 @@ FINDING_SEED = 684755
 
 def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
     """`verify check descent --config finding.toml --seed 684755 --quick` (README): with
-    subsampling (Theorem 4) a stationary point sits at 0.265 ||z*|| from -rho_2 z*, on
-    the negative side; every other criterion holds. The signature test_common.py
+    subsampling (Theorem 4) a stationary point sits just outside B(-rho_2 z*, 0.25 ||z*||),
+    on the negative side; every other criterion holds, and Theorem 1 (A = I) holds. The signature test_common.py
     tolerates matches it, and not the U[0, 1] counter-example's failure."""
     # the README's finding.toml, loaded as `verify check --config` loads it
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -73,7 +75,12 @@ def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
     assert {c.name for c in res.criteria if not c.holds} == {"eps_hat", "min_rate_outside_balls"}
     assert 0.25 < res.statistic < 0.3
     assert _negative_side_fluctuation(res)
-    assert res.status == "known finding"  # registered in lemmas/descent.py: exit 0
+    # Theorem 1 is stated for A = I: on A = I alone this draw holds, the stationary
+    # point outside the balls is the check's 50% subsampling's (Theorem 4's case)
+    full, mask = res.details["by_measurement"]
+    assert full["measurement"] == "full" and full["eps_hat"] <= 0.25 < mask["eps_hat"]
+    verdicts = {v.statement: v for v in res.statements}
+    assert verdicts["thm1"].verdict == "holds" and res.accepted  # exit 0
     counter = run_check("descent", "paper-fig4-uniform01", seed=0, quick=True)
     assert not counter.passed and not _negative_side_fluctuation(counter)
 
@@ -188,13 +195,13 @@ def test_kinks_are_exact_in_any_batch():
         net, z0, _, units, _ = _kink(preset)
         rows = np.arange(len(z0))
         for batch in (z0, z0[::-1], np.repeat(z0, 3, axis=0)[1:-1]):
-            pre = D.layer1_pre(net, batch)
+            pre = G.layer1_pre(net, batch)
             zero = pre == 0.0
             assert zero.sum() == len(batch), preset   # one exact zero per row ...
-        pre = D.layer1_pre(net, z0)
+        pre = G.layer1_pre(net, z0)
         assert np.all(pre[rows, units] == 0.0)       # ... at the chosen unit
         for i in range(0, len(z0), 7):               # and one row at a time
-            assert D.layer1_pre(net, z0[i:i + 1])[0, units[i]] == 0.0
+            assert G.layer1_pre(net, z0[i:i + 1])[0, units[i]] == 0.0
 
 
 @pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
@@ -218,12 +225,12 @@ def test_kink_derivative_is_the_right_hand_limit(preset):
 
 def test_kink_descent_direction_and_fd_cross_check():
     net, z0, n, units, rng = _kink()
-    prob = D.Problem.build(net, np.ones((1, net.spec.output_dim), bool), ["full"],
+    prob = G.Problem.build(net, np.ones((1, net.spec.output_dim), bool), ["full"],
                            rng.normal(size=(1, net.spec.latent_dim)))
     s = np.zeros(len(z0), int)
-    dd, fd, verified, simple, isolated = D.kink_derivatives(prob, z0, n, s, s, units)
+    dd, fd, verified, simple, isolated = G.kink_derivatives(prob, z0, n, s, s, units)
     assert verified.all() and simple.all() and isolated.mean() > 0.9
-    assert np.all(np.abs(dd - fd)[isolated] <= D.FD_TOL)
+    assert np.all(np.abs(dd - fd)[isolated] <= G.FD_TOL)
     assert np.all(dd.min(axis=1) < 0)
 
 
@@ -239,14 +246,14 @@ def test_segment_region_detects_a_kink_within_the_step():
     p = np.sum(z0 * w, axis=1)
     v = -np.sign(p)[:, None] * w / np.linalg.norm(w)
     reach = np.abs(p) / np.linalg.norm(w)                     # distance to that plane
-    assert not D.segment_in_one_region(net, z0, v, 2.0 * reach).any()
+    assert not G.segment_in_one_region(net, z0, v, 2.0 * reach).any()
     # and it agrees with a dense walk along shorter segments from points off the kink
     start = z0 + 1e-3 * reach[:, None] * n
     for frac in (0.5, 0.05, 0.005):
         t = frac * reach
-        got = D.segment_in_one_region(net, start, v, t)
+        got = G.segment_in_one_region(net, start, v, t)
         pats = [np.concatenate([p > 0 for p in net.layer_outputs(start + u * t[:, None] * v)],
-                               axis=1) for u in np.linspace(D.ISOLATION_START, 1.0, 401)]
+                               axis=1) for u in np.linspace(G.ISOLATION_START, 1.0, 401)]
         dense = np.stack([(q == pats[-1]).all(axis=1) for q in pats]).all(axis=0)
         assert np.array_equal(got, dense), frac
     assert got.any() and not got.all()
@@ -294,7 +301,7 @@ def test_draw_check_judges_by_the_same_criteria():
 
     config, st = get_preset("paper-fig4"), Streams.of(3)
     full = D.check(config.instantiate(st), rng=st.check(), quick=True)
-    same = D._criteria_only(config.instantiate(st), st.check(), D._settings(True))
+    same = D.criteria_only(config.instantiate(st), st.check(), D.search_sizes(True))
     lean = D.check_draw(config.instantiate(st), rng=st.check(), quick=True)
     key = [(c.name, c.bound, c.sense, c.ceiling) for c in _criteria(full)]
     assert [(c.name, c.bound, c.sense, c.ceiling) for c in _criteria(lean)] == key
@@ -324,8 +331,8 @@ def test_ceilings_informative_where_the_check_passes(preset):
 
 
 def test_kappa_floor_by_output_activation():
-    assert D.kappa_floor(get_preset("paper-fig4").spec) == 0.0
-    assert D.kappa_floor(get_preset("paper-fig4-leaky").spec) == -math.inf
+    assert P.kappa_floor(get_preset("paper-fig4").spec) == 0.0
+    assert P.kappa_floor(get_preset("paper-fig4-leaky").spec) == -math.inf
 
 
 @pytest.mark.parametrize("case", get_check("descent").known_bad, ids=lambda c: c.name)
@@ -351,8 +358,11 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     b = run_check("descent", "paper-fig4", seed=1, quick=True, draws=20)
     assert a.draws == b.draws == 20
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
-    assert a.status == b.status == "known finding"
-    assert a.finding.single_draw is False
+    # judged as Sec. 4.2's extension (stride 3 < kernel 5), a registered finding
+    for r in (a, b):
+        v = {x.statement: x for x in r.statements}
+        assert v["sec42-depth"].status == "known finding" and r.accepted
+        assert v["thm1"].verdict == "not applicable"
 
 
 # ------------------------------------------------- exact stationary set (issue 17)
@@ -399,8 +409,12 @@ def test_deeper_presets_use_their_depth_and_reproduce_their_findings():
     for preset, d in (("theory-3layer", 3), ("theory-4layer", 4)):
         r = run_check("descent", preset, seed=0, quick=True, draws=2)
         assert r.details["draw0"]["verdict"] == "fails"
-        assert r.verdict == "fails" and r.status == "known finding", r.summary()
-        assert r.finding.single_draw is False
+        assert r.verdict == "fails", r.summary()
+        v = {x.statement: x for x in r.statements}
+        assert v["sec42-depth"].verdict == "fails" and v["sec42-depth"].status == \
+            "known finding" and r.accepted, v["sec42-depth"].to_json()
+        assert v["thm1"].verdict == "not applicable" and "layers" in v["thm1"].why
+        assert r.details["over_draws"]["eps_hat_draws_above_eps"] == 2
         assert r.details["rho_d"] == pytest.approx(rho(d))
         assert r.details["method"] == "exact"
         # draw 0 fails on Theorem 1's conclusion, not on an engine self-check

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from lemmas import _formulas as F
+from verify import formulas as F
 from lemmas import symbolic as S
 from verify.registry import run_check
 
@@ -59,7 +59,7 @@ def test_iterate_bounds_golden():
 # ------------------------------------------------------------------- power
 @pytest.mark.parametrize("name", ["Q", "angle_map", "rho"])
 def test_a_formula_off_by_one_percent_makes_symbolic_fail(monkeypatch, name):
-    """The check's power: Q, g or rho of lemmas._formulas (the code every other check
+    """The check's power: Q, g or rho of verify.formulas (the code every other check
     uses) off by 1% makes `symbolic` fail, and the row that catches it names it."""
     original = getattr(F, name)
     monkeypatch.setattr(F, name, lambda *a, **k: 1.01 * np.asarray(original(*a, **k)))

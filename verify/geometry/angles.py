@@ -6,7 +6,7 @@ relu(B u) against g(theta)), :func:`evaluate_pairs`, the pair families
 (:func:`make_pairs`) and the adversarial search.
 
 :func:`angle_map` (g) and :func:`pair_angle` are twins of the closed forms
-``lemmas._formulas.angle_map`` and ``angle`` (the symbolic check certifies those; the
+``verify.formulas.angle_map`` and ``angle`` (the symbolic check certifies those; the
 tests check the twins against them).
 """
 
@@ -261,14 +261,14 @@ def evaluate_pairs(op, x, y):
 
 
 #: Where |cos| of a pair is above this, :func:`_search_angle` recomputes the angle by
-#: :func:`lemmas._formulas.angle` (arccos of a rounded cosine loses half the digits
+#: :func:`verify.formulas.angle` (arccos of a rounded cosine loses half the digits
 #: near 0 and pi; below it the error is < 1e-15 / sqrt(1 - 0.99^2) ~ 1e-14 rad).
 SEARCH_COS_EXACT = 0.99
 
 
 def _search_angle(u, v):
     """The angle between rows of u and v for the searches: arccos of the cosine from
-    three row dot products (no temporaries), the careful :func:`_formulas.angle` near 0
+    three row dot products (no temporaries), the careful :func:`verify.formulas.angle` near 0
     and pi and for zero rows (NaN)."""
     uu, vv = np.einsum("ij,ij->i", u, u), np.einsum("ij,ij->i", v, v)
     uv = np.einsum("ij,ij->i", u, v)

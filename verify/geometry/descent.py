@@ -1,12 +1,51 @@
-"""The computations behind :mod:`lemmas.descent` (Theorem 1, Eq. (4)-(5)): J on a batch
+"""The numerics of Theorem 1, Eq. (4)-(5) (the ``descent`` and ``expansion`` checks): J on a batch
 of targets z*_k and masks A_s (:class:`Problem`), its gradient and exact one-sided
 directional derivatives D_v J, the Newton search for stationary points and the
 steepest-descent rate s(z), the kinks of the first layer and the one-sided derivatives
 across them (finite differences only as a cross-check, on steps that stay in one linear
 region), the search for the worst direction w of D_w J(0), and H&V's surrogate h_{z,z*}.
 
-The check's module keeps the statement, its steps, criteria and verdict; this one the
-mathematics they call. Tolerances are named here with their reasons.
+The check's module (``lemmas/descent.py``) keeps its steps, criteria and verdict; this
+public module the mathematics they call and the constants the checks share (the ball
+radius :data:`EPS_BALL`, the tolerances), named here with their reasons, so that no lemma
+imports another and tests import them directly.
+
+Search (every run of every target and every measurement advances as one array)
+-----------------------------------------------------------------------------
+For a ReLU network without bias, G is piecewise linear and positively homogeneous, so
+inside a linear region J is the convex quadratic 1/2 ||A M z - y||^2 and its Hessian is
+exactly the Gauss-Newton matrix H = J_G^T A^T A J_G. Two searches use the step
+d = H^+ grad J (the critical point of the region's quadratic):
+
+* descent: damped Gauss-Newton on J (line search on J) from initialisations on shells
+  of several radii around 0, in random and structured directions;
+* critical points of any kind: Newton on 1/2 ||grad J||^2 (line search on ||grad J||^2)
+  from the same kind of initialisations and from points near -t z*. Within a region a
+  critical point is a minimum of that region's quadratic, so saddles and maxima of J
+  can only sit on kinks; there the measure below, not ||grad J||, decides.
+
+Stationarity measure
+--------------------
+The steepest descent rate found at z, from the engine's exact one-sided
+D_v J(z) (:meth:`verify.objective.Objective.directional_derivative`)::
+
+    s(z) = max(0, max_v -D_v J(z) / ||v||) / (L ||z*||),   L = ||A G(z*)||^2 / ||z*||^2,
+
+over v = -grad J(z), -grad J(z + delta u_i) (gradients of the neighbouring regions)
+and minus the minimum-norm element of their convex hull (gradient sampling). At a
+differentiable point s(z) = ||grad J(z)|| / (L ||z*||). The normalisation by L makes s
+invariant to the weights' scale and to ||z*|| (G is positively homogeneous), so the
+same tolerance serves N(0, 1/(C_i l)) and N(0, 1) weights. A point is stationary when
+s(z) <= STAT_TOL.
+
+Scaling of H&V's surrogate
+--------------------------
+H&V's h_{z,x0} is the limit of grad J for weights N(0, 1/n_i) per layer. Writing the
+layer's filters with second moment m2_i, grad J scales by c^2 = prod_i m2_i C_i l^dims
+(= 1 for the theory's N(0, 1/(C_i l^dims)), each dense block B then has E[B^T B] = I),
+and a subsampling of rate r multiplies E[W_{+}^T W_{+}] by r. The gap reported is
+||grad J - c^2 r h|| / (c^2 r ||z*||).
+
 """
 
 from __future__ import annotations
@@ -15,12 +54,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lemmas._formulas import hv_surrogate, rho
+from verify.formulas import hv_surrogate, rho
 from verify.inversion.optimisers import GN_RCOND, damped_newton, gauss_newton_direction
 from verify.measurements import MaskBatch
 from verify.network import Network
 from verify.objective import Objective
 from verify.weights import WeightLaw
+
+#: Ball radius eps (relative to ||z*||) of Theorem 1's B(z*, eps ||z*||) and
+#: B(-rho z*, eps ||z*||). Theorem 1 holds for any fixed eps > 0 given enough expansion;
+#: 0.25 is the largest quarter-step below rho_2 = 1/pi, so that B(-rho_2 z*, eps ||z*||)
+#: excludes the origin and the two balls are disjoint. The ``descent`` and ``expansion``
+#: checks judge at this eps (statement verdicts and findings name it).
+EPS_BALL = 0.25
+#: Cross-check tolerance on |FD - D_v J| / max(L ||z*||, |D_v J|) (unit v): the O(t)
+#: curvature term t ||H|| / 2 plus cancellation eps J / t (both ~1e-7 at t = 1e-7
+#: relative), with a factor 1000 of room.
+FD_TOL = 1e-4
+#: Self-check tolerance, reverse-mode gradient against J_G^T A^T r (normalised):
+#: two summation orders of n_d terms, far below any rate the check compares.
+SELF_TOL = 1e6 * np.finfo(float).eps
+#: Strictly positive: above the rounding error of an n_d-term dot product.
+POS_TOL_PER_TERM = 4 * np.finfo(float).eps
+# Trivial ceilings (a bound at or past one of these is met by every network, and the
+# criterion is then uninformative).
+#: eps_hat has no finite ceiling: on a ray z = t u, J's stationary point sits at
+#: t = <A G(u), y> / ||A G(u)||^2, unbounded over networks as ||A G(u)|| -> 0, so no
+#: ball radius is met by every network.
+EPS_HAT_CEILING = float("inf")
+#: s(z) = max(0, ...) / (L ||z*||) is never negative: "s >= 0" is met by every network.
+RATE_FLOOR = 0.0
+#: min_v D_v J(z0) at a kink has no finite ceiling (both one-sided derivatives can be
+#: positive: a kink can be a local minimum of J).
+KINK_DD_CEILING = float("inf")
 
 #: Stationarity tolerance on the normalised steepest descent rate s(z): a thousandth
 #: of the rate the surrogate predicts at unit relative distance from z*
@@ -67,7 +133,8 @@ def weight_scale(network: Network, law: WeightLaw | None) -> float:
     return c2
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
+    """The rows of ``v`` scaled to unit norm."""
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
@@ -139,6 +206,25 @@ class Problem:
         r = rho(self.d)
         return (np.linalg.norm(z - zs, axis=-1) / nz,
                 np.linalg.norm(z + r * zs, axis=-1) / nz)
+
+    def ray_minimisers(self) -> np.ndarray:
+        """(S, K) the minimiser t of J(-t z*) per (measurement, target):
+        <A G(z*), A G(-z*)> / ||A G(-z*)||^2 (G positively homogeneous), the network's own
+        rho in place of the infinite-width rho_d (NaN where A G(-z*) = 0)."""
+        gp, gm = self.network.forward(self.zstar), self.network.forward(-self.zstar)
+        num = np.maximum(np.einsum("sn,kn->sk", self.masks.astype(float), gp * gm), 0.0)
+        den = np.einsum("sn,kn->sk", self.masks.astype(float), gm * gm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    def distances_fitted(self, z, s, k) -> np.ndarray:
+        """Relative distance to the nearer of z* and -t z*, t the pair's ray minimiser
+        (:meth:`ray_minimisers`): eps_hat with rho fitted per case."""
+        zs = self.zstar[k]
+        nz = np.linalg.norm(zs, axis=-1)
+        t = self.ray_minimisers()[s, k]
+        neg = np.linalg.norm(z + np.nan_to_num(t, nan=rho(self.d))[:, None] * zs, axis=-1)
+        return np.minimum(np.linalg.norm(z - zs, axis=-1), neg) / nz
 
 
 def newton_direction(problem: Problem, z, s, k):
@@ -226,7 +312,7 @@ def descent_rates(problem: Problem, z, s, k, rng, *, neighbours: int):
     low = np.flatnonzero((rate < 100 * STAT_TOL) & ~zero)
     if low.size:
         zl, sl, kl = z[low], s[low], k[low]
-        u = _unit(rng.normal(size=(low.size, neighbours, n0)))
+        u = unit(rng.normal(size=(low.size, neighbours, n0)))
         pts = zl[:, None, :] + DELTA * nz[low, None, None] * u
         gq = problem.gradient(pts.reshape(-1, n0), np.repeat(sl, neighbours),
                               np.repeat(kl, neighbours))
@@ -269,7 +355,7 @@ def kink_points(network: Network, z: np.ndarray, units: np.ndarray, *, ulps: int
     w = W1[units]                                                    # (b, n0)
     b, n0 = z.shape
     if n0 < 2:
-        return z.copy(), np.zeros(b, bool), _unit(w)
+        return z.copy(), np.zeros(b, bool), unit(w)
     ia, ib = n0 - 2, n0 - 1
     z = z.copy()
     zb = z[:, ib]
@@ -285,7 +371,7 @@ def kink_points(network: Network, z: np.ndarray, units: np.ndarray, *, ulps: int
         & (wa != 0)[:, None]
     ok = hit.any(axis=1)
     z0 = cand[np.arange(b), np.argmax(hit, axis=1)]
-    return z0, ok, _unit(w)
+    return z0, ok, unit(w)
 
 
 def kink_derivatives(problem: Problem, z0, normals, s, k, units):
@@ -359,7 +445,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
     ny2 = problem.y_norm2[s, k]
     norm = nz / ny2
     # random w, and the identity D_w J(0) = -<A G(z*), A G(w)>
-    W = _unit(rng.normal(size=(pairs, n_random, n0)))
+    W = unit(rng.normal(size=(pairs, n_random, n0)))
     ss, kk = np.repeat(s, n_random), np.repeat(k, n_random)
     Wf = W.reshape(-1, n0)
     dd0 = problem.dd(np.zeros_like(Wf), Wf, ss, kk)
@@ -371,7 +457,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
     # adversarial: start at the worst random ones and at -z*
     order = np.argsort(inner.reshape(pairs, n_random), axis=1)[:, :max(n_adv - 1, 0)]
     starts = np.concatenate([W[np.arange(pairs)[:, None], order],
-                             -_unit(problem.zstar[k])[:, None, :]], axis=1)
+                             -unit(problem.zstar[k])[:, None, :]], axis=1)
     na = starts.shape[1]
     w = starts.reshape(-1, n0)
     sa, ka = np.repeat(s, na), np.repeat(k, na)
@@ -387,7 +473,7 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
         tg = g - np.sum(g * w, axis=-1, keepdims=True) * w
         tn = np.linalg.norm(tg, axis=-1, keepdims=True)
         eta = 0.5 * 0.93**j
-        w = _unit(w - eta * tg / np.where(tn > 0, tn, 1.0))
+        w = unit(w - eta * tg / np.where(tn > 0, tn, 1.0))
     kap_adv = best.reshape(pairs, na).min(axis=1)
     return np.minimum(kap_rand, kap_adv), kap_rand, kap_adv, identity_gap
 
@@ -405,7 +491,7 @@ def surrogate_gap(network: Network, law, masks, zstar, z, s, k) -> np.ndarray:
 
 
 def _hv_batched(z, x0, d):
-    """hv_surrogate (lemmas/_formulas.py) with one x0 per row."""
+    """hv_surrogate (verify/formulas.py) with one x0 per row."""
     out = np.empty_like(z)
     targets, inverse = np.unique(x0, axis=0, return_inverse=True)
     for j, t in enumerate(targets):  # a loop over the few targets, not over samples
