@@ -25,7 +25,7 @@ pytestmark = pytest.mark.numerics
 
 #: Agreement of two evaluations of the closed form Q (a few dozen flops each).
 CLOSED_FORM_TOL = 64 * np.finfo(float).eps
-#: _formulas.Q takes theta = arccos(c): near c = 1 a rounding of c by eps moves theta by
+#: verify.formulas.Q takes theta = arccos(c): near c = 1 a rounding of c by eps moves theta by
 #: sqrt(2 eps) ~ 2e-8, so Q(u, u) is I/2 only to ~ sqrt(eps) (Q_batch uses atan2).
 ARCCOS_TOL = 4 * math.sqrt(np.finfo(float).eps)
 
@@ -62,7 +62,7 @@ def test_Q_batch_agrees_with_closed_form(k, seed):
     U, V = rng.normal(size=(20, k)), rng.normal(size=(20, k))
     Qb = Q_batch(U, V)
     ref = np.stack([Q(u, v) for u, v in zip(U, V)])
-    # arccos in _formulas.angle amplifies the rounding of cos(theta) by 1/sin(theta)
+    # arccos in verify.formulas.angle amplifies the rounding of cos(theta) by 1/sin(theta)
     a = U / np.linalg.norm(U, axis=1, keepdims=True)
     b = V / np.linalg.norm(V, axis=1, keepdims=True)
     sin = np.sqrt(np.maximum(1 - np.sum(a * b, axis=1) ** 2, 0))

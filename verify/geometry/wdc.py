@@ -51,7 +51,7 @@ def Q_batch(U: np.ndarray, V: np.ndarray) -> np.ndarray:
     e the unit vector along v_hat - c a, s = sin(theta), c = cos(theta), and
     theta = 2 atan2(||a - b||, ||a + b||) (b = v_hat): full precision near 0 and pi,
     exactly 0 and pi for (anti)parallel pairs, so Q_{u,-u} = 0 exactly. Agrees with
-    ``_formulas.Q`` to rounding away from theta = 0, pi (checked in the tests).
+    ``verify.formulas.Q`` to rounding away from theta = 0, pi (checked in the tests).
     """
     U, V = np.asarray(U, float), np.asarray(V, float)
     P, k = U.shape
