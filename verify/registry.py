@@ -489,7 +489,9 @@ class Registry:
         elapsed = time.perf_counter() - start
         h = criteria[0]
         statements = self._statement_verdicts(judging, rule if n_draws > 1 else None,
-                                              details, n_draws)
+                                              details, n_draws,
+                                              draws_max=draw_summary.get("draws_max", n_draws),
+                                              default_draws=check.default_draws())
         if "sequential" in draw_summary:
             from dataclasses import replace as _replace
 
@@ -512,17 +514,22 @@ class Registry:
             draw_summary=draw_summary, statements=statements)
 
     def _statement_verdicts(self, judging: StatementJudging, rule, details: dict,
-                            n_draws: int):
+                            n_draws: int, *, draws_max: int = 1, default_draws: int = 1):
         """The verdicts of the statements a run judges, each with the finding that
-        covers it and that finding's evidence compared with this run."""
+        covers it and that finding's evidence compared with this run. Evidence recorded
+        over the check's default number of draws is compared only with runs that allow
+        as many (``--draws N`` with another N measures something else); a single-draw
+        finding's evidence with every single-draw run."""
         out = []
         for v in judging.verdicts(rule):
             st = self._statements.get(v.statement)
             f = _findings.statement_finding_for(st.findings if st else (), v.statement,
                                                 v.preset, v.seed, v.quick, n_draws)
             if f is not None:
+                comparable = n_draws <= 1 or draws_max == default_draws
                 js = v.to_json()
-                v = v.with_finding(f, [e.compare(js, details) for e in f.evidence])
+                v = v.with_finding(f, [e.compare(js, details) for e in f.evidence]
+                                   if comparable else [])
             out.append(v)
         return tuple(out)
 
