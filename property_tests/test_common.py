@@ -9,7 +9,7 @@ Examples per lemma scale with the Hypothesis profile: ``ci`` (15) gives 3 + 2, `
 (25) 5 + 3, ``thorough`` (400) 80 + 53.
 
 Statements that hold only with high probability over the weights (Theorem 1: ``descent``)
-have a known finite-width failure (README, "Tests and Hypothesis profiles"). A draw that
+have a known finite-width failure (verify/examples/finding-*.toml, lemmas/findings/). A draw that
 fails with exactly that signature is judged across fresh weights on the same
 architecture: the test fails when the exact 95% interval of the failure rate lies above
 ``WHP_MAX_FAILURE``, or when any failure has another signature.

@@ -220,14 +220,15 @@ def test_registered_strategies_give_the_stated_verdicts(data):
     assert not run_check("concentration", data.draw(chk.counter_configs()), quick=True).passed
 
 
-#: The known finding (README, "Tests and Hypothesis profiles"): on the smallest blocks the
+#: The known finding (lemmas/findings/sup2-wdc.toml): on the smallest blocks the
 #: strategy draws, the WDC deviation can exceed its a-priori bound (Lemma Sup.2 holds
 #: with probability >= 1 - 8 m exp(-gamma k), vacuous at k = 2).
 FINDING_SEED = 28075
 
 
 def test_known_finding_small_block_deviation_reproduces(tmp_path):
-    """`verify check concentration --config finding.toml --seed 28075 --quick` (README):
+    """`verify check concentration --config finding-concentration-2-8.toml --seed 28075
+    --quick --draws 1` (verify/examples):
     on 2 -> 8 (kernel 1, m = 8 rows, k = 2 columns) eps_hat = 3.08 exceeds
     sqrt(6 k log m / m) = 1.77 while the Monte Carlo identity E = Q holds. The signature
     test_common.py tolerates matches it, and not the U[0, 1] counter-example's failure."""
@@ -236,11 +237,9 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
 
     from test_common import _concentration_small_block_deviation as signature
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = next(b for b in re.findall(r"```toml\n(.*?)```", readme, re.S)
-                 if "finding-concentration-2-8" in b)
-    (tmp_path / "finding.toml").write_text(block, encoding="utf-8")
-    config = Config.load(tmp_path / "finding.toml")
+    # the shipped network of the finding (verify/examples), as `verify check --config` loads it
+    config = Config.load(Path(__file__).resolve().parent.parent / "verify" / "examples"
+                         / "finding-concentration-2-8.toml")
     assert config.spec.channels == (2, 8) and config.spec.expansions() == (4.0,)
     res = run_check("concentration", config, seed=FINDING_SEED, quick=True)
     assert not res.passed and res.error is None

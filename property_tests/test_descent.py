@@ -46,7 +46,7 @@ def test_no_stationary_point_outside_the_balls(config, seed):
         assert res.details["n_stationary_outside_balls"] == 0
 
 
-#: The known finding (README, "Tests and Hypothesis profiles"): Theorem 1's balls of
+#: The known finding on one subsampled draw (verify/examples/finding-descent-2-24-192.toml): Theorem 1's balls of
 #: radius eps = 0.25 miss a stationary point on this narrow network for this seed.
 FINDING_SPEC = NetworkSpec(dims=1, latent_channels=2, latent_size=1,
                            layers=(LayerSpec(24, 2, 2), LayerSpec(192, 2, 2)))
@@ -54,17 +54,13 @@ FINDING_SEED = 684755
 
 
 def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
-    """`verify check descent --config finding.toml --seed 684755 --quick` (README): with
+    """`verify check descent --config finding-descent-2-24-192.toml --seed 684755 --quick`: with
     subsampling (Theorem 4) a stationary point sits just outside B(-rho_2 z*, 0.25 ||z*||),
     on the negative side; every other criterion holds, and Theorem 1 (A = I) holds. The signature test_common.py
     tolerates matches it, and not the U[0, 1] counter-example's failure."""
-    # the README's finding.toml, loaded as `verify check --config` loads it
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = next(b for b in re.findall(r"```toml\n(.*?)```", readme, re.S)
-                 if "finding-descent-2-24-192" in b)
-    path = tmp_path / "finding.toml"
-    path.write_text(block, encoding="utf-8")
-    config = Config.load(path)
+    # the shipped network of the finding (verify/examples), as `verify check --config` loads it
+    config = Config.load(Path(__file__).resolve().parent.parent / "verify" / "examples"
+                         / "finding-descent-2-24-192.toml")
     assert config.spec == FINDING_SPEC
     assert config.weights == WeightLaw("gaussian") and config.mask.kind == "full"
     # inside the domain of D.configs (the architectures Theorem 1 is tested on)
