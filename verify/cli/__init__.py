@@ -36,6 +36,8 @@ COMMANDS = {
     "bench": ("bench", "the performance benchmark, each case against its baseline in the same "
                        "run"),
     "train-digits": ("train_digits", "retrains the shipped digits generator from scratch"),
+    "examples": ("examples", "copies the example configurations, sweep file and exporter "
+                             "into a folder"),
 }
 
 
