@@ -65,6 +65,12 @@ def test_version_has_one_source():
     assert resolved == verify.__version__
 
 
+def test_scikit_learn_is_a_core_dependency():
+    """``trained-recovery`` uses it on its default presets: not an optional extra."""
+    deps = _pyproject()["project"]["dependencies"]
+    assert any(d.split(">")[0].split("=")[0].strip() == "scikit-learn" for d in deps)
+
+
 # ---------------------------------------------------------------- verify examples DIR
 def test_examples_copies_every_shipped_example(tmp_path, capsys):
     out = tmp_path / "new" / "ex"

@@ -267,6 +267,14 @@ class CheckResult:
         return "; ".join(f"{c.name}: {c.why_uninformative}" for c in self.criteria
                          if c.verdict == "uninformative")
 
+    @property
+    def degraded(self) -> str:
+        """One line when the check ran without something it is meant to have (an
+        optional dependency missing, a data set unavailable): a check says so as
+        ``details["degraded"]``, which ``verify check`` and the report show beside the
+        verdict; "" when it ran in full."""
+        return " ".join(str(self.details.get("degraded") or "").split())
+
     def to_json(self) -> dict[str, Any]:
         """The object of ``verify check --json`` (CLI.md), with a few additions."""
         out = {

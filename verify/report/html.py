@@ -86,6 +86,8 @@ def _details(summary: str, text: str) -> str:
 def _result(lemma: str, v: ResultView) -> list[str]:
     parts = [f'<h3>{_h(lemma)} on <code>{_h(v.preset)}</code>: '
              f'<span class="{v.cls}">{_h(v.label)}</span></h3>', f"<p>{_h(v.summary)}</p>"]
+    if v.degraded:
+        parts.append(f'<p class="note degraded"><b>Degraded</b>: {_h(v.degraded)}</p>')
     if v.error is not None:
         parts.append(f'<p class="note">The check crashed: {_h(v.error)}</p>')
         if v.traceback:
