@@ -35,7 +35,7 @@ def test_explore_finds_the_expansion_threshold(seed):
     # just below the threshold: one more channel in that layer crosses it and passes
     bumped = _bump(c, worst)
     assert bumped.spec.expansions()[worst] >= THRESHOLD
-    assert run_check("fake-expansion", bumped, seed=seed, quick=True).passed
+    assert run_check("fake-expansion", bumped, seed=seed, quick=True, draws=1).passed
     # Hypothesis' minimal failure is small: one 1-D layer
     assert res.minimal.spec.depth == 1 and res.minimal.spec.dims == 1
     assert res.examples_tried <= 25 * 5 + 50
@@ -112,7 +112,7 @@ def test_bad_max_examples_refused():
 
 
 def test_documented_user_test_file_runs():
-    """The five-line example of the module docstring (README) works as written (with
+    """The six-line example of the module docstring (README) works as written (with
     the fake check in place of concentration, to stay fast)."""
     import textwrap
 
@@ -122,7 +122,7 @@ def test_documented_user_test_file_runs():
     doc = mod.__doc__
     block = doc[doc.index("    from hypothesis import given"):doc.index("Run it with")]
     code = textwrap.dedent(block).strip()
-    assert len(code.splitlines()) == 5
+    assert len(code.splitlines()) == 6
     ns: dict = {}
     exec(code.replace('"concentration"', '"fake-expansion"'), ns)
     test = ns["test_concentration_on_my_family"]

@@ -20,7 +20,7 @@ The counterexample prints as TOML that ``verify check LEMMA --config FILE.toml -
 
 Use in your own test suite
 --------------------------
-The strategies and the checks are importable, so a five-line pytest file checks a lemma
+The strategies and the checks are importable, so a six-line pytest file checks a lemma
 on your own architecture family (here: stride = kernel, every layer expanding at least
 8-fold, at most two layers)::
 
@@ -28,7 +28,8 @@ on your own architecture family (here: stride = kernel, every layer expanding at
     from verify import Config, registry, strategies
     @given(strategies.conv_architectures(strides="kernel", min_expansion=8, max_layers=2))
     def test_concentration_on_my_family(spec):
-        assert registry.run_check("concentration", Config("mine", spec), seed=0, quick=True).passed
+        assert registry.run_check("concentration", Config("mine", spec), seed=0, quick=True,
+                                  draws=1).passed
 
 Run it with ``pytest``; Hypothesis shrinks any failure to a minimal architecture.
 """
@@ -135,7 +136,8 @@ class _Evaluator:
             return None
         self.runs += 1
         try:
-            res = run_check(self.lemma, config, seed=self.seed, quick=True, catch=True)
+            res = run_check(self.lemma, config, seed=self.seed, quick=True, catch=True,
+                            draws=1)
         except VerifyError:
             res = None  # the check does not apply (its requires)
         self.cache[key] = res

@@ -154,7 +154,8 @@ class Reruns:
     """The results of the checks a check declares it reruns (``register(reruns=...)``).
 
     ``reruns(lemma, config)`` runs the registered check ``lemma`` on ``config`` and
-    returns its :class:`~verify.results.CheckResult` (a crash is an error result). The
+    returns its :class:`~verify.results.CheckResult` on one network draw (``draws=1``:
+    the calling check's own draw; a crash is an error result). The
     ``j``-th declared check runs on ``streams.task(j)``, a child of the calling check's
     streams: every configuration handed to the same rerun check sees the same streams
     (common random numbers), different checks and different parent runs see
@@ -178,7 +179,7 @@ class Reruns:
 
     def __call__(self, lemma: str, config: Config) -> CheckResult:
         return self.registry.run_check(lemma, config, seed=self.streams_of(lemma),
-                                       quick=self.quick, catch=True)
+                                       quick=self.quick, catch=True, draws=1)
 
 
 class Registry:
@@ -311,7 +312,7 @@ class Registry:
     # ------------------------------------------------------------ running
     def run_check(self, lemma: str, config: Config | str | None = None, *,
                   seed: "int | Streams" = 0, quick: bool = False,
-                  catch: bool = False, draws: int | None = 1,
+                  catch: bool = False, draws: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> CheckResult:
         """See :func:`run_check`."""
         check = self.get(lemma)
@@ -492,7 +493,7 @@ def require_memory(config: Config, batch: int = CHECK_BATCH) -> None:
 
 
 def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | Streams" = 0,
-              quick: bool = False, catch: bool = False, draws: int | None = 1,
+              quick: bool = False, catch: bool = False, draws: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Run one lemma's check on a configuration and freeze its result.
 
@@ -505,9 +506,10 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | St
 
     ``draws``: for a statement judged over network draws (the check's
     :class:`~verify.verdicts.DrawRule`), how many independent networks the verdict rests
-    on: 1 (the default here, for speed in tests and sweeps) judges the seed's own
-    network and labels the result as a single draw; None takes the rule's default (what
-    ``verify check`` and ``verify report`` do); N >= 2 runs draws 0..N-1 (draw 0 is the
+    on: None (the default, as ``verify check`` and ``verify report``) takes the rule's
+    own number; 1 judges the seed's own network and labels the result as a single draw
+    (what a sweep's task and a rerun run, and what a test that means one network says
+    explicitly); N >= 2 runs draws 0..N-1 (draw 0 is the
     seed's own network, with the full tables and figures) and judges the failure rate
     (:func:`verify.verdicts.judge_draws`). Checks without a rule ignore it.
     ``progress(done, total)`` is called after each draw.
