@@ -100,6 +100,11 @@ class LemmaCheck:
     judged : str
         How the verdict is reached, when the check runs its own network draws instead of
         a ``draw_rule`` (``verify list`` shows it; empty: from ``draw_rule``).
+    hypotheses : callable or None
+        ``hypotheses(config) -> reason or None``: why ``config`` lies outside the
+        statement's hypotheses (e.g. a weight law the lemma does not assume), None when
+        inside. The check still runs there; ``verify explore`` counts a failure as a
+        counterexample only inside them (None: every configuration is inside).
     """
 
     id: str
@@ -122,6 +127,11 @@ class LemmaCheck:
     known_bad: tuple[KnownBad, ...] = field(default=(), compare=False)
     settings: dict[str, Setting] = field(default_factory=dict, compare=False)
     judged: str = ""
+    hypotheses: Callable[[Config], str | None] | None = field(default=None, compare=False)
+
+    def outside_hypotheses(self, config: Config) -> str:
+        """Why ``config`` lies outside the statement's hypotheses ("" when inside)."""
+        return "" if self.hypotheses is None else str(self.hypotheses(config) or "")
 
     def resolve_settings(self, config: Config) -> dict[str, Any]:
         """This check's settings on ``config``: its ``[checks.<id>]`` table validated,
@@ -228,7 +238,7 @@ class Registry:
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
                  draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
                  settings: dict[str, Setting] | None = None, judged: str = "",
-                 module: str | None = None) -> LemmaCheck:
+                 module: str | None = None, hypotheses=None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
         Called once, at the end of the lemma's module (see ``lemmas/__init__.py``).
@@ -243,7 +253,9 @@ class Registry:
         parameters a config file may set for this check (``[checks.<id>]``, name ->
         :class:`~verify.settings.Setting`; :mod:`verify.settings`), passed to the check
         as ``settings=``. ``judged``: how the verdict is reached, for a check that runs
-        its own network draws (``verify list``). Registering an id again replaces it."""
+        its own network draws (``verify list``). ``hypotheses``: ``hypotheses(config) ->
+        reason or None``, why a configuration lies outside the statement's hypotheses
+        (:attr:`LemmaCheck.hypotheses`). Registering an id again replaces it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -261,7 +273,8 @@ class Registry:
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
-            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged))
+            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged),
+            hypotheses=hypotheses)
         return self._checks[id]
 
     # ------------------------------------------------------------ looking up
