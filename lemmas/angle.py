@@ -563,6 +563,8 @@ def _requires(config: Config) -> str | None:
 
 
 def figure_angles(result):
+    """Left: output angle against input angle on the dense blocks, with the map g(theta);
+    right: measured output angle of each conv layer against the predicted theta_bar."""
     import matplotlib.pyplot as plt
 
     df = result.table
@@ -590,6 +592,8 @@ def figure_angles(result):
 
 
 def figure_width_sweep(result):
+    """The largest gap |measured angle - g(theta)| against the block height m (log-log),
+    with the a-priori bound and the fitted slope."""
     import matplotlib.pyplot as plt
 
     sw = result.tables.get("width_sweep")
