@@ -209,7 +209,8 @@ def test_report_exits_1_on_a_new_mismatch_beside_a_known_finding(sandbox, tmp_pa
     assert code == 1 and data["summary"]["exit_code"] == 1
     assert (data["summary"]["known_findings"], data["summary"]["new_mismatches"]) == (1, 1)
     html = (out / "index.html").read_text()
-    new = html[html.index("<h2>New mismatches</h2>"):html.index("Registered known findings")]
+    new = html[html.index('<h2 id="mismatches">New mismatches</h2>'):
+               html.index('<h2 id="known-findings">')]
     assert "broken" in new and "drifting" not in new  # listed apart from the known one
     assert '<td class="bad">FAIL</td>' in html and '<td class="known">' in html
 
