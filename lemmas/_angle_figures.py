@@ -8,6 +8,8 @@ from verify.geometry.angles import angle_map
 
 
 def figure_angles(result):
+    """Left: output angle against input angle on the dense blocks, with the map g(θ);
+    right: measured output angle of each conv layer against the predicted θ̄."""
     import matplotlib.pyplot as plt
 
     df = result.table
@@ -35,6 +37,8 @@ def figure_angles(result):
 
 
 def figure_width_sweep(result):
+    """The largest gap |measured angle − g(θ)| against the block height m (log-log),
+    with the a-priori bound and the fitted slope."""
     import matplotlib.pyplot as plt
 
     sw = result.tables.get("width_sweep")

@@ -89,6 +89,32 @@ def configs():
                      archs)
 
 
+def hypotheses(config) -> str | None:
+    """Why ``config`` lies outside Lemma Sup.2's hypotheses: the blocks' entries are
+    i.i.d. Gaussian (E[B_{+,u}^T B_{+,v}] = Q_{u,v} is a Gaussian identity; Rademacher or
+    uniform entries have another mean, which the Monte Carlo criterion detects), the
+    activation is ReLU (B_{+,u} keeps the rows with B u > 0), and every block is
+    expansive: H&V's m > c k log k, with c unspecified, read at its weakest as
+    m >= k max(1, ln k) (fewer rows than columns: the WDC cannot hold, see KNOWN_BAD).
+    None when inside."""
+    if config.loader is not None:
+        return "fixed (trained) weights, not i.i.d. Gaussian entries"
+    if config.weights.name != "gaussian":
+        return (f"weights {config.weights.name!r}: Lemma Sup.2 assumes i.i.d. Gaussian "
+                "entries (E[B_+u^T B_+v] = Q_{u,v} is a Gaussian identity)")
+    acts = sorted({l.activation for l in config.spec.layers} - {"relu"})
+    if acts:
+        return f"activation {acts[0]!r}: Lemma Sup.2 is about ReLU (B_+u keeps B u > 0)"
+    ch = config.spec.channels
+    for i, e in enumerate(config.spec.expansions()):
+        k = ch[i]
+        if e < max(1.0, math.log(k)):
+            return (f"layer {i + 1}'s block has m = {e * k:g} rows for k = {k} columns, "
+                    f"below m >= k max(1, ln k) = {k * max(1.0, math.log(k)):.3g}: not "
+                    "expansive (H&V: m > c k log k)")
+    return None
+
+
 def counter_configs():
     from hypothesis import strategies as st
 
@@ -463,4 +489,4 @@ register("concentration",
                   "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs,
          figures=FIGURES, findings=FINDINGS, cost=2.0, requires=None,
-         draws=DRAWS, known_bad=KNOWN_BAD)
+         draws=DRAWS, known_bad=KNOWN_BAD, hypotheses=hypotheses)

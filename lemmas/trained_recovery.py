@@ -78,7 +78,7 @@ import numpy as np
 import pandas as pd
 
 from lemmas._trained_recovery_figures import FIGURES
-from verify.digits_recovery import (CONFIDENCE, ITERATIONS, LOSS_TOL, LR, MASKS, P_MIN,
+from verify.digits_recovery import (degraded, CONFIDENCE, ITERATIONS, LOSS_TOL, LR, MASKS, P_MIN,
                                     RESTART_ITERATIONS, false_fail_rate,
                                     generator_quality_of, image_grid, is_conditional,
                                     mask_summary, mask_verdict, masks_for, measure_labelled,
@@ -231,6 +231,9 @@ def check(instance, *, rng, quick):
         "truth": "training: codes of real digits (see training_codes); fresh: N(0, I); "
                  "starts N(0, I)",
     }
+    note = degraded(spec, codes_info)
+    if note:  # shown by `verify check` and the report, not only in the JSON
+        details["degraded"] = note
     return Outcome(headline=headline, criteria=criteria, n_samples=len(trials),
                    details=details, table=trials,
                    tables={"restarts": curve, "masks": summary, "grid": grid,

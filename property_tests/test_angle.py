@@ -13,12 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lemmas import angle as A
-<<<<<<< HEAD
 from verify.formulas import angle, angle_map, theta_bar
 from verify.geometry import angles as AG
-=======
-from verify.formulas import angle, angle_map, theta_bar
->>>>>>> stmt-f2
 from verify.presets import get_preset
 from verify.registry import get_check, run_check
 from verify.spec import LayerSpec, NetworkSpec
@@ -173,8 +169,8 @@ def test_make_pairs_one_dimensional_and_one_channel():
 
 # ------------------------------------------------------------------- verdicts
 def test_theory_preset_quick_passes_and_is_deterministic():
-    r1 = run_check("angle", "theory-2layer", seed=3, quick=True)
-    r2 = run_check("angle", "theory-2layer", seed=3, quick=True)
+    r1 = run_check("angle", "theory-2layer", seed=3, quick=True, draws=1)
+    r2 = run_check("angle", "theory-2layer", seed=3, quick=True, draws=1)
     assert r1.passed and r1.expected == "pass", [c.to_dict() for c in r1.criteria if not c.holds]
     assert r1.statistic == r2.statistic and r1.table.equals(r2.table)
     assert r1.details["sweep_slope"] < A.SLOPE_MAX
@@ -185,7 +181,7 @@ def test_uniform01_weights_fail_on_an_expansive_architecture():
     """Non-zero-mean weights on the theory architecture: the check detects them (not only
     the paper's non-expansive fig4 network)."""
     cfg = get_preset("theory-2layer").with_weights("uniform01")
-    r = run_check("angle", cfg, seed=0, quick=True)
+    r = run_check("angle", cfg, seed=0, quick=True, draws=1)
     assert not r.passed
     failing = {c.name for c in r.criteria if not c.holds}
     assert any("|angle" in n for n in failing)   # the angle gap itself, not just the norm
@@ -194,14 +190,14 @@ def test_uniform01_weights_fail_on_an_expansive_architecture():
 @settings(max_examples=3)
 @given(A.configs(), seeds())
 def test_check_passes_on_expansive_stride_kernel_configs(config, seed):
-    r = run_check("angle", config, seed=seed % 1000, quick=True)
+    r = run_check("angle", config, seed=seed % 1000, quick=True, draws=1)
     assert r.passed, [c.to_dict() for c in r.criteria if not c.holds]
 
 
 @settings(max_examples=3)
 @given(A.counter_configs(), seeds())
 def test_check_fails_on_counter_configs(config, seed):
-    r = run_check("angle", config, seed=seed % 1000, quick=True)
+    r = run_check("angle", config, seed=seed % 1000, quick=True, draws=1)
     assert not r.passed
 
 
@@ -209,7 +205,7 @@ def test_requires_relu():
     assert get_check("angle").requires(get_preset("paper-fig4-tanh")) is not None
     assert get_check("angle").requires(get_preset("paper-fig4-uniform01")) is None
     with pytest.raises(ValueError):
-        run_check("angle", "paper-fig4-sigmoid", quick=True)
+        run_check("angle", "paper-fig4-sigmoid", quick=True, draws=1)
 
 
 def test_figures_draw_from_tables():
@@ -219,7 +215,7 @@ def test_figures_draw_from_tables():
 
     spec = NetworkSpec(dims=1, latent_channels=2, layers=(LayerSpec(24, 2, 2),))
     from verify.presets import Config
-    r = run_check("angle", Config("tiny", spec), seed=0, quick=True)
+    r = run_check("angle", Config("tiny", spec), seed=0, quick=True, draws=1)
     for fig_fn in get_check("angle").figures:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -252,7 +248,7 @@ def test_norm_ceiling_is_never_exceeded(spec, seed):
 def test_bounds_below_their_ceilings_on_passing_presets(preset):
     """Every criterion that states a trivial ceiling has its bound below it (the check
     can fail) on the presets where it is expected to pass; the headline states one."""
-    r = run_check("angle", preset, seed=0, quick=True)
+    r = run_check("angle", preset, seed=0, quick=True, draws=1)
     with_ceiling = [c for c in r.criteria if c.ceiling is not None]
     assert r.criteria[0].ceiling == A.GAP_CEILING  # the headline: pi/2
     assert len(with_ceiling) >= 7 * get_preset(preset).spec.depth
@@ -283,7 +279,7 @@ def test_draw_rule_is_registered_with_a_reason():
 def test_known_bad_rejected_on_one_draw(case):
     """Each known-bad configuration fails already on its seed's own draw (the common
     test runs the rule's default draws)."""
-    r = run_check("angle", case.config, seed=case.seed, quick=True)
+    r = run_check("angle", case.config, seed=case.seed, quick=True, draws=1)
     assert r.verdict == "fails", r.summary()
 
 

@@ -141,7 +141,7 @@ def test_registry_passes_settings_to_every_draw_and_lists_them():
         plain = registry.run_check("echo", cfg, draws=1)
         set_ = registry.run_check("echo", cfg.with_checks({"echo": {"rounds": 9}}), draws=3)
         with pytest.raises(VerifyError, match=r"checks\.echo\.rounds"):
-            registry.run_check("echo", cfg.with_checks({"echo": {"rounds": 0}}))
+            registry.run_check("echo", cfg.with_checks({"echo": {"rounds": 0}}), draws=1)
     assert plain.statistic == 5 and plain.config["settings"] == {"rounds": 5}
     assert set_.details["draw0"]["criteria"][0]["statistic"] == 9
     assert set_.config["settings"] == {"rounds": 9} and seen == [9, 9]
@@ -188,7 +188,7 @@ def _subgaussian_gaussian_only(reruns):
     cfg = Config("c", block_spec(1, (2, 8), (2,))).with_checks(
         {"subgaussian": {"laws": ["gaussian"]}})
     with registry.use(reg):
-        return registry.run_check("subgaussian", cfg, quick=True)
+        return registry.run_check("subgaussian", cfg, quick=True, draws=1)
 
 
 def test_laws_choose_what_subgaussian_runs():
@@ -223,7 +223,8 @@ def test_partial_receives_its_settings(monkeypatch):
     cfg = Config("c", block_spec(1, (2, 8, 16), (2, 2)), mask=MaskSpec("random", 0.5))
     with pytest.raises(Stop):
         registry.run_check("partial", cfg.with_checks(
-            {"partial": {"adversarial_budget": 3, "adversarial_rate": 0.9}}), quick=True)
+            {"partial": {"adversarial_budget": 3, "adversarial_rate": 0.9}}), quick=True,
+            draws=1)
     assert seen == {"adversarial_budget": 3, "adversarial_rate": 0.9}
 
 

@@ -98,7 +98,7 @@ def _judge_high_probability(lemma, config, seed, result):
     signature = WHP_SIGNATURES[lemma.id]
     fails = 0
     for s in range(seed + 1, seed + 1 + WHP_RERUNS):
-        rerun = run_check(lemma.id, config, seed=s % 2**32, quick=True)
+        rerun = run_check(lemma.id, config, seed=s % 2**32, quick=True, draws=1)
         if not rerun.passed:
             assert signature(rerun), f"seed {s % 2**32}: " + rerun.summary()
             fails += 1
@@ -135,7 +135,7 @@ def assert_check_holds(lemma, config, seed: int):
     """The check passes on ``config``; for a statement that holds with high probability,
     it may instead fail with its known signature, rarely (_judge_high_probability).
     Shared with the lemmas' own test modules."""
-    result = run_check(lemma.id, config, seed=seed, quick=True)
+    result = run_check(lemma.id, config, seed=seed, quick=True, draws=1)
     note(result.summary())
     assert result.error is None
     if result.verdict == "uninformative" and lemma.id in UNTESTABLE_ON_GENERATED:
@@ -176,7 +176,7 @@ def test_lemma_fails_when_condition_broken(lemma, data):
     config = data.draw(lemma.counter_configs(), label="config")
     seed = data.draw(seeds(), label="seed")
     note(_describe(config))
-    result = run_check(lemma.id, config, seed=seed, quick=True)
+    result = run_check(lemma.id, config, seed=seed, quick=True, draws=1)
     note(result.summary())
     assert result.error is None
     assert not result.passed, result.summary()

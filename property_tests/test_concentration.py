@@ -154,7 +154,7 @@ def test_theory_presets_pass_with_the_bound_below_the_ceiling(preset):
     """Issue 13: on the presets that pass, every layer's a-priori eps(m, k) lies clearly
     below the trivial ceiling max(||B||^2, 1/2) (the presets have m/k >= 40), so the
     pass is informative; H&V's norm corollary follows from eps_hat (diagonal pairs)."""
-    res = run_check("concentration", preset, quick=True)
+    res = run_check("concentration", preset, quick=True, draws=1)
     assert res.verdict == "holds" and res.passed and res.matches_expectation
     assert res.statistic <= res.bound
     for layer, crit in zip(res.details["layers"],
@@ -185,14 +185,14 @@ def test_theory_presets_are_different_draws():
 def test_fails_on_non_expansive_block(channels, kernel):
     """m = C_1 l <= k / 8: eps_hat exceeds the a priori bound."""
     cfg = Config("thin", block_spec(1, channels, (kernel,)), WeightLaw("gaussian"))
-    res = run_check("concentration", cfg, quick=True)
+    res = run_check("concentration", cfg, quick=True, draws=1)
     assert not res.passed
     assert res.statistic > res.bound  # the headline: eps_hat over its bound
 
 
 def test_fails_on_uniform01_weights():
     cfg = Config("u01", block_spec(1, (4, 16), (4,)), WeightLaw("uniform01"), counterexample=True)
-    res = run_check("concentration", cfg, quick=True)
+    res = run_check("concentration", cfg, quick=True, draws=1)
     assert not res.passed and res.expected == "fail"
     names = {c.name: c.holds for c in res.criteria}
     assert not names["mc_max_abs_z_k4"]
@@ -200,8 +200,8 @@ def test_fails_on_uniform01_weights():
 
 def test_same_seed_same_result():
     cfg = Config("s", block_spec(1, (4, 32), (2,)), WeightLaw("gaussian"))
-    a = run_check("concentration", cfg, seed=3, quick=True)
-    b = run_check("concentration", cfg, seed=3, quick=True)
+    a = run_check("concentration", cfg, seed=3, quick=True, draws=1)
+    b = run_check("concentration", cfg, seed=3, quick=True, draws=1)
     assert a.statistic == b.statistic
     assert a.table.equals(b.table)
     assert a.tables["scaling"].equals(b.tables["scaling"])
@@ -217,7 +217,8 @@ def test_registered_strategies_give_the_stated_verdicts(data):
     # Lemma Sup.2 holds with high probability: a rare known small-block failure is judged
     # as in the common test (test_common.py, WHP_SIGNATURES)
     assert_check_holds(chk, data.draw(chk.configs()), 0)
-    assert not run_check("concentration", data.draw(chk.counter_configs()), quick=True).passed
+    assert not run_check("concentration", data.draw(chk.counter_configs()), quick=True,
+                         draws=1).passed
 
 
 #: The known finding (lemmas/findings/sup2-wdc.toml): on the smallest blocks the
@@ -241,7 +242,7 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
     config = Config.load(Path(__file__).resolve().parent.parent / "verify" / "examples"
                          / "finding-concentration-2-8.toml")
     assert config.spec.channels == (2, 8) and config.spec.expansions() == (4.0,)
-    res = run_check("concentration", config, seed=FINDING_SEED, quick=True)
+    res = run_check("concentration", config, seed=FINDING_SEED, quick=True, draws=1)
     assert not res.passed and res.error is None
     failing = {c.name for c in res.criteria if not c.holds}
     assert failing == {"layer1_eps_hat"}  # informative: the ceiling ||B||^2 > 3 > 1.77
@@ -252,7 +253,7 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
     (v,) = [v for v in res.statements if v.statement == "sup2-wdc"]
     assert v.verdict == "fails" and v.status == "known finding" and v.accepted
     assert v.evidence and all(e["within"] for e in v.evidence)
-    counter = run_check("concentration", "paper-fig4-uniform01", seed=0, quick=True)
+    counter = run_check("concentration", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert not counter.passed and not signature(counter)
 
 

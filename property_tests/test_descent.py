@@ -66,7 +66,7 @@ def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
     # inside the domain of D.configs (the architectures Theorem 1 is tested on)
     assert min(FINDING_SPEC.expansions()) >= 16 and FINDING_SPEC.channels[1] >= 24
     assert all(e >= 4.0 for e in FINDING_SPEC.expansivity())
-    res = run_check("descent", config, seed=FINDING_SEED, quick=True)
+    res = run_check("descent", config, seed=FINDING_SEED, quick=True, draws=1)
     assert not res.passed and res.error is None
     assert {c.name for c in res.criteria if not c.holds} == {"eps_hat", "min_rate_outside_balls"}
     assert 0.25 < res.statistic < 0.3
@@ -77,14 +77,14 @@ def test_known_finding_negative_side_fluctuation_reproduces(tmp_path):
     assert full["measurement"] == "full" and full["eps_hat"] <= 0.25 < mask["eps_hat"]
     verdicts = {v.statement: v for v in res.statements}
     assert verdicts["thm1"].verdict == "holds" and res.accepted  # exit 0
-    counter = run_check("descent", "paper-fig4-uniform01", seed=0, quick=True)
+    counter = run_check("descent", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert not counter.passed and not _negative_side_fluctuation(counter)
 
 
 @settings(max_examples=3)
 @given(config=D.counter_configs(), seed=seeds())
 def test_uniform01_counterexample_fails(config, seed):
-    res = run_check("descent", config, seed=seed, quick=True)
+    res = run_check("descent", config, seed=seed, quick=True, draws=1)
     assert res.expected == "fail"
     assert not res.passed
     # G vanishes on the negative orthant: <A G(z*), A G(w)> = 0 there, exactly.
@@ -92,7 +92,7 @@ def test_uniform01_counterexample_fails(config, seed):
 
 
 def test_fig4_uniform01_preset_detected():
-    res = run_check("descent", "paper-fig4-uniform01", seed=0, quick=True)
+    res = run_check("descent", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert res.expected == "fail" and not res.passed and res.matches_expectation
     assert res.details["n_stationary_outside_balls"] > 0
 
@@ -269,8 +269,8 @@ def test_dwj0_identity_exact(preset):
 
 
 def test_same_seed_same_bits():
-    a = run_check("descent", "paper-fig4", seed=4, quick=True)
-    b = run_check("descent", "paper-fig4", seed=4, quick=True)
+    a = run_check("descent", "paper-fig4", seed=4, quick=True, draws=1)
+    b = run_check("descent", "paper-fig4", seed=4, quick=True, draws=1)
     assert a.statistic == b.statistic and a.table.equals(b.table)
 
 
@@ -278,7 +278,7 @@ def test_not_applicable_to_sigmoid():
     from verify.errors import VerifyError
 
     with pytest.raises(VerifyError, match="piecewise-linear"):
-        run_check("descent", "paper-fig4-sigmoid", seed=0, quick=True)
+        run_check("descent", "paper-fig4-sigmoid", seed=0, quick=True, draws=1)
 
 
 # ------------------------------------------- verdict power: ceilings, draws, known-bad

@@ -25,8 +25,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "verify" / "examples"
 
 def test_examples_folder_has_what_the_readme_lists():
     names = {p.name for p in EXAMPLES.iterdir()}
-    assert {"config.toml", "sweep.toml", "audit_arch.toml", "export_pytorch.py",
-            "dcgan64.toml"} <= names
+    assert {"config.toml", "config_2d.toml", "sweep.toml", "audit_arch.toml",
+            "export_pytorch.py", "dcgan64.toml"} <= names
 
 
 def test_dcgan64_example_is_the_bench_network_and_inverts(capsys):
@@ -89,3 +89,72 @@ def test_export_pytorch_example(tmp_path, capsys):
                    check=True, capture_output=True, timeout=300)
     rows = _audit(target, capsys)
     assert len(rows) == 22  # 7 assumptions x 3 layers + the sampling-rate one
+
+
+# ------------------------------------------------ the README's first run, as printed
+README = EXAMPLES.parents[1] / "README.md"
+
+
+def _first_run_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("A configuration of your own is a TOML file")
+    return text[start:text.index("Bad input never gets a traceback", start)]
+
+
+def _first_run_commands() -> list[list[str]]:
+    import re
+    import shlex
+
+    block = re.search(r"```bash\n(.*?)```", _first_run_section(), re.S).group(1)
+    return [shlex.split(line) for line in block.splitlines() if line.strip()]
+
+
+def test_readme_first_run_commands_are_the_examples():
+    cmds = _first_run_commands()
+    assert cmds[0] == ["verify", "examples", "my-examples"]
+    checks = [c for c in cmds if c[1] == "check"]
+    assert {c[2] for c in checks} == {"concentration", "descent", "landscape"}
+    for c in checks:
+        path = c[c.index("--config") + 1]
+        assert path.startswith("my-examples/") and (EXAMPLES / path.split("/", 1)[1]).is_file()
+
+
+def test_readme_toml_is_the_shipped_config():
+    import re
+    import tomllib
+
+    block = re.search(r"```toml\n(.*?)```", _first_run_section(), re.S).group(1)
+    shown = Config.from_dict(tomllib.loads(block))
+    shipped = Config.load(EXAMPLES / "config.toml")
+    assert (shown.name, shown.spec, shown.weights, shown.mask) == \
+        (shipped.name, shipped.spec, shipped.weights, shipped.mask)
+
+
+def test_landscape_settings_only_in_an_example_with_a_2d_latent():
+    for path in EXAMPLES.glob("*.toml"):
+        if path.name in ("sweep.toml", "audit_arch.toml"):
+            continue
+        cfg = Config.load(path)
+        if "landscape" in cfg.checks:
+            assert cfg.spec.latent_dim == 2, path.name
+    assert Config.load(EXAMPLES / "config_2d.toml").checks["landscape"]
+
+
+@pytest.mark.slow  # about 12 s: three checks end to end
+def test_readme_first_run_gives_informative_verdicts(tmp_path, capsys, monkeypatch):
+    """Each command of the README's first run, as printed, in a fresh folder, with
+    ``--draws 1`` added (one network draw each, to stay fast): the verdicts decide
+    (hold or fail), never "uninformative", and no command is refused."""
+    monkeypatch.chdir(tmp_path)
+    for cmd in _first_run_commands():
+        argv = cmd[1:] + (["--draws", "1", "--json"] if cmd[1] == "check" else [])
+        code = main(argv)
+        out = capsys.readouterr().out
+        if cmd[1] != "check":
+            assert code == 0
+            continue
+        res = json.loads(out)
+        assert code in (0, 1), cmd
+        assert res["verdict"] in ("holds", "fails"), (cmd, res.get("why_uninformative"))
+        if cmd[2] in ("concentration", "descent"):
+            assert res["verdict"] == "holds", cmd  # wide enough for the theory

@@ -35,7 +35,7 @@ def test_explore_finds_the_expansion_threshold(seed):
     # just below the threshold: one more channel in that layer crosses it and passes
     bumped = _bump(c, worst)
     assert bumped.spec.expansions()[worst] >= THRESHOLD
-    assert run_check("fake-expansion", bumped, seed=seed, quick=True).passed
+    assert run_check("fake-expansion", bumped, seed=seed, quick=True, draws=1).passed
     # Hypothesis' minimal failure is small: one 1-D layer
     assert res.minimal.spec.depth == 1 and res.minimal.spec.dims == 1
     assert res.examples_tried <= 25 * 5 + 50
@@ -112,7 +112,7 @@ def test_bad_max_examples_refused():
 
 
 def test_documented_user_test_file_runs():
-    """The five-line example of the module docstring (README) works as written (with
+    """The six-line example of the module docstring (README) works as written (with
     the fake check in place of concentration, to stay fast)."""
     import textwrap
 
@@ -122,7 +122,7 @@ def test_documented_user_test_file_runs():
     doc = mod.__doc__
     block = doc[doc.index("    from hypothesis import given"):doc.index("Run it with")]
     code = textwrap.dedent(block).strip()
-    assert len(code.splitlines()) == 5
+    assert len(code.splitlines()) == 6
     ns: dict = {}
     exec(code.replace('"concentration"', '"fake-expansion"'), ns)
     test = ns["test_concentration_on_my_family"]
@@ -139,3 +139,91 @@ def test_min_expansion_restricts_the_generic_space(capsys):
 def test_lemma_space_needs_a_strategy(capsys):
     assert main(["explore", "fake-expansion", "--space", "lemma", "--quiet"]) == 2
     assert "space" in capsys.readouterr().err
+
+
+# ------------------------------------------------- counterexamples inside the hypotheses
+@pytest.fixture
+def hyp_registry():
+    """A registry with ``fake-hyp``: fails when some layer expands less than 3-fold, and
+    declares 1-D networks outside its hypotheses (the statement is about 2-D ones)."""
+    from hypothesis import strategies as st
+
+    from verify import registry
+    from verify.results import Criterion, Outcome
+    from verify.strategies import conv_architectures
+
+    def run(instance, *, rng, quick):
+        e = min(instance.network.spec.expansions())
+        return Outcome(Criterion("min expansion", e, THRESHOLD, ">="), n_samples=1)
+
+    def hypotheses(config):
+        return "a 1-D network (the statement is about 2-D ones)" \
+            if config.spec.dims == 1 else None
+
+    def one_d():  # a space of configurations outside the hypotheses only
+        return st.builds(lambda s: Config("one-d", s),
+                         conv_architectures(dims=(1,), max_layers=1, max_channels=4))
+
+    with registry.use(registry.Registry()) as reg:
+        reg.register("fake-hyp", statement="a fake statement about 2-D networks",
+                     reference="test fixture", presets={"theory-2layer": "pass"}, check=run,
+                     hypotheses=hypotheses, configs=one_d)
+        yield reg
+
+
+def test_explore_reports_only_counterexamples_inside_the_hypotheses(hyp_registry):
+    res = explore("fake-hyp", max_examples=25, seed=0)
+    assert res.found and res.status == "counterexample"
+    assert res.counterexample.spec.dims == 2  # 1-D failures are not counterexamples
+    assert res.check.verdict == "fails"
+    assert res.to_json()["failing_criteria"][0].startswith("min expansion: ")
+
+
+def test_a_failure_outside_the_hypotheses_is_labelled_and_does_not_fail(hyp_registry,
+                                                                         capsys):
+    res = explore("fake-hyp", max_examples=10, seed=0, space="lemma")
+    assert not res.found and res.counterexample is None
+    assert res.status == "outside hypotheses only"
+    assert res.outside.spec.dims == 1 and "1-D network" in res.outside_reason
+    assert res.outside_check.verdict == "fails"
+    assert "OUTSIDE its hypotheses" in res.outside.description
+    code = main(["explore", "fake-hyp", "--space", "lemma", "--max-examples", "10",
+                 "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0].startswith("explore fake-hyp: no counterexample in ")
+    assert "# outside the hypotheses (not a counterexample" in out and "1-D network" in out
+    assert "#   fails: min expansion: " in out
+    code = main(["explore", "fake-hyp", "--space", "lemma", "--max-examples", "10",
+                 "--quiet", "--json"])
+    js = json.loads(capsys.readouterr().out)
+    assert code == 0 and js["found"] is False and js["status"] == "outside hypotheses only"
+    assert js["outside_hypotheses"]["counterexample"] is False
+
+
+def test_concentration_hypotheses_exclude_the_old_false_find():
+    """`verify explore concentration` used to report a 1 -> 1 network with Rademacher
+    weights (the failing criterion was the Monte Carlo mean, which is a Gaussian
+    identity); and, Gaussian, 2 -> 1 (one row for two columns). Both lie outside Lemma
+    Sup.2's hypotheses; the theory presets lie inside, and the generic space yields only
+    configurations inside."""
+    from hypothesis import given, settings
+
+    from verify.presets import get_preset
+    from verify.spec import LayerSpec
+    from verify.weights import WeightLaw
+
+    check = get_check("concentration")
+    one = NetworkSpec(1, 1, (LayerSpec(1, 1, 1),))
+    assert "rademacher" in check.outside_hypotheses(Config("x", one, WeightLaw("rademacher")))
+    thin = NetworkSpec(1, 2, (LayerSpec(1, 1, 1),))
+    assert "not expansive" in check.outside_hypotheses(Config("x", thin))
+    for preset in ("theory-2layer", "theory-2layer-2d"):
+        assert check.outside_hypotheses(get_preset(preset)) == ""
+
+    @settings(max_examples=10, database=None, derandomize=True)
+    @given(search_space(check))
+    def inner(config):
+        assert check.outside_hypotheses(config) == ""
+
+    inner()

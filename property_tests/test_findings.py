@@ -139,13 +139,13 @@ def test_a_configuration_that_is_not_a_preset_is_keyed_by_name_and_network(sandb
     mine = Config.from_dict({**base, "name": "my-net", "counterexample": False})
     state = {"drift": 5.0}
     register_drifting(state, findings=(finding("my-net", network=mine.to_dict()["network"]),))
-    r = registry.run_check("drifting", mine, seed=0)
+    r = registry.run_check("drifting", mine, seed=0, draws=1)
     assert r.status == "known finding" and r.accepted
     # another architecture under the same name is not what was examined
     net = dict(base["network"], latent_channels=base["network"]["latent_channels"] + 1)
     other = Config.from_dict({**base, "network": net, "name": "my-net",
                               "counterexample": False})
-    r = registry.run_check("drifting", other, seed=0)
+    r = registry.run_check("drifting", other, seed=0, draws=1)
     assert r.finding is None and r.status == "new mismatch" and not r.accepted
 
 
@@ -209,7 +209,8 @@ def test_report_exits_1_on_a_new_mismatch_beside_a_known_finding(sandbox, tmp_pa
     assert code == 1 and data["summary"]["exit_code"] == 1
     assert (data["summary"]["known_findings"], data["summary"]["new_mismatches"]) == (1, 1)
     html = (out / "index.html").read_text()
-    new = html[html.index("<h2>New mismatches</h2>"):html.index("Registered known findings")]
+    new = html[html.index('<h2 id="mismatches">New mismatches</h2>'):
+               html.index('<h2 id="known-findings">')]
     assert "broken" in new and "drifting" not in new  # listed apart from the known one
     assert '<td class="bad">FAIL</td>' in html and '<td class="known">' in html
 
@@ -253,7 +254,7 @@ def test_registered_findings_are_replayable_and_about_expected_passes():
 
 
 def test_trained_weights_finding_reproduces_on_the_shipped_generator():
-    r = registry.run_check("trained-weights", "digits-glo", seed=0)
+    r = registry.run_check("trained-weights", "digits-glo", seed=0, draws=1)
     (v,) = [v for v in r.statements if v.statement == "fig3"]
     assert v.verdict == "fails"  # the examined mismatch is still there ...
     assert v.status == "known finding" and r.accepted  # ... and explained (fig3.toml)

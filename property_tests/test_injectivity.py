@@ -111,7 +111,7 @@ def test_sweep_is_monotone_in_the_limits():
 def test_no_collision_on_expansive_architectures(data):
     config = data.draw(get_check("injectivity").configs())
     seed = data.draw(st.integers(0, 2**16))
-    r = run_check("injectivity", config, seed=seed, quick=True)
+    r = run_check("injectivity", config, seed=seed, quick=True, draws=1)
     assert r.passed, r.details
     assert r.details["collisions_found"] == 0 and r.details["collapse"]["count"] == 0
 
@@ -120,13 +120,13 @@ def test_no_collision_on_expansive_architectures(data):
 @given(data=st.data())
 def test_uniform01_counterexamples_collide(data):
     config = data.draw(get_check("injectivity").counter_configs())
-    r = run_check("injectivity", config, seed=0, quick=True)
+    r = run_check("injectivity", config, seed=0, quick=True, draws=1)
     assert not r.passed and r.expected == "fail"
     assert r.details["collapse"]["fraction"] > 0
 
 
 def test_fig4_uniform01_mode_collapse_detected():
-    r = run_check("injectivity", "paper-fig4-uniform01", seed=0, quick=True)
+    r = run_check("injectivity", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert not r.passed and r.matches_expectation
     col = r.details["collapse"]
     # the collapsed latents all map to one output, the zero image
@@ -138,8 +138,8 @@ def test_fig4_uniform01_mode_collapse_detected():
 
 
 def test_same_seed_same_result():
-    a = run_check("injectivity", "paper-fig4", seed=5, quick=True)
-    b = run_check("injectivity", "paper-fig4", seed=5, quick=True)
+    a = run_check("injectivity", "paper-fig4", seed=5, quick=True, draws=1)
+    b = run_check("injectivity", "paper-fig4", seed=5, quick=True, draws=1)
     assert a.statistic == b.statistic and a.details == b.details
 
 
@@ -165,7 +165,7 @@ def _issue13_config():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_first_layer_below_2k_fails_with_certified_witness(seed):
-    r = run_check("injectivity", _issue13_config(), seed=seed, quick=True)
+    r = run_check("injectivity", _issue13_config(), seed=seed, quick=True, draws=1)
     assert not r.passed
     l1 = r.details["layerwise"][0]
     assert l1["rows_below_2k"] and l1["injective"] is False
@@ -208,7 +208,7 @@ def test_all_negative_witness_doubles():
 
 @pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
 def test_presets_state_search_power_and_keep_passing(preset):
-    r = run_check("injectivity", preset, seed=0, quick=True)
+    r = run_check("injectivity", preset, seed=0, quick=True, draws=1)
     assert r.passed and not r.details["layerwise_refutes_G"]
     p = r.details["collision_search_power"]
     assert p["detects_normalised_ratio_at_most"] == IG.COLLISION_RTOL
@@ -221,7 +221,7 @@ def test_presets_state_search_power_and_keep_passing(preset):
 def test_bounds_below_their_ceilings_on_passing_presets(preset):
     """Every criterion states its trivial ceiling (floor 0 for the headline: a collision;
     1 for the collapse fraction and the 0/1 certificate) and sits inside it."""
-    r = run_check("injectivity", preset, seed=0, quick=True)
+    r = run_check("injectivity", preset, seed=0, quick=True, draws=1)
     assert r.verdict == "holds"
     assert [c.ceiling for c in r.criteria] == [0.0, 1.0, 1.0]
     assert not any(c.why_uninformative for c in r.criteria)
@@ -248,7 +248,7 @@ def test_draw_check_gives_the_full_checks_verdict():
 def test_known_bad_rejected_on_one_draw(case):
     """Each known-bad configuration fails on its seed's draw with a certified
     first-layer witness."""
-    r = run_check("injectivity", case.config, seed=case.seed, quick=True)
+    r = run_check("injectivity", case.config, seed=case.seed, quick=True, draws=1)
     assert r.verdict == "fails", r.summary()
     assert r.details["layerwise_refutes_G"]
 
@@ -269,13 +269,13 @@ def test_cor2_is_judged_by_its_criteria_and_only_under_theorem_1s_assumptions():
     from verify.spec import LayerSpec, NetworkSpec
     from verify.weights import WeightLaw
 
-    res = run_check("injectivity", "theory-2layer", seed=0, quick=True)
+    res = run_check("injectivity", "theory-2layer", seed=0, quick=True, draws=1)
     (v,) = [v for v in res.statements if v.statement == "cor2"]
     assert v.verdict == "holds" and len(v.criteria) == 3
     collapsed = next(c for c in res.criteria if c.name == "collapsed_fraction")
     assert collapsed.bound == 0.0 and collapsed.sense == "<="  # any collapse fails it
     u01 = Config("cor2-u01", NetworkSpec(dims=1, latent_channels=2, layers=(
         LayerSpec(8, 4, 4),)), WeightLaw("uniform01"))
-    (v,) = [v for v in run_check("injectivity", u01, seed=0, quick=True).statements
+    (v,) = [v for v in run_check("injectivity", u01, seed=0, quick=True, draws=1).statements
             if v.statement == "cor2"]
     assert v.verdict == "not applicable" and "Gaussian" in v.why

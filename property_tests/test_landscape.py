@@ -171,7 +171,7 @@ def test_bad_input_refused():
 
 # ----------------------------------------------------------- the registered check
 def test_uniform01_flat_region_detected():
-    r = run_check("landscape", "paper-fig4-uniform01", seed=0, quick=True)
+    r = run_check("landscape", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert not r.passed and r.matches_expectation
     assert r.details["flat_fraction"] > 0.05
     assert r.details["flat_components_one_output"] >= 1
@@ -184,7 +184,7 @@ def test_uniform01_flat_region_detected():
 
 
 def test_leaky_fig4_single_minimum_at_z_star():
-    r = run_check("landscape", "paper-fig4-leaky", seed=0, quick=True)
+    r = run_check("landscape", "paper-fig4-leaky", seed=0, quick=True, draws=1)
     assert r.passed
     m = r.table
     assert len(m) == 1 and bool(m["at_z_star"].iloc[0])
@@ -199,29 +199,29 @@ def test_strategies(data):
     them (the registered findings); nothing may error, and the method is stated."""
     from lemmas.landscape import configs
 
-    ok = run_check("landscape", data.draw(configs()), seed=0, quick=True)
+    ok = run_check("landscape", data.draw(configs()), seed=0, quick=True, draws=1)
     assert ok.error is None and ok.details.get("method") in ("exact", "sampled")
     check = get_check("landscape")
-    bad = run_check("landscape", data.draw(check.counter_configs()), seed=0, quick=True)
+    bad = run_check("landscape", data.draw(check.counter_configs()), seed=0, quick=True, draws=1)
     assert not bad.passed and bad.details["flat_fraction"] > 0
 
 
 def test_requires_two_dimensional_latent():
     with pytest.raises(VerifyError, match="2-D latent"):
-        run_check("landscape", "theory-2layer", quick=True)
+        run_check("landscape", "theory-2layer", quick=True, draws=1)
 
 
 def test_figure_drawn_from_tables_only():
     import matplotlib
     matplotlib.use("Agg")
-    r = run_check("landscape", "paper-fig4", seed=0, quick=True)
+    r = run_check("landscape", "paper-fig4", seed=0, quick=True, draws=1)
     fig = get_check("landscape").figures[0](r)
     assert len(fig.axes) >= 1
 
 
 def test_same_seed_same_landscape():
-    a = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True)
-    b = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True)
+    a = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True, draws=1)
+    b = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True, draws=1)
     assert a.details == b.details
     assert a.tables["grid"].equals(b.tables["grid"])
 

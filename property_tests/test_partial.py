@@ -51,7 +51,7 @@ def test_partial_on_paper_fig4_with_tables_and_figures():
     """Seed 0 carries sec3-rate's registered finding (a centred block beats random
     sampling on the seed's network): step 1 holds over 20 independent networks, and the
     mismatch is that finding and nothing else."""
-    res = run_check("partial", "paper-fig4", seed=0, quick=True)
+    res = run_check("partial", "paper-fig4", seed=0, quick=True, draws=1)
     assert res.statistic >= P_MIN
     failing = [c.name for c in res.criteria if c.verdict == "fails"]
     assert failing == [DISPERSED]
@@ -164,7 +164,7 @@ def test_restarts_stop_at_rounding_and_keep_the_smallest_loss():
 
 
 def test_partial_fails_on_the_uniform01_counterexample():
-    res = run_check("partial", "paper-fig4-uniform01", seed=0, quick=True)
+    res = run_check("partial", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert not res.passed and res.expected == "fail" and res.matches_expectation
     assert res.table.success_rate.max() < 0.5
     assert res.verdict == "fails"

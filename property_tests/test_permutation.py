@@ -121,23 +121,23 @@ def test_commutation_count_detects_a_mixing_operator():
 
 
 def test_presets_verdicts():
-    ok = run_check("permutation", "theory-2layer", quick=True)
+    ok = run_check("permutation", "theory-2layer", quick=True, draws=1)
     assert ok.passed and ok.matches_expectation and ok.statistic == 0
     assert ok.details["commutation"]["mismatches"] == {"random": 0, "kink": 0}
-    fig4 = run_check("permutation", "paper-fig4", quick=True)
+    fig4 = run_check("permutation", "paper-fig4", quick=True, draws=1)
     assert not fig4.passed and fig4.matches_expectation
     layers = fig4.details["layers"]
     assert layers[0]["identity_holds"]  # one input position: the single block is B
     assert layers[1]["components"] == 1 < layers[1]["positions"] == 25
     # the statement is structural: U[0, 1] weights change nothing
-    uni = run_check("permutation", "paper-fig4-uniform01", quick=True)
+    uni = run_check("permutation", "paper-fig4-uniform01", quick=True, draws=1)
     assert [r["components"] for r in uni.details["layers"]] == [r["components"] for r in layers]
 
 
 def test_subsampled_last_layer_blocks_are_row_subsets():
     spec = block_spec(2, (3, 6, 4), (2, 2))
     cfg = Config("t", spec, WeightLaw("gaussian"), MaskSpec("centre", 0.3))
-    res = run_check("permutation", cfg, quick=True)
+    res = run_check("permutation", cfg, quick=True, draws=1)
     assert res.passed
     sub = res.details["subsampling"]
     assert sub["blocks"] == spec.sizes[-2] ** 2
@@ -148,13 +148,13 @@ def test_subsampled_last_layer_blocks_are_row_subsets():
 def test_padding_breaks_the_identical_block_form():
     spec = NetworkSpec(dims=1, latent_channels=2, latent_size=3,
                        layers=(LayerSpec(channels=3, kernel=3, stride=3, padding=1),))
-    res = run_check("permutation", Config("pad", spec), quick=True)
+    res = run_check("permutation", Config("pad", spec), quick=True, draws=1)
     assert not res.passed
 
 
 def test_same_seed_same_result():
-    a = run_check("permutation", "theory-2layer", seed=5, quick=True)
-    b = run_check("permutation", "theory-2layer", seed=5, quick=True)
+    a = run_check("permutation", "theory-2layer", seed=5, quick=True, draws=1)
+    b = run_check("permutation", "theory-2layer", seed=5, quick=True, draws=1)
     assert a.to_json()["details"] == b.to_json()["details"]
     assert a.table.equals(b.table)
 
@@ -165,15 +165,16 @@ def test_registered_strategies_give_the_stated_verdicts(data):
     from verify.registry import get_check
 
     chk = get_check("permutation")
-    assert run_check("permutation", data.draw(chk.configs()), quick=True).passed
-    assert not run_check("permutation", data.draw(chk.counter_configs()), quick=True).passed
+    assert run_check("permutation", data.draw(chk.configs()), quick=True, draws=1).passed
+    assert not run_check("permutation", data.draw(chk.counter_configs()), quick=True,
+                         draws=1).passed
 
 
 # ---------------------------------------------------------- ceilings and power
 def test_headline_states_its_ceiling_and_exact_criteria_have_none():
     """The headline counts layers without the form (trivial ceiling: the depth, above
     the bound 0); every other criterion is an exact '==' identity, with no ceiling."""
-    r = run_check("permutation", "theory-2layer", seed=0, quick=True)
+    r = run_check("permutation", "theory-2layer", seed=0, quick=True, draws=1)
     assert r.verdict == "holds"
     head = r.criteria[0]
     assert head.ceiling == 2 and head.bound < head.ceiling and not head.why_uninformative
@@ -182,7 +183,7 @@ def test_headline_states_its_ceiling_and_exact_criteria_have_none():
 
 @pytest.mark.parametrize("case", get_check("permutation").known_bad, ids=lambda kb: kb.name)
 def test_known_bad_rejected(case):
-    r = run_check("permutation", case.config, seed=case.seed, quick=True)
+    r = run_check("permutation", case.config, seed=case.seed, quick=True, draws=1)
     assert r.verdict == "fails", r.summary()
     assert get_check("permutation").draw_rule is None  # an exact identity: one draw decides
 
@@ -209,7 +210,7 @@ def test_fig2_and_thm4_proof_register_the_exact_quotes():
 def test_fig2_and_thm4_proof_are_judged_each_by_its_own_criteria():
     """On theory-2layer (full observation) fig2 reads the block form, thm4-proof the
     random 50% subsampling of the same weights and the commutation on the preset's A."""
-    v = _statement_verdicts(run_check("permutation", "theory-2layer", seed=0, quick=True))
+    v = _statement_verdicts(run_check("permutation", "theory-2layer", seed=0, quick=True, draws=1))
     assert v["fig2"].verdict == "holds" and v["thm4-proof"].verdict == "holds"
     assert {c.name for c in v["fig2"].criteria} == {
         "layers_without_identical_block_form", "layer1_components", "layer2_components"}
@@ -251,10 +252,10 @@ def test_thm4_proof_is_not_applicable_to_a_dense_measurement_or_overlapping_stri
     from verify.presets import get_preset
 
     dense = replace(get_preset("theory-2layer").with_mask("gaussian", 0.5), name="dense-a")
-    v = _statement_verdicts(run_check("permutation", dense, seed=0, quick=True))
+    v = _statement_verdicts(run_check("permutation", dense, seed=0, quick=True, draws=1))
     assert v["thm4-proof"].verdict == "not applicable"
     assert "not a subsampling" in v["thm4-proof"].why
     over = Config("overlap-stmt", NetworkSpec(dims=1, latent_channels=2, latent_size=3,
                   layers=(LayerSpec(4, 4, 2),)), WeightLaw("gaussian"), MaskSpec("random", 0.5))
-    v = _statement_verdicts(run_check("permutation", over, seed=0, quick=True))
+    v = _statement_verdicts(run_check("permutation", over, seed=0, quick=True, draws=1))
     assert v["fig2"].verdict == v["thm4-proof"].verdict == "not applicable"

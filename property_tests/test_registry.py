@@ -47,7 +47,7 @@ def test_use_swaps_the_registry_of_the_module_functions():
     _reg(mine, "only-here", "tests")
     with registry.use(mine):
         assert list(registry.discover()) == ["only-here"]
-        assert registry.run_check("only-here", seed=3).passed
+        assert registry.run_check("only-here", seed=3, draws=1).passed
     assert "only-here" not in registry.discover()
 
 
@@ -64,7 +64,7 @@ def test_reruns_are_declared_and_run_on_child_streams():
 
     reg.register("outer", statement="o", reference="T", presets={"theory-2layer": "pass"},
                  check=outer, reruns=("inner",))
-    r = reg.run_check("outer", seed=5)
+    r = reg.run_check("outer", seed=5, draws=1)
     assert r.details["seed"] == "5/3.0"
-    direct = reg.run_check("inner", seed=Streams(5).task(0))
+    direct = reg.run_check("inner", seed=Streams(5).task(0), draws=1)
     assert r.statistic == direct.statistic  # replayable: verify check inner --seed 5/3.0

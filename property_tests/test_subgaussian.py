@@ -57,7 +57,7 @@ def test_reruns_use_the_registry_with_each_law():
     table = SG.rerun_table(SMALL, _reruns(2), checks=("descent",)).set_index("law")
     seed = Streams(2).task(SG.RERUNS.index("descent"))
     assert (table["seed"] == str(seed)).all()
-    direct = run_check("descent", SMALL.with_weights("rademacher"), seed=seed, quick=True)
+    direct = run_check("descent", SMALL.with_weights("rademacher"), seed=seed, quick=True, draws=1)
     assert table.loc["rademacher", "statistic"] == direct.statistic
     assert table.loc["rademacher", "passed"] == direct.passed
 
@@ -88,7 +88,7 @@ def test_subgaussian_check_verdict_on_small_network():
         pytest.skip("not every rerun check is registered yet: "
                     + ", ".join(sorted(set(SG.RERUNS) - set(_available()))))
     task = Streams(0).task(1)  # a sweep task's streams: no integer seed to re-seed from
-    res = run_check("subgaussian", SMALL, seed=task, quick=True)
+    res = run_check("subgaussian", SMALL, seed=task, quick=True, draws=1)
     assert res.details["rerun_seeds"]["descent"] == str(task.task(2))
     assert isinstance(res.table, pd.DataFrame) and len(res.table) == 3 * (len(SG.ZERO_MEAN) + 1)
     assert res.details["control_failures"] >= 1

@@ -41,12 +41,12 @@ def test_certifier_rejects_false_inequalities():
 
 
 def test_check_all_identities_hold_and_deterministic():
-    r0 = run_check("symbolic", "theory-2layer", seed=0)
+    r0 = run_check("symbolic", "theory-2layer", seed=0, draws=1)
     assert r0.passed and r0.statistic == 0 and r0.n_samples == len(r0.table) >= 19
     assert r0.table["holds"].all()
     assert set(r0.table["method"].str.contains("certified")) == {True, False}
     S.derive_all.cache_clear()  # recompute from scratch: same table
-    r1 = run_check("symbolic", "theory-2layer", seed=1)
+    r1 = run_check("symbolic", "theory-2layer", seed=1, draws=1)
     assert r1.table.equals(r0.table)
 
 
@@ -63,7 +63,7 @@ def test_a_formula_off_by_one_percent_makes_symbolic_fail(monkeypatch, name):
     uses) off by 1% makes `symbolic` fail, and the row that catches it names it."""
     original = getattr(F, name)
     monkeypatch.setattr(F, name, lambda *a, **k: 1.01 * np.asarray(original(*a, **k)))
-    r = run_check("symbolic", "theory-2layer", seed=0, quick=True)
+    r = run_check("symbolic", "theory-2layer", seed=0, quick=True, draws=1)
     assert r.verdict == "fails", r.summary()
     failed = set(r.table.loc[~r.table["holds"], "identity"])
     assert {"Q": {"Q_code"}, "angle_map": {"g_code"}, "rho": {"rho_2_code"}}[name] <= failed

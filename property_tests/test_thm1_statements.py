@@ -200,11 +200,11 @@ def test_thm1_probability_quick_run_is_its_finding():
 
 # ------------------------------------------------------------------ closed-forms
 def test_closed_forms_hold_and_fail_with_a_wrong_rho(monkeypatch):
-    r = run_check("symbolic", "theory-2layer", seed=0, quick=True)
+    r = run_check("symbolic", "theory-2layer", seed=0, quick=True, draws=1)
     v = {x.statement: x for x in r.statements}["closed-forms"]
     assert v.verdict == "holds" and [c.name for c in v.criteria] == ["identities that failed"]
     original = F.rho
     monkeypatch.setattr(F, "rho", lambda d: 1.01 * original(d))
-    r = run_check("symbolic", "theory-2layer", seed=0, quick=True)
+    r = run_check("symbolic", "theory-2layer", seed=0, quick=True, draws=1)
     v = {x.statement: x for x in r.statements}["closed-forms"]
     assert v.verdict == "fails"

@@ -249,8 +249,8 @@ def test_trained_recovery_rule_false_fail_rate_at_ninety_percent():
 def test_trained_weights_check_separates_gaussian_from_uniform01():
     from verify.registry import run_check
 
-    ok = run_check("trained-weights", "paper-fig4", seed=0, quick=True)
-    bad = run_check("trained-weights", "paper-fig4-uniform01", seed=0, quick=True)
+    ok = run_check("trained-weights", "paper-fig4", seed=0, quick=True, draws=1)
+    bad = run_check("trained-weights", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert ok.passed and not bad.passed
     assert ok.matches_expectation and bad.matches_expectation
     assert set(ok.tables) == {"histogram", "qq"}
@@ -262,7 +262,7 @@ def test_trained_weights_check_on_the_shipped_generator_reports_every_layer():
     from verify.registry import run_check
     from verify.presets import get_preset
 
-    res = run_check("trained-weights", "digits-glo", seed=0)
+    res = run_check("trained-weights", "digits-glo", seed=0, draws=1)
     net = get_preset("digits-glo").instantiate(0).network
     assert list(res.table["layer"]) == [1, 2, 3, 4]
     for i, w in enumerate(net.weights):
@@ -290,7 +290,7 @@ def test_trained_weights_ceilings_are_attained_and_informative():
         assert np.isclose(stats.skew(x, bias=False), tw.skew_ceiling(n))
         y = np.random.default_rng(n).standard_t(2, n)  # heavy tails stay below the ceilings
         assert abs(stats.kurtosis(y, bias=False)) <= tw.kurtosis_ceiling(n)
-    ok = run_check("trained-weights", "paper-fig4", seed=0, quick=True)
+    ok = run_check("trained-weights", "paper-fig4", seed=0, quick=True, draws=1)
     assert ok.verdict == "holds"
     head, skew, mean = ok.criteria
     assert head.bound < head.ceiling and skew.bound < skew.ceiling and mean.ceiling is None
@@ -317,7 +317,7 @@ def test_trained_recovery_quick_tables_agree_and_figures_draw():
     from verify.digits_recovery import MASKS, mask_verdict, rule_verdict
     from verify.registry import get_check, run_check
 
-    res = run_check("trained-recovery", "digits-glo", seed=0, quick=True)
+    res = run_check("trained-recovery", "digits-glo", seed=0, quick=True, draws=1)
     R = res.config["check"]["max_starts"]
     restarts, trials, masks = res.tables["restarts"], res.table, res.tables["masks"]
     assert list(masks["mask"]) == list(MASKS)  # quick: no full-observation reference
@@ -340,7 +340,7 @@ def test_trained_recovery_quick_tables_agree_and_figures_draw():
     assert len(res.tables["grid"]) == len(MASKS) * 3 * 32 * 32
     for fig_fn in get_check("trained-recovery").figures:
         plt.close(fig_fn(res))
-    w = run_check("trained-weights", "digits-glo", seed=0)
+    w = run_check("trained-weights", "digits-glo", seed=0, draws=1)
     for fig_fn in get_check("trained-weights").figures:
         plt.close(fig_fn(w))
 
@@ -605,7 +605,7 @@ def test_trained_weights_table_has_intervals_and_the_last_layer_apart():
 
     from verify.registry import get_check, run_check
 
-    res = run_check("trained-weights", "digits-glo", seed=0)
+    res = run_check("trained-weights", "digits-glo", seed=0, draws=1)
     t = res.table
     assert list(t["role"]) == ["hidden"] * 3 + ["last"]
     for stat, lo, hi in (("mean", "mean_ci_low", "mean_ci_high"),

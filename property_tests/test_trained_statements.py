@@ -50,11 +50,11 @@ def test_fig3_is_judged_by_mean_and_shape_and_exact_normality_is_beyond():
 
 
 def test_fig3_on_digits_glo_reads_its_headline_from_the_deciding_criterion():
-    r = run_check("trained-weights", "digits-glo", seed=0)
+    r = run_check("trained-weights", "digits-glo", seed=0, draws=1)
     (v,) = [v for v in r.statements if v.statement == "fig3"]
     assert v.verdict == "fails" and v.headline.name == ZERO_MEAN and v.margin < 0
     assert v.status == "known finding"  # lemmas/findings/fig3.toml, evidence within
-    r = run_check("trained-weights", "paper-fig4", seed=0)
+    r = run_check("trained-weights", "paper-fig4", seed=0, draws=1)
     (v,) = [v for v in r.statements if v.statement == "fig3"]
     assert v.verdict == "holds" and v.expected == "holds"
 

@@ -151,7 +151,7 @@ def test_the_concentration_result_carries_the_exact_supremum_on_a_k2_block():
     from verify.weights import WeightLaw
 
     cfg = Config("k2", block_spec(1, (2, 8), (1,)), WeightLaw("gaussian"))
-    res = run_check("concentration", cfg, seed=28075, quick=True)
+    res = run_check("concentration", cfg, seed=28075, quick=True, draws=1)
     layer = res.details["layers"][0]
     ex = layer["exact"]
     assert layer["method"] == "exact" and ex["applies"] and ex["complete"]
@@ -165,7 +165,7 @@ def test_the_concentration_result_carries_the_exact_supremum_on_a_k2_block():
     assert row["sampled_eps_hat"] == layer["eps_hat"]
 
     wide = run_check("concentration", Config("k4", block_spec(1, (4, 16), (4,)),
-                                            WeightLaw("gaussian")), seed=0, quick=True)
+                                            WeightLaw("gaussian")), seed=0, quick=True, draws=1)
     layer = wide.details["layers"][0]
     assert layer["method"] == "sampled" and not layer["exact"]["applies"]
     assert "k = 4" in layer["exact"]["reason"]

@@ -7,6 +7,7 @@ lives here; the proof's statements live in the sibling package ``lemmas``.
 
 __version__ = "0.1.0"
 
+from .assertions import assert_holds
 from .errors import VerifyError
 from .measurements import GaussianMeasurement, MaskBatch, MaskSpec, Subsampling, make_mask
 from .network import LayerWeights, Network
@@ -19,5 +20,5 @@ __all__ = [
     "__version__", "VerifyError", "LayerSpec", "NetworkSpec", "block_spec", "LayerWeights",
     "Network", "WeightLaw", "draw_network", "save_network", "load_network", "MaskSpec",
     "Subsampling", "GaussianMeasurement", "MaskBatch", "make_mask", "Objective", "Config",
-    "get_preset", "presets",
+    "get_preset", "presets", "assert_holds",
 ]

@@ -352,3 +352,14 @@ __all__ = [
     "forward", "measure_labelled", "training_codes", "recover_with_restarts",
     "rate_row", "restart_curve", "mask_summary", "trial_table", "image_grid",
     "generator_quality_of", "quality_note"]
+
+
+def degraded(spec, codes_info: dict) -> str:
+    """One line when the check runs without what it is meant to have: a digit-shaped
+    generator whose training codes (and generator quality) could not be computed because
+    the digits could not be loaded (scikit-learn missing); "" otherwise. A network of
+    another output shape has no digits to fit, by design: not degraded."""
+    if codes_info.get("available", True) is not False or spec.output_shape != (1, 32, 32):
+        return ""
+    return ("judged on fresh N(0, I) codes only: the training codes and the generator-"
+            f"quality measurement were skipped ({codes_info.get('reason', 'unavailable')})")

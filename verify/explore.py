@@ -15,12 +15,18 @@ becomes the full mask (the mask plays no part). The search is
 deterministic for a seed: Hypothesis runs with ``random = Random(seed)`` and no example
 database, every check runs with ``seed``, and evaluations are bounded by count.
 
+A counterexample lies inside the lemma's hypotheses (its registered ``hypotheses``, e.g.
+Gaussian weights for Lemma Sup.2): the generic space is restricted to them, and in any
+space a failing configuration outside them is not a counterexample. It is kept apart
+(``ExploreResult.outside``, the smallest one seen, with the reason) and reported as such,
+with a status that does not fail: the statement claims nothing there.
+
 The counterexample prints as TOML that ``verify check LEMMA --config FILE.toml --seed S
---quick`` accepts and reproduces.
+--quick --draws 1`` accepts and reproduces.
 
 Use in your own test suite
 --------------------------
-The strategies and the checks are importable, so a five-line pytest file checks a lemma
+The strategies and the checks are importable, so a six-line pytest file checks a lemma
 on your own architecture family (here: stride = kernel, every layer expanding at least
 8-fold, at most two layers)::
 
@@ -28,7 +34,8 @@ on your own architecture family (here: stride = kernel, every layer expanding at
     from verify import Config, registry, strategies
     @given(strategies.conv_architectures(strides="kernel", min_expansion=8, max_layers=2))
     def test_concentration_on_my_family(spec):
-        assert registry.run_check("concentration", Config("mine", spec), seed=0, quick=True).passed
+        assert registry.run_check("concentration", Config("mine", spec), seed=0, quick=True,
+                                  draws=1).passed
 
 Run it with ``pytest``; Hypothesis shrinks any failure to a minimal architecture.
 """
@@ -72,7 +79,8 @@ def search_space(check: LemmaCheck, *, max_layers: int = 3, max_channels: int = 
     """Configurations the check applies to: ``conv_architectures`` (theory strides
     first, then any; every layer expanding at least ``min_expansion`` when given),
     weight laws (zero-mean by default, the theorems' assumption), masks; those the
-    lemma's ``requires`` rejects are filtered out."""
+    lemma's ``requires`` rejects, or that lie outside its ``hypotheses``, are filtered
+    out."""
     archs = st.sampled_from(("kernel", "any")).flatmap(
         lambda s: conv_architectures(min_layers=1, max_layers=max_layers, max_channels=max_channels,
                                      max_kernel=max_kernel, strides=s, dims=dims,
@@ -82,6 +90,8 @@ def search_space(check: LemmaCheck, *, max_layers: int = 3, max_channels: int = 
                         archs, weight_laws(zero_mean=zero_mean), masks())
     if check.requires is not None:
         configs = configs.filter(lambda c: not check.requires(c))
+    if check.hypotheses is not None:
+        configs = configs.filter(lambda c: not check.outside_hypotheses(c))
     return configs
 
 
@@ -98,6 +108,19 @@ class ExploreResult:
     minimal: Config | None = None
     edge_steps: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
+    #: The smallest failing configuration seen outside the lemma's hypotheses (not a
+    #: counterexample), its check result and why it is outside; None when there was none.
+    outside: Config | None = None
+    outside_check: CheckResult | None = None
+    outside_reason: str = ""
+
+    @property
+    def status(self) -> str:
+        """``counterexample`` (exit 1), ``outside hypotheses only`` (a failure was seen,
+        but only where the statement claims nothing: exit 0) or ``none found`` (exit 0)."""
+        if self.found:
+            return "counterexample"
+        return "outside hypotheses only" if self.outside is not None else "none found"
 
     def toml(self) -> str | None:
         return None if self.counterexample is None else self.counterexample.to_toml()
@@ -115,7 +138,30 @@ class ExploreResult:
             else self.counterexample.spec.describe(),
             "expansions": None if self.counterexample is None
             else list(self.counterexample.spec.expansions()),
+            "status": self.status,
+            "failing_criteria": [] if self.check is None else failing_criteria(self.check),
+            "outside_hypotheses": None if self.outside is None else {
+                "reason": self.outside_reason, "counterexample": False,
+                "config": self.outside.to_dict(), "toml": self.outside.to_toml(),
+                "architecture": self.outside.spec.describe(),
+                "check": None if self.outside_check is None else self.outside_check.to_json(),
+                "failing_criteria": [] if self.outside_check is None
+                else failing_criteria(self.outside_check)},
         })
+
+
+def failing_criteria(result: CheckResult) -> list[str]:
+    """``name: statistic sense bound`` of each criterion that fails: what made the
+    verdict "fails" (the headline's own margin may be positive)."""
+    return [f"{c.name}: {c.statistic:.4g} {c.sense} {c.bound:.4g}" for c in result.criteria
+            if c.verdict == "fails"]
+
+
+def _size(config: Config) -> tuple:
+    """Smaller first: fewer layers, fewer dimensions, fewer outputs (Hypothesis' order)."""
+    s = config.spec
+    return (s.depth, s.dims, s.output_dim, sum(s.channels), json.dumps(config.to_dict(),
+                                                                       sort_keys=True))
 
 
 class _Evaluator:
@@ -126,6 +172,9 @@ class _Evaluator:
         self.lemma, self.seed, self.budget, self.progress = lemma, seed, budget, progress
         self.cache: dict[str, CheckResult | None] = {}
         self.runs = 0
+        self.check = get_check(lemma)
+        #: the smallest failing configuration outside the hypotheses: (config, result, why)
+        self.outside: tuple[Config, CheckResult, str] | None = None
 
     def result(self, config: Config) -> CheckResult | None:
         key = json.dumps(config.to_dict(), sort_keys=True)
@@ -135,7 +184,8 @@ class _Evaluator:
             return None
         self.runs += 1
         try:
-            res = run_check(self.lemma, config, seed=self.seed, quick=True, catch=True)
+            res = run_check(self.lemma, config, seed=self.seed, quick=True, catch=True,
+                            draws=1)
         except VerifyError:
             res = None  # the check does not apply (its requires)
         self.cache[key] = res
@@ -146,8 +196,16 @@ class _Evaluator:
 
     def fails(self, config: Config) -> bool:
         res = self.result(config)
-        # a counterexample is a "fails" verdict: "uninformative" tested nothing
-        return res is not None and res.verdict == "fails"
+        # a counterexample is a "fails" verdict ("uninformative" tested nothing) inside the
+        # lemma's hypotheses: outside them the statement claims nothing
+        if res is None or res.verdict != "fails":
+            return False
+        why = self.check.outside_hypotheses(config)
+        if why:
+            if self.outside is None or _size(config) < _size(self.outside[0]):
+                self.outside = (config, res, why)
+            return False
+        return True
 
 
 def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
@@ -196,7 +254,14 @@ def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,
     try:
         minimal = find(space, condition, settings=opts, random=Random(seed))
     except NoSuchExample:
-        return ExploreResult(lemma, seed, False, None, None, ev.runs)
+        out = ExploreResult(lemma, seed, False, None, None, ev.runs)
+        if ev.outside is not None:
+            cfg, res, why = ev.outside
+            out.outside = replace(cfg, name=f"{lemma}-outside-hypotheses",
+                                  description=f"a failure of {lemma!r} OUTSIDE its "
+                                              f"hypotheses ({why}): not a counterexample")
+            out.outside_check, out.outside_reason = res, why
+        return out
     except Unsatisfiable:
         raise VerifyError(f"space: expected a search space holding configurations that "
                           f"lemma {lemma!r} applies to; none generated did (with "
@@ -277,4 +342,4 @@ def _edge(config: Config, ev: _Evaluator) -> tuple[Config, int]:
     return config, steps
 
 
-__all__ = ["explore", "search_space", "ExploreResult", "MAX_EXAMPLES"]
+__all__ = ["explore", "search_space", "ExploreResult", "MAX_EXAMPLES", "failing_criteria"]

@@ -102,6 +102,12 @@ class Network:
             for i, w in enumerate(self.weights)
         )
 
+    def __repr__(self) -> str:
+        from .results import short  # (lazy: results imports pandas)
+
+        return short(f"{type(self).__name__}({self.spec.describe()}; latent dim "
+                     f"{self.spec.latent_dim} -> output dim {self.spec.output_dim})")
+
     # --------------------------------------------------------------- layouts
     def to_internal(self, x: np.ndarray, i: int) -> np.ndarray:
         """Flat channel-major ``(b, n_i)`` -> channel-last ``(b, *spatial, C_i)``."""

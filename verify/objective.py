@@ -41,6 +41,13 @@ class Objective:
             raise invalid("y", "finite measurements", "NaN or infinite entries")
         self.network, self.A, self.y = network, measurement, y
 
+    def __repr__(self) -> str:
+        from .results import short  # (lazy: results imports pandas)
+
+        batch = f"{self.y.shape[0]} x " if self.y.ndim == 2 else ""
+        return short(f"Objective(J(z) = 1/2 ||y - A G(z)||^2; A = {self.A!r}; y: {batch}"
+                     f"{self.y.shape[-1]} measurements; G = {self.network.spec.describe()})")
+
     @classmethod
     def from_truth(cls, network: Network, measurement: Measurement | None,
                    z_star: np.ndarray) -> "Objective":

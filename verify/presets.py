@@ -54,6 +54,16 @@ class Config:
     loader: Callable[[], Network] | None = field(default=None, compare=False, repr=False)
     checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
+    def __repr__(self) -> str:
+        from .results import short  # (lazy: results imports pandas)
+
+        law = self.weights.name + (f" std {self.weights.std:g}" if self.weights.std else "")
+        extra = "; fixed weights" if self.loader is not None else ""
+        extra += "; counter-example" if self.counterexample else ""
+        extra += f"; settings for {', '.join(self.checks)}" if self.checks else ""
+        return short(f"Config({self.name!r}: {self.spec.describe()}; weights {law}; mask "
+                     f"{self.mask.kind} {self.mask.rate:g}{extra})")
+
     def instantiate(self, seed: "int | Streams" = 0) -> Instance:
         """Draw the weights (the ``weights`` stream) and the measurement (the ``mask``
         stream) from ``seed``: an integer seed or :class:`~verify.rng.Streams`."""

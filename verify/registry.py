@@ -101,6 +101,11 @@ class LemmaCheck:
     judged : str
         How the verdict is reached, when the check runs its own network draws instead of
         a ``draw_rule`` (``verify list`` shows it; empty: from ``draw_rule``).
+    hypotheses : callable or None
+        ``hypotheses(config) -> reason or None``: why ``config`` lies outside the
+        statement's hypotheses (e.g. a weight law the lemma does not assume), None when
+        inside. The check still runs there; ``verify explore`` counts a failure as a
+        counterexample only inside them (None: every configuration is inside).
     """
 
     id: str
@@ -123,6 +128,11 @@ class LemmaCheck:
     known_bad: tuple[KnownBad, ...] = field(default=(), compare=False)
     settings: dict[str, Setting] = field(default_factory=dict, compare=False)
     judged: str = ""
+    hypotheses: Callable[[Config], str | None] | None = field(default=None, compare=False)
+
+    def outside_hypotheses(self, config: Config) -> str:
+        """Why ``config`` lies outside the statement's hypotheses ("" when inside)."""
+        return "" if self.hypotheses is None else str(self.hypotheses(config) or "")
 
     def resolve_settings(self, config: Config) -> dict[str, Any]:
         """This check's settings on ``config``: its ``[checks.<id>]`` table validated,
@@ -155,7 +165,8 @@ class Reruns:
     """The results of the checks a check declares it reruns (``register(reruns=...)``).
 
     ``reruns(lemma, config)`` runs the registered check ``lemma`` on ``config`` and
-    returns its :class:`~verify.results.CheckResult` (a crash is an error result). The
+    returns its :class:`~verify.results.CheckResult` on one network draw (``draws=1``:
+    the calling check's own draw; a crash is an error result). The
     ``j``-th declared check runs on ``streams.task(j)``, a child of the calling check's
     streams: every configuration handed to the same rerun check sees the same streams
     (common random numbers), different checks and different parent runs see
@@ -179,7 +190,7 @@ class Reruns:
 
     def __call__(self, lemma: str, config: Config) -> CheckResult:
         return self.registry.run_check(lemma, config, seed=self.streams_of(lemma),
-                                       quick=self.quick, catch=True)
+                                       quick=self.quick, catch=True, draws=1)
 
 
 class Registry:
@@ -236,7 +247,7 @@ class Registry:
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
                  draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
                  settings: dict[str, Setting] | None = None, judged: str = "",
-                 module: str | None = None) -> LemmaCheck:
+                 module: str | None = None, hypotheses=None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
         Called once, at the end of the lemma's module (see ``lemmas/__init__.py``).
@@ -251,7 +262,9 @@ class Registry:
         parameters a config file may set for this check (``[checks.<id>]``, name ->
         :class:`~verify.settings.Setting`; :mod:`verify.settings`), passed to the check
         as ``settings=``. ``judged``: how the verdict is reached, for a check that runs
-        its own network draws (``verify list``). Registering an id again replaces it."""
+        its own network draws (``verify list``). ``hypotheses``: ``hypotheses(config) ->
+        reason or None``, why a configuration lies outside the statement's hypotheses
+        (:attr:`LemmaCheck.hypotheses`). Registering an id again replaces it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -269,7 +282,8 @@ class Registry:
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
-            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged))
+            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged),
+            hypotheses=hypotheses)
         return self._checks[id]
 
     def register_statement(self, id: str, *, label: str, section: str, quote: str,
@@ -389,7 +403,7 @@ class Registry:
     # ------------------------------------------------------------ running
     def run_check(self, lemma: str, config: Config | str | None = None, *,
                   seed: "int | Streams" = 0, quick: bool = False,
-                  catch: bool = False, draws: int | None = 1,
+                  catch: bool = False, draws: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> CheckResult:
         """See :func:`run_check`."""
         check = self.get(lemma)
@@ -644,7 +658,7 @@ def require_memory(config: Config, batch: int = CHECK_BATCH) -> None:
 
 
 def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | Streams" = 0,
-              quick: bool = False, catch: bool = False, draws: int | None = 1,
+              quick: bool = False, catch: bool = False, draws: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Run one lemma's check on a configuration and freeze its result.
 
@@ -657,9 +671,10 @@ def run_check(lemma: str, config: Config | str | None = None, *, seed: "int | St
 
     ``draws``: for a statement judged over network draws (the check's
     :class:`~verify.verdicts.DrawRule`), how many independent networks the verdict rests
-    on: 1 (the default here, for speed in tests and sweeps) judges the seed's own
-    network and labels the result as a single draw; None takes the rule's default (what
-    ``verify check`` and ``verify report`` do); N >= 2 runs draws 0..N-1 (draw 0 is the
+    on: None (the default, as ``verify check`` and ``verify report``) takes the rule's
+    own number; 1 judges the seed's own network and labels the result as a single draw
+    (what a sweep's task and a rerun run, and what a test that means one network says
+    explicitly); N >= 2 runs draws 0..N-1 (draw 0 is the
     seed's own network, with the full tables and figures) and judges the failure rate
     (:func:`verify.verdicts.judge_draws`). Checks without a rule ignore it.
     ``progress(done, total)`` is called after each draw.

@@ -28,6 +28,23 @@ def _finite_or_none(x: Any) -> Any:
     return x
 
 
+#: Longest repr of a result object (a notebook cell, a pytest assertion line).
+REPR_MAX = 300
+
+
+def short(text: str, limit: int = REPR_MAX) -> str:
+    """``text`` on one line, cut to ``limit`` characters (an ellipsis marks the cut)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _num(x: Any) -> str:
+    try:
+        return f"{float(x):.4g}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
 def jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays, DataFrames and tuples into JSON-ready values
     (NaN becomes null, infinities the strings "inf"/"-inf")."""
@@ -124,6 +141,10 @@ class Criterion:
             return s - b
         return -abs(s - b)
 
+    def __repr__(self) -> str:
+        return short(f"Criterion({self.name!r}: {_num(self.statistic)} {self.sense} "
+                     f"{_num(self.bound)}, {self.verdict}, margin {_num(self.margin)})")
+
     def to_dict(self) -> dict[str, Any]:
         return jsonable({"name": self.name, "statistic": self.statistic, "bound": self.bound,
                          "sense": self.sense, "holds": self.holds, "margin": self.margin,
@@ -178,6 +199,12 @@ class Outcome:
     def passed(self) -> bool:
         """True only for the verdict "holds"."""
         return self.verdict == "holds"
+
+    def __repr__(self) -> str:
+        h = self.headline
+        return short(f"Outcome({self.verdict}: {h.name!r} {_num(h.statistic)} {h.sense} "
+                     f"{_num(h.bound)}, {1 + len(self.criteria)} criteria, "
+                     f"n = {self.n_samples})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,6 +317,45 @@ class CheckResult:
         return "; ".join(f"{c.name}: {c.why_uninformative}" for c in self.criteria
                          if c.verdict == "uninformative")
 
+    @property
+    def degraded(self) -> str:
+        """One line when the check ran without something it is meant to have (an
+        optional dependency missing, a data set unavailable): a check says so as
+        ``details["degraded"]``, which ``verify check`` and the report show beside the
+        verdict; "" when it ran in full."""
+        return " ".join(str(self.details.get("degraded") or "").split())
+
+    def __repr__(self) -> str:
+        head = f"CheckResult({self.lemma} [{self.preset}] {self.verdict}"
+        if self.error is not None:
+            return short(f"{head}: {self.error})")
+        draws = f", {self.draws} draws" if self.draws != 1 else ""
+        return short(f"{head}: statistic {_num(self.statistic)} {self.sense} bound "
+                     f"{_num(self.bound)}, margin {_num(self.margin)}, seed {self.seed}"
+                     f"{draws}{', quick' if self.quick else ''})")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The criteria as a DataFrame, one row each, the headline first: name, statistic,
+        sense, bound, margin, verdict, ceiling, note, why_uninformative."""
+        cols = ["name", "statistic", "sense", "bound", "margin", "verdict", "ceiling", "note",
+                "why_uninformative"]
+        return pd.DataFrame([{k: getattr(c, k) for k in cols} for c in self.criteria],
+                            columns=cols)
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the one-line summary, then the criteria table."""
+        import html
+
+        cls = {"holds": "#17631a", "fails": "#a0110c"}.get(self.verdict, "#555")
+        head = (f'<p><b>{html.escape(self.lemma)}</b> on <code>{html.escape(self.preset)}'
+                f'</code>: <b style="color:{cls}">{html.escape(self.verdict)}</b></p>'
+                f"<p>{html.escape(self.summary())}</p>")
+        if self.degraded:
+            head += f"<p><b>Degraded</b>: {html.escape(self.degraded)}</p>"
+        if self.error is not None or not self.criteria:
+            return head
+        return head + self.to_frame().to_html(index=False, na_rep="", escape=True)
+
     def to_json(self) -> dict[str, Any]:
         """The object of ``verify check --json`` (CLI.md), with a few additions."""
         out = {
@@ -339,4 +405,4 @@ class CheckResult:
                 f"{self.elapsed_s:.2f} s")
 
 
-__all__ = ["Criterion", "Outcome", "CheckResult", "combined_verdict", "jsonable"]
+__all__ = ["Criterion", "Outcome", "CheckResult", "combined_verdict", "jsonable", "short"]

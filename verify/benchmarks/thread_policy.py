@@ -78,7 +78,7 @@ def check_threads(ctx: BenchContext):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_check("descent", config, seed=0, quick=True)
+            run_check("descent", config, seed=0, quick=True, draws=1)
 
     return threads_row(CHECK_CASE, run, "run_check('descent', paper-fig4, quick=True)")
 

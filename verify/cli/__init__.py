@@ -1,4 +1,5 @@
-"""The ``verify`` command line (CLI.md is the contract).
+"""The ``verify`` command line (``README.md`` beside this module is the contract, shipped
+with the package; ``verify --help`` ends with its path).
 
 Each command is a module of this package defining ``NAME``, ``HELP``,
 ``configure(parser)`` and ``run(args) -> int``; modules are discovered, so a command
@@ -17,7 +18,10 @@ from .. import __version__, budget
 from ..errors import VerifyError
 from ._common import one_line_errors
 
-#: The commands, in CLI.md's order: name -> (module of this package, one-line help).
+#: The command-line contract, installed with the package (``verify --help`` names it).
+CONTRACT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md")
+
+#: The commands, in README.md's order: name -> (module of this package, one-line help).
 #: A module defines ``configure(parser)`` and ``run(args) -> int`` (and, optionally,
 #: ``DESCRIPTION``: more text for its ``--help``). Only the invoked command's module is
 #: imported, so a bad input is refused without loading what other commands need.
@@ -36,6 +40,8 @@ COMMANDS = {
     "bench": ("bench", "the performance benchmark, each case against its baseline in the same "
                        "run"),
     "train-digits": ("train_digits", "retrains the shipped digits generator from scratch"),
+    "examples": ("examples", "copies the example configurations, sweep file and exporter "
+                             "into a folder"),
 }
 
 
@@ -53,7 +59,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verify",
         description="Numerical, reproducible checks of the invertibility proof for "
-                    "convolutional generative networks (Ma, Ayaz, Karaman, NeurIPS 2018).")
+                    "convolutional generative networks (Ma, Ayaz, Karaman, NeurIPS 2018).",
+        epilog=f"The command-line contract (commands, exit codes, verdict words, JSON "
+               f"keys): {CONTRACT}")
     parser.add_argument("--version", action="version", version=f"verify {__version__}")
     one_line_errors(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

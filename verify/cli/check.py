@@ -103,6 +103,23 @@ def _print_statement(v, indent: str = "  ") -> None:
         print(f"{indent}    replay: {f.replay}")
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "no reason recorded"
+
+
+def _headline_why(result) -> str:
+    """Why the headline tested nothing, in one line: its own reason and, for a verdict
+    over network draws, the reasons of draw 0's uninformative criteria (what each draw
+    ran into, e.g. a bound above the statistic's trivial ceiling)."""
+    why = _one_line(result.criteria[0].why_uninformative)
+    draw0 = [c for c in result.details.get("draw0", {}).get("criteria", [])
+             if c.get("verdict") == "uninformative" and c.get("why_uninformative")]
+    if draw0:
+        why += "; draw 0: " + "; ".join(f"{c['name']}: {_one_line(c['why_uninformative'])}"
+                                        for c in draw0)
+    return why
+
+
 def run(args) -> int:
     apply_threads(args)  # a bad --threads or VERIFY_BLAS_THREADS: exit 2 before any work
     statement, lemma = _statement_target(args.lemma)
@@ -198,15 +215,17 @@ def _run_lemma(args) -> int:
                   f"replay a draw with --seed <its seed> --draws 1")
         elif d.get("draw_note"):
             print(f"  {d['draw_note']}")
+        if result.degraded:
+            print(f"  DEGRADED: {result.degraded}")
         for c in result.criteria[1:]:
             mark = {"holds": "ok  ", "fails": "FAIL"}.get(c.verdict, "⚪ ")
             print(f"  [{mark}] {c.name}: {c.statistic:.4g} {c.sense} {c.bound:.4g}"
                   + (f"  ({c.note})" if c.note else ""))
             if c.verdict == "uninformative":
-                print(f"         uninformative: {c.why_uninformative}")
+                print(f"         uninformative: {_one_line(c.why_uninformative)}")
         h = result.criteria[0] if result.criteria and result.error is None else None
         if h is not None and h.verdict == "uninformative":
-            print(f"  headline uninformative: {h.why_uninformative}")
+            print(f"  headline uninformative: {_headline_why(result)}")
         f = result.finding
         status = result.status
         if f is not None and not result.statements and status in ("known finding", "finding no longer reproduces"):

@@ -8,12 +8,15 @@ import math
 import sys
 
 from ..errors import VerifyError
-from ..explore import MAX_EXAMPLES, explore
+from ..explore import MAX_EXAMPLES, explore, failing_criteria
 from ._common import (add_json, add_seed, check_out_file, positive_int,
                       print_json, write_out_file)
 
-DESCRIPTION = ("Exit 0 when no counterexample is found, 1 when one is (the check "
-               "ran and did not pass), 2 on bad input. Progress goes to stderr.")
+DESCRIPTION = ("A counterexample is a configuration inside the lemma's hypotheses on which "
+               "its check fails; a failure outside them is reported as such and is not "
+               "one. Exit 0 when no counterexample is found (also when only failures "
+               "outside the hypotheses were), 1 when one is, 2 on bad input. Progress "
+               "goes to stderr.")
 
 
 def configure(p) -> None:
@@ -61,6 +64,14 @@ def run(args) -> int:
     elif not res.found:
         print(f"explore {args.lemma}: no counterexample in {res.examples_tried} checks "
               f"(max examples {args.max_examples}, seed {args.seed})")
+        if res.outside is not None:
+            o = res.outside
+            print(f"# outside the hypotheses (not a counterexample: the statement claims "
+                  f"nothing there): {res.outside_reason}")
+            print(f"# {o.spec.describe()}; verdict: {res.outside_check.summary()}")
+            for line in failing_criteria(res.outside_check):
+                print(f"#   fails: {line}")
+            print("\n".join(f"# {ln}" if ln else "#" for ln in o.to_toml().splitlines()))
     else:
         c = res.counterexample
         print(f"# explore {args.lemma}: counterexample after {res.examples_tried} checks "
@@ -68,7 +79,9 @@ def run(args) -> int:
         print(f"# {c.spec.describe()}; expansions "
               + ", ".join(f"{e:.3g}" for e in c.spec.expansions()))
         print(f"# verdict: {res.check.summary()}")
-        print(f"# reproduce: save this as FILE.toml, then "
-              f"verify check {args.lemma} --config FILE.toml --seed {args.seed} --quick")
+        for line in failing_criteria(res.check):
+            print(f"#   fails: {line}")
+        print(f"# reproduce: save this as FILE.toml, then verify check {args.lemma} "
+              f"--config FILE.toml --seed {args.seed} --quick --draws 1")
         print(res.toml(), end="")
     return 1 if res.found else 0

@@ -45,6 +45,14 @@ class Measurement:
         """Boolean mask over the n output entries that A observes (None: dense A)."""
         return None
 
+    def _repr_fields(self) -> str:
+        return f"m = {self.m}, n = {self.n}"
+
+    def __repr__(self) -> str:
+        noise = f", noise {self.noise:g}" if self.noise else ""
+        text = f"{type(self).__name__}({self._repr_fields()}{noise})"
+        return text if len(text) <= 300 else text[:299] + "…"
+
     def observe(self, x: np.ndarray, *, rng=None) -> np.ndarray:
         """y = A x + e, e ~ N(0, noise^2 I) drawn from ``rng`` (no draw when noise = 0)."""
         y = self.forward(x)
@@ -115,6 +123,9 @@ class Subsampling(Measurement):
     def observed(self) -> np.ndarray:
         return self.flat
 
+    def _repr_fields(self) -> str:
+        return (f"{self.kind}, rate {self.rate:g}: {self.m} of {self.n} entries observed")
+
     def forward(self, x):
         return self._check(x, self.n, "x")[..., self.rows]
 
@@ -138,6 +149,9 @@ class GaussianMeasurement(Measurement):
         self.m = count(check_rate(rate), self.n)
         self.kind, self.rate = "gaussian", rate
         self.A = as_generator(rng).normal(0.0, 1.0 / math.sqrt(self.m), size=(self.m, self.n))
+
+    def _repr_fields(self) -> str:
+        return f"Gaussian N(0, 1/m) entries, m = {self.m}, n = {self.n}"
 
     def forward(self, x):
         return self._check(x, self.n, "x") @ self.A.T
@@ -170,6 +184,11 @@ class MaskBatch(Measurement):
     def observed(self) -> np.ndarray:
         """``(batch, n)``: one observed set per row."""
         return self.masks
+
+    def _repr_fields(self) -> str:
+        kept = self.masks.sum(axis=1)
+        return (f"{self.batch} masks over n = {self.n}, {int(kept.min())} to "
+                f"{int(kept.max())} entries observed")
 
     def forward(self, x):
         return self._check(x, self.n, "x") * self.weights

@@ -41,6 +41,50 @@ def figure_draws(result: CheckResult):
     return fig
 
 
+#: ASCII notation of the docstrings -> the Unicode a reader expects in a caption.
+_MATH = ((r"\|\|", "‖"), (r"\beps_hat\b", "ε̂"), (r"\beps\b", "ε"), (r"\brho_", "ρ_"),
+         (r"\brho\b", "ρ"), (r"\btheta_bar\b", "θ̄"), (r"\btheta\b", "θ"),
+         (r"\bsigma_", "σ_"), (r"\bsigma\b", "σ"), (r"\bkappa\b", "κ"),
+         (r"\btau\b", "τ"), (r"\balpha\b", "α"), (r"\bgamma\b", "γ"), (r"\bpi\b", "π"),
+         (r"<=", "≤"), (r">=", "≥"), (r"->", "→"), (r"\+-", "±"),
+         (r"\bgrad J\b", "∇J"), (r"\blog10\b", "log₁₀"), (r"\^2\b", "²"))
+
+
+def math_text(text: str) -> str:
+    """``text`` with the docstrings' ASCII math in Unicode (``||z*||`` -> ``‖z*‖``,
+    ``rho_d`` -> ``ρ_d``, ``eps_hat`` -> ``ε̂``, ``<=`` -> ``≤``)."""
+    import re
+
+    for pattern, repl in _MATH:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
+def caption_of(fn: Callable, n: int = 1) -> str:
+    """A figure's caption, complete sentences: its ``caption`` attribute, else the first
+    paragraph of its docstring (not the first line, which may stop mid-sentence) without
+    the notes on where it is drawn from, math in Unicode, ending with a full stop. A
+    figure function without either gets its name in words."""
+    import re
+
+    text = getattr(fn, "caption", None)
+    if not text:
+        doc = (getattr(fn, "__doc__", None) or "").strip()
+        text = " ".join(doc.split("\n\n")[0].split())
+        # notes for programmers, not readers: where it is drawn from, when it is absent
+        code = r"``[^`]*``"
+        text = re.sub(rf"[;,.]?\s*[Dd]rawn from (?:{code}|[\w ,'\"\[\]])*", "", text)
+        text = re.sub(rf"(^|(?<=\. ))None without (?:{code}|[^.])*\.?\s*", "", text)
+        text = text.replace("``", "").strip(" ;,")
+    if not text:
+        name = getattr(fn, "__name__", f"figure {n}").removeprefix("figure_")
+        text = f"Figure {n}: {name.replace('_', ' ')}"
+    text = math_text(text)
+    if "a" <= text[0] <= "z":
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
     """Draw the registration's figures from the result (never recomputes), then, for a
     verdict over network draws, :func:`figure_draws`."""
@@ -56,8 +100,7 @@ def render_figures(check: LemmaCheck, result: CheckResult) -> list[FigureOut]:
     figs = []
     for n, fn in enumerate(fns, start=1):
         png, note = render(fn, result)
-        doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
-        caption = doc[0].strip() if doc else getattr(fn, "__name__", f"figure {n}")
+        caption = caption_of(fn, n)
         figs.append(FigureOut(f"figures/{slug(result.lemma)}-{slug(result.preset)}-{n}.png",
                               caption, png, note))
     return figs

@@ -32,6 +32,11 @@ figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
 figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
 .legend span{padding:.1em .5em;margin-right:.6em;border-radius:3px}
 details summary{cursor:pointer}
+.scroll{overflow-x:auto;max-width:100%;margin:.6em 0}.scroll>table{margin:0}
+figure{max-width:100%}p,li,h2,h3,h4,figcaption,summary{overflow-wrap:anywhere}
+nav.toc{background:#fafafa;border:1px solid #e4e4e4;padding:.3em 1em;margin:1em 0}
+nav.toc ul{margin:.3em 0;padding-left:1.2em;columns:3 16em;font-size:.88em}nav.toc li{margin:.1em 0}
+details.data{margin:.5em 0}details.data>summary{font-weight:600}
 """
 
 LEGEND = (
@@ -64,12 +69,39 @@ def _cell(column: str, cell: CellLike) -> str:
 
 
 def table(t: Table) -> str:
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{_h(c)}</th>" for c in t.columns)
+    """The table in a container that scrolls sideways on its own when it is wider than
+    the page (the page itself never does)."""
+    out = ['<div class="scroll"><table>',
+           "<thead><tr>" + "".join(f"<th>{_h(c)}</th>" for c in t.columns)
            + "</tr></thead>", "<tbody>"]
     out += ["<tr>" + "".join(_cell(c, v) for c, v in zip(t.columns, row)) + "</tr>"
             for row in t.rows]
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
+
+
+def _fold(summary: str, body: str) -> str:
+    """Raw material (settings, key details, data tables) folded under a summary line."""
+    return f'<details class="data"><summary>{summary}</summary>\n{body}\n</details>'
+
+
+def _toc(p: Page) -> str:
+    """The table of contents: every section of the page, each lemma by name."""
+    items = ([("statements", "The paper's statements")] if p.statements is not None
+             else []) + [("summary", "Checks")]
+    if p.mismatches:
+        items.append(("mismatches", "New mismatches"))
+    if p.findings:
+        items.append(("known-findings", "Registered known findings"))
+    if p.power is not None:
+        items.append(("power", "Power: known-bad configurations"))
+    items += [(lv.anchor, f"{lv.lemma}: {lv.reference}") for lv in p.lemmas]
+    if p.sweeps:
+        items.append(("sweeps", "Parameter sweeps"))
+    items += [("timing", "Timing"), ("provenance", "Provenance")]
+    return ('<nav class="toc" aria-label="Contents"><b>Contents</b><ul>'
+            + "".join(f'<li><a href="#{_h(a)}">{_h(t)}</a></li>' for a, t in items)
+            + "</ul></nav>")
 
 
 def _figure(f: FigureOut) -> str:
@@ -87,6 +119,8 @@ def _details(summary: str, text: str) -> str:
 def _result(lemma: str, v: ResultView) -> list[str]:
     parts = [f'<h3>{_h(lemma)} on <code>{_h(v.preset)}</code>: '
              f'<span class="{v.cls}">{_h(v.label)}</span></h3>', f"<p>{_h(v.summary)}</p>"]
+    if v.degraded:
+        parts.append(f'<p class="note degraded"><b>Degraded</b>: {_h(v.degraded)}</p>')
     if v.error is not None:
         parts.append(f'<p class="note">The check crashed: {_h(v.error)}</p>')
         if v.traceback:
@@ -95,9 +129,9 @@ def _result(lemma: str, v: ResultView) -> list[str]:
     if v.criteria:
         parts += ["<h4>Criteria</h4>", table(v.criteria)]
     if v.details:
-        parts += ["<h4>Key details</h4>", table(v.details)]
+        parts.append(_fold(f"Key details ({len(v.details.rows)})", table(v.details)))
     if v.settings:
-        parts.append(f"<p><b>Settings</b>: <code>{_h(v.settings)}</code></p>")
+        parts.append(_fold("Settings", f"<pre>{_h(v.settings)}</pre>"))
     if v.warnings:
         parts.append('<p class="note">Warnings raised by the check:</p><ul>'
                      + "".join(f"<li>{_h(w)}</li>" for w in v.warnings) + "</ul>")
@@ -106,8 +140,8 @@ def _result(lemma: str, v: ResultView) -> list[str]:
     for hd in v.heads:
         what = ("Per-sample table" if hd.name is None
                 else f"Table <code>{_h(hd.name)}</code>")
-        parts += [f"<h4>{what} (first {hd.shown} of {hd.total} rows; all in {hd.file})</h4>",
-                  table(hd.table)]
+        parts.append(_fold(f"{what} (first {hd.shown} of {hd.total} rows; all in "
+                           f"{_h(hd.file)})", table(hd.table)))
     parts.append(_details("full configuration", v.config_json))
     return parts
 
@@ -116,7 +150,8 @@ def _findings(p: Page) -> list[str]:
     """The "new mismatches" list and the "registered known findings" section."""
     parts = []
     if p.mismatches:
-        parts.append("<h2>New mismatches</h2><p>Not explained by a registered finding: "
+        parts.append('<h2 id="mismatches">New mismatches</h2><p>Not explained by a '
+                     "registered finding: "
                      "these set the exit code to 1.</p><ul>")
         parts += [f'<li><a href="#{m.anchor}">{_h(m.lemma)}</a> on <code>{_h(m.preset)}</code>: '
                   f'<span class="{m.cls}">{_h(m.label)}</span>'
@@ -144,12 +179,13 @@ def render(p: Page) -> str:
              f"<code>{_h(p.command)}</code>"
              + (" (<b>quick run</b>: smaller sample counts, same verdict rules)" if p.quick
                 else "") + ".</p>",
-             f'<p class="banner {"ok" if p.all_accepted else "bad"}">{_h(p.overall)}</p>']
+             f'<p class="banner {"ok" if p.all_accepted else "bad"}">{_h(p.overall)}</p>',
+             _toc(p)]
     if p.statements is not None:
         parts += ['<h2 id="statements">The paper\'s statements, each judged as written</h2>',
                   f"<p><b>{_h(p.statements_line)}</b></p>", f"<p>{_h(STATEMENT_INTRO)}</p>",
                   table(p.statements)]
-    parts += [LEGEND, "<h2>Checks: the computations behind the verdicts</h2>",
+    parts += [LEGEND, '<h2 id="summary">Checks: the computations behind the verdicts</h2>',
              table(p.summary) if p.summary.rows else "<p>No lemma checks are registered.</p>"]
     parts += _findings(p)
     if p.power is not None:
@@ -162,12 +198,12 @@ def render(p: Page) -> str:
         for v in lv.results:
             parts += _result(lv.lemma, v)
     if p.sweeps:
-        parts.append("<h2>Parameter sweeps</h2>")
+        parts.append('<h2 id="sweeps">Parameter sweeps</h2>')
         for sw in p.sweeps:
             parts += [f"<h3>{_h(sw.name)}</h3><p>{_h(sw.intro)}</p>", _figure(sw.figure),
-                      table(sw.table)]
-    parts += ["<h2>Timing: slowest checks first</h2>", table(p.timing),
-              "<h2>Provenance</h2>", table(p.provenance),
+                      _fold(f"Grid table ({len(sw.table.rows)} rows)", table(sw.table))]
+    parts += ['<h2 id="timing">Timing: slowest checks first</h2>', table(p.timing),
+              '<h2 id="provenance">Provenance</h2>', table(p.provenance),
               _details("configurations (full)", p.configs_json), "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 

@@ -79,6 +79,8 @@ def _figure(f: FigureOut, *, caption: bool) -> list[str]:
 
 def _result(lemma: str, v: ResultView) -> list[str]:
     lines = ["", f"### {lemma} on `{v.preset}`: {label(v.label)}", "", text(v.summary)]
+    if v.degraded:
+        lines += ["", f"> **Degraded**: {text(v.degraded)}"]
     if v.error is not None:
         lines += ["", f"> The check crashed: {code(v.error)}"]
         if v.traceback:

@@ -108,6 +108,7 @@ class ResultView:
     figures: tuple[FigureOut, ...]
     heads: tuple[Head, ...]
     config_json: str
+    degraded: str = ""  # CheckResult.degraded: the check ran without something it needs
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,8 @@ def _result_view(e: Entry) -> ResultView:
     return ResultView(r.lemma, r.preset, label, cls, r.summary(), r.error,
                       str(tb) if tb else None, criteria, details, settings,
                       tuple(e.warnings), tuple(e.figures), tuple(heads),
-                      json.dumps(jsonable(r.config), indent=1, default=str))
+                      json.dumps(jsonable(r.config), indent=1, default=str),
+                      r.degraded if r.error is None else "")
 
 
 def _finding_view(it: dict[str, Any]) -> FindingView:

@@ -72,7 +72,8 @@ identical serially or spread over workers, and no two tasks of a plan share a st
 stores the stream's identity: ``seed`` as ``"<base_seed>/3.<i>"`` and ``streams``
 (``{"entropy", "spawn_key"}``, :meth:`Streams.record <verify.rng.Streams.record>`;
 :meth:`Streams.from_record <verify.rng.Streams.from_record>` rebuilds them). A check
-task is exactly ``run_check(lemma, config, seed=streams, quick=quick)``, a recovery
+task is exactly ``run_check(lemma, config, seed=streams, quick=quick, draws=1)`` (one
+network draw; the grid's ``replicates`` are its draws), a recovery
 task exactly ``run_recovery(config, options, streams)``: the same numbers as the
 Python API given the same streams. A check task on a preset replays from the command
 line with its ``seed``: ``verify check LEMMA --preset NAME --seed 0/3.17``.

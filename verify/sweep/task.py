@@ -2,7 +2,8 @@
 
 :func:`run_task` is the runner's job: it turns a :class:`~verify.sweep.plan.Task` into
 its record and never raises. A check task is ``run_check(lemma, config,
-seed=task.streams, quick=task.quick)`` and its record is built from the returned
+seed=task.streams, quick=task.quick, draws=1)`` (one network draw: replicates are the
+sweep's draws) and its record is built from the returned
 :class:`~verify.results.CheckResult`; a recovery task is ``run_recovery(config,
 InvertOptions(**task.options), task.streams)``. So a task gives the numbers the Python
 API gives for the same configuration and streams, on every backend.
@@ -95,7 +96,7 @@ def _check(t: Task, config) -> dict[str, Any]:
     """A check task: the record's fields from the CheckResult of ``run_check``."""
     from ..registry import run_check
 
-    result = run_check(t.lemma, config, seed=t.streams, quick=t.quick)
+    result = run_check(t.lemma, config, seed=t.streams, quick=t.quick, draws=1)
     return {"passed": bool(result.passed), "expected": result.expected,
             "verdict": result.verdict,
             "matches_expectation": bool(result.matches_expectation),
