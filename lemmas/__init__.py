@@ -33,8 +33,8 @@ from the registry (:class:`verify.registry.Reruns`).
 #: The modules in the proof's order: each family's check module (the shared computation,
 #: registered under its lemma id: ``landscape``, ``descent``, ...) before the statement
 #: modules that read its outcome (each registers one statement of the paper, or a
-#: tight family, with ``verify.registry.register_statement``). A name without a module
-#: is skipped. The order of ``verify list``, the report and the statement table.
+#: tight family, with ``verify.registry.register_statement``).
+#: The order of ``verify list``, the report and the statement table.
 PROOF = (
     "permutation", "fig2_permutation", "thm4_proof_subsampling",
     "concentration", "sup2_concentration",
@@ -45,7 +45,7 @@ PROOF = (
     "injectivity", "cor2_injectivity",
     "subgaussian", "conj3_subgaussian",
     "partial", "thm4_partial", "sec3_sampling_rate",
-    "landscape", "sec3_gd", "fig4a_convergence", "fig4_unique_global_minimum",
+    "landscape", "fig4a_convergence", "fig4_unique_global_minimum",
     "sec42_depth", "fig4bc_quasiconvexity", "sec42_leaky", "fig4d_mode_collapse",
     "sec43_iterations",
     "trained_weights", "fig3_trained_weights",

@@ -69,7 +69,7 @@ def points_summary(problem: Problem, points: Points, exact: Exact | None = None,
         headline = Criterion(
             "eps_hat", float(edist.max()) if edist.size else 0.0, EPS_BALL, "<=",
             "method: exact. Largest ||z - c|| / ||z*|| over the complete stationary set of J "
-            f"(verify.stationary, {exact.n_cones} cones; every pair of measurement and "
+            f"(verify.geometry.stationary, {exact.n_cones} cones; every pair of measurement and "
             f"target; the origin excluded), c the nearer of z*, -rho_d z* (rho_{d} = "
             f"{rho(d):.4f}); trivial ceiling: none (inf), a stationary point can lie "
             f"anywhere on some network; bound: the ball radius eps = {EPS_BALL:g} "

@@ -16,7 +16,7 @@ criteria (at the ball radius eps = EPS_BALL = 0.25): ``thm1`` (Theorem 1 on A = 
 Method (issue 17; MATH.md Sec. 12)
 ----------------------------------
 For a bias-free ReLU / leaky-ReLU network with a 2-D or 3-D latent the search is not
-the last word: :func:`verify.stationary.stationary_points` lists every stationary point
+the last word: :func:`verify.geometry.stationary.stationary_points` lists every stationary point
 of J exactly, per (measurement, target) pair, on the same y = A G(z*) and masks. There
 (``method: exact``, ``details["method"]`` and the criteria's notes) the headline
 ``eps_hat`` is the largest distance of an exact stationary point other than the origin
@@ -26,7 +26,7 @@ not a local maximum of J (Theorem 1's D_w J(0) < 0 for every w; trivial ceiling 
 The search's numbers stay beside them (``details["sampled"]``) and the
 exact points join the table (``search == "exact"``). The descent-rate, kink, D_w J(0)
 and self-check criteria stay sampled. Otherwise (latent dimension above 3, or what
-:func:`verify.cones.not_applicable` names) everything is sampled (``method: sampled``,
+:func:`verify.geometry.cones.not_applicable` names) everything is sampled (``method: sampled``,
 ``details["method_reason"]``). :func:`check_draw` uses the same method.
 
 Verdict over network draws

@@ -10,8 +10,8 @@ only bounds up to unknown constants.
 Theorem 1's conclusion on one draw, decided exactly
 ---------------------------------------------------
 For a bias-free ReLU / leaky-ReLU network with a 2-D latent, J's stationary set is
-finite and listed exactly (:func:`verify.cones.enumerate_cones`,
-:func:`verify.stationary.stationary_points`, MATH.md 12). A draw (weights from the
+finite and listed exactly (:func:`verify.geometry.cones.enumerate_cones`,
+:func:`verify.geometry.stationary.stationary_points`, MATH.md 12). A draw (weights from the
 configuration's law, z* ~ N(0, I_2), A = I) *holds* when (a) every stationary point
 other than the origin lies within EPS_BALL ||z*|| of z* or of -rho_d z*, and (b) the
 origin is a local maximum (D_w J(0) < 0 for all w). A flat row (a cone whose quadratic
@@ -167,8 +167,8 @@ def _flat_sup(cones, c: int, y: np.ndarray, z_star: np.ndarray, r: float) -> flo
 def conclusion(net, z_star: np.ndarray) -> dict:
     """Theorem 1's conclusion on one network and target, exactly (module docstring):
     eps_hat, whether the origin is a local maximum, and whether the draw fails."""
-    from verify.cones import enumerate_cones
-    from verify.stationary import stationary_points
+    from verify.geometry.cones import enumerate_cones
+    from verify.geometry.stationary import stationary_points
 
     z_star = np.asarray(z_star, float)
     cones = enumerate_cones(net, max_cones=MAX_CONES)

@@ -289,7 +289,7 @@ def claim_criteria(n_true: int, n_min: int, flat_fraction: float, quasi_claim: b
         headline = Criterion(
             "local_minima", float(1 + exact["other_minima"]), 1.0, "<=",
             f"method: exact. Local minima of J from its complete stationary set "
-            f"(verify.stationary, {K} cones): z* plus {exact['other_minima']} other(s) "
+            f"(verify.geometry.stationary, {K} cones): z* plus {exact['other_minima']} other(s) "
             f"farther than {ZSTAR_TOL:g} ||z*|| from it (anywhere in the plane). Trivial "
             f"ceiling 2K + 1 = {2 * K + 1} (one per cone, one per boundary ray, the origin)",
             ceiling=float(2 * K + 1))

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from verify.benchmarks.cones import direct_arcs
-from verify.cones import enumerate_cones, not_applicable
+from verify.geometry.cones import enumerate_cones, not_applicable
 from verify.errors import VerifyError
 from verify.inversion import invert
 from verify.presets import get_preset
 from verify.spec import LayerSpec, NetworkSpec
-from verify.stationary import stationary_points
+from verify.geometry.stationary import stationary_points
 from verify.weights import WeightLaw, draw_network
 
 pytestmark = pytest.mark.numerics
@@ -224,7 +224,7 @@ def test_chunked_arcs_are_the_arcs_of_the_direct_split(monkeypatch, case, chunk)
     through the same operations) the arcs and matrices of the direct split, whether a
     layer is one chunk or many (chunk = 7 entries: a cone or two per chunk); ReLU, leaky
     ReLU, identity layers, Rademacher weights (ties) and a 3-layer network."""
-    import verify.cones as C
+    import verify.geometry.cones as C
 
     monkeypatch.setattr(C, "ARC_CHUNK", chunk)
     nets = [_net(2, act="relu", seed=0), _net(2, act="leaky_relu", seed=1),

@@ -59,7 +59,7 @@ def test_contract_names_every_key_of_check_json():
 
 def test_lemmas_readme_follows_the_proof_and_its_numbers_are_the_codes():
     import lemmas
-    from lemmas._formulas import angle_map_iterates, rho
+    from verify.formulas import angle_map_iterates, rho
 
     text = LEMMAS_README.read_text(encoding="utf-8")
     where = [text.index(f"`{m}.py`") for m in lemmas.PROOF]

@@ -233,21 +233,24 @@ def test_report_lists_a_finding_not_required_in_a_quick_run(sandbox, tmp_path):
 
 # ------------------------------------------------------------ real registry
 def test_registered_findings_are_replayable_and_about_expected_passes():
-    checks = registry.discover()
-    real = [(c, f) for c in checks.values() for f in c.findings
-            if c.run.__module__.startswith("lemmas.")]
-    assert real, "the lemmas register their examined findings"
+    """Every statement finding (lemmas/findings/*.toml) names a registered statement and
+    a replay command the CLI accepts, on its preset (or a configuration file), with a
+    seed of its strict scope."""
+    sts = {k: v for k, v in registry.statements().items() if v.module.startswith("lemmas.")}
+    real = [(st, f) for st in sts.values() for f in st.findings]
+    assert real, "the statements register their examined findings as data"
     parser = build_parser()
-    for check, f in real:
-        assert f.lemma == check.id
-        argv = shlex.split(f.replay)
+    for st, f in real:
+        assert f.statement == st.id and f.source == f"{st.id}.toml"
+        argv = shlex.split(f.replay.split("&&")[-1])
         assert argv[0] == "verify"
         args = parser.parse_args(argv[1:])  # a command the CLI accepts
-        assert (args.command, args.lemma) == ("check", check.id)
-        if f.preset in check.presets:  # a preset's finding replays on that preset
-            assert check.presets[f.preset] == "pass" and args.preset == f.preset
-        else:  # a configuration's: replayed from its TOML, its architecture pinned
-            assert args.config is not None and f.network is not None, (check.id, f.preset)
+        assert args.command == "check" and args.lemma in (st.id, *st.checks), (st.id, argv)
+        presets = {p for j in st.judges for p in (j.presets or registry.get_check(j.check).presets)}
+        if f.preset in presets:
+            assert args.preset in (f.preset, None) and args.config is None, (st.id, argv)
+        else:  # a configuration's finding: replayed from its TOML
+            assert args.config is not None, (st.id, f.preset)
         if f.seeds is not None:
             assert args.seed in f.seeds  # it replays where it must reproduce
         assert not args.quick or f.quick is not False

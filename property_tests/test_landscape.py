@@ -295,7 +295,7 @@ def test_known_bad_rejected_for_its_reason(case):
     one = run_check("landscape", case.config, seed=case.seed, quick=True, draws=1)
     assert one.details["flat_fraction"] > 0.01 and one.details["flat_components_one_output"]
     res = run_check("landscape", case.config, seed=case.seed, quick=True, draws=None)
-    assert res.draws == ls.DRAWS.draws and case.rejected_by(res.verdict)
+    assert res.draw_summary["draws_max"] == ls.DRAWS.draws and case.rejected_by(res.verdict)
     assert res.draw_summary["draws_failed"] == res.draw_summary["draws_tested"] == res.draws
 
 
@@ -471,7 +471,7 @@ def test_gradient_descent_finds_a_hand_built_spurious_minimum():
     (test_cones._hand_built): descent from the window's starts in its quadrant ends
     there, so the criterion's statistic is positive; the generic loss and the arc tables
     give the same ends."""
-    from verify.cones import enumerate_cones
+    from verify.geometry.cones import enumerate_cones
     from verify.network import Network
     from verify.spec import LayerSpec, NetworkSpec
     from verify.weights import LayerWeights
@@ -507,7 +507,7 @@ def test_gradient_descent_finds_a_hand_built_spurious_minimum():
 def test_arc_tables_match_the_generic_loss_on_leaky_relu():
     """descent_from_grid runs leaky networks on the exact arc tables: J and grad J there
     equal the generic loss's to rounding at random points."""
-    from verify.cones import enumerate_cones
+    from verify.geometry.cones import enumerate_cones
     from verify.inversion import ArcLoss, BatchLastLoss
     from verify.presets import get_preset
 

@@ -172,7 +172,7 @@ def test_cli_checks_a_statement_by_its_id(capsys):
         assert "unique [theory-2layer] holds" in out and "half [theory-2layer] FAILS" in out
         assert code == 1
         assert main(["check", "nothing-of-that-name"]) == 2
-        assert "expected a lemma id" in capsys.readouterr().err
+        assert "lemma: expected a lemma id" in capsys.readouterr().err
         assert main(["check", "unique", "--preset", "paper-fig4"]) == 2
         assert "is judged on theory-2layer" in capsys.readouterr().err
 

@@ -195,7 +195,7 @@ THEORY_2D = NetworkSpec(dims=2, latent_channels=4, layers=(
 #: Deeper networks (issue 14, item 1; Sec. 4.2: "the same conclusion empirically
 #: extends"): Theorem 1 is stated for d layers, with rho_d moving out with depth
 #: (rho_3 ~ 0.494, rho_4 ~ 0.605). A 2-D latent (one position) so that descent's
-#: stationary set is exact (verify/cones.py). theory-3layer: 2 -> 8 ch k8 -> 8 ch k4 ->
+#: stationary set is exact (verify/geometry/cones.py). theory-3layer: 2 -> 8 ch k8 -> 8 ch k4 ->
 #: 8 ch k4: blocks 64x2, 32x8, 32x8; each C_i l >= C_{i-1} log C_{i-1} (64 >= 1.4,
 #: 32 >= 16.6), output 8 ch x 128 = 1,024. theory-4layer: 2 -> 8 k4 -> 8 k4 -> 8 k2 ->
 #: 8 k2: blocks 32x2, 32x8, 16x8, 16x8 (the last two below 8 log 8 = 16.6 by a hair:
@@ -288,7 +288,7 @@ __all__ = ["Config", "Instance", "register_preset", "presets", "get_preset",
 #: 2 -> 64 -> 288 -> 1,184 (expansion 32, 4.5, 4.1 per layer; theory-3layer's 32, 4, 4).
 #: Outside Theorem 1's block form (Fig. 2(b) needs stride = kernel), like paper-fig4: the
 #: paper's Sec. 4.2 says its conclusion "empirically extends" to other kernels and strides.
-#: Latent 2 (one position), so the stationary set is exact (verify/cones.py).
+#: Latent 2 (one position), so the stationary set is exact (verify/geometry/cones.py).
 THEORY_3LAYER_OVERLAP = NetworkSpec(dims=1, latent_channels=2, layers=(
     LayerSpec(channels=8, kernel=8, stride=4), LayerSpec(channels=8, kernel=8, stride=4),
     LayerSpec(channels=8, kernel=8, stride=4)))
@@ -301,7 +301,7 @@ register_preset(Config(
 
 #: theory-2layer-latent2 (issue 14 item 5, lemmas/expansion.py): the template of Theorem
 #: 1's expansion sweep. 1-D, latent C0 = 2 at one position (so the stationary set of J is
-#: exact, verify/stationary.py), two stride = kernel ReLU layers, N(0, 1/(C_i l)):
+#: exact, verify/geometry/stationary.py), two stride = kernel ReLU layers, N(0, 1/(C_i l)):
 #: 2 -> 4 ch k16 -> 45 ch k4; blocks 64x2 and 180x4; expansion factors
 #: C_i l / (C_{i-1} log C_{i-1}) = 46.2 and 32.5; output 45 ch x 64 = 2,880. The
 #: expansion check scales the last layer down from here (C_2 = 23, 12, 6, 3, 2, 1:

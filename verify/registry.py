@@ -213,7 +213,6 @@ class Registry:
         self._discovered = package is None
         self._registered = 0  # registrations so far: the order of modules not in the proof
         self._statements: dict[str, Statement] = {}
-        self._module_order: dict[str, int] = {}
         self._findings_loaded = package is None
 
     # ------------------------------------------------------------ registering
@@ -227,11 +226,6 @@ class Registry:
         return self._proof
 
     def _order(self, module: str) -> int:
-        if module not in self._module_order:
-            self._module_order[module] = self._order_of(module)
-        return self._module_order[module]
-
-    def _order_of(self, module: str) -> int:
         prefix = f"{self.package}." if self.package else ""
         name = (module[len(prefix):] if module.startswith(prefix) else None) if prefix \
             else module.rpartition(".")[2]

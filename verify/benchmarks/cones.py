@@ -1,4 +1,4 @@
-"""Exact cones of a 2-D latent (:mod:`verify.cones`): the chunked, sign-prefiltered split
+"""Exact cones of a 2-D latent (:mod:`verify.geometry.cones`): the chunked, sign-prefiltered split
 of each layer's arcs against the direct split it replaced (issue 14).
 
 The direct split (:func:`direct_arcs`) computes every unit's zero angles in every arc of a
@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..bench import BenchContext, best_time, bench_case, ratio_row
-from ..cones import _factor, enumerate_cones
+from ..geometry.cones import _factor, enumerate_cones
 from ..spec import block_spec
 from ..weights import draw_network
 
 
 def direct_arcs(network) -> tuple[np.ndarray, np.ndarray]:
-    """(edges, matrices) of the arcs of a 2-D latent, as :mod:`verify.cones` computed
+    """(edges, matrices) of the arcs of a 2-D latent, as :mod:`verify.geometry.cones` computed
     them before the chunked split: every unit's zero angles of every cone at once, no
     sign prefilter, no chunks. The baseline of the cases below, and the reference the
     chunked split is tested against."""

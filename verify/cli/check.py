@@ -68,7 +68,7 @@ def _statement_target(name: str):
         return None, name
     sts = statements()
     if name not in sts:
-        raise VerifyError(f"LEMMA|STATEMENT: expected a lemma id ({', '.join(discover())}) or "
+        raise VerifyError(f"lemma: expected a lemma id ({', '.join(discover())}) or "
                           f"a statement id ({', '.join(sts)}), got {name!r}")
     st = get_statement(name)
     return st, (st.checks[0] if st.checks else None)

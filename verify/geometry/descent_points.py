@@ -205,10 +205,10 @@ class DwJ0:
 
 def exact_reason(network: Network) -> str | None:
     """Why the exact stationary set does not apply (None when it does)."""
-    from verify.cones import not_applicable
+    from verify.geometry.cones import not_applicable
 
     if network.spec.latent_dim == 3:
-        # verify.stationary's 3-D facets are judged in a Python loop (seconds per call,
+        # verify.geometry.stationary's 3-D facets are judged in a Python loop (seconds per call,
         # eight calls per draw) and not yet cross-checked against descent runs: sampled
         return ("the 3-D exact stationary set is not yet fast or cross-checked enough for "
                 "a per-draw check (issue 17); the search is used")
@@ -219,8 +219,8 @@ def exact_stationary_set(problem: Problem) -> Exact:
     """Every stationary point of J exactly (MATH.md Sec. 12) for every (measurement,
     target) pair of the search, on the same y = A G(z*) and masks; the cones once per
     network. No random draw."""
-    from verify.cones import enumerate_cones
-    from verify.stationary import stationary_points
+    from verify.geometry.cones import enumerate_cones
+    from verify.geometry.stationary import stationary_points
 
     t0 = time.process_time()
     net = problem.network

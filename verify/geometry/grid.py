@@ -221,7 +221,7 @@ def descent_from_grid(net, observed: np.ndarray, z_star: np.ndarray, *,
     Returns a dict: ``table`` (per start: start, end, distance to z* / ||z*||, J at the
     end, iterations, converged, at_z_star), ``missed``, ``starts``, ``fraction``
     (missed / starts) and its exact 95% interval ``ci95``, ``backend``, ``seconds``.
-    ``cones`` (:func:`verify.cones.enumerate_cones` of ``net``, bias-free ReLU or leaky
+    ``cones`` (:func:`verify.geometry.cones.enumerate_cones` of ``net``, bias-free ReLU or leaky
     ReLU) runs the descent on the exact arc tables
     (:class:`verify.inversion.losses.ArcLoss`), several times faster than the generic
     loss and equal to it to rounding: G is linear on each of these cones for leaky ReLU

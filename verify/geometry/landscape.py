@@ -1,6 +1,6 @@
 """The landscape's exact machinery (paper Fig. 4, Sec. 4.2; MATH.md Sec. 12): for a
 bias-free ReLU / leaky-ReLU network with a 2-D latent observed through a 0/1 mask, J is
-a quadratic on each of the K cones of G, and :func:`verify.stationary.stationary_points`
+a quadratic on each of the K cones of G, and :func:`verify.geometry.stationary.stationary_points`
 lists every stationary point of J. Here that list is turned into what the paper's
 statements are judged on:
 
@@ -37,7 +37,7 @@ ZSTAR_TOL = 1e-6
 #: largest quarter-step below rho_2 = 1/pi, so B(-rho_2 z*, eps ||z*||) excludes the
 #: origin and the two balls B(z*, eps ||z*||), B(-rho_2 z*, eps ||z*||) are disjoint.
 BALL_EPS = 0.25
-#: Classes of the exact stationary points (verify.stationary), in the order compared.
+#: Classes of the exact stationary points (verify.geometry.stationary), in the order compared.
 CLASSES = ("local minimum", "saddle", "local maximum", "flat")
 #: J within rounding of its minimum J(z*) = 0: J is a sum of m squared residuals, each
 #: a few ulps of the scale of J; the scale is the largest |J| among the stationary points
@@ -47,8 +47,8 @@ J_ROUNDING_ULPS = 4
 
 def exact_reason(net, A) -> str | None:
     """Why the exact method does not apply (None when it does): the network's reason
-    (:func:`verify.cones.not_applicable`), a latent dimension other than 2, or a dense A."""
-    from verify.cones import not_applicable
+    (:func:`verify.geometry.cones.not_applicable`), a latent dimension other than 2, or a dense A."""
+    from verify.geometry.cones import not_applicable
 
     why = not_applicable(net)
     if why is None and net.spec.latent_dim != 2:
@@ -63,8 +63,8 @@ def exact_stationary(net, A, z_star: np.ndarray, rho_d: float) -> dict:
     """Every stationary point of J exactly (MATH.md Sec. 12), on the check's y = A G(z*)
     and mask: the local minima other than z*, the flat cones and their angular fraction,
     the origin's classification. No random draw (the streams stay the grid's)."""
-    from verify.cones import enumerate_cones
-    from verify.stationary import stationary_points
+    from verify.geometry.cones import enumerate_cones
+    from verify.geometry.stationary import stationary_points
 
     t0 = time.process_time()
     cones = enumerate_cones(net)

@@ -22,7 +22,7 @@ class ArcLoss:
     an iteration is a 2 x 2 product per trial, and (Q, c) are rebuilt (one (2, n_d)
     by (n_d, 5) product) only for trials that crossed into another arc.
 
-    The arcs are the exact linear regions of :func:`verify.cones.enumerate_cones`
+    The arcs are the exact linear regions of :func:`verify.geometry.cones.enumerate_cones`
     (split layer by layer at every zero of a unit's pre-activation; ReLU'(0) = 0).
     ``value`` (the loss the result reports) is the exact residual of
     :class:`BatchLastLoss`; the quadratic-form J returned with the gradient carries
@@ -49,7 +49,7 @@ class ArcLoss:
     def build(cls, network: Network, dtype=np.float64) -> "ArcLoss | None":
         """The arc tables, or None when the network is not a 2-D-latent, bias-free ReLU
         network or its arcs would exceed :attr:`MAX_BYTES`."""
-        from ..cones import enumerate_cones
+        from ..geometry.cones import enumerate_cones
         from ..errors import VerifyError
 
         spec = network.spec

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .cones import Cones, enumerate_cones
-from .network import Network
+from ..network import Network
 
 #: Relative tolerance on derivatives and positions (rounding of the cone boundaries).
 TOL = 1e-9

@@ -21,7 +21,7 @@ cones. A unit whose pre-activation vanishes on a whole cone is inactive there (t
 engine's convention ReLU'(0) = 0).
 
 Nothing here knows a lemma. The stationary points of J built on these cones are in
-:mod:`verify.stationary`.
+:mod:`verify.geometry.stationary`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import budget
-from .errors import VerifyError
-from .network import Network
+from .. import budget
+from ..errors import VerifyError
+from ..network import Network
 
 #: Activations whose networks are positively homogeneous and piecewise linear.
 PIECEWISE_LINEAR = ("relu", "leaky_relu", "identity")
