@@ -98,7 +98,8 @@ README = EXAMPLES.parents[1] / "README.md"
 def _first_run_section() -> str:
     text = README.read_text(encoding="utf-8")
     start = text.index("A configuration of your own is a TOML file")
-    return text[start:text.index("Bad input never gets a traceback", start)]
+    end = text.find("\n## ", start)
+    return text[start:end if end >= 0 else len(text)]
 
 
 def _first_run_commands() -> list[list[str]]:
