@@ -38,10 +38,12 @@ def stream_seed(text: str):
     if not sep:
         return seed_type(text)
     try:
-        return Streams(seed_type(base), tuple(int(k) for k in key.split(".")))
+        # every component is an integer >= 0 (a SeedSequence spawn key is unsigned)
+        return Streams(seed_type(base), tuple(seed_type(k) for k in key.split(".")))
     except (ValueError, argparse.ArgumentTypeError, VerifyError):
         raise argparse.ArgumentTypeError(
-            f"expected an integer >= 0 or a task's streams such as 0/3.17, got {text!r}") from None
+            f"expected an integer >= 0 or a task's streams such as 0/3.17 (every component "
+            f"an integer >= 0), got {text!r}") from None
 
 
 def add_seed(parser: argparse.ArgumentParser, default: int = 0, *, streams: bool = False) -> None:
