@@ -213,11 +213,14 @@ def validate_known_bad(lemma: str, cases: Sequence[KnownBad]) -> tuple[KnownBad,
         cases = (cases,)
     out = tuple(cases)
     names = [c.name for c in out]
+    from . import budget
+
     for c in out:
         if not isinstance(c, KnownBad):
             raise invalid(f"{lemma}: known_bad", "a tuple of verify.verdicts.KnownBad", c)
         try:
-            c.config.instantiate(c.seed)
+            with budget.exempt():  # registration work: never the user's --max-memory
+                c.config.instantiate(c.seed)
         except Exception as exc:  # noqa: BLE001 - a registration error, named
             raise invalid(f"{lemma}: known_bad {c.name!r}",
                           "a configuration whose network can be drawn",
