@@ -19,7 +19,7 @@ import importlib
 import pkgutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Literal, Sequence
 
 from . import __version__, budget, findings as _findings
@@ -28,7 +28,7 @@ from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
 from . import settings as _settings
 from .settings import Setting
-from .results import CheckResult, Outcome
+from .results import CheckResult, Outcome, with_declared
 from .rng import Streams
 from .threads import blas_threads
 from .verdicts import DRAW_COLUMNS, DrawRule, KnownBad, judge_draws, validate_known_bad, \
@@ -100,6 +100,12 @@ class LemmaCheck:
     judged : str
         How the verdict is reached, when the check runs its own network draws instead of
         a ``draw_rule`` (``verify list`` shows it; empty: from ``draw_rule``).
+    criteria : tuple of str
+        The names of the criteria the check evaluates on every configuration (its
+        statement's parts). A declared criterion missing from an outcome, or marked
+        untested, was not evaluated: the registry adds it as an untested criterion
+        (:func:`verify.results.with_declared`), so the verdict is "uninformative", never
+        "holds" (a "fails" elsewhere still fails).
     """
 
     id: str
@@ -122,6 +128,7 @@ class LemmaCheck:
     known_bad: tuple[KnownBad, ...] = field(default=(), compare=False)
     settings: dict[str, Setting] = field(default_factory=dict, compare=False)
     judged: str = ""
+    criteria: tuple[str, ...] = ()
 
     def resolve_settings(self, config: Config) -> dict[str, Any]:
         """This check's settings on ``config``: its ``[checks.<id>]`` table validated,
@@ -227,6 +234,7 @@ class Registry:
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
                  draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
                  settings: dict[str, Setting] | None = None, judged: str = "",
+                 criteria: Sequence[str] = (),
                  module: str | None = None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
@@ -242,7 +250,10 @@ class Registry:
         parameters a config file may set for this check (``[checks.<id>]``, name ->
         :class:`~verify.settings.Setting`; :mod:`verify.settings`), passed to the check
         as ``settings=``. ``judged``: how the verdict is reached, for a check that runs
-        its own network draws (``verify list``). Registering an id again replaces it."""
+        its own network draws (``verify list``). ``criteria``: the criterion names the
+        check evaluates on every configuration (:attr:`LemmaCheck.criteria`: one not
+        evaluated makes the verdict "uninformative"). Registering an id again replaces
+        it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -255,12 +266,15 @@ class Registry:
             raise invalid(f"{id}: draws", "a verify.verdicts.DrawRule or None", draws)
         bad = validate_known_bad(id, known_bad)
         declared = _settings.validate_declared(id, settings or {})
+        if isinstance(criteria, str) or not all(isinstance(c, str) and c for c in criteria):
+            raise invalid(f"{id}: criteria", "a tuple of criterion names", criteria)
         mod = module or getattr(check, "__module__", "") or ""
         self._checks.pop(id, None)
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
-            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged))
+            float(cost), mod, tuple(reruns), draws, bad, declared, str(judged),
+            tuple(dict.fromkeys(criteria)))
         return self._checks[id]
 
     # ------------------------------------------------------------ looking up
@@ -345,6 +359,8 @@ class Registry:
             progress(1, n_draws)
         criteria = (first.headline,) + tuple(first.criteria)
         passed, details, tables = first.passed, dict(first.details), dict(first.tables)
+        if first.not_applicable:  # the configuration is outside the statement: no draws
+            n_draws = 1
         settings = first.settings
         draw_summary: dict[str, Any] = {}
         if rule is not None and n_draws == 1:
@@ -397,7 +413,7 @@ class Registry:
             statement=check.statement, reference=check.reference, sense=h.sense,
             n_samples=int(first.n_samples), criteria=criteria, table=first.table,
             tables=tables, quick=quick, finding=finding, draws=n_draws,
-            draw_summary=draw_summary)
+            draw_summary=draw_summary, not_applicable=first.not_applicable)
 
     def _outcome(self, check: LemmaCheck, config: Config, streams: Streams, quick: bool,
                  catch: bool, run: CheckFn | None = None,
@@ -414,8 +430,13 @@ class Registry:
             # hot paths inside that ask for it again get the same count
             with blas_threads():
                 instance: Instance = config.instantiate(streams)
-                return (run or check.run)(instance, rng=streams.check(), quick=quick,
-                                          **extra)
+                out = (run or check.run)(instance, rng=streams.check(), quick=quick,
+                                         **extra)
+            if check.criteria and isinstance(out, Outcome):
+                # a declared criterion the check did not evaluate: untested, never "holds"
+                out = replace(out, criteria=with_declared(
+                    (out.headline,) + tuple(out.criteria), check.criteria)[1:])
+            return out
         except VerifyError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported, not hidden

@@ -126,7 +126,7 @@ def judge_draws(verdicts: Sequence[str], rule: DrawRule) -> tuple[Criterion, dic
     """
     n_fail = sum(v == "fails" for v in verdicts)
     n_hold = sum(v == "holds" for v in verdicts)
-    n_unin = sum(v == "uninformative" for v in verdicts)
+    n_unin = len(verdicts) - n_fail - n_hold  # uninformative or not applicable
     n = n_fail + n_hold
     low, high = exact_interval(n_fail, n, 1 - rule.alpha)
     tau = rule.tolerance
