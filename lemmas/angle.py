@@ -822,4 +822,4 @@ register("angle", statement="a ReLU transposed-conv layer maps the angle theta o
          presets={"theory-2layer": "pass", "theory-2layer-2d": "pass",
                   "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=2.0, requires=_requires, draws=DRAWS, known_bad=KNOWN_BAD)
+         findings=FINDINGS, cost=3.0, requires=_requires, draws=DRAWS, known_bad=KNOWN_BAD)

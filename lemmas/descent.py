@@ -1177,7 +1177,7 @@ register(
         _single_draw_finding(p, what) for p, what in (
             ("theory-3layer", "the 3-layer preset"), ("theory-4layer", "the 4-layer preset"),
             ("theory-3layer-overlap", "the overlapping 3-layer preset"))),
-    cost=1.0, requires=_piecewise_linear, draws=DRAWS,
+    cost=4.0, requires=_piecewise_linear, draws=DRAWS,
     known_bad=KNOWN_BAD,
 )
 

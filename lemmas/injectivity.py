@@ -842,4 +842,4 @@ register("injectivity",
          reference="Corollary 2; Fig. 4(d)",
          presets={"theory-2layer": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=1.0, known_bad=KNOWN_BAD)
+         findings=FINDINGS, cost=5.0, known_bad=KNOWN_BAD)
