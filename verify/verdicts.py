@@ -231,19 +231,27 @@ def validate_known_bad(lemma: str, cases: Sequence[KnownBad]) -> tuple[KnownBad,
     return out
 
 
+#: Largest ``--draws``: a typo guard (what a count of draws costs is estimated and
+#: checked against the time budget, :mod:`verify.work`).
+MAX_DRAWS = 10**6
+
+
 def draws_count(text_or_int: Any) -> int:
-    """``--draws N``: an integer >= 1 (the CLI's parser and the Python API use it)."""
+    """``--draws N``: an integer from 1 to :data:`MAX_DRAWS` (the CLI's parser and the
+    Python API use it)."""
+    allowed = f"an integer from 1 to {MAX_DRAWS:,}"
     if isinstance(text_or_int, bool):
-        raise invalid("--draws", "an integer >= 1", text_or_int)
+        raise invalid("--draws", allowed, text_or_int)
     try:
         n = int(text_or_int)
-    except (TypeError, ValueError):
-        raise invalid("--draws", "an integer >= 1", text_or_int) from None
+    except (TypeError, ValueError, OverflowError):
+        raise invalid("--draws", allowed, text_or_int) from None
     if (isinstance(text_or_int, float) and not float(text_or_int).is_integer()) or \
-            (isinstance(text_or_int, str) and text_or_int.strip() != str(n)) or n < 1:
-        raise invalid("--draws", "an integer >= 1", text_or_int)
+            (isinstance(text_or_int, str) and text_or_int.strip() != str(n)) or \
+            not 1 <= n <= MAX_DRAWS:
+        raise invalid("--draws", allowed, text_or_int)
     return n
 
 
 __all__ = ["DrawRule", "KnownBad", "judge_draws", "validate_known_bad", "draws_count",
-           "DRAW_COLUMNS"]
+           "DRAW_COLUMNS", "MAX_DRAWS"]
