@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Literal, Sequence
 
-from . import __version__, budget, findings as _findings
+from . import __version__, budget, findings as _findings, work
 from .errors import VerifyError, invalid
 from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
@@ -80,7 +80,10 @@ class LemmaCheck:
         the report and ``verify check`` exit 0 on them, and 1 when one no longer
         reproduces where it is registered to.
     cost : float
-        CPU seconds of one default run: a scheduling hint (longest first), not a limit.
+        CPU seconds of one run on the check's costliest default preset: one network draw
+        for a check with a ``draw_rule``, the whole check otherwise (calibrated from the
+        reference report's times). A scheduling hint (longest first) and the base of the
+        time estimate (:mod:`verify.work`), not a limit.
     module : str
         The module that registered the check (``lemmas.angle``).
     reruns : tuple of str
@@ -343,6 +346,9 @@ class Registry:
         rule = check.draw_rule
         if rule is None:
             n_draws = 1  # one draw decides: the statement is exact or the weights fixed
+        # the work of every draw, estimated from the spec and the counts before anything
+        # is drawn: over the time budget (--max-time) is refused, naming the input
+        work.require_check(check, config, draws=n_draws, quick=quick, values=values)
         streams = Streams.of(seed)
         seed_id = streams.seed if streams.seed is not None else str(streams)
         expected = check.expected_on(config)

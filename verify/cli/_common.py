@@ -60,8 +60,8 @@ def draws_arg(text: str) -> int:
 
     try:
         return draws_count(text)
-    except VerifyError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    except VerifyError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
 
 
 def add_draws(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +79,50 @@ def _size(text: str) -> int:
         return budget.parse_size(text)
     except VerifyError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+
+def _duration(text: str) -> float:
+    from .. import work
+
+    try:
+        return work.parse_duration(text)
+    except VerifyError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+
+def add_max_time(parser: argparse.ArgumentParser) -> None:
+    """``--max-time DURATION``: the budget every work estimate is checked against before
+    the work starts (:mod:`verify.work`); applied by :func:`verify.cli.main`."""
+    from .. import work
+
+    parser.add_argument("--max-time", metavar="DURATION", type=_duration, default=None,
+                        help="refuse, before it starts, work whose estimated time on the "
+                             "reference machine exceeds DURATION (90s, 30m, 12h, 2d or "
+                             f"seconds; default {work.human_time(work.DEFAULT_MAX_TIME)}; "
+                             "the model is in verify/work.py)")
+
+
+def int_in_range(minimum: int, maximum: int):
+    """An argparse type: an integer in [minimum, maximum], the range in its error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {minimum} to {maximum:,}, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {minimum} to {maximum:,}, got {value}")
+        return value
+    return parse
+
+
+def workers_arg(text: str) -> int:
+    """``--jobs N`` / ``--workers N``: local processes, 1 to
+    :data:`verify.runner.MAX_WORKERS`."""
+    from ..runner import MAX_WORKERS
+
+    return int_in_range(1, MAX_WORKERS)(text)
 
 
 def add_max_memory(parser: argparse.ArgumentParser) -> None:
