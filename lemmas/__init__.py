@@ -18,7 +18,7 @@ e.g. your own, come after, in registration order). Every module follows one temp
     FINDINGS = (...)       # KnownFinding records, () if none
     register("lemma-id", statement=..., reference=..., presets={...}, check=check,
              configs=configs, counter_configs=counter_configs, figures=FIGURES,
-             findings=FINDINGS, cost=<CPU seconds of one default run>, requires=...,
+             findings=FINDINGS, cost=<CPU seconds of one draw on the costliest preset>, requires=...,
              expect=..., detects_counterexample=...,
              settings=SETTINGS)  # a plain call at the END; SETTINGS: the check's own
                                  # parameters a config file may set ([checks.<id>],

@@ -230,7 +230,10 @@ def rates(draws: pd.DataFrame) -> pd.DataFrame:
                      "eps_q90": _quantile(e, 0.9),
                      "eps_infinite": int(np.isinf(e).sum()),
                      "cpu_s_per_draw": float(g["cpu_s"].mean())})
-    return pd.DataFrame(rows).sort_values("expansion", ignore_index=True)
+    # by expansion; among equal expansions the template side last (step 0 is the
+    # template), so the "largest expansion" row is the template, not a narrower step
+    return pd.DataFrame(rows).sort_values(["expansion", "step"], ascending=[True, False],
+                                          kind="mergesort", ignore_index=True)
 
 
 def _quantile(e: np.ndarray, q: float) -> float:
@@ -246,7 +249,7 @@ def measured_threshold(table: pd.DataFrame, tau: float = TAU, *, by: str = "inte
     qualifies. ``table``: columns expansion, rate, ci_low, ci_high (and step)."""
     if by not in ("interval", "point"):
         raise ValueError(f"by: 'interval' or 'point', got {by!r}")
-    t = table.sort_values("expansion")
+    t = table.sort_values("expansion", kind="mergesort")  # stable: ties keep rates' order
     ok = t["ci_high"] <= tau if by == "interval" else t["rate"] < tau
     if not ok.any():
         return None

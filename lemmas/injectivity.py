@@ -172,6 +172,20 @@ def _layer_criterion(refuted: bool, layers: list, first_cert: dict | None) -> Cr
                      lnote + "; trivial ceiling 1", ceiling=1.0)
 
 
+def _dimension_criteria(spec) -> tuple[Criterion, ...]:
+    """Output dimension m below the latent dimension k: an exact certificate that G is
+    not injective (no continuous map R^k -> R^m with m < k is one-to-one: invariance of
+    domain), ``method: exact``; () when m >= k (necessary, decides nothing). Trivial
+    floor 1, the smallest output dimension of any network (k >= 2 > 1 here)."""
+    m, k = spec.output_dim, spec.latent_dim
+    if m >= k:
+        return ()
+    return (Criterion("output_dim_at_least_latent_dim", float(m), float(k), ">=",
+                      f"method: exact. G maps R^{k} to R^{m} with m < k: no continuous map "
+                      "R^k -> R^m with m < k is injective (invariance of domain), so G is "
+                      "not; trivial floor 1", ceiling=1.0),)
+
+
 def check_draw(instance, *, rng, quick):
     """A lean draw for a future DrawRule (:data:`DRAWS`): the verdict's evidence only
     (collision search, collapse fraction, the first layer's criterion and certificate),
@@ -241,10 +255,11 @@ def check(instance, *, rng, quick, draw=False):
     holds = all(l["injective"] is True for l in layers)
     certified = holds and all(l["method"].startswith("exhaustive") for l in layers)
     refuted = first_cert is not None and first_cert["certified"]
+    dim = _dimension_criteria(net.spec)
     if draw:
         return Outcome(headline=_collision_criterion(nratio, best, st),
                        criteria=(_collapse_criterion(col),
-                                 _layer_criterion(refuted, layers, first_cert)),
+                                 _layer_criterion(refuted, layers, first_cert), *dim),
                        n_samples=len(nratio) + col["n"], settings=st)
 
     sweep = expansion_sweep(rng=r_sweep, draws=st["sweep_draws"])
@@ -289,10 +304,14 @@ def check(instance, *, rng, quick, draw=False):
             "collision_start_rate_upper_95": zero_failure_bound(len(nratio)) if n_coll == 0 else None,
             "note": power},
         "expansion_threshold": lost,
+        "method": "exact" if dim else "sampled",
+        "method_reason": dim[0].note if dim else "collision search and collapse sampling "
+                                                 "(the layer-wise criterion certifies only)",
         "literature": "Puthawala et al. (JMLR 2022): Gaussian W injective w.h.p. for m/k >= 10.5, "
                       "not for m/k <= 3.4 (large k); m >= 2k necessary for every W",
     }
-    return Outcome(headline=headline, criteria=(crit, layer_crit), n_samples=len(nratio) + col["n"],
+    return Outcome(headline=headline, criteria=(crit, layer_crit, *dim),
+                   n_samples=len(nratio) + col["n"],
                    details=details, table=table,
                    tables={"expansion_sweep": sweep, "layerwise": pd.DataFrame(
                        [{k: v for k, v in l.items() if k not in ("witness", "certificate")}
@@ -346,4 +365,4 @@ register("injectivity",
          reference="Corollary 2; Fig. 4(d)",
          presets={"theory-2layer": "pass", "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=1.0, known_bad=KNOWN_BAD)
+         findings=FINDINGS, cost=5.0, known_bad=KNOWN_BAD)

@@ -531,5 +531,5 @@ register("landscape",
          # fails on most such draws (the registered findings). configs() stays importable
          # for explore and the lemma's own tests; counter_configs() keeps the power test.
          check=check, configs=None, counter_configs=counter_configs,
-         figures=FIGURES, findings=(), cost=1.0, requires=_requires, draws=DRAWS,
+         figures=FIGURES, findings=(), cost=8.0, requires=_requires, draws=DRAWS,
          known_bad=KNOWN_BAD, settings=SETTINGS)

@@ -489,5 +489,5 @@ register("partial",
          presets={"theory-2layer": "pass", "paper-fig4": "pass",
                   "paper-fig4-uniform01": "fail"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=(), cost=12.0, requires=_requires, known_bad=KNOWN_BAD,
+         findings=(), cost=90.0, requires=_requires, known_bad=KNOWN_BAD,
          settings=SETTINGS)

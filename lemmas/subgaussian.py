@@ -478,5 +478,5 @@ register(
     reference="Conjecture 3",
     presets={"theory-2layer": "pass"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-    findings=FINDINGS, cost=30.0, detects_counterexample=False, reruns=RERUNS,
+    findings=FINDINGS, cost=120.0, detects_counterexample=False, reruns=RERUNS,
     known_bad=KNOWN_BAD, settings=SETTINGS)

@@ -465,4 +465,4 @@ register("symbolic",
          reference="Lemma Sup.2, Lemma Sup.4, Theorem 1 (H&V)",
          presets={"theory-2layer": "pass"},
          check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-         findings=FINDINGS, cost=2.0, detects_counterexample=False)
+         findings=FINDINGS, cost=12.0, detects_counterexample=False)

@@ -283,4 +283,4 @@ register(
     reference="Sec. 4.3, Fig. 5",
     presets={"digits-glo": "pass", "digits-gan": "pass"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
-    findings=(), cost=90.0, detects_counterexample=False, known_bad=KNOWN_BAD)
+    findings=(), cost=250.0, detects_counterexample=False, known_bad=KNOWN_BAD)

@@ -103,10 +103,15 @@ def test_task_streams_are_spawned_children(base_seed):
 
 def test_hundred_thousand_replicates_never_repeat_a_stream(tmp_path):
     """10^5 tasks of one plan: distinct stream identities and distinct first 64-bit words
-    (a 32-bit seed per task would repeat by chance: ~1 collision expected at 10^5)."""
-    sweep = parse_sweep({"sweep": {"lemmas": ["fake-slow"], "imports": ["_fake_lemmas"],
-                                   "presets": ["theory-2layer"], "replicates": 100_000,
-                                   "base_seed": 3}})
+    (a 32-bit seed per task would repeat by chance: ~1 collision expected at 10^5).
+    The plan is only built, never run: a budget above its work estimate lets it through
+    (verify/work.py; at the default 8 h a grid of 10^5 one-second checks is refused)."""
+    from verify import work
+
+    with work.scoped("100d"):
+        sweep = parse_sweep({"sweep": {"lemmas": ["fake-slow"], "imports": ["_fake_lemmas"],
+                                       "presets": ["theory-2layer"], "replicates": 100_000,
+                                       "base_seed": 3}})
     assert len(sweep) == 100_000
     idents, words = set(), set()
     for t in sweep.tasks:  # built lazily, one at a time
@@ -776,10 +781,13 @@ def test_million_task_plan_is_lazy(tmp_path):
     from verify.spec import read_toml
 
     parse_sweep({"sweep": {"lemmas": ["fake-slow"], "presets": ["theory-2layer"]}})  # imports
+    from verify import work
+
     data = read_toml(_write(tmp_path, BIG), "sweep file")
     tracemalloc.start()
     try:
-        sweep = parse_sweep(data)
+        with work.scoped("1000d"):  # built, never run: above its work estimate (5.8 days)
+            sweep = parse_sweep(data)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -799,8 +807,11 @@ def test_million_task_sweep_starts_at_once_and_locks_its_folder(tmp_path, capsys
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
            "FAKE_SLOW_S": "0.1"}
+    # --max-time: the grid's estimate (5.8 days of one-second checks) is over the default
+    # budget; this test runs it only until it is killed
     proc = subprocess.Popen([sys.executable, "-m", "verify", "sweep", str(path), "--out",
-                             str(out), "--no-progress"], env=env, cwd=tmp_path,
+                             str(out), "--no-progress", "--max-time", "1000d"], env=env,
+                            cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120  # generous: python start-up and imports
@@ -814,7 +825,8 @@ def test_million_task_sweep_starts_at_once_and_locks_its_folder(tmp_path, capsys
         assert (out / MANIFEST).stat().st_size < 4096
         assert manifest["n_tasks"] == 10**6 and "tasks" not in manifest
         # a second sweep on the same folder, while the first runs
-        assert main(["sweep", str(path), "--out", str(out), "--resume", "--no-progress"]) == 2
+        assert main(["sweep", str(path), "--out", str(out), "--resume", "--no-progress",
+                     "--max-time", "1000d"]) == 2
         err = capsys.readouterr().err.strip()
         assert "in use" in err and str(out) in err and len(err.splitlines()) == 1
     finally:

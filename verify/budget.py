@@ -39,6 +39,8 @@ _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 _override: int | None = None
+#: Depth of :func:`exempt` blocks in force (the project's own registration-time work).
+_exempt = 0
 
 
 def physical_memory() -> int:
@@ -113,6 +115,20 @@ def scoped(nbytes: int | str | None) -> Iterator[None]:
             os.environ["VERIFY_MAX_MEMORY"] = saved_env
 
 
+@contextlib.contextmanager
+def exempt() -> Iterator[None]:
+    """Inside the block :func:`require` refuses nothing: for the project's own tiny
+    registration-time work (drawing each registered known-bad configuration once when
+    the lemma modules are imported), which must not be blamed on a user's
+    ``--max-memory`` (the user's own network is checked against it right after)."""
+    global _exempt
+    _exempt += 1
+    try:
+        yield
+    finally:
+        _exempt -= 1
+
+
 def budget() -> int:
     """The budget in force: ``set_budget``'s, else ``VERIFY_MAX_MEMORY``, else half of RAM."""
     if _override is not None:
@@ -129,7 +145,7 @@ def require(nbytes: float, what: str, *, hint: str = "") -> None:
     ``what`` names the input responsible (``"network.layers[3].kernel"``, ``"--trials"``).
     """
     limit = budget()
-    if nbytes > limit:
+    if nbytes > limit and not _exempt:
         extra = f"; {hint}" if hint else ""
         amount = human(nbytes)
         amount = amount if amount.startswith("more") else f"about {amount}"
@@ -187,5 +203,5 @@ def require_count(count: int, per_item_bytes: float, what: str) -> None:
     require(nbytes, what)
 
 
-__all__ = ["parse_size", "human", "set_budget", "scoped", "budget", "require", "network_bytes",
+__all__ = ["parse_size", "human", "set_budget", "scoped", "exempt", "budget", "require", "network_bytes",
            "require_network", "require_count", "physical_memory", "blame"]

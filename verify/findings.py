@@ -17,7 +17,9 @@ examined. By what a result shows and whether a finding covers it, its status is:
 * matches its expectation inside a covering finding's strict scope: ``finding no longer
   reproduces`` (exit 1);
 * matches its expectation outside that scope: ``match`` (exit 0);
-* crashed: ``error`` (exit 1).
+* crashed: ``error`` (exit 1);
+* the statement's hypotheses are not met by the configuration (the check said so, with
+  the reason): ``not applicable`` (exit 0; never a mismatch, never a pass).
 
 A finding covers the results of its lemma on its preset (or on a configuration of that
 name, for a TOML file; ``network`` pins the architecture too). ``seeds`` and ``quick``
@@ -43,7 +45,10 @@ KNOWN = "known finding"
 STALE = "finding no longer reproduces"
 NEW = "new mismatch"
 ERROR = "error"
-ACCEPTED = (MATCH, KNOWN)
+#: The statement's hypotheses are not met by the configuration (verdict "not
+#: applicable", with the reason): exit 0, never a mismatch.
+NOT_APPLICABLE = "not applicable"
+ACCEPTED = (MATCH, KNOWN, NOT_APPLICABLE)
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,8 @@ def status(result: "CheckResult") -> str:
     or ``error`` (the rule of the module docstring)."""
     if result.error is not None:
         return ERROR
+    if getattr(result, "not_applicable", ""):
+        return NOT_APPLICABLE
     f = result.finding
     if f is None:
         return MATCH if result.matches_expectation else NEW
@@ -450,7 +457,7 @@ def statement_status(v) -> str:
     return KNOWN
 
 
-__all__ = ["KnownFinding", "MATCH", "KNOWN", "STALE", "NEW", "ERROR", "ACCEPTED",
+__all__ = ["KnownFinding", "MATCH", "KNOWN", "STALE", "NEW", "ERROR", "NOT_APPLICABLE", "ACCEPTED",
            "validate", "finding_for", "network_of", "status", "accepted", "exit_code", "counts",
            "section_items", "Evidence", "StatementFinding", "DRIFTED",
            "load_statement_findings", "statement_finding_for", "statement_status"]

@@ -19,16 +19,16 @@ import importlib
 import pkgutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Literal, Sequence
 
-from . import __version__, budget, findings as _findings
+from . import __version__, budget, findings as _findings, work
 from .errors import VerifyError, invalid
 from .findings import KnownFinding
 from .presets import Config, Instance, get_preset
 from . import settings as _settings
 from .settings import Setting
-from .results import CheckResult, Outcome
+from .results import CheckResult, Outcome, with_declared
 from .statements import Beyond, Judge, Statement, StatementJudging
 from .rng import Streams
 from .threads import blas_threads
@@ -81,7 +81,10 @@ class LemmaCheck:
         the report and ``verify check`` exit 0 on them, and 1 when one no longer
         reproduces where it is registered to.
     cost : float
-        CPU seconds of one default run: a scheduling hint (longest first), not a limit.
+        CPU seconds of one run on the check's costliest default preset: one network draw
+        for a check with a ``draw_rule``, the whole check otherwise (calibrated from the
+        reference report's times). A scheduling hint (longest first) and the base of the
+        time estimate (:mod:`verify.work`), not a limit.
     module : str
         The module that registered the check (``lemmas.angle``).
     reruns : tuple of str
@@ -106,6 +109,12 @@ class LemmaCheck:
         statement's hypotheses (e.g. a weight law the lemma does not assume), None when
         inside. The check still runs there; ``verify explore`` counts a failure as a
         counterexample only inside them (None: every configuration is inside).
+    criteria : tuple of str
+        The names of the criteria the check evaluates on every configuration (its
+        statement's parts). A declared criterion missing from an outcome, or marked
+        untested, was not evaluated: the registry adds it as an untested criterion
+        (:func:`verify.results.with_declared`), so the verdict is "uninformative", never
+        "holds" (a "fails" elsewhere still fails).
     """
 
     id: str
@@ -129,6 +138,7 @@ class LemmaCheck:
     settings: dict[str, Setting] = field(default_factory=dict, compare=False)
     judged: str = ""
     hypotheses: Callable[[Config], str | None] | None = field(default=None, compare=False)
+    criteria: tuple[str, ...] = ()
 
     def outside_hypotheses(self, config: Config) -> str:
         """Why ``config`` lies outside the statement's hypotheses ("" when inside)."""
@@ -241,6 +251,7 @@ class Registry:
                  detects_counterexample: bool = True, reruns: Sequence[str] = (),
                  draws: DrawRule | None = None, known_bad: Sequence[KnownBad] = (),
                  settings: dict[str, Setting] | None = None, judged: str = "",
+                 criteria: Sequence[str] = (),
                  module: str | None = None, hypotheses=None) -> LemmaCheck:
         """Register ``check(instance, *, rng, quick) -> Outcome`` as lemma ``id``.
 
@@ -258,7 +269,9 @@ class Registry:
         as ``settings=``. ``judged``: how the verdict is reached, for a check that runs
         its own network draws (``verify list``). ``hypotheses``: ``hypotheses(config) ->
         reason or None``, why a configuration lies outside the statement's hypotheses
-        (:attr:`LemmaCheck.hypotheses`). Registering an id again replaces it."""
+        (:attr:`LemmaCheck.hypotheses`). ``criteria``: the criterion names the check
+        evaluates on every configuration (:attr:`LemmaCheck.criteria`: one not evaluated
+        makes the verdict "uninformative"). Registering an id again replaces it."""
         if not callable(check):
             raise invalid(f"{id}: check", "a function check(instance, *, rng, quick)", check)
         for name, exp in presets.items():
@@ -271,13 +284,15 @@ class Registry:
             raise invalid(f"{id}: draws", "a verify.verdicts.DrawRule or None", draws)
         bad = validate_known_bad(id, known_bad)
         declared = _settings.validate_declared(id, settings or {})
+        if isinstance(criteria, str) or not all(isinstance(c, str) and c for c in criteria):
+            raise invalid(f"{id}: criteria", "a tuple of criterion names", criteria)
         mod = module or getattr(check, "__module__", "") or ""
         self._checks.pop(id, None)
         self._checks[id] = LemmaCheck(
             id, statement, reference, check, dict(presets), detects_counterexample, requires,
             tuple(figures), self._order(mod), configs, counter_configs, expect, records,
             float(cost), mod, tuple(reruns), draws, bad, declared, str(judged),
-            hypotheses=hypotheses)
+            hypotheses=hypotheses, criteria=tuple(dict.fromkeys(criteria)))
         return self._checks[id]
 
     def register_statement(self, id: str, *, label: str, section: str, quote: str,
@@ -415,6 +430,9 @@ class Registry:
         rule = check.draw_rule
         if rule is None:
             n_draws = 1  # one draw decides: the statement is exact or the weights fixed
+        # the work of every draw, estimated from the spec and the counts before anything
+        # is drawn: over the time budget (--max-time) is refused, naming the input
+        work.require_check(check, config, draws=n_draws, quick=quick, values=values)
         streams = Streams.of(seed)
         seed_id = streams.seed if streams.seed is not None else str(streams)
         expected = check.expected_on(config)
@@ -436,6 +454,8 @@ class Registry:
             progress(1, n_draws)
         criteria = (first.headline,) + tuple(first.criteria)
         passed, details, tables = first.passed, dict(first.details), dict(first.tables)
+        if first.not_applicable:  # the configuration is outside the statement: no draws
+            n_draws = 1
         settings = first.settings
         draw_summary: dict[str, Any] = {}
         if rule is not None and n_draws == 1:
@@ -500,6 +520,12 @@ class Registry:
                                               details, n_draws,
                                               draws_max=draw_summary.get("draws_max", n_draws),
                                               default_draws=check.default_draws())
+        if first.not_applicable:  # the whole check does not apply: nor its statements
+            from dataclasses import replace as _replace
+
+            statements = tuple(v if v.verdict == "not applicable" else _replace(
+                v, verdict="not applicable", why=first.not_applicable, criteria=(),
+                over_draws=None, beyond=()) for v in statements)
         if "sequential" in draw_summary:
             from dataclasses import replace as _replace
 
@@ -519,7 +545,8 @@ class Registry:
             statement=check.statement, reference=check.reference, sense=h.sense,
             n_samples=int(first.n_samples), criteria=criteria, table=first.table,
             tables=tables, quick=quick, finding=finding, draws=n_draws,
-            draw_summary=draw_summary, statements=statements)
+            draw_summary=draw_summary, statements=statements,
+            not_applicable=first.not_applicable)
 
     def _statement_verdicts(self, judging: StatementJudging, rule, details: dict,
                             n_draws: int, *, draws_max: int = 1, default_draws: int = 1):
@@ -556,8 +583,13 @@ class Registry:
             # hot paths inside that ask for it again get the same count
             with blas_threads():
                 instance: Instance = config.instantiate(streams)
-                return (run or check.run)(instance, rng=streams.check(), quick=quick,
-                                          **extra)
+                out = (run or check.run)(instance, rng=streams.check(), quick=quick,
+                                         **extra)
+            if check.criteria and isinstance(out, Outcome):
+                # a declared criterion the check did not evaluate: untested, never "holds"
+                out = replace(out, criteria=with_declared(
+                    (out.headline,) + tuple(out.criteria), check.criteria)[1:])
+            return out
         except VerifyError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported, not hidden

@@ -19,7 +19,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .findings import KnownFinding
 
 Sense = Literal["<=", ">=", "=="]
-Verdict = Literal["holds", "fails", "uninformative"]
+Verdict = Literal["holds", "fails", "uninformative", "not applicable"]
+#: The verdict of a result whose statement's hypotheses this configuration does not meet
+#: (:attr:`Outcome.not_applicable` gives the reason): never a pass, never a mismatch.
+NOT_APPLICABLE = "not applicable"
+#: The reason given to a criterion a check declared (``register(criteria=...)``) but did
+#: not evaluate on a configuration (:func:`with_declared`).
+NOT_EVALUATED = "declared by the check but not evaluated on this configuration"
 
 
 def _finite_or_none(x: Any) -> Any:
@@ -152,12 +158,29 @@ class Criterion:
                          "why_uninformative": self.why_uninformative})
 
 
-def combined_verdict(criteria) -> Verdict:
-    """"fails" if any criterion fails, else "uninformative" if any is, else "holds"."""
+def combined_verdict(criteria, declared: tuple[str, ...] = ()) -> Verdict:
+    """"fails" if any criterion fails, else "uninformative" if any is (or if a
+    ``declared`` criterion name is missing: it was not evaluated), else "holds"."""
+    criteria = tuple(criteria)
     vs = [c.verdict for c in criteria]
     if "fails" in vs:
         return "fails"
-    return "uninformative" if "uninformative" in vs else "holds"
+    names = {c.name for c in criteria}
+    if "uninformative" in vs or any(n not in names for n in declared):
+        return "uninformative"
+    return "holds"
+
+
+def with_declared(criteria, declared) -> tuple["Criterion", ...]:
+    """``criteria`` plus an untested (uninformative) criterion for every ``declared``
+    name missing from them (:data:`NOT_EVALUATED`): what a check said it would evaluate
+    and did not can never leave a verdict "holds" (the registry applies it to every
+    outcome of a check that declares criteria)."""
+    criteria = tuple(criteria)
+    names = {c.name for c in criteria}
+    return criteria + tuple(Criterion(n, float("nan"), float("nan"), "==",
+                                      untested=NOT_EVALUATED)
+                            for n in dict.fromkeys(declared) if n not in names)
 
 
 @dataclass(frozen=True)
@@ -181,6 +204,10 @@ class Outcome:
         Further plot-ready tables (e.g. a scaling sweep).
     settings : dict
         The check's own settings (sample counts, tolerances), stored in ``config``.
+    not_applicable : str
+        Non-empty: the statement's hypotheses are not met by this configuration, and
+        why. The verdict is then "not applicable" (never "holds", never a mismatch),
+        whatever the criteria say.
     """
 
     headline: Criterion
@@ -190,9 +217,12 @@ class Outcome:
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    not_applicable: str = ""
 
     @property
     def verdict(self) -> Verdict:
+        if self.not_applicable:
+            return NOT_APPLICABLE
         return combined_verdict((self.headline,) + tuple(self.criteria))
 
     @property
@@ -238,6 +268,7 @@ class CheckResult:
     #: The verdicts of the paper's statements this run judges
     #: (:class:`verify.statements.StatementVerdict`, one per statement).
     statements: tuple[Any, ...] = ()
+    not_applicable: str = ""  # why the statement's hypotheses are not met (verdict N/A)
 
     @classmethod
     def from_error(cls, check, preset: str, seed: int | str, quick: bool, exc: BaseException,
@@ -287,11 +318,13 @@ class CheckResult:
 
     @property
     def verdict(self) -> str:
-        """"holds", "fails", "uninformative" or "error" (module docstring). From the
-        criteria when there are any (the headline first); ``passed`` False never gives
-        "holds"."""
+        """"holds", "fails", "uninformative", "not applicable" or "error" (module
+        docstring). From the criteria when there are any (the headline first);
+        ``passed`` False never gives "holds"."""
         if self.error is not None:
             return "error"
+        if self.not_applicable:
+            return NOT_APPLICABLE
         if not self.criteria:
             return "holds" if self.passed else "fails"
         v = combined_verdict(self.criteria)
@@ -381,12 +414,17 @@ class CheckResult:
             out["error"] = self.error
         if self.verdict == "uninformative":
             out["why_uninformative"] = self.why_uninformative
+        if self.not_applicable:
+            out["not_applicable"] = self.not_applicable
         return jsonable(out)
 
     def summary(self) -> str:
         """One line: ``concentration [theory-2layer] PASS statistic 0.081 <= bound 0.25 ...``."""
         if self.error is not None:
             return f"{self.lemma} [{self.preset}] ERROR {self.error}"
+        if self.not_applicable:
+            return (f"{self.lemma} [{self.preset}] NOT APPLICABLE: {self.not_applicable} "
+                    f"(seed {self.seed}, {self.elapsed_s:.2f} s)")
         exp = "" if self.expected == "pass" else " (expected to fail)"
         st = self.status
         if st not in ("match", "new mismatch"):
@@ -405,4 +443,5 @@ class CheckResult:
                 f"{self.elapsed_s:.2f} s")
 
 
-__all__ = ["Criterion", "Outcome", "CheckResult", "combined_verdict", "jsonable", "short"]
+__all__ = ["Criterion", "Outcome", "CheckResult", "combined_verdict", "with_declared",
+           "jsonable", "short", "NOT_APPLICABLE", "NOT_EVALUATED"]

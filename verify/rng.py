@@ -79,7 +79,11 @@ class Streams:
                 or self.entropy < 0:
             raise invalid("seed", "an integer >= 0", self.entropy)
         object.__setattr__(self, "entropy", int(self.entropy))
-        object.__setattr__(self, "spawn_key", tuple(int(k) for k in self.spawn_key))
+        key = tuple(self.spawn_key)
+        if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0
+               for k in key):
+            raise invalid("seed", "a spawn key of integers >= 0", key)
+        object.__setattr__(self, "spawn_key", tuple(int(k) for k in key))
 
     @classmethod
     def of(cls, seed: "int | np.random.SeedSequence | Streams") -> "Streams":

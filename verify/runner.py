@@ -44,6 +44,11 @@ Failed = Callable[[Any, str], Any]
 
 
 # ------------------------------------------------------------------ backends
+#: Most local worker processes (``--workers``, ``--jobs``): a process pool forks all of
+#: them at its first task, so a larger count is refused as a typo rather than tried.
+MAX_WORKERS = 256
+
+
 @dataclass(frozen=True)
 class Backend:
     """Where tasks run: ``serial``, ``processes`` (``workers``) or ``dask``
@@ -57,8 +62,8 @@ class Backend:
         if self.kind not in ("serial", "processes", "dask"):
             raise invalid("backend", "serial, processes or dask", self.kind)
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) \
-                or self.workers < 1:
-            raise invalid("workers", "an integer >= 1", self.workers)
+                or not 1 <= self.workers <= MAX_WORKERS:
+            raise invalid("workers", f"an integer from 1 to {MAX_WORKERS}", self.workers)
 
     @classmethod
     def choose(cls, workers: int | None = None, scheduler: Any = None) -> "Backend":
@@ -377,4 +382,5 @@ def _dask_once(job: Job, task: Any, failed: Failed, client: Any) -> Any:
         return failed(task, f"second attempt failed: {type(exc).__name__}: {exc}")
 
 
-__all__ = ["Backend", "Progress", "run", "connect", "default_workers", "die_with_parent"]
+__all__ = ["Backend", "Progress", "run", "connect", "default_workers", "die_with_parent",
+           "MAX_WORKERS"]

@@ -54,21 +54,29 @@ def all_cores() -> int:
     return max(1, int(os.cpu_count() or 1))
 
 
+#: Largest thread count accepted (``--threads``, :data:`ENV_VAR`): threads do not add
+#: work, but a BLAS library allocates per thread and caps the count far lower; a larger
+#: value is refused as a typo rather than passed on.
+MAX_THREADS = 1024
+
+
 def parse_threads(text) -> int:
-    """A thread count from user text: a positive integer or ``all``.
+    """A thread count from user text: an integer from 1 to :data:`MAX_THREADS` or
+    ``all``.
 
     Raises ``ValueError`` (with the reason) on anything else."""
+    allowed = f"an integer from 1 to {MAX_THREADS} or 'all'"
     if isinstance(text, bool):
-        raise ValueError(f"expected a positive integer or 'all', got {text!r}")
+        raise ValueError(f"expected {allowed}, got {text!r}")
     s = str(text).strip().lower()
     if s == "all":
-        return all_cores()
+        return min(all_cores(), MAX_THREADS)
     try:
         n = int(s)
     except ValueError:
-        raise ValueError(f"expected a positive integer or 'all', got {text!r}") from None
-    if n < 1:
-        raise ValueError(f"expected a positive integer or 'all', got {text!r}")
+        raise ValueError(f"expected {allowed}, got {text!r}") from None
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"expected {allowed}, got {text!r}")
     return n
 
 

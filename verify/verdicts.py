@@ -215,7 +215,7 @@ def judge_draws(verdicts: Sequence[str], rule: DrawRule) -> tuple[Criterion, dic
     """
     n_fail = sum(v == "fails" for v in verdicts)
     n_hold = sum(v == "holds" for v in verdicts)
-    n_unin = sum(v == "uninformative" for v in verdicts)
+    n_unin = len(verdicts) - n_fail - n_hold  # uninformative or not applicable
     n = n_fail + n_hold
     low, high = exact_interval(n_fail, n, 1 - rule.alpha)
     tau = rule.tolerance
@@ -302,11 +302,14 @@ def validate_known_bad(lemma: str, cases: Sequence[KnownBad]) -> tuple[KnownBad,
         cases = (cases,)
     out = tuple(cases)
     names = [c.name for c in out]
+    from . import budget
+
     for c in out:
         if not isinstance(c, KnownBad):
             raise invalid(f"{lemma}: known_bad", "a tuple of verify.verdicts.KnownBad", c)
         try:
-            c.config.instantiate(c.seed)
+            with budget.exempt():  # registration work: never the user's --max-memory
+                c.config.instantiate(c.seed)
         except Exception as exc:  # noqa: BLE001 - a registration error, named
             raise invalid(f"{lemma}: known_bad {c.name!r}",
                           "a configuration whose network can be drawn",
@@ -317,19 +320,27 @@ def validate_known_bad(lemma: str, cases: Sequence[KnownBad]) -> tuple[KnownBad,
     return out
 
 
+#: Largest ``--draws``: a typo guard (what a count of draws costs is estimated and
+#: checked against the time budget, :mod:`verify.work`).
+MAX_DRAWS = 10**6
+
+
 def draws_count(text_or_int: Any) -> int:
-    """``--draws N``: an integer >= 1 (the CLI's parser and the Python API use it)."""
+    """``--draws N``: an integer from 1 to :data:`MAX_DRAWS` (the CLI's parser and the
+    Python API use it)."""
+    allowed = f"an integer from 1 to {MAX_DRAWS:,}"
     if isinstance(text_or_int, bool):
-        raise invalid("--draws", "an integer >= 1", text_or_int)
+        raise invalid("--draws", allowed, text_or_int)
     try:
         n = int(text_or_int)
-    except (TypeError, ValueError):
-        raise invalid("--draws", "an integer >= 1", text_or_int) from None
+    except (TypeError, ValueError, OverflowError):
+        raise invalid("--draws", allowed, text_or_int) from None
     if (isinstance(text_or_int, float) and not float(text_or_int).is_integer()) or \
-            (isinstance(text_or_int, str) and text_or_int.strip() != str(n)) or n < 1:
-        raise invalid("--draws", "an integer >= 1", text_or_int)
+            (isinstance(text_or_int, str) and text_or_int.strip() != str(n)) or \
+            not 1 <= n <= MAX_DRAWS:
+        raise invalid("--draws", allowed, text_or_int)
     return n
 
 
-__all__ = ["DrawRule", "KnownBad", "judge_draws", "operating_characteristics", "validate_known_bad", "draws_count",
-           "DRAW_COLUMNS"]
+__all__ = ["DrawRule", "KnownBad", "judge_draws", "operating_characteristics",
+           "validate_known_bad", "draws_count", "DRAW_COLUMNS", "MAX_DRAWS"]

@@ -14,7 +14,7 @@ import os
 import importlib
 import sys
 
-from .. import __version__, budget
+from .. import __version__, budget, work
 from ..errors import VerifyError
 from ._common import one_line_errors
 
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        with budget.scoped(getattr(args, "max_memory", None)):
+        with budget.scoped(getattr(args, "max_memory", None)), \
+                work.scoped(getattr(args, "max_time", None)):
             return int(args._run(args))
     except VerifyError as exc:
         print(f"verify {args.command}: error: {exc}", file=sys.stderr)

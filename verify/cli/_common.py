@@ -38,10 +38,12 @@ def stream_seed(text: str):
     if not sep:
         return seed_type(text)
     try:
-        return Streams(seed_type(base), tuple(int(k) for k in key.split(".")))
+        # every component is an integer >= 0 (a SeedSequence spawn key is unsigned)
+        return Streams(seed_type(base), tuple(seed_type(k) for k in key.split(".")))
     except (ValueError, argparse.ArgumentTypeError, VerifyError):
         raise argparse.ArgumentTypeError(
-            f"expected an integer >= 0 or a task's streams such as 0/3.17, got {text!r}") from None
+            f"expected an integer >= 0 or a task's streams such as 0/3.17 (every component "
+            f"an integer >= 0), got {text!r}") from None
 
 
 def add_seed(parser: argparse.ArgumentParser, default: int = 0, *, streams: bool = False) -> None:
@@ -58,8 +60,8 @@ def draws_arg(text: str) -> int:
 
     try:
         return draws_count(text)
-    except VerifyError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    except VerifyError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
 
 
 def add_draws(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +79,50 @@ def _size(text: str) -> int:
         return budget.parse_size(text)
     except VerifyError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+
+def _duration(text: str) -> float:
+    from .. import work
+
+    try:
+        return work.parse_duration(text)
+    except VerifyError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+
+def add_max_time(parser: argparse.ArgumentParser) -> None:
+    """``--max-time DURATION``: the budget every work estimate is checked against before
+    the work starts (:mod:`verify.work`); applied by :func:`verify.cli.main`."""
+    from .. import work
+
+    parser.add_argument("--max-time", metavar="DURATION", type=_duration, default=None,
+                        help="refuse, before it starts, work whose estimated time on the "
+                             "reference machine exceeds DURATION (90s, 30m, 12h, 2d or "
+                             f"seconds; default {work.human_time(work.DEFAULT_MAX_TIME)}; "
+                             "the model is in verify/work.py)")
+
+
+def int_in_range(minimum: int, maximum: int):
+    """An argparse type: an integer in [minimum, maximum], the range in its error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {minimum} to {maximum:,}, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {minimum} to {maximum:,}, got {value}")
+        return value
+    return parse
+
+
+def workers_arg(text: str) -> int:
+    """``--jobs N`` / ``--workers N``: local processes, 1 to
+    :data:`verify.runner.MAX_WORKERS`."""
+    from ..runner import MAX_WORKERS
+
+    return int_in_range(1, MAX_WORKERS)(text)
 
 
 def add_max_memory(parser: argparse.ArgumentParser) -> None:

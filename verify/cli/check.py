@@ -9,8 +9,8 @@ from ..errors import VerifyError
 from ..presets import Config, get_preset
 from ..registry import discover, get_check, get_statement, require_memory, run_check, \
     statements, validate_settings
-from ._common import add_draws, add_json, add_max_memory, add_seed, add_threads, \
-    apply_threads, print_json
+from ._common import add_draws, add_json, add_max_memory, add_max_time, add_seed, \
+    add_threads, apply_threads, print_json
 
 DESCRIPTION = ("A --config file may set the check's own parameters in a [checks.LEMMA] "
                "table; `verify check LEMMA --help` lists them for LEMMA, `verify list` for "
@@ -58,6 +58,7 @@ def configure(p) -> None:
     add_draws(p)
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
     add_max_memory(p)
+    add_max_time(p)
     add_json(p)
     add_threads(p)
 

@@ -9,7 +9,7 @@ import sys
 
 from ..errors import VerifyError
 from ..explore import MAX_EXAMPLES, explore, failing_criteria
-from ._common import (add_json, add_seed, check_out_file, positive_int,
+from ._common import (add_json, add_max_time, add_seed, check_out_file, positive_int,
                       print_json, write_out_file)
 
 DESCRIPTION = ("A counterexample is a configuration inside the lemma's hypotheses on which "
@@ -35,6 +35,7 @@ def configure(p) -> None:
     p.add_argument("--no-edge", action="store_true",
                    help="keep Hypothesis' minimal failure; do not move it to the threshold")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_max_time(p)
     add_json(p)
 
 
@@ -46,13 +47,17 @@ def run(args) -> int:
     if args.max_examples > MAX_EXAMPLES:
         raise VerifyError(f"--max-examples: expected an integer from 1 to {MAX_EXAMPLES:,} "
                           f"(each example runs a check), got {args.max_examples}")
+    from .. import work
+    from ..registry import get_check
+
+    work.require(work.explore_wu(get_check(args.lemma), args.max_examples),
+                 "--max-examples", hint=f"{args.max_examples:,} --quick runs of {args.lemma}")
     if args.min_expansion is not None:
         if args.space != "generic" or not (math.isfinite(args.min_expansion)
                                            and args.min_expansion > 0):
             raise VerifyError(f"--min-expansion: expected a finite number > 0 with --space "
                               f"generic, got {args.min_expansion!r}")
         from ..explore import search_space
-        from ..registry import get_check
 
         space = search_space(get_check(args.lemma), min_expansion=args.min_expansion)
     res = explore(args.lemma, max_examples=args.max_examples, seed=args.seed, space=space,

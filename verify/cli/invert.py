@@ -14,13 +14,14 @@ import time
 
 from dataclasses import replace
 
-from .. import __version__, budget
+from .. import __version__, budget, work
 from ..errors import VerifyError, invalid
 from ..inversion import SUCCESS_TOL, SUCCESS_TOL32_MIN, InvertOptions, run_recovery
 from ..inversion.memory import chunk_size, trial_bytes
 from ..measurements import RATE_KINDS
 from ..presets import Config, get_preset
-from ._common import add_json, add_max_memory, add_seed, add_threads, apply_threads, print_json
+from ._common import add_json, add_max_memory, add_max_time, add_seed, add_threads, \
+    apply_threads, print_json
 
 
 #: Runs longer than this many trial-iterations show a progress bar even off a TTY.
@@ -65,6 +66,7 @@ def configure(p) -> None:
                    help="what the descent computes in: float64 (default) or float32 (half "
                         "the memory, faster on large networks; answers to ~1e-5 relative)")
     add_max_memory(p)
+    add_max_time(p)
     add_threads(p)
     add_seed(p, streams=True)
     add_json(p)
@@ -141,6 +143,7 @@ def run(args) -> int:
     kind, rate, trials, iterations = pattern.kind, pattern.rate, options.trials, options.iterations
     chunk = require_memory(config.spec, trials, options.dtype) if options.method != "lp" \
         else None
+    work.require_invert(config.spec, options)  # trials x iterations over --max-time
     passes = 2 if options.negation == "restart" else 1
 
     bar = None

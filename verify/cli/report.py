@@ -8,8 +8,8 @@ import sys
 import threading
 import time
 
-from ._common import add_draws, add_max_memory, add_seed, add_threads, apply_threads, \
-    positive_int
+from ._common import add_draws, add_max_memory, add_max_time, add_seed, add_threads, \
+    apply_threads, workers_arg
 
 DESCRIPTION = (
     "Runs every registered lemma check on each of its default presets and writes, "
@@ -30,13 +30,14 @@ def configure(p) -> None:
                    help="smaller sample counts for a fast look, same verdict rules")
     add_seed(p)
     add_draws(p)
-    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+    p.add_argument("--jobs", type=workers_arg, default=None, metavar="N",
                    help="checks run at once, each in its own process (default: 2 on a "
                         "machine with 2+ CPUs, else 1); results do not depend on it")
     p.add_argument("--sweep", action="append", default=[], metavar="SWEEP_DIR",
                    help="include a finished `verify sweep` folder as a phase diagram "
                         "(verdict over expansion x sampling rate); repeatable")
     add_max_memory(p)
+    add_max_time(p)
     add_threads(p)
 
 

@@ -7,7 +7,8 @@ sweep-file schema, the streams of each task and the folder's format are in the
 from __future__ import annotations
 
 from ..sweep import run_sweep
-from ._common import add_max_memory, add_threads, apply_threads, positive_int, print_json
+from ._common import add_max_memory, add_max_time, add_threads, apply_threads, print_json, \
+    workers_arg
 
 DESCRIPTION = ("Results are appended per task to DIR/results.jsonl (one atomic "
                "write per record); --resume checks the folder and skips finished tasks. "
@@ -22,7 +23,7 @@ def configure(p) -> None:
     p.add_argument("file", metavar="FILE.toml", help="the sweep file ([sweep] table)")
     p.add_argument("--out", metavar="DIR", required=True, help="output directory")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", metavar="N", type=positive_int,
+    where.add_argument("--workers", metavar="N", type=workers_arg,
                        help="run on N local processes (default: serially)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask scheduler address, or 'local' for a local cluster")
@@ -35,6 +36,7 @@ def configure(p) -> None:
                         "line per finished task elsewhere)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_max_memory(p)
+    add_max_time(p)
     add_threads(p)
 
 

@@ -6,7 +6,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from ._common import add_max_memory, add_seed, check_out_file, int_at_least
+from ._common import add_max_memory, add_max_time, add_seed, check_out_file, int_in_range
+
+#: Largest --epochs: a typo guard (what the epochs cost is estimated and checked against
+#: the time budget, verify/work.py).
+MAX_EPOCHS = 100_000
 
 DESCRIPTION = (
     "Retrain a shipped digits generator on scikit-learn's handwritten digits (resized to "
@@ -31,12 +35,25 @@ def configure(p) -> None:
     p.add_argument("--data", metavar="DIR", default=None,
                    help="train on MNIST's IDX files in DIR (train-images-idx3-ubyte[.gz], "
                         "train-labels-idx1-ubyte[.gz]) instead of scikit-learn's digits")
-    p.add_argument("--epochs", type=int_at_least(1), default=None,
-                   help="passes over the data (default: 90 for glo, 60 for gan)")
+    p.add_argument("--epochs", type=int_in_range(1, MAX_EPOCHS), default=None,
+                   help="passes over the data (default: 90 for glo, 60 for gan; at most "
+                        f"{MAX_EPOCHS:,}, and within --max-time)")
     p.add_argument("--grid", metavar="FILE.png", default=None,
                    help="sample grid (default: next to --out, '<stem>-samples.png')")
     add_max_memory(p)
+    add_max_time(p)
     add_seed(p)
+
+
+def _require_time(args, epochs: int) -> None:
+    """Refuse, before the data is read, training whose estimated work is over the time
+    budget (verify/work.py: epochs x images x passes x the generator's multiply-adds)."""
+    from .. import work
+    from ..training import generator_spec
+
+    images = work.DIGITS_IMAGES if args.data is None else work.MNIST_IMAGES
+    work.require(work.train_wu(generator_spec(), args.method, epochs, images), "--epochs",
+                 hint=f"{epochs:,} epochs of {args.method} on {images:,} images")
 
 
 def _data(args):
@@ -87,6 +104,7 @@ def _run_glo(args) -> int:
     # The generator's passes over a batch, plus the population statistics' batch of 256.
     batch = max(settings.batch, 256)
     budget.require_network(generator_spec(), batch, "train-digits (the digits generator)")
+    _require_time(args, settings.epochs)
     images, labels, source = _data(args)
     result = train_glo(images, seed=args.seed, settings=settings, progress=True)
     try:
@@ -133,6 +151,7 @@ def _run_gan(args) -> int:
     out = check_out_file(args.out or str(GAN_WEIGHTS_PATH), "--out", (".safetensors",))
     grid = _grid_path(args, out)
     settings = GanSettings() if args.epochs is None else GanSettings(epochs=args.epochs)
+    _require_time(args, settings.epochs)
     images, labels, source = _data(args)
     result = train_gan(images, labels, seed=args.seed, settings=settings, progress=True)
     command = "verify train-digits --method gan" + (

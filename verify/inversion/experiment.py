@@ -36,8 +36,13 @@ if TYPE_CHECKING:
 
 METHODS = ("adam", "gd", "lp")
 NEGATIONS = ("restart", "flip", "none")
-#: Upper bound on trials and iterations (a typo guard; memory is checked by the budget).
+#: Upper bound on trials and iterations (a typo guard; memory is checked by the budget,
+#: their work by the time budget, verify/work.py).
 MAX_COUNT = 10**9
+#: Largest noise sigma: the outputs' entries are O(1) (N(0, 1/(C l)) weights, N(0, I)
+#: codes), so a larger sigma leaves only noise to recover from, and its square summed
+#: over the observed entries overflows float32's range (3.4e38) from sigma ~ 1e17 on.
+MAX_NOISE = 1e6
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,10 @@ class InvertOptions:
             if key == "lr" and v is None:
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) \
-                    or not math.isfinite(v) or v < 0 or (v == 0 and not low_ok):
-                allowed = "a finite number >= 0" if low_ok else "a finite number > 0"
+                    or not math.isfinite(v) or v < 0 or (v == 0 and not low_ok) \
+                    or (key == "noise" and v > MAX_NOISE):
+                allowed = (f"a finite number >= 0 and <= {MAX_NOISE:g}" if key == "noise"
+                           else "a finite number >= 0" if low_ok else "a finite number > 0")
                 raise invalid(name(key.replace("_", "-") if self.where.startswith("--")
                                    else key), allowed, v)
             object.__setattr__(self, key, float(v))

@@ -17,7 +17,8 @@ from .. import runner
 from ..errors import invalid
 from ..registry import LemmaCheck
 from ..verdicts import draws_count
-from .checks import previous_costs, require_presets_fit, resolve_checks, run_checks
+from .checks import previous_costs, require_presets_fit, require_time, resolve_checks, \
+    run_checks
 from .figures import FigureRenderer
 from .model import Report
 from .provenance import provenance
@@ -95,6 +96,7 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     sweep_sections = load_sweeps(sweeps)  # bad sweep folders: an error before any check
     selected = resolve_checks(checks)
     require_presets_fit(selected)  # a network too large for this machine: refused now
+    require_time(selected, draws=draws, quick=quick, power=power)  # work over --max-time
     for note in recover_interrupted(path):
         print(f"verify report: {note}", file=sys.stderr)
     jobs = runner.default_workers() if jobs is None else int(jobs)

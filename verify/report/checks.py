@@ -174,6 +174,27 @@ def resolve_checks(checks: Iterable[LemmaCheck | str] | None) -> list[LemmaCheck
     return sorted(out, key=lambda c: (c.order, c.id))
 
 
+def require_time(checks: Sequence[LemmaCheck], *, draws: int | None, quick: bool,
+                 power: bool) -> None:
+    """Refuse (VerifyError) a report whose estimated work (:func:`verify.work.report_wu`:
+    every check on its presets, and its known-bad configurations with ``power``, over
+    ``draws``) exceeds the time budget, before any check runs; naming ``--draws`` when
+    it was given."""
+    from .. import work
+    from ..presets import get_preset
+
+    def preset(name):
+        try:
+            return get_preset(name)
+        except VerifyError:
+            return None
+    wu = work.report_wu(checks, preset, draws=draws, quick=quick, power=power)
+    work.require(wu, "--draws" if draws is not None else "verify report",
+                 hint=f"{len(checks)} checks on their default presets"
+                 + (" and known-bad configurations" if power else "")
+                 + ("" if draws is None else f", {draws:,} draws each"))
+
+
 def require_presets_fit(checks: Sequence[LemmaCheck]) -> None:
     """Refuse (VerifyError) a default preset whose network would not fit in the memory
     budget, before any check runs. A preset that does not resolve is left to its

@@ -30,7 +30,8 @@ def figure_draws(result: CheckResult):
     t = result.tables["draws"]
     d = result.draw_summary
     fig, ax = plt.subplots(figsize=(6.4, 2.6))
-    palette = {"holds": "#2a7d2e", "fails": "#c0392b", "uninformative": "#888888"}
+    palette = {"holds": "#2a7d2e", "fails": "#c0392b", "uninformative": "#888888",
+               "not applicable": "#bbbbbb"}
     sns.stripplot(data=t, x="margin", hue="verdict", palette=palette, ax=ax, jitter=0.25,
                   size=5, hue_order=[v for v in palette if v in set(t["verdict"])])
     ax.axvline(0.0, color="k", lw=0.8)

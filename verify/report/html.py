@@ -48,6 +48,8 @@ LEGEND = (
     '(a new mismatch, or a registered finding that no longer reproduces), '
     '<span class="uninformative">uninformative</span>: a bound at or past its statistic\'s '
     'trivial ceiling, met by any network (nothing was tested; never a pass), '
+    '<span class="uninformative">not applicable</span>: the statement\'s hypotheses are not '
+    'met by the configuration (with the reason; never a pass, never a mismatch), '
     '<span class="error">ERROR</span>: the check crashed. Margin is signed: positive means '
     'the statement holds with room to spare.</p>')
 

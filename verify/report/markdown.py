@@ -18,7 +18,9 @@ LEGEND = (
     "(listed below); ❌ **FAIL** / **PASS (expected fail)**: does not match its "
     "expectation (a new mismatch, or a registered finding that no longer "
     "reproduces); ⚪ *uninformative*: a bound at or past its statistic's trivial "
-    "ceiling, met by any network (nothing was tested; never a pass); "
+    "ceiling, met by any network (nothing was tested; never a pass); ⚪ *not applicable*: "
+    "the statement's hypotheses are not met by the configuration (with the reason; "
+    "never a pass, never a mismatch); "
     "⚠️ **ERROR**: the check crashed. Margin is signed: positive means "
     "the statement holds with room to spare.")
 
@@ -47,7 +49,7 @@ def label(s: str) -> str:
         return "☑️ *fail (expected)*"
     if s == "ERROR":
         return "⚠️ **ERROR**"
-    if s.startswith("uninformative"):
+    if s.startswith("uninformative") or s == "not applicable":
         return f"⚪ *{s}*"
     if s.endswith("(known finding)"):
         return f"🔶 *{s}*"

@@ -82,12 +82,15 @@ def status(result: CheckResult) -> tuple[str, str]:
     differs as a registered finding (exit 0); ``FAIL`` (expected to pass), ``PASS
     (expected fail)``, ``... (finding no longer reproduces)`` and ``ERROR`` do not;
     ``uninformative`` (a bound at or past its statistic's trivial ceiling: nothing was
-    tested) matches no expectation.
+    tested) matches no expectation; ``not applicable`` (the statement's hypotheses are not
+    met by the configuration) is neither a pass nor a mismatch.
     """
     if result.error is not None:
         return "ERROR", "error"
     st = result.status
     v = result.verdict
+    if v == "not applicable":
+        return "not applicable", "uninformative"
     if v == "uninformative":  # nothing was tested: matches neither expectation
         label, cls = (("uninformative", "uninformative") if result.expected == "pass"
                       else ("uninformative (expected fail)", "uninformative"))

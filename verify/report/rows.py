@@ -203,6 +203,8 @@ def why(r: CheckResult) -> str:
     the reasons nothing was tested, or the error."""
     if r.error is not None:
         return r.error if len(r.error) <= 100 else r.error[:97] + "..."
+    if r.verdict == "not applicable":
+        return "not applicable: " + one_line(r.not_applicable)
     failing = [c.name for c in r.criteria if c.verdict == "fails"]
     out = ("does not hold: " + ", ".join(failing)) if failing else ""
     if not failing and r.verdict == "uninformative":

@@ -386,10 +386,13 @@ def _distinct(items: list) -> list:
 def _guard_resources(sweep: Sweep, sw: Mapping[str, Any]) -> None:
     """Refuse, before anything runs, a network whose memory (batch 1, or ``trials``
     for recoveries) or a grid whose bookkeeping exceeds the budget, naming the field."""
+    from .. import work
     from ..presets import Config
 
     batch = int(sweep.options["trials"]) if sweep.kind == "invert" else 1
     n_presets = len(sw.get("presets") or [])
+    per_point = 0.0  # work of one task on each (lemma, configuration), summed
+    heaviest = (0.0, "")  # the costliest single task and the input that makes it so
     for c, (cname, cfg) in enumerate(sweep.configs):
         if cfg["preset"] is not None:
             spec = _preset_spec(cfg["preset"])
@@ -400,6 +403,10 @@ def _guard_resources(sweep: Sweep, sw: Mapping[str, Any]) -> None:
         field_ = budget.blame(spec)
         field_ = field_.replace("network.", f"{where}.", 1) if field_.startswith("network.") \
             else f"{where}: {field_}"
+        for wu, what in _task_work(sweep, spec):
+            per_point += wu
+            if wu > heaviest[0]:
+                heaviest = (wu, what.replace("network.", f"{where}.", 1))
         if sweep.kind == "invert":  # trials run in chunks sized from the budget
             from ..inversion.memory import chunk_size
 
@@ -418,6 +425,30 @@ def _guard_resources(sweep: Sweep, sw: Mapping[str, Any]) -> None:
     axis = max(axes, key=axes.__getitem__)
     budget.require(sweep.n_tasks * BOOKKEEPING_BYTES, axis,
                    hint=f"a grid of {sweep.n_tasks:,} tasks")
+    # the grid's work (verify/work.py), from its size alone, before any grid point is
+    # built: one task alone over the budget names what makes it costly; else every
+    # (lemma, configuration) pair's task, times the weight laws, masks and rates, and
+    # replicates, names the grid's longest axis
+    work.require(heaviest[0], heaviest[1], hint="one task of the grid")
+    work.require(per_point * len(sweep.weights) * len(sweep.mask_rates) * sweep.replicates,
+                 axis, hint=f"a grid of {sweep.n_tasks:,} tasks")
+
+
+def _task_work(sweep: Sweep, spec) -> list[tuple[float, str]]:
+    """(work units, the input that makes it costly) of one task of every lemma of the
+    sweep on a network ``spec``: a check runs one draw (:func:`verify.registry.run_check`'s
+    default), a recovery its options."""
+    from .. import work
+
+    if sweep.kind == "invert":
+        from ..inversion.experiment import InvertOptions
+
+        return [work.invert_wu(spec, InvertOptions(**sweep.options,
+                                                   where="sweep.invert."))]
+    from ..registry import get_check
+
+    return [work.check_wu(get_check(lemma), spec, quick=sweep.quick)
+            for lemma in sweep.lemmas]
 
 
 def _preset_spec(name: str):

@@ -86,14 +86,14 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
         scheduler, or another sweep running on it); nothing has been written then.
     """
     source = str(sweep) if isinstance(sweep, (str, Path)) else None
+    out = check_writable_dir(out, "--out")  # an unwritable folder: refused before anything
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep) if isinstance(sweep, (str, Path)) else parse_sweep(sweep)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
-        raise invalid("--workers", "an integer >= 1", workers)
+                                or not 1 <= workers <= runner.MAX_WORKERS):
+        raise invalid("--workers", f"an integer from 1 to {runner.MAX_WORKERS}", workers)
     if scheduler is not None and workers is not None and scheduler != "local":
         raise invalid("--workers", "not together with a remote --scheduler", workers)
-    out = check_writable_dir(out, "--out")
     release = lambda: None  # noqa: E731
     if scheduler is not None:
         # connected before anything is written: an unreachable scheduler is bad input

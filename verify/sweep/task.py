@@ -109,6 +109,7 @@ def _check(t: Task, config) -> dict[str, Any]:
                                 if c.verdict == "fails"],
             "uninformative_criteria": [_criterion(c) for c in result.criteria
                                        if c.verdict == "uninformative"],
+            **({"not_applicable": result.not_applicable} if result.not_applicable else {}),
             "details": result.details}
 
 
