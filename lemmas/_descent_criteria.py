@@ -32,7 +32,9 @@ from verify.geometry.descent import (EPS_BALL, EPS_HAT_CEILING, FD_STEP, FD_TOL,
                                      STAT_TOL, Problem)
 from verify.geometry.descent_points import DwJ0, Exact, Kinks, Points, kappa_floor
 from verify.network import Network
-from verify.results import Criterion
+from dataclasses import replace
+
+from verify.results import Criterion, Outcome
 from verify.stats import wilson_interval, zero_failure_bound
 
 
@@ -295,3 +297,54 @@ def conclusion_criteria(measurement: str | None = None):
     criteria.__name__ = ("Theorem 1's conclusion" + (f" on {measurement!r}" if measurement
                                                      else " (every measurement)"))
     return criteria
+
+
+#: Why a target z* with A G(z*) = 0 refutes Theorem 1's conclusion (exactly).
+ZERO_TARGET_NOTE = (
+    "method: exact. Targets z* ~ N(0, I) drawn with A G(z*) = 0 (replaced in the search). "
+    "G is positively homogeneous (ReLU / leaky ReLU without bias, as the check requires), "
+    "so for such a z* J(z) = ||A G(z)||^2 / 2 >= 0 vanishes at z = 2 z*: a global minimum "
+    "(stationary, no descent direction) at ||z*|| from z* and (2 + rho_d) ||z*|| from "
+    "-rho_d z*, outside both balls: Theorem 1's conclusion fails for that z*")
+
+
+def zero_target_criterion(count: int) -> Criterion:
+    return Criterion("targets_with_zero_measurement", float(count), 0.0, "<=",
+                     ZERO_TARGET_NOTE + "; an exact count (<= 0): no ceiling")
+
+
+def zero_targets(out: Outcome, redrawn: int) -> Outcome:
+    """``out`` with the exact criterion on zero-measurement targets when some were drawn
+    (their count: the descent check's ``redrawn``): each one is a certificate that the
+    conclusion fails, so the search on the others cannot make the draw hold."""
+    if not redrawn:
+        return out
+    return replace(out, criteria=tuple(out.criteria) + (zero_target_criterion(redrawn),))
+
+
+class ZeroTargets(Exception):
+    """Fewer targets z* with A G(z*) != 0 than the search needs (a network whose output
+    is often zero, or whose output dimension is below the latent dimension): the
+    zero-measurement targets decide the draw (:data:`ZERO_TARGET_NOTE`)."""
+
+    def __init__(self, zstar: np.ndarray, mask: str, zero: int, pool: int, d: int):
+        super().__init__(f"{zero} of {pool} targets z* with A G(z*) = 0")
+        self.zstar, self.mask, self.zero, self.pool, self.d = zstar, mask, zero, pool, d
+
+    def outcome(self, cfg: dict) -> Outcome:
+        """Fails exactly: eps_hat of the certificate z = 2 z* (distance ||z*|| from z*)."""
+        r = rho(self.d)
+        head = Criterion(
+            "eps_hat", 1.0, EPS_BALL, "<=",
+            f"method: exact. z = 2 z* for z* = {np.round(self.zstar, 6).tolist()} with A G(z*) "
+            f"= 0 ({self.mask}): a global minimum of J at distance 1 ||z*|| from z* and "
+            f"{2 + r:.4g} ||z*|| from -rho_d z*; trivial ceiling: none (inf)",
+            ceiling=EPS_HAT_CEILING)
+        return Outcome(headline=head, criteria=(zero_target_criterion(self.zero),),
+                       n_samples=self.pool,
+                       details={"method": "exact", "zero_measurement_targets": self.zero,
+                                "targets_drawn": self.pool, "eps_ball": EPS_BALL,
+                                "rho_d": r, "certificate": {
+                                    "zstar": self.zstar.tolist(), "z": (2 * self.zstar).tolist(),
+                                    "measurement": self.mask, "J": 0.0}},
+                       settings={**cfg, "eps_ball": EPS_BALL, "stat_tol": STAT_TOL})

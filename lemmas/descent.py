@@ -46,14 +46,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from lemmas._descent_criteria import (by_measurement, dwj0_summary, kinks_summary, ordered,
+from lemmas._descent_criteria import (ZeroTargets, zero_targets, by_measurement, dwj0_summary, kinks_summary, ordered,
                                       points_summary)
-from verify.geometry.descent import (DELTA, EPS_BALL, FD_STEP, FD_TOL, STAT_TOL, Problem,
+from verify.geometry.descent import (DELTA, EPS_BALL, EPS_HAT_CEILING, FD_STEP, FD_TOL, STAT_TOL, Problem,
                                      descent_rates, kink_derivatives, kink_points,
                                      newton_search, surrogate_gap, unit, weight_scale, worst_w)
 from verify.geometry.descent_points import (DwJ0, Kinks, Points, exact_reason,
@@ -63,7 +62,7 @@ from verify.formulas import rho
 from verify.measurements import make_mask
 from verify.presets import Config, Instance
 from verify.registry import register
-from verify.results import Outcome
+from verify.results import Criterion, Outcome
 from verify.spec import LayerSpec, NetworkSpec, block_spec
 from verify.verdicts import DrawRule, KnownBad
 from verify.weights import WeightLaw
@@ -187,7 +186,7 @@ def check(instance: Instance, *, rng, quick: bool) -> Outcome:
         with _timed(timings, "descent_s"):
             try:
                 problem, redrawn = _step_targets(instance, cfg, rng)
-            except _ZeroTargets as cert:  # too few targets left to search: decided
+            except ZeroTargets as cert:  # too few targets left to search: decided
                 return cert.outcome(cfg)
         points = _step_search(problem, cfg, rng, timings)
         with _timed(timings, "rates_s"):
@@ -202,7 +201,7 @@ def check(instance: Instance, *, rng, quick: bool) -> Outcome:
             exact = exact_stationary_set(problem) if why is None else None
         with _timed(timings, "gap_s"):
             gap, sweep, slope = _step_surrogate(instance, problem, points, cfg, rng)
-        return _zero_targets(_outcome(instance, problem, cfg, redrawn, points, rho_df, kinks,
+        return zero_targets(_outcome(instance, problem, cfg, redrawn, points, rho_df, kinks,
                                       dwj0, gap, sweep, slope, timings, exact, why), redrawn)
 
 
@@ -223,7 +222,7 @@ def criteria_only(instance: Instance, rng, cfg: dict) -> Outcome:
     with _single_thread_blas():
         try:
             problem, redrawn = _step_targets(instance, cfg, rng)
-        except _ZeroTargets as cert:  # too few targets left to search: decided
+        except ZeroTargets as cert:  # too few targets left to search: decided
             return cert.outcome(cfg)
         points = _step_search(problem, cfg, rng, timings)
         _step_descent_rates(problem, points, cfg, rng)
@@ -235,7 +234,7 @@ def criteria_only(instance: Instance, rng, cfg: dict) -> Outcome:
     headline, point_criteria, point_details = points_summary(problem, points, exact, why)
     kink_criteria, kink_details, _ = kinks_summary(kinks, names)
     w_criteria, w_details, _ = dwj0_summary(dwj0, names, instance.network, cfg, exact)
-    return _zero_targets(Outcome(headline=headline,
+    return zero_targets(Outcome(headline=headline,
                    criteria=ordered(point_criteria, kink_criteria, w_criteria),
                    n_samples=int(len(points.z)),
                    details={"lean_draw_check": True, "rho_d": rho(problem.d),
@@ -245,57 +244,6 @@ def criteria_only(instance: Instance, rng, cfg: dict) -> Outcome:
                             "by_measurement": by_measurement(problem, points, kinks, dwj0,
                                                              exact)},
                    settings={**cfg, "eps_ball": EPS_BALL, "stat_tol": STAT_TOL}), redrawn)
-
-
-#: Why a target z* with A G(z*) = 0 refutes Theorem 1's conclusion (exactly).
-ZERO_TARGET_NOTE = (
-    "method: exact. Targets z* ~ N(0, I) drawn with A G(z*) = 0 (replaced in the search). "
-    "G is positively homogeneous (ReLU / leaky ReLU without bias, as the check requires), "
-    "so for such a z* J(z) = ||A G(z)||^2 / 2 >= 0 vanishes at z = 2 z*: a global minimum "
-    "(stationary, no descent direction) at ||z*|| from z* and (2 + rho_d) ||z*|| from "
-    "-rho_d z*, outside both balls: Theorem 1's conclusion fails for that z*")
-
-
-def _zero_target_criterion(count: int) -> Criterion:
-    return Criterion("targets_with_zero_measurement", float(count), 0.0, "<=",
-                     ZERO_TARGET_NOTE + "; an exact count (<= 0): no ceiling")
-
-
-def _zero_targets(out: Outcome, redrawn: int) -> Outcome:
-    """``out`` with the exact criterion on zero-measurement targets when some were drawn
-    (their count: :func:`_step_targets`' ``redrawn``): each one is a certificate that the
-    conclusion fails, so the search on the others cannot make the draw hold."""
-    if not redrawn:
-        return out
-    return replace(out, criteria=tuple(out.criteria) + (_zero_target_criterion(redrawn),))
-
-
-class _ZeroTargets(Exception):
-    """Fewer targets z* with A G(z*) != 0 than the search needs (a network whose output
-    is often zero, or whose output dimension is below the latent dimension): the
-    zero-measurement targets decide the draw (:data:`ZERO_TARGET_NOTE`)."""
-
-    def __init__(self, zstar: np.ndarray, mask: str, zero: int, pool: int, d: int):
-        super().__init__(f"{zero} of {pool} targets z* with A G(z*) = 0")
-        self.zstar, self.mask, self.zero, self.pool, self.d = zstar, mask, zero, pool, d
-
-    def outcome(self, cfg: dict) -> Outcome:
-        """Fails exactly: eps_hat of the certificate z = 2 z* (distance ||z*|| from z*)."""
-        r = rho(self.d)
-        head = Criterion(
-            "eps_hat", 1.0, EPS_BALL, "<=",
-            f"method: exact. z = 2 z* for z* = {np.round(self.zstar, 6).tolist()} with A G(z*) "
-            f"= 0 ({self.mask}): a global minimum of J at distance 1 ||z*|| from z* and "
-            f"{2 + r:.4g} ||z*|| from -rho_d z*; trivial ceiling: none (inf)",
-            ceiling=EPS_HAT_CEILING)
-        return Outcome(headline=head, criteria=(_zero_target_criterion(self.zero),),
-                       n_samples=self.pool,
-                       details={"method": "exact", "zero_measurement_targets": self.zero,
-                                "targets_drawn": self.pool, "eps_ball": EPS_BALL,
-                                "rho_d": r, "certificate": {
-                                    "zstar": self.zstar.tolist(), "z": (2 * self.zstar).tolist(),
-                                    "measurement": self.mask, "J": 0.0}},
-                       settings={**cfg, "eps_ball": EPS_BALL, "stat_tol": STAT_TOL})
 
 
 def _step_targets(instance: Instance, cfg: dict, rng) -> tuple[Problem, int]:
@@ -310,7 +258,7 @@ def _step_targets(instance: Instance, cfg: dict, rng) -> tuple[Problem, int]:
     if seen.sum() < cfg["targets"]:
         i = int(np.flatnonzero(~seen)[0])
         dead = np.flatnonzero(~np.any(masks & (net.forward(pool[i:i + 1]) != 0), axis=-1))
-        raise _ZeroTargets(pool[i], names[int(dead[0])], int((~seen).sum()), pool.shape[0],
+        raise ZeroTargets(pool[i], names[int(dead[0])], int((~seen).sum()), pool.shape[0],
                            net.spec.depth)
     zstar = pool[np.flatnonzero(seen)[:cfg["targets"]]]
     redrawn = int(np.flatnonzero(seen)[cfg["targets"] - 1] + 1 - cfg["targets"])

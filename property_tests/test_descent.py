@@ -352,7 +352,9 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     (31-32 of 40) the interval's lower end stays far above tau = 0.1."""
     a = run_check("descent", "paper-fig4", seed=0, quick=True, draws=20)
     b = run_check("descent", "paper-fig4", seed=1, quick=True, draws=20)
-    assert a.draws == b.draws == 20
+    # the sequential rule may stop early, only for fails, at the same looks for both
+    assert a.draw_summary["draws_max"] == b.draw_summary["draws_max"] == 20
+    assert a.draws in (4, 8, 16, 20) and b.draws in (4, 8, 16, 20)
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
     # judged as Sec. 4.2's extension (stride 3 < kernel 5), a registered finding
     for r in (a, b):
