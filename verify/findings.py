@@ -353,15 +353,38 @@ class StatementFinding:
     single_draw: bool | None = None
     evidence: tuple[Evidence, ...] = ()
     source: str = ""
+    check: str = ""
 
     def strict_on(self, seed: Any, quick: bool) -> bool:
         return ((self.seeds is None or (isinstance(seed, int) and seed in self.seeds))
                 and (self.quick is None or bool(quick) == self.quick))
 
-    def covers(self, statement: str, preset: str, draws: int) -> bool:
+    def covers(self, statement: str, preset: str, draws: int, check: str = "") -> bool:
+        """About this statement on this preset (and, when the record names one, judged by
+        this check: a statement two checks judge can differ on one of them only)."""
         if statement != self.statement or preset != self.preset:
             return False
+        if self.check and check and check != self.check:
+            return False
         return self.single_draw is None or self.single_draw == (int(draws) <= 1)
+
+    def render(self, text: str, evidence_now: Sequence[dict[str, Any]] = ()) -> str:
+        """``text`` with ``{name}`` replaced by evidence ``name``'s value in this run
+        (its recorded value when the run did not compare it): the numbers of a finding's
+        prose come from the results, formatted once."""
+        now = {e["label"]: e.get("now") for e in evidence_now}
+        values = {e.label: now.get(e.label, e.value) for e in self.evidence}
+
+        def fmt(x: Any) -> str:
+            if x is None:
+                return "–"
+            f = float(x)
+            return f"{int(f):,}" if f.is_integer() else f"{f:.3g}"
+
+        out = text
+        for name, value in values.items():
+            out = out.replace("{" + name + "}", fmt(value))
+        return out
 
     def scope(self) -> str:
         seeds = ("every seed" if self.seeds is None else
@@ -377,7 +400,7 @@ class StatementFinding:
                 "differs": self.differs, "why": self.why, "replay": self.replay,
                 "seeds": None if self.seeds is None else list(self.seeds),
                 "quick": self.quick, "single_draw": self.single_draw,
-                "scope": self.scope(), "source": self.source,
+                "scope": self.scope(), "source": self.source, "check": self.check or None,
                 "evidence": [{"field": e.field, "label": e.label, "value": e.value,
                               "tolerance": e.tolerance} for e in self.evidence]}
 
@@ -429,13 +452,13 @@ def load_statement_findings(path) -> tuple[StatementFinding, ...]:
             seeds=None if seeds is None else tuple(seeds),
             quick=_opt_bool(f"{where}: quick", rec.get("quick")),
             single_draw=_opt_bool(f"{where}: single_draw", rec.get("single_draw")),
-            evidence=tuple(ev), source=path.name))
+            evidence=tuple(ev), source=path.name, check=str(rec.get("check", "")).strip()))
     return tuple(out)
 
 
 def statement_finding_for(findings, statement: str, preset: str, seed, quick: bool,
-                          draws: int):
-    covering = [f for f in findings if f.covers(statement, preset, draws)]
+                          draws: int, check: str = ""):
+    covering = [f for f in findings if f.covers(statement, preset, draws, check)]
     strict = [f for f in covering if f.strict_on(seed, quick)]
     return (strict or covering or [None])[0]
 

@@ -559,7 +559,7 @@ class Registry:
         for v in judging.verdicts(rule):
             st = self._statements.get(v.statement)
             f = _findings.statement_finding_for(st.findings if st else (), v.statement,
-                                                v.preset, v.seed, v.quick, n_draws)
+                                                v.preset, v.seed, v.quick, n_draws, v.check)
             if f is not None:
                 comparable = n_draws <= 1 or draws_max == default_draws
                 js = v.to_json()

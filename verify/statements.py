@@ -401,8 +401,10 @@ class StatementVerdict:
         if self.why:
             out["why"] = self.why
         if self.finding is not None:
-            out["known_finding"] = {**self.finding.to_json(),
-                                    "evidence_now": list(self.evidence)}
+            f = self.finding
+            out["known_finding"] = {**f.to_json(), "evidence_now": list(self.evidence),
+                                    "differs": f.render(f.differs, self.evidence),
+                                    "why": f.render(f.why, self.evidence)}
         return jsonable(out)
 
     def summary(self) -> str:

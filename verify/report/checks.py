@@ -261,6 +261,11 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
         if task.known_bad:
             return (f"{r.lemma} [known-bad: {task.known_bad}] {r.verdict} "
                     f"({r.elapsed_s:.2f} s)")
+        if r.statements and r.error is None:
+            from .statements import label as st_label
+
+            said = ", ".join(f"{v.statement} {st_label(v.to_json())[0]}" for v in r.statements)
+            return f"{r.lemma} [{r.preset}] {said} ({r.draws} draws, {r.elapsed_s:.2f} s)"
         return f"{r.lemma} [{r.preset}] {status(r)[0]} ({r.elapsed_s:.2f} s)"
 
     display = runner.Progress(len(tasks), progress, name="report", unit="check", label=label)
