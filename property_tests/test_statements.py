@@ -115,7 +115,7 @@ def test_margin_sign_agrees_with_the_verdict_over_the_reference_report():
     assert bad == []
 
 
-def test_readme_statement_table_is_generated_from_the_reference_results():
+def test_readmestatement_table_is_generated_from_the_reference_results():
     text = README.read_text(encoding="utf-8")
     a, b = text.find(BEGIN), text.find(END)
     assert 0 <= a < b, "README.md has no generated statements block"
@@ -123,7 +123,7 @@ def test_readme_statement_table_is_generated_from_the_reference_results():
         "README.md's statements table is stale: python -m verify.report.statements")
 
 
-def test_reference_report_opens_with_the_statement_table():
+def test_reference_report_opens_with_thestatement_table():
     md = REPORT_MD.read_text(encoding="utf-8")
     first = md.index("## ")
     assert md[first:].startswith("## The paper's statements, each judged as written")
@@ -166,3 +166,29 @@ def test_no_lemma_imports_another_lemma():
                             and parts[1] != p.stem:
                         bad.append(f"{p.name} imports {m}")
     assert bad == []
+
+
+def test_reportstatement_table_and_narrative_are_generated_from_the_results():
+    from verify.report.markdown import statement_table
+    from verify.report.narrative import render as narrative
+    from verify.report.rows import Table
+    from verify.report.statements import COLUMNS, items_from_json, table_rows
+
+    payload = _payload()
+    items = items_from_json(payload["statements"], payload["results"])
+    md = REPORT_MD.read_text(encoding="utf-8")
+    assert statement_table(Table(COLUMNS, tuple(tuple(r) for r in table_rows(items)))) in md
+    assert (RESULTS.parent / "NARRATIVE.md").read_text(encoding="utf-8") == narrative(payload)
+
+
+def test_check_level_margins_agree_with_verdicts_over_the_reference_report():
+    for r in _payload()["results"]:
+        if r.get("error") or r["verdict"] not in ("fails", "holds"):
+            continue
+        crit = r["criteria"]
+        if r["verdict"] == "fails":
+            deciding = next(c for c in crit if c["verdict"] == "fails")
+            assert deciding["margin"] is None or deciding["margin"] < 0, (r["lemma"], r["preset"])
+        else:
+            assert all(c["margin"] is None or c["margin"] >= 0 or c["sense"] == "=="
+                       for c in crit if c["verdict"] == "holds"), (r["lemma"], r["preset"])

@@ -106,7 +106,7 @@ def _result(lemma: str, v: ResultView) -> list[str]:
     return lines
 
 
-def _statement_table(t: Table) -> str:
+def statement_table(t: Table) -> str:
     """The statements table: verdict cells carry their own words (not the checks'
     pass/fail legend)."""
     marks = {"ok": "✅", "xfail": "☑️", "known": "🔶", "bad": "❌", "uninformative": "⚪",
@@ -155,7 +155,7 @@ def render(p: Page) -> str:
     if p.statements is not None:
         lines += ['<a id="statements"></a>', "", "## The paper's statements, each judged as "
                   "written", "", f"*{text(p.statements_line)}*", "", text(STATEMENT_INTRO),
-                  "", _statement_table(p.statements), ""]
+                  "", statement_table(p.statements), ""]
     lines += [LEGEND, "", "## Checks: the computations behind the verdicts", "",
               table(p.summary) if p.summary.rows else "No lemma checks are registered."]
     lines += _findings(p)

@@ -380,7 +380,16 @@ def _result_view(e: Entry) -> ResultView:
                 t = frame_table(df, HEAD_ROWS_EXTRA)
                 heads.append(Head(name, len(t.rows), len(df), table_file(r.lemma, name), t))
     tb = r.details.get("traceback") if r.error is not None else None
-    return ResultView(r.lemma, r.preset, label, cls, r.summary(), r.error,
+    summary = r.summary()
+    if r.error is None and r.draws > 1:
+        summary += (f". Over the draws first (above); the criteria, figures and tables below "
+                    f"are the seed's network (draw 0, seed {r.seed})")
+    if r.statements and r.error is None:
+        from .statements import label as st_label
+
+        summary += ". Statements judged on these draws: " + "; ".join(
+            f"{v.statement} {st_label(v.to_json())[0]}" for v in r.statements)
+    return ResultView(r.lemma, r.preset, label, cls, summary, r.error,
                       str(tb) if tb else None, criteria, details, settings,
                       tuple(e.warnings), tuple(e.figures), tuple(heads),
                       json.dumps(jsonable(r.config), indent=1, default=str),
