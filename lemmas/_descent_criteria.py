@@ -3,8 +3,8 @@ headline eps_hat and the descent rate outside the balls, the kinks' one-sided
 derivatives, D_w J(0) and the engine's self-checks, with their details and tables. The
 names of the criteria are read by the statements (thm1, sec42-depth, thm4): keep them.
 
-Ceilings (MATH.md 11: the value every network would meet)
----------------------------------------------------------
+Ceilings (lemmas/README.md, section 12: the value every network would meet)
+---------------------------------------------------------------------------
 * ``eps_hat`` (headline, <= EPS_BALL): no finite ceiling. On a ray z = t u the
   stationary point of J is at t = <A G(u), y> / ||A G(u)||^2, unbounded over networks, so
   no radius is met by every network: any eps < inf can fail (KNOWN_BAD shows it does).

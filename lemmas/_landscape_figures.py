@@ -1,5 +1,5 @@
-"""The figures of :mod:`lemmas.landscape` (Fig. 4; issue 17's certificate over draws;
-issue 14's leaky-vs-ReLU panels), drawn from a result's tables and details only: they
+"""The figures of :mod:`lemmas.landscape` (Fig. 4; the certificate over draws;
+the leaky-vs-ReLU panels), drawn from a result's tables and details only: they
 never recompute; and the plain-language findings of one result (:func:`findings_text`,
 :func:`new_findings_text`), written from its numbers. Kept apart from the check so that
 the check's module holds the steps and criteria, and this one what is drawn and said

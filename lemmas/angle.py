@@ -1,7 +1,7 @@
 """Angle contraction through a transposed-convolution layer and its ReLU (Lemma Sup.4).
 
 For one ReLU layer x -> relu(W x) with i.i.d. N(0, 1/m) filter entries (m = C_i l^dims,
-the rows of the dense block B of Fig. 2(b)), MATH.md section 4 predicts
+the rows of the dense block B of Fig. 2(b)), lemmas/README.md, section 3 predicts
 
 * dense block: angle(B_{+,u} u, B_{+,v} v) ~ g(angle(u, v)) and ||B_{+,u} u||^2 ~ ||u||^2/2,
   with g(theta) = arccos(((pi - theta) cos theta + sin theta) / pi);
@@ -50,8 +50,8 @@ patch prediction, and bounds computed from the per-patch sizes k = C_{i-1} min(c
 reduce to the block's (C_{i-1}, C_i l^dims) for s = l. Beyond the theory's s = l case
 this is a heuristic, reported as such.
 
-Ceilings and draws (MATH.md section 11)
----------------------------------------
+Ceilings and draws (lemmas/README.md, section 12)
+-------------------------------------------------
 Every bounded criterion states its trivial ceiling, the value no network can exceed:
 pi/2 for an angle gap (both angles lie in [0, pi/2]: ReLU outputs are non-negative and
 cos g >= 0); max(1, lam - 1) for a relative norm error, lam = max_x ||W x||^2 / pred(x)

@@ -9,7 +9,7 @@ pairs (H&V: with probability >= 1 - 8 m exp(-gamma k) when m > c k log k). The p
 applies it to the dense block B_i of each layer (Fig. 2(b)), m = C_i l^dims,
 k = C_{i-1}; on the whole layer the statement becomes, after the permutation,
 W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p}, predicted by
-blockdiag_p Q_{x_p,y_p} (MATH.md section 3).
+blockdiag_p Q_{x_p,y_p} (lemmas/README.md, section 2).
 
 The hot path is :func:`masked_gram`: for P pairs the P Gram matrices are ONE matrix
 product ``1[..] (P x m) @ R (m x k(k+1)/2)`` with R the row-wise outer products of B
@@ -51,7 +51,7 @@ EXACT = {False: {"exact_tol": 1e-3, "exact_work": 6e7},
          True: {"exact_tol": 1e-3, "exact_work": 3e7}}
 for _q in (False, True):
     BUDGETS[_q].update(EXACT[_q])
-#: The slope window of the issue: eps_hat ~ m^slope with slope in [-0.65, -0.35].
+#: The slope window: eps_hat ~ m^slope with slope in [-0.65, -0.35].
 SLOPE_TARGET, SLOPE_WINDOW = -0.5, 0.15
 #: Columns of the block used in the scaling sweep (the first layer's k, clipped).
 SWEEP_K = (2, 16)
@@ -170,7 +170,7 @@ def figure_scaling(result):
 
 def check(instance, *, rng, quick):
     """The WDC on every layer's dense block B_i, its expectation, its conv form and
-    its scaling (Lemma Sup.2; MATH.md section 3).
+    its scaling (Lemma Sup.2; lemmas/README.md, section 2).
 
     Passes when, for every layer, eps_hat (random, structured, adversarial and diagonal
     pairs) is within :func:`eps_bound` of the block's (m, k); the Monte Carlo mean
@@ -182,7 +182,7 @@ def check(instance, *, rng, quick):
     sampled eps_hat (``layers[].method`` "exact"; both in table ``exact_wdc``), and the
     sampled eps_hat must lie below that upper end (a self-check).
 
-    Trivial ceilings (issue 13; MATH.md section 11): eps_hat can never exceed
+    Trivial ceilings (lemmas/README.md, sections 2 and 12): eps_hat can never exceed
     max(||B||^2, 1/2) (:func:`wdc_ceiling`, measured on the drawn block); a layer whose
     bound is at or past its ceiling makes the verdict "uninformative" (nothing was
     tested), never a pass. H&V's corollary max ||B_{+,u}||^2 <= 1/2 + eps is reported
@@ -315,7 +315,7 @@ def hv_norm2(statistic: float, bound: float, norm2_B: float) -> Criterion:
 
 def _step_block_wdc(net, config, i: int, rng, budget: dict):
     """The WDC on layer i's dense block B_i, eps_hat <= eps(m, k) with the trivial ceiling
-    max(||B||^2, 1/2) (Lemma Sup.2, H&V's WDC; MATH.md section 11), and for k <= 3 the
+    max(||B||^2, 1/2) (Lemma Sup.2, H&V's WDC; lemmas/README.md, section 2), and for k <= 3 the
     certified supremum beside it (``exact_layer_sup``). Returns the criterion, the exact
     criteria, the layer's details (with H&V's norm corollary, :func:`hv_norm2`, and
     ``method``), its pair table, its row of the exact_wdc table and (B_raw, scale) for
@@ -423,7 +423,7 @@ FINDINGS = ()
 #: Lemma Sup.2 holds with high probability over the weights: H&V give >= 1 - 8 m
 #: exp(-gamma k) for m > c k log k, with gamma and c unspecified, so no rate follows from
 #: the paper at the presets' widths. tau = 0.1 reads "with high probability" as at least
-#: 90% of network draws (the project's guideline, issue 13). 80 draws: zero failures bound
+#: 90% of network draws (the project's guideline). 80 draws: zero failures bound
 #: the rate by 0.045 and up to two stray failures still decide "holds" (upper end 0.087);
 #: measured (seed 0, 80 draws): theory-2layer 40 CPU-s, theory-2layer-2d 27,
 #: paper-fig4-uniform01 17, so the three preset rows of the report take about 85 CPU-s
@@ -446,7 +446,7 @@ def _known_bad(name: str, spec, law: str, reason: str, verdicts=("fails",)) -> K
                     reason, verdicts=verdicts)
 
 
-#: Configurations that violate Lemma Sup.2's hypotheses (issue 13, item 2).
+#: Configurations that violate Lemma Sup.2's hypotheses.
 KNOWN_BAD = (
     _known_bad(
         "no expansion (m = k/8)", block_spec(1, (16, 2), (1,)), "gaussian",

@@ -1,5 +1,5 @@
 """Theorem 1 (and Theorem 4): J has a strict descent direction everywhere except near
-z* and near -rho z*, and D_w J(0) < 0 for every w != 0 (MATH.md section 5).
+z* and near -rho z*, and D_w J(0) < 0 for every w != 0 (lemmas/README.md, section 5).
 
 The check searches for stationary points of J(z) = 1/2 ||A G(z) - A G(z*)||^2 and
 verifies that every one found lies in B(z*, eps ||z*||) U B(-rho_d z*, eps ||z*||).
@@ -13,8 +13,8 @@ criteria (at the ball radius eps = EPS_BALL = 0.25): ``thm1`` (Theorem 1 on A = 
 ``details["by_measurement"]`` has the claim's statistics per measurement and
 ``details["over_draws"]`` eps_hat per draw (against rho_d and with rho fitted per case).
 
-Method (issue 17; MATH.md Sec. 12)
-----------------------------------
+Method (lemmas/README.md)
+-------------------------
 For a bias-free ReLU / leaky-ReLU network with a 2-D or 3-D latent the search is not
 the last word: :func:`verify.geometry.stationary.stationary_points` lists every stationary point
 of J exactly, per (measurement, target) pair, on the same y = A G(z*) and masks. There
@@ -178,7 +178,7 @@ def _timed(timings: dict, key: str):
 
 
 def check(instance: Instance, *, rng, quick: bool) -> Outcome:
-    """Theorem 1 / Theorem 4 on one drawn network (MATH.md section 5), one step per
+    """Theorem 1 / Theorem 4 on one drawn network (lemmas/README.md, section 5), one step per
     sub-claim. The steps draw from ``rng`` in this order: it fixes the numbers."""
     cfg = search_sizes(quick)
     timings: dict[str, float] = {}
@@ -528,11 +528,11 @@ register(
              # (Sec. 4.2, Fig. 4(a): the conclusion "empirically extends" to other
              # kernel sizes and strides), fixed before the check was run.
              "paper-fig4": "pass",
-             # Theorem 1's conclusion for d = 3 and 4 layers (issue 14 item 1), with
+             # Theorem 1's conclusion for d = 3 and 4 layers, with
              # rho_3 / rho_4; expected "pass" fixed before any run. Theorem 1 is stated
              # for 2 layers: the statement judged here is Sec. 4.2's (sec42-depth).
              "theory-3layer": "pass", "theory-4layer": "pass",
-             # Stride < kernel at depth 3 (issue 14 item 1: kernel 8 = 2 x stride 4):
+             # Stride < kernel at depth 3 (kernel 8 = 2 x stride 4):
              # outside Theorem 1's block form; expected "pass" is Sec. 4.2's empirical
              # extension, fixed before the first run (the result:
              # lemmas/findings/sec42-depth.toml).

@@ -1,17 +1,18 @@
-"""Theorem 1's probability and its expansion condition (paper Theorem 1; MATH.md 5, 11, 12).
+"""Theorem 1's probability and its expansion condition (paper Theorem 1; lemmas/README.md,
+sections 5-6).
 
 Theorem 1: fix eps > 0; if C_i l >~ C_{i-1} log C_{i-1} for each layer, then with
 probability at least 1 - kappa (D_1 C_1 e^{-gamma C_0} + D_2 C_2 e^{-gamma C_1}) every
 z outside B(z*, eps ||z*||) U B(-rho z*, eps ||z*||) U {0} has a descent direction, and
 D_w J(0) < 0 for every w != 0. This check measures that probability against the
-expansion factor E_i = C_i l_i^dims / (C_{i-1} log C_{i-1}) (MATH.md 11), which the paper
-only bounds up to unknown constants.
+expansion factor E_i = C_i l_i^dims / (C_{i-1} log C_{i-1}) (lemmas/README.md, section 6),
+which the paper only bounds up to unknown constants.
 
 Theorem 1's conclusion on one draw, decided exactly
 ---------------------------------------------------
 For a bias-free ReLU / leaky-ReLU network with a 2-D latent, J's stationary set is
 finite and listed exactly (:func:`verify.geometry.cones.enumerate_cones`,
-:func:`verify.geometry.stationary.stationary_points`, MATH.md 12). A draw (weights from the
+:func:`verify.geometry.stationary.stationary_points`). A draw (weights from the
 configuration's law, z* ~ N(0, I_2), A = I) *holds* when (a) every stationary point
 other than the origin lies within EPS_BALL ||z*|| of z* or of -rho_d z*, and (b) the
 origin is a local maximum (D_w J(0) < 0 for all w). A flat row (a cone whose quadratic
@@ -77,7 +78,7 @@ from verify.stats import exact_interval
 from verify.verdicts import DrawRule, KnownBad, judge_draws
 
 #: tau: the largest failure rate over draws at which "with high probability" is said to
-#: hold, and the threshold's level ("rate below 10%", issue 14 item 5).
+#: hold, and the threshold's level ("rate below 10%").
 TAU = 0.1
 ALPHA = 0.05
 #: Draws per grid step (full and --quick alike): zero failures in 40 bound the rate by

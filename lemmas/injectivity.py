@@ -1,4 +1,5 @@
-"""Corollary 2 (one-to-one mapping) and mode collapse (paper Sec. 3, Fig. 4(d); MATH.md 6).
+"""Corollary 2 (one-to-one mapping) and mode collapse (paper Sec. 3, Fig. 4(d);
+lemmas/README.md, section 7).
 
 Three pieces of evidence, all batched:
 

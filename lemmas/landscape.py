@@ -1,4 +1,5 @@
-"""The landscape of J for 2-D latents (paper Fig. 4, Sec. 4.2; Theorem 1; MATH.md 5-6, 12).
+"""The landscape of J for 2-D latents (paper Fig. 4, Sec. 4.2; Theorem 1; lemmas/README.md,
+sections 5 and 10).
 
 ``J(z) = 1/2 ||A G(z*) - A G(z)||^2`` on a network with a 2-D latent, z* ~ N(0, I_2) from
 the check's stream. One computation (this check, lemma id ``landscape``) serves the
@@ -58,8 +59,8 @@ from verify.registry import register
 from verify.results import Criterion, Outcome
 from verify.verdicts import DrawRule, KnownBad
 
-#: What a config file may set in its [checks.landscape] table (verify.settings; issue
-#: 14: a radius <= 0 is bad input).
+#: What a config file may set in its [checks.landscape] table (verify.settings; a
+#: radius <= 0 is bad input).
 SETTINGS = {
     "window_radii": user_settings.numbers(
         WINDOW_RADII, "window radii z* +- r ||z*|| at which quasi-convexity is reported "
@@ -465,7 +466,7 @@ DRAWS = DrawRule(
            "the claims must hold on at least 90% of network draws (tau = 0.1), fixed before "
            "any multi-draw run. A draw fails when any claim fails on it (a second local "
            "minimum, a flat region, a quasi-convexity violation for sigmoid / tanh; added "
-           "with issue 14, after the first multi-draw runs: a start of the window's grid "
+           "after the first multi-draw runs: a start of the window's grid "
            "from which gradient descent does not end at z*, which is also judged on its "
            "own over the draws in details.over_draws.claims)",
     draws=40, check=check_draw, per_draw=("stationary_points",), summarise=summarise_draws)
@@ -520,7 +521,7 @@ register("landscape",
          reference="Fig. 4; Sec. 4.2; Theorem 1",
          presets={"paper-fig4": "pass", "paper-fig4-sigmoid": "pass", "paper-fig4-tanh": "pass",
                   "paper-fig4-leaky": "pass", "paper-fig4-uniform01": "fail",
-                  # Issue 14 item 1: a 3-layer 2-D-latent network (stride = kernel, the
+                  # A 3-layer 2-D-latent network (stride = kernel, the
                   # exact method, 40 draws in about a CPU-minute); expected "pass" is the
                   # paper's Sec. 4.2 claim that the Fig. 4 landscape extends, fixed
                   # before the first run (the result: FINDINGS).

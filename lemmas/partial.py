@@ -1,4 +1,4 @@
-"""Theorem 4: invertibility from partial measurements (MATH.md sections 2 and 7).
+"""Theorem 4: invertibility from partial measurements (lemmas/README.md, sections 1 and 9).
 
 With A a subsampling matrix of rate r, y = A G(z*) = sigma(A W_d sigma(... W_1 z*)), and
 Theorem 1's landscape argument goes through with A W_d as the last layer (its blocks
@@ -41,7 +41,7 @@ keep a subset of their rows). The check runs the recovery itself:
 4. recovery error against measurement noise (reported, with its log-log slope);
 5. the second solver, Lei et al.'s layer-wise LP, on the first trials of step 1, each on
    its own network (reported);
-6. **Theorem 4 for an arbitrary subsampling matrix** (issue 14): the rows-per-block
+6. **Theorem 4 for an arbitrary subsampling matrix**: the rows-per-block
    condition of the last layer judged on step 1's random masks (:func:`block_condition`:
    every observed block of A W_d keeps >= 2 C_{d-1} rows, the constant-free necessary
    part of Theorem 1's expansivity; stride = kernel only), and a greedy adversarial
@@ -100,7 +100,7 @@ NOISE_LEVELS = (1e-4, 1e-3, 1e-2, 1e-1)
 #: Trials of the LP solver (Lei et al. 2019) on the random pattern, for comparison only.
 LP_TRIALS = {False: 5, True: 2}
 #: What a config file may set in its [checks.partial] table (verify.settings): the
-#: adversarial search's rate and budget (issue 14: a budget of 0 is bad input).
+#: adversarial search's rate and budget (a budget of 0 is bad input).
 SETTINGS = {
     "adversarial_budget": _settings.integer(
         ADV_BUDGET, "greedy rounds of the adversarial mask search (step 6)", minimum=1),
@@ -322,7 +322,7 @@ def noise_step(net, rate: float, quick: bool, rng):
                        trials=NOISE_TRIALS[quick], small=1e-2, rng=rng, **SOLVER)
 
 
-# ------------------------------------------- Theorem 4 for arbitrary masks (issue 14)
+# ------------------------------------------------------ Theorem 4 for arbitrary masks
 
 
 # ---------------------------------------------------------------- the check

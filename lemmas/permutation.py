@@ -1,4 +1,4 @@
-"""Permutation to block-diagonal form (paper Fig. 2; MATH.md section 2).
+"""Permutation to block-diagonal form (paper Fig. 2; lemmas/README.md, section 1).
 
 For a transposed-convolution layer with stride = kernel and no padding there are
 row and column permutations P, Q with

@@ -2,7 +2,8 @@
 
 The ``landscape`` check computes, on a leaky-ReLU network, the same weights and mask
 with ReLU (the "ReLU twin"; on the presets paper-fig4-leaky's twin is paper-fig4's
-network) and both exact stationary sets (every stationary point of J, MATH.md Sec. 12).
+network) and both exact stationary sets (every stationary point of J,
+lemmas/README.md, section 10).
 "The same landscape" is judged on those sets, per network draw (:func:`same_landscape`):
 
 * ``stationary_classes_differ``: the number of classes (local minimum, saddle, local

@@ -3,8 +3,8 @@
 Two steps, both on the conjecture as the paper states it.
 
 1. **The conjecture's own definition of subgaussian**, P(|x| > t) <= c exp(-gamma t^2)
-   for all t > 0 (Conjecture 3), checked per law on samples (:func:`tail_fit`, MATH.md
-   section 11). With c free, the definition says that the local slope of -log P(|x| > t)
+   for all t > 0 (Conjecture 3), checked per law on samples (:func:`tail_fit`, lemmas/README.md,
+   section 8). With c free, the definition says that the local slope of -log P(|x| > t)
    against t^2 stays bounded away from 0 as t grows. For each law, standardised to unit
    variance, :data:`TAIL_SAMPLES` draws give the slope gamma on a near window
    (exceedance probability 1e-1 to 1e-2) and a far one (1e-3 to 1e-4), each with a
@@ -27,7 +27,7 @@ Two steps, both on the conjecture as the paper states it.
    ``conj3-examples`` (``lemmas/findings/conj3-examples.toml``).
 2. **Theorem 1's conclusion per law.** The concentration (Lemma Sup.2), angle
    (Lemma Sup.4) and descent (Theorem 1) checks (:data:`RERUNS`) are rerun on the same
-   architecture and mask with each weight law of MATH.md section 1 and
+   architecture and mask with each weight law of lemmas/README.md, section 0 and
    :mod:`verify.weights`: ``gaussian`` (Theorem 1's law), ``rademacher``, ``uniform``,
    ``triangular`` (a symmetric bounded law), ``truncated_gaussian`` and
    ``centred_exponential`` (zero mean, the same variance; :data:`ZERO_MEAN`) and
@@ -39,7 +39,7 @@ are classified correctly and the paper's examples are subgaussian.
 
 What "passes" means for a law. Conjecture 3 claims Theorem 1's conclusion, not the
 Gaussian proof's identities. One criterion family of the concentration check is
-Gaussian-only by its statement (MATH.md section 3: E[B_{+,u}^T B_{+,v}] = Q_{u,v}
+Gaussian-only by its statement (lemmas/README.md, section 2: E[B_{+,u}^T B_{+,v}] = Q_{u,v}
 "for B with i.i.d. N(0, 1/m) entries"; it follows from rotation invariance), and so
 is the prediction that ||B_{+,u}^T B_{+,v} - Q_{u,v}|| falls like m^-1/2, which needs
 E = Q. For Rademacher rows the expectation differs from Q by a bias no width
@@ -107,7 +107,7 @@ ZERO_MEAN = ("gaussian", "rademacher", "uniform", "triangular", "truncated_gauss
              "centred_exponential")
 CONTROL = "uniform01"
 #: What a config file may set in its [checks.subgaussian] table (verify.settings): the
-#: laws tried (issue 14: an unknown name is bad input, listing the allowed ones).
+#: laws tried (an unknown name is bad input, listing the allowed ones).
 SETTINGS = {
     "laws": user_settings.names(
         ZERO_MEAN + (CONTROL,), "weight laws tried (tail fit and the three reruns); "

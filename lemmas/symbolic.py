@@ -3,11 +3,11 @@
 Established here, each with how:
 
 * Q_{u,v} = E[1(g.u > 0) 1(g.v > 0) g g^T] (g ~ N(0, I)) as a 2-D Gaussian integral in
-  polar coordinates over the wedge where both indicators hold (MATH.md section 3), and
+  polar coordinates over the wedge where both indicators hold (lemmas/README.md, section 4), and
   Q_{u,u} = I/2; hence E[B_{+,u}^T B_{+,v}] = Q_{u,v} for B with N(0, 1/m) entries.
 * The arc-cosine kernel E[relu(g.u) relu(g.v)] = ||u|| ||v|| (sin t + (pi - t) cos t)/(2 pi)
   and its normalised form cos g(t), the link the angle check relies on.
-* The angle map g (MATH.md section 4): g(0) = 0, g(pi) = pi/2, g' in [0, 1],
+* The angle map g (lemmas/README.md, section 3): g(0) = 0, g(pi) = pi/2, g' in [0, 1],
   0 <= g(t) <= t, g(t) <= (1/(3 pi) + 1/t)^-1, g(t) >= (1/pi + 1/t)^-1 >= t/2, and the
   H&V iterates g^i(pi) in [pi/(i+1), 3 pi/(i+3)] for every i (induction on the two bounds).
 * rho_d for d = 1..4 in closed form (Theorem 1; H&V).
@@ -82,7 +82,7 @@ def _gaussian_plane_integral(integrand_phi, radial_power):
 def derive_Q():
     """E[1(g.u>0) 1(g.v>0) g g^T] in the plane basis (e1 = u_hat, e2 = v_hat_perp).
 
-    Returns (derived 2x2 matrix, MATH.md's Q in that basis, the complement's diagonal
+    Returns (derived 2x2 matrix, lemmas/README.md's Q in that basis, the complement's diagonal
     entry P(wedge))."""
     e = sp.Matrix([sp.cos(_phi), sp.sin(_phi)])
     derived = (e * e.T).applyfunc(lambda h: _gaussian_plane_integral(h, 2))

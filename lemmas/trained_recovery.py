@@ -1,4 +1,5 @@
-"""Latent recovery on a generator trained on real data (paper Sec. 4.3, Fig. 5; MATH.md 7-8).
+"""Latent recovery on a generator trained on real data (paper Sec. 4.3, Fig. 5;
+lemmas/README.md, section 11).
 
 The paper recovers the latent code of its MNIST generator "perfectly" from uniform-random
 samples and from the top, bottom, left and right halves of the image, "using simple
@@ -19,7 +20,7 @@ any network, and measures rates:
   class, a fresh point gets a uniform class; the trials run per class
   (:class:`verify.trained.ClassConditionedNetwork`: its layer-1 bias depends on the
   position, which the inversion's batch-last loss broadcasts);
-* **generator quality** (issue 15): 200 samples at z ~ N(0, I) against the training
+* **generator quality**: 200 samples at z ~ N(0, I) against the training
   digits (:func:`verify.training.generator_quality`: nearest-training-image distances
   and a digits classifier's confident labels); a generator that draws no digits makes
   the verdict uninformative, with that reason;

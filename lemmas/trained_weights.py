@@ -1,4 +1,4 @@
-"""Trained weights look zero-mean Gaussian (paper Sec. 4.1, Fig. 3; MATH.md section 8).
+"""Trained weights look zero-mean Gaussian (paper Sec. 4.1, Fig. 3; lemmas/README.md, section 11).
 
 The theorems assume i.i.d. zero-mean Gaussian filters; the paper supports the
 assumption by the histograms of a trained generator's filters (Fig. 3). This check

@@ -93,7 +93,7 @@ def test_theta_bar_below_input_angle_and_above_half(pair):
         return
     th = float(angle(x.ravel(), y.ravel()))
     tb = theta_bar(x, y)
-    assert tb <= th + SQRT_TOL            # MATH.md section 4
+    assert tb <= th + SQRT_TOL            # lemmas/README.md, section 3
     assert tb >= th / 2 - SQRT_TOL        # the non-vanishing floor (lemmas.angle.RATIO_FLOOR)
 
 

@@ -1,5 +1,5 @@
 """``verify audit``: loaders (.npz, safetensors in the nn.Sequential convention), batch-norm
-folding, the assumptions table, and refusal of bad files (issue 6)."""
+folding, the assumptions table, and refusal of bad files."""
 
 from __future__ import annotations
 

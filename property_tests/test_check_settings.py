@@ -1,4 +1,4 @@
-"""Per-check settings in a config file (issue 14, "Bad input"; verify/settings.py).
+"""Per-check settings in a config file ("Bad input"; verify/settings.py).
 
 A ``[checks.LEMMA]`` table sets a check's declared parameters. Bad values (an
 adversarial-mask budget of 0, a window radius <= 0, an unknown law name, an unknown key

@@ -202,7 +202,7 @@ def test_registry_is_covered(lemma):
         f"lemma {lemma!r} registers neither configs nor counter_configs"
 
 
-# ----------------------------------------------------- edge cases are reachable (STYLE.md)
+# ---------------------------------------------------------------- edge cases are reachable
 _FIND = settings(database=None, max_examples=500, phases=[Phase.generate, Phase.shrink],
                  suppress_health_check=list(HealthCheck), derandomize=True)
 

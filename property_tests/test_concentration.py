@@ -1,4 +1,4 @@
-"""ReLU-merged concentration (Lemma Sup.2; H&V's WDC; MATH.md section 3)."""
+"""ReLU-merged concentration (Lemma Sup.2; H&V's WDC; lemmas/README.md, section 2)."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def test_conv_form_is_block_diagonal_and_not_whole_vector_Q():
 # ------------------------------------------------------------------ verdicts
 @pytest.mark.parametrize("preset", ["theory-2layer", "theory-2layer-2d"])
 def test_theory_presets_pass_with_the_bound_below_the_ceiling(preset):
-    """Issue 13: on the presets that pass, every layer's a-priori eps(m, k) lies clearly
+    """On the presets that pass, every layer's a-priori eps(m, k) lies clearly
     below the trivial ceiling max(||B||^2, 1/2) (the presets have m/k >= 40), so the
     pass is informative; H&V's norm corollary follows from eps_hat (diagonal pairs)."""
     res = run_check("concentration", preset, quick=True, draws=1)
@@ -173,7 +173,7 @@ def test_theory_presets_pass_with_the_bound_below_the_ceiling(preset):
 
 
 def test_theory_presets_are_different_draws():
-    """Issue 13, item 6: theory-2layer-2d has its own block shapes, not the 1-D ones."""
+    """theory-2layer-2d has its own block shapes, not the 1-D ones."""
     from verify.presets import get_preset
 
     a, b = (get_preset(p).instantiate(0).network for p in ("theory-2layer", "theory-2layer-2d"))
@@ -257,7 +257,7 @@ def test_known_finding_small_block_deviation_reproduces(tmp_path):
     assert not counter.passed and not signature(counter)
 
 
-# ------------------------------------------------- trivial ceilings (issue 13)
+# -------------------------------------------------------------- trivial ceilings
 @settings(max_examples=4, deadline=None)
 @given(seed=seeds(), m=st.sampled_from([4, 8, 24, 64]), k=st.sampled_from([2, 3, 8]))
 def test_ceiling_bounds_every_measured_deviation(seed, m, k):
@@ -296,7 +296,7 @@ def test_lean_draw_check_gives_the_full_checks_per_layer_criteria():
     assert not any(c.name.startswith(("mc_", "scaling")) for c in lean.criteria)
 
 
-# ------------------------------------------------- verdicts over draws (issue 13)
+# ----------------------------------------------------------- verdicts over draws
 def test_multi_draw_verdict_on_theory_2layer_holds():
     """Lemma Sup.2 judged over the default network draws (DRAWS, quick): the exact
     interval of the failure rate lies below tau = 0.1."""

@@ -1,4 +1,4 @@
-"""Exact linear regions and the exact stationary set of J (issue 17; MATH.md Sec. 12).
+"""Exact linear regions and the exact stationary set of J (lemmas/README.md, sections 6 and 10).
 
 The cones are checked against the network itself (G(z) = M_C z at sampled points, to
 rounding), the stationary set against what is known (z* is a global minimum, J = 0;
@@ -129,7 +129,7 @@ def test_three_dimensional_latent_minima_include_z_star():
     assert pts[pts["kind"] == "origin"]["classification"].iloc[0] == "local maximum"
 
 
-# ------------------------------------------------- known answers (issue 17's tests)
+# ----------------------------------------------------------------- known answers
 def _hand_built():
     """A two-layer bias-free ReLU network with a spurious local minimum by construction.
 

@@ -1,4 +1,4 @@
-"""Tests of the descent check (Theorem 1, Theorem 4; MATH.md section 5)."""
+"""Tests of the descent check (Theorem 1, Theorem 4; lemmas/README.md, section 5)."""
 
 from __future__ import annotations
 
@@ -125,8 +125,8 @@ RHO_DEEP_TOL = 0.05
 
 @pytest.mark.parametrize("d", [3, 4])
 def test_rho_d_from_minimum_along_negative_ray(d):
-    """Issue 14 item 1: on wide random d-layer networks the minimiser of J(-t z*) sits
-    near rho_d (rho_3 ~ 0.4937, rho_4 ~ 0.6048; MATH.md section 5), and nearer to it
+    """On wide random d-layer networks the minimiser of J(-t z*) sits
+    near rho_d (rho_3 ~ 0.4937, rho_4 ~ 0.6048; lemmas/README.md, section 5), and nearer to it
     than to rho_{d-1}: the depth dependence of Theorem 1's negative-side point is real."""
     assert rho(3) == pytest.approx(0.4937, abs=1e-4) and rho(4) == pytest.approx(0.6048,
                                                                                    abs=1e-4)
@@ -346,7 +346,7 @@ def test_known_bad_rejected_for_its_reason(case):
 
 @pytest.mark.slow  # 2 x 40 quick draws of paper-fig4: ~20 s
 def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
-    """The verdict over draws does not hinge on the base seed (issue 13): on paper-fig4
+    """The verdict over draws does not hinge on the base seed: on paper-fig4
     both base seeds find the failure rate above tau, the registered multi-draw finding.
     Twenty draws each (half the default, for the suite's time): at the measured rate
     (31-32 of 40) the interval's lower end stays far above tau = 0.1."""
@@ -363,7 +363,7 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
         assert v["thm1"].verdict == "not applicable"
 
 
-# ------------------------------------------------- exact stationary set (issue 17)
+# ---------------------------------------------------------- exact stationary set
 def test_method_is_stated():
     """Exact on paper-fig4 (bias-free ReLU, 2-D latent), sampled with the reason on a
     4-D latent; the search's numbers stay beside the exact ones."""
@@ -401,7 +401,7 @@ def test_searched_stationary_points_are_exact_stationary_points(seed):
 
 
 def test_deeper_presets_use_their_depth_and_reproduce_their_findings():
-    """theory-3layer and theory-4layer (issue 14 item 1): the check measures against
+    """theory-3layer and theory-4layer: the check measures against
     rho_3 / rho_4, the exact method applies (2-D latent), and over two draws each fails
     as its registered multi-draw finding says (40/40 draws fail at these widths)."""
     for preset, d in (("theory-3layer", 3), ("theory-4layer", 4)):

@@ -1,4 +1,4 @@
-"""The examples in ``verify/examples/`` run as their comments say (issue 11, item 9).
+"""The examples in ``verify/examples/`` run as their comments say.
 
 Each example file is used through the command a user would type; a broken example
 (a renamed key, a stale flag, an architecture that no longer loads) fails here.

@@ -150,8 +150,8 @@ def test_bad_matrix_refused():
         IG.arrangement_patterns(np.zeros((4, 5)))
 
 
-# ----------------------------------------------------------- layer-wise verdict (issue 13)
-def _issue13_config():
+# ---------------------------------------------------------------------- layer-wise verdict
+def _m_below_2k_config():
     """``1-D 8 -> 12 (k1) -> 128 (k4 s4)``: the first ReLU block has m = 12 < 2k = 16."""
     from verify.measurements import MaskSpec
     from verify.presets import Config
@@ -160,12 +160,12 @@ def _issue13_config():
 
     spec = NetworkSpec(dims=1, latent_channels=8,
                        layers=(LayerSpec(12, 1, 1), LayerSpec(128, 4, 4)))
-    return Config("issue13-m-below-2k", spec, WeightLaw("gaussian"), MaskSpec("full", 1.0))
+    return Config("m-below-2k", spec, WeightLaw("gaussian"), MaskSpec("full", 1.0))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_first_layer_below_2k_fails_with_certified_witness(seed):
-    r = run_check("injectivity", _issue13_config(), seed=seed, quick=True, draws=1)
+    r = run_check("injectivity", _m_below_2k_config(), seed=seed, quick=True, draws=1)
     assert not r.passed
     l1 = r.details["layerwise"][0]
     assert l1["rows_below_2k"] and l1["injective"] is False
@@ -175,7 +175,7 @@ def test_first_layer_below_2k_fails_with_certified_witness(seed):
     # the witness is checked here independently: G(z1) = G(z2) for z1 != z2
     cert = r.details["first_layer_certificate"]
     assert cert["certified"]
-    net = _issue13_config().instantiate(seed).network
+    net = _m_below_2k_config().instantiate(seed).network
     z1, z2 = np.asarray(cert["z1"]), np.asarray(cert["z2"])
     g1, g2 = net.forward(z1), net.forward(z2)
     assert np.linalg.norm(z1 - z2) >= IG.CERT_MIN_SEPARATION * np.linalg.norm(z1)

@@ -1,5 +1,5 @@
-"""Batched inversion (MATH.md section 7): gradients, recovery, negation safeguards, the LP
-solver, Wilson intervals, the logistic fit of phase transitions, bad input, the CLI."""
+"""Batched inversion (lemmas/README.md, section 9): gradients, recovery, negation safeguards,
+the LP solver, Wilson intervals, the logistic fit of phase transitions, bad input, the CLI."""
 
 from __future__ import annotations
 

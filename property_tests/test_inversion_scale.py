@@ -1,4 +1,4 @@
-"""Inversion at scale (issue 16): ``verify invert --config / --weights``, chunked recovery
+"""Inversion at scale: ``verify invert --config / --weights``, chunked recovery
 within a memory budget, float32 recovery, and the memory model behind the chunks."""
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ def test_steady_state_is_the_slope_and_refuses_noise():
 def test_bench_memory_is_measured_and_the_ratio_comes_from_both(monkeypatch):
     """Ours is measured for real (two child processes on a small DCGAN-like network);
     the PyTorch side is stood in for, so the test needs no torch: the row's ratio is
-    ours / baseline of the two figures, and the target is the issue's 2x."""
+    ours / baseline of the two figures, and the target is 2x."""
     from verify.bench import ratio_row
     from verify.benchmarks import peakmem, torch_peer
 

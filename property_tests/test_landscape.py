@@ -177,7 +177,7 @@ def test_uniform01_flat_region_detected():
     assert r.details["flat_components_one_output"] >= 1
     g = r.tables["grid"]
     assert g["flat"].mean() == pytest.approx(r.details["flat_fraction"])
-    # gradient descent can fail (issue 14): U[0, 1] weights leave many starts on the
+    # gradient descent can fail: U[0, 1] weights leave many starts on the
     # flat region or elsewhere
     c = {c.name: c for c in r.criteria}["gd_only_to_z_star"]
     assert c.verdict == "fails" and c.statistic > 0.2 and len(r.tables["descent"]) == 64
@@ -254,7 +254,7 @@ def test_draw_check_gives_the_checks_criteria(preset):
             [(c.name, c.statistic, c.note) for c in _criteria(full)]
     assert ls.sample_sizes(False, draw=True) == ls.sample_sizes(False)
     assert ls.DRAWS.check is ls.check_draw and ls.DRAWS.tolerance == 0.1
-    if preset == "paper-fig4-tanh":   # issue 14: the window sweep on a fixed network
+    if preset == "paper-fig4-tanh":   # the window sweep on a fixed network
         v = _assert_violations_grow_with_the_window(full)
         assert v[-1] > 10
 
@@ -275,7 +275,7 @@ def test_ceilings_informative_where_the_check_passes(preset):
     # J(z*) = 0 = min J on every network: z*'s pixel is always a grid minimum, so that
     # is a self-check in the details, never a criterion that could pass
     assert r.details["z_star_is_minimum"] and "z_star_is_the_minimum" not in by
-    # gradient descent from the 8 x 8 starts: every start reaches z* here (issue 14)
+    # gradient descent from the 8 x 8 starts: every start reaches z* here
     g = r.details["gradient_descent"]
     assert by["gd_only_to_z_star"].statistic == 0.0 and by["gd_only_to_z_star"].ceiling == 1.0
     assert g["starts"] == 64 and g["end_distance_at_z_star_max"] < 1e-3 * 0.5
@@ -301,7 +301,7 @@ def test_known_bad_rejected_for_its_reason(case):
 
 @pytest.mark.slow  # 2 x 40 quick draws of paper-fig4: ~10 s
 def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
-    """The verdict over draws does not hinge on the base seed (issue 13): a second local
+    """The verdict over draws does not hinge on the base seed: a second local
     minimum near -rho z* shows on too many draws at both base seeds (the registered
     multi-draw finding), though seed 0's own network has one minimum."""
     a = run_check("landscape", "paper-fig4", seed=0, quick=True, draws=None)
@@ -320,7 +320,7 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
 
 
 def _certificate_over_draws_is_consistent(r):
-    """The certified list per draw (issue 17, item 3) matches each draw's own counts,
+    """The certified list per draw matches each draw's own counts,
     the over-draws rates are those counts' rates, and the z*-frame coordinates put each
     draw's z* at (1, 0)."""
     t, pts, od = r.tables["draws"], r.tables["stationary_points_by_draw"], r.details["over_draws"]
@@ -340,7 +340,7 @@ def _certificate_over_draws_is_consistent(r):
     assert by["local_minima"]["draws_failed"] == od["other_local_minimum"]["draws"]
     assert by["gd_only_to_z_star"]["draws_failed"] == int((t["gd_missed"] > 0).sum()) \
         == od["gradient_descent"]["draws_with_a_missed_start"]
-    # where the other minima lie (issue: the narrative's numbers come from here)
+    # where the other minima lie (the narrative's numbers come from here)
     om, r2 = od["other_local_minima"], 1 / np.pi
     others = rest[rest["classification"] == "local minimum"]
     assert om["total"] == len(others) == om["in_ball"] + om["outside_ball"]
@@ -355,7 +355,7 @@ def _certificate_over_draws_is_consistent(r):
         at["across_zstar"], 0.0, atol=1e-6)
 
 
-# ------------------------------------------------- exact stationary set (issue 17)
+# ---------------------------------------------------------- exact stationary set
 @pytest.mark.parametrize("preset, method", [("paper-fig4", "exact"),
                                             ("paper-fig4-leaky", "exact"),
                                             ("paper-fig4-sigmoid", "sampled")])
@@ -417,7 +417,7 @@ def test_exact_minima_are_local_minima_of_J():
             assert around.min() >= float(obj.value(z)) - 1e-9 * max(float(obj.value(z)), 1.0)
 
 
-# ------------------------------------ Fig. 4 as the paper states it (issue 14, items 2-3)
+# ---------------------------------------------------------- Fig. 4 as the paper states it
 def test_window_radius_must_be_positive():
     f = _quad
     rng = np.random.default_rng(0)
@@ -599,7 +599,7 @@ def test_summarise_judges_each_claim_on_its_own():
 
 
 def test_three_layer_draw_is_exact_and_its_other_minima_are_on_the_negative_side():
-    """Issue 14 item 1: the landscape check on a 3-layer 2-D-latent network (theory-3layer,
+    """The landscape check on a 3-layer 2-D-latent network (theory-3layer,
     one --quick draw, about 1.5 s). The exact method applies (bias-free ReLU, 2-D latent,
     full observation), z* is found as a local minimum, and the other stationary points
     the registered finding is about lie where Theorem 1 (d = 3) allows them: on the

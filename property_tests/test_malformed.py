@@ -1,4 +1,4 @@
-"""Any machine, any input (issue 11): malformed input gives exit 2 and one line on stderr
+"""Any machine, any input: malformed input gives exit 2 and one line on stderr
 naming the file or field and what is allowed; no traceback, no hang, no out-of-memory
 kill, nothing written.
 

@@ -1,4 +1,4 @@
-"""The measurement family (issue 12, item 5): one mask table, one sampler, operators with
+"""The measurement family: one mask table, one sampler, operators with
 an observed set, noise carried by the operator and an adjointness self-test."""
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def test_strategy_configs_pass(config):
     assert_check_holds(get_check("partial"), config, 0)
 
 
-# ------------------------------------ Theorem 4 for arbitrary masks; Sec. 4.3 (issue 14)
+# ----------------------------------------------- Theorem 4 for arbitrary masks; Sec. 4.3
 def _small(chans, seed):
     from verify.measurements import MaskSpec
     from verify.presets import Config
@@ -220,7 +220,7 @@ def test_adversarial_mask_lowers_sigma_min_below_random_masks():
 
 
 def test_adversarial_search_hurts_a_narrow_network_not_a_wide_one():
-    """Issue 14: at r = 0.75 the worst mask found is no better than random (smaller
+    """At r = 0.75 the worst mask found is no better than random (smaller
     sigma_min on every network) on both; on a wide network (2 -> 32 -> 128 channels) it
     still recovers about as well as random, on a narrow one (2 -> 6 -> 12) its recovery
     interval lies below random's."""
@@ -283,7 +283,7 @@ def test_block_condition_is_judged_on_random_masks():
 
 
 def test_adversarial_masks_harm_a_narrow_network_not_a_wide_one():
-    """Issue 14's test of Theorem 4 "for an arbitrary subsampling matrix": at r = 0.75 the
+    """The test of Theorem 4 "for an arbitrary subsampling matrix": at r = 0.75 the
     greedy search (:func:`adversarial_mask`) cannot take local identifiability away from a
     wide network (sigma_min(A J_G(z*)) stays above a tenth of the full Jacobian's on every
     draw: measured 0.17-0.27 on seed 0, random masks 0.81-0.91), while on a narrow one

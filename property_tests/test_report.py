@@ -37,7 +37,7 @@ from verify.plotting import PNG_SIGNATURE  # noqa: E402
 from verify.report import build_report  # noqa: E402
 from verify.results import Criterion, Outcome  # noqa: E402
 
-#: The keys of ``verify check --json`` (CLI.md), which every result object must carry.
+#: The keys of ``verify check --json`` (verify/cli/README.md), which every result must carry.
 CLI_KEYS = {"lemma", "preset", "seed", "passed", "expected", "statistic", "bound", "margin",
             "config", "details", "elapsed_s", "version"}
 PRESETS = {"theory-2layer": "pass", "paper-fig4-uniform01": "fail"}
@@ -159,7 +159,7 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
                  "tables/fake-scaling.csv.gz"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
-    # results.json: every CLI.md key, provenance, and the expected failure marked
+    # results.json: every verify/cli/README.md key, provenance, and the expected failure marked
     data = load(out)
     assert data["schema"] == report_mod.SCHEMA
     assert [(r["lemma"], r["preset"]) for r in data["results"]] == [
@@ -501,7 +501,7 @@ def test_cost_is_measured_history_else_the_registration_hint():
 
 
 def test_report_sweep_and_run_check_give_the_same_result_for_the_same_task():
-    """Issue 12: one check, one task, one result. The report's job run by the runner's
+    """One check, one task, one result. The report's job run by the runner's
     processes backend, ``run_check`` called directly and the sweep's record of the same
     task (lemma, preset, streams) agree on statistic, bound, verdict and seed."""
     from verify import runner
@@ -574,7 +574,7 @@ def test_tables_are_written_here_when_the_writer_child_fails(sandbox, tmp_path, 
 
 def test_report_includes_a_sweep_as_a_phase_diagram(tmp_path):
     """``verify report --sweep DIR``: the sweep's phase table and heat map appear in
-    index.html and REPORT.md, read from the sweep's records (issue 8, item 5)."""
+    index.html and REPORT.md, read from the sweep's records."""
     from verify.sweep import run_sweep
 
     sweep_dir = tmp_path / "sw"
@@ -832,7 +832,7 @@ def test_report_refuses_presets_over_the_memory_budget_before_any_check(
     assert calls == [] and not out.exists()
 
 
-# ------------------------------------------------------ power and draws (issue 13)
+# ---------------------------------------------------------------- power and draws
 def _register_with_power(reg, bad_config):
     from verify.verdicts import DrawRule, KnownBad
 

@@ -1,4 +1,4 @@
-"""The one runner (issue 12, item 1): same results on every backend, one retry policy,
+"""The one runner: same results on every backend, one retry policy,
 workers that die with their parent."""
 
 from __future__ import annotations

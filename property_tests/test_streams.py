@@ -1,4 +1,4 @@
-"""One randomness policy (issue 12, item 3): :class:`verify.rng.Streams`."""
+"""One randomness policy: :class:`verify.rng.Streams`."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_a_sweep_tasks_streams_replay_from_the_command_line(capsys):
 
 
 def test_theory_presets_are_independent_draws():
-    """theory-2layer-2d draws from its own weights stream (issue 13, item 6): its
+    """theory-2layer-2d draws from its own weights stream: its
     standardised entries are not the 1-D preset's normals laid out again."""
     import numpy as np
 

@@ -1,4 +1,4 @@
-"""The one BLAS thread policy (verify.threads, issue 16): the override order, the
+"""The one BLAS thread policy (verify.threads): the override order, the
 restoration of the previous limits, the --threads flag, and the bench's use of it."""
 
 from __future__ import annotations

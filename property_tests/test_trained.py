@@ -1,5 +1,5 @@
 """The digits dataset, the GLO and GAN training, the shipped digits-glo / digits-gan
-generators and the trained-weights / trained-recovery checks (issues 6, 15, 14 item 8)."""
+generators and the trained-weights / trained-recovery checks."""
 
 from __future__ import annotations
 

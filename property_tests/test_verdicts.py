@@ -1,4 +1,4 @@
-"""Three-state verdicts (issue 13, item 1): a criterion whose bound is at or past the
+"""Three-state verdicts: a criterion whose bound is at or past the
 statistic's trivial ceiling is uninformative, never a pass."""
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ RULE = DrawRule(0.1, "a-priori tolerance of the test", draws=40)
 
 
 def _cp(k, n, alpha=0.05):
-    """Clopper-Pearson from the Beta quantiles of MATH.md Sec. 11, independently of SciPy's
-    binomtest."""
+    """Clopper-Pearson from the Beta quantiles of lemmas/README.md, section 12, independently
+    of SciPy's binomtest."""
     lo = 0.0 if k == 0 else stats.beta.ppf(alpha / 2, k, n - k + 1)
     hi = 1.0 if k == n else stats.beta.ppf(1 - alpha / 2, k + 1, n - k)
     return lo, hi

@@ -1,4 +1,4 @@
-"""The certified WDC supremum for k = 2 and 3 (issue 17, item 4): a bracket
+"""The certified WDC supremum for k = 2 and 3: a bracket
 [lower, upper] of width at most the tolerance, which every sampled pair respects (the
 check's own sampler included) and whose lower end is a value actually taken; golden
 values where the supremum is known in closed form; the Lipschitz constant of Q."""

@@ -1,6 +1,6 @@
 """Entrywise activations, their derivatives, and the one-sided derivative at kinks.
 
-MATH.md section 5: in the forward-mode pass a ReLU unit counts as active when its
+lemmas/README.md, section 0: in the forward-mode pass a ReLU unit counts as active when its
 pre-activation is > 0, or is 0 with a positive directional derivative. For the
 positively homogeneous piecewise-linear activations (relu, leaky_relu, identity)
 this is ``sigma'(a; d) = sigma(d)`` at ``a = 0``, which is exact: along a line the
@@ -59,7 +59,7 @@ def directional(name: str, a: np.ndarray, da: np.ndarray, slope: float = 0.2,
 
     ``tie_tol > 0`` treats ``|a| <= tie_tol`` as a kink: for points that lie on a kink in
     exact arithmetic but whose computed pre-activation carries a rounding residue
-    (e.g. exact cancellations of +-sigma weights). The default 0 is MATH.md's rule.
+    (e.g. exact cancellations of +-sigma weights). The default 0 is the rule of lemmas/README.md.
     """
     if name in ("relu", "leaky_relu"):
         neg = 0.0 if name == "relu" else slope

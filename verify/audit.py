@@ -1,7 +1,7 @@
 """Audit a network's weights against the theorems' assumptions (``verify audit``).
 
-Which of the assumptions of Theorems 1 and 4 (paper Sec. 2-3, MATH.md sections 1, 2, 7)
-does a given network satisfy, each with the measured value:
+Which of the assumptions of Theorems 1 and 4 (paper Sec. 2-3, lemmas/README.md,
+sections 0, 1 and 9) does a given network satisfy, each with the measured value:
 
 * every layer has stride = kernel and no padding (the block-diagonal case, Fig. 2(b));
 * every activation is ReLU, and no layer adds a bias;
@@ -126,7 +126,7 @@ def layer_expected_var(spec: NetworkSpec, i: int) -> float:
 # --------------------------------------------------------------------- audit
 @dataclass(frozen=True)
 class Assumption:
-    """One row of the audit: ``{assumption, holds, measured, required}`` (CLI.md).
+    """One row of the audit: ``{assumption, holds, measured, required}`` (verify/cli/README.md).
     ``holds`` is None when it cannot be decided (e.g. a layer too small)."""
 
     assumption: str

@@ -24,7 +24,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One benchmark row (CLI.md: ``verify bench --json``)."""
+    """One benchmark row (verify/cli/README.md: ``verify bench --json``)."""
 
     case: str
     ours_s: float

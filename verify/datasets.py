@@ -1,4 +1,5 @@
-"""The real dataset of the trained-network experiments (paper Sec. 4.3, MATH.md section 8).
+"""The real dataset of the trained-network experiments (paper Sec. 4.3, lemmas/README.md,
+section 11).
 
 scikit-learn ships 1,797 real 8x8 scans of handwritten digits inside its wheel
 (``sklearn.datasets.load_digits``, the UCI "optical recognition of handwritten digits"

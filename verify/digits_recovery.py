@@ -55,7 +55,7 @@ FIT_TOL = 1e-8
 #: Fitting a training digit's code: Adam starts (best kept) and iterations per start.
 CODE_STARTS = 2
 CODE_ITERATIONS = 300
-#: Samples drawn for the generator-quality measurement (issue 15, item 4) and shown in
+#: Samples drawn for the generator-quality measurement and shown in
 #: the sample-grid figure (the first :data:`GRID_SAMPLES`).
 QUALITY_SAMPLES = 200
 GRID_SAMPLES = 40

@@ -1,4 +1,4 @@
-"""The toolkit's one error class for bad input (STYLE.md: validate at the boundary)."""
+"""The toolkit's one error class for bad input (validated at the boundary)."""
 
 from __future__ import annotations
 

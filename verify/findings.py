@@ -236,7 +236,7 @@ def accepted(result: "CheckResult") -> bool:
 
 
 def exit_code(results: Iterable["CheckResult"]) -> int:
-    """0 when every result is accepted, else 1 (CLI.md)."""
+    """0 when every result is accepted, else 1 (verify/cli/README.md)."""
     return 0 if all(accepted(r) for r in results) else 1
 
 

@@ -1,4 +1,4 @@
-"""Closed-form objects of the proof shared by several lemmas (MATH.md sections 3-5).
+"""Closed-form objects of the proof shared by several lemmas (lemmas/README.md, sections 2-5).
 
 * ``Q(u, v)`` and ``M(u, v)``: the expectation of the ReLU-merged Gram matrix
   (Lemma Sup.2; H&V's Weight Distribution Condition).
@@ -19,8 +19,8 @@ import numpy as np
 def angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Angle between the rows of u and v in [0, pi] (batched over leading axes).
 
-    A zero vector has no angle: the result is NaN with a RuntimeWarning (STYLE.md:
-    degenerate but legal input warns and gives NaN rather than crashing).
+    A zero vector has no angle: the result is NaN with a RuntimeWarning
+    (degenerate but legal input warns and gives NaN rather than crashing).
     """
     u, v = np.asarray(u, float), np.asarray(v, float)
     nu, nv = np.linalg.norm(u, axis=-1), np.linalg.norm(v, axis=-1)
@@ -41,7 +41,7 @@ def M(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """M_{u<->v}: maps u_hat to v_hat, v_hat to u_hat, span{u, v}^perp to 0.
 
     In the basis e1 = u_hat, e2 = (v_hat - cos(theta) u_hat)/sin(theta) it is
-    [[cos, sin], [sin, -cos]] of theta (MATH.md section 3).
+    [[cos, sin], [sin, -cos]] of theta (lemmas/README.md, section 2).
     For parallel or anti-parallel u, v (sin = 0) the span is one-dimensional and
     M = +-u_hat u_hat^T.
     """
@@ -86,7 +86,7 @@ def angle_map_iterates(theta0: float, n: int) -> np.ndarray:
 
 
 def theta_bar(x: np.ndarray, y: np.ndarray) -> float:
-    """Conv-layer prediction of the output angle (MATH.md section 4).
+    """Conv-layer prediction of the output angle (lemmas/README.md, section 3).
 
     ``x``, ``y``: per-position channel vectors, shape (positions, C). Positions where
     either vector is zero contribute nothing to the sum.
@@ -104,7 +104,7 @@ def theta_bar(x: np.ndarray, y: np.ndarray) -> float:
 def rho(d: int) -> float:
     """rho_d = sum_{i<d} (sin theta_i / pi) prod_{i<j<d} (pi - theta_j)/pi, theta_0 = pi.
 
-    rho_1 = 0, rho_2 = 1/pi, rho_3 ~ 0.4937 (H&V; MATH.md section 5).
+    rho_1 = 0, rho_2 = 1/pi, rho_3 ~ 0.4937 (H&V; lemmas/README.md, section 5).
     """
     th = angle_map_iterates(math.pi, d)
     total = 0.0
@@ -117,7 +117,7 @@ def rho(d: int) -> float:
 
 
 def hv_surrogate(z: np.ndarray, x0: np.ndarray, d: int) -> np.ndarray:
-    """H&V's deterministic surrogate h_{z,x0} of grad J for d layers (MATH.md section 5).
+    """H&V's deterministic surrogate h_{z,x0} of grad J for d layers (lemmas/README.md, section 5).
 
     h = 2^-d z - 2^-d [ (prod_{i<d} (pi - theta_i)/pi) x0
         + sum_{i<d} (sin theta_i / pi) (prod_{i<j<d} (pi - theta_j)/pi) (||x0||/||z||) z ],

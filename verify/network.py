@@ -1,10 +1,10 @@
 """Transposed-convolution generators: forward pass, reverse and forward mode,
-explicit weight matrices (MATH.md sections 1, 2 and 5; paper Eq. (2), Fig. 2).
+explicit weight matrices (lemmas/README.md, sections 0 and 1; paper Eq. (2), Fig. 2).
 
 Layout
 ------
 At the boundary every feature is a flat channel-major vector: ``x[c, h, w]`` has index
-``(c*H + h)*W + w`` (MATH.md section 1), batched as ``(batch, n_i)``. Inside, features
+``(c*H + h)*W + w`` (lemmas/README.md), batched as ``(batch, n_i)``. Inside, features
 are kept channel-last, ``(batch, *spatial, C)``, because then a layer is one matrix
 product ``x @ F`` with ``F`` of shape ``(C_{i-1}, l^dims * C_i)`` followed, in the
 theory case s = l, p = 0, by a pure reshape: the block structure of Fig. 2(b).
@@ -274,7 +274,7 @@ class Network:
 
     def jvp(self, z: np.ndarray, v: np.ndarray, *, path: Path_ = "auto", tie_tol: float = 0.0):
         """Forward mode: ``(G(z), D_v G(z))``, the exact one-sided directional
-        derivative ``lim_{t->0+} (G(z + t v) - G(z)) / t`` (MATH.md section 5).
+        derivative ``lim_{t->0+} (G(z + t v) - G(z)) / t`` (lemmas/README.md, section 0).
 
         A ReLU unit counts as active when its pre-activation is > 0, or is 0 with a
         positive directional derivative (the right-hand limit at a kink). ``tie_tol``
@@ -341,7 +341,7 @@ class Network:
 
     def _build_layer_matrix(self, i: int) -> "sp.csr_matrix":
         """W_i as an explicit sparse ``(n_i, n_{i-1})`` matrix, channel-major
-        (MATH.md section 1): ``W[(c', q), (c, p)] = f_{c,c'}[q + pad - p s]`` when the
+        (lemmas/README.md, section 0): ``W[(c', q), (c, p)] = f_{c,c'}[q + pad - p s]`` when the
         offset lies in [0, l) (per axis in 2-D), scaled by the affine scale of c'.
         The bias, if any, is not part of W_i (see :meth:`layer_bias`).
         """

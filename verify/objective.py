@@ -4,7 +4,7 @@
 * :meth:`Objective.gradient` — reverse mode: ``grad J = J_G^T A^T (A G(z) - y)``.
 * :meth:`Objective.directional_derivative` — the exact one-sided
   ``D_v J(z) = lim_{t->0+} (J(z + t v) - J(z)) / t = <A G(z) - y, A D_v G(z)>``
-  by a forward-mode pass with the tie rule of MATH.md section 5 (Theorem 1).
+  by a forward-mode pass with the tie rule of lemmas/README.md, section 0 (Theorem 1).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Objective:
                                tie_tol: float = 0.0) -> np.ndarray:
         """Exact one-sided D_v J(z) = <A G(z) - y, A D_v G(z)>, shape (b,).
 
-        ``tie_tol``: see :meth:`Network.jvp` (0, the default, is MATH.md's exact rule)."""
+        ``tie_tol``: see :meth:`Network.jvp` (0, the default, is the exact rule)."""
         x, dx = self.network.jvp(z, v, path=path, tie_tol=tie_tol)
         return np.sum(self.residual(x) * self.A.forward(dx), axis=-1)
 

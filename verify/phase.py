@@ -1,4 +1,4 @@
-"""Phase transitions in the sampling rate, and recovery under noise (MATH.md section 7;
+"""Phase transitions in the sampling rate, and recovery under noise (lemmas/README.md, section 9;
 paper Theorem 4 and Sec. 3's two empirical observations).
 
 * :func:`phase_transition` — for each mask kind and each rate of a grid, the success

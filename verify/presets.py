@@ -1,4 +1,4 @@
-"""Named configurations (CLI.md, Presets): a network, its weight law and its mask.
+"""Named configurations (verify/cli/README.md): a network, its weight law and its mask.
 
 A :class:`Config` is what every check and recovery runs on. ``Config.instantiate(seed)``
 draws the weights and the mask from independent child streams of ``seed``
@@ -166,11 +166,11 @@ def _fig4(activation: str, law: str = "gaussian") -> NetworkSpec:
         LayerSpec(channels=1, kernel=5, stride=3, activation=activation)))
 
 
-# The theory presets (CLI.md): latent one position, two stride = kernel layers, ReLU,
+# The theory presets: latent one position, two stride = kernel layers, ReLU,
 # N(0, 1/(C_i l^dims)). Layer i's dense block B_i has m = C_i l^dims rows and k = C_{i-1}
 # columns. The WDC check (lemmas/concentration.py) is informative only when its a-priori
 # eps(m, k) = sqrt(6 k log m / m) lies below the trivial ceiling max(||B||^2, 1/2) ~
-# (1 + sqrt(k/m))^2 (MATH.md section 11): at m/k = 16 it does not (the former presets,
+# (1 + sqrt(k/m))^2 (lemmas/README.md, section 2): at m/k = 16 it does not (the former presets,
 # 8 -> 32 -> 128 ch, had eps 1.35 / 1.53 against ceilings 1.23 / 1.45). So every layer
 # here has m/k >= 40, far above the paper's C_i l^dims >= 4 C_{i-1} log C_{i-1}; the
 # angle check's norm bound sqrt(5) (sqrt(2k) + sqrt(2 log 1/delta)) / sqrt(m) needs
@@ -184,7 +184,7 @@ def _fig4(activation: str, law: str = "gaussian") -> NetworkSpec:
 #: (640 >= 4 C1 log C1 = 177.4). Widths n = 4 -> 256 -> 10240 (40 ch x 256 positions).
 THEORY_1D = NetworkSpec(dims=1, latent_channels=4, layers=(
     LayerSpec(channels=16, kernel=16, stride=16), LayerSpec(channels=40, kernel=16, stride=16)))
-#: theory-2layer-2d: its own shapes, not the 1-D blocks again (issue 13, item 6): C0 = 4;
+#: theory-2layer-2d: its own shapes, not the 1-D blocks again: C0 = 4;
 #: layer 1: C1 = 10, 5x5: m = 250, k = 4, m/k = 62.5 (250 >= 22.2); layer 2: C2 = 45,
 #: 3x3: m = 405, k = 10, m/k = 40.5 (405 >= 4 C1 log C1 = 92.1). Widths
 #: n = 4 -> 250 -> 10125 (45 ch x 15 x 15). Its weights come from weights stream 1
@@ -192,7 +192,7 @@ THEORY_1D = NetworkSpec(dims=1, latent_channels=4, layers=(
 #: both would be the same normals laid out in blocks of other shapes.
 THEORY_2D = NetworkSpec(dims=2, latent_channels=4, layers=(
     LayerSpec(channels=10, kernel=5, stride=5), LayerSpec(channels=45, kernel=3, stride=3)))
-#: Deeper networks (issue 14, item 1; Sec. 4.2: "the same conclusion empirically
+#: Deeper networks (Sec. 4.2: "the same conclusion empirically
 #: extends"): Theorem 1 is stated for d layers, with rho_d moving out with depth
 #: (rho_3 ~ 0.494, rho_4 ~ 0.605). A 2-D latent (one position) so that descent's
 #: stationary set is exact (verify/geometry/cones.py). theory-3layer: 2 -> 8 ch k8 -> 8 ch k4 ->
@@ -281,8 +281,8 @@ __all__ = ["Config", "Instance", "register_preset", "presets", "get_preset",
            "THEORY_1D", "THEORY_2D"]
 
 
-# ------------------------------------------------- issue 14: stride < kernel, 3 layers
-#: theory-3layer-overlap (issue 14 item 1: "stride < kernel"): theory-3layer's depth and
+# -------------------------------------------------------- stride < kernel, 3 layers
+#: theory-3layer-overlap ("stride < kernel"): theory-3layer's depth and
 #: sizes with overlapping filters, kernel = 2 x stride on every layer (k8 s4; no
 #: padding, output (n - 1) s + k positions): 2 -> 8 ch x 8 -> 8 ch x 36 -> 8 ch x 148, widths
 #: 2 -> 64 -> 288 -> 1,184 (expansion 32, 4.5, 4.1 per layer; theory-3layer's 32, 4, 4).
@@ -299,7 +299,7 @@ register_preset(Config(
     "288, 1184), N(0, 1/(C_i l)); full observation; rho_3 ~ 0.494"))
 
 
-#: theory-2layer-latent2 (issue 14 item 5, lemmas/expansion.py): the template of Theorem
+#: theory-2layer-latent2 (lemmas/expansion.py): the template of Theorem
 #: 1's expansion sweep. 1-D, latent C0 = 2 at one position (so the stationary set of J is
 #: exact, verify/geometry/stationary.py), two stride = kernel ReLU layers, N(0, 1/(C_i l)):
 #: 2 -> 4 ch k16 -> 45 ch k4; blocks 64x2 and 180x4; expansion factors

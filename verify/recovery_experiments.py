@@ -1,4 +1,4 @@
-"""The recovery experiments of Theorem 4 (partial measurements; MATH.md sections 7 and 11).
+"""The recovery experiments of Theorem 4 (partial measurements; lemmas/README.md, section 9).
 
 The numerics of the ``partial`` check, public so tests and other tools can use them:
 
@@ -201,8 +201,7 @@ def smallest_singular(jac: np.ndarray) -> float:
 
 def adversarial_mask(jac: np.ndarray, keep: int, *, budget: int = ADV_BUDGET) -> np.ndarray:
     """A mask keeping ``keep`` rows of the Jacobian ``jac`` = J_G(z*) (n_d, n_0) whose
-    sigma_min(A J_G(z*)) the greedy search makes as small as it can (MATH.md section 11,
-    "Adversarial masks at rate r").
+    sigma_min(A J_G(z*)) the greedy search makes as small as it can (lemmas/README.md, section 9).
 
     From the full mask, ``budget`` rounds each remove a share of the n_d - keep rows
     to drop: the rows whose own removal lowers lambda_min(H), H = J_S^T J_S, the most
@@ -385,8 +384,8 @@ def block_condition(spec, table: pd.DataFrame) -> tuple[Criterion | None, dict]:
 
     Theorem 1 asks each block of A W_d (C_d l^dims rows, k = C_{d-1} columns) to be
     expansive, C l >= c k log k with c unstated, so the sufficient condition cannot be
-    judged without inventing c. Its constant-free necessary part can (MATH.md section
-    11, Puthawala et al.): a ReLU block with m < 2k rows is not injective on its input.
+    judged without inventing c. Its constant-free necessary part can (lemmas/README.md,
+    section 7, Puthawala et al.): a ReLU block with m < 2k rows is not injective on its input.
     The criterion: on the random masks of step 1 (Theorem 4's "arbitrary subsampling
     matrix" at rate r, the pattern whose blocks keep r of their rows on average), the
     fewest rows any observed block keeps, over 2 C_{d-1}; holds when >= 1. Floor 0 (a

@@ -45,7 +45,7 @@ class LemmaCheck:
     Parameters
     ----------
     id : str
-        The lemma id of CLI.md (``permutation``, ``concentration``, ...).
+        The lemma id of verify/cli/README.md (``permutation``, ``concentration``, ...).
     statement : str
         The statement in one line.
     reference : str

@@ -1,4 +1,4 @@
-"""Result objects: one frozen record per check (STYLE.md; scipy's result classes).
+"""Result objects: one frozen record per check (scipy's result classes).
 
 A lemma's check returns an :class:`Outcome` (its statistic, bound and criteria, its
 tables); the runner adds what it knows (lemma id, preset, seed, timing, version,
@@ -239,7 +239,7 @@ class Outcome:
 
 @dataclass(frozen=True, eq=False)
 class CheckResult:
-    """The frozen record of one check run (the JSON of CLI.md, plus tables)."""
+    """The frozen record of one check run (the JSON of verify/cli/README.md, plus tables)."""
 
     lemma: str
     preset: str
@@ -306,8 +306,8 @@ class CheckResult:
 
     @property
     def accepted(self) -> bool:
-        """Exit 0 material (CLI.md). A run that judges statements is accepted when every
-        statement verdict matches its expectation or differs only as a registered
+        """Exit 0 material (verify/cli/README.md). A run that judges statements is accepted
+        when every statement verdict matches its expectation or differs only as a registered
         finding (the check's own combined verdict is then not what is judged); a check
         no statement names falls back to its own status."""
         from .findings import ACCEPTED
@@ -390,7 +390,7 @@ class CheckResult:
         return head + self.to_frame().to_html(index=False, na_rep="", escape=True)
 
     def to_json(self) -> dict[str, Any]:
-        """The object of ``verify check --json`` (CLI.md), with a few additions."""
+        """The object of ``verify check --json`` (verify/cli/README.md), with a few additions."""
         out = {
             "lemma": self.lemma, "preset": self.preset, "seed": self.seed,
             "passed": self.passed, "verdict": self.verdict, "expected": self.expected,

@@ -1,4 +1,4 @@
-"""Randomness: one explicit ``numpy.random.Generator`` per purpose (STYLE.md, Randomness).
+"""Randomness: one explicit ``numpy.random.Generator`` per purpose.
 
 :class:`Streams` is the one place that knows how a seed is split. From one
 ``SeedSequence`` (an integer seed, or a child handed down by a sweep) it gives named,

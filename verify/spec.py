@@ -1,4 +1,4 @@
-"""Network specifications: frozen, validated values (MATH.md section 1).
+"""Network specifications: frozen, validated values (lemmas/README.md, section 0).
 
 A transposed-convolution layer i maps C_{i-1} channels of spatial size D_{i-1}
 (1-D length or 2-D side) to C_i channels of size

@@ -315,7 +315,7 @@ class StatementVerdict:
     """One statement judged on one check result.
 
     ``criteria`` are the seed's network's (draw 0); over several draws ``over_draws``
-    is the criterion "failure rate <= tau" and ``draws`` its fields (CLI.md's
+    is the criterion "failure rate <= tau" and ``draws`` its fields (verify/cli/README.md's
     ``draws``, ``failure_rate``, ``failure_ci_low``, ``failure_ci_high``, ``alpha``,
     ``tolerance``, counts). The headline of a multi-draw verdict is the over-draws
     criterion, never draw 0's.

@@ -14,7 +14,7 @@ Hypothesis's default deadline of 200 ms would report as ``DeadlineExceeded``;
 :func:`check_settings` gives the settings that fit, without the project's conftest.
 
 Every strategy yields valid, frozen values only; bounds are keyword-only
-``min_*`` / ``max_*`` (STYLE.md).
+``min_*`` / ``max_*``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One BLAS thread policy for every hot path (issue 16).
+"""One BLAS thread policy for every hot path.
 
 Every hot path of the toolkit -- the checks' engine passes (``lemmas/descent.py``,
 ``lemmas/concentration.py``, ``lemmas/angle.py``), inversion

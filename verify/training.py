@@ -651,7 +651,7 @@ def _nearest(a: np.ndarray, b: np.ndarray, exclude_self: bool = False) -> tuple[
 
 def generator_quality(samples: np.ndarray, images: np.ndarray, labels: np.ndarray,
                       sample_labels: np.ndarray | None = None, *, seed: int = 0) -> dict:
-    """Does a generator draw digits? (issue 15, item 4)
+    """Does a generator draw digits?
 
     * nearest-neighbour distance (Euclidean, pixels in [-1, 1]) of every sample to the
       training set, against the training set's own leave-one-out nearest-neighbour

@@ -1,6 +1,6 @@
 """Verdicts that could have gone the other way: draws, tolerances and known-bad cases.
 
-Two registrations a lemma makes besides its check (MATH.md Sec. 11):
+Two registrations a lemma makes besides its check (lemmas/README.md, section 12):
 
 :class:`DrawRule`
     The statement holds *with high probability over the weights* (Theorem 1, Theorem 4,
@@ -206,7 +206,7 @@ def operating_characteristics(rule: DrawRule, p: float, n_max: int | None = None
 
 def judge_draws(verdicts: Sequence[str], rule: DrawRule) -> tuple[Criterion, dict[str, Any]]:
     """The criterion "failure rate over draws <= tau" from per-draw verdicts, and the
-    JSON fields of CLI.md (``draws``, ``failure_rate``, ``failure_ci_low``,
+    JSON fields of verify/cli/README.md (``draws``, ``failure_rate``, ``failure_ci_low``,
     ``failure_ci_high``, ``alpha``, plus ``tolerance`` and the counts).
 
     A draw whose own verdict is "uninformative" tested nothing: it is counted apart

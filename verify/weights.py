@@ -1,4 +1,4 @@
-"""Weight laws and weight files (MATH.md section 1, paper Theorem 1 and Conjecture 3).
+"""Weight laws and weight files (lemmas/README.md, section 0, paper Theorem 1 and Conjecture 3).
 
 Laws
 ----
@@ -19,7 +19,7 @@ Laws
                 tail P(|x| > t) = exp(-1 - t/sigma) (t >= sigma) is not
                 (``lemmas/subgaussian.py`` checks the definition).
 A given ``std`` replaces the default sigma (the paper's Sec. 4.2 uses N(0, 1)).
-Every law's variance is sigma^2 except ``uniform01`` (MATH.md section 1).
+Every law's variance is sigma^2 except ``uniform01`` (lemmas/README.md, section 0).
 """
 
 from __future__ import annotations

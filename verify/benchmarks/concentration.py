@@ -1,5 +1,5 @@
-"""Concentration case: the batched masked Gram product of the ``concentration`` check
-(issue 3), against GEMM and against the explicit sparse layer, from the engine's
+"""Concentration case: the batched masked Gram product of the ``concentration`` check,
+against GEMM and against the explicit sparse layer, from the engine's
 :mod:`verify.gram` (no lemma is imported)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ WDC_LAYER_CASE = "WDC block path vs whole sparse layer W_{+,x}^T W_{+,y}"
 
 @bench_case(WDC_CASE, order=20)
 def bench_wdc(ctx: BenchContext):
-    """The batched masked Gram product of the concentration check (issue 3).
+    """The batched masked Gram product of the concentration check.
 
     Row 1: B_{+,u}^T B_{+,v} for P pairs of an m x k block, streamed in chunks of one
     GEMM each; FLOPs 2 P m k(k+1)/2 (the product) + 4 P m k (the two sign masks),

@@ -1,5 +1,5 @@
 """Exact cones of a 2-D latent (:mod:`verify.geometry.cones`): the chunked, sign-prefiltered split
-of each layer's arcs against the direct split it replaced (issue 14).
+of each layer's arcs against the direct split it replaced.
 
 The direct split (:func:`direct_arcs`) computes every unit's zero angles in every arc of a
 layer at once: a cones x units x 2 table of pre-activations, the two candidate angles of

@@ -25,7 +25,7 @@ def bench_spec() -> NetworkSpec:
 @bench_case(BENCH_CASE, order=50)
 def bench_descent(ctx: BenchContext):
     """The whole descent check (quick=False; quick=True under ``verify bench --quick``)
-    on the scaled network, against the issue's 60 s budget."""
+    on the scaled network, against its 60 s budget."""
     config = get_preset("theory-2layer-2d").with_spec(bench_spec())
     t0, c0 = time.perf_counter(), time.process_time()
     res = run_check("descent", config, seed=0, quick=ctx.quick, draws=1)

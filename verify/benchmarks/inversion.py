@@ -1,5 +1,5 @@
 """Inversion cases: the batched solver against one-trial-at-a-time numpy, and its
-arithmetic rate at a DCGAN-like size (issue 5, "Performance")."""
+arithmetic rate at a DCGAN-like size."""
 
 from __future__ import annotations
 

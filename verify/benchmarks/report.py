@@ -1,4 +1,4 @@
-"""The main job's budget: ``verify report`` wall time and peak memory (issue 7).
+"""The main job's budget: ``verify report`` wall time and peak memory.
 
 The report runs in a child process (``python -m verify report``) so that its peak
 resident memory is measured cleanly: ``os.wait4`` gives that child's own rusage, whose
@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ..bench import BenchContext, BenchRow, bench_case
 
-#: Wall-time budgets (s) of issue 7, on 2 cores.
+#: Wall-time budgets (s) of the main job, on 2 cores.
 BUDGET_S = {"quick": 20.0, "default": 120.0}
-#: Peak resident memory budget (MB) of issue 7.
+#: Peak resident memory budget (MB) of the main job.
 BUDGET_MB = 2048.0
 CASE = "verify report end to end vs its budget"
 
@@ -109,7 +109,7 @@ def report_budget(ctx: BenchContext) -> BenchRow:
              f"largest process{tree} (budget {BUDGET_MB:.0f} MB){slowest}")
     if code not in (0, 1):
         notes += f"; report failed: {tail.strip().splitlines()[-1] if tail.strip() else '?'}"
-    return BenchRow(f"{CASE} ({mode})", wall, f"budget {budget:.0f} s on 2 cores (issue 7)",
+    return BenchRow(f"{CASE} ({mode})", wall, f"budget {budget:.0f} s on 2 cores",
                     budget, budget / wall,
                     target=f"ratio >= 1 and peak memory <= {BUDGET_MB:.0f} MB",
                     met=met, notes=notes)

@@ -1,4 +1,4 @@
-"""BLAS thread cases: each hot path timed at one thread and at all cores (issue 16).
+"""BLAS thread cases: each hot path timed at one thread and at all cores.
 
 These are the measurements behind the default of :mod:`verify.threads`. Each case runs
 one hot path inside ``blas_threads(n)`` for n = 1 and n = all cores (the hot path's own

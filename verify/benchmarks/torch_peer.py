@@ -1,4 +1,4 @@
-"""Recovery against the peer a user would reach for: batched PyTorch (issue 16).
+"""Recovery against the peer a user would reach for: batched PyTorch.
 
 Each case inverts the same network, from the same masks and the same starting points,
 for the same number of Adam iterations (lr 0.01, betas 0.9/0.999, eps 1e-8, no
@@ -15,7 +15,7 @@ given in the notes with the ratio of the whole runs); the notes give both succes
 The DCGAN-like cases also give the peak memory per trial of both sides, measured in
 child processes (:mod:`verify.benchmarks.peakmem`: peak resident set from ``wait4``,
 the slope between two batch sizes), with ``memory_ratio`` = ours / PyTorch and the
-issue's target ``memory_ratio <= 2``.
+target ``memory_ratio <= 2``.
 
 PyTorch is optional (the training extra): it is imported only inside the case
 functions, and a case reports itself skipped, with the reason, when it cannot be
@@ -202,7 +202,7 @@ def fig4_vs_torch(ctx: BenchContext):
                     torch_dtype="float32", rounds=1)  # PyTorch takes ~30 s here
 
 
-#: Target of issue 16: peak memory per trial at most this multiple of PyTorch's.
+#: Target: peak memory per trial at most this multiple of PyTorch's.
 MEMORY_TARGET = 2.0
 
 
@@ -235,7 +235,7 @@ def with_measured_memory(row, size, dtype, trials):
 @bench_case(DCGAN32_CASES["float32"], order=61)
 def dcgan32_vs_torch_f32(ctx: BenchContext):
     """DCGAN-like 32^2, the general path in float32 against PyTorch float32.
-    Target: parity (ratio >= 1) per trial-iteration on the same core (issue 16)."""
+    Target: parity (ratio >= 1) per trial-iteration on the same core."""
     trials, iterations = (32, 10) if ctx.quick else (128, 40)
     return _dcgan_case(DCGAN32_CASES["float32"], 32, "float32", ctx, trials, iterations,
                        (16, 64) if ctx.quick else (32, 160))
@@ -251,7 +251,7 @@ def dcgan32_vs_torch_f64(ctx: BenchContext):
 
 @bench_case(DCGAN64_CASE, order=63)
 def dcgan64_vs_torch_f32(ctx: BenchContext):
-    """DCGAN-like 64^2 in float32 against PyTorch float32 (the issue's goal: parity)."""
+    """DCGAN-like 64^2 in float32 against PyTorch float32 (the goal: parity)."""
     trials, iterations = (16, 5) if ctx.quick else (64, 20)
     return _dcgan_case(DCGAN64_CASE, 64, "float32", ctx, trials, iterations,
                        (8, 32) if ctx.quick else (16, 80))

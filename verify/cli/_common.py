@@ -165,7 +165,8 @@ def apply_threads(args) -> int:
 
 def one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Make the parser's own errors (a bad flag value, a missing argument) one line on
-    stderr and exit 2, as CLI.md asks, instead of argparse's usage block plus error."""
+    stderr and exit 2, as verify/cli/README.md asks, instead of argparse's usage block plus
+    error."""
     def error(message: str):
         print(f"{parser.prog}: error: {message} (`{parser.prog} --help` lists the options)",
               file=sys.stderr)

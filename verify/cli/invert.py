@@ -1,4 +1,4 @@
-"""``verify invert``: recover latent codes from partial measurements (MATH.md section 7).
+"""``verify invert``: recover latent codes from partial measurements (lemmas/README.md, section 9).
 
 One network is drawn from the preset and ``--seed``; every trial has its own ground
 truth z* ~ N(0, I), its own mask (for ``random``) and its own start; all trials run as

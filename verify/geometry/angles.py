@@ -1,4 +1,4 @@
-"""The angle numerics of Lemma Sup.4 (MATH.md section 4), for the ``angle`` check and
+"""The angle numerics of Lemma Sup.4 (lemmas/README.md, section 3), for the ``angle`` check and
 the tests: the a-priori bounds (:func:`gap_bound`, :func:`norm_bound`, calibrated by
 :func:`sigma_angle`), the layer and block operators with their predictions
 (:class:`LayerOperator`: relu(W_i x) against theta_bar; :class:`BlockOperator`:
@@ -94,7 +94,7 @@ def norm_bound(k: int, m: int, delta: float = DELTA) -> float:
 
 
 def wdc_angle_bound(eps: float) -> float:
-    """Rigorous gap bound under the WDC with constant eps (MATH.md section 3).
+    """Rigorous gap bound under the WDC with constant eps (lemmas/README.md, section 2).
 
     For unit x, y the WDC gives |<a, b> - cos g(theta)/2| <= eps and |||a||^2 - 1/2| <= eps,
     so |cos_out - cos g| <= 4 eps/(1 - 2 eps) =: delta_c, and since
@@ -161,7 +161,7 @@ class LayerOperator:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """relu(W_i x) for rows of x, flat in the conv's channel-last order (not the
-        channel-major order of MATH.md: angles and norms, all the check takes of it, do
+        channel-major order of lemmas/README.md: angles and norms, all the check takes of it, do
         not depend on the order of the coordinates, and this skips a copy)."""
         xi = self.net.to_internal(x, self.i)
         return np.maximum(self.net.conv(self.i, xi).reshape(x.shape[0], -1), 0.0)

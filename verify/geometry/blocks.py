@@ -1,4 +1,4 @@
-"""Block-diagonal forms of sparse matrices (paper Fig. 2; MATH.md section 2).
+"""Block-diagonal forms of sparse matrices (paper Fig. 2; lemmas/README.md, section 1).
 
 The connected components of the bipartite graph of a sparse matrix's non-zeros give its
 finest block-diagonal form (:func:`block_diagonal_form`); for a transposed convolution
@@ -64,7 +64,7 @@ def block_diagonal_form(W) -> BlockForm:
 
     The blocks are the connected components of the bipartite graph whose nodes are the
     rows and the columns of ``W`` and whose edges are its non-zero entries (paper Fig. 2,
-    MATH.md section 2); this is the finest block-diagonal form.
+    lemmas/README.md, section 1); this is the finest block-diagonal form.
 
     Parameters
     ----------

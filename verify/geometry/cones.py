@@ -1,6 +1,6 @@
 """Exact linear regions of a bias-free piecewise-linear network with a 2-D or 3-D latent.
 
-MATH.md Sec. 12. With ReLU, leaky ReLU or identity activations and no biases, G is
+lemmas/README.md. With ReLU, leaky ReLU or identity activations and no biases, G is
 positively homogeneous, G(tz) = t G(z) for t > 0, so its activation pattern depends only
 on the direction of z. The directions with one pattern form a polyhedral cone C, on which
 G(z) = M_C z with M_C = D_L W_L ... D_1 W_1 (D_i the diagonal matrices of the pattern:

@@ -211,12 +211,12 @@ def exact_reason(network: Network) -> str | None:
         # verify.geometry.stationary's 3-D facets are judged in a Python loop (seconds per call,
         # eight calls per draw) and not yet cross-checked against descent runs: sampled
         return ("the 3-D exact stationary set is not yet fast or cross-checked enough for "
-                "a per-draw check (issue 17); the search is used")
+                "a per-draw check; the search is used")
     return not_applicable(network)
 
 
 def exact_stationary_set(problem: Problem) -> Exact:
-    """Every stationary point of J exactly (MATH.md Sec. 12) for every (measurement,
+    """Every stationary point of J exactly (lemmas/README.md) for every (measurement,
     target) pair of the search, on the same y = A G(z*) and masks; the cones once per
     network. No random draw."""
     from verify.geometry.cones import enumerate_cones

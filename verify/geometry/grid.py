@@ -1,5 +1,5 @@
 """The grid, segment and descent tools of the landscape check (paper Fig. 4, Sec. 4.2;
-MATH.md 5-6): pure functions of J sampled on a grid, of J along segments and rays,
+lemmas/README.md, section 10): pure functions of J sampled on a grid, of J along segments and rays,
 gradient descent from a grid of starts, and the grid's steps (J on the window's grid,
 its minima refined, the flat region, the quasi-convexity segments). They measure; the
 ``landscape`` check decides what the measurements say about the paper's statements."""
@@ -25,8 +25,8 @@ HALF_WIDTH = 2.5
 #: One pixel of the check's full Fig. 4 grid (161 points across 2 HALF_WIDTH ||z*||), in
 #: units of ||z*||: points closer than this cannot be told apart on the drawn landscape.
 FIGURE_PIXEL = 2 * HALF_WIDTH / 160
-#: Window radii (units of ||z*||) at which quasi-convexity is reported (Fig. 4(b, c);
-#: issue 14): the last is the figure's window, the only one the criterion judges.
+#: Window radii (units of ||z*||) at which quasi-convexity is reported (Fig. 4(b, c)):
+#: the last is the figure's window, the only one the criterion judges.
 WINDOW_RADII = (0.5, 1.0, 1.5, HALF_WIDTH)
 #: Gradient descent of Fig. 4(a) as the paper runs it (Sec. 4.3): Adam, lr 0.1, up to
 #: 1000 iterations ("usually converges within 500"), a start stopping when its relative
@@ -254,7 +254,7 @@ def descent_from_grid(net, observed: np.ndarray, z_star: np.ndarray, *,
 
 def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segments: int,
                              n_t: int, rng, rel_tol: float) -> pd.DataFrame:
-    """Quasi-convexity as a function of the window (Fig. 4(b, c), issue 14): for each
+    """Quasi-convexity as a function of the window (Fig. 4(b, c)): for each
     radius r, ``segments`` segments with ends uniform on the square ``z* +- r ||z*||``
     (one common draw of unit-square ends, scaled per window, so the windows differ only
     in their size) and their violations (:func:`quasiconvexity_violation`); a violation
@@ -294,7 +294,7 @@ def chunked(fn, Z: np.ndarray) -> np.ndarray:
 
 
 class ExplicitJ:
-    """J through the explicit sparse layer matrices ``sigma(W_i x + b_i)`` (MATH.md 1),
+    """J through the explicit sparse layer matrices ``sigma(W_i x + b_i)`` (lemmas/README.md),
     built once: for the grid's tens of thousands of codes this is several times faster
     than the strided conv path, and it is cross-checked against ``Objective.value``."""
 

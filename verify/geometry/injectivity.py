@@ -1,4 +1,4 @@
-"""The injectivity numerics of Corollary 2 and Fig. 4(d) (MATH.md section 6), for the
+"""The injectivity numerics of Corollary 2 and Fig. 4(d) (lemmas/README.md, section 7), for the
 ``injectivity`` check and the tests: Puthawala's layer-wise criterion on a ReLU layer
 (:func:`layer_criterion`, exhaustive over the arrangement's patterns for k <= 3:
 :func:`arrangement_patterns`), the 2k-row witness of a non-injective layer and the

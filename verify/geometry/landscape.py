@@ -1,4 +1,4 @@
-"""The landscape's exact machinery (paper Fig. 4, Sec. 4.2; MATH.md Sec. 12): for a
+"""The landscape's exact machinery (paper Fig. 4, Sec. 4.2; lemmas/README.md, section 10): for a
 bias-free ReLU / leaky-ReLU network with a 2-D latent observed through a 0/1 mask, J is
 a quadratic on each of the K cones of G, and :func:`verify.geometry.stationary.stationary_points`
 lists every stationary point of J. Here that list is turned into what the paper's
@@ -60,7 +60,7 @@ def exact_reason(net, A) -> str | None:
 
 
 def exact_stationary(net, A, z_star: np.ndarray, rho_d: float) -> dict:
-    """Every stationary point of J exactly (MATH.md Sec. 12), on the check's y = A G(z*)
+    """Every stationary point of J exactly (lemmas/README.md), on the check's y = A G(z*)
     and mask: the local minima other than z*, the flat cones and their angular fraction,
     the origin's classification. No random draw (the streams stay the grid's)."""
     from verify.geometry.cones import enumerate_cones
@@ -279,7 +279,7 @@ def summarise_draws(draws: pd.DataFrame, by_draw: dict, rule) -> dict:
       whose rate's interval lies above tau (where the claim starts to fail);
     * ``leaky_vs_relu`` (leaky ReLU, exact method): the ReLU twin's other minima per draw
       beside the leaky network's, and the Hausdorff distance of the two minima sets;
-    * Fig. 4(a) as a certificate (exact method; issue: certified landscapes): from each
+    * Fig. 4(a) as a certificate (exact method; certified landscapes): from each
       draw's exact stationary set, the rate of draws with any stationary point other than
       z* (the origin aside), with more than one (so not just the one near -rho_d z* that
       Theorem 4 allows), and with a local minimum other than z*, each with its exact 95%

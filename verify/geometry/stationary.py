@@ -1,5 +1,5 @@
 """Every stationary point of J(z) = 1/2 ||y - A G(z)||^2, exactly, for a bias-free
-piecewise-linear network with a 2-D or 3-D latent (MATH.md Sec. 12).
+piecewise-linear network with a 2-D or 3-D latent (lemmas/README.md).
 
 On each cone C of :func:`verify.cones.enumerate_cones`, G(z) = M_C z, so
 J(z) = 1/2 z^T H_C z - b_C^T z + J(0) with H_C = M_C^T A M_C (positive semidefinite)
@@ -13,7 +13,7 @@ and b_C = M_C^T A y. The candidates are, face by face of the cone complex:
 - **boundary** (a ray for k = 2; a facet or a ray for k = 3): the minimiser of J on the
   face's span, kept when it lies in the face's relative interior. There every adjacent
   piece has the same J, so their gradients agree along the face; the one-sided
-  derivatives D_v J (MATH.md Sec. 5) across it decide. ``local minimum`` when J rises
+  derivatives D_v J (lemmas/README.md, section 0) across it decide. ``local minimum`` when J rises
   into every adjacent cone (each piece is convex, so it is then a local minimum of J);
   ``saddle`` (non-differentiable critical point) when 0 is in the convex hull of the
   adjacent pieces' gradients (Clarke) but some direction descends; otherwise it is not

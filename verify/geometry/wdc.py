@@ -10,7 +10,7 @@ pairs (H&V: with probability >= 1 - 8 m exp(-gamma k) when m > c k log k). The p
 applies it to the dense block B_i of each layer (Fig. 2(b)), m = C_i l^dims,
 k = C_{i-1}; on the whole layer the statement becomes, after the permutation,
 W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p}, predicted by
-blockdiag_p Q_{x_p,y_p} (MATH.md section 3).
+blockdiag_p Q_{x_p,y_p} (lemmas/README.md, section 2).
 
 The hot path is :func:`masked_gram`: for P pairs the P Gram matrices are ONE matrix
 product ``1[..] (P x m) @ R (m x k(k+1)/2)`` with R the row-wise outer products of B
@@ -398,7 +398,7 @@ def _loglog_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 # ---------------------------------------------------------------- conv form
 def conv_form(net, i: int, X: np.ndarray, Y: np.ndarray, scale: float):
     """W_{+,x}^T W_{+,y} on the whole sparse layer W_i against
-    blockdiag_p B_{+,x_p}^T B_{+,y_p} (MATH.md section 3, stride = kernel).
+    blockdiag_p B_{+,x_p}^T B_{+,y_p} (lemmas/README.md, section 2, stride = kernel).
 
     Every entry outside the blocks must be exactly 0 and every block entry must agree
     to rounding: |diff| <= m ROUNDING (|B|^T |B|)_{ij} (a dot product of length m).

@@ -1,5 +1,5 @@
 """The exact WDC supremum of one block with k = 2 or 3 columns, certified to a tolerance
-(issue 17, item 4; MATH.md Sec. 3).
+(lemmas/README.md, section 2).
 
 H&V's weight distribution condition asks sup over u, v != 0 of
 ||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 <= eps. The statistic depends on u and v only through
@@ -151,7 +151,7 @@ class ExactSup:
 
 
 def Q_unit(A: np.ndarray, Bv: np.ndarray) -> np.ndarray:
-    """Q_{a,b} for stacked UNIT vectors (P, k) -> (P, k, k) (MATH.md Sec. 3), with
+    """Q_{a,b} for stacked UNIT vectors (P, k) -> (P, k, k) (lemmas/README.md, section 2), with
     theta = 2 atan2(||a - b||, ||a + b||) (full precision near 0 and pi)."""
     P, k = A.shape
     dm, dp = np.linalg.norm(A - Bv, axis=1), np.linalg.norm(A + Bv, axis=1)

@@ -1,4 +1,5 @@
-"""Recovering latent codes from partial measurements (MATH.md section 7; paper Theorem 4).
+"""Recovering latent codes from partial measurements (lemmas/README.md, section 9; paper
+Theorem 4).
 
 One concern per module:
 

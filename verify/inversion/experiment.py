@@ -1,4 +1,4 @@
-"""The one recovery experiment (MATH.md section 7; Theorem 4): :func:`run_recovery`.
+"""The one recovery experiment (lemmas/README.md, section 9; Theorem 4): :func:`run_recovery`.
 
 ``verify invert``, a sweep's invert task, and the checks that recover latents all run
 this function, so the same configuration, options and streams give the same bits on
@@ -176,7 +176,7 @@ class RecoveryResult:
                              "converged": np.asarray(res.converged)})
 
     def to_json(self) -> dict[str, Any]:
-        """CLI.md's ``verify invert --json`` keys (``elapsed_s`` is the caller's)."""
+        """verify/cli/README.md's ``verify invert --json`` keys (``elapsed_s`` is the caller's)."""
         seed = self.streams.seed
         return {**self.stats.to_dict(), "mask": self.mask.kind, "rate": self.mask.rate,
                 "observed": self.observed,

@@ -1,4 +1,5 @@
-"""Recovering latent codes from partial measurements (MATH.md section 7; paper Theorem 4).
+"""Recovering latent codes from partial measurements (lemmas/README.md, section 9; paper
+Theorem 4).
 
 :func:`invert`   minimise J(z) = 1/2 ||A (G(z) - y)||^2 for a batch of independent trials
                  (one latent, one mask, one start per trial) by gradient descent or Adam,
@@ -120,7 +121,8 @@ class RecoveryStats:
         return self.result.iterations
 
     def to_dict(self) -> dict[str, Any]:
-        """The keys of ``verify invert --json`` (CLI.md) that come from the recovery."""
+        """The keys of ``verify invert --json`` (verify/cli/README.md) that come from the
+        recovery."""
         return {"trials": self.trials, "recovered": self.recovered,
                 "success_rate": self.success_rate, "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "median_rel_error": self.median_rel_error,
@@ -204,7 +206,7 @@ def invert(network: Network, y: np.ndarray, masks=None, *, method: Method = "ada
 
     Notes
     -----
-    MATH.md section 7. The gradient is reverse mode, grad J = J_G(z)^T A^T A (G(z) - y).
+    lemmas/README.md, section 9. The gradient is reverse mode, grad J = J_G(z)^T A^T A (G(z) - y).
     """
     t0 = time.perf_counter()
     check_network(network)
@@ -302,7 +304,7 @@ def polish(network: Network, z: np.ndarray, y: np.ndarray, masks=None, *,
            iters: int = POLISH_ITERS, rounding: float = POLISH_ROUNDING,
            chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """A few damped Gauss-Newton steps on each row of ``z`` (b, n0): the final polish of a
-    descent's answer (MATH.md section 7).
+    descent's answer (lemmas/README.md, section 9).
 
     Each step is z <- z - alpha H^+ grad J with H = J_G^T A^T A J_G
     (:func:`~verify.inversion.optimisers.gauss_newton_direction`), alpha the largest of

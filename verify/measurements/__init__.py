@@ -1,4 +1,4 @@
-"""Measurement operators A and the masks that define them (MATH.md section 7; Theorem 4).
+"""Measurement operators A and the masks that define them (lemmas/README.md, section 9; Theorem 4).
 
 :mod:`.masks`      the one table of mask kinds, the one sampler, :class:`MaskSpec`.
 :mod:`.operators`  the operator family (subsampling, Gaussian, per-trial masks) with

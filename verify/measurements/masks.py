@@ -1,4 +1,5 @@
-"""Sampling patterns: the one table of mask kinds and the one sampler (MATH.md section 7).
+"""Sampling patterns: the one table of mask kinds and the one sampler (lemmas/README.md,
+section 9).
 
 Every mask kind the toolkit knows is a row of :data:`MASK_TABLE` (name, whether it is a
 spatial pattern shared by every channel, whether it is random, whether it is distinct

@@ -1,4 +1,4 @@
-"""Measurement operators A (MATH.md sections 1, 2 and 7; paper Theorem 4).
+"""Measurement operators A (lemmas/README.md, sections 0, 1 and 9; paper Theorem 4).
 
 A is a linear operator from R^n (the network's output, flat channel-major) to R^m with
 ``forward`` (A x) and ``adjoint`` (A^T y), batched over leading axes, the set of output

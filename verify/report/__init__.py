@@ -1,12 +1,12 @@
 """``verify report``: every registered lemma on its default presets, written as a report.
 
 The report reads only :class:`~verify.results.CheckResult` objects and the figure
-functions of the registry; it never recomputes a statistic (STYLE.md). It writes,
+functions of the registry; it never recomputes a statistic. It writes,
 into one folder,
 
 ``index.html``    one self-contained page (inline CSS, figures as base64 PNG);
 ``REPORT.md``     the same in Markdown, figures beside it in ``figures/``;
-``results.json``  every result (``verify check --json`` objects, CLI.md) + provenance;
+``results.json``  every result (``verify check --json`` objects) + provenance;
 ``results.csv``   every per-sample table stacked, with ``lemma``/``preset``/``seed``
                   columns (``results.parquet`` too when pyarrow is importable);
 ``tables/``       the further tables (sweeps, grids), one gzipped CSV per lemma and

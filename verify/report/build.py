@@ -25,7 +25,7 @@ from .provenance import provenance
 from .sweeps import load_sweeps
 from .write import recover_interrupted, validate_out, write_report
 
-#: Default output folder (CLI.md).
+#: Default output folder (verify/cli/README.md).
 DEFAULT_OUT = "reports/latest"
 
 

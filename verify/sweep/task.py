@@ -100,7 +100,7 @@ def _check(t: Task, config) -> dict[str, Any]:
     return {"passed": bool(result.passed), "expected": result.expected,
             "verdict": result.verdict,
             "matches_expectation": bool(result.matches_expectation),
-            # exit-0 material (CLI.md): a match, or a registered known finding
+            # exit-0 material (verify/cli/README.md): a match, or a registered known finding
             "accepted": bool(result.accepted),
             "statistic": result.statistic, "bound": result.bound, "sense": result.sense,
             "margin": result.margin, "n_samples": result.n_samples,
