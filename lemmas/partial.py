@@ -326,6 +326,11 @@ def noise_step(net, rate: float, quick: bool, rng):
 
 
 # ---------------------------------------------------------------- the check
+def _untested(name: str, why: str) -> Criterion:
+    """A part of the statement this run did not evaluate: uninformative, never a pass."""
+    return Criterion(name, float("nan"), float("nan"), "==", untested=why)
+
+
 def check(instance, *, rng, quick, settings=None):
     """Theorem 4 at the check rate over independent networks (step 1, the verdict's
     headline), Sec. 3's observations on the rate (step 2), noise and the LP solver
@@ -343,8 +348,9 @@ def check(instance, *, rng, quick, settings=None):
     criteria += crit_phase
     nz = noise_step(net, rate, quick, r_noise)
     block_crit, block_details = block_condition(spec, table)
-    if block_crit is not None:
-        criteria.append(block_crit)
+    criteria.append(block_crit if block_crit is not None else _untested(
+        BLOCK_CONDITION, "the last layer has no block form (stride != kernel or padding): "
+        "A W_d has no blocks to count rows of"))
     nets, T_ = firsts["all_networks"], len(firsts["all_networks"])
     n_adv = min(T_, ADV_TRIALS[quick], max(4, T_ * STEP_OUTPUT // spec.output_dim))
     # steps 6 and 7 ask how robust (to the mask) and how fast recovery is where it
@@ -373,6 +379,8 @@ def check(instance, *, rng, quick, settings=None):
         it_summary = {"skipped": f"output {spec.output_dim} > {STEP_OUTPUT} entries: Sec. "
                                  "4.3's sentence is about the Fig. 4 / trained networks' "
                                  "sizes, and 100 Adam runs here would double the check's cost"}
+    if "skipped" in it_summary:  # that part of the statement was not evaluated
+        criteria.append(_untested(ITERATIONS, it_summary["skipped"]))
     prev = spec.channels[-2]
     need = prev * math.log(prev) if prev > 1 else float("nan")
     has_blocks = "min_rows_per_block" in table
