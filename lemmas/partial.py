@@ -75,7 +75,7 @@ from lemmas._partial_figures import FIGURES
 from verify.measurements import kinds_for, sample_masks
 from verify.phase import noise_sweep, phase_transition
 from verify.presets import Config
-from verify.recovery_experiments import (ADV_BUDGET, ADV_RATE, ITER_CAP, ITER_RUNS, LOSS_TOL,
+from verify.recovery_experiments import (BLOCK_CONDITION, ITERATIONS, ADV_BUDGET, ADV_RATE, ITER_CAP, ITER_RUNS, LOSS_TOL,
                                          MAX_STARTS, P_MIN, PAPER_ADAM_LR, SOLVER,
                                          SUCCESS_TOL, adversarial_step, block_condition,
                                          false_fail_rate, iterations_step, lp_comparison,

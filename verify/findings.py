@@ -368,12 +368,17 @@ class StatementFinding:
             return False
         return self.single_draw is None or self.single_draw == (int(draws) <= 1)
 
-    def render(self, text: str, evidence_now: Sequence[dict[str, Any]] = ()) -> str:
+    def render(self, text: str, evidence_now: Sequence[dict[str, Any]] = (),
+               fields: dict[str, Any] | None = None) -> str:
         """``text`` with ``{name}`` replaced by evidence ``name``'s value in this run
-        (its recorded value when the run did not compare it): the numbers of a finding's
-        prose come from the results, formatted once."""
+        (its recorded value when the run did not compare it), or by the statement
+        verdict's own field ``name`` (``draws_failed``, ``draws_tested``,
+        ``failure_ci_low``, ...): the numbers of a finding's prose come from the
+        results, formatted once."""
         now = {e["label"]: e.get("now") for e in evidence_now}
-        values = {e.label: now.get(e.label, e.value) for e in self.evidence}
+        values = {k: v for k, v in (fields or {}).items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        values.update({e.label: now.get(e.label, e.value) for e in self.evidence})
 
         def fmt(x: Any) -> str:
             if x is None:

@@ -403,8 +403,8 @@ class StatementVerdict:
         if self.finding is not None:
             f = self.finding
             out["known_finding"] = {**f.to_json(), "evidence_now": list(self.evidence),
-                                    "differs": f.render(f.differs, self.evidence),
-                                    "why": f.render(f.why, self.evidence)}
+                                    "differs": f.render(f.differs, self.evidence, out),
+                                    "why": f.render(f.why, self.evidence, out)}
         return jsonable(out)
 
     def summary(self) -> str:

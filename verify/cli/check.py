@@ -92,12 +92,13 @@ def _print_statement(v, indent: str = "  ") -> None:
         print(f"{indent}  beyond the paper ({b.asks}): {b.verdict}{rate}")
     f = v.finding
     if f is not None and v.status != "match":
-        print(f"{indent}  {v.status}: {f.render(f.differs, v.evidence)}")
+        js = v.to_json()
+        print(f"{indent}  {v.status}: {js['known_finding']['differs']}")
         if f.sentence:
             print(f"{indent}    sentence: \"{f.sentence}\"")
         if f.measured_on:
             print(f"{indent}    measured on: {f.measured_on}")
-        print(f"{indent}    why: {f.render(f.why, v.evidence)}")
+        print(f"{indent}    why: {js['known_finding']['why']}")
         for e in v.evidence:
             print(f"{indent}    evidence {e['label']}: now {e['now']}, recorded {e['recorded']} "
                   f"± {e['tolerance']:g} ({'ok' if e['within'] else 'DRIFTED'})")

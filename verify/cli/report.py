@@ -71,21 +71,28 @@ def run(args) -> int:
     wall = time.perf_counter() - t0
     for r in report.results:
         label, _ = status(r)
-        print(f"{label:<20} {r.summary()}")
-    matched = sum(r.matches_expectation for r in report.results)
-    known = sum(r.status == "known finding" for r in report.results)
+        if r.statements and r.error is None:
+            for v in r.statements:
+                print(f"{'statement':<20} {v.summary()}")
+        else:
+            print(f"{label:<20} {r.summary()}")
     if not report.results:
         print("verify report: no lemma checks are registered", file=sys.stderr)
     for e in report.power:
         mark = "rejected" if e.rejected else "NOT REJECTED"
         print(f"{'known-bad ' + mark:<20} {e.result.lemma} [{e.known_bad.name}: "
               f"{e.result.preset}] verdict {e.result.verdict}")
-    print(f"{matched}/{len(report.results)} results match their expectation, {known} "
-          f"differ as registered known findings, "
-          f"{sum(not r.accepted for r in report.results)} do not; "
-          f"{sum(e.rejected for e in report.power)} of {len(report.power)} known-bad "
-          f"configurations rejected; report written to "
-          f"{report.out} (index.html, REPORT.md, results.json, results.csv) in {wall:.1f} s")
+    verdicts = [v for r in report.results for v in r.statements]
+    plain = [r for r in report.results if not r.statements or r.error is not None]
+    print(f"{len(verdicts)} statement verdicts: "
+          f"{sum(v.status == 'match' for v in verdicts)} match their expectation, "
+          f"{sum(v.status == 'known finding' for v in verdicts)} differ as registered "
+          f"findings, {sum(not v.accepted for v in verdicts)} do not"
+          + (f"; {len(plain)} check results judged on their own: "
+             f"{sum(not r.accepted for r in plain)} not accepted" if plain else "")
+          + f"; {sum(e.rejected for e in report.power)} of {len(report.power)} known-bad "
+          f"configurations rejected; report written to {report.out} (index.html, REPORT.md, "
+          f"NARRATIVE.md, results.json, statements.csv) in {wall:.1f} s")
     if report.fallback_reason is not None:
         print(f"verify report: error: {report.fallback_reason}; the report was written to "
               f"{report.out} instead", file=sys.stderr)
