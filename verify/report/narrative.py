@@ -60,10 +60,19 @@ def _verdict_phrase(v: dict[str, Any]) -> str:
     return f"{word} on {where} (one draw: {h})"
 
 
-def _finding_lines(v: dict[str, Any]) -> list[str]:
+def _strict(f: dict[str, Any], prov: dict[str, Any]) -> bool:
+    """Whether this run lies in the finding's strict scope (its seeds and run kind): only
+    there does evidence out of tolerance count as drift."""
+    seeds, quick = f.get("seeds"), f.get("quick")
+    return ((seeds is None or prov.get("seed") in seeds)
+            and (quick is None or bool(prov.get("quick")) == bool(quick)))
+
+
+def _finding_lines(v: dict[str, Any], prov: dict[str, Any] | None = None) -> list[str]:
     f = v.get("known_finding")
-    if not f:
+    if not f or v.get("status") == "match":  # the finding is not what this verdict shows
         return []
+    strict = _strict(f, prov or {})
     lines = []
     sentence = f.get("sentence") or v.get("quote", "")
     lines.append(f"  - The sentence that does not reproduce on `{v['preset']}`: "
@@ -73,8 +82,10 @@ def _finding_lines(v: dict[str, Any]) -> list[str]:
     ev = f.get("evidence_now") or []
     if ev:
         parts = [f"{e['label']} = {number(e['now'])}"
-                 + ("" if e.get("within") else f" (recorded {number(e['recorded'])}: "
-                                                 "DRIFTED)") for e in ev]
+                 + ("" if e.get("within") else
+                    f" (recorded {number(e['recorded'])}: DRIFTED)" if strict else
+                    f" (recorded {number(e['recorded'])} in the record's own scope, "
+                    f"{f.get('scope', '')})") for e in ev]
         lines.append("  - Evidence in this run: " + "; ".join(parts) + ".")
     lines.append(f"  - Replay: `{f['replay']}`")
     return lines
@@ -92,7 +103,8 @@ def _beyond_lines(v: dict[str, Any]) -> list[str]:
 
 
 def paragraphs(statements: Sequence[dict[str, Any]],
-               results: Sequence[dict[str, Any]]) -> list[str]:
+               results: Sequence[dict[str, Any]],
+               prov: dict[str, Any] | None = None) -> list[str]:
     """The narrative's lines (Markdown) from the statement index and the results."""
     lines: list[str] = []
     for it in items_from_json(statements, results):
@@ -109,7 +121,7 @@ def paragraphs(statements: Sequence[dict[str, Any]],
         lines.append(f"- **{it['label']}** [{it['id']}], “{it['quote']}”")
         for v in vs:
             lines.append(f"  - {_verdict_phrase(v)}.")
-            lines += _finding_lines(v)
+            lines += _finding_lines(v, prov)
             lines += _beyond_lines(v)
     return lines
 
@@ -123,7 +135,7 @@ def render(payload: dict[str, Any]) -> str:
             f"{prov.get('seed')}, commit {str(prov.get('git_commit') or '')[:10] or '–'}"
             + (", quick run" if prov.get("quick") else "") + ".", ""]
     return "\n".join(head + paragraphs(payload.get("statements", []),
-                                       payload.get("results", []))) + "\n"
+                                       payload.get("results", []), prov)) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
