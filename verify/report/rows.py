@@ -412,7 +412,7 @@ STATEMENT_INTRO = (
     "that test exactly what it says. Statements that hold \"with high probability\" "
     "are judged over network draws: the number of draws that fail, with the exact 95% "
     "interval of the failure rate, against the tolerance τ. Criteria that ask more than "
-    "the sentence are shown beside it as *beyond the paper*, with their own verdict; "
+    "the sentence are shown beside it as \"beyond the paper\", with their own verdict; "
     "they never decide the statement's verdict. The checks below are the computations "
     "these verdicts are read from.")
 
