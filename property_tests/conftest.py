@@ -37,3 +37,21 @@ def pytest_collection_modifyitems(config, items):
     starting last and finishing alone (longest first shortens the run; order-independent
     tests, so nothing else changes)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+#: A check whose one default run costs at least this many CPU seconds (its registered
+#: ``cost``) runs in the slow tier when a test runs it whole: the fast tier
+#: (``pytest -m "not slow"``) stays the developer's loop; CI runs both.
+HEAVY_CHECK_COST = 60.0
+
+
+def check_param(check, id=None):
+    """``pytest.param`` of a registered check (or its id), marked ``slow`` when the check
+    is heavy (:data:`HEAVY_CHECK_COST`)."""
+    import pytest
+
+    from verify.registry import get_check
+
+    c = get_check(check) if isinstance(check, str) else check
+    marks = (pytest.mark.slow,) if c.cost >= HEAVY_CHECK_COST else ()
+    return pytest.param(check, id=id or c.id, marks=marks)

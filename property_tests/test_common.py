@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, note, settings
 from hypothesis import strategies as st
 
+from conftest import check_param
 from verify.registry import discover, run_check
 from verify.stats import exact_interval
 from verify.strategies import conv_architectures, seeds
@@ -153,7 +154,7 @@ def assert_check_holds(lemma, config, seed: int):
     return result
 
 
-@pytest.mark.parametrize("lemma", HOLDS, ids=[c.id for c in HOLDS])
+@pytest.mark.parametrize("lemma", [check_param(c) for c in HOLDS])
 @settings(max_examples=_examples(3))
 @given(data=st.data())
 def test_lemma_holds(lemma, data):
@@ -168,7 +169,7 @@ def test_lemma_holds(lemma, data):
     assert_check_holds(lemma, config, seed)
 
 
-@pytest.mark.parametrize("lemma", FAILS, ids=[c.id for c in FAILS])
+@pytest.mark.parametrize("lemma", [check_param(c) for c in FAILS])
 @settings(max_examples=_examples(2))
 @given(data=st.data())
 def test_lemma_fails_when_condition_broken(lemma, data):
@@ -259,8 +260,9 @@ KNOWN_BAD = [(c, kb) for c in _CHECKS.values() for kb in c.known_bad
              if not c.id.startswith("fake-")]
 
 
-@pytest.mark.parametrize("lemma, case", KNOWN_BAD,
-                         ids=[f"{c.id}:{kb.name}" for c, kb in KNOWN_BAD])
+@pytest.mark.parametrize("lemma, case", [
+    pytest.param(c, kb, id=f"{c.id}:{kb.name}", marks=check_param(c).marks)
+    for c, kb in KNOWN_BAD])
 def test_known_bad_configuration_is_rejected(lemma, case):
     """Every configuration registered as violating the statement's hypotheses is
     rejected, judged as the report judges it (its seed, the rule's default draws)."""

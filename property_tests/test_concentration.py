@@ -297,6 +297,7 @@ def test_lean_draw_check_gives_the_full_checks_per_layer_criteria():
 
 
 # ----------------------------------------------------------- verdicts over draws
+@pytest.mark.slow  # a whole heavy check or several (the slow tier)
 def test_multi_draw_verdict_on_theory_2layer_holds():
     """Lemma Sup.2 judged over the default network draws (DRAWS, quick): the exact
     interval of the failure rate lies below tau = 0.1."""

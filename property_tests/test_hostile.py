@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_param
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -107,7 +108,7 @@ def _verdict(lemma: str, config: Config, seed: int) -> str:
 LEMMAS = [c.id for c in discover().values() if c.module.startswith("lemmas.")]
 
 
-@pytest.mark.parametrize("lemma", LEMMAS)
+@pytest.mark.parametrize("lemma", [check_param(lemma) for lemma in LEMMAS])
 def test_outside_the_hypotheses_never_holds(lemma):
     @settings(HOSTILE, max_examples=COSTLY.get(lemma, HOSTILE.max_examples))
     @given(config=hostile_configs(), seed=st.integers(0, 3))

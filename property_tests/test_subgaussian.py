@@ -32,6 +32,7 @@ def _reruns(seed: int) -> Reruns:
     return Reruns(default(), SG.RERUNS, Streams(seed), quick=True)
 
 
+@pytest.mark.slow  # a whole heavy check or several (the slow tier)
 def test_descent_rerun_separates_zero_mean_laws_from_uniform01():
     # theory-2layer (C0 = 4): with C0 = 2 or 3 Rademacher layer-1 rows take only 4 or 8
     # values and genuine spurious minima appear, outside Conjecture 3's (expansive) regime.
@@ -62,6 +63,7 @@ def test_reruns_use_the_registry_with_each_law():
     assert table.loc["rademacher", "passed"] == direct.passed
 
 
+@pytest.mark.slow  # a whole heavy check or several (the slow tier)
 def test_gaussian_only_criteria_do_not_count_for_zero_mean_laws():
     """A concentration cell that fails only a Gaussian-only criterion still passes the
     conclusion rule; the control must fail on other criteria (its headline)."""
@@ -83,6 +85,7 @@ def test_gaussian_only_criteria_do_not_count_for_zero_mean_laws():
     assert not ctl["conclusion_passed"]
 
 
+@pytest.mark.slow  # a whole heavy check or several (the slow tier)
 def test_subgaussian_check_verdict_on_small_network():
     if len(_available()) < len(SG.RERUNS):
         pytest.skip("not every rerun check is registered yet: "

@@ -306,6 +306,7 @@ def test_trained_weights_known_bad_rejected():
         assert r.verdict == "fails", (case.name, r.summary())
 
 
+@pytest.mark.slow  # a whole heavy check or several (the slow tier)
 def test_trained_recovery_quick_tables_agree_and_figures_draw():
     """The quick check on the shipped generator: its tables are consistent with each other
     and with the verdict rule, and every figure draws from them alone."""
