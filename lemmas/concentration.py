@@ -1,19 +1,10 @@
-"""ReLU-merged concentration (Lemma Sup.2; H&V's Weight Distribution Condition).
+"""ReLU-merged concentration (Lemma Sup.2; H&V's Weight Distribution Condition): the
+``concentration`` check.
 
-For a block B (m rows, k columns) with i.i.d. N(0, 1/m) entries and u, v != 0,
-
-    B_{+,u}^T B_{+,v} = B^T diag(1[B u > 0] 1[B v > 0]) B,    E[...] = Q_{u,v},
-
-and the WDC with constant eps says ||B_{+,u}^T B_{+,v} - Q_{u,v}||_2 <= eps for ALL
-pairs (H&V: with probability >= 1 - 8 m exp(-gamma k) when m > c k log k). The paper
-applies it to the dense block B_i of each layer (Fig. 2(b)), m = C_i l^dims,
-k = C_{i-1}; on the whole layer the statement becomes, after the permutation,
-W_{+,x}^T W_{+,y} = blockdiag_p B_{+,x_p}^T B_{+,y_p}, predicted by
-blockdiag_p Q_{x_p,y_p} (lemmas/README.md, section 2).
-
-The hot path is :func:`masked_gram`: for P pairs the P Gram matrices are ONE matrix
-product ``1[..] (P x m) @ R (m x k(k+1)/2)`` with R the row-wise outer products of B
-(upper triangle), never a loop over pairs.
+The mathematics (B_{+,u}^T B_{+,v} against Q_{u,v}, the WDC's eps over all pairs, its
+form on the whole sparse layer after the permutation) and the numerics, including the
+one-product hot path :func:`verify.gram.masked_gram`, are in
+:mod:`verify.geometry.wdc` (lemmas/README.md, section 2).
 """
 
 from __future__ import annotations

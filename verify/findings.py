@@ -51,6 +51,16 @@ NOT_APPLICABLE = "not applicable"
 ACCEPTED = (MATCH, KNOWN, NOT_APPLICABLE)
 
 
+def scope_text(seeds, quick, single_draw) -> str:
+    """A finding's strict scope in words: its seeds, its run kind, its draws."""
+    where = ("every seed" if seeds is None else
+             ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds)))
+    runs = {None: "full and --quick runs", True: "--quick runs", False: "full runs"}
+    draws = {None: "", True: "; single-draw runs (--draws 1)",
+             False: "; verdicts over many network draws"}
+    return f"{where}; {runs[quick]}{draws[single_draw]}"
+
+
 @dataclass(frozen=True)
 class KnownFinding:
     """One examined mismatch of a lemma's check on one preset or configuration.
@@ -155,13 +165,7 @@ class KnownFinding:
 
     def scope(self) -> str:
         """Where it must reproduce, in words."""
-        seeds = ("every seed" if self.seeds is None else
-                 "seed " + ", ".join(map(str, self.seeds)) if len(self.seeds) == 1 else
-                 "seeds " + ", ".join(map(str, self.seeds)))
-        runs = {None: "full and --quick runs", True: "--quick runs", False: "full runs"}
-        draws = {None: "", True: "; single-draw runs (--draws 1)",
-                 False: "; verdicts over many network draws"}
-        return f"{seeds}; {runs[self.quick]}{draws[self.single_draw]}"
+        return scope_text(self.seeds, self.quick, self.single_draw)
 
     def to_json(self) -> dict[str, Any]:
         return {"lemma": self.lemma, "preset": self.preset, "differs": self.differs,
@@ -392,12 +396,8 @@ class StatementFinding:
         return out
 
     def scope(self) -> str:
-        seeds = ("every seed" if self.seeds is None else
-                 "seeds " + ", ".join(map(str, self.seeds)))
-        runs = {None: "full and --quick runs", True: "--quick runs", False: "full runs"}
-        draws = {None: "", True: "; single-draw runs (--draws 1)",
-                 False: "; verdicts over many network draws"}
-        return f"{seeds}; {runs[self.quick]}{draws[self.single_draw]}"
+        """Where it must reproduce, in words."""
+        return scope_text(self.seeds, self.quick, self.single_draw)
 
     def to_json(self) -> dict[str, Any]:
         return {"statement": self.statement, "preset": self.preset,
