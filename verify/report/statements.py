@@ -232,12 +232,40 @@ def markdown_table(items: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def compact_table(items: Sequence[dict[str, Any]]) -> str:
+    """The README's table: one row per statement, its verdict on each preset (with the
+    draws and interval) in one cell, and the beyond-the-paper verdicts beside it; the
+    report and ``statements.csv`` have one row per preset, with what decided each."""
+    marks = {"ok": "✅", "xfail": "☑️", "known": "🔶", "bad": "❌", "uninformative": "⚪",
+             "error": "⚠️"}
+
+    def cell(s: Any) -> str:
+        return " ".join(str(s).split()).replace("|", "\\|")
+
+    lines = ["| statement | quote | verdict per preset (draws failing [95% CI] vs τ) | "
+             "beyond the paper |", "| --- | --- | --- | --- |"]
+    for it in items:
+        rs = [r for r in rows([it])]
+        verdicts = "; ".join(
+            f"{marks.get(r['cls'], '')} {r['verdict']}"
+            + (f" on `{r['preset']}`" if r["preset"] != "–" else "")
+            + (f" ({r['draws']})" if r["draws"] not in ("–", "1 draw") else "")
+            for r in rs)
+        beyond = "; ".join(dict.fromkeys(
+            f"{b['asks']}: {b['verdict']}" for r in rs if r["v"] is not None
+            for b in r["v"].get("beyond_the_paper", [])))
+        lines.append("| " + " | ".join(cell(x) for x in (
+            f"{it['label']} [{it['id']}]", _short(it["quote"], 90), verdicts.strip(),
+            beyond)) + " |")
+    return "\n".join(lines)
+
+
 def readme_block(results_json: dict[str, Any]) -> str:
     """The README's generated block from a ``results.json`` payload (its ``statements``
     index and results)."""
     items = items_from_json(results_json.get("statements", []),
                             results_json.get("results", []))
-    return "\n".join([BEGIN, "", markdown_table(items), "", f"*{overall(items)}*", "", END])
+    return "\n".join([BEGIN, "", compact_table(items), "", f"*{overall(items)}*", "", END])
 
 
 def replace_block(text: str, block: str) -> str:
@@ -271,4 +299,4 @@ if __name__ == "__main__":  # pragma: no cover
 
 __all__ = ["COLUMNS", "CSV_COLUMNS", "BEGIN", "END", "label", "items_from_json",
            "items_from_results", "rows", "counts", "overall", "frame", "table_rows",
-           "markdown_table", "readme_block", "replace_block", "main"]
+           "markdown_table", "compact_table", "readme_block", "replace_block", "main"]
