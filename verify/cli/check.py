@@ -179,7 +179,7 @@ def _run_statement(args, statement, lemma) -> int:
         if result.error is not None:
             print(f"  {lemma} [{config.name}] ERROR {result.error}")
         if user is not None and user.fixed:
-            print(f"  {user.config.name}: {result.draw_summary.get('draw_note', '')}")
+            print(f"  {user.config.name}: {user.record['judged']}")
         for v in mine:
             _print_statement(v)
     if result.error is not None:

@@ -270,6 +270,8 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
 
     def label(task: CheckTask, run: CheckRun) -> str:
         r = run.result
+        if configs is not None:  # (as the report will show it)
+            r = finish(todo[index[id(task)]][0], task, r)
         if task.known_bad:
             return (f"{r.lemma} [known-bad: {task.known_bad}] {r.verdict} "
                     f"({r.elapsed_s:.2f} s)")

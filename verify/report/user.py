@@ -201,7 +201,11 @@ def judge_fixed(result: CheckResult, check) -> CheckResult:
 
 def not_run(check, config: Config, *, seed, quick: bool, fixed: bool) -> str:
     """Why ``check`` is not run on ``config`` ("" when it is): its ``requires``, or, on
-    a fixed network, a check that only reruns checks on networks of other laws."""
+    a fixed network, a check that draws its own networks (``judged``) or only reruns
+    checks on networks of other laws (``reruns``)."""
+    if fixed and check.judged:
+        return ("not judged on one fixed network: the check draws the networks it judges "
+                "from a weight law, never these weights")
     reason = check.requires(config) if check.requires is not None else None
     if reason:
         return f"does not apply: {reason}"
