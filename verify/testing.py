@@ -171,6 +171,7 @@ class StatementCheck:
     not_judged: str = ""
 
     def __call__(self, net: NetworkUnderTest) -> None:
+        __tracebackhide__ = True  # pytest shows the test's line, not this one
         if self.not_judged:
             pytest.skip(f"{self.id}: not judged: {self.not_judged}")
         verdicts = net.verdicts(self.id)

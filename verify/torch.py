@@ -425,11 +425,10 @@ def check_forward(module, network, latent_shape, condition=None, *, seed: int = 
     try:
         with warnings.catch_warnings():  # (TorchScript's copy warns about .grad)
             warnings.simplefilter("ignore")
-            m64 = copy.deepcopy(module)
+            m64 = copy.deepcopy(module).double().eval()
     except Exception as exc:  # noqa: BLE001 - any failure to copy is the module's
         raise VerifyError(f"module ({_kind(module)}) cannot be copied to run in float64 "
                           f"({type(exc).__name__}: {exc})") from None
-    m64.double().eval()
     z = np.random.default_rng(seed).normal(size=(CHECK_LATENTS, network.spec.latent_dim))
     try:
         with torch.no_grad():
