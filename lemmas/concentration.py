@@ -248,7 +248,6 @@ def _check(instance, *, rng, quick, law_steps: bool = True):
             mc_tables.append(table)
         layers_info.append(info)
     tables = {"exact_wdc": pd.DataFrame(exact_rows)}
-    fixed = [info["fixed_network"] for info in layers_info if "fixed_network" in info]
     details = {"layers": layers_info,
                "exact": "k <= 3: the certified sup over ALL pairs (verify.geometry.wdc_exact, branch "
                         "and bound, bracket of width <= tol) beside the sampled eps_hat; "
@@ -262,8 +261,8 @@ def _check(instance, *, rng, quick, law_steps: bool = True):
                                          "for m > c k log k (gamma, c unspecified); measured "
                                          "over network draws: verify check concentration "
                                          "--draws N (DRAWS)"}
-    if fixed:  # one fixed network: its own values beside the law's (verify.report.user)
-        details["fixed_network"] = fixed
+    if any("fixed_network" in info for info in layers_info):  # (verify.report.user)
+        details["fixed_network"] = [info["fixed_network"] for info in layers_info]
     settings = {k_: (list(v) if isinstance(v, tuple) else v) for k_, v in budget.items()}
     settings.update({"rounding": ROUNDING, "law_steps": law_steps})
     if law_steps:
@@ -356,14 +355,10 @@ def _step_block_wdc(net, config, i: int, rng, budget: dict):
     return head, exact, info, tbl.assign(layer=i + 1, m=m, k=k), row, (B_raw, scale)
 
 
-def _fixed_network_line(i: int, B_raw, s2: float, e_fit: float, bound: float, rng,
-                        budget: dict) -> str:
-    """For fixed (loaded) weights, where no law was drawn: the block's eps_hat with its
-    own fitted variance (the check's statistic: entries rescaled by their mean square
-    s2), its eps_hat read against Theorem 1's law N(0, 1/(C_i l^dims)) (the block as it
-    is: that law's second moment is 1/m), and what the law predicts: the a-priori
-    eps(m, k) and the eps_hat of one N(0, 1/m) block of the same shape, drawn from
-    ``rng`` after the check's own pairs (so the check's numbers are unchanged)."""
+def _fixed_network_line(i: int, B_raw, s2: float, e_fit: float, bound: float, rng, budget):
+    """Fixed (loaded) weights: eps_hat with the block's own fitted variance (the
+    check's statistic), against N(0, 1/(C_i l^dims)) (the block as it is), and the
+    law's prediction: eps(m, k) and one N(0, 1/m) block drawn after the check's pairs."""
     m, k = B_raw.shape
     e_law = eps_hat(B_raw, rng, budget)[0]
     e_draw = eps_hat(rng.normal(size=(m, k)) / math.sqrt(m), rng, budget)[0]

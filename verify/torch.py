@@ -19,11 +19,10 @@ this module imports it only inside its functions.
   constant input channel); on a later layer it is refused;
 - the engine's activations ``nn.ReLU``, ``nn.LeakyReLU``, ``nn.Sigmoid``, ``nn.Tanh``
   (``nn.Identity`` anywhere, ``nn.Flatten`` last);
-- containers: ``nn.Sequential`` (nested), and a module whose only child holds the
-  layers (the DCGAN tutorial's ``self.main = nn.Sequential(...)``);
-- a conditional generator whose input is ``cat(z, one_hot(y))`` along the channels
-  (the ``digits-gan`` preset's form): ``condition=(K, y)`` fixes the class ``y`` of the
-  last ``K`` input channels, and the network is one of ``z`` alone.
+- ``nn.Sequential`` (nested), and a module whose only child holds the layers (the
+  DCGAN tutorial's ``self.main = nn.Sequential(...)``);
+- a conditional generator fed ``cat(z, one_hot(y))`` along the channels (``digits-gan``'s
+  form): ``condition=(K, y)`` fixes the class; the network is one of ``z`` alone.
 
 Anything else is refused (:class:`~verify.errors.VerifyError`) naming the module and
 its type. The conversion is checked on the spot (:func:`check_forward`): the module's
@@ -84,9 +83,7 @@ def _kind(m) -> str:
     if isinstance(m, torch.jit.ScriptModule):
         return str(getattr(m, "original_name", type(m).__name__))
     cls = type(m)
-    if cls.__module__.startswith("torch.nn.modules"):
-        return cls.__name__
-    return cls.__qualname__
+    return cls.__name__ if cls.__module__.startswith("torch.nn.modules") else cls.__qualname__
 
 
 def _leaves(module, name: str = "") -> list[tuple[str, Any]]:
@@ -304,7 +301,7 @@ def _build(dims: int, layers: list[_Layer], latent_shape, condition):
 def from_module(module, latent_shape=None, *, condition: tuple[int, int] | None = None,
                 check: bool = True, seed: int = 0):
     """The toolkit's :class:`~verify.network.Network` of a PyTorch module (module
-    docstring: what is read, and the on-the-spot check).
+    docstring: what is read, and the on-the-spot check); :func:`convert`'s network.
 
     Parameters
     ----------
@@ -315,18 +312,13 @@ def from_module(module, latent_shape=None, *, condition: tuple[int, int] | None 
         ``(C, L)`` (1-D) or ``(C, H, H)`` (2-D). Default: the first layer's input
         channels at one position.
     condition : (K, y), optional
-        The last ``K`` input channels are a one-hot class; the class is fixed to ``y``
-        and the network takes the other channels.
+        The last ``K`` input channels are a one-hot class, fixed to class ``y``; the
+        network takes the other channels (a
+        :class:`~verify.trained.ClassConditionedNetwork`, as for a per-position bias).
     check : bool
-        Compare the two forwards (float64, :data:`TOLERANCE`); VerifyError if they differ.
+        Compare the two forwards (:func:`check_forward`); VerifyError if they differ.
     seed : int
         Seed of the check's random latents.
-
-    Returns
-    -------
-    Network
-        A :class:`~verify.trained.ClassConditionedNetwork` when the first layer has a
-        constant input (a fixed class, or a per-position bias).
     """
     return convert(module, latent_shape, condition=condition, check=check, seed=seed).network
 
@@ -404,15 +396,15 @@ def _assemble(dims, latent_shape, specs, weights, const, condition):
 
 def module_input(torch, z: np.ndarray, latent_shape, condition):
     """The module's input for codes ``z`` (b, n0) of the converted network."""
-    b = z.shape[0]
-    if condition is None:
-        return torch.tensor(z, dtype=torch.float64).reshape((b,) + tuple(latent_shape))
-    K, label = (int(v) for v in condition)
-    nz = latent_shape[0] - K
-    onehot = np.zeros((b, K))
-    onehot[:, label] = 1.0
-    x = np.concatenate([z.reshape(b, nz), onehot], axis=1)
-    return torch.tensor(x, dtype=torch.float64).reshape((b,) + tuple(latent_shape))
+    if condition is not None:  # cat(z, one_hot(y)) on a one-position latent
+        onehot = np.zeros((len(z), condition[0]))
+        onehot[:, condition[1]] = 1.0
+        z = np.concatenate([z, onehot], axis=1)
+    return torch.tensor(z, dtype=torch.float64).reshape((len(z),) + tuple(latent_shape))
+
+
+def _one(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
 
 
 def check_forward(module, network, latent_shape, condition=None, *, seed: int = 0) -> float:
@@ -428,16 +420,15 @@ def check_forward(module, network, latent_shape, condition=None, *, seed: int = 
             m64 = copy.deepcopy(module).double().eval()
     except Exception as exc:  # noqa: BLE001 - any failure to copy is the module's
         raise VerifyError(f"module ({_kind(module)}) cannot be copied to run in float64 "
-                          f"({type(exc).__name__}: {exc})") from None
+                          f"({_one(exc)})") from None
     z = np.random.default_rng(seed).normal(size=(CHECK_LATENTS, network.spec.latent_dim))
     try:
         with torch.no_grad():
             ref = m64(module_input(torch, z, latent_shape, condition))
     except Exception as exc:  # noqa: BLE001 - the module's own forward failed
-        text = " ".join(str(exc).split())[:200]
         raise VerifyError(f"module ({_kind(module)}) forward on inputs of shape "
-                          f"{(CHECK_LATENTS,) + tuple(latent_shape)} failed "
-                          f"({type(exc).__name__}: {text})") from None
+                          f"{(CHECK_LATENTS,) + tuple(latent_shape)} failed ({_one(exc)})"
+                          ) from None
     if not isinstance(ref, torch.Tensor):
         raise VerifyError(f"module ({_kind(module)}) forward returned "
                           f"{type(ref).__name__}, not a tensor")
@@ -488,8 +479,7 @@ def load_object(target: str, *, where: str = "--torch"):
             return torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:  # noqa: BLE001 - the library raises several types
             raise VerifyError(f"{where}: {path_text!r} cannot be read as TorchScript "
-                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
-                              ) from None
+                              f"({_one(exc)})") from None
     if not obj:
         raise VerifyError(f"{where}: expected FILE.py:OBJECT (the module or the function "
                           f"that builds it), got {str(target)!r}")
@@ -502,8 +492,7 @@ def load_object(target: str, *, where: str = "--torch"):
         spec.loader.exec_module(mod)
     except Exception as exc:  # noqa: BLE001 - the user's file raised
         sys.modules.pop(name, None)
-        raise VerifyError(f"{where}: importing {path_text!r} raised {type(exc).__name__}: "
-                          f"{' '.join(str(exc).split())[:160]}") from None
+        raise VerifyError(f"{where}: importing {path_text!r} raised {_one(exc)}") from None
     if not hasattr(mod, obj):
         names = sorted(n for n, v in vars(mod).items() if not n.startswith("_")
                        and (isinstance(v, torch.nn.Module) or callable(v)))
@@ -514,13 +503,12 @@ def load_object(target: str, *, where: str = "--torch"):
         try:
             value = value()
         except Exception as exc:  # noqa: BLE001 - the user's factory raised
-            raise VerifyError(f"{where}: {path_text}:{obj}() raised {type(exc).__name__}: "
-                              f"{' '.join(str(exc).split())[:160]}") from None
+            raise VerifyError(f"{where}: {path_text}:{obj}() raised {_one(exc)}") from None
     if not isinstance(value, torch.nn.Module):
         raise VerifyError(f"{where}: {path_text}:{obj} is {type(value).__name__}; expected a "
                           "torch.nn.Module or a function returning one")
     return value
 
 
-__all__ = ["TOLERANCE", "CHECK_LATENTS", "Conversion", "convert", "from_module", "check_forward", "load_object",
-           "require_torch", "module_input"]
+__all__ = ["TOLERANCE", "CHECK_LATENTS", "Conversion", "convert", "from_module",
+           "check_forward", "load_object", "require_torch", "module_input"]
