@@ -53,7 +53,8 @@ def test_dcgan_wrapper_with_batch_norm_and_output_padding():
     net = conv.network
     assert conv.latent_shape == (8, 1, 1) and conv.max_rel_diff <= TOLERANCE
     assert [(l.kernel, l.stride, l.padding, l.output_padding, l.activation, l.affine)
-            for l in net.spec.layers] == [(4, 1, 0, 0, "relu", True), (4, 2, 1, 0, "leaky_relu", True),
+            for l in net.spec.layers] == [(4, 1, 0, 0, "relu", True),
+                                          (4, 2, 1, 0, "leaky_relu", True),
                                           (3, 2, 1, 1, "tanh", True)]
     assert net.spec.sizes == (1, 4, 8, 16)
     # the raw filters are kept (batch norm goes to the per-channel scale)

@@ -120,7 +120,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, tmp_path, co
     extra = ["--out", out_dir] if command == "report" else []
     cases = [
         (["--weights", plain], r"pass the architecture with --arch FILE.toml"),
-        (["--weights", plain, "--arch", wrong_arch], r"tensor '0\.weight' has shape \(4, 16, 16\), expected \(4, 17, 16\)"),
+        (["--weights", plain, "--arch", wrong_arch],
+         r"tensor '0\.weight' has shape \(4, 16, 16\), expected \(4, 17, 16\)"),
         (["--torch", tmp_path / "nope.py:make"], r"--torch: .*nope\.py' does not exist"),
         (["--arch", wrong_arch], r"--arch: the architecture of --weights FILE"),
         (["--weights", plain, "--torch", "x.py:y"], r"expected one of --preset, --config"),
