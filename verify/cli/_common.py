@@ -211,3 +211,107 @@ def print_json(obj) -> None:
 
     json.dump(jsonable(obj), sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")
+
+
+# ------------------------------------------------------------ a user's own network
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C, C,L or C,H,W (positive integers), "
+                                         f"got {text!r}")
+    return shape
+
+
+def _condition(text: str) -> tuple[int, int]:
+    k, sep, y = text.partition(":")
+    try:
+        k_, y_ = int(k), int(y)
+    except ValueError:
+        k_ = y_ = -1
+    if not sep or k_ < 1 or not 0 <= y_ < k_:
+        raise argparse.ArgumentTypeError(f"expected K:Y (K one-hot class channels, class Y "
+                                         f"in 0..K-1), got {text!r}")
+    return k_, y_
+
+
+def add_user_network(parser: argparse.ArgumentParser, *, config: bool = True,
+                     weights: bool = True) -> None:
+    """A user's network instead of a preset (:mod:`verify.report.user`): ``--config``
+    (a family of random networks; skipped when the command has its own), ``--weights
+    FILE [--arch FILE.toml]`` and ``--torch FILE.py:OBJECT`` (one fixed network), with
+    ``--latent-shape`` and ``--condition`` for a PyTorch module."""
+    if config:
+        parser.add_argument("--config", metavar="FILE.toml", default=None,
+                            help="a configuration file: an architecture with a weight law, "
+                                 "judged over network draws as a preset is")
+    if weights:
+        parser.add_argument("--weights", metavar="FILE", default=None,
+                            help="one fixed network: a .npz from verify, or a .safetensors "
+                                 "file (with the toolkit's metadata, or give --arch)")
+        parser.add_argument("--arch", metavar="FILE.toml", default=None,
+                            help="the architecture ([network] table) of --weights; needed "
+                                 "for a file that does not carry its own")
+    parser.add_argument("--torch", metavar="FILE.py:OBJECT", default=None,
+                        help="one fixed network from PyTorch: a module (or a function "
+                             "returning one) in a Python file, or a TorchScript file; "
+                             "needs the [torch] extra. Pickled checkpoints are refused")
+    parser.add_argument("--latent-shape", metavar="C[,H,W]", type=_shape, default=None,
+                        help="--torch: the module's input shape without the batch axis "
+                             "(default: the first layer's input channels at one position)")
+    parser.add_argument("--condition", metavar="K:Y", type=_condition, default=None,
+                        help="a conditional generator: the last K input channels are a "
+                             "one-hot class, fixed to class Y")
+
+
+def user_network(args, *, preset_flag: bool = True):
+    """The user's network the flags name (:class:`verify.report.user.UserNetwork`), or
+    None; at most one of ``--preset``, ``--config``, ``--weights``, ``--torch``;
+    ``--arch`` only with ``--weights``; ``--latent-shape`` only with ``--torch``."""
+    given = [f for f, v in (("--preset", getattr(args, "preset", None) if preset_flag
+                             else None),
+                            ("--config", getattr(args, "config", None)),
+                            ("--weights", getattr(args, "weights", None)),
+                            ("--torch", getattr(args, "torch", None))) if v is not None]
+    if len(given) > 1:
+        raise VerifyError(f"{given[1]}: expected one of --preset, --config, --weights, "
+                          f"--torch, got {' and '.join(given)}")
+    if getattr(args, "arch", None) is not None and getattr(args, "weights", None) is None:
+        raise VerifyError("--arch: the architecture of --weights FILE; give --weights too")
+    if args.latent_shape is not None and args.torch is None:
+        raise VerifyError("--latent-shape: the input shape of --torch's module; give --torch")
+    if not given or given == ["--preset"]:
+        if args.condition is not None:
+            raise VerifyError("--condition: only for --torch, or a --weights file with a "
+                              "class input (metadata verify.condition)")
+        return None
+    from ..report import user
+
+    if getattr(args, "weights", None) is not None:
+        out = user.from_weights(args.weights, args.arch,
+                                None if args.condition is None else args.condition[1])
+    elif args.torch is not None:
+        out = user.from_torch(args.torch, args.latent_shape, args.condition)
+    else:
+        out = user.from_config(args.config)
+    if args.condition is not None and args.torch is None and "class" not in out.record:
+        raise VerifyError("--condition: only for --torch, or a --weights file with a class "
+                          "input (metadata verify.condition)")
+    out.record["judged"] = user.FIXED_NOTE if out.fixed else (
+        "a family of random networks, judged over network draws as a preset is")
+    return out
+
+
+def user_network_argv(args) -> list[str]:
+    """The user-network flags as given, for a command line recorded in provenance."""
+    out = []
+    for flag in ("config", "weights", "arch", "torch"):
+        if getattr(args, flag, None) is not None:
+            out += [f"--{flag}", str(getattr(args, flag))]
+    if getattr(args, "latent_shape", None) is not None:
+        out += ["--latent-shape", ",".join(map(str, args.latent_shape))]
+    if getattr(args, "condition", None) is not None:
+        out += ["--condition", f"{args.condition[0]}:{args.condition[1]}"]
+    return out

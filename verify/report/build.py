@@ -34,7 +34,7 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
                  progress: bool | None = None, command: str | None = None,
                  parallel_figures: bool | None = None, jobs: int | None = None,
                  sweeps: Iterable[str | os.PathLike] = (), draws: int | None = None,
-                 power: bool = True) -> Report:
+                 power: bool = True, configs=None, network: dict | None = None) -> Report:
     """Run every check on its default presets and write the report into ``out``.
 
     Parameters
@@ -69,6 +69,10 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     power : bool
         Also run every registered known-bad configuration (the power table); one that
         a check does not reject sets the exit code to 1.
+    configs : sequence of Config, optional
+        Users' networks to run every check on instead of the presets
+        (:mod:`verify.report.user`); ``network``: their provenance record
+        (``provenance.network``: the file, its SHA-256, ...).
 
     Returns
     -------
@@ -95,8 +99,13 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     t0 = time.perf_counter()
     sweep_sections = load_sweeps(sweeps)  # bad sweep folders: an error before any check
     selected = resolve_checks(checks)
-    require_presets_fit(selected)  # a network too large for this machine: refused now
-    require_time(selected, draws=draws, quick=quick, power=power)  # work over --max-time
+    if configs is not None:  # a user's network: its memory and work, refused now
+        from .user import require_fit
+
+        require_fit(selected, configs, draws=draws, quick=quick)
+    else:
+        require_presets_fit(selected)  # a network too large for this machine: refused now
+        require_time(selected, draws=draws, quick=quick, power=power)  # work over --max-time
     for note in recover_interrupted(path):
         print(f"verify report: {note}", file=sys.stderr)
     jobs = runner.default_workers() if jobs is None else int(jobs)
@@ -105,7 +114,8 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     try:
         ran = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
                          on_entry=renderer.submit, jobs=jobs,
-                         costs=previous_costs(path, quick), draws=draws, power=power)
+                         costs=previous_costs(path, quick), draws=draws, power=power,
+                         configs=configs)
         entries = [e for e in ran if e.known_bad is None]
         power_entries = [e for e in ran if e.known_bad is not None]
         renderer.finish(entries)
@@ -116,6 +126,8 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     prov = provenance(entries + power_entries, seed=int(seed), quick=quick, command=command,
                       started=started, wall_s=time.perf_counter() - t0, jobs=jobs)
     prov["draws"] = ("each check's DrawRule default" if draws is None else draws)
+    if network is not None:
+        prov["network"] = network
     if sweep_sections:
         prov["sweeps"] = [sw.record() for sw in sweep_sections]
     try:

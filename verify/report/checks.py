@@ -223,7 +223,8 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
                on_entry: Callable[[Entry], None] | None = None,
                jobs: int = 1,
                costs: dict[tuple[str, str], float] | None = None,
-               draws: int | None = None, power: bool = False) -> list[Entry]:
+               draws: int | None = None, power: bool = False,
+               configs: Sequence[Any] | None = None) -> list[Entry]:
     """Run every check on each of its default presets through :func:`verify.runner.run`;
     a crash becomes an error row.
 
@@ -238,9 +239,20 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
     registration's ``cost``). ``on_entry`` sees each entry as its result arrives (the
     figure helper starts drawing it). The entries come back in proof order whatever
     the order they ran in.
+
+    ``configs``: users' networks (:class:`~verify.presets.Config`) to run every check
+    on instead of the checks' presets (:func:`verify.report.user.user_tasks`: a fixed
+    network runs one draw and its statements are judged as one network's; a check that
+    does not apply is not run and says why).
     """
-    todo = [(c, p) for c in checks for p in c.presets]
-    tasks = [CheckTask(c.id, p, int(seed), bool(quick), draws) for c, p in todo]
+    ready: dict[int, CheckResult] = {}
+    if configs is not None:
+        from .user import finish, user_tasks
+
+        todo, tasks, ready = user_tasks(checks, configs, seed=seed, quick=quick, draws=draws)
+    else:
+        todo = [(c, p) for c in checks for p in c.presets]
+        tasks = [CheckTask(c.id, p, int(seed), bool(quick), draws) for c, p in todo]
     bad: dict[int, Any] = {}
     if power:
         for c in checks:
@@ -258,6 +270,8 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
 
     def label(task: CheckTask, run: CheckRun) -> str:
         r = run.result
+        if configs is not None:  # (as the report will show it)
+            r = finish(todo[index[id(task)]][0], task, r)
         if task.known_bad:
             return (f"{r.lemma} [known-bad: {task.known_bad}] {r.verdict} "
                     f"({r.elapsed_s:.2f} s)")
@@ -268,11 +282,17 @@ def run_checks(checks: Sequence[LemmaCheck], *, seed: int = 0, quick: bool = Fal
             return f"{r.lemma} [{r.preset}] {said} ({r.draws} draws, {r.elapsed_s:.2f} s)"
         return f"{r.lemma} [{r.preset}] {status(r)[0]} ({r.elapsed_s:.2f} s)"
 
-    display = runner.Progress(len(tasks), progress, name="report", unit="check", label=label)
+    torun = [t for i, t in enumerate(tasks) if i not in ready]
+    display = runner.Progress(len(torun), progress, name="report", unit="check", label=label)
     entries: list[Entry | None] = [None] * len(tasks)
-    for task, run in runner.run(run_task, tasks, failed=failed_task, backend=backend,
+    for i, result in ready.items():
+        entries[i] = Entry(todo[i][0], result, figures_done=True)
+    for task, run in runner.run(run_task, torun, failed=failed_task, backend=backend,
                                 cost=cost, progress=display):
         i = index[id(task)]
+        if configs is not None:
+            run = CheckRun(finish(todo[i][0], task, run.result), run.peak_rss_mb, run.cpu_s,
+                           run.warnings)
         e = Entry(todo[i][0], run.result, peak_rss_mb=run.peak_rss_mb, cpu_s=run.cpu_s,
                   warnings=list(run.warnings), known_bad=bad.get(i))
         entries[i] = e

@@ -120,7 +120,20 @@ def provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
         ["libraries", ", ".join(f"{k} {v}" for k, v in libs.items())],
         ["machine", f"{mach.get('platform')}, {mach.get('cpu_count')} CPUs"
                     + (f", {mach['processor']}" if mach.get("processor") else "")],
-    ]
+    ] + _network_rows(prov.get("network"))
+
+
+def _network_rows(net: dict[str, Any] | None) -> list[list[str]]:
+    """A user's network (``verify report --weights/--torch/--config``): its file and
+    SHA-256, and the one line saying what one fixed network can judge."""
+    if not net:
+        return []
+    rows = [["network", f"{net.get('source')}: {net.get('path')}"
+                        + (f" ({net['object']})" if net.get("object") else "")
+                        + f", SHA-256 {net.get('sha256')}"]]
+    if net.get("judged"):
+        rows.append(["judged", str(net["judged"])])
+    return rows
 
 
 __all__ = ["provenance", "provenance_rows", "LIBRARIES"]
