@@ -77,3 +77,17 @@ def test_validation_and_toml():
     assert NetworkSpec.from_toml(spec.to_toml()) == spec
     plain = NetworkSpec(2, 1, (LayerSpec(2, 3, 2, 1),))
     assert "output_padding" not in plain.to_toml()  # configurations of before unchanged
+
+
+@pytest.mark.parametrize("lemma", ["descent", "angle"])
+def test_checks_that_rebuild_layers_keep_output_padding(lemma):
+    """``descent``'s width sweep and ``angle``'s patch sums rebuild layer specs: they keep
+    the output padding (they raised, or ignored it, before)."""
+    from verify import Config, WeightLaw, registry
+
+    spec = NetworkSpec(1, 4, (LayerSpec(32, 2, 2, output_padding=1),
+                              LayerSpec(64, 2, 2, output_padding=1)), 1)
+    res = registry.run_check(lemma, Config("op", spec, WeightLaw("gaussian")), seed=0,
+                             quick=True, draws=1, catch=True)
+    assert res.error is None, res.error
+    assert res.verdict in ("holds", "fails", "uninformative", "not applicable")
