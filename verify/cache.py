@@ -66,6 +66,7 @@ import pickle
 import platform
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
@@ -90,8 +91,10 @@ _warned: set[str] = set()
 
 
 # ------------------------------------------------------------------ the key
+@lru_cache(maxsize=None)
 def source_roots() -> tuple[Path, ...]:
-    """The folders of :data:`SOURCE_PACKAGES` (those that can be found), resolved."""
+    """The folders of :data:`SOURCE_PACKAGES` (those that can be found), resolved; found
+    once per process."""
     roots = []
     for name in SOURCE_PACKAGES:
         spec = importlib.util.find_spec(name)

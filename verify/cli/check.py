@@ -7,10 +7,11 @@ import sys
 
 from ..errors import VerifyError
 from ..presets import Config, get_preset
-from ..registry import discover, get_check, get_statement, require_memory, run_check, \
-    statements, validate_settings
-from ._common import add_draws, add_json, add_max_memory, add_max_time, add_seed, \
-    add_threads, apply_threads, print_json
+from ..registry import discover, get_check, get_statement, require_memory, statements, \
+    validate_settings
+from ._common import add_cache, add_draws, add_json, add_max_memory, add_max_time, \
+    add_scheduler, add_seed, add_threads, apply_threads, cache_from_args, print_json, \
+    scheduler_from_args
 
 DESCRIPTION = ("A --config file may set the check's own parameters in a [checks.LEMMA] "
                "table; `verify check LEMMA --help` lists them for LEMMA, `verify list` for "
@@ -61,6 +62,24 @@ def configure(p) -> None:
     add_max_time(p)
     add_json(p)
     add_threads(p)
+    add_cache(p)
+    add_scheduler(p, "the check (as one task on a worker; its draws are not split)")
+
+
+def _run_check(args, lemma: str, config, *, from_file: bool, progress=None):
+    """The check's result through :func:`verify.report.checks.run_one`: from the result
+    cache when stored (a note on stderr says so), else run here or on ``--scheduler``."""
+    from ..report.checks import CheckTask, run_one
+
+    cache = cache_from_args(args)
+    task = CheckTask(lemma, config.name, args.seed, bool(args.quick), args.draws,
+                     config if from_file else None)
+    run = run_one(task, cache=cache, scheduler=scheduler_from_args(args, None),
+                  progress=progress)
+    if run.cached:
+        print(f"verify check: {lemma} [{config.name}]: result from the cache "
+              f"{cache.folder} (--no-cache recomputes it)", file=sys.stderr)
+    return run.result
 
 
 def _statement_target(name: str):
@@ -165,7 +184,7 @@ def _run_statement(args, statement, lemma) -> int:
         config = get_preset(preset)
         require_memory(config)
     lemma = judge.check
-    result = run_check(lemma, config, seed=args.seed, quick=args.quick, draws=args.draws)
+    result = _run_check(args, lemma, config, from_file=bool(args.config))
     mine = [v for v in result.statements if v.statement == statement.id]
     if args.json:
         print_json({"statement": statement.id, "label": statement.label,
@@ -202,8 +221,8 @@ def _run_lemma(args) -> int:
         def progress(done: int, total: int) -> None:
             print(f"\r{args.lemma}: network draw {done}/{total}", end="" if done < total
                   else "\n", file=sys.stderr, flush=True)
-    result = run_check(args.lemma, config, seed=args.seed, quick=args.quick,
-                       draws=args.draws, progress=progress)
+    result = _run_check(args, args.lemma, config, from_file=bool(args.config),
+                        progress=progress)
     if args.json:
         print_json(result.to_json())
     else:
