@@ -315,3 +315,59 @@ def user_network_argv(args) -> list[str]:
     if getattr(args, "condition", None) is not None:
         out += ["--condition", f"{args.condition[0]}:{args.condition[1]}"]
     return out
+
+
+# ------------------------------------------------------------ the result cache
+def add_cache(parser: argparse.ArgumentParser) -> None:
+    """``--cache DIR`` / ``--no-cache``: the result cache (:mod:`verify.cache`)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--cache", metavar="DIR", default=None,
+                       help="the result cache folder (default: $VERIFY_CACHE_DIR, else "
+                            "$XDG_CACHE_HOME/verify, else ~/.cache/verify); results whose "
+                            "code, configuration, seed and libraries are unchanged are "
+                            "reused. On Dask: a folder the workers share")
+    group.add_argument("--no-cache", action="store_true",
+                       help="compute everything, read and write no cache")
+
+
+def cache_from_args(args):
+    """The :class:`verify.cache.Cache` of ``--cache`` / ``--no-cache`` (None: off); an
+    explicit ``--cache`` that cannot be written is bad input (exit 2) before any work."""
+    from ..cache import Cache, resolve
+    from ..fsio import check_writable_dir
+
+    if getattr(args, "no_cache", False):
+        return None
+    if getattr(args, "cache", None):
+        return Cache(check_writable_dir(args.cache, "--cache"))
+    return resolve(True)
+
+
+def cache_flags(args) -> list[str]:
+    """The cache flags as given, for a recorded command line."""
+    if getattr(args, "no_cache", False):
+        return ["--no-cache"]
+    return ["--cache", args.cache] if getattr(args, "cache", None) else []
+
+
+def add_scheduler(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--scheduler ADDRESS``: run ``what`` on Dask (:func:`verify.runner.connect`)."""
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help=f"run {what} on a Dask cluster: a scheduler address, or "
+                             "'local' for a local cluster; same results")
+
+
+def scheduler_from_args(args, workers_flag: str | None = "--jobs"):
+    """``--scheduler`` checked: a local process count (``workers_flag``, if the command
+    has one) goes only with ``local`` (it sizes the local cluster)."""
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is None:
+        return None
+    if not scheduler.strip():
+        raise VerifyError("--scheduler: expected a scheduler address or 'local', got ''")
+    workers = (None if workers_flag is None
+               else getattr(args, workers_flag.lstrip("-").replace("-", "_"), None))
+    if workers is not None and scheduler != "local":
+        raise VerifyError(f"{workers_flag}: not together with a remote --scheduler "
+                          f"(it sizes a local cluster), got {workers}")
+    return scheduler

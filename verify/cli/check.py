@@ -9,8 +9,9 @@ from ..errors import VerifyError
 from ..presets import get_preset
 from ..registry import discover, get_check, get_statement, require_memory, run_check, \
     statements, validate_settings
-from ._common import add_draws, add_json, add_max_memory, add_max_time, add_seed, \
-    add_threads, add_user_network, apply_threads, print_json, user_network
+from ._common import add_cache, add_draws, add_json, add_max_memory, add_max_time, \
+    add_scheduler, add_seed, add_threads, add_user_network, apply_threads, cache_from_args, \
+    print_json, scheduler_from_args, user_network
 
 DESCRIPTION = ("A --config file may set the check's own parameters in a [checks.LEMMA] "
                "table; `verify check LEMMA --help` lists them for LEMMA, `verify list` for "
@@ -62,6 +63,24 @@ def configure(p) -> None:
     add_max_time(p)
     add_json(p)
     add_threads(p)
+    add_cache(p)
+    add_scheduler(p, "the check (as one task on a worker; its draws are not split)")
+
+
+def _run_check(args, lemma: str, config, *, from_file: bool, progress=None):
+    """The check's result through :func:`verify.report.checks.run_one`: from the result
+    cache when stored (a note on stderr says so), else run here or on ``--scheduler``."""
+    from ..report.checks import CheckTask, run_one
+
+    cache = cache_from_args(args)
+    task = CheckTask(lemma, config.name, args.seed, bool(args.quick), args.draws,
+                     config if from_file else None)
+    run = run_one(task, cache=cache, scheduler=scheduler_from_args(args, None),
+                  progress=progress)
+    if run.cached:
+        print(f"verify check: {lemma} [{config.name}]: result from the cache "
+              f"{cache.folder} (--no-cache recomputes it)", file=sys.stderr)
+    return run.result
 
 
 def _statement_target(name: str):
@@ -191,9 +210,8 @@ def _run(lemma: str, config, args, user, progress=None):
     """``run_check``; on a user's fixed network one draw, its statements judged as one
     network's (:func:`verify.report.user.judge_fixed`); a check that reruns others on
     other laws is not run there (its statements say why)."""
-    if user is None or not user.fixed:
-        return run_check(lemma, config, seed=args.seed, quick=args.quick, draws=args.draws,
-                         progress=progress)
+    if user is None or not user.fixed:  # a preset or a family: through the result cache
+        return _run_check(args, lemma, config, from_file=user is not None, progress=progress)
     from ..report.user import judge_fixed, not_run, not_run_result
 
     check = get_check(lemma)
