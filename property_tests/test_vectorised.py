@@ -1,0 +1,72 @@
+"""The vectorised hot steps give the numbers of the paths they replaced (kept as the
+baselines of ``verify bench`` in verify/benchmarks/), on small inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from verify.benchmarks import landscape as bench_landscape
+from verify.geometry import grid as vg
+from verify.geometry.explicit import ExplicitJ
+from verify.measurements import GaussianMeasurement
+from verify.objective import Objective
+from verify.presets import get_preset
+
+pytestmark = pytest.mark.numerics
+
+
+@pytest.mark.parametrize("preset", ["paper-fig4-sigmoid", "paper-fig4-tanh", "paper-fig4"])
+def test_observed_rows_J_is_the_full_outputs_J_bit_for_bit(preset):
+    """J from the observed rows only equals, bit for bit, J from every output with the
+    observed columns picked (the replaced path), and the engine's J to rounding."""
+    inst = get_preset(preset).instantiate(0)
+    net, A = inst.network, inst.measurement
+    rng = np.random.default_rng(0)
+    z_star = rng.standard_normal(2)
+    obj = Objective.from_truth(net, A, z_star)
+    Z = z_star + rng.uniform(-3, 3, (300, 2))
+    ours = ExplicitJ(obj)(Z)
+    assert np.array_equal(ours, bench_landscape.full_output_J(obj)(Z))
+    engine = obj.value(Z)
+    assert np.max(np.abs(ours - engine)) <= 1e-12 * np.max(engine)
+    # a batch's J is each code's own: the same in any chunk
+    assert np.array_equal(ours[:7], ExplicitJ(obj)(Z[:7]))
+
+
+def test_dense_measurement_takes_the_full_outputs():
+    inst = get_preset("paper-fig4-sigmoid").instantiate(0)
+    net = inst.network
+    A = GaussianMeasurement(net.spec.output_dim, 0.2, rng=np.random.default_rng(1))
+    z_star = np.array([0.4, -1.1])
+    obj = Objective.from_truth(net, A, z_star)
+    Z = np.random.default_rng(2).normal(size=(50, 2))
+    ours = ExplicitJ(obj)(Z)
+    assert np.max(np.abs(ours - obj.value(Z))) <= 1e-12 * np.max(obj.value(Z))
+
+
+def test_given_ends_are_the_evaluated_ends():
+    """quasiconvexity_violation with the ends' values given (read from the grid) equals
+    the one that evaluates them, and the replaced segment step."""
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-2, 2, (200, 2)), rng.uniform(-2, 2, (200, 2))
+
+    def f(Z):
+        return np.sin(3 * Z[:, 0]) * np.cos(2 * Z[:, 1]) + 0.1 * np.sum(Z * Z, axis=1)
+
+    ours = vg.quasiconvexity_violation(f, a, b, n_t=9, ends=(f(a), f(b)))
+    assert np.array_equal(ours, vg.quasiconvexity_violation(f, a, b, n_t=9))
+    assert np.array_equal(ours, bench_landscape.violation_reevaluating_ends(f, a, b, n_t=9))
+
+
+def test_a_draws_window_work_is_the_replaced_paths():
+    """The bench case's two sides (grid J, the criterion's segments, the sweep) agree bit
+    for bit at the --quick draw sizes, shrunk."""
+    from lemmas.landscape import sample_sizes
+
+    inst = get_preset("paper-fig4-tanh").instantiate(0)
+    st = {**sample_sizes(True, None, draw=True), "grid": 41, "segments": 60}
+    ours = bench_landscape.window_work(inst.network, inst.measurement, st, 2, baseline=False)
+    base = bench_landscape.window_work(inst.network, inst.measurement, st, 2, baseline=True)
+    for x, y in zip(ours, base):
+        assert x.shape == y.shape and np.array_equal(x, y)
