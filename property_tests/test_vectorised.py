@@ -70,3 +70,13 @@ def test_a_draws_window_work_is_the_replaced_paths():
     base = bench_landscape.window_work(inst.network, inst.measurement, st, 2, baseline=True)
     for x, y in zip(ours, base):
         assert x.shape == y.shape and np.array_equal(x, y)
+
+
+# ------------------------------------------------------- trained-recovery's restarts
+def test_a_restart_round_batched_is_each_trial_alone():
+    """The round's batch (any masks, one invert) gives each trial the code it gets
+    alone (the bench case's two sides)."""
+    from verify.benchmarks import trained_recovery as tr
+
+    net, y, masks, init = tr.round_inputs(5, seed=3)
+    assert np.array_equal(tr.batched(net, y, masks, init, 6), tr.per_trial(net, y, masks, init, 6))
