@@ -72,6 +72,48 @@ def test_a_draws_window_work_is_the_replaced_paths():
         assert x.shape == y.shape and np.array_equal(x, y)
 
 
+# ------------------------------------------------------------------ descent's search
+@pytest.mark.parametrize("preset", ["theory-2layer-2d", "theory-3layer-overlap", "digits-glo"])
+def test_shared_forward_direction_is_the_engines_bit_for_bit(preset):
+    """One forward pass for grad J and J_G (and the rows' measurement RowMasks) gives
+    the engine's gauss_newton_direction through MaskBatch, bit for bit: strided and
+    block layers, affine layers, rows of one mask and of both."""
+    from verify.benchmarks.descent import direction_rows, engine_direction, shared_direction
+
+    problem, z, s, k = direction_rows(preset, rows=10, seed=1)
+    for rows_s in (s, np.zeros_like(s), np.ones_like(s)):
+        ours = shared_direction(problem, z, rows_s, k)
+        base = engine_direction(problem, z, rows_s, k)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, base))
+
+
+def test_row_masks_are_mask_batch():
+    from verify.geometry.rowmasks import MaskSet
+    from verify.measurements import MaskBatch
+
+    rng = np.random.default_rng(0)
+    masks = np.stack([np.ones(50, bool), rng.random(50) < 0.5, rng.random(50) < 0.2])
+    x = rng.normal(size=(7, 50))
+    x[0, :3] = -0.0
+    for s in (np.array([0, 0, 1, 1, 2, 2, 2]), np.zeros(7, int), np.full(7, 2),
+              rng.integers(0, 3, 7)):
+        ours = MaskSet(masks).rows(s)
+        base = MaskBatch(masks[s])
+        for f in ("forward", "adjoint"):
+            a, b = getattr(ours, f)(x), getattr(base, f)(x)
+            assert np.array_equal(a, b) and np.array_equal(np.signbit(a), np.signbit(b))
+        assert np.array_equal(ours.observed, base.observed)
+
+
+def test_problem_value_and_gradient_are_value_and_gradient():
+    from verify.benchmarks.descent import direction_rows
+
+    problem, z, s, k = direction_rows("theory-2layer-2d", rows=12, seed=2)
+    val, g = problem.value_and_gradient(z, s, k)
+    assert np.array_equal(val, problem.value(z, s, k))
+    assert np.array_equal(g, problem.gradient(z, s, k))
+
+
 # ------------------------------------------------------- trained-recovery's restarts
 def test_a_restart_round_batched_is_each_trial_alone():
     """The round's batch (any masks, one invert) gives each trial the code it gets
