@@ -145,9 +145,8 @@ class Problem:
     """Targets z*_k and measurements A_s, with a row layout for batched runs.
 
     ``masks`` (S, n) are the observed-entry masks (full first); ``ys`` (S, K, n) are
-    A_s G(z*_k) in the full-length representation of MaskBatch (the rows' measurement:
-    :class:`~verify.geometry.rowmasks.RowMasks`). Both are fixed once built.
-    """
+    A_s G(z*_k) in the full-length representation of MaskBatch (rows' measurements:
+    :class:`~verify.geometry.rowmasks.RowMasks`), both fixed once built."""
 
     network: Network
     masks: np.ndarray
@@ -199,9 +198,8 @@ class Problem:
 
     def value_and_gradient(self, z, s, k) -> tuple[np.ndarray, np.ndarray]:
         """(J, grad J) per row from one forward pass (chunked as :meth:`value`)."""
-        parts = [self.objective(s[c], k[c]).value_and_gradient(z[c])
-                 for c in self.chunks(len(z))] or [(np.zeros(0), np.zeros((0, z.shape[1])))]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        p = [self.objective(s[c], k[c]).value_and_gradient(z[c]) for c in self.chunks(len(z))]
+        return tuple(np.concatenate(a) for a in zip(*p)) if p else (np.zeros(0), 0 * z)
 
     def dd(self, z, v, s, k) -> np.ndarray:
         """Exact one-sided D_v J(z) per row (the engine's forward mode, chunked)."""
@@ -242,12 +240,10 @@ class Problem:
 
 def newton_direction(problem: Problem, z, s, k):
     """(J, grad J, d = H^+ grad J, self-check) per row, H = J_G^T A^T A J_G (the exact
-    Hessian inside a region for ReLU without bias; the engine's
-    :func:`~verify.inversion.optimisers.gauss_newton_direction`, one forward pass for
-    both: :func:`~verify.geometry.descent_newton.gauss_newton_shared`). The self-check
-    is the largest ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the engine's
-    reverse-mode gradient against the tangent Jacobian. Rows are processed in chunks of
-    bounded memory."""
+    Hessian inside a region for ReLU without bias; :mod:`verify.geometry.descent_newton`).
+    The self-check is the largest ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the
+    engine's reverse-mode gradient against the tangent Jacobian. Rows are processed in
+    chunks of bounded memory."""
     n0 = z.shape[1]
     val, g, d = np.empty(len(z)), np.empty_like(z), np.empty_like(z)
     check = 0.0
