@@ -6,8 +6,9 @@ without a ``(rows, n)`` array of the masks when the rows share one mask.
 The search evaluates J, grad J and D_v J on a few hundred rows at a time, each row with
 one of two masks (full observation and one subsampling). MaskBatch converts the rows'
 masks to floats on every call and multiplies by them; here the masks are converted once
-(:class:`MaskSet`), rows that share one mask multiply by that one row (broadcast), and
-rows that share a full mask by nothing (``x * 1.0`` is ``x``, sign of zero included).
+(:class:`MaskSet`), rows that share one mask multiply by that one row (broadcast), a
+few runs of rows of one mask each (the search's sorted rows) run by run, and rows of a
+full mask by nothing (``x * 1.0`` is ``x``, sign of zero included).
 The values are MaskBatch's, bit for bit (``property_tests/test_vectorised.py``).
 """
 
@@ -49,7 +50,13 @@ class RowMasks(Measurement):
         self._set, self._s = mask_set, np.asarray(s)
         self.n = self.m = mask_set.masks.shape[1]
         self.batch = len(self._s)
-        self._w = mask_set.weights_of(self._s, skip_full=True)
+        # rows in a few runs of one mask each (the search keeps its rows sorted by mask):
+        # each run is multiplied by its mask's row, or copied when the mask is full
+        cut = np.flatnonzero(np.diff(self._s)) + 1
+        self._runs = None if cut.size == 0 or cut.size > 3 else [
+            (a, b, None if mask_set.full[v] else mask_set.weights[v])
+            for a, b, v in zip(np.r_[0, cut], np.r_[cut, self.batch], self._s[np.r_[0, cut]])]
+        self._w = None if self._runs else mask_set.weights_of(self._s, skip_full=True)
 
     @property
     def observed(self) -> np.ndarray:
@@ -58,7 +65,15 @@ class RowMasks(Measurement):
 
     def forward(self, x):
         x = self._check(x, self.n, "x")
-        return x if self._w is None else x * self._w
+        if not self._runs:
+            return x if self._w is None else x * self._w
+        out = np.empty_like(x)
+        for a, b, w in self._runs:
+            if w is None:
+                out[a:b] = x[a:b]
+            else:
+                np.multiply(x[a:b], w, out=out[a:b])
+        return out
 
     adjoint = forward
 
