@@ -275,7 +275,16 @@ def readme_block(results_json: dict[str, Any]) -> str:
     index and results)."""
     items = items_from_json(results_json.get("statements", []),
                             results_json.get("results", []))
-    return "\n".join([BEGIN, "", compact_table(items), "", f"*{overall(items)}*", "", END])
+    prov = results_json.get("provenance", {})
+    cost = ""
+    if prov.get("wall_time_s") is not None:
+        cpus = (prov.get("machine") or {}).get("cpu_count")
+        cost = (f" The run took {prov['wall_time_s']:,.0f} s of wall time"
+                + (f" on {cpus} CPUs" if cpus else "")
+                + (f" ({prov['checks_cpu_s']:,.0f} CPU-s in the checks)"
+                   if prov.get("checks_cpu_s") is not None else "") + ".")
+    return "\n".join([BEGIN, "", compact_table(items), "", f"*{overall(items)}{cost}*", "",
+                      END])
 
 
 def replace_block(text: str, block: str) -> str:
