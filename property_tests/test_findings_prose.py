@@ -182,8 +182,7 @@ def _reference_for(f) -> list[tuple[dict, dict, dict]]:
 #: configuration that is not a preset (replayed from its own TOML by its own test), or a
 #: preset judged on request only, not in the default report (mnist-gan: replayed by
 #: property_tests/test_mnist.py).
-NO_REFERENCE = {"sup2-wdc.toml:finding-concentration-2-8", "fig3.toml:mnist-gan",
-                "sec3-rate.toml:mnist-gan", "sec3-phase.toml:mnist-gan"}
+NO_REFERENCE = {"sup2-wdc.toml:finding-concentration-2-8", "sec3-rate.toml:mnist-gan", "sec3-phase.toml:mnist-gan"}
 
 
 @pytest.mark.parametrize("f", RECORDS, ids=_rid)
