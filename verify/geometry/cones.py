@@ -12,7 +12,9 @@ which are linear on it:
 - latent dimension 2: a cone is an arc of angles [phi_lo, phi_hi] (its boundary rays);
 - latent dimension 3: a cone is a convex spherical polygon, stored as its extreme rays
   in cyclic order; a unit's zero set is a great circle, and splitting a polygon by it is
-  polygon clipping on the sphere.
+  polygon clipping on the sphere, done for every polygon a unit cuts at once (padded
+  arrays; :func:`_clip_all`). :meth:`Cones.holders` finds the cells whose closures hold
+  given points through a KD-tree of spherical caps.
 
 Splitting starts from the quadrants (octants) of the latent space, so every cone is
 pointed and spans less than a half-space; the coordinate boundaries this adds are not
@@ -82,19 +84,51 @@ class Cones:
         return r / np.linalg.norm(r, axis=1, keepdims=True)
 
     def locate(self, z: np.ndarray) -> np.ndarray:
-        """The cone index of each row of ``z`` (b, k) (k = 2: by angle; k = 3: the cone
-        whose boundary half-spaces hold it, -1 if none to rounding)."""
+        """The cone index of each row of ``z`` (b, k) (k = 2: by angle; k = 3: the first
+        cone whose boundary half-spaces hold it to 1e-12 of its norm, :meth:`holders`;
+        -1 if none)."""
         z = np.atleast_2d(np.asarray(z, float))
         if self.k == 2:
             phi = np.arctan2(z[:, 1], z[:, 0])
             return np.clip(np.searchsorted(self.edges, phi, side="right") - 1, 0,
                            self.count - 1)
-        normals = self.normals()                       # (K, r, 3), inward
-        s = np.einsum("krj,bj->bkr", np.nan_to_num(normals), z)
-        ok = np.where(np.isnan(normals[..., 0])[None], True, s >= -1e-12 * np.linalg.norm(
-            z, axis=1)[:, None, None])
-        inside = ok.all(axis=2)
-        return np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+        pt, cell = self.holders(z, slack=1e-12)
+        out = np.full(len(z), -1)
+        first, at = np.unique(pt, return_index=True)
+        out[first] = cell[at]
+        return out
+
+    def holders(self, z: np.ndarray, slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """For k = 3, the (point, cell) pairs of the cells whose closures hold the rows of
+        ``z`` (b, 3): n . z >= -slack ||z|| for the inward normal n of each facet of the
+        cell; sorted by point, then cell. A random direction has exactly one holder; a
+        point on a facet two, on a ray every cell around it.
+
+        Only the cells whose spherical cap holds the point's direction are tested: the
+        cap around the cell's centre direction c (:meth:`interior_point`) through its
+        farthest ray. Every ray of a cell lies in the cell's octant with c, so its angle
+        to c is below 90 degrees, where caps are convex: the cap holds the rays, hence
+        the polygon. A KD-tree of the points' directions is queried with each cell's cap
+        (its chord, plus 1e-6 of room for ``slack`` and rounding)."""
+        from scipy.spatial import cKDTree
+
+        if self.k != 3:
+            raise VerifyError("Cones.holders is for a 3-D latent (k = 2: locate by angle)")
+        z = np.atleast_2d(np.asarray(z, float))
+        nz = np.linalg.norm(z, axis=1)
+        real = ~np.isnan(self.rays[..., 0])
+        centre = self.interior_point()
+        cosang = np.where(real, np.einsum("krj,kj->kr", np.nan_to_num(self.rays), centre), 1.0)
+        chord = np.sqrt(np.maximum(2.0 - 2.0 * cosang.min(axis=1), 0.0)) + 1e-6 + 2 * slack
+        hits = cKDTree(z / np.where(nz > 0, nz, 1.0)[:, None]).query_ball_point(centre, chord)
+        counts = np.fromiter((len(h) for h in hits), int, len(hits))
+        cell = np.repeat(np.arange(len(hits)), counts)
+        pt = np.fromiter((i for h in hits for i in h), int, int(counts.sum()))
+        s = np.einsum("prk,pk->pr", np.nan_to_num(self.normals()[cell]), z[pt])
+        inside = ((s >= -slack * nz[pt, None]) | ~real[cell]).all(axis=1)
+        pt, cell = pt[inside], cell[inside]
+        o = np.lexsort((cell, pt))
+        return pt[o], cell[o]
 
     def normals(self) -> np.ndarray:
         """Inward unit normals of each cone's facets, (K, r, k): for k = 2 the two boundary
@@ -232,83 +266,112 @@ def _arcs(network: Network, max_cones: int | None) -> Cones:
 
 
 # ------------------------------------------------------- k = 3: spherical polygons
-def _octants() -> list[np.ndarray]:
+#: Pieces x units entries of one chunk of a layer's (pieces, units, 3) pre-activation
+#: table in :func:`_cells` (the table is read, not copied, unit by unit).
+CELL_CHUNK = 1 << 20
+
+
+def _octants() -> np.ndarray:
+    """The 8 octants as spherical triangles (8, 3, 3): rays e1, e2, e3 with signs."""
+    signs = np.array([[sx, sy, sz] for sx in (1, -1) for sy in (1, -1) for sz in (1, -1)],
+                     float)
+    return signs[:, :, None] * np.eye(3)[None]
+
+
+def _clip_all(V: np.ndarray, nv: np.ndarray, p: np.ndarray, tol: float):
+    """Split each convex spherical polygon ``V[q]`` (Q, R, 3; its first ``nv[q]`` rows
+    real, in cyclic order) by the plane p[q] . z = 0, all at once.
+
+    A vertex with p . v > tol ||p|| is positive, < -tol ||p|| negative, otherwise on the
+    plane (kept on both sides). Walking the polygon, the part p . z >= 0 keeps every
+    vertex that is not negative and, on each edge whose ends are strictly of opposite
+    signs, the edge's point on the plane; the part <= 0 likewise. Returns
+    ``(cut, A, nA, B, nB)``: which polygons are cut (a strictly positive and a strictly
+    negative vertex), and for those the two parts, padded with NaN."""
+    Q, R, _ = V.shape
+    real = np.arange(R)[None, :] < nv[:, None]
+    d = np.einsum("qrk,qk->qr", np.nan_to_num(V), p)
+    scale = tol * np.linalg.norm(p, axis=1)[:, None]
+    pos, neg = real & (d > scale), real & (d < -scale)
+    cut = pos.any(axis=1) & neg.any(axis=1)
+    if not cut.any():
+        return cut, None, None, None, None
+    V, d, pos, neg, real, nv = V[cut], d[cut], pos[cut], neg[cut], real[cut], nv[cut]
+    q = np.arange(len(V))[:, None]
+    nxt = np.where(np.arange(R)[None, :] + 1 < nv[:, None], np.arange(R)[None, :] + 1, 0)
+    V1, d1 = V[q, nxt], d[q, nxt]
+    pos1, neg1 = pos[q, nxt], neg[q, nxt]
+    cross = (pos & neg1) | (neg & pos1)
+    # the point on the plane between u and v: sign(du) (du v - dv u), a positive
+    # combination of u and v with p . w = 0
+    w = np.sign(d)[..., None] * (d[..., None] * V1 - d1[..., None] * V)
+    w /= np.where(cross, np.linalg.norm(w, axis=2), 1.0)[..., None]
+    slots = np.stack([V, w], axis=2).reshape(len(V), 2 * R, 3)
     out = []
-    for sx in (1, -1):
-        for sy in (1, -1):
-            for sz in (1, -1):
-                r = np.diag([sx, sy, sz]).astype(float)
-                # cyclic order (any orientation): e1, e2, e3
-                out.append(r)
-    return out
-
-
-def _clip(poly: np.ndarray, p: np.ndarray, tol: float) -> tuple[np.ndarray | None,
-                                                               np.ndarray | None]:
-    """Split the convex spherical polygon ``poly`` (r, 3) by the plane p . z = 0 into the
-    parts with p . z >= 0 and <= 0 (None for an empty part)."""
-    d = poly @ p
-    scale = np.linalg.norm(p)
-    pos, neg = d > tol * scale, d < -tol * scale
-    if not neg.any():
-        return poly, None
-    if not pos.any():
-        return None, poly
-    a_out, b_out = [], []
-    r = len(poly)
-    for j in range(r):
-        u, v = poly[j], poly[(j + 1) % r]
-        du, dv = d[j], d[(j + 1) % r]
-        if not neg[j]:
-            a_out.append(u)
-        if not pos[j]:
-            b_out.append(u)
-        if (pos[j] and neg[(j + 1) % r]) or (neg[j] and pos[(j + 1) % r]):
-            # on the plane (p . w = du dv - dv du = 0) and, with the sign of du, a
-            # positive combination of u and v: on the arc between them
-            w = np.sign(du) * (du * v - dv * u)
-            w = w / np.linalg.norm(w)
-            a_out.append(w)
-            b_out.append(w)
-    A = np.array(a_out) if len(a_out) >= 3 else None
-    B = np.array(b_out) if len(b_out) >= 3 else None
-    return A, B
+    for keep_v in (real & ~neg, real & ~pos):
+        keep = np.stack([keep_v, cross], axis=2).reshape(len(V), 2 * R)
+        n = keep.sum(axis=1)
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :int(n.max())]
+        P = slots[q, order]
+        P[np.arange(P.shape[1])[None, :] >= n[:, None]] = np.nan
+        out += [P, n]
+    return cut, out[0], out[1], out[2], out[3]
 
 
 def _cells(network: Network, max_cones: int | None, tol: float = 1e-13) -> Cones:
+    """The cells of a 3-D latent, layer by layer: every cell of the previous layers is
+    split by each unit's plane in turn, all the cells a unit cuts at once
+    (:func:`_clip_all`); a unit's pre-activation on a piece is its parent cell's
+    (linear there). The pieces are the same as a polygon-by-polygon split with the same
+    tolerance (property_tests/test_cells3d.py compares them with
+    :func:`verify.benchmarks.certify.direct_cells`)."""
     spec = network.spec
-    polys = _octants()
-    mats = [np.eye(3) for _ in polys]                         # (n_i, 3) per cell
+    V = _octants()
+    nv = np.full(8, 3)
+    mats = np.broadcast_to(np.eye(3), (8, 3, 3)).copy()      # (cells, n_i, 3)
     for i, layer in enumerate(spec.layers):
-        W = network.layer_matrix(i)
-        _require(len(polys), W.shape[0], 3, f"network.layers[{i}]")
-        new_polys, new_mats = [], []
-        for poly, Mp in zip(polys, mats):
-            pre = np.asarray(W @ Mp)                         # (n_i, 3): unit j is pre[j] . z
-            pieces = [poly]
-            if layer.activation != "identity":
-                for p in pre:
-                    if not p.any():
-                        continue
-                    nxt = []
-                    for q in pieces:
-                        a, b = _clip(q, p, tol)
-                        nxt += [x for x in (a, b) if x is not None]
-                    pieces = nxt
-            for q in pieces:
-                c = q.mean(axis=0)
-                on = pre @ c > 0
-                new_polys.append(q)
-                new_mats.append(pre * _factor(layer.activation, layer.slope, on)[:, None])
-            if max_cones is not None and len(new_polys) > max_cones:
-                raise VerifyError(f"network.layers[{i}]: more than {max_cones:,} linear "
-                                  "regions (cones) after this layer")
-        polys, mats = new_polys, new_mats
-    r = max(len(p) for p in polys)
-    rays = np.full((len(polys), r, 3), np.nan)
-    for c, p in enumerate(polys):
-        rays[c, :len(p)] = p
-    return Cones(3, rays, np.array([len(p) for p in polys]), np.stack(mats))
+        W = network.layer_matrix(i).tocsr()
+        K, n_prev = mats.shape[0], mats.shape[1]
+        n = W.shape[0]
+        _require(K, n, 3, f"network.layers[{i}]")
+        flat = np.ascontiguousarray(mats.transpose(1, 0, 2)).reshape(n_prev, 3 * K)
+        pre = np.asarray(W @ flat).reshape(n, K, 3)           # (units, cells, 3)
+        parent = np.arange(K)
+        if layer.activation != "identity":
+            for u in range(n):
+                p = pre[u, parent]
+                live = np.flatnonzero(np.any(p != 0, axis=1))
+                if not live.size:
+                    continue
+                cut, A, nA, B, nB = _clip_all(V[live], nv[live], p[live], tol)
+                if A is None:
+                    continue
+                idx = live[cut]
+                keep = np.ones(len(V), bool)
+                keep[idx] = False
+                R = max(V.shape[1], A.shape[1], B.shape[1])
+                V = np.concatenate([_pad(V[keep], R), _pad(A, R), _pad(B, R)])
+                nv = np.concatenate([nv[keep], nA, nB])
+                parent = np.concatenate([parent[keep], parent[idx], parent[idx]])
+                if max_cones is not None and len(V) > max_cones:
+                    raise VerifyError(f"network.layers[{i}]: more than {max_cones:,} linear "
+                                      "regions (cones) after this layer")
+                R = int(nv.max())
+                V = V[:, :R]
+        _require(len(V), n, 3, f"network.layers[{i}]")
+        c = np.nanmean(V, axis=1)                              # (pieces, 3)
+        P = pre[:, parent].transpose(1, 0, 2)                  # (pieces, units, 3)
+        on = np.einsum("knj,kj->kn", P, c) > 0
+        mats = P * _factor(layer.activation, layer.slope, on)[..., None]
+    return Cones(3, V, nv.copy(), np.ascontiguousarray(mats))
+
+
+def _pad(V: np.ndarray, R: int) -> np.ndarray:
+    if V.shape[1] == R:
+        return V
+    out = np.full((V.shape[0], R, 3), np.nan)
+    out[:, :V.shape[1]] = V
+    return out
 
 
 __all__ = ["Cones", "enumerate_cones", "not_applicable", "PIECEWISE_LINEAR", "LATENT_DIMS"]

@@ -22,6 +22,12 @@ and b_C = M_C^T A y. The candidates are, face by face of the cone complex:
   every direction is read at the cones' rays: ``local maximum`` when every direction
   descends (Theorem 1's D_w J(0) < 0), ``local minimum`` when none does, else ``saddle``.
 
+For k = 3 the facet and ray candidates of all cells are found at once, merged, and
+judged at once: the cells whose closures hold a candidate come from
+:meth:`verify.geometry.cones.Cones.holders`, the local-minimum test is a closed-form
+projection onto the cone of one or two facet normals per (point, cell) pair, and only the
+candidates that no adjacent gradient separates from 0 go to an NNLS on their hull.
+
 Decisions use a relative tolerance ``tol`` on derivatives (scaled by ||A y|| ||A G(u)||),
 stated in the result. Nothing here knows a lemma.
 """
@@ -202,11 +208,15 @@ def _origin(cones: Cones, b: np.ndarray, tol: float, scale: float) -> dict:
             "d_max": float(d.max()) if d.size else 0.0}
 
 
+#: A point within this fraction of its norm of a cell's facet plane is on that facet
+#: (rounding of the cells' rays); the same slack decides which cells' closures hold it.
+ON_FACET = 1e-7
+
+
 def _faces_3d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
     """Facets (2-D faces between two cells) and rays (edges of the spherical polygons)
     of a 3-D latent: candidates from each cell (vectorised over cells and edges),
-    merged, then judged across every cell whose closure holds them."""
-    from scipy.optimize import nnls
+    merged, then judged across every cell whose closure holds them (:func:`_judge`)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
@@ -230,10 +240,11 @@ def _faces_3d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
         a0 = (vv * bu - uv * bv) / det
         a1 = (uu * bv - uv * bu) / det
         r_ray = bu / uu
-    face = ok & (a0 > tol * (np.abs(a0) + np.abs(a1))) & (a1 > tol * (np.abs(a0) + np.abs(a1)))
-    ray = real & (uu > 0) & (bu > 0)
-    Zf = (a0[..., None] * U + a1[..., None] * V)[face]
-    Zr = (r_ray[..., None] * U)[ray]
+        face = ok & (a0 > tol * (np.abs(a0) + np.abs(a1))) \
+            & (a1 > tol * (np.abs(a0) + np.abs(a1)))
+        ray = real & (uu > 0) & (bu > 0)
+        Zf = a0[face][:, None] * U[face] + a1[face][:, None] * V[face]
+        Zr = r_ray[ray][:, None] * U[ray]
     Z = np.concatenate([Zf, Zr])
     kinds = np.array(["facet"] * len(Zf) + ["ray"] * len(Zr))
     if not len(Z):
@@ -247,41 +258,91 @@ def _faces_3d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
     _, label = connected_components(graph, directed=False)
     first = np.unique(label, return_index=True)[1]
     Z, kinds, nz = Z[first], kinds[first], nz[first]
+    pt, cell = cones.holders(Z, slack=ON_FACET)
+    S = np.einsum("prk,pk->pr", np.nan_to_num(normals[cell]), Z[pt])
+    cls, worst = _judge(Z, nz, pt, cell, S, H, b, normals, real, tol, scale)
     rows: list[dict] = []
-    nrm = np.nan_to_num(normals)
-    for start in range(0, len(Z), 256):
-        Zc = Z[start:start + 256]
-        s = np.einsum("crk,bk->bcr", nrm, Zc)                   # (chunk, K, r)
-        near = np.where(real[None], s >= -1e-7 * nz[start:start + 256, None, None], True)
-        near = near.all(axis=2)
-        for q in range(len(Zc)):
-            z, zn = Zc[q], nz[start + q]
-            adj = np.flatnonzero(near[q])
-            grads = np.einsum("ckl,l->ck", H[adj], z) - b[adj]
-            unit = tol * scale * max(1.0, float(np.abs(grads).max()) if len(adj) else 1.0)
-            is_min, worst = True, 0.0
-            for c, g in zip(adj, grads):
-                act = real[c] & (np.abs(s[q, c]) <= 1e-7 * zn)
-                N = normals[c][act].T                           # (3, active)
-                res = float(np.linalg.norm(g)) if N.shape[1] == 0 else nnls(N, g)[1]
-                worst = min(worst, -res)
-                is_min &= res <= unit
-            if is_min:
-                cls = "local minimum"
-            else:
-                # Clarke: 0 in the convex hull of the adjacent pieces' gradients
-                G = grads.T                                     # (3, m)
-                big = 1e3 * max(1.0, float(np.abs(G).max()))   # sum(lambda) = 1, softly
-                lam, _ = nnls(np.vstack([G, np.full((1, G.shape[1]), big)]),
-                              np.r_[np.zeros(3), big])
-                cls = "saddle" if np.linalg.norm(G @ lam) <= unit * max(1.0, lam.sum()) \
-                    else None
-            if cls is None:
-                continue
-            rows.append({"kind": str(kinds[start + q]), "cone": int(adj[0]) if len(adj) else -1,
-                         "z": z, "norm": float(zn), "classification": cls,
-                         "d_min": float(worst), "d_max": 0.0})
+    first_cell = np.full(len(Z), -1)
+    seen, at = np.unique(pt, return_index=True)
+    first_cell[seen] = cell[at]
+    for q in np.flatnonzero(cls != ""):
+        rows.append({"kind": str(kinds[q]), "cone": int(first_cell[q]), "z": Z[q],
+                     "norm": float(nz[q]), "classification": str(cls[q]),
+                     "d_min": float(worst[q]), "d_max": 0.0})
     return rows
+
+
+def _judge(Z, nz, pt, cell, S, H, b, normals, real, tol: float, scale: float):
+    """Classify boundary candidates from the (point, cell) pairs of the cells whose
+    closures hold them (``S``: the pair's facet values n . z).
+
+    Local minimum: for every adjacent cell c, g_c = H_c z - b_c lies in the cone of the
+    inward normals of c's facets through z (then J's piece on c, a convex quadratic,
+    rises into c; the residual of g_c against that cone is the worst descent rate into
+    c). With one or two such facets (a facet point, a ray of a cell) the residual is
+    computed in closed form for all pairs at once; more (a ray shared by near-duplicate
+    facets) by NNLS. Saddle (Clarke): 0 is in the convex hull of the adjacent
+    gradients; the points some gradient g_j separates (g_i . g_j > 0 for every i) are
+    not, the others are decided by an NNLS on the hull (few)."""
+    from scipy.optimize import nnls
+
+    n = len(Z)
+    g = np.einsum("pkl,pl->pk", H[cell], Z[pt]) - b[cell]          # (pairs, 3)
+    gmax = np.zeros(n)
+    np.maximum.at(gmax, pt, np.abs(g).max(axis=1))
+    unit = tol * scale * np.maximum(1.0, gmax)                     # per point
+    act = real[cell] & (np.abs(S) <= ON_FACET * nz[pt, None])      # (pairs, r)
+    na = act.sum(axis=1)
+    N = np.nan_to_num(normals[cell])                               # (pairs, r, 3)
+    res = np.linalg.norm(g, axis=1)                                # no facet: ||g||
+    # the active normals in front: slots 0 and 1
+    order = np.argsort(~act, axis=1, kind="stable")[:, :2]
+    p = np.arange(len(cell))[:, None]
+    n1, n2 = N[p[:, 0], order[:, 0]], N[p[:, 0], order[:, 1]]
+    one = na >= 1
+    l1 = np.maximum(0.0, np.einsum("pk,pk->p", g, n1))
+    r1 = np.linalg.norm(g - l1[:, None] * n1, axis=1)
+    res = np.where(one, np.minimum(res, r1), res)
+    two = na == 2
+    if two.any():
+        l2 = np.maximum(0.0, np.einsum("pk,pk->p", g, n2))
+        r2 = np.linalg.norm(g - l2[:, None] * n2, axis=1)
+        G11, G22 = np.ones(len(g)), np.ones(len(g))
+        G12 = np.einsum("pk,pk->p", n1, n2)
+        c1, c2 = np.einsum("pk,pk->p", g, n1), np.einsum("pk,pk->p", g, n2)
+        det = G11 * G22 - G12 ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m1 = (G22 * c1 - G12 * c2) / det
+            m2 = (G11 * c2 - G12 * c1) / det
+        both = (det > 1e-12) & (m1 >= 0) & (m2 >= 0)
+        rb = np.linalg.norm(g - m1[:, None] * n1 - m2[:, None] * n2, axis=1)
+        res = np.where(two, np.minimum(res, np.minimum(r2, np.where(both, rb, np.inf))),
+                       res)
+    for j in np.flatnonzero(na > 2):          # degenerate: near-duplicate facets
+        res[j] = nnls(normals[cell[j]][act[j]].T, g[j])[1]
+    is_min = np.ones(n, bool)
+    np.logical_and.at(is_min, pt, res <= unit[pt])
+    worst = np.zeros(n)
+    np.minimum.at(worst, pt, -res)
+    # Clarke for the rest: is 0 separated from the hull by one of the gradients?
+    cls = np.where(is_min, "local minimum", "").astype(object)
+    starts = np.searchsorted(pt, np.arange(n + 1))               # pt is sorted
+    m = np.diff(starts)
+    slot = np.arange(len(pt)) - starts[pt]
+    Gp = np.zeros((n, int(m.max()) if n else 0, 3))
+    Gp[pt, slot] = g
+    have = np.zeros(Gp.shape[:2], bool)
+    have[pt, slot] = True
+    P = np.einsum("qik,qjk->qij", Gp, Gp)
+    P = np.where(have[:, :, None], P, np.inf).min(axis=1)       # min_i g_i . g_j
+    sep = (have & (P > unit[:, None] * np.linalg.norm(Gp, axis=2))).any(axis=1)
+    for q in np.flatnonzero(~is_min & ~sep & (m > 0)):
+        G = g[starts[q]:starts[q + 1]]
+        big = 1e3 * max(1.0, float(np.abs(G).max()))   # sum(lambda) = 1, softly
+        lam, _ = nnls(np.vstack([G.T, np.full((1, len(G)), big)]), np.r_[np.zeros(3), big])
+        if np.linalg.norm(G.T @ lam) <= unit[q] * max(1.0, lam.sum()):
+            cls[q] = "saddle"
+    return cls.astype(str), worst
 
 
 __all__ = ["Landscape", "stationary_points", "TOL"]
