@@ -42,19 +42,24 @@ def pytest_collection_modifyitems(config, items):
 
 #: A check whose one default run costs at least this many CPU seconds (its registered
 #: ``cost``) runs in the slow tier when a test runs it whole: the fast tier
-#: (``pytest -m "not slow"``) stays the developer's loop; CI runs both.
+#: (``pytest -m "not slow"``) stays the developer's loop; CI runs both. Other tests join
+#: the slow tier by ``@pytest.mark.slow  # why``: those that run a whole report or sweep,
+#: train a generator or recover codes through a trained one, run whole checks several
+#: times (draws, Hypothesis examples, reruns) or another interpreter. Every module keeps
+#: fast tests of its feature.
 HEAVY_CHECK_COST = 60.0
 
 
-def check_param(check, id=None):
+def check_param(check, id=None, slow=False):
     """``pytest.param`` of a registered check (or its id), marked ``slow`` when the check
-    is heavy (:data:`HEAVY_CHECK_COST`)."""
+    is heavy (:data:`HEAVY_CHECK_COST`) or when the caller says so (``slow=True``: a test
+    that runs a lighter check many times, e.g. over Hypothesis examples)."""
     import pytest
 
     from verify.registry import get_check
 
     c = get_check(check) if isinstance(check, str) else check
-    marks = (pytest.mark.slow,) if c.cost >= HEAVY_CHECK_COST else ()
+    marks = (pytest.mark.slow,) if slow or c.cost >= HEAVY_CHECK_COST else ()
     return pytest.param(check, id=id or c.id, marks=marks)
 
 

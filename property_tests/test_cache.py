@@ -263,6 +263,7 @@ def _results(folder: Path) -> dict:
     return json.loads((folder / "results.json").read_text())
 
 
+@pytest.mark.slow  # three reports
 def test_a_report_from_the_cache_is_the_report_computed(tmp_path):
     from verify.report import build_report
 

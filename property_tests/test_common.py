@@ -39,6 +39,18 @@ FAILS = [c for c in _CHECKS.values() if c.counter_configs is not None]
 #: Examples per lemma at the ``ci`` profile's 15; other profiles scale proportionally.
 _PROFILE_EXAMPLES = settings.default.max_examples
 
+#: The developer's fast tier (``-m "not slow"``) leaves out the lemmas whose examples each
+#: run a multi-second quick check (and, for a statement that holds with high probability,
+#: may rerun it on fresh seeds), and the known-bad cases judged over many default draws of
+#: a multi-second check: these run in the slow tier (CI runs both). Each lemma keeps fast
+#: tests in its own module; test_slow_tier_names_registered_cases keeps these names real.
+SLOW_HOLDS = {"descent", "symbolic", "concentration", "angle"}
+SLOW_FAILS = {"concentration", "landscape"}
+SLOW_KNOWN_BAD = {("concentration", "too narrow (m = 2k, k = 16)"),
+                  ("concentration", "no expansion (m = k/8)"),
+                  ("concentration", "fewer rows than columns (m = k/2)"),
+                  ("landscape", "U[0,1] weights")}
+
 
 def _examples(at_ci: int) -> int:
     return max(1, math.ceil(at_ci * _PROFILE_EXAMPLES / 15))
@@ -154,7 +166,7 @@ def assert_check_holds(lemma, config, seed: int):
     return result
 
 
-@pytest.mark.parametrize("lemma", [check_param(c) for c in HOLDS])
+@pytest.mark.parametrize("lemma", [check_param(c, slow=c.id in SLOW_HOLDS) for c in HOLDS])
 @settings(max_examples=_examples(3))
 @given(data=st.data())
 def test_lemma_holds(lemma, data):
@@ -169,7 +181,7 @@ def test_lemma_holds(lemma, data):
     assert_check_holds(lemma, config, seed)
 
 
-@pytest.mark.parametrize("lemma", [check_param(c) for c in FAILS])
+@pytest.mark.parametrize("lemma", [check_param(c, slow=c.id in SLOW_FAILS) for c in FAILS])
 @settings(max_examples=_examples(2))
 @given(data=st.data())
 def test_lemma_fails_when_condition_broken(lemma, data):
@@ -261,7 +273,8 @@ KNOWN_BAD = [(c, kb) for c in _CHECKS.values() for kb in c.known_bad
 
 
 @pytest.mark.parametrize("lemma, case", [
-    pytest.param(c, kb, id=f"{c.id}:{kb.name}", marks=check_param(c).marks)
+    pytest.param(c, kb, id=f"{c.id}:{kb.name}",
+                 marks=check_param(c, slow=(c.id, kb.name) in SLOW_KNOWN_BAD).marks)
     for c, kb in KNOWN_BAD])
 def test_known_bad_configuration_is_rejected(lemma, case):
     """Every configuration registered as violating the statement's hypotheses is
@@ -280,3 +293,12 @@ def test_every_check_registers_known_bad_configurations(lemma):
     if lemma.startswith("fake-") or lemma in NO_KNOWN_BAD:
         return
     assert _CHECKS[lemma].known_bad, f"lemma {lemma!r} registers no known_bad configuration"
+
+
+def test_slow_tier_names_registered_cases():
+    """SLOW_HOLDS, SLOW_FAILS and SLOW_KNOWN_BAD name registered lemmas and known-bad
+    cases: a renamed one would otherwise drop silently back into the fast tier."""
+    assert SLOW_HOLDS <= {c.id for c in HOLDS}, SLOW_HOLDS - {c.id for c in HOLDS}
+    assert SLOW_FAILS <= {c.id for c in FAILS}, SLOW_FAILS - {c.id for c in FAILS}
+    names = {(c.id, kb.name) for c, kb in KNOWN_BAD}
+    assert SLOW_KNOWN_BAD <= names, SLOW_KNOWN_BAD - names

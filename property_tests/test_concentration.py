@@ -207,6 +207,7 @@ def test_same_seed_same_result():
     assert a.tables["scaling"].equals(b.tables["scaling"])
 
 
+@pytest.mark.slow  # Hypothesis examples, two whole quick checks each
 @settings(max_examples=4)
 @given(st.data())
 def test_registered_strategies_give_the_stated_verdicts(data):
@@ -350,6 +351,7 @@ def test_sup2_wdc_is_judged_by_eps_hat_only_and_the_beyond_criteria_cannot_chang
     assert judge_outcome(judge, _wdc_outcome(0.3, 3.0, 2.5))[0] == "uninformative"
 
 
+@pytest.mark.slow  # two draws of the whole quick check
 def test_sup2_wdc_over_draws_is_its_own_verdict():
     """Two quick network draws of theory-2layer: the statement gets its own failure count
     over the draws, from its own criteria (the law-level Beyond is tested on draw 0)."""

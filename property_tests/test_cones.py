@@ -100,6 +100,7 @@ def test_z_star_is_a_global_minimum_and_the_origin_a_local_maximum(seed):
     assert (pts.loc[pts["dist_zstar"] >= 1e-9, "J"] > 0).all()
 
 
+@pytest.mark.slow  # long Adam runs from 64 starts, then the exact stationary set
 @pytest.mark.parametrize("seed", [3])
 def test_gradient_descent_ends_at_an_exact_stationary_point(seed):
     """The sampled method's end points (Adam, many starts, run to a tight tolerance) lie

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.numerics
 RHO_TOL = 0.03
 
 
+@pytest.mark.slow  # Hypothesis examples of the whole quick check (test_common.py's rule)
 @settings(max_examples=4)
 @given(config=D.configs(), seed=seeds())
 def test_no_stationary_point_outside_the_balls(config, seed):
@@ -123,7 +124,7 @@ def test_rho2_from_minimum_along_negative_ray():
 RHO_DEEP_TOL = 0.05
 
 
-@pytest.mark.parametrize("d", [3, 4])
+@pytest.mark.parametrize("d", [3, pytest.param(4, marks=pytest.mark.slow)])  # d = 4: one layer more
 def test_rho_d_from_minimum_along_negative_ray(d):
     """On wide random d-layer networks the minimiser of J(-t z*) sits
     near rho_d (rho_3 ~ 0.4937, rho_4 ~ 0.6048; lemmas/README.md, section 5), and nearer to it
@@ -230,6 +231,7 @@ def test_kink_descent_direction_and_fd_cross_check():
     assert np.all(dd.min(axis=1) < 0)
 
 
+@pytest.mark.slow  # a dense walk: 401 forward passes for each of three steps
 def test_segment_region_detects_a_kink_within_the_step():
     """The finite-difference step is judged only where it stays in one region: a segment
     that crosses a first-layer hyperplane is flagged, the same segment stopped short of
@@ -290,6 +292,7 @@ def _criteria(outcome):
     return (outcome.headline,) + tuple(outcome.criteria)
 
 
+@pytest.mark.slow  # the whole quick check and two lean draws
 def test_draw_check_judges_by_the_same_criteria():
     """Draws 1..N-1 (DRAWS.check) compare the same statistics with the same bounds and
     ceilings; on the check's own search sizes they are the check's numbers exactly."""
@@ -309,7 +312,8 @@ def test_draw_check_judges_by_the_same_criteria():
     assert D.DRAWS.best_upper(D.DRAWS.draws) <= D.DRAWS.tolerance
 
 
-@pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
+@pytest.mark.parametrize("preset", [pytest.param("theory-2layer", marks=pytest.mark.slow),
+                                    "paper-fig4"])  # one whole quick check each
 def test_ceilings_informative_where_the_check_passes(preset):
     """Every claim states its trivial ceiling (floor), and the bound lies strictly on
     the informative side of it on the presets where the single-draw check passes."""
@@ -364,6 +368,7 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
 
 
 # ---------------------------------------------------------- exact stationary set
+@pytest.mark.slow  # two whole quick checks, one exact
 def test_method_is_stated():
     """Exact on paper-fig4 (bias-free ReLU, 2-D latent), sampled with the reason on a
     4-D latent; the search's numbers stay beside the exact ones."""
@@ -400,6 +405,7 @@ def test_searched_stationary_points_are_exact_stationary_points(seed):
         assert d <= 1e-2, (row, d)
 
 
+@pytest.mark.slow  # two draws of the exact check on each of two deep presets
 def test_deeper_presets_use_their_depth_and_reproduce_their_findings():
     """theory-3layer and theory-4layer: the check measures against
     rho_3 / rho_4, the exact method applies (2-D latent), and over two draws each fails

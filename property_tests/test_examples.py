@@ -81,6 +81,7 @@ def test_audit_arch_example_reads_a_state_dict(tmp_path, capsys):
     assert by_name["layer 1: expansive"]["holds"] is True
 
 
+@pytest.mark.slow  # an example end to end, with torch
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None,
                     reason="PyTorch is not installed (optional: pip install torch)")
 def test_export_pytorch_example(tmp_path, capsys):

@@ -108,7 +108,14 @@ def _verdict(lemma: str, config: Config, seed: int) -> str:
 LEMMAS = [c.id for c in discover().values() if c.module.startswith("lemmas.")]
 
 
-@pytest.mark.parametrize("lemma", [check_param(lemma) for lemma in LEMMAS])
+#: In the slow tier: lighter checks whose hostile examples still take many seconds, and
+#: symbolic (closed forms: a network cannot change its verdict; its first run in a process
+#: pays for sympy, and test_symbolic.py tests it in the fast tier).
+SLOW_HOSTILE = {"concentration", "angle", "symbolic"}
+
+
+@pytest.mark.parametrize("lemma", [check_param(lemma, slow=lemma in SLOW_HOSTILE)
+                                   for lemma in LEMMAS])
 def test_outside_the_hypotheses_never_holds(lemma):
     @settings(HOSTILE, max_examples=COSTLY.get(lemma, HOSTILE.max_examples))
     @given(config=hostile_configs(), seed=st.integers(0, 3))

@@ -206,7 +206,8 @@ def test_all_negative_witness_doubles():
     assert pair["active_rows"] == 0
 
 
-@pytest.mark.parametrize("preset", ["theory-2layer", "paper-fig4"])
+@pytest.mark.parametrize("preset", [pytest.param("theory-2layer", marks=pytest.mark.slow),
+                                    "paper-fig4"])  # one whole quick check each
 def test_presets_state_search_power_and_keep_passing(preset):
     r = run_check("injectivity", preset, seed=0, quick=True, draws=1)
     assert r.passed and not r.details["layerwise_refutes_G"]

@@ -105,8 +105,9 @@ def _all_phased(monkeypatch):
     ("paper-fig4", dict(method="adam", negation="restart")),     # the arc tables
     ("paper-fig4", dict(method="gd", negation=None)),
     ("leaky-padded", dict(method="adam", negation="flip")),
-    ("leaky-padded", dict(method="gd", negation="restart")),
-    ("leaky-padded-phases", dict(method="adam", negation="flip")),
+    pytest.param("leaky-padded", dict(method="gd", negation="restart"), marks=pytest.mark.slow),
+    pytest.param("leaky-padded-phases", dict(method="adam", negation="flip"),
+                 marks=pytest.mark.slow),
 ])
 def test_chunked_recovery_is_bit_for_bit_the_unchunked(name, kw, monkeypatch):
     """Same trials, noise and starts: every chunk size gives the same bits in float64
@@ -272,6 +273,7 @@ def test_chunk_size_refuses_a_budget_below_one_trial():
 
 
 # ----------------------------------------------------------------- PyTorch stays optional
+@pytest.mark.slow  # a recovery in another interpreter
 def test_engine_and_recovery_never_import_torch():
     import subprocess
     import sys
@@ -310,6 +312,7 @@ def test_steady_state_is_the_slope_and_refuses_noise():
 
 
 # ----------------------------------------------------------------- memory against PyTorch
+@pytest.mark.slow  # measures two child processes
 def test_bench_memory_is_measured_and_the_ratio_comes_from_both(monkeypatch):
     """Ours is measured for real (two child processes on a small DCGAN-like network);
     the PyTorch side is stood in for, so the test needs no torch: the row's ratio is

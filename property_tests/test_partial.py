@@ -47,6 +47,7 @@ def test_check_rate_is_the_presets_or_one_half():
     assert check_rate_of(get_preset("paper-fig4").with_mask("random", 0.3)) == 0.3
 
 
+@pytest.mark.slow  # a whole quick check of a heavy statement
 def test_partial_on_paper_fig4_with_tables_and_figures():
     """Seed 0 carries sec3-rate's registered finding (a centred block beats random
     sampling on the seed's network): step 1 holds over 20 independent networks, and the
@@ -163,6 +164,7 @@ def test_restarts_stop_at_rounding_and_keep_the_smallest_loss():
     assert np.array_equal(by_start[:, -1], err <= 1e-3)
 
 
+@pytest.mark.slow  # a whole quick check of a heavy statement
 def test_partial_fails_on_the_uniform01_counterexample():
     res = run_check("partial", "paper-fig4-uniform01", seed=0, quick=True, draws=1)
     assert not res.passed and res.expected == "fail" and res.matches_expectation
@@ -170,6 +172,7 @@ def test_partial_fails_on_the_uniform01_counterexample():
     assert res.verdict == "fails"
 
 
+@pytest.mark.slow  # a whole quick check of a heavy statement on a generated network
 @settings(max_examples=1)
 @given(config=configs())
 def test_strategy_configs_pass(config):
@@ -219,6 +222,7 @@ def test_adversarial_mask_lowers_sigma_min_below_random_masks():
     assert s_adv <= smallest_singular(jac[adversarial_mask(jac, 150, budget=1)]) + 1e-12
 
 
+@pytest.mark.slow  # adversarial mask searches on two networks
 def test_adversarial_search_hurts_a_narrow_network_not_a_wide_one():
     """At r = 0.75 the worst mask found is no better than random (smaller
     sigma_min on every network) on both; on a wide network (2 -> 32 -> 128 channels) it

@@ -244,6 +244,7 @@ def test_a_failing_subsampling_criterion_fails_thm4_proof_and_not_fig2():
     assert judge_outcome(thm4, same)[0] == "fails"
 
 
+@pytest.mark.slow  # two whole quick checks
 def test_thm4_proof_is_not_applicable_to_a_dense_measurement_or_overlapping_strides():
     """A dense Gaussian A is not a subsampling: thm4-proof is 'not applicable' there
     (never 'holds' on criteria the check skipped)."""

@@ -12,6 +12,8 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -82,6 +84,7 @@ USERS = """
 """
 
 
+@pytest.mark.slow  # a user's suite run under pytest in a fresh interpreter
 def test_one_test_per_network_and_statement(tmp_path):
     proc = _pytest(tmp_path, USERS, "--verify-quick", "--verify-draws", "2")
     out = proc.stdout
@@ -138,6 +141,7 @@ print("torch never imported")
 """
 
 
+@pytest.mark.slow  # a user's suite run under pytest in a fresh interpreter
 def test_engine_checks_and_plugin_never_import_torch(tmp_path):
     """torch is blocked by an import hook (sys.modules['torch'] = None would break
     scipy, which looks torch up in sys.modules): any import of it is recorded."""

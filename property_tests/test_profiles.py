@@ -35,8 +35,11 @@ def _id(case) -> str:
         ("-var" if "VERIFY_HYPOTHESIS_PROFILE" in env else "")
 
 
-@pytest.mark.parametrize("env, profile, max_examples, derandomize", CASES,
-                         ids=[_id(c) for c in CASES])
+#: Each case is a pytest run in a fresh interpreter: the fast tier keeps the default
+#: (``dev``, no variable set); the others run in the slow tier.
+@pytest.mark.parametrize("env, profile, max_examples, derandomize", [
+    pytest.param(*c, id=_id(c), marks=() if c[0] == {} else (pytest.mark.slow,))
+    for c in CASES])
 def test_profile_selection(env, profile, max_examples, derandomize, tmp_path):
     base = {k: v for k, v in os.environ.items()
             if k not in ("CI", "VERIFY_HYPOTHESIS_PROFILE", "PYTEST_ADDOPTS")}
@@ -61,6 +64,7 @@ NUMERICS_MODULES = {"test_engine.py", "test_descent.py", "test_inversion.py",
                     "test_subgaussian.py", "test_trained.py", "test_common.py"}
 
 
+@pytest.mark.slow  # collects the whole suite in a subprocess
 def test_numerics_marker_selects_the_numerics_modules():
     """``pytest -m numerics`` (what .ci/run reruns per kernel) collects the tests of
     every numerics-sensitive module (others may join): it can never exit 5 (no tests)."""

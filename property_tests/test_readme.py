@@ -66,6 +66,7 @@ def test_python_block_runs(index, tmp_path):
     assert proc.returncode == 0, f"README python block {index}:\n{block}\n{proc.stderr}"
 
 
+@pytest.mark.slow  # a user's suite run under pytest in a fresh interpreter
 def test_pytest_file_runs_in_a_users_suite(tmp_path):
     block = next(b for b in python_blocks() if "def test_" in b)
     (tmp_path / "test_mine.py").write_text(block, encoding="utf-8")

@@ -220,6 +220,7 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     assert sum(line.startswith("report [") for line in err.splitlines()) == 2
 
 
+@pytest.mark.slow  # two reports (test_report_files_exist_and_parse[figures-forked] stays fast)
 def test_forked_figures_are_drawn_in_a_helper_process(sandbox, tmp_path):
     pids = tmp_path / "pids.txt"
 
@@ -635,6 +636,7 @@ def _child_env(**extra) -> dict:
     return {**os.environ, "PYTHONPATH": path, "MPLBACKEND": "Agg", **extra}
 
 
+@pytest.mark.slow  # a report in another interpreter, killed, then three reports
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_report_killed_between_its_two_renames_is_restored_on_the_next_run(
         sandbox, tmp_path, monkeypatch):
@@ -708,6 +710,7 @@ def _wait_for(predicate, seconds: float) -> bool:
     return bool(predicate())
 
 
+@pytest.mark.slow  # a report in another interpreter, killed
 @pytest.mark.skipif(os.name != "posix", reason="fork and SIGKILL")
 def test_forked_workers_exit_when_the_report_process_dies(tmp_path):
     import signal
@@ -845,6 +848,7 @@ def _register_with_power(reg, bad_config):
                  known_bad=(KnownBad("non-zero mean", bad_config, "U[0,1] weights"),))
 
 
+@pytest.mark.slow  # three reports, two of them over 40 draws
 def test_power_table_counts_rejections_and_an_unrejected_case_exits_1(sandbox, tmp_path):
     from verify.presets import get_preset
 

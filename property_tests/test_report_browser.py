@@ -75,6 +75,7 @@ def _outline(page) -> _Outline:
     return p
 
 
+@pytest.mark.slow  # its page fixture runs three whole quick checks and draws their figures
 def test_contents_fold_and_captions(page):
     p = _outline(page)
     # the table of contents links every section, and every link has its target
@@ -116,6 +117,7 @@ needs_browser = pytest.mark.skipif(
     reason="no headless Chromium (apt-get install chromium-headless-shell)")
 
 
+@pytest.mark.slow  # headless Chromium
 @needs_browser
 def test_page_never_scrolls_sideways_and_every_image_loads(page):
     m = measure(page / "index.html", width=1400, height=900, open_details=True)
@@ -137,6 +139,7 @@ def test_the_probe_sees_a_page_that_overflows(tmp_path):
     assert m["document_scroll_width"] > 1400 and m["images_not_loaded"] == ["missing"]
 
 
+@pytest.mark.slow  # headless Chromium
 @needs_browser
 def test_screenshot_command_writes_the_first_screen(page, tmp_path, capsys):
     out = tmp_path / "first-screen.png"

@@ -105,6 +105,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # starts a dask cluster
 def test_dask_backend_matches_serial():
     pytest.importorskip("distributed")
     tasks = list(range(6))

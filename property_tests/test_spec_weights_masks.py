@@ -108,6 +108,7 @@ def test_bounded_conjecture3_laws_stay_in_their_support(law, bound):
     assert e.min() >= -1.0 and abs(stats.skew(e) - 2.0) < 0.2
 
 
+@pytest.mark.slow  # a CLI run in a fresh interpreter
 def test_unknown_law_in_a_config_exits_2_naming_the_field(tmp_path):
     cfg = get_preset("paper-fig4").to_dict()
     cfg["weights"] = {"law": "laplace"}
@@ -270,6 +271,7 @@ def _verify(*args):
                           text=True, timeout=300)
 
 
+@pytest.mark.slow  # three CLI runs in fresh interpreters
 def test_cli_list_and_bad_input_exit_codes():
     out = _verify("list")
     assert out.returncode == 0 and "theory-2layer" in out.stdout

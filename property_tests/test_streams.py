@@ -22,6 +22,7 @@ def test_named_streams_are_the_seed_sequence_children(seed):
     assert Streams.of(kids[3].spawn(3)[2]) == s.task(2)
 
 
+@pytest.mark.slow  # builds a large sweep's streams
 def test_task_streams_of_a_large_sweep_are_distinct():
     base = Streams(0)
     n = 100_000

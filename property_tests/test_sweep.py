@@ -101,6 +101,7 @@ def test_task_streams_are_spawned_children(base_seed):
         assert Streams.from_record(Streams(base_seed).task(i).record()) == Streams(base_seed).task(i)
 
 
+@pytest.mark.slow  # builds 10^5 tasks' streams
 def test_hundred_thousand_replicates_never_repeat_a_stream(tmp_path):
     """10^5 tasks of one plan: distinct stream identities and distinct first 64-bit words
     (a 32-bit seed per task would repeat by chance: ~1 collision expected at 10^5).
@@ -121,6 +122,7 @@ def test_hundred_thousand_replicates_never_repeat_a_stream(tmp_path):
     assert len(idents) == len(words) == 100_000
 
 
+@pytest.mark.slow  # three sweeps, one of them on a dask cluster
 def test_serial_processes_and_dask_give_identical_results(tmp_path):
     distributed = pytest.importorskip("distributed")
     path = _write(tmp_path, GRID)
@@ -286,6 +288,7 @@ kernels = [2]
 """
 
 
+@pytest.mark.slow  # a sweep in another interpreter, killed, then resumed
 def test_killed_sweep_resumes_with_every_task_exactly_once(tmp_path):
     path = _write(tmp_path, SLOW)
     out = tmp_path / "out"
@@ -799,6 +802,7 @@ def test_million_task_plan_is_lazy(tmp_path):
     assert sweep[-1].task_id == last.task_id and sweep.task(0).index == 0
 
 
+@pytest.mark.slow  # a sweep in another interpreter, killed
 def test_million_task_sweep_starts_at_once_and_locks_its_folder(tmp_path, capsys):
     """Run in another process: its first record comes soon (no task list is built or
     written; the manifest stays small), a second sweep on the folder is refused while

@@ -117,6 +117,7 @@ def test_sec42_hypotheses(preset, applies):
     assert (_judge("sec42-depth", "descent").applies(get_preset(preset)) is None) == applies
 
 
+@pytest.mark.slow  # two draws of the whole quick check
 def test_thm1_run_on_theory_2layer():
     """A real quick run over two draws: thm1's criteria are the A = I row of the
     check's details on draw 0, and its verdict is its own (sec42-depth does not judge
@@ -191,6 +192,7 @@ def test_thm1_probability_from_its_criteria():
     assert "uniform01" in j.applies(get_preset("paper-fig4-uniform01"))
 
 
+@pytest.mark.slow  # a whole quick check of a heavy statement
 def test_thm1_probability_quick_run_is_its_finding():
     r = run_check("expansion", "theory-2layer-latent2", seed=0, quick=True)
     v = {x.statement: x for x in r.statements}["thm1-probability"]

@@ -66,6 +66,7 @@ def _small_settings():
     return TrainSettings(epochs=50, batch=32)
 
 
+@pytest.mark.slow  # trains the generator twice (the gradients' test stays fast)
 def test_training_prefix_is_deterministic_and_reduces_the_loss(digits):
     from verify.training import train_glo
 
@@ -169,6 +170,7 @@ def test_shipped_generator_is_the_preset_architecture(shipped, tmp_path):
     assert np.all(np.abs(out) <= 1.0)
 
 
+@pytest.mark.slow  # 300 Adam steps on the trained generator
 def test_shipped_generator_reconstructs_digits(shipped, digits):
     """The shipped codes are not stored; fitting codes by the engine's inversion for a few
     real digits (full observation) must beat the mean image by a wide margin."""
@@ -188,6 +190,7 @@ def test_missing_weights_file_is_refused(tmp_path):
         load_digits_generator(tmp_path / "absent.npz")
 
 
+@pytest.mark.slow  # 500 Adam steps on the trained generator
 def test_recovery_from_top_half_near_the_truth_is_exact(shipped):
     """Local exactness from a half mask: started within 5% of z*, Adam converges to z*."""
     from verify.digits_recovery import masks_for
@@ -203,6 +206,7 @@ def test_recovery_from_top_half_near_the_truth_is_exact(shipped):
     assert np.all(relative_errors(res.z_hat, z) <= SUCCESS_TOL)
 
 
+@pytest.mark.slow  # recovery with restarts on the trained generator
 def test_recovery_with_restarts_from_top_half(shipped):
     """From random starts, deterministic for the seed: 4 trials with up to 4 starts
     recover at least one, every success is exact, the first start's plain-Adam success
@@ -502,6 +506,7 @@ def test_shipped_gan_file_loads_and_matches_its_recorded_hash():
     assert out.shape == (4, 1024) and np.all(np.abs(out) <= 1.0)
 
 
+@pytest.mark.slow  # recovery with restarts on the trained GAN
 def test_conditional_recovery_fixes_the_class_and_recovers_z():
     """recover_with_restarts with per-trial classes on the shipped GAN: from the top half
     with up to 2 starts, the observations' own class recovers z* exactly on at least one
@@ -598,6 +603,7 @@ def test_generator_quality_tells_digits_from_noise_and_collapse(digits):
     assert not collapse["draws_digits"] and collapse["label_agreement"] < 0.2
 
 
+@pytest.mark.slow  # the whole trained-weights check on the shipped generators
 def test_trained_weights_table_has_intervals_and_the_last_layer_apart():
     import matplotlib
 

@@ -66,6 +66,7 @@ def test_a_check_that_draws_other_laws_is_not_run(capsys, theory_npz):
     assert "conj3 [mine] not applicable: not judged on one fixed network" in out
 
 
+@pytest.mark.slow  # a report on a user's network
 def test_report_has_the_reference_shape_and_the_files_sha(tmp_path, theory_npz):
     user = from_weights(theory_npz)
     rep = build_report(tmp_path / "rep", quick=True, progress=False, jobs=1,
@@ -87,6 +88,7 @@ def test_report_has_the_reference_shape_and_the_files_sha(tmp_path, theory_npz):
     assert "| `mine` |" in md and FIXED_NOTE in md and _sha(theory_npz) in md
 
 
+@pytest.mark.slow  # a report over four draws of a user's family
 def test_a_family_is_judged_over_draws(tmp_path):
     cfg = tmp_path / "fam.toml"
     cfg.write_text(get_preset("theory-2layer").to_toml().replace('"theory-2layer"', '"fam"'))
