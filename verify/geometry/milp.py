@@ -80,10 +80,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import VerifyError
 from ..network import Network
+from .milp_model import Model, backward, dense_layers, forward_bounds, relu_net
+from .milp_points import (adjacent_gradients, classify, consistent, is_stationary, polish,
+                          tie_gradients)
 
 #: Branch-and-bound nodes per solve (deterministic limit).
 NODE_LIMIT = 20_000
@@ -140,242 +142,6 @@ def not_applicable(network: Network) -> str | None:
             return (f"layer {i} is {layer.activation}{' with bias' if layer.affine else ''}:"
                     " the MILP encodes bias-free ReLU layers")
     return None
-
-
-# ------------------------------------------------------------------ the model
-class _Model:
-    """Variables (bounds, integrality) and sparse rows lo <= A x <= hi."""
-
-    def __init__(self):
-        self.lb, self.ub, self.integer = [], [], []
-        self.r, self.c, self.v, self.lo, self.hi = [], [], [], [], []
-        self.n = self.m = 0
-
-    def var(self, lb, ub, integer=False) -> np.ndarray:
-        lb, ub = np.atleast_1d(np.asarray(lb, float)), np.atleast_1d(np.asarray(ub, float))
-        k = max(lb.size, ub.size)
-        self.lb.append(np.broadcast_to(lb, k))
-        self.ub.append(np.broadcast_to(ub, k))
-        self.integer.append(np.full(k, int(integer)))
-        idx = np.arange(self.n, self.n + k)
-        self.n += k
-        return idx
-
-    def rows(self, cols, vals, lo, hi) -> None:
-        """Rows sum_j vals[i, j] x[cols[i, j]] in [lo[i], hi[i]] (2-D cols / vals)."""
-        cols, vals = np.atleast_2d(cols), np.atleast_2d(np.asarray(vals, float))
-        cols, vals = np.broadcast_arrays(cols, vals)
-        k = cols.shape[0]
-        self.r.append(np.repeat(np.arange(self.m, self.m + k), cols.shape[1]))
-        self.c.append(cols.ravel())
-        self.v.append(vals.ravel())
-        self.lo.append(np.broadcast_to(np.asarray(lo, float), k))
-        self.hi.append(np.broadcast_to(np.asarray(hi, float), k))
-        self.m += k
-
-    def dense(self, M, cols, lo, hi, extra=None) -> None:
-        """Rows M @ x[cols] (+ extra (col, coef) per row) in [lo, hi]."""
-        M = np.atleast_2d(M)
-        if extra is not None:
-            M = np.hstack([M, np.asarray(extra[1], float)[:, None]])
-            cols = np.concatenate([cols, [-1]])
-            C = np.broadcast_to(cols, M.shape).copy()
-            C[:, -1] = extra[0]
-        else:
-            C = np.broadcast_to(cols, M.shape)
-        keep = M != 0
-        r = np.nonzero(keep)[0]
-        self.r.append(self.m + r)
-        self.c.append(C[keep])
-        self.v.append(M[keep])
-        self.lo.append(np.broadcast_to(np.asarray(lo, float), M.shape[0]))
-        self.hi.append(np.broadcast_to(np.asarray(hi, float), M.shape[0]))
-        self.m += M.shape[0]
-
-    def solve(self, c=None, *, node_limit: int, time_limit: float):
-        from scipy.optimize import Bounds, LinearConstraint, milp
-
-        c = np.zeros(self.n) if c is None else c
-        cons = None
-        if self.m:
-            A = sp.csr_matrix((np.concatenate(self.v), (np.concatenate(self.r),
-                                                         np.concatenate(self.c))),
-                              shape=(self.m, self.n))
-            cons = LinearConstraint(A, np.concatenate(self.lo), np.concatenate(self.hi))
-        return milp(c, integrality=np.concatenate(self.integer),
-                    bounds=Bounds(np.concatenate(self.lb), np.concatenate(self.ub)),
-                    constraints=cons,
-                    options={"node_limit": int(node_limit), "time_limit": float(time_limit),
-                             "presolve": True})
-
-
-# ------------------------------------------------------------------ the network
-def dense_layers(network: Network, mask: np.ndarray) -> list[np.ndarray]:
-    """The layers as dense matrices, pruned to what J sees: the unobserved outputs, then
-    every hidden unit whose output no kept unit reads."""
-    Ws = [network.layer_matrix(i).toarray() for i in range(network.spec.depth)]
-    keep = np.asarray(mask, bool)
-    for i in range(len(Ws) - 1, -1, -1):
-        Ws[i] = Ws[i][keep]
-        if i:
-            keep = np.any(Ws[i] != 0, axis=0)
-            Ws[i] = Ws[i][:, keep]
-    return Ws
-
-
-def forward_bounds(Ws, lo, hi):
-    """Interval bounds of every layer's pre-activations over the box [lo, hi]."""
-    out = []
-    for W in Ws:
-        P, N = np.maximum(W, 0), np.minimum(W, 0)
-        L, U = P @ lo + N @ hi, P @ hi + N @ lo
-        out.append((L, U))
-        lo, hi = np.maximum(L, 0), np.maximum(U, 0)
-    return out
-
-
-def _rows(m: _Model, e, lo, hi, extra=()) -> None:
-    """Rows e(x) + sum of extra terms in [lo, hi] for an affine expression e = (cols, C,
-    c0) (values C @ x[cols] + c0) and extra (vars, coefs) pairs, one per row."""
-    cols, C, c0 = e
-    keep = C != 0
-    r, c = np.nonzero(keep)
-    R = [r] + [np.arange(len(C)) for _ in extra]
-    K = [cols[c]] + [np.asarray(v) for v, _ in extra]
-    V = [C[keep]] + [np.broadcast_to(np.asarray(w, float), len(C)) for _, w in extra]
-    m.r.append(m.m + np.concatenate(R))
-    m.c.append(np.concatenate(K))
-    m.v.append(np.concatenate(V))
-    m.lo.append(np.broadcast_to(np.asarray(lo, float), len(C)) - c0)
-    m.hi.append(np.broadcast_to(np.asarray(hi, float), len(C)) - c0)
-    m.m += len(C)
-
-
-def _sub(e, rows):
-    return e[0], e[1][rows], e[2][rows]
-
-
-def _relu_net(m: _Model, Ws, z, bounds, ties: bool):
-    """Forward encoding on affine expressions: a unit of fixed sign on the whole domain
-    is its pre-activation (active) or 0 (inactive), with no variable; an unstable unit
-    gets its output x, binaries a, t and derivative d. Returns per layer (a, t, d,
-    unstable, active) and the output expression."""
-    layers = []
-    e = (z, np.eye(len(z)), np.zeros(len(z)))             # x_0 = z
-    for W, (L, U) in zip(Ws, bounds):
-        n = W.shape[0]
-        pre = (e[0], W @ e[1], W @ e[2])
-        on, off = L >= 0, U <= 0
-        uns = ~on & ~off
-        j = np.flatnonzero(uns)
-        a, t, d = np.full(n, -1), np.full(n, -1), np.full(n, -1)
-        C = np.where(on[:, None], pre[1], 0.0)
-        c0 = np.where(on, pre[2], 0.0)
-        if j.size:
-            Lj, Uj = L[j], U[j]
-            x = m.var(np.zeros(j.size), Uj)
-            a[j] = m.var(np.zeros(j.size), 1, True)
-            pj = _sub(pre, j)
-            neg = (pj[0], -pj[1], -pj[2])
-            _rows(m, neg, 0.0, np.inf, [(x, 1.0)])                      # x >= p
-            _rows(m, neg, -np.inf, -Lj, [(x, 1.0), (a[j], -Lj)])       # x <= p - L(1-a)
-            m.rows(np.stack([x, a[j]], 1), np.stack([np.ones(j.size), -Uj], 1), -np.inf, 0.0)
-            if ties:
-                t[j] = m.var(np.zeros(j.size), 1, True)
-                d[j] = m.var(np.zeros(j.size), 1)
-                _rows(m, pj, -np.inf, Uj, [(t[j], Uj)])                 # t = 1: p = 0
-                _rows(m, pj, Lj, np.inf, [(t[j], Lj)])
-                m.rows(np.stack([a[j], t[j]], 1), [[1.0, 1.0]], -np.inf, 1.0)
-                m.rows(np.stack([d[j], a[j], t[j]], 1), [[1.0, -1.0, -1.0]], -np.inf, 0.0)
-                m.rows(np.stack([a[j], d[j], t[j]], 1), [[1.0, -1.0, -1.0]], -np.inf, 0.0)
-            E = np.zeros((n, j.size))
-            E[j, np.arange(j.size)] = 1.0
-            e = (np.concatenate([e[0], x]), np.hstack([C, E]), c0)
-        else:
-            e = (e[0], C, c0)
-        layers.append((a, t, d, uns, on))
-    return layers, e
-
-
-def _backward(m: _Model, Ws, layers, out, y, tau, post_bounds):
-    """The backward pass on affine expressions (module docstring): |g_0| <= tau."""
-    xL, xU = post_bounds
-    a, t, d, uns, on = layers[-1]
-    j = np.flatnonzero(uns)
-    # output layer, exactly: h = d (x - y) = x - d y (x = 0 wherever d is not 1)
-    C = np.where((on | uns)[:, None], out[1], 0.0)
-    c0 = np.where(on, out[2] - y, np.where(uns, out[2], 0.0))
-    E = np.zeros((len(on), j.size))
-    E[j, np.arange(j.size)] = -y[j]
-    h = (np.concatenate([out[0], d[j]]), np.hstack([C, E]), c0)
-    lo = np.where(on, xL - y, np.where(uns, np.minimum(-y, 0), 0.0))
-    hi = np.where(on, xU - y, np.where(uns, np.maximum(xU - y, 0), 0.0))
-    deeper = t[t >= 0]
-    for i in range(len(Ws) - 2, -1, -1):
-        WT = Ws[i + 1].T
-        P, N = np.maximum(WT, 0), np.minimum(WT, 0)
-        gL, gU = P @ lo + N @ hi, P @ hi + N @ lo
-        g = (h[0], WT @ h[1], WT @ h[2])
-        a, t, d, uns, on = layers[i]
-        j = np.flatnonzero(uns)
-        C = np.where(on[:, None], g[1], 0.0)
-        c0 = np.where(on, g[2], 0.0)
-        if j.size:
-            hv = _hidden_tie(m, g, gL, gU, j, d, deeper)
-            E = np.zeros((len(on), j.size))
-            E[j, np.arange(j.size)] = 1.0
-            h = (np.concatenate([g[0], hv]), np.hstack([C, E]), c0)
-        else:
-            h = (g[0], C, c0)
-        lo = np.where(on, gL, np.where(uns, np.minimum(gL, 0), 0.0))
-        hi = np.where(on, gU, np.where(uns, np.maximum(gU, 0), 0.0))
-        deeper = np.concatenate([deeper, t[t >= 0]])
-    WT = Ws[0].T
-    _rows(m, (h[0], WT @ h[1], WT @ h[2]), -tau, tau)
-
-
-def _hidden_tie(m: _Model, g, gL, gU, j, d, deeper):
-    """h = d g on the unstable units ``j`` of a hidden layer: McCormick over the box
-    [0, 1] x [gL, gU] (convex: the slice at z holds the hull of the 0/1 choices, module
-    docstring), and, when no deeper layer has a tie, h between 0 and g exactly (a sign
-    binary per unit; relaxed through tau >= every deeper tie binary, tau <= their sum)."""
-    Lg, Ug = gL[j], gU[j]
-    n = j.size
-    one = np.ones(n)
-    h = m.var(np.minimum(Lg, 0), np.maximum(Ug, 0))
-    gj = _sub(g, j)
-    neg = (gj[0], -gj[1], -gj[2])
-    m.rows(np.stack([h, d[j]], 1), np.stack([one, -Lg], 1), 0.0, np.inf)
-    _rows(m, neg, -Ug, np.inf, [(h, 1.0), (d[j], -Ug)])                # h >= g - U(1-d)
-    m.rows(np.stack([h, d[j]], 1), np.stack([one, -Ug], 1), -np.inf, 0.0)
-    _rows(m, neg, -np.inf, -Lg, [(h, 1.0), (d[j], -Lg)])               # h <= g - L(1-d)
-    if deeper.size:
-        tau = m.var(0.0, 1.0)
-        m.rows(np.stack([np.full(deeper.size, tau[0]), deeper], 1), [[1.0, -1.0]], 0.0,
-               np.inf)
-        m.rows(np.r_[tau, deeper][None], [np.r_[1.0, -np.ones(deeper.size)]], -np.inf, 0.0)
-        relax = [(np.full(n, tau[0]), None)]
-    else:
-        relax = []
-    sg = m.var(np.zeros(n), 1, True)                                    # sign of g
-    hL, hU = np.minimum(Lg, 0), np.maximum(Ug, 0)
-    Lg, Ug = hL, hU                          # the relaxed bounds must stay valid
-    # sg = 1: g >= 0, 0 <= h <= g; sg = 0: g <= 0, g <= h <= 0 (each relaxed by tau)
-    for coef_s, coef_r, e, lo, hi in (
-            (Lg, -Lg, gj, Lg, np.inf),                     # g >= L (1 - s + tau)
-            (-Ug, -Ug, gj, -np.inf, 0.0),                  # g <= U (s + tau)
-    ):
-        extra = [(sg, coef_s)] + [(r[0], coef_r) for r in relax]
-        _rows(m, e, lo, hi, extra)
-    m.rows(np.stack([h, sg] + ([np.full(n, tau[0])] if relax else []), 1),
-           np.stack([one, hL] + ([-hL] if relax else []), 1), hL, np.inf)     # h >= hL(1-s+tau)
-    _rows(m, neg, -np.inf, hU - Lg, [(h, 1.0), (sg, hU - Lg)]
-          + ([(np.full(n, tau[0]), -(hU - Lg))] if relax else []))          # h - g <= (hU-L)(1-s+tau)
-    m.rows(np.stack([h, sg] + ([np.full(n, tau[0])] if relax else []), 1),
-           np.stack([one, -hU] + ([-hU] if relax else []), 1), -np.inf, 0.0)  # h <= hU(s+tau)
-    _rows(m, neg, 0.0, np.inf, [(h, 1.0), (sg, -(hL - Ug))]
-          + ([(np.full(n, tau[0]), -(hL - Ug))] if relax else []))           # h - g >= (hL-U)(s+tau)
-    return h
 
 
 # ------------------------------------------------------------------ the domain
@@ -445,9 +211,9 @@ def _min_on_piece(Ws, c, lo, hi, depth: int, *, node_limit, time_limit, stats):
     if bound > 0 or depth == 0:
         if bound > 0:
             return bound
-        m = _Model()
+        m = Model()
         z = m.var(lo, hi)
-        _, out = _relu_net(m, Ws, z, forward_bounds(Ws, lo, hi), ties=False)
+        _, out = relu_net(m, Ws, z, forward_bounds(Ws, lo, hi), ties=False)
         cost = np.zeros(m.n)
         np.add.at(cost, out[0], c @ out[1])
         res = m.solve(cost, node_limit=node_limit, time_limit=time_limit)
@@ -500,7 +266,7 @@ def _search_model(Ws, y, centres, radius, piece, s_lo, s_hi, A_dirs, cos_t, tau)
         if not ok.any():
             return None                                  # the cone piece is in P_b
         keep.append((c, ok, beta - reach.min(axis=0)))
-    m = _Model()
+    m = Model()
     zlo = np.minimum(s_lo * lo, s_hi * lo)
     zhi = np.maximum(s_lo * hi, s_hi * hi)
     z = m.var(zlo, zhi)
@@ -509,9 +275,9 @@ def _search_model(Ws, y, centres, radius, piece, s_lo, s_hi, A_dirs, cos_t, tau)
             m.rows([[z[j], z[i]]], [[1.0, -lo[j] * sgn]], 0.0, np.inf)
             m.rows([[z[j], z[i]]], [[1.0, -hi[j] * sgn]], -np.inf, 0.0)
     bounds = cone_bounds(Ws, lo, hi, s_lo, s_hi)
-    layers, out = _relu_net(m, Ws, z, bounds, ties=True)
+    layers, out = relu_net(m, Ws, z, bounds, ties=True)
     L, U = bounds[-1]
-    _backward(m, Ws, layers, out, y, tau, (np.maximum(L, 0), np.maximum(U, 0)))
+    backward(m, Ws, layers, out, y, tau, (np.maximum(L, 0), np.maximum(U, 0)))
     for c, ok, big in keep:          # outside each ball: a_j . (z - c) >= beta, some j
         s = m.var(np.zeros(int(ok.sum())), 1, True)
         m.rows(s[None], [np.ones(s.size)], 1.0, np.inf)
@@ -540,138 +306,10 @@ def _pattern(layers, x):
     return act, tie
 
 
-def _maps(Ws, act):
-    """M (the region's linear map) and each layer's pre-activation maps."""
-    M = np.eye(Ws[0].shape[1])
-    rows = []
-    for W, on in zip(Ws, act):
-        pre = W @ M
-        rows.append(pre)
-        M = pre * on[:, None]
-    return M, rows
-
-
-def polish(Ws, y, act, tie, near=None):
-    """The stationary points of the pattern's quadratic on the face of its ties: z = B c,
-    B an orthonormal basis of F = {z : tie pre-activations = 0}, (B^T H B) c = B^T b.
-    Returns (z, unique, empty): ``unique`` when B^T H B is positive definite (then z is
-    the only stationary point the binary assignment allows, module docstring),
-    ``empty`` when F = {0}; for a singular B^T H B, the solution nearest ``near``."""
-    from scipy.linalg import null_space
-
-    k = Ws[0].shape[1]
-    M, rows = _maps(Ws, act)
-    F = np.concatenate([r[t] for r, t in zip(rows, tie)]) if any(t.any() for t in tie) \
-        else np.zeros((0, k))
-    B = null_space(F) if len(F) else np.eye(k)
-    if B.shape[1] == 0:
-        return np.zeros(k), False, True
-    H, b = B.T @ M.T @ M @ B, B.T @ M.T @ y
-    ev, V = np.linalg.eigh(H)
-    keep = ev > 1e-10 * max(ev[-1], 1e-300)
-    c = V[:, keep] @ ((V[:, keep].T @ b) / ev[keep])
-    if not keep.all() and near is not None:
-        N = V[:, ~keep]
-        c = c + N @ (N.T @ (B.T @ near - c))
-    return B @ c, bool(keep.all()), False
-
-
-def _grad(Ws, y, z, act):
-    M, _ = _maps(Ws, act)
-    return M.T @ (M @ z - y), M @ z
-
-
-def min_norm_hull(G: np.ndarray) -> float:
-    """The norm of the minimum-norm point of the convex hull of the rows of ``G``
-    (NNLS with the simplex constraint as a heavy row)."""
-    from scipy.optimize import nnls
-
-    big = 1e3 * max(1.0, float(np.abs(G).max()))
-    lam, _ = nnls(np.vstack([G.T, np.full((1, len(G)), big)]), np.r_[np.zeros(G.shape[1]), big])
-    lam = lam / max(lam.sum(), 1e-300)
-    return float(np.linalg.norm(G.T @ lam))
-
-
-def adjacent_gradients(Ws, y, z, rng, probes: int = 512, eta: float = 1e-9):
-    """Gradients of regions whose closures hold z, found by probing: the activation
-    pattern at z + eta ||z|| v for random v and for the sign combinations of the normals
-    of the units that vanish at z; a probe counts when its region's map gives G(z)
-    (it did not cross a boundary that misses z). Every row returned is a true adjacent
-    gradient (the set may miss small regions: it under-approximates the hull)."""
-    k = len(z)
-    x, pre0 = z, []
-    for W in Ws:
-        p = W @ x
-        pre0.append(p)
-        x = np.maximum(p, 0)
-    Gz = x
-    V = rng.normal(size=(probes, k))
-    scale = [np.abs(p).max() + 1e-300 for p in pre0]
-    near = [np.abs(p) <= 1e-7 * s for p, s in zip(pre0, scale)]
-    M1 = Ws[0][near[0]]
-    if 0 < len(M1) <= 8:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(M1))))
-        V = np.vstack([V, np.linalg.lstsq(M1, signs.T, rcond=None)[0].T])
-    V /= np.linalg.norm(V, axis=1, keepdims=True)
-    Z = z + eta * np.linalg.norm(z) * V
-    X, pats = Z.T, []
-    for W in Ws:
-        P = W @ X
-        pats.append(P > 0)
-        X = np.maximum(P, 0)
-    keyed = {}
-    for b in range(len(V)):
-        act = [p[:, b] for p in pats]
-        key = b"".join(np.packbits(a).tobytes() for a in act)
-        if key in keyed:
-            continue
-        g, Gm = _grad(Ws, y, z, act)
-        if np.linalg.norm(Gm - Gz) <= 1e-9 * max(np.linalg.norm(Gz), 1e-300):
-            keyed[key] = g
-    return np.array(list(keyed.values())) if keyed else np.zeros((0, k))
-
-
-def _stationary(G: np.ndarray, gscale: float, tol: float = 1e-8) -> bool:
-    return bool(len(G)) and min_norm_hull(G) <= tol * gscale
-
-
-def _tie_gradients(Ws, y, z, act, tie, limit: int = 12):
-    """The gradients of every 0/1 choice at the tie units (a superset of the adjacent
-    regions' gradients): 0 outside their hull proves z is not stationary."""
-    where = [(i, j) for i, t in enumerate(tie) for j in np.flatnonzero(t)]
-    if len(where) > limit:
-        return None
-    out = []
-    for bits in itertools.product((False, True), repeat=len(where)):
-        a = [x.copy() for x in act]
-        for (i, j), b in zip(where, bits):
-            a[i][j] = b
-        out.append(_grad(Ws, y, z, a)[0])
-    return np.array(out)
-
-
-def _cut(m: _Model, bins: np.ndarray, x: np.ndarray) -> None:
+def _cut(m: Model, bins: np.ndarray, x: np.ndarray) -> None:
     """No-good cut: the unit binaries may not all take their values in ``x`` again."""
     one = x[bins] > 0.5
     m.rows(bins[None], [np.where(one, -1.0, 1.0)], 1.0 - one.sum(), np.inf)
-
-
-def _classify(network: Network, y, mask, z, G, rng) -> tuple[str, float]:
-    """By the engine's exact one-sided D_v J at z (tie tolerance 1e-9 of the largest
-    pre-activation): along the negated adjacent gradients and random directions."""
-    from ..measurements import MaskBatch
-    from ..objective import Objective
-
-    k = len(z)
-    V = np.vstack([-G, rng.normal(size=(256, k))]) if len(G) else rng.normal(size=(256, k))
-    V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-300)
-    pre = max(float(np.abs(p).max()) for p in network.layer_outputs(z[None]))
-    obj = Objective(network, MaskBatch(np.asarray(mask, bool)[None].repeat(len(V), 0)),
-                    np.tile(y, (len(V), 1)))
-    dd = obj.directional_derivative(np.tile(z, (len(V), 1)), V, tie_tol=1e-9 * pre)
-    worst = float(dd.min())
-    scale = float(np.linalg.norm(y * mask)) ** 2 / max(float(np.linalg.norm(z)), 1e-300)
-    return ("local minimum" if worst >= -1e-9 * scale else "saddle"), worst
 
 
 def certify(network: Network, y: np.ndarray, mask: np.ndarray | None, centres,
@@ -729,7 +367,7 @@ def certify(network: Network, y: np.ndarray, mask: np.ndarray | None, centres,
         if out == "counterexample":
             cert.status, cert.z, cert.distances, cert.classification = (
                 "counterexample", info["z"] * S, info["distances"], None)
-            cert.classification = "flat" if not info["unique"] else _classify(
+            cert.classification = "flat" if not info["unique"] else classify(
                 network, y, mask, info["z"] * S, info["G"], rng)[0]
             break
         if out == "limit" and left > 0 and solved + len(queue) < max_pieces:
@@ -785,24 +423,24 @@ def _solve_piece(ctx, piece, s_lo, s_hi, cert):
         act, tie = _pattern(layers, res.x)
         zm = res.x[z]
         zp, unique, empty = polish(Ws, ys, act, tie, near=zm)
-        consistent = not empty and _consistent(Ws, zp, act, tie)
-        if empty or (unique and not consistent):
+        ok = not empty and consistent(Ws, zp, act, tie)
+        if empty or (unique and not ok):
             # the assignment allows no stationary point: its face is {0}, or the only
             # candidate it allows breaks its own signs
             _note(cert, "cuts_empty_assignment")
             _cut(m, bins, res.x)
             continue
-        if not consistent:
+        if not ok:
             zp = zm
         dist = [float(np.linalg.norm(zp - c)) / rs for c in cs]
         G = adjacent_gradients(Ws, ys, zp, ctx["rng"])
         inside = min(dist) <= 1 + BALL_MARGIN
-        if _stationary(G, gscale) and not inside:
+        if is_stationary(G, gscale) and not inside:
             return "counterexample", {"z": zp, "distances": dist, "unique": unique, "G": G}
         proven = False
         if unique and not inside:
-            sup = _tie_gradients(Ws, ys, zp, act, tie)
-            proven = sup is not None and not _stationary(sup, gscale)
+            sup = tie_gradients(Ws, ys, zp, act, tie)
+            proven = sup is not None and not is_stationary(sup, gscale)
         if unique and (inside or proven):
             _note(cert, "cuts_inside_balls" if inside else "cuts_not_stationary")
             spurious += not inside
@@ -822,18 +460,6 @@ def _note(cert, key: str) -> None:
     cert.solver[key] = cert.solver.get(key, 0) + 1
 
 
-def _consistent(Ws, z, act, tie, tol: float = 1e-9) -> bool:
-    """The point's signs agree with the pattern (ties within rounding)."""
-    x = z
-    for W, on, t in zip(Ws, act, tie):
-        p = W @ x
-        s = tol * (np.abs(p).max() + 1e-300)
-        if (p[on & ~t] < -s).any() or (p[~on & ~t] > s).any() or (np.abs(p[t]) > s).any():
-            return False
-        x = np.maximum(p, 0)
-    return True
-
-
-__all__ = ["Certificate", "certify", "not_applicable", "dense_layers", "forward_bounds",
-           "directions", "domain", "polish", "adjacent_gradients", "min_norm_hull",
+__all__ = ["Certificate", "certify", "not_applicable", "directions", "pieces", "split",
+           "cone_bounds", "domain",
            "NODE_LIMIT", "TIME_LIMIT", "SOLVER_TOLERANCES"]
