@@ -261,6 +261,8 @@ def _check(instance, *, rng, quick, law_steps: bool = True):
                                          "for m > c k log k (gamma, c unspecified); measured "
                                          "over network draws: verify check concentration "
                                          "--draws N (DRAWS)"}
+    if any("fixed_network" in info for info in layers_info):  # (verify.report.user)
+        details["fixed_network"] = [info["fixed_network"] for info in layers_info]
     settings = {k_: (list(v) if isinstance(v, tuple) else v) for k_, v in budget.items()}
     settings.update({"rounding": ROUNDING, "law_steps": law_steps})
     if law_steps:
@@ -347,8 +349,23 @@ def _step_block_wdc(net, config, i: int, rng, budget: dict):
         note = (f"method: sampled, m = {m}, k = {k}, {summ['pairs']} pairs; trivial "
                 f"ceiling max(||B||^2, 1/2) = {ceil_eps:.4g}")
     info["statistic"] = stat
+    if getattr(config, "loader", None) is not None:  # one fixed network
+        info["fixed_network"] = _fixed_network_line(i, B_raw, s2, stat, bound, rng, budget)
     head = Criterion(f"layer{i + 1}_eps_hat", stat, bound, "<=", note=note, ceiling=ceil_eps)
     return head, exact, info, tbl.assign(layer=i + 1, m=m, k=k), row, (B_raw, scale)
+
+
+def _fixed_network_line(i: int, B_raw, s2: float, e_fit: float, bound: float, rng, budget):
+    """Fixed (loaded) weights: eps_hat with the block's own fitted variance (the
+    check's statistic), against N(0, 1/(C_i l^dims)) (the block as it is), and the
+    law's prediction: eps(m, k) and one N(0, 1/m) block drawn after the check's pairs."""
+    m, k = B_raw.shape
+    e_law = eps_hat(B_raw, rng, budget)[0]
+    e_draw = eps_hat(rng.normal(size=(m, k)) / math.sqrt(m), rng, budget)[0]
+    return (f"layer {i + 1} (m = {m}, k = {k}): eps_hat {e_fit:.3g} with its own fitted "
+            f"variance (mean square {s2:.3g} = {m * s2:.3g}/(C_i l^dims)), {e_law:.3g} "
+            f"against N(0, 1/(C_i l^dims)); that law predicts eps_hat <= eps(m, k) = "
+            f"{bound:.3g} with high probability, and one draw of it gives {e_draw:.3g}")
 
 
 def _step_conv_form(net, i: int, B_raw, scale: float, rng, budget: dict):

@@ -70,6 +70,20 @@ def collapse_witness(outcome):
     return out
 
 
+def uniform01_weights(config) -> str | None:
+    """The sentence's hypothesis: U[0, 1] weights (drawn), or fixed weights that all lie
+    in [0, 1] (the law's support); None when it is met."""
+    if getattr(config, "loader", None) is not None:
+        if all(((w.filters >= 0) & (w.filters <= 1)).all() for w in config.loader().weights):
+            return None
+        return ("the sentence is about weights in [0, 1] (Fig. 4(d)'s U[0, 1] "
+                "counter-example); these fixed weights are not all in [0, 1]")
+    if config.weights.name != "uniform01":
+        return (f"the sentence is about U[0, 1] weights (Fig. 4(d)'s counter-example), "
+                f"not {config.weights.name}")
+    return None
+
+
 register_statement(
     "fig4d", label="Fig. 4(d)", section="Sec. 4.2",
     quote="there is a flat global minimum in the latent space, as shown in Figure 4(d). In "
@@ -78,10 +92,10 @@ register_statement(
     hypotheses="Fig. 4's ReLU network with kernel weights drawn uniformly from [0, 1] (the "
                "paper's counter-example to the zero-mean Gaussian assumption)",
     judges=(Judge("landscape", flat_global_minimum, presets=(PRESET,),
-                  expect={PRESET: "holds"},
+                  expect={PRESET: "holds"}, applies=uniform01_weights,
                   what="flat cones of J at its global minimum J(z*) = 0 (exact), >= 1"),
             Judge("injectivity", collapse_witness, presets=(PRESET,),
-                  expect={PRESET: "holds"},
+                  expect={PRESET: "holds"}, applies=uniform01_weights,
                   what="a witness pair G(z1) = G(z2) and latents where G is locally "
                        "constant")),
 )

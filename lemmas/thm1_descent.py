@@ -50,7 +50,9 @@ def outside_hypotheses(config) -> str | None:
         if layer.activation != "relu" or layer.affine:
             why.append(f"layer {i} is {layer.activation}{' with bias' if layer.affine else ''}"
                        " (Theorem 1 is for ReLU without bias)")
-    if config.weights.name != "gaussian" or getattr(config, "loader", None) is not None:
+    # (fixed weights: a statement over random weights, not judged from one network;
+    # verify.report.user.judge_fixed says so beside the network's own value)
+    if config.weights.name != "gaussian" and getattr(config, "loader", None) is None:
         why.append(f"weights {config.weights.name} (Theorem 1 assumes Gaussian N(0, 1/C_i l))")
     if config.mask.kind != "full":
         why.append(f"the mask is {config.mask.kind} (Theorem 1 is for A = I; subsampling "

@@ -342,7 +342,9 @@ register(
     statement="every layer's filters are zero-mean and Gaussian-like (|excess kurtosis| <= 1, "
               "|skewness| <= 0.5, |mean| <= max(4 SE, 0.1 sd))",
     reference="Sec. 4.1, Fig. 3",
-    presets={"digits-glo": "pass", "digits-gan": "pass", "paper-fig4": "pass",
-             "paper-fig4-uniform01": "fail"},
+    # mnist-gan (the paper's data) costs about 3 CPU-s here: in the default report, so
+    # Fig. 3 is judged on the three generators side by side
+    presets={"digits-glo": "pass", "digits-gan": "pass", "mnist-gan": "pass",
+             "paper-fig4": "pass", "paper-fig4-uniform01": "fail"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
     findings=(), cost=1.0, requires=_requires, known_bad=KNOWN_BAD)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -55,3 +56,20 @@ def check_param(check, id=None):
     c = get_check(check) if isinstance(check, str) else check
     marks = (pytest.mark.slow,) if c.cost >= HEAVY_CHECK_COST else ()
     return pytest.param(check, id=id or c.id, marks=marks)
+
+
+@pytest.fixture(scope="session")
+def _session_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("verify-cache")
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache(monkeypatch, _session_cache_dir):
+    """Every test runs with the default result cache off (``VERIFY_NO_CACHE``: a second
+    run in a test recomputes, as the test means) and pointed at a temporary folder
+    (``VERIFY_CACHE_DIR``), never the user's home; the cache's own tests pass a folder
+    explicitly (``--cache DIR``)."""
+    from verify import cache
+
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    monkeypatch.setenv(cache.ENV_DIR, str(_session_cache_dir))

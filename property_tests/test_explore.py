@@ -227,3 +227,43 @@ def test_concentration_hypotheses_exclude_the_old_false_find():
         assert check.outside_hypotheses(config) == ""
 
     inner()
+
+
+@pytest.fixture
+def statement_registry():
+    """``fake-st``: the check fails when a layer expands less than 3-fold and declares no
+    hypotheses of its own; the one statement it judges does not apply to 1-D networks."""
+    from hypothesis import strategies as st
+
+    from verify import registry
+    from verify.results import Criterion, Outcome
+    from verify.statements import Judge
+    from verify.strategies import conv_architectures
+
+    def run(instance, *, rng, quick):
+        e = min(instance.network.spec.expansions())
+        return Outcome(Criterion("min expansion", e, THRESHOLD, ">="), n_samples=1)
+
+    def applies(config):
+        return "a 1-D network (the statement is about 2-D ones)" \
+            if config.spec.dims == 1 else None
+
+    def one_d():
+        return st.builds(lambda s: Config("one-d", s),
+                         conv_architectures(dims=(1,), max_layers=1, max_channels=4))
+
+    with registry.use(registry.Registry()) as reg:
+        reg.register("fake-st", statement="a fake check", reference="test fixture",
+                     presets={"theory-2layer": "pass"}, check=run, configs=one_d)
+        reg.register_statement("fake-2d", label="Fake", section="test",
+                               quote="every 2-D network expands", module=__name__,
+                               judges=Judge("fake-st", ("min expansion",), applies=applies))
+        yield reg
+
+
+def test_a_failure_no_statement_applies_to_is_not_a_counterexample(statement_registry):
+    res = explore("fake-st", max_examples=10, seed=0, space="lemma")
+    assert not res.found and res.status == "outside hypotheses only"
+    assert "fake-2d: " in res.outside_reason and "1-D network" in res.outside_reason
+    res = explore("fake-st", max_examples=25, seed=0)  # 2-D failures still count
+    assert res.found and res.status == "counterexample" and res.counterexample.spec.dims == 2

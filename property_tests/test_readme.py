@@ -78,7 +78,8 @@ def test_pytest_file_runs_in_a_users_suite(tmp_path):
         cwd=tmp_path, env=_user_env(tmp_path), capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    assert "1 passed" in out
+    # the Hypothesis test, fig2 and fig3 pass; sup2-wdc (w.h.p.) is skipped on one network
+    assert "3 passed, 1 skipped" in out, out
     # check_settings() kept the active profile's smaller max_examples (2, not 10)
     # (Hypothesis prints "2 passing examples" or, since 6.16x, "2 passing, 0 failing, ...")
     assert re.search(r"\b2 passing\b", out), out

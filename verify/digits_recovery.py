@@ -142,9 +142,9 @@ def training_codes(network, b: int, rng) -> tuple[np.ndarray | None, dict]:
         return None, {"available": False,
                       "reason": f"output {spec.output_shape} is not a 32x32 digit image"}
     try:
-        from .datasets import load_digits_images
+        from .datasets import training_images
 
-        images, labels = load_digits_images(32)
+        images, labels = training_images(network)
     except VerifyError as exc:
         return None, {"available": False, "reason": str(exc)}
     idx = np.sort(rng.choice(len(images), size=b, replace=False))
@@ -311,11 +311,11 @@ def generator_quality_of(network, rng) -> tuple[dict, pd.DataFrame]:
     """:func:`verify.training.generator_quality` of ``network`` (z ~ N(0, I); a
     conditional generator: classes 0..9 in turn) and the first :data:`GRID_SAMPLES`
     samples as a tidy table (sample, class, i, j, value)."""
-    from .datasets import load_digits_images
+    from .datasets import training_images
     from .training import generator_quality
 
     try:
-        images, labels = load_digits_images(32)
+        images, labels = training_images(network)
     except VerifyError as exc:
         return {"available": False, "reason": str(exc)}, pd.DataFrame()
     n0 = network.spec.latent_dim

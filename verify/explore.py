@@ -17,7 +17,10 @@ database, every check runs with ``seed``, and evaluations are bounded by count.
 
 A counterexample lies inside the lemma's hypotheses (its registered ``hypotheses``, e.g.
 Gaussian weights for Lemma Sup.2): the generic space is restricted to them, and in any
-space a failing configuration outside them is not a counterexample. It is kept apart
+space a failing configuration outside them is not a counterexample. The statements the
+check judges carry their own hypotheses too: a failing check result on which none of
+them fails (each ``not applicable``, say a 3-layer network for Theorem 1) is outside as
+well, with the statements' reasons. It is kept apart
 (``ExploreResult.outside``, the smallest one seen, with the reason) and reported as such,
 with a status that does not fail: the statement claims nothing there.
 
@@ -200,12 +203,23 @@ class _Evaluator:
         # lemma's hypotheses: outside them the statement claims nothing
         if res is None or res.verdict != "fails":
             return False
-        why = self.check.outside_hypotheses(config)
+        why = self.check.outside_hypotheses(config) or _statements_outside(res)
         if why:
             if self.outside is None or _size(config) < _size(self.outside[0]):
                 self.outside = (config, res, why)
             return False
         return True
+
+
+def _statements_outside(res: CheckResult) -> str:
+    """Why a failing result is no counterexample to any statement the check judges: each
+    of them is ``not applicable`` on it (its hypotheses are not met) or does not fail;
+    "" when one of them fails."""
+    verdicts = getattr(res, "statements", ()) or ()
+    if not verdicts or any(v.verdict == "fails" for v in verdicts):
+        return ""
+    na = [f"{v.statement}: {v.why}" for v in verdicts if v.verdict == "not applicable"]
+    return "; ".join(na) if na else "no statement the check judges fails on it"
 
 
 def explore(lemma: str, *, max_examples: int = 100, seed: int = 0,

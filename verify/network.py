@@ -157,7 +157,10 @@ class Network:
             H, W = spatial
             cols = cols.reshape(b, H, W, l, l, cout).transpose(0, 1, 3, 2, 4, 5)
             return cols.reshape(b, H * l, W * l, cout)
-        full_n = [(d - 1) * s + l for d in spatial]
+        op = layer.output_padding
+        # the full output, with op more positions per axis at the end (no filter term
+        # reaches them: they stay 0, as in PyTorch), then cropped by p on both sides
+        full_n = [(d - 1) * s + l + op for d in spatial]
         if dims == 1:
             cols = cols.reshape(b, spatial[0], l, cout)
             full = np.zeros((b, full_n[0], cout))
@@ -189,6 +192,7 @@ class Network:
                 gcols = gcols.reshape(b, in_size, in_size, l * l * cout)
         else:
             pad = [(0, 0)] + [(p, p)] * dims + [(0, 0)]
+            # (the output_padding positions at the end receive no filter term: never read)
             gfull = np.pad(g, pad) if p else g
             span = (in_size - 1) * s + 1
             if dims == 1:

@@ -71,6 +71,10 @@ class LayerSpec:
         Negative-side slope of ``leaky_relu`` (ignored otherwise), in [0, 1).
     affine : bool
         Per-channel scale and bias before the activation (bias, folded batch-norm).
+    output_padding : int
+        Positions added at the end of each axis after the crop (PyTorch's
+        ``output_padding``): they receive no filter term, only the bias;
+        ``0 <= output_padding < stride``. Omitted from :meth:`NetworkSpec.to_dict` when 0.
     """
 
     channels: int
@@ -80,6 +84,7 @@ class LayerSpec:
     activation: str = "relu"
     slope: float = 0.2
     affine: bool = False
+    output_padding: int = 0
 
     def validate(self, where: str) -> None:
         _positive_int(f"{where}.channels", self.channels)
@@ -96,15 +101,28 @@ class LayerSpec:
             raise invalid(f"{where}.slope", "a number in [0, 1)", self.slope)
         if not isinstance(self.affine, bool):
             raise invalid(f"{where}.affine", "true or false", self.affine)
+        op = self.output_padding
+        if isinstance(op, bool) or not isinstance(op, int) or not 0 <= op < self.stride:
+            raise invalid(f"{where}.output_padding",
+                          f"an integer in [0, stride) = [0, {self.stride}) (PyTorch's rule)",
+                          op)
 
     def output_size(self, size: int) -> int:
-        """D_i = (D_{i-1} - 1) s + l - 2 p."""
-        return (size - 1) * self.stride + self.kernel - 2 * self.padding
+        """D_i = (D_{i-1} - 1) s + l - 2 p + output_padding."""
+        return (size - 1) * self.stride + self.kernel - 2 * self.padding + self.output_padding
 
     @property
     def is_block(self) -> bool:
         """True in the theory case s = l, p = 0 (paper Fig. 2(b): block-diagonal)."""
-        return self.stride == self.kernel and self.padding == 0
+        return self.stride == self.kernel and self.padding == 0 and self.output_padding == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The layer's fields (``output_padding`` only when it is not 0, so the
+        configurations of before read and print as they did)."""
+        out = asdict(self)
+        if not self.output_padding:
+            del out["output_padding"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -151,9 +169,10 @@ class NetworkSpec:
             layer.validate(at)
             out = layer.output_size(size)
             if out < 1:
-                full = layer.output_size(size) + 2 * layer.padding
+                full = layer.output_size(size) + 2 * layer.padding - layer.output_padding
                 raise invalid(f"{at}.padding",
-                              f"0 <= padding <= {(full - 1) // 2} (padding empties the output)",
+                              f"0 <= padding <= {(full + layer.output_padding - 1) // 2} "
+                              "(padding empties the output)",
                               layer.padding)
             weights = channels * layer.channels * layer.kernel**self.dims
             if weights > MAX_ELEMENTS:
@@ -232,7 +251,7 @@ class NetworkSpec:
             "dims": self.dims,
             "latent_channels": self.latent_channels,
             "latent_size": self.latent_size,
-            "layers": [asdict(l) for l in self.layers],
+            "layers": [l.to_dict() for l in self.layers],
         }
 
     @classmethod
@@ -310,6 +329,7 @@ class NetworkSpec:
         parts = [f"{self.dims}-D {self.latent_channels}x{self.latent_size}"]
         for l, c, d in zip(self.layers, self.channels[1:], self.sizes[1:]):
             pad = f" p{l.padding}" if l.padding else ""
+            pad += f" op{l.output_padding}" if l.output_padding else ""
             parts.append(f"{c}x{d} (k{l.kernel} s{l.stride}{pad} {l.activation})")
         return " -> ".join(parts)
 

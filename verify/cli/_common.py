@@ -211,3 +211,163 @@ def print_json(obj) -> None:
 
     json.dump(jsonable(obj), sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")
+
+
+# ------------------------------------------------------------ a user's own network
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C, C,L or C,H,W (positive integers), "
+                                         f"got {text!r}")
+    return shape
+
+
+def _condition(text: str) -> tuple[int, int]:
+    k, sep, y = text.partition(":")
+    try:
+        k_, y_ = int(k), int(y)
+    except ValueError:
+        k_ = y_ = -1
+    if not sep or k_ < 1 or not 0 <= y_ < k_:
+        raise argparse.ArgumentTypeError(f"expected K:Y (K one-hot class channels, class Y "
+                                         f"in 0..K-1), got {text!r}")
+    return k_, y_
+
+
+def add_user_network(parser: argparse.ArgumentParser, *, config: bool = True,
+                     weights: bool = True) -> None:
+    """A user's network instead of a preset (:mod:`verify.report.user`): ``--config``
+    (a family of random networks; skipped when the command has its own), ``--weights
+    FILE [--arch FILE.toml]`` and ``--torch FILE.py:OBJECT`` (one fixed network), with
+    ``--latent-shape`` and ``--condition`` for a PyTorch module."""
+    if config:
+        parser.add_argument("--config", metavar="FILE.toml", default=None,
+                            help="a configuration file: an architecture with a weight law, "
+                                 "judged over network draws as a preset is")
+    if weights:
+        parser.add_argument("--weights", metavar="FILE", default=None,
+                            help="one fixed network: a .npz from verify, or a .safetensors "
+                                 "file (with the toolkit's metadata, or give --arch)")
+        parser.add_argument("--arch", metavar="FILE.toml", default=None,
+                            help="the architecture ([network] table) of --weights; needed "
+                                 "for a file that does not carry its own")
+    parser.add_argument("--torch", metavar="FILE.py:OBJECT", default=None,
+                        help="one fixed network from PyTorch: a module (or a function "
+                             "returning one) in a Python file, or a TorchScript file; "
+                             "needs the [torch] extra. Pickled checkpoints are refused")
+    parser.add_argument("--latent-shape", metavar="C[,H,W]", type=_shape, default=None,
+                        help="--torch: the module's input shape without the batch axis "
+                             "(default: the first layer's input channels at one position)")
+    parser.add_argument("--condition", metavar="K:Y", type=_condition, default=None,
+                        help="a conditional generator: the last K input channels are a "
+                             "one-hot class, fixed to class Y")
+
+
+def user_network(args, *, preset_flag: bool = True):
+    """The user's network the flags name (:class:`verify.report.user.UserNetwork`), or
+    None; at most one of ``--preset``, ``--config``, ``--weights``, ``--torch``;
+    ``--arch`` only with ``--weights``; ``--latent-shape`` only with ``--torch``."""
+    given = [f for f, v in (("--preset", getattr(args, "preset", None) if preset_flag
+                             else None),
+                            ("--config", getattr(args, "config", None)),
+                            ("--weights", getattr(args, "weights", None)),
+                            ("--torch", getattr(args, "torch", None))) if v is not None]
+    if len(given) > 1:
+        raise VerifyError(f"{given[1]}: expected one of --preset, --config, --weights, "
+                          f"--torch, got {' and '.join(given)}")
+    if getattr(args, "arch", None) is not None and getattr(args, "weights", None) is None:
+        raise VerifyError("--arch: the architecture of --weights FILE; give --weights too")
+    if args.latent_shape is not None and args.torch is None:
+        raise VerifyError("--latent-shape: the input shape of --torch's module; give --torch")
+    if not given or given == ["--preset"]:
+        if args.condition is not None:
+            raise VerifyError("--condition: only for --torch, or a --weights file with a "
+                              "class input (metadata verify.condition)")
+        return None
+    from ..report import user
+
+    if getattr(args, "weights", None) is not None:
+        out = user.from_weights(args.weights, args.arch,
+                                None if args.condition is None else args.condition[1])
+    elif args.torch is not None:
+        out = user.from_torch(args.torch, args.latent_shape, args.condition)
+    else:
+        out = user.from_config(args.config)
+    if args.condition is not None and args.torch is None and "class" not in out.record:
+        raise VerifyError("--condition: only for --torch, or a --weights file with a class "
+                          "input (metadata verify.condition)")
+    out.record["judged"] = user.FIXED_NOTE if out.fixed else (
+        "a family of random networks, judged over network draws as a preset is")
+    return out
+
+
+def user_network_argv(args) -> list[str]:
+    """The user-network flags as given, for a command line recorded in provenance."""
+    out = []
+    for flag in ("config", "weights", "arch", "torch"):
+        if getattr(args, flag, None) is not None:
+            out += [f"--{flag}", str(getattr(args, flag))]
+    if getattr(args, "latent_shape", None) is not None:
+        out += ["--latent-shape", ",".join(map(str, args.latent_shape))]
+    if getattr(args, "condition", None) is not None:
+        out += ["--condition", f"{args.condition[0]}:{args.condition[1]}"]
+    return out
+
+
+# ------------------------------------------------------------ the result cache
+def add_cache(parser: argparse.ArgumentParser) -> None:
+    """``--cache DIR`` / ``--no-cache``: the result cache (:mod:`verify.cache`)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--cache", metavar="DIR", default=None,
+                       help="the result cache folder (default: $VERIFY_CACHE_DIR, else "
+                            "$XDG_CACHE_HOME/verify, else ~/.cache/verify); results whose "
+                            "code, configuration, seed and libraries are unchanged are "
+                            "reused. On Dask: a folder the workers share")
+    group.add_argument("--no-cache", action="store_true",
+                       help="compute everything, read and write no cache")
+
+
+def cache_from_args(args):
+    """The :class:`verify.cache.Cache` of ``--cache`` / ``--no-cache`` (None: off); an
+    explicit ``--cache`` that cannot be written is bad input (exit 2) before any work."""
+    from ..cache import Cache, resolve
+    from ..fsio import check_writable_dir
+
+    if getattr(args, "no_cache", False):
+        return None
+    if getattr(args, "cache", None):
+        return Cache(check_writable_dir(args.cache, "--cache"))
+    return resolve(True)
+
+
+def cache_flags(args) -> list[str]:
+    """The cache flags as given, for a recorded command line."""
+    if getattr(args, "no_cache", False):
+        return ["--no-cache"]
+    return ["--cache", args.cache] if getattr(args, "cache", None) else []
+
+
+def add_scheduler(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--scheduler ADDRESS``: run ``what`` on Dask (:func:`verify.runner.connect`)."""
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help=f"run {what} on a Dask cluster: a scheduler address, or "
+                             "'local' for a local cluster; same results")
+
+
+def scheduler_from_args(args, workers_flag: str | None = "--jobs"):
+    """``--scheduler`` checked: a local process count (``workers_flag``, if the command
+    has one) goes only with ``local`` (it sizes the local cluster)."""
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is None:
+        return None
+    if not scheduler.strip():
+        raise VerifyError("--scheduler: expected a scheduler address or 'local', got ''")
+    workers = (None if workers_flag is None
+               else getattr(args, workers_flag.lstrip("-").replace("-", "_"), None))
+    if workers is not None and scheduler != "local":
+        raise VerifyError(f"{workers_flag}: not together with a remote --scheduler "
+                          f"(it sizes a local cluster), got {workers}")
+    return scheduler

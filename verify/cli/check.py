@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from ..errors import VerifyError
-from ..presets import Config, get_preset
+from ..presets import get_preset
 from ..registry import discover, get_check, get_statement, require_memory, run_check, \
     statements, validate_settings
-from ._common import add_draws, add_json, add_max_memory, add_max_time, add_seed, \
-    add_threads, apply_threads, print_json
+from ._common import add_cache, add_draws, add_json, add_max_memory, add_max_time, \
+    add_scheduler, add_seed, add_threads, add_user_network, apply_threads, cache_from_args, \
+    print_json, scheduler_from_args, user_network
 
 DESCRIPTION = ("A --config file may set the check's own parameters in a [checks.LEMMA] "
                "table; `verify check LEMMA --help` lists them for LEMMA, `verify list` for "
@@ -54,6 +55,7 @@ def configure(p) -> None:
     src.add_argument("--config", metavar="FILE.toml",
                      help="a configuration file (network, weights, mask, and optional "
                           "[checks.LEMMA] tables of per-check settings)")
+    add_user_network(p, config=False)
     add_seed(p, streams=True)
     add_draws(p)
     p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
@@ -61,6 +63,24 @@ def configure(p) -> None:
     add_max_time(p)
     add_json(p)
     add_threads(p)
+    add_cache(p)
+    add_scheduler(p, "the check (as one task on a worker; its draws are not split)")
+
+
+def _run_check(args, lemma: str, config, *, from_file: bool, progress=None):
+    """The check's result through :func:`verify.report.checks.run_one`: from the result
+    cache when stored (a note on stderr says so), else run here or on ``--scheduler``."""
+    from ..report.checks import CheckTask, run_one
+
+    cache = cache_from_args(args)
+    task = CheckTask(lemma, config.name, args.seed, bool(args.quick), args.draws,
+                     config if from_file else None)
+    run = run_one(task, cache=cache, scheduler=scheduler_from_args(args, None),
+                  progress=progress)
+    if run.cached:
+        print(f"verify check: {lemma} [{config.name}]: result from the cache "
+              f"{cache.folder} (--no-cache recomputes it)", file=sys.stderr)
+    return run.result
 
 
 def _statement_target(name: str):
@@ -141,7 +161,8 @@ def _run_statement(args, statement, lemma) -> int:
         else:
             print(f"{statement.id}: not judged: {statement.not_judged}")
         return 0
-    config = Config.load(args.config) if args.config else None
+    user = user_network(args)
+    config = None if user is None else user.config
     if config is not None:
         require_memory(config)
         try:
@@ -165,16 +186,19 @@ def _run_statement(args, statement, lemma) -> int:
         config = get_preset(preset)
         require_memory(config)
     lemma = judge.check
-    result = run_check(lemma, config, seed=args.seed, quick=args.quick, draws=args.draws)
+    result = _run(lemma, config, args, user)
     mine = [v for v in result.statements if v.statement == statement.id]
     if args.json:
         print_json({"statement": statement.id, "label": statement.label,
                     "quote": statement.quote,
-                    "verdicts": [v.to_json() for v in mine], "check": result.to_json()})
+                    "verdicts": [v.to_json() for v in mine], "check": result.to_json(),
+                    **({} if user is None else {"network": user.record})})
     else:
         print(f"{statement.label} ({statement.section}): \"{statement.quote}\"")
         if result.error is not None:
             print(f"  {lemma} [{config.name}] ERROR {result.error}")
+        if user is not None and user.fixed:
+            print(f"  {user.config.name}: {user.record['judged']}")
         for v in mine:
             _print_statement(v)
     if result.error is not None:
@@ -182,10 +206,27 @@ def _run_statement(args, statement, lemma) -> int:
     return 0 if all(v.accepted for v in mine) else 1
 
 
+def _run(lemma: str, config, args, user, progress=None):
+    """``run_check``; on a user's fixed network one draw, its statements judged as one
+    network's (:func:`verify.report.user.judge_fixed`); a check that reruns others on
+    other laws is not run there (its statements say why)."""
+    if user is None or not user.fixed:  # a preset or a family: through the result cache
+        return _run_check(args, lemma, config, from_file=user is not None, progress=progress)
+    from ..report.user import judge_fixed, not_run, not_run_result
+
+    check = get_check(lemma)
+    why = not_run(check, config, seed=args.seed, quick=args.quick, fixed=True)
+    if why and not why.startswith("does not apply"):
+        return not_run_result(check, config, why, seed=args.seed, quick=args.quick)
+    return judge_fixed(run_check(lemma, config, seed=args.seed, quick=args.quick, draws=1,
+                                 progress=progress), check)
+
+
 def _run_lemma(args) -> int:
     # A configuration file is read and sized before the lemmas are imported, so that a
     # network too large for this machine is refused at once, before any work.
-    config = Config.load(args.config) if args.config else None
+    user = user_network(args)
+    config = None if user is None else user.config
     if config is not None:
         require_memory(config)
     check = get_check(args.lemma)
@@ -202,10 +243,9 @@ def _run_lemma(args) -> int:
         def progress(done: int, total: int) -> None:
             print(f"\r{args.lemma}: network draw {done}/{total}", end="" if done < total
                   else "\n", file=sys.stderr, flush=True)
-    result = run_check(args.lemma, config, seed=args.seed, quick=args.quick,
-                       draws=args.draws, progress=progress)
+    result = _run(args.lemma, config, args, user, progress)
     if args.json:
-        print_json(result.to_json())
+        print_json({**result.to_json(), **({} if user is None else {"network": user.record})})
     else:
         print(result.summary())
         d = result.draw_summary

@@ -21,7 +21,7 @@ from ..inversion.memory import chunk_size, trial_bytes
 from ..measurements import RATE_KINDS
 from ..presets import Config, get_preset
 from ._common import add_json, add_max_memory, add_max_time, add_seed, add_threads, \
-    apply_threads, print_json
+    add_user_network, apply_threads, print_json, user_network
 
 
 #: Runs longer than this many trial-iterations show a progress bar even off a TTY.
@@ -65,6 +65,7 @@ def configure(p) -> None:
     p.add_argument("--dtype", metavar="TYPE", type=_text, default="float64",
                    help="what the descent computes in: float64 (default) or float32 (half "
                         "the memory, faster on large networks; answers to ~1e-5 relative)")
+    add_user_network(p, config=False, weights=False)  # --torch FILE.py:OBJECT
     add_max_memory(p)
     add_max_time(p)
     add_threads(p)
@@ -92,6 +93,15 @@ def _config(args) -> Config:
     if args.preset is not None and args.config is not None:
         raise VerifyError(f"--config: expected either --preset or --config, got both "
                           f"(--preset {args.preset!r})")
+    if args.torch is not None:  # a PyTorch module: paper-fig4's mask unless --mask/--rate
+        if args.preset is not None or args.config is not None or args.weights is not None:
+            raise VerifyError("--torch: expected one of --preset, --config, --weights, "
+                              "--torch")
+        user = user_network(args, preset_flag=False)
+        return replace(get_preset("paper-fig4"), name=user.config.name, spec=user.config.spec,
+                       loader=user.config.loader, description=user.config.description)
+    if args.latent_shape is not None or args.condition is not None:
+        raise VerifyError("--latent-shape/--condition: options of --torch")
     config = Config.load(args.config) if args.config is not None \
         else get_preset(args.preset or "paper-fig4")
     if args.weights is not None:
@@ -174,6 +184,7 @@ def run(args) -> int:
                 "streams": result.streams.record(), "version": __version__,
                 "config": {"preset": config.name, **config.to_dict(),
                            **({"weights_file": args.weights} if args.weights else {}),
+                           **({"torch": args.torch} if args.torch else {}),
                            "invert": {"mask": kind, "rate": rate, "trials": trials,
                                       "noise": noise, "method": args.method,
                                       "lr": stats.result.settings["lr"],

@@ -8,8 +8,9 @@ import sys
 import threading
 import time
 
-from ._common import add_draws, add_max_memory, add_max_time, add_seed, add_threads, \
-    apply_threads, workers_arg
+from ._common import add_cache, add_draws, add_max_memory, add_max_time, add_scheduler, \
+    add_seed, add_threads, add_user_network, apply_threads, cache_flags, cache_from_args, \
+    scheduler_from_args, user_network, user_network_argv, workers_arg
 
 DESCRIPTION = (
     "Runs every registered lemma check on each of its default presets and writes, "
@@ -36,9 +37,22 @@ def configure(p) -> None:
     p.add_argument("--sweep", action="append", default=[], metavar="SWEEP_DIR",
                    help="include a finished `verify sweep` folder as a phase diagram "
                         "(verdict over expansion x sampling rate); repeatable")
+    add_user_network(p)
     add_max_memory(p)
     add_max_time(p)
     add_threads(p)
+    add_cache(p)
+    add_scheduler(p, "the checks (one task per check and preset; --jobs N: the local "
+                     "cluster's workers)")
+
+
+def _cache_note(record) -> str:
+    """What the cache gave, for the summary line."""
+    if not record or record.get("folder") is None:
+        return ""
+    return (f"; {record['checks_cached']} of {record['checks']} check results and "
+            f"{record['figures_cached']} of {record['figure_sets']} figure sets from the "
+            f"cache {record['folder']}")
 
 
 def _interrupt(signum, frame):
@@ -50,12 +64,18 @@ def run(args) -> int:
 
     validate_out(args.out)  # bad output path: exit 2 before any work
     apply_threads(args)  # inherited by the report's worker processes
+    # a user's network (--config / --weights / --torch): every check on it alone, in the
+    # report's shape with one preset column; read and checked before any work
+    user = user_network(args, preset_flag=False)
+    cache = cache_from_args(args)  # an unwritable --cache: exit 2 before any work
+    scheduler = scheduler_from_args(args, "--jobs")
     command = "verify report " + shlex.join(
         ["--out", args.out, "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
         + ([] if args.draws is None else ["--draws", str(args.draws)])
         + ([] if args.jobs is None else ["--jobs", str(args.jobs)])
         + ([] if args.threads is None else ["--threads", str(args.threads)])
-        + [a for d in args.sweep for a in ("--sweep", d)])
+        + [a for d in args.sweep for a in ("--sweep", d)] + user_network_argv(args)
+        + cache_flags(args) + ([] if scheduler is None else ["--scheduler", scheduler]))
     t0 = time.perf_counter()
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -63,8 +83,11 @@ def run(args) -> int:
         # report stays in place (the CLI exits 130).
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        extra = {} if user is None else {"configs": [user.config], "network": user.record,
+                                         "power": False}
         report = build_report(args.out, quick=args.quick, seed=args.seed, command=command,
-                              jobs=args.jobs, sweeps=args.sweep, draws=args.draws)
+                              jobs=args.jobs, sweeps=args.sweep, draws=args.draws,
+                              cache=cache, scheduler=scheduler, **extra)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -92,7 +115,10 @@ def run(args) -> int:
              f"{sum(not r.accepted for r in plain)} not accepted" if plain else "")
           + f"; {sum(e.rejected for e in report.power)} of {len(report.power)} known-bad "
           f"configurations rejected; report written to {report.out} (index.html, REPORT.md, "
-          f"NARRATIVE.md, results.json, statements.csv) in {wall:.1f} s")
+          f"NARRATIVE.md, results.json, statements.csv) in {wall:.1f} s"
+          + _cache_note(report.provenance.get("cache")))
+    if user is not None and user.fixed:
+        print(f"{user.config.name}: {user.record['judged']}")
     if report.fallback_reason is not None:
         print(f"verify report: error: {report.fallback_reason}; the report was written to "
               f"{report.out} instead", file=sys.stderr)

@@ -7,8 +7,8 @@ sweep-file schema, the streams of each task and the folder's format are in the
 from __future__ import annotations
 
 from ..sweep import run_sweep
-from ._common import add_max_memory, add_max_time, add_threads, apply_threads, print_json, \
-    workers_arg
+from ._common import add_cache, add_max_memory, add_max_time, add_threads, apply_threads, \
+    cache_from_args, print_json, workers_arg
 
 DESCRIPTION = ("Results are appended per task to DIR/results.jsonl (one atomic "
                "write per record); --resume checks the folder and skips finished tasks. "
@@ -38,12 +38,14 @@ def configure(p) -> None:
     add_max_memory(p)
     add_max_time(p)
     add_threads(p)
+    add_cache(p)
 
 
 def run(args) -> int:
     apply_threads(args)  # inherited by the sweep's worker processes
     summary = run_sweep(args.file, args.out, workers=args.workers, scheduler=args.scheduler,
-                        resume=args.resume, progress=not args.no_progress)
+                        resume=args.resume, progress=not args.no_progress,
+                        cache=cache_from_args(args))
     if args.json:
         print_json(summary.to_json())
     else:

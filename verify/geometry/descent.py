@@ -51,12 +51,14 @@ and a subsampling of rate r multiplies E[W_{+}^T W_{+}] by r. The gap reported i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from verify.formulas import hv_surrogate, rho
-from verify.inversion.optimisers import GN_RCOND, damped_newton, gauss_newton_direction
-from verify.measurements import MaskBatch
+from verify.geometry.descent_newton import gauss_newton_shared
+from verify.inversion.optimisers import GN_RCOND, damped_newton
+from verify.geometry.rowmasks import MaskSet
 from verify.network import Network
 from verify.objective import Objective
 from verify.weights import WeightLaw
@@ -143,8 +145,8 @@ class Problem:
     """Targets z*_k and measurements A_s, with a row layout for batched runs.
 
     ``masks`` (S, n) are the observed-entry masks (full first); ``ys`` (S, K, n) are
-    A_s G(z*_k) in the full-length representation of :class:`MaskBatch`.
-    """
+    A_s G(z*_k) in the full-length representation of MaskBatch (rows' measurements:
+    :class:`~verify.geometry.rowmasks.RowMasks`), both fixed once built."""
 
     network: Network
     masks: np.ndarray
@@ -160,19 +162,24 @@ class Problem:
         ys = masks[:, None, :] * g[None, :, :]
         return cls(network, masks, tuple(mask_names), zstar, ys, network.spec.depth)
 
-    @property
+    @cached_property
     def y_norm2(self) -> np.ndarray:
         """(S, K): ||A_s G(z*_k)||^2."""
         return np.sum(self.ys**2, axis=-1)
 
-    @property
+    @cached_property
+    def mask_set(self) -> MaskSet:
+        """The masks as rows' measurements (:class:`~verify.geometry.rowmasks.MaskSet`)."""
+        return MaskSet(self.masks)
+
+    @cached_property
     def L(self) -> np.ndarray:
         """(S, K): ||A_s G(z*_k)||^2 / ||z*_k||^2, the scale of J's curvature."""
         return self.y_norm2 / np.sum(self.zstar**2, axis=-1)[None, :]
 
     def objective(self, s: np.ndarray, k: np.ndarray) -> Objective:
         """The engine's Objective for rows with measurement s[i] and target k[i]."""
-        return Objective(self.network, MaskBatch(self.masks[s]), self.ys[s, k])
+        return Objective(self.network, self.mask_set.rows(s), self.ys[s, k])
 
     def chunks(self, n: int, per_row: int = 1) -> list[slice]:
         """Row slices so that no (rows * per_row, widest layer) array exceeds
@@ -187,8 +194,12 @@ class Problem:
 
     def gradient(self, z, s, k) -> np.ndarray:
         """grad J per row (the engine's reverse mode, chunked)."""
-        return np.concatenate([self.objective(s[c], k[c]).gradient(z[c])
-                               for c in self.chunks(len(z))] or [np.zeros((0, z.shape[1]))])
+        return self.value_and_gradient(z, s, k)[1]
+
+    def value_and_gradient(self, z, s, k) -> tuple[np.ndarray, np.ndarray]:
+        """(J, grad J) per row from one forward pass (chunked as :meth:`value`)."""
+        p = [self.objective(s[c], k[c]).value_and_gradient(z[c]) for c in self.chunks(len(z))]
+        return tuple(np.concatenate(a) for a in zip(*p)) if p else (np.zeros(0), 0 * z)
 
     def dd(self, z, v, s, k) -> np.ndarray:
         """Exact one-sided D_v J(z) per row (the engine's forward mode, chunked)."""
@@ -229,17 +240,17 @@ class Problem:
 
 def newton_direction(problem: Problem, z, s, k):
     """(J, grad J, d = H^+ grad J, self-check) per row, H = J_G^T A^T A J_G (the exact
-    Hessian inside a region for ReLU without bias; the engine's
-    :func:`~verify.inversion.optimisers.gauss_newton_direction`). The self-check is the
-    largest ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the engine's reverse-mode
-    gradient against the tangent Jacobian. Rows are processed in chunks of bounded memory."""
+    Hessian inside a region for ReLU without bias; :mod:`verify.geometry.descent_newton`).
+    The self-check is the largest ||grad J - J_G^T A^T (A G - y)|| / (L ||z*||): the
+    engine's reverse-mode gradient against the tangent Jacobian. Rows are processed in
+    chunks of bounded memory."""
     n0 = z.shape[1]
     val, g, d = np.empty(len(z)), np.empty_like(z), np.empty_like(z)
     check = 0.0
     for c in problem.chunks(len(z), per_row=n0):
         sc, kc = s[c], k[c]
-        val[c], g[c], d[c], g_jac = gauss_newton_direction(
-            problem.objective(sc, kc), z[c], problem.masks[sc].astype(float), rcond=RCOND)
+        val[c], g[c], d[c], g_jac = gauss_newton_shared(
+            problem.objective(sc, kc), z[c], problem.mask_set.weights_of(sc), rcond=RCOND)
         check = max(check, float(np.max(np.linalg.norm(g[c] - g_jac, axis=-1)
                                         / problem.scale(sc, kc))))
     return val, g, d, check
@@ -303,12 +314,12 @@ def descent_rates(problem: Problem, z, s, k, rng, *, neighbours: int):
     b, n0 = z.shape
     nz = np.linalg.norm(problem.zstar[k], axis=-1)
     scale = problem.scale(s, k)
-    g = problem.gradient(z, s, k)
+    val, g = problem.value_and_gradient(z, s, k)
     gn = np.linalg.norm(g, axis=-1)
     v0 = -g / np.where(gn > 0, gn, 1.0)[:, None]
     rate = np.maximum(0.0, -np.where(gn > 0, problem.dd(z, v0, s, k), 0.0)) / scale + 0.0
     # J(z) = 0 to rounding: a global minimiser, stationary without further evidence
-    zero = problem.value(z, s, k) <= GLOBAL_MIN_TOL * problem.y_norm2[s, k]
+    zero = val <= GLOBAL_MIN_TOL * problem.y_norm2[s, k]
     low = np.flatnonzero((rate < 100 * STAT_TOL) & ~zero)
     if low.size:
         zl, sl, kl = z[low], s[low], k[low]
@@ -464,9 +475,10 @@ def worst_w(problem: Problem, s, k, rng, *, n_random: int, n_adv: int, steps: in
     nn = np.repeat(norm, na)
     best = np.full(w.shape[0], np.inf)
     g = np.empty_like(w)
+    chunks = problem.chunks(len(w))
+    ys = [problem.ys[sa[c], ka[c]] * problem.masks[sa[c]] for c in chunks]  # once, not per step
     for j in range(steps):
-        for c in problem.chunks(len(w)):
-            yc = problem.ys[sa[c], ka[c]] * problem.masks[sa[c]]
+        for c, yc in zip(chunks, ys):
             cache = net.forward_with_cache(w[c])
             best[c] = np.minimum(best[c], np.sum(yc * cache.output, axis=-1) * nn[c])
             g[c] = net.vjp(cache, yc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from verify.formulas import rho
 from verify.geometry.descent import EPS_BALL, STAT_TOL, Problem, surrogate_gap, unit
 from verify.measurements import make_mask
 from verify.network import Network
-from verify.spec import LayerSpec, NetworkSpec
+from verify.spec import NetworkSpec
 from verify.weights import draw_network
 
 
@@ -72,8 +73,7 @@ def width_sweep(config: Config, instance: Instance, rate, factors, n_samples, rn
     rows = []
     rate = float(rate)
     for f in factors:  # a handful of widths
-        layers = tuple(LayerSpec(max(1, int(round(f * l.channels))), l.kernel, l.stride,
-                                 l.padding, l.activation, l.slope, l.affine)
+        layers = tuple(dc_replace(l, channels=max(1, int(round(f * l.channels))))
                        for l in spec.layers)
         sp = NetworkSpec(spec.dims, spec.latent_channels, layers, spec.latent_size)
         if sp.output_dim * n_samples * 4 > (1 << 24):

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from verify.errors import invalid
+from verify.geometry.explicit import ExplicitJ
 from verify.objective import Objective
 from verify.inversion.recovery import SUCCESS_TOL
 from verify.stats import exact_interval
@@ -142,16 +143,19 @@ def grid_descent_endpoints(J: np.ndarray) -> np.ndarray:
     return ptr.reshape(H, W)
 
 
-def quasiconvexity_violation(f, a: np.ndarray, b: np.ndarray, *, n_t: int = 16) -> np.ndarray:
+def quasiconvexity_violation(f, a: np.ndarray, b: np.ndarray, *, n_t: int = 16,
+                             ends: tuple | None = None) -> np.ndarray:
     """For segments ``[a_s, b_s]``: ``max_t f(a + t (b - a)) - max(f(a), f(b))`` over
     ``n_t`` interior points (one batched call of ``f``). A quasi-convex f (convex
-    sublevel sets) gives ``<= 0`` up to rounding on every segment."""
+    sublevel sets) gives ``<= 0`` up to rounding on every segment. ``ends``: the values
+    ``(f(a), f(b))`` when the caller has them (grid points, a window's ends), which are
+    then not evaluated again."""
     a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
     t = np.arange(1, n_t + 1) / (n_t + 1)
     pts = a[:, None, :] + t[None, :, None] * (b - a)[:, None, :]
     vals = np.asarray(f(pts.reshape(-1, a.shape[1]))).reshape(len(a), n_t)
-    ends = np.maximum(np.asarray(f(a)), np.asarray(f(b)))
-    return vals.max(axis=1) - ends
+    fa, fb = (f(a), f(b)) if ends is None else ends
+    return vals.max(axis=1) - np.maximum(np.asarray(fa), np.asarray(fb))
 
 
 def ray_monotonicity(f, centre: np.ndarray, radius: float, *, n_rays: int = 180,
@@ -271,7 +275,7 @@ def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segme
     for r in radii:
         a, b = z_star + r * nz * u[0], z_star + r * nz * u[1]
         fa, fb = np.asarray(f(a)), np.asarray(f(b))
-        viol = quasiconvexity_violation(f, a, b, n_t=n_t)
+        viol = quasiconvexity_violation(f, a, b, n_t=n_t, ends=(fa, fb))
         top = float(max(fa.max(), fb.max()))
         tol = rel_tol * top
         k = int(np.sum(viol > tol))
@@ -283,39 +287,17 @@ def quasiconvexity_by_window(f, z_star: np.ndarray, radii=WINDOW_RADII, *, segme
     return pd.DataFrame(rows)
 
 # ---------------------------------------------------------------- the window's grid
-#: Batch size of the grid's forward passes (bounds the memory of the conv columns).
-CHUNK = 8192
+#: Batch size of the grid's forward passes: each column's arithmetic is its own, so J
+#: is the same for any chunk; 256 columns keep a layer's (n_i, chunk) array in cache
+#: (about twice as fast as 8,192 on the Fig. 4 networks, ``verify bench``).
+CHUNK = 256
 #: At most this many grid minima are refined by continuous descent.
 MAX_REFINE = 16
 
 
 def chunked(fn, Z: np.ndarray) -> np.ndarray:
+    """``fn`` on the rows of ``Z`` in batches of :data:`CHUNK`, concatenated."""
     return np.concatenate([fn(Z[s:s + CHUNK]) for s in range(0, len(Z), CHUNK)])
-
-
-class ExplicitJ:
-    """J through the explicit sparse layer matrices ``sigma(W_i x + b_i)`` (lemmas/README.md),
-    built once: for the grid's tens of thousands of codes this is several times faster
-    than the strided conv path, and it is cross-checked against ``Objective.value``."""
-
-    def __init__(self, objective: Objective):
-        net = objective.network
-        self.obj = objective
-        self.layers = [(net.layer_matrix(i).tocsr(), net.layer_bias(i)[:, None], l.activation,
-                        l.slope) for i, l in enumerate(net.spec.layers)]
-
-    def outputs(self, Z: np.ndarray) -> np.ndarray:
-        """G(z) for a batch ``(b, 2)``, flat channel-major ``(b, n_d)``."""
-        from verify import activations
-
-        x = np.atleast_2d(np.asarray(Z, float)).T
-        for W, b, act, slope in self.layers:
-            x = activations.apply(act, W @ x + b, slope)
-        return np.ascontiguousarray(x.T)
-
-    def __call__(self, Z: np.ndarray) -> np.ndarray:
-        r = self.obj.residual(self.outputs(Z))
-        return 0.5 * np.sum(r * r, axis=-1)
 
 
 @dataclass
@@ -392,7 +374,9 @@ def window_segments(grid: Grid, st: dict, rng):
     NN, Zg = grid.side ** 2, grid.points
     ia = rng.integers(0, NN, st["segments"])
     ib = rng.integers(0, NN, st["segments"])
-    return ia, ib, quasiconvexity_violation(grid.f, Zg[ia], Zg[ib], n_t=st["segment_points"])
+    Jf = grid.J.ravel()
+    return ia, ib, quasiconvexity_violation(grid.f, Zg[ia], Zg[ib], n_t=st["segment_points"],
+                                            ends=(Jf[ia], Jf[ib]))
 
 
 def quasiconvexity(grid: Grid, st: dict, tol: float, rng) -> dict:
@@ -405,7 +389,8 @@ def quasiconvexity(grid: Grid, st: dict, tol: float, rng) -> dict:
     ball = np.flatnonzero(np.linalg.norm(Zg - z_star, axis=1) <= np.linalg.norm(z_star))
     la, lb = ball[rng.integers(0, ball.size, st["segments"] // 2)], \
         ball[rng.integers(0, ball.size, st["segments"] // 2)]
-    viol_loc = quasiconvexity_violation(grid.f, Zg[la], Zg[lb], n_t=st["segment_points"])
+    viol_loc = quasiconvexity_violation(grid.f, Zg[la], Zg[lb], n_t=st["segment_points"],
+                                        ends=(J.ravel()[la], J.ravel()[lb]))
     levels = np.maximum(J.ravel()[ia], J.ravel()[ib])
     rays = ray_monotonicity(grid.f, z_star, grid.half_width, n_rays=st["rays"],
                             n_r=st["ray_points"])

@@ -378,6 +378,14 @@ def select_loss(network: Network, backend="auto", method: str = "adam",
         if getattr(backend, "dtype", np.dtype(np.float64)) != dtype:
             raise invalid("backend", f"a loss computing in {dtype}", backend.dtype)
         return backend
+    if backend in ("auto", "batch-last", "arcs") \
+            and any(l.output_padding for l in network.spec.layers):
+        # the batch-last and arc paths crop symmetrically: a layer with PyTorch's
+        # output_padding runs on the engine's own passes (float64)
+        if dtype != np.float64:
+            raise invalid("dtype", "float64 for a network with output_padding (it runs "
+                          "on the engine's passes)", str(dtype))
+        return EngineLoss(network)
     if backend in ("auto", "arcs") and method == "adam" and negation != "flip":
         from .arcloss import ArcLoss
 

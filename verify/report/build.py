@@ -9,10 +9,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
+from .. import cache as result_cache
 from .. import runner
 from ..errors import invalid
 from ..registry import LemmaCheck
@@ -34,7 +35,8 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
                  progress: bool | None = None, command: str | None = None,
                  parallel_figures: bool | None = None, jobs: int | None = None,
                  sweeps: Iterable[str | os.PathLike] = (), draws: int | None = None,
-                 power: bool = True) -> Report:
+                 power: bool = True, configs=None, network: dict | None = None,
+                 cache: Any = None, scheduler: Any = None) -> Report:
     """Run every check on its default presets and write the report into ``out``.
 
     Parameters
@@ -69,6 +71,19 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     power : bool
         Also run every registered known-bad configuration (the power table); one that
         a check does not reject sets the exit code to 1.
+    configs : sequence of Config, optional
+        Users' networks to run every check on instead of the presets
+        (:mod:`verify.report.user`); ``network``: their provenance record
+        (``provenance.network``: the file, its SHA-256, ...).
+    cache : folder, verify.cache.Cache, True or None
+        The result cache (:mod:`verify.cache`; True: the default folder; None, the
+        default here: none, everything recomputed). Results and figure sets stored
+        there are reused, only what changed runs; reused ones are marked in the
+        provenance (``cache``, and ``cached`` / ``figures_cached`` in ``timing``).
+    scheduler : str or distributed.Client, optional
+        Run the checks on Dask (:func:`verify.runner.connect`: an address, ``"local"``
+        for a local cluster of ``jobs`` workers, or a Client), connected before any
+        check runs. Same results as on local processes.
 
     Returns
     -------
@@ -95,27 +110,46 @@ def build_report(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, s
     t0 = time.perf_counter()
     sweep_sections = load_sweeps(sweeps)  # bad sweep folders: an error before any check
     selected = resolve_checks(checks)
-    require_presets_fit(selected)  # a network too large for this machine: refused now
-    require_time(selected, draws=draws, quick=quick, power=power)  # work over --max-time
+    if configs is not None:  # a user's network: its memory and work, refused now
+        from .user import require_fit
+
+        require_fit(selected, configs, draws=draws, quick=quick)
+    else:
+        require_presets_fit(selected)  # a network too large for this machine: refused now
+        require_time(selected, draws=draws, quick=quick, power=power)  # work over --max-time
     for note in recover_interrupted(path):
         print(f"verify report: {note}", file=sys.stderr)
     jobs = runner.default_workers() if jobs is None else int(jobs)
+    store = result_cache.resolve(cache)
     # started before the checks' workers: helpers forked from a process without pool threads
-    renderer = FigureRenderer(parallel_figures, workers=jobs)
+    renderer = FigureRenderer(parallel_figures, workers=jobs, cache=store)
+    release = lambda: None  # noqa: E731
+    where = None if scheduler is None else (
+        scheduler if isinstance(scheduler, str) else "a Dask client")
     try:
+        if scheduler is not None:  # an unreachable scheduler: bad input, before any check
+            scheduler, release = runner.connect(scheduler, jobs)
         ran = run_checks(selected, seed=int(seed), quick=quick, progress=progress,
                          on_entry=renderer.submit, jobs=jobs,
-                         costs=previous_costs(path, quick), draws=draws, power=power)
+                         costs=previous_costs(path, quick), draws=draws, power=power,
+                         configs=configs, cache=store, scheduler=scheduler)
         entries = [e for e in ran if e.known_bad is None]
         power_entries = [e for e in ran if e.known_bad is not None]
         renderer.finish(entries)
     except BaseException:
         renderer.close(wait=False)
+        release()
         raise
     renderer.close()
+    release()
     prov = provenance(entries + power_entries, seed=int(seed), quick=quick, command=command,
-                      started=started, wall_s=time.perf_counter() - t0, jobs=jobs)
+                      started=started, wall_s=time.perf_counter() - t0, jobs=jobs,
+                      cache=store)
     prov["draws"] = ("each check's DrawRule default" if draws is None else draws)
+    if network is not None:
+        prov["network"] = network
+    if where is not None:
+        prov["scheduler"] = where
     if sweep_sections:
         prov["sweeps"] = [sw.record() for sw in sweep_sections]
     try:

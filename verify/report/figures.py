@@ -6,6 +6,11 @@ run, so the figures' cost overlaps with the checks; anything that goes wrong the
 ``fork``, a result that does not pickle, a dead helper) falls back to drawing in this
 process, and the figures are the same either way. Helpers are tied to this process
 (:func:`init_helper`): they exit when it dies.
+
+With a result cache (:mod:`verify.cache`) the figures of a result that has a cache
+entry are cached too, under :func:`figure_key`: the sha256 of the result's entry (its
+content) with the sources and the environment. Only a complete set (every figure drawn,
+none replaced by a note) is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import signal
 import time
 from typing import Any, Callable, Sequence
 
+from .. import cache as result_cache
 from .. import runner
 from ..registry import LemmaCheck, get_check
 from ..results import CheckResult
@@ -141,21 +147,34 @@ def can_fork_helpers() -> bool:
     return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
+#: The cache's kind of the figure sets.
+CACHE_KIND = "figures"
+
+
+def figure_key(digest: str) -> str | None:
+    """The cache key of the figures of the result whose entry has sha256 ``digest``."""
+    return result_cache.key(CACHE_KIND, {"result": digest})
+
+
 class FigureRenderer:
     """Draws figures while the next checks run, in ``workers`` forked helpers.
 
     The helpers are started at once (before the checks' own workers), so they are
     forked from a process that runs no pool threads yet. ``parallel=None``: helpers
     when :func:`can_fork_helpers`; ``False``: every figure is drawn here in
-    :meth:`finish`.
+    :meth:`finish`. ``cache`` (a :class:`verify.cache.Cache` or None): figures of an
+    entry with a ``digest`` are taken from it when stored (``figures_cached``; their
+    ``figures_s`` is the time the stored drawing took), else drawn and stored.
     """
 
-    def __init__(self, parallel: bool | None, workers: int = 1):
+    def __init__(self, parallel: bool | None, workers: int = 1,
+                 cache: result_cache.Cache | None = None):
         import multiprocessing
 
         if parallel is None:
             parallel = can_fork_helpers()
         self.pool = None
+        self.cache = cache
         self.futures: dict[int, Any] = {}
         if parallel:
             from concurrent.futures import ProcessPoolExecutor
@@ -168,7 +187,28 @@ class FigureRenderer:
             except Exception:  # noqa: BLE001 - no helper: figures drawn here
                 self.close(wait=False)
 
+    def _key(self, entry: Entry) -> str | None:
+        if self.cache is None or not entry.digest:
+            return None
+        return figure_key(entry.digest)
+
+    def _from_cache(self, entry: Entry) -> bool:
+        k = self._key(entry)
+        found = self.cache.get(CACHE_KIND, k) if k is not None else None
+        if found is None:
+            return False
+        entry.figures, entry.figures_s = found.value
+        entry.figures_done = entry.figures_cached = True
+        return True
+
+    def _store(self, entry: Entry) -> None:
+        k = self._key(entry)
+        if k is not None and all(f.png is not None for f in entry.figures):
+            self.cache.put(CACHE_KIND, k, (entry.figures, entry.figures_s))
+
     def submit(self, entry: Entry) -> None:
+        if not entry.figures_done and self._from_cache(entry):
+            return
         if (self.pool is None or entry.figures_done or entry.result.error is not None
                 or not (entry.check.figures or "draws" in entry.result.tables)):
             return
@@ -181,13 +221,14 @@ class FigureRenderer:
     def finish(self, entries: Sequence[Entry]) -> None:
         """Every entry's figures: from its helper, else drawn here."""
         for e in entries:
-            if e.figures_done:
+            if e.figures_done or self._from_cache(e):
                 continue
             fut = self.futures.pop(id(e), None)
             if fut is not None:
                 try:
                     e.figures, e.figures_s = fut.result()
                     e.figures_done = True
+                    self._store(e)
                     continue
                 except Exception:  # noqa: BLE001 - drawn here instead, same figures
                     pass
@@ -195,6 +236,7 @@ class FigureRenderer:
             e.figures = render_figures(e.check, e.result)
             e.figures_s = time.perf_counter() - f0
             e.figures_done = True
+            self._store(e)
 
     def close(self, *, wait: bool = True) -> None:
         """Shut the helpers down; ``wait=False`` (an interrupted run) also stops the
@@ -210,4 +252,4 @@ class FigureRenderer:
 
 
 __all__ = ["render_figures", "FigureRenderer", "init_helper", "helper_main",
-           "can_fork_helpers"]
+           "can_fork_helpers", "figure_key"]

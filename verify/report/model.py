@@ -36,6 +36,9 @@ class Entry:
     warnings: list[str] = field(default_factory=list)  # warnings the check raised
     figures_done: bool = False  # figures already drawn
     known_bad: Any = None  # the KnownBad case this entry ran (the power table), or None
+    cached: bool = False  # the result came from the result cache (verify.cache)
+    figures_cached: bool = False  # the figures came from the cache
+    digest: str | None = None  # sha256 of the result's cache entry (keys its figures)
 
     @property
     def rejected(self) -> bool:

@@ -1,5 +1,11 @@
 """Where the numbers came from: versions, commit, seeds, configurations, machine and
-timing, recorded in ``results.json`` and shown at the end of both pages."""
+timing, recorded in ``results.json`` and shown at the end of both pages.
+
+Results and figures reused from the result cache (:mod:`verify.cache`) are marked: each
+``timing`` row has ``cached`` and ``figures_cached`` (its times are those of the run
+that stored the entry), ``cache`` holds the folder and the counts, and the totals
+``checks_time_s``, ``checks_cpu_s`` and ``figures_time_s`` count only the work done in
+this run."""
 
 from __future__ import annotations
 
@@ -50,9 +56,20 @@ def _blas_threads() -> str:
     return describe_policy()
 
 
+def cache_record(entries: Sequence[Entry], cache: Any = None) -> dict[str, Any]:
+    """The provenance's ``cache``: the folder (None: no cache) and how many check results
+    and figure sets were reused from it."""
+    drawn = [e for e in entries if e.known_bad is None]
+    return {"folder": None if cache is None else str(cache.folder),
+            "checks": len(entries), "checks_cached": sum(e.cached for e in entries),
+            "figure_sets": len(drawn), "figures_cached": sum(e.figures_cached for e in drawn)}
+
+
 def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str | None,
-               started: float, wall_s: float, jobs: int = 1) -> dict[str, Any]:
-    """Where the numbers came from: versions, commit, seeds, configs, machine, timing."""
+               started: float, wall_s: float, jobs: int = 1,
+               cache: Any = None) -> dict[str, Any]:
+    """Where the numbers came from: versions, commit, seeds, configs, machine, timing;
+    ``cache`` is the :class:`verify.cache.Cache` the report used, or None."""
     commit = _git("rev-parse", "HEAD")
     dirty = None
     if commit:
@@ -66,7 +83,8 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
                       "elapsed_s": round(e.result.elapsed_s, 4),
                       "cpu_s": round(e.cpu_s, 4), "figures_s": round(e.figures_s, 4),
                       "peak_rss_mb_after": None if e.peak_rss_mb is None
-                      else round(e.peak_rss_mb, 1)} for e in entries),
+                      else round(e.peak_rss_mb, 1), "cached": bool(e.cached),
+                      "figures_cached": bool(e.figures_cached)} for e in entries),
                     key=lambda t: -t["elapsed_s"])
     return jsonable({
         "toolkit": "verify", "version": __version__,
@@ -78,9 +96,10 @@ def provenance(entries: Sequence[Entry], *, seed: int, quick: bool, command: str
         "seeds": describe_layout(),
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_s, 3),
-        "checks_time_s": round(sum(e.result.elapsed_s for e in entries), 3),
-        "checks_cpu_s": round(sum(e.cpu_s for e in entries), 3),
-        "figures_time_s": round(sum(e.figures_s for e in entries), 3),
+        "checks_time_s": round(sum(e.result.elapsed_s for e in entries if not e.cached), 3),
+        "checks_cpu_s": round(sum(e.cpu_s for e in entries if not e.cached), 3),
+        "figures_time_s": round(sum(e.figures_s for e in entries if not e.figures_cached), 3),
+        "cache": cache_record(entries, cache),
         "peak_rss_mb": peak_rss_mb(),
         "libraries": _library_versions(),
         "machine": {"platform": platform.platform(), "machine": platform.machine(),
@@ -108,19 +127,47 @@ def provenance_rows(prov: dict[str, Any]) -> list[list[str]]:
         ["seed", str(prov.get("seed"))],
         ["seed derivation", str(prov.get("seeds"))],
         ["quick", "yes" if prov.get("quick") else "no"],
-        ["checks at once", str(prov.get("jobs", 1))],
+        ["checks at once", str(prov.get("jobs", 1)) if not prov.get("scheduler")
+         else f"on Dask ({prov['scheduler']})"],
         ["BLAS threads per check", str(prov.get("blas_threads", "not recorded"))],
         ["started (UTC)", str(prov.get("started_utc"))],
         ["wall time", f"{prov.get('wall_time_s', float('nan')):.1f} s (checks "
                       f"{prov.get('checks_time_s', float('nan')):.1f} s, figures "
                       f"{prov.get('figures_time_s', float('nan')):.1f} s; before writing "
                       "the files)"],
+        ["result cache", cache_row(prov.get("cache"))],
         ["peak memory", "–" if prov.get("peak_rss_mb") is None
          else f"{prov['peak_rss_mb']:.0f} MB resident (before writing the files)"],
         ["libraries", ", ".join(f"{k} {v}" for k, v in libs.items())],
         ["machine", f"{mach.get('platform')}, {mach.get('cpu_count')} CPUs"
                     + (f", {mach['processor']}" if mach.get("processor") else "")],
-    ]
+    ] + _network_rows(prov.get("network"))
 
 
-__all__ = ["provenance", "provenance_rows", "LIBRARIES"]
+def _network_rows(net: dict[str, Any] | None) -> list[list[str]]:
+    """A user's network (``verify report --weights/--torch/--config``): its file and
+    SHA-256, and the one line saying what one fixed network can judge."""
+    if not net:
+        return []
+    rows = [["network", f"{net.get('source')}: {net.get('path')}"
+                        + (f" ({net['object']})" if net.get("object") else "")
+                        + f", SHA-256 {net.get('sha256')}"]]
+    if net.get("judged"):
+        rows.append(["judged", str(net["judged"])])
+    return rows
+
+
+def cache_row(record: dict[str, Any] | None) -> str:
+    """The Provenance table's "result cache" row."""
+    if not record:
+        return "not recorded"
+    if record.get("folder") is None:
+        return "off: every check and figure computed in this run"
+    return (f"{record['checks_cached']} of {record['checks']} check results and "
+            f"{record['figures_cached']} of {record['figure_sets']} figure sets reused from "
+            f"{record['folder']} (keyed by the source code, configuration, seed and "
+            "libraries; the timing rows of reused ones give the times of the run that "
+            "stored them; the totals above count this run's work only)")
+
+
+__all__ = ["provenance", "provenance_rows", "cache_record", "cache_row", "LIBRARIES"]

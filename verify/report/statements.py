@@ -16,6 +16,7 @@ committed reference and compared (no number in it is typed by hand).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -132,13 +133,19 @@ def rows(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "quote": it["quote"], "label": it["label"], "section": it["section"]}
         if not it["verdicts"]:
             why = it.get("not_judged")
-            out.append({**head, "preset": "–", "verdict": "not judged" if why else "not run",
+            out.append({**head, "preset": "–", "by": "", "where": "–",
+                        "verdict": "not judged" if why else "not run",
                         "cls": "uninformative", "draws": "–", "beyond": "",
                         "decided": why or "no check that judges it ran", "v": None})
             continue
+        seen = Counter(v["preset"] for v in it["verdicts"])
         for v in it["verdicts"]:
             word, cls = label(v)
-            out.append({**head, "preset": v["preset"], "verdict": word, "cls": cls,
+            # a statement two checks judge on one preset: each row names its check
+            by = v.get("check", "") if seen[v["preset"]] > 1 else ""
+            out.append({**head, "preset": v["preset"], "by": by,
+                        "where": f"{v['preset']} (by {by})" if by else v["preset"],
+                        "verdict": word, "cls": cls,
                         "draws": draws_text(v), "beyond": beyond_text(v),
                         "decided": decided_text(v), "v": v})
     return out
@@ -204,7 +211,8 @@ def table_rows(items: Sequence[dict[str, Any]], *, quote_chars: int = 110) -> li
         prev = r["id"]
         out.append([r["statement"] if first else "",
                     _short(r["quote"], quote_chars) if first else "",
-                    Cell(r["preset"], code=True) if r["preset"] != "–" else "–",
+                    (Cell(r["preset"], code=True) if not r["by"]
+                     else Cell(r["where"], code=True)) if r["preset"] != "–" else "–",
                     Cell(r["verdict"], status=r["cls"]), r["draws"], r["beyond"],
                     r["decided"]])
     return out
@@ -226,7 +234,8 @@ def markdown_table(items: Sequence[dict[str, Any]]) -> str:
         prev = r["id"]
         lines.append("| " + " | ".join(cell(x) for x in (
             r["statement"] if first else "", _short(r["quote"], 90) if first else "",
-            f"`{r['preset']}`" if r["preset"] != "–" else "–",
+            (f"`{r['preset']}`" + (f" (by {r['by']})" if r["by"] else ""))
+            if r["preset"] != "–" else "–",
             f"{marks.get(r['cls'], '')} {r['verdict']}".strip(), r["draws"], r["beyond"],
             r["decided"])) + " |")
     return "\n".join(lines)
@@ -249,6 +258,7 @@ def compact_table(items: Sequence[dict[str, Any]]) -> str:
         verdicts = "; ".join(
             f"{marks.get(r['cls'], '')} {r['verdict']}"
             + (f" on `{r['preset']}`" if r["preset"] != "–" else "")
+            + (f" (by {r['by']})" if r["by"] else "")
             + (f" ({r['draws']})" if r["draws"] not in ("–", "1 draw") else "")
             for r in rs)
         beyond = "; ".join(dict.fromkeys(
@@ -265,7 +275,16 @@ def readme_block(results_json: dict[str, Any]) -> str:
     index and results)."""
     items = items_from_json(results_json.get("statements", []),
                             results_json.get("results", []))
-    return "\n".join([BEGIN, "", compact_table(items), "", f"*{overall(items)}*", "", END])
+    prov = results_json.get("provenance", {})
+    cost = ""
+    if prov.get("wall_time_s") is not None:
+        cpus = (prov.get("machine") or {}).get("cpu_count")
+        cost = (f" The run took {prov['wall_time_s']:,.0f} s of wall time"
+                + (f" on {cpus} CPUs" if cpus else "")
+                + (f" ({prov['checks_cpu_s']:,.0f} CPU-s in the checks)"
+                   if prov.get("checks_cpu_s") is not None else "") + ".")
+    return "\n".join([BEGIN, "", compact_table(items), "", f"*{overall(items)}{cost}*", "",
+                      END])
 
 
 def replace_block(text: str, block: str) -> str:
@@ -284,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pathlib import Path
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in args):
+        print(main.__doc__.split("\n")[0].strip("`"))
+        return 0
     results = Path(args[0] if args else "reports/reference/results.json")
     readme = Path(args[1] if len(args) > 1 else "README.md")
     payload = json.loads(results.read_text(encoding="utf-8"))

@@ -1,7 +1,11 @@
 """The coordinator: :func:`run_sweep` checks the input and the folder, takes the lock,
 hands the tasks without a record to :func:`verify.runner.run` (serial, local processes
 or Dask; its retry policy and its progress display), appends each record as it comes
-back, and recounts the folder's records for the summary and the exit code."""
+back, and recounts the folder's records for the summary and the exit code.
+
+With a result cache (:mod:`verify.cache`) each worker looks its task up first and
+stores what it computed (:func:`verify.sweep.task.cached_job`); every record this run
+writes has ``cached`` (true: taken from the cache), and the summary counts them."""
 
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from .folder import MANIFEST, FolderLock, read_manifest, write_manifest
 from .plan import Sweep, load_sweep, parse_sweep
 from .records import (FAILED, MATCH, MISMATCH, NONE, RESULTS, ResultsWriter, State, scan,
                       write_table)
-from .task import erred, failed_record, merge_attempts, run_task
+from .. import cache as result_cache
+from .task import CACHE_KIND, cached_job, erred, failed_record, merge_attempts, run_task
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class SweepSummary:
     backend: str
     n_matched: int = 0
     n_missing: int = 0
+    n_cached: int = 0  # records of this run taken from the result cache
 
     @property
     def exit_code(self) -> int:
@@ -48,8 +54,9 @@ class SweepSummary:
 
     def line(self) -> str:
         missing = f", {self.n_missing} without a record" if self.n_missing else ""
-        return (f"sweep: {self.n_tasks} tasks, {self.n_run} run, {self.n_skipped} skipped "
-                f"(already done); over all records: {self.n_matched} matched, "
+        cached = f" ({self.n_cached} from the cache)" if self.n_cached else ""
+        return (f"sweep: {self.n_tasks} tasks, {self.n_run} run{cached}, {self.n_skipped} "
+                f"skipped (already done); over all records: {self.n_matched} matched, "
                 f"{self.n_mismatched} did not match their expectation, {self.n_failed} "
                 f"failed{missing}; {self.elapsed_s:.1f} s on {self.backend}; results in "
                 f"{self.out}/{RESULTS}")
@@ -57,7 +64,7 @@ class SweepSummary:
 
 def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
               workers: int | None = None, scheduler: Any = None, resume: bool = False,
-              progress: bool | None = True) -> SweepSummary:
+              progress: bool | None = True, cache: Any = None) -> SweepSummary:
     """Run a sweep, writing each task's record as it finishes.
 
     Parameters
@@ -78,6 +85,10 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
     progress : bool or None
         The runner's display (:class:`verify.runner.Progress`): a bar on a terminal, a
         line per task otherwise; False shows nothing.
+    cache : folder, verify.cache.Cache, True or None
+        The result cache (:func:`verify.cache.resolve`; None, the default here: none).
+        A task whose record is stored there is not run again; its record says
+        ``cached``. On Dask the workers read and write it: a folder they share.
 
     Raises
     ------
@@ -111,7 +122,8 @@ def run_sweep(sweep: Sweep | str | Path | Mapping[str, Any], out: str | Path, *,
             lock.abandon()
             raise
         try:
-            return _run(sweep, out, state, source, backend, name, progress)
+            return _run(sweep, out, state, source, backend, name, progress,
+                        result_cache.resolve(cache))
         finally:
             lock.release()
     finally:
@@ -135,7 +147,8 @@ def _label(task, record) -> str:
 
 
 def _run(sweep: Sweep, out: Path, state: State, source: str | None,
-         backend: runner.Backend, name: str, progress: bool | None) -> SweepSummary:
+         backend: runner.Backend, name: str, progress: bool | None,
+         store: result_cache.Cache | None = None) -> SweepSummary:
     write_manifest(out, sweep, source)
     n_done = len(sweep) - state.count(NONE)
     todo = (sweep.task(i) for i in range(len(sweep)) if state.status[i] == NONE)
@@ -143,13 +156,18 @@ def _run(sweep: Sweep, out: Path, state: State, source: str | None,
                               name="sweep", label=_label)
     writer = ResultsWriter(out / RESULTS)
     start = time.perf_counter()
-    n_run = 0
+    n_run = n_cached = 0
+    job = run_task if store is None else cached_job(store)
+    if store is not None:  # hashed once here, before workers are forked from this process
+        result_cache.key(CACHE_KIND, {})
     try:
-        for _task, record in runner.run(run_task, todo, failed=failed_record,
+        for _task, record in runner.run(job, todo, failed=failed_record,
                                         backend=backend, progress=display,
                                         retry=erred, merge=merge_attempts):
+            record.setdefault("cached", False)
             writer.write(record)
             n_run += 1
+            n_cached += bool(record["cached"])
     finally:
         writer.close()
     elapsed = time.perf_counter() - start
@@ -159,7 +177,8 @@ def _run(sweep: Sweep, out: Path, state: State, source: str | None,
     write_table(out, final)
     return SweepSummary(str(out), len(sweep), n_run, n_done, final.count(FAILED),
                         final.count(MISMATCH), elapsed, name,
-                        n_matched=final.count(MATCH), n_missing=final.count(NONE))
+                        n_matched=final.count(MATCH), n_missing=final.count(NONE),
+                        n_cached=n_cached)
 
 
 __all__ = ["SweepSummary", "run_sweep"]

@@ -12,6 +12,13 @@ Retries are the runner's (:mod:`verify.runner`, one policy): a task that raises 
 ``failed`` record, the runner runs it once more alone (:func:`erred`) and
 :func:`merge_attempts` keeps both errors; a task whose worker dies is rerun alone too,
 and :func:`failed_record` is its record after a second death.
+
+The result cache (:mod:`verify.cache`): :func:`task_key` keys a task by its kind, lemma,
+whole configuration, streams, quick flag and recovery options (not by its place in the
+plan), None when the key cannot cover it (a sweep with ``imports``, a check whose code
+lies outside the hashed folders, fixed weights that are not a shipped preset's). Only
+``ok`` records are stored; a hit is the stored record with this task's identity
+(:func:`cached_record`: ``task_id``, ``index``, ``seed``, ...) and ``cached`` true.
 """
 
 from __future__ import annotations
@@ -60,6 +67,53 @@ def merge_attempts(first: dict[str, Any], second: dict[str, Any]) -> dict[str, A
 def failed_record(task: Task, reason: str) -> dict[str, Any]:
     """The record of a task whose worker died twice (the runner's ``failed``)."""
     return jsonable({**_identity(task), "status": "failed", "error": reason, "attempts": 2})
+
+
+#: The cache's kind of the sweep records.
+CACHE_KIND = "sweep"
+
+
+def task_key(t: Task) -> str | None:
+    """The cache key of task ``t``, or None when it must not be cached (module docstring)."""
+    from .. import cache
+    from ..report.checks import cacheable_check, fixed_weights
+
+    if t.imports:
+        return None
+    try:
+        config = build_config(t.config)
+        if t.kind == "check":
+            from ..registry import get_check
+
+            if not cacheable_check(get_check(t.lemma)):
+                return None
+    except Exception:  # noqa: BLE001 - the task will fail and say why; never cached
+        return None
+    fixed = fixed_weights(config)
+    if fixed is False:
+        return None
+    return cache.key(CACHE_KIND, {
+        "kind": t.kind, "lemma": t.lemma, "config": config.to_dict(), "plan": t.config,
+        "fixed_weights": fixed, "streams": t.streams.record(), "quick": bool(t.quick),
+        "options": t.options})
+
+
+def stored_ok(record: dict[str, Any]) -> bool:
+    """Only records of tasks that ran to the end are stored."""
+    return record.get("status") == "ok"
+
+
+def cached_record(t: Task, record: dict[str, Any], digest: str) -> dict[str, Any]:
+    """A stored record as task ``t``'s: its identity, ``cached`` true."""
+    return {**record, **_identity(t), "cached": True}
+
+
+def cached_job(store) -> Any:
+    """:func:`run_task` behind the cache ``store`` (picklable, for any backend)."""
+    from ..cache import CachedJob
+
+    return CachedJob(run_task, CACHE_KIND, task_key, store, keep=stored_ok,
+                     hit=cached_record)
 
 
 def _attempt(t: Task) -> dict[str, Any]:
@@ -144,4 +198,5 @@ def _criterion(c) -> dict[str, Any]:
             "margin": c.margin}
 
 
-__all__ = ["run_task", "failed_record", "RECOVERY_BOUND"]
+__all__ = ["run_task", "failed_record", "RECOVERY_BOUND", "task_key", "cached_record",
+           "cached_job", "CACHE_KIND"]
