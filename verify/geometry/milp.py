@@ -248,6 +248,26 @@ def domain(Ws, y: np.ndarray, *, per_axis: int, depth: int, node_limit: int,
             "nodes": stats["nodes"]}
 
 
+def radial_range(Ws, y, lo, hi, r0: float, R: float) -> tuple[float, float]:
+    """Where a stationary point z = s u (u in the piece, ||u||_inf = 1) can lie on the
+    piece's cone: the identity of the module docstring gives s = <A G(u), y> / ||A G(u)||^2
+    (y >= 0: the output of a ReLU), so with the piece's interval bounds 0 <= L <= A G(u)
+    <= U (clipped at 0), s >= y . L / ||U||^2 and s <= min(||y|| / ||L||, y . U / ||L||^2);
+    intersected with the global [r0, R]."""
+    L, U = forward_bounds(Ws, lo, hi)[-1]
+    L, U = np.maximum(L, 0.0), np.maximum(U, 0.0)
+    nl, nu = float(np.linalg.norm(L)), float(np.linalg.norm(U))
+    s_lo, s_hi = r0, R
+    if nu > 0 and (y >= 0).all():
+        s_lo = max(s_lo, float(y @ L) / nu ** 2)
+    if nl > 0:
+        s_hi = min(s_hi, float(np.linalg.norm(y)) / nl)
+        if (y >= 0).all():
+            s_hi = min(s_hi, float(y @ U) / nl ** 2)
+    # a margin for rounding: the bounds are exact up to a few ulps of their sums
+    return s_lo * (1 - 1e-9), s_hi * (1 + 1e-9)
+
+
 # ------------------------------------------------------------------ the search
 def _search_model(Ws, y, centres, radius, piece, s_lo, s_hi, A_dirs, cos_t, tau):
     """The program of the module docstring on the truncated cone of ``piece`` (scaled
@@ -354,10 +374,14 @@ def certify(network: Network, y: np.ndarray, mask: np.ndarray | None, centres,
                        solver={**SOLVER_TOLERANCES, "node_limit": node_limit,
                                "time_limit_s": time_limit, "stationarity_slack": STAT_SLACK,
                                "per_axis": pa, "depth": depth, "messages": {}})
-    n_sh = max(1, math.ceil(math.log(R / r0) / math.log(SHELL_RATIO)))
-    shells = np.geomspace(r0, R, n_sh + 1)
-    queue = [(lo, hi, a, b, depth) for lo, hi in pieces(k, pa)
-             for a, b in zip(shells[:-1], shells[1:])]
+    queue = []
+    for lo, hi in pieces(k, pa):
+        s_lo, s_hi = radial_range(Ws, ys, lo, hi, r0, R)
+        if s_lo >= s_hi:
+            continue                     # no stationary point on this cone (radial range)
+        n_sh = max(1, math.ceil(math.log(s_hi / s_lo) / math.log(SHELL_RATIO)))
+        shells = np.geomspace(s_lo, s_hi, n_sh + 1)
+        queue += [(lo, hi, a, b, depth) for a, b in zip(shells[:-1], shells[1:])]
     open_reasons = []
     solved = 0
     while queue:
@@ -461,5 +485,5 @@ def _note(cert, key: str) -> None:
 
 
 __all__ = ["Certificate", "certify", "not_applicable", "directions", "pieces", "split",
-           "cone_bounds", "domain",
+           "cone_bounds", "domain", "radial_range",
            "NODE_LIMIT", "TIME_LIMIT", "SOLVER_TOLERANCES"]
