@@ -537,6 +537,12 @@ register(
              # extension, fixed before the first run (the result:
              # lemmas/findings/sec42-depth.toml).
              "theory-3layer-overlap": "pass",
+             # A 3-D latent at the smallest widths meeting the expansion condition with
+             # the theory presets' constant 4 (verify/presets.py); the stationary set is
+             # exact on its 3-D cells. Expected "pass" is Theorem 1's conclusion (the
+             # preset is inside its hypotheses), fixed as the paper's claim before the
+             # multi-draw run (the result: lemmas/findings/thm1.toml).
+             "theory-2layer-latent3": "pass",
              "paper-fig4-uniform01": "fail"},
     check=check, configs=configs, counter_configs=counter_configs, figures=FIGURES,
     # findings are data: lemmas/findings/<statement id>.toml (sec42-depth)

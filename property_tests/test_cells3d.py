@@ -149,3 +149,26 @@ def test_listed_points_are_what_J_says_along_rays_from_them(seed):
     d = np.minimum(np.linalg.norm(Z - z_star, axis=1),
                    np.linalg.norm(Z + z_star / np.pi, axis=1)) / np.linalg.norm(z_star)
     assert eps == pytest.approx(d.max(), rel=1e-12) and eps > 0
+
+
+def test_descent_is_exact_on_the_three_dimensional_preset():
+    """The descent check on theory-2layer-latent3 takes the exact path (every stationary
+    point from the 3-D cells, per measurement and target); the searched stationary end
+    points lie at listed points, and Theorem 1's conclusion fails on this draw (over
+    draws, the registered finding: lemmas/findings/thm1.toml)."""
+    from verify.registry import run_check
+
+    r = run_check("descent", "theory-2layer-latent3", seed=0, quick=True, draws=1)
+    assert r.details["method"] == "exact" and r.details["exact"]["n_cones"] > 1000
+    by = {c.name: c for c in r.criteria}
+    assert by["eps_hat"].note.startswith("method: exact")
+    t = r.table
+    ex = t[t["search"] == "exact"]
+    found = t[t["stationary"] & ~t["search"].isin(["exact", "sample"])]
+    assert len(found) and len(ex) == r.details["exact"]["n_stationary"]
+    for row in found.itertuples():
+        mine = ex[(ex["measurement"] == row.measurement) & (ex["target"] == row.target)]
+        assert np.hypot(mine["par"] - row.par, mine["perp"] - row.perp).min() <= 1e-2
+    v = {x.statement: x for x in r.statements}
+    assert v["thm1"].verdict == "fails"
+    assert by["eps_hat"].statistic > 0.25 and r.details["exact"]["n_stationary_outside_balls"]

@@ -314,3 +314,31 @@ register_preset(Config(
     "1-D, latent 2 (one position), two stride=kernel ReLU layers (2->4 ch k16 -> 45 ch k4; "
     "blocks 64x2 and 180x4; expansion factors 46.2 and 32.5), N(0, 1/(C_i l)); full "
     "observation; the template of Theorem 1's expansion sweep"))
+
+
+#: theory-2layer-latent3 and theory-2layer-latent4 (lemmas/README.md, section 5): Theorem
+#: 1's conclusion beyond 2-D latents, at the smallest widths that meet its expansion
+#: condition as the theory presets read it, E_i = C_i l / (C_{i-1} log C_{i-1}) >= 4 on
+#: both layers (1-D, one latent position, stride = kernel, ReLU, N(0, 1/(C_i l))), with
+#: C_1 = C_0 (no fewer first-layer channels than latent ones: with C_1 < C_0 each
+#: position sees z through a C_1-dimensional projection, and Theorem 1's failure term
+#: D_2 C_2 e^{-gamma C_1} is larger than the latent's) and the second kernel 2. The
+#: constant 1 (thm1's reading) would allow 3 -> 2 ch k2 -> 1 ch k2, four outputs.
+#: latent3: 3 -> 3 ch k5 -> 7 ch k2: blocks 15x3 and 14x3, E = 4.55 and 4.25, widths
+#: 3 -> 15 -> 70; its J is certified exactly on the 3-D cells (verify/geometry/cones.py).
+#: latent4: 4 -> 4 ch k6 -> 12 ch k2: blocks 24x4 and 24x4, E = 4.33 and 4.33, widths
+#: 4 -> 24 -> 144; no enumeration: the MILP certificate (verify/geometry/milp.py).
+THEORY_2LAYER_LATENT3 = NetworkSpec(dims=1, latent_channels=3, layers=(
+    LayerSpec(channels=3, kernel=5, stride=5), LayerSpec(channels=7, kernel=2, stride=2)))
+THEORY_2LAYER_LATENT4 = NetworkSpec(dims=1, latent_channels=4, layers=(
+    LayerSpec(channels=4, kernel=6, stride=6), LayerSpec(channels=12, kernel=2, stride=2)))
+register_preset(Config(
+    "theory-2layer-latent3", THEORY_2LAYER_LATENT3, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 3 (one position), two stride=kernel ReLU layers (3->3 ch k5 -> 7 ch k2; "
+    "blocks 15x3 and 14x3; expansion factors 4.55 and 4.25, the smallest widths with both "
+    ">= 4), N(0, 1/(C_i l)); full observation; J's stationary set exact on the 3-D cells"))
+register_preset(Config(
+    "theory-2layer-latent4", THEORY_2LAYER_LATENT4, WeightLaw("gaussian"), MaskSpec("full", 1.0),
+    "1-D, latent 4 (one position), two stride=kernel ReLU layers (4->4 ch k6 -> 12 ch k2; "
+    "blocks 24x4 and 24x4; expansion factors 4.33 and 4.33, the smallest widths with both "
+    ">= 4), N(0, 1/(C_i l)); full observation; certified by MILP"))

@@ -203,15 +203,22 @@ class DwJ0:
     identity_gap: float
 
 
+#: Largest number of units (all layers) for which a 3-D latent's stationary set is
+#: enumerated exactly per draw (:func:`exact_reason`).
+MAX_UNITS_3D = 128
+
+
 def exact_reason(network: Network) -> str | None:
     """Why the exact stationary set does not apply (None when it does)."""
     from verify.geometry.cones import not_applicable
 
-    if network.spec.latent_dim == 3:
-        # verify.geometry.stationary's 3-D facets are judged in a Python loop (seconds per call,
-        # eight calls per draw) and not yet cross-checked against descent runs: sampled
-        return ("the 3-D exact stationary set is not yet fast or cross-checked enough for "
-                "a per-draw check; the search is used")
+    units = sum(network.spec.widths[1:])
+    if network.spec.latent_dim == 3 and units > MAX_UNITS_3D:
+        # a 3-D latent's cells grow about as the square of the units (measured: 85
+        # units ~3,000 cells, 0.2 s; 112 units ~4,600-7,800 cells, 0.3 s; 256 units
+        # 32,000 cells, 3 s and 2 s per target): beyond this the search is used
+        return (f"a 3-D latent with {units:,} units: the exact cells are enumerated up to "
+                f"{MAX_UNITS_3D} units; the search is used")
     return not_applicable(network)
 
 

@@ -140,13 +140,30 @@ def _interior(cones: Cones, H: np.ndarray, b: np.ndarray, tol: float) -> list[di
         # the minimum-norm solution plus any null-space vector: is some of it inside?
         z0 = vecs[:, keep] @ ((vecs[:, keep].T @ b[c]) / vals[keep]) if keep.any() \
             else np.zeros(k)
-        ray = cones.interior_point()[c]
-        null = vecs[:, ~keep]
-        # a representative: z0 moved along the null space toward the cone's centre ray
-        z = z0 + null @ (null.T @ (ray * max(1.0, np.linalg.norm(z0)) - z0))
+        z = _inside(normals[c][real[c]], z0, vecs[:, ~keep], tol)
+        if z is None:            # the stationary set of the span misses the open cone
+            continue
         rows.append({"kind": "flat", "cone": int(c), "z": z, "norm": float(np.linalg.norm(z)),
                      "classification": "flat", "d_min": 0.0, "d_max": 0.0})
     return rows
+
+
+def _inside(normals: np.ndarray, z0: np.ndarray, null: np.ndarray, tol: float):
+    """A point of the affine set z0 + span(null) inside the open cone {n . z > 0 for the
+    inward facet normals n}, or None: the linear program max s subject to n . (z0 +
+    null c) >= s, s <= 1, |c_i| <= 10 (1 + ||z0||); inside when s > tol ||box||."""
+    from scipy.optimize import linprog
+
+    d = null.shape[1]
+    box = 10.0 * (1.0 + float(np.linalg.norm(z0)))
+    A = np.hstack([-(normals @ null), np.ones((len(normals), 1))])
+    res = linprog(np.r_[np.zeros(d), -1.0], A_ub=A, b_ub=normals @ z0,
+                  bounds=[(-box, box)] * d + [(None, 1.0)], method="highs")
+    if res.status != 0 or -res.fun <= tol * box:
+        return None
+    z = z0 + null @ res.x[:d]
+    # through the origin (b = 0) the set is a cone: its representative has unit norm
+    return z / np.linalg.norm(z) if not z0.any() else z
 
 
 def _classify(d_lo: float, d_hi: float, tol: float) -> str | None:
@@ -242,7 +259,8 @@ def _faces_3d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
         r_ray = bu / uu
         face = ok & (a0 > tol * (np.abs(a0) + np.abs(a1))) \
             & (a1 > tol * (np.abs(a0) + np.abs(a1)))
-        ray = real & (uu > 0) & (bu > 0)
+        # a ray's minimiser t = b.u / u.H.u: b.u within rounding of 0 is the origin
+        ray = real & (uu > 0) & (bu > tol * np.linalg.norm(b, axis=1)[:, None])
         Zf = a0[face][:, None] * U[face] + a1[face][:, None] * V[face]
         Zr = r_ray[ray][:, None] * U[ray]
     Z = np.concatenate([Zf, Zr])
