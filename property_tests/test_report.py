@@ -7,6 +7,8 @@ imported, so these tests do not depend on them); one test runs ``verify report
 
 from __future__ import annotations
 
+import re
+
 import base64
 import io
 import json
@@ -207,6 +209,9 @@ def test_report_files_exist_and_parse(sandbox, tmp_path, capsys, parallel):
     for f in files:
         assert f"](figures/{f.name})" in md
     assert "fail (expected)" in md and "figure exploded" in md
+    # the cost table: draws used, CPU, cached per check (single-draw fake: "1", fresh: "no")
+    assert "| lemma | preset | draws used | elapsed (s) | share | CPU (s) | figures (s) | cached |" in md
+    assert re.search(r"\| fake \| theory-2layer \| 1 \| [0-9.]+ \| \d+% \| [0-9.]+ \| [0-9.]+ \| no \|", md)
 
     # results.csv: the per-sample tables stacked with lemma/preset/seed columns
     csv = pd.read_csv(out / "results.csv")
@@ -881,3 +886,17 @@ def test_power_table_counts_rejections_and_an_unrejected_case_exits_1(sandbox, t
     rep = build_report(tmp_path / "c", quick=True, progress=False, jobs=1, draws=1)
     r = load(tmp_path / "c")["results"][0]
     assert r["draws"] == 1 and "single network draw" in r["draw_note"]
+
+
+def test_the_cost_table_says_how_many_draws_a_verdict_needed():
+    """"4 of 40": the sequential rule decided at its look after 4 draws; a single-draw
+    check or an error row reads "1"."""
+    from types import SimpleNamespace
+
+    from verify.report.rows import draws_used
+
+    seq = SimpleNamespace(error=None, draws=40, draw_summary={
+        "failure_rate": 1.0, "draws_tested": 4, "draws_failed": 4})
+    assert draws_used(seq) == "4 of 40"
+    assert draws_used(SimpleNamespace(error=None, draws=1, draw_summary={"draws": 1})) == "1"
+    assert draws_used(SimpleNamespace(error="boom", draws=40, draw_summary=seq.draw_summary)) == "1"

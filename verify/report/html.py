@@ -8,7 +8,8 @@ import html
 from typing import Any, Sequence
 
 from .model import Entry, FigureOut
-from .rows import FINDINGS_INTRO, NUMERIC, POWER_INTRO, STATEMENT_INTRO, Cell, CellLike, Page, \
+from .rows import FINDINGS_INTRO, NUMERIC, POWER_INTRO, STATEMENT_INTRO, TIMING_INTRO, Cell, \
+    CellLike, Page, \
     ResultView, Table, page
 from .sweeps import SweepSection
 
@@ -205,7 +206,8 @@ def render(p: Page) -> str:
         for sw in p.sweeps:
             parts += [f"<h3>{_h(sw.name)}</h3><p>{_h(sw.intro)}</p>", _figure(sw.figure),
                       _fold(f"Grid table ({len(sw.table.rows)} rows)", table(sw.table))]
-    parts += ['<h2 id="timing">Timing: slowest checks first</h2>', table(p.timing),
+    parts += ['<h2 id="timing">Cost per check: slowest first</h2>', f"<p>{_h(TIMING_INTRO)}</p>",
+              table(p.timing),
               '<h2 id="provenance">Provenance</h2>', table(p.provenance),
               _details("configurations (full)", p.configs_json), "</body>", "</html>"]
     return "\n".join(parts) + "\n"

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from .checks import one_line
 from .model import Entry, FigureOut
-from .rows import FINDINGS_INTRO, POWER_INTRO, STATEMENT_INTRO, Cell, CellLike, Page, \
+from .rows import FINDINGS_INTRO, POWER_INTRO, STATEMENT_INTRO, TIMING_INTRO, Cell, CellLike, Page, \
     ResultView, Table, page
 from .sweeps import SweepSection
 
@@ -174,7 +174,7 @@ def render(p: Page) -> str:
             lines += ["", f"### {sw.name}", "", text(sw.intro)]
             lines += _figure(sw.figure, caption=False)
             lines += ["", table(sw.table)]
-    lines += ["", "## Timing: slowest checks first", "", table(p.timing),
+    lines += ["", "## Cost per check: slowest first", "", TIMING_INTRO, "", table(p.timing),
               "", "## Provenance", "", table(p.provenance),
               "", "<details><summary>configurations (full)</summary>", "", "```json",
               p.configs_json, "```", "", "</details>", "",

@@ -36,10 +36,12 @@ SUMMARY_COLUMNS = ("lemma", "statement", "reference", "preset", "verdict", "expe
 POWER_COLUMNS = ("lemma", "known-bad case", "configuration", "why it must be rejected",
                  "verdict", "rejected", "draws", "failure rate [95% CI]", "time (s)")
 CRITERIA_COLUMNS = ("criterion", "statistic", "sense", "bound", "margin", "holds", "note")
-TIMING_COLUMNS = ("lemma", "preset", "elapsed (s)", "share", "CPU (s)", "figures (s)",
-                  "peak RSS after (MB)")
+TIMING_COLUMNS = ("lemma", "preset", "draws used", "elapsed (s)", "share", "CPU (s)",
+                  "figures (s)", "cached", "peak RSS after (MB)")
+#: The sentence above the cost table (HTML and Markdown).
+TIMING_INTRO = ('Each check\'s cost in this run, slowest first: the network draws its verdict needed (the sequential rule stops a multi-draw check at its first decisive look, so "4 of 40" means decided after 4), wall and CPU seconds, and whether the result came from the result cache (a cached row cost nothing this run).')
 #: Columns whose cells are numbers (right-aligned in HTML).
-NUMERIC = {"statistic", "bound", "margin", "n", "draws", "time (s)", "elapsed (s)", "share", "CPU (s)",
+NUMERIC = {"statistic", "bound", "margin", "n", "draws", "draws used", "time (s)", "elapsed (s)", "share", "CPU (s)",
            "figures (s)", "peak RSS after (MB)"}
 
 POWER_INTRO = (
@@ -347,11 +349,23 @@ def timing_table(entries: Sequence[Entry]) -> Table:
     total = sum(e.result.elapsed_s for e in entries) or 1.0
     ordered = sorted(entries, key=lambda e: -e.result.elapsed_s)
     return _table(TIMING_COLUMNS,
-                  [[e.result.lemma, e.result.preset, f"{e.result.elapsed_s:.3f}",
+                  [[e.result.lemma, e.result.preset, draws_used(e.result),
+                    f"{e.result.elapsed_s:.3f}",
                     f"{100 * e.result.elapsed_s / total:.0f}%", f"{e.cpu_s:.3f}",
                     f"{e.figures_s:.3f}",
+                    ("yes" if e.cached else "no") + (", figures too" if e.cached
+                                                     and e.figures_cached else ""),
                     "–" if e.peak_rss_mb is None else f"{e.peak_rss_mb:.0f}"]
                    for e in ordered])
+
+
+def draws_used(r: CheckResult) -> str:
+    """How many network draws the verdict needed, of the most the sequential rule allows
+    ("4 of 40": decided at the look after 4 draws); "1" for a single-draw check."""
+    d = r.draw_summary
+    if r.error is None and d and "failure_rate" in d:
+        return f"{d['draws_tested']} of {r.draws}"
+    return "1"
 
 
 def _result_view(e: Entry) -> ResultView:
@@ -482,6 +496,6 @@ def page(entries: Sequence[Entry], prov: dict[str, Any],
 
 __all__ = ["Page", "Table", "Cell", "Head", "ResultView", "LemmaView", "Mismatch",
            "FindingView", "SweepView", "page", "fmt", "counts", "overall", "findings_items",
-           "why", "anchor", "summary_table", "timing_table", "HEAD_ROWS", "HEAD_ROWS_EXTRA",
+           "why", "anchor", "summary_table", "timing_table", "draws_used", "TIMING_INTRO", "HEAD_ROWS", "HEAD_ROWS_EXTRA",
            "NUMERIC", "FINDINGS_INTRO", "POWER_INTRO", "power_table", "power_line",
            "draws_cells", "statement_items", "statements_table", "STATEMENT_INTRO"]
