@@ -75,3 +75,18 @@ def test_a_statement_that_holds_keeps_every_draw():
     assert res.draws == 40
     by = {v.statement: v.verdict for v in res.statements}
     assert by == {"bad-one": "fails", "good-one": "holds"}
+
+
+def test_quick_runs_the_fewest_draws_that_can_still_hold():
+    """--quick without --draws: the maximum is the fewest draws whose zero-failure
+    interval clears tau (36 at tau = 0.1, alpha = 0.05), and holds is still reached."""
+    rule = DrawRule(tolerance=0.1, reason="fixture", draws=40)
+    n = rule.quick_draws()
+    assert n == rule.draws_needed() < 40
+    assert rule.best_upper(n) < 0.1 <= rule.best_upper(n - 1)
+    res = _registry(True).run_check("always", "theory-2layer", seed=0, quick=True)
+    assert res.draws == n and res.draw_summary["draws_max"] == n
+    by = {v.statement: v.verdict for v in res.statements}
+    assert by == {"bad-one": "fails", "good-one": "holds"}
+    assert _registry(True).run_check("always", "theory-2layer", seed=0).draws == 40
+    assert DrawRule(tolerance=0.5, reason="fixture", draws=6).quick_draws() <= 6

@@ -137,9 +137,12 @@ class LemmaCheck:
         return _findings.finding_for(self.findings, self.id, preset, network, seed, quick,
                                      draws)
 
-    def default_draws(self) -> int:
-        """The number of network draws a verdict rests on by default (1 without a rule)."""
-        return 1 if self.draw_rule is None else self.draw_rule.draws
+    def default_draws(self, quick: bool = False) -> int:
+        """The most network draws a verdict rests on by default (1 without a rule); with
+        ``quick`` the sequential rule's smaller maximum, :meth:`DrawRule.quick_draws`."""
+        if self.draw_rule is None:
+            return 1
+        return self.draw_rule.quick_draws() if quick else self.draw_rule.draws
 
     def expected_on(self, config: Config) -> Literal["pass", "fail"]:
         if config.name in self.presets:

@@ -284,7 +284,7 @@ class Registry:
                   progress: Callable[[int, int], None] | None = None) -> CheckResult:
         """See :func:`run_check`."""
         check = self.get(lemma)
-        n_draws = check.default_draws() if draws is None else draws_count(draws)
+        n_draws = check.default_draws(quick) if draws is None else draws_count(draws)
         if config is None:
             config = next(iter(check.presets))
         if isinstance(config, str):
@@ -421,7 +421,8 @@ class Registry:
         """The verdicts of the statements a run judges, each with the finding that
         covers it and that finding's evidence compared with this run. Evidence recorded
         over the check's default number of draws is compared only with runs that allow
-        as many (``--draws N`` with another N measures something else); a single-draw
+        as many (``--draws N`` with another N measures something else, and so does
+        ``--quick``'s smaller maximum, :meth:`DrawRule.quick_draws`); a single-draw
         finding's evidence with every single-draw run."""
         out = []
         for v in judging.verdicts(rule):

@@ -132,6 +132,13 @@ class DrawRule:
             n += 1
         return n
 
+    def quick_draws(self) -> int:
+        """The maximum under ``--quick``: the fewest draws at which zero failures still
+        give ``holds`` (:meth:`draws_needed`), at most :attr:`draws`. Every verdict stays
+        reachable; what ``--quick`` gives up is ``holds`` with a failure among the draws
+        (at the default maximum such a rate can still clear tau)."""
+        return min(self.draws, self.draws_needed())
+
     def looks_for(self, n_max: int) -> tuple[int, ...]:
         """The early looks taken when at most ``n_max`` draws run."""
         return tuple(k for k in self.looks if k < n_max)

@@ -269,7 +269,7 @@ def check_wu(check, spec, *, draws: int = 1, quick: bool = False,
     name if it is too much (the largest factor: draws, the network, a setting)."""
     size, net_field = size_factor(spec)
     sfac, s_field = settings_factor(check.id, check.settings, values or {})
-    base_draws = check.default_draws()
+    base_draws = check.default_draws(quick)
     n = _float(draws)
     wu = n * float(check.cost) * WU_PER_SECOND * size * sfac * (QUICK_SHARE if quick else 1)
     factors = {"--draws": n / base_draws, net_field: size}
@@ -330,7 +330,7 @@ def report_wu(checks, presets, *, draws: int | None, quick: bool,
     gives the Config) and, with ``power``, on its known-bad configurations."""
     total = 0.0
     for c in checks:
-        n = c.default_draws() if draws is None or c.draw_rule is None else draws
+        n = c.default_draws(quick) if draws is None or c.draw_rule is None else draws
         configs = [presets(p) for p in c.presets]
         if power:
             configs += [kb.config for kb in c.known_bad]

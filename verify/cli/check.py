@@ -58,7 +58,8 @@ def configure(p) -> None:
     add_user_network(p, config=False)
     add_seed(p, streams=True)
     add_draws(p)
-    p.add_argument("--quick", action="store_true", help="smaller sample counts, same verdict rule")
+    p.add_argument("--quick", action="store_true", help="smaller sample counts and the fewest draws that can still "
+                   "give holds; same verdict rule")
     add_max_memory(p)
     add_max_time(p)
     add_json(p)

@@ -28,7 +28,8 @@ def configure(p) -> None:
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help=f"the report folder, replaced atomically (default {DEFAULT_OUT})")
     p.add_argument("--quick", action="store_true",
-                   help="smaller sample counts for a fast look, same verdict rules")
+                   help="smaller sample counts and the fewest draws that can still give holds, "
+                        "for a fast look; same verdict rules")
     add_seed(p)
     add_draws(p)
     p.add_argument("--jobs", type=workers_arg, default=None, metavar="N",

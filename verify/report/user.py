@@ -278,7 +278,7 @@ def require_fit(checks: Sequence, configs: Sequence[Config], *, draws: int | Non
         for c in checks:
             if not_run(c, config, seed=0, quick=quick, fixed=fixed):
                 continue
-            n = 1 if fixed or c.draw_rule is None else (draws or c.default_draws())
+            n = 1 if fixed or c.draw_rule is None else (draws or c.default_draws(quick))
             try:
                 values = c.resolve_settings(config)
             except VerifyError:
