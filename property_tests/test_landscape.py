@@ -307,7 +307,7 @@ def test_known_bad_rejected_for_its_reason(case):
     one = run_check("landscape", case.config, seed=case.seed, quick=True, draws=1)
     assert one.details["flat_fraction"] > 0.01 and one.details["flat_components_one_output"]
     res = run_check("landscape", case.config, seed=case.seed, quick=True, draws=None)
-    assert res.draw_summary["draws_max"] == ls.DRAWS.draws and case.rejected_by(res.verdict)
+    assert res.draw_summary["draws_max"] == ls.DRAWS.quick_draws() and case.rejected_by(res.verdict)
     assert res.draw_summary["draws_failed"] == res.draw_summary["draws_tested"] == res.draws
 
 
@@ -318,7 +318,7 @@ def test_multi_draw_verdict_on_fig4_is_the_same_for_two_base_seeds():
     multi-draw finding), though seed 0's own network has one minimum."""
     a = run_check("landscape", "paper-fig4", seed=0, quick=True, draws=None)
     b = run_check("landscape", "paper-fig4", seed=1, quick=True, draws=None)
-    assert a.draws == b.draws == ls.DRAWS.draws
+    assert a.draws == b.draws == ls.DRAWS.quick_draws()
     assert a.verdict == b.verdict == "fails", (a.draw_summary, b.draw_summary)
     assert a.details["draw0"]["verdict"] == "holds"
     # statement by statement: the caption ("a unique global minimum") holds on both, the
