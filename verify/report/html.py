@@ -101,7 +101,7 @@ def _toc(p: Page) -> str:
     items += [(lv.anchor, f"{lv.lemma}: {lv.reference}") for lv in p.lemmas]
     if p.sweeps:
         items.append(("sweeps", "Parameter sweeps"))
-    items += [("timing", "Timing"), ("provenance", "Provenance")]
+    items += [("timing", "Cost per check"), ("provenance", "Provenance")]
     return ('<nav class="toc" aria-label="Contents"><b>Contents</b><ul>'
             + "".join(f'<li><a href="#{_h(a)}">{_h(t)}</a></li>' for a, t in items)
             + "</ul></nav>")
