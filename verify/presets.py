@@ -327,7 +327,9 @@ register_preset(Config(
 #: latent3: 3 -> 3 ch k5 -> 7 ch k2: blocks 15x3 and 14x3, E = 4.55 and 4.25, widths
 #: 3 -> 15 -> 70; its J is certified exactly on the 3-D cells (verify/geometry/cones.py).
 #: latent4: 4 -> 4 ch k6 -> 12 ch k2: blocks 24x4 and 24x4, E = 4.33 and 4.33, widths
-#: 4 -> 24 -> 144; no enumeration: the MILP certificate (verify/geometry/milp.py).
+#: 4 -> 24 -> 144; no enumeration: the MILP certificate (verify/geometry/milp.py), whose
+#: cone pieces here take seconds to minutes each at HiGHS's root node, so no check
+#: certifies it per draw yet (``descent`` samples it).
 THEORY_2LAYER_LATENT3 = NetworkSpec(dims=1, latent_channels=3, layers=(
     LayerSpec(channels=3, kernel=5, stride=5), LayerSpec(channels=7, kernel=2, stride=2)))
 THEORY_2LAYER_LATENT4 = NetworkSpec(dims=1, latent_channels=4, layers=(
@@ -341,4 +343,5 @@ register_preset(Config(
     "theory-2layer-latent4", THEORY_2LAYER_LATENT4, WeightLaw("gaussian"), MaskSpec("full", 1.0),
     "1-D, latent 4 (one position), two stride=kernel ReLU layers (4->4 ch k6 -> 12 ch k2; "
     "blocks 24x4 and 24x4; expansion factors 4.33 and 4.33, the smallest widths with both "
-    ">= 4), N(0, 1/(C_i l)); full observation; certified by MILP"))
+    ">= 4), N(0, 1/(C_i l)); full observation; for the MILP certificate "
+    "(verify.geometry.milp.certify), on request: the descent check samples it"))
