@@ -183,8 +183,11 @@ def _rays_2d(cones: Cones, H, b, w, tol: float, scale: float) -> list[dict]:
     hi = np.arange(K)
     u = np.stack([np.cos(phi), np.sin(phi)], axis=1)
     t = np.stack([-u[:, 1], u[:, 0]], axis=1)
-    Gu = 0.5 * (np.matmul(cones.M[lo], u[:, :, None])
-                + np.matmul(cones.M[hi], u[:, :, None]))[..., 0]
+    # M[lo[e]] u[e] and M[e] u[e] without copying M by fancy indexing (it is the
+    # largest array here): M[j] u[j + 1] for every j, then picked at j = lo[e]; the
+    # same products, bit for bit
+    Mu_next = np.matmul(cones.M, u[(hi + 1) % K][:, :, None])[..., 0]
+    Gu = 0.5 * (Mu_next[lo] + np.matmul(cones.M, u[:, :, None])[..., 0])
     a = np.einsum("cn,n,cn->c", Gu, w, Gu)
     c = np.einsum("ck,ck->c", b[hi], u)
     # a ray the mask sees only at rounding level (A G(u) ~ 0 while G(u) is not) has no
