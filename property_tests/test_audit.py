@@ -240,3 +240,25 @@ def test_anderson_darling_p_value_is_monotone_for_huge_statistics():
     ps = [_ad_pvalue(a2, 1000) for a2 in (0.1, 0.5, 1.0, 5.0, 50.0, 200.0, 307.0, 450.0, 1e6)]
     assert all(a >= b for a, b in zip(ps, ps[1:]))
     assert ps[-1] == ps[-2] == ps[-3] and ps[-1] < 1e-100
+
+
+@pytest.mark.parametrize("huge", [1e80, 1e200, 1.7e308])
+def test_huge_weights_give_statistics_not_an_overflow(huge):
+    """A corrupt or hostile file can hold weights near the float range: the statistics
+    come out without a floating-point warning (raised as errors here), the shape
+    statistics are those of the standardised layer, and the layer is not Gaussian-like."""
+    import warnings
+
+    from verify.audit import weight_normality
+
+    x = np.random.default_rng(0).normal(size=500)
+    plain = weight_normality(x)
+    bad = x.copy()
+    bad[3], bad[4] = huge, -huge
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = weight_normality(bad)
+        scaled = weight_normality(x * 1e70)  # scale-invariant statistics: unchanged
+    assert np.isfinite(out["excess_kurtosis"]) and out["gaussian_like"] is False
+    assert scaled["excess_kurtosis"] == pytest.approx(plain["excess_kurtosis"], rel=1e-12)
+    assert scaled["gaussian_like"] == plain["gaussian_like"]

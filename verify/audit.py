@@ -42,6 +42,11 @@ MAX_ABS_SKEW = 0.5
 MIN_ENTRIES = 50
 
 
+#: Above this magnitude a layer's raw fourth moment can overflow (a corrupt or hostile
+#: file); its shape statistics are then computed on the standardised weights.
+HUGE_WEIGHT = 1e64
+
+
 # ------------------------------------------------------------------ statistics
 def weight_normality(w: np.ndarray, expected_var: float | None = None) -> dict[str, Any]:
     """Normality statistics of one layer's weights (paper Fig. 3, Sec. 4.1).
@@ -56,8 +61,19 @@ def weight_normality(w: np.ndarray, expected_var: float | None = None) -> dict[s
 
     x = np.asarray(w, np.float64).ravel()
     n = x.size
-    mean = float(x.mean())
-    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    top = float(np.abs(x).max()) if n else 0.0
+    if top > HUGE_WEIGHT:
+        # a corrupt or hostile file: the moments of x / top cannot overflow; the shape
+        # statistics below are taken on the standardised weights (shift and scale
+        # invariant)
+        xs = x / top
+        mean = float(xs.mean()) * top
+        sd = float(xs.std(ddof=1)) * top if n > 1 else 0.0
+        shape = (xs - xs.mean()) / xs.std(ddof=1) if n > 1 and xs.std(ddof=1) > 0 else xs
+    else:
+        mean = float(x.mean())
+        sd = float(x.std(ddof=1)) if n > 1 else 0.0
+        shape = x
     se = sd / math.sqrt(n) if n > 0 else float("nan")
     out: dict[str, Any] = {"n": n, "mean": mean, "sd": sd, "var": sd * sd, "se": se}
     out["mean_over_se"] = abs(mean) / se if se > 0 else (0.0 if mean == 0 else math.inf)
@@ -67,10 +83,13 @@ def weight_normality(w: np.ndarray, expected_var: float | None = None) -> dict[s
     if expected_var is not None:
         out["expected_var"] = float(expected_var)
         out["var_ratio"] = out["var"] / expected_var
-    if n >= 4 and sd > 0:
-        out["excess_kurtosis"] = float(stats.kurtosis(x, fisher=True, bias=False))
-        out["skewness"] = float(stats.skew(x, bias=False))
-        ks = stats.kstest(x, "norm", args=(mean, sd))
+    if n >= 4 and 0 < sd < math.inf:
+        # (errstate: scipy's own precision check divides by the sample mean, which a
+        # standardised hostile layer can bring to a subnormal; the values are unchanged)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            out["excess_kurtosis"] = float(stats.kurtosis(shape, fisher=True, bias=False))
+            out["skewness"] = float(stats.skew(shape, bias=False))
+            ks = stats.kstest(x, "norm", args=(mean, sd))
         out["ks_stat"], out["ks_pvalue"] = float(ks.statistic), float(ks.pvalue)
         out["ad_stat"] = _ad_statistic((x - mean) / sd)
         out["ad_pvalue"] = _ad_pvalue(out["ad_stat"], n)
