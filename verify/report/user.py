@@ -33,6 +33,7 @@ from .. import __version__
 from ..errors import VerifyError
 from ..presets import Config, presets
 from ..results import CheckResult
+from ..trained import file_sha256
 
 #: The one line the report and ``verify check`` print for a fixed network.
 FIXED_NOTE = ("one fixed network: exact and per-network statements are judged on its "
@@ -60,14 +61,6 @@ class UserNetwork:
     config: Config
     fixed: bool
     record: dict[str, Any] = field(default_factory=dict)
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def weights_sha256(network) -> str:
@@ -99,7 +92,7 @@ def from_config(path: str | Path) -> UserNetwork:
     """``--config FILE.toml``: a family of random networks."""
     config = Config.load(path)
     return UserNetwork(config, False, {"source": "config file", "path": str(path),
-                                       "sha256": sha256(path)})
+                                       "sha256": file_sha256(path)})
 
 
 def from_weights(path: str | Path, arch: str | Path | None = None,
@@ -113,9 +106,9 @@ def from_weights(path: str | Path, arch: str | Path | None = None,
 
     network, k = load_conditional(path, arch)
     stem = Path(path).stem
-    record = {"source": "weights file", "path": str(path), "sha256": sha256(path),
+    record = {"source": "weights file", "path": str(path), "sha256": file_sha256(path),
               "arch": None if arch is None else str(arch),
-              "arch_sha256": None if arch is None else sha256(arch)}
+              "arch_sha256": None if arch is None else file_sha256(arch)}
     if k is not None:
         label = 0 if label is None else int(label)
         if not 0 <= label < k:
@@ -138,7 +131,7 @@ def from_torch(target: str, latent_shape=None, condition=None) -> UserNetwork:
     if not sep or not obj.isidentifier():
         path, obj = str(target), ""
     record = {"source": "torch", "path": path, "object": obj or None,
-              "sha256": sha256(path), "weights_sha256": weights_sha256(conv.network),
+              "sha256": file_sha256(path), "weights_sha256": weights_sha256(conv.network),
               "latent_shape": list(conv.latent_shape),
               "condition": None if conv.condition is None else list(conv.condition),
               "forward_max_rel_diff": conv.max_rel_diff}
@@ -290,5 +283,5 @@ def require_fit(checks: Sequence, configs: Sequence[Config], *, draws: int | Non
 
 __all__ = ["FIXED_NOTE", "FixedNetwork", "UserNetwork", "from_config", "from_weights",
            "from_torch", "fixed_config", "judge_fixed", "over_random_weights", "not_run",
-           "not_run_result", "user_tasks", "finish", "require_fit", "sha256",
+           "not_run_result", "user_tasks", "finish", "require_fit",
            "weights_sha256"]
