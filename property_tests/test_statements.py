@@ -27,7 +27,7 @@ from verify import registry
 from verify.report.statements import BEGIN, END, readme_block
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+README = ROOT / "reports" / "README.md"  # the generated statements table
 RESULTS = ROOT / "reports" / "reference" / "results.json"
 REPORT_MD = ROOT / "reports" / "reference" / "REPORT.md"
 SENTENCES = ROOT / "lemmas" / "sentences.toml"
@@ -118,9 +118,9 @@ def test_margin_sign_agrees_with_the_verdict_over_the_reference_report():
 def test_readmestatement_table_is_generated_from_the_reference_results():
     text = README.read_text(encoding="utf-8")
     a, b = text.find(BEGIN), text.find(END)
-    assert 0 <= a < b, "README.md has no generated statements block"
+    assert 0 <= a < b, "reports/README.md has no generated statements block"
     assert text[a:b + len(END)] == readme_block(_payload()), (
-        "README.md's statements table is stale: python -m verify.report.statements")
+        "reports/README.md's statements table is stale: python -m verify.report.statements")
 
 
 def test_reference_report_opens_with_thestatement_table():
