@@ -120,12 +120,12 @@ def test_the_domain_holds_every_exact_stationary_point():
     assert cert.kappa > 0 and cert.m1 > 0
 
 
-@pytest.mark.slow  # about 80 CPU-s: wide pieces make HiGHS's root node heavy
+@pytest.mark.slow  # about 20 CPU-s: a wide piece makes HiGHS's root node heavy
 def test_a_budget_too_small_is_uninformative_never_a_pass():
-    """One node per solve on wide pieces (4 cells per face) with no splitting: the draw
-    that the default budget certifies is not certified."""
-    net, z_star, y, mask = _draw("paper-fig4", 0)
-    cert = _certify(net, z_star, y, mask, node_limit=1, per_axis=4, depth=0)
+    """One node per solve on one piece per face, with no splitting: a draw whose default
+    budget decides it (a verified counterexample) is left undecided, not passed."""
+    net, z_star, y, mask = _draw("theory-2layer-latent3", 0)
+    cert = _certify(net, z_star, y, mask, node_limit=1, per_axis=1, depth=0)
     assert cert.status == "uninformative" and "node limit" in cert.reason
 
 
@@ -147,8 +147,8 @@ def test_not_applicable_to_leaky_relu():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset, seeds", [("paper-fig4", range(12)),
-                                           ("theory-3layer", range(4)),
-                                           ("theory-2layer-latent3", range(6))])
+                                           ("theory-3layer", range(3)),
+                                           ("theory-2layer-latent3", range(3))])
 def test_milp_and_exact_agree_on_every_draw(preset, seeds):
     """On each draw the MILP's answer agrees with the exact stationary set (certified
     iff no exact point lies outside the balls; a counterexample is an exact point) or is
